@@ -1,0 +1,157 @@
+import { mkdirSync } from "node:fs";
+import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect, sql } from "kysely";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import pg from "pg";
+import type { CoreTables } from "./schema.js";
+
+/**
+ * One handle on herald's relational storage: a kysely instance plus the two things kysely does not
+ * offer, LISTEN/NOTIFY and session-level locks. Works on PostgreSQL (pg) and on embedded PGlite.
+ */
+export interface Database {
+  readonly kind: "pg" | "pglite";
+  readonly db: Kysely<CoreTables>;
+  /** Calls `onNotify` for every NOTIFY on `channel` until the returned function is called. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Tries to take a lock that lasts until released or until this process dies. Returns undefined
+   * when another holder has it. `onLost` fires when the lock's connection fails.
+   */
+  tryLock(name: string, onLost: () => void): Promise<(() => Promise<void>) | undefined>;
+  close(): Promise<void>;
+}
+
+export class DatabaseUnavailableError extends Error {
+  readonly code = "DATABASE_UNAVAILABLE";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
+const INT8_OID = 20;
+
+/** int8 is parsed to bigint on both drivers, so counts and positions read the same everywhere. */
+function parseInt8(value: string | number | bigint): bigint {
+  return BigInt(value);
+}
+
+export async function openPostgres(connectionString: string, options: { max?: number } = {}): Promise<Database> {
+  const typeParsers = {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types: typeParsers });
+  // An idle client that loses its server must not crash the process; the pool replaces it.
+  pool.on("error", () => {});
+  const db = new Kysely<CoreTables>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (cause) {
+    await db.destroy();
+    throw new DatabaseUnavailableError(`PostgreSQL at ${redactUrl(connectionString)} is not reachable`, { cause });
+  }
+
+  const dedicated = new Set<pg.Client>();
+  async function connectDedicated(onLost: () => void): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString, types: typeParsers });
+    client.on("error", () => {
+      dedicated.delete(client);
+      onLost();
+    });
+    client.on("end", () => {
+      if (dedicated.delete(client)) onLost();
+    });
+    await client.connect();
+    dedicated.add(client);
+    return client;
+  }
+  async function endDedicated(client: pg.Client): Promise<void> {
+    dedicated.delete(client);
+    await client.end().catch(() => {});
+  }
+
+  return {
+    kind: "pg",
+    db,
+    async listen(channel, onNotify) {
+      // A dropped LISTEN connection is re-opened after a pause; readers also poll, so a gap only delays them.
+      let client: pg.Client | undefined;
+      let stopped = false;
+      const open = async (): Promise<void> => {
+        if (stopped) return;
+        try {
+          client = await connectDedicated(() => {
+            if (!stopped) setTimeout(() => void open(), 1000).unref();
+          });
+          client.on("notification", (message) => {
+            if (message.channel === channel) onNotify();
+          });
+          await client.query(`LISTEN ${quoteIdent(channel)}`);
+          onNotify();
+        } catch {
+          if (!stopped) setTimeout(() => void open(), 1000).unref();
+        }
+      };
+      await open();
+      return async () => {
+        stopped = true;
+        if (client) await endDedicated(client);
+      };
+    },
+    async tryLock(name, onLost) {
+      const client = await connectDedicated(onLost);
+      const result = await client.query<{ locked: boolean }>(
+        "select pg_try_advisory_lock(hashtextextended($1, 0)) as locked",
+        [name],
+      );
+      if (!result.rows[0]?.locked) {
+        await endDedicated(client);
+        return undefined;
+      }
+      return () => endDedicated(client);
+    },
+    async close() {
+      await Promise.all([...dedicated].map(endDedicated));
+      await db.destroy();
+    },
+  };
+}
+
+export async function openPglite(dataDir: string): Promise<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const pglite = new PGlite(dataDir, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
+  await pglite.waitReady;
+  const db = new Kysely<CoreTables>({ dialect: new PGliteDialect(pglite) });
+  return {
+    kind: "pglite",
+    db,
+    async listen(channel, onNotify) {
+      const unlisten = await pglite.listen(channel, onNotify);
+      return unlisten;
+    },
+    // One PGlite instance belongs to one process, so every lock is already this process's.
+    async tryLock() {
+      return async () => {};
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Connection strings carry passwords; never show one. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "<unparseable url>";
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The event store port. Every fact in herald is appended here; everything else is a projection.
+ * Two adapters implement it: the PostgreSQL event log (default, also on PGlite) and EventStoreDB.
+ */
+
+/**
+ * A global position. Ordering is lexicographic on (commit, prepare), as in EventStoreDB.
+ * The PostgreSQL log maps commit to the writing transaction id and prepare to its sequence number.
+ */
+export interface Position {
+  readonly commit: bigint;
+  readonly prepare: bigint;
+}
+
+/** `"start"` reads from the very beginning; a Position is exclusive (events strictly after it). */
+export type ReadFrom = Position | "start";
+
+export type ExpectedRevision = "any" | "no_stream" | "stream_exists" | bigint;
+
+export interface EventMetadata {
+  readonly correlationId: string;
+  readonly causationId: string;
+  /** Who caused it: an address, `system:<component>`, `tenant:<wallet>`, … */
+  readonly actor: string;
+  /** ISO-8601 time at which the fact happened. */
+  readonly at: string;
+}
+
+export interface NewEvent<Type extends string = string, Data = unknown> {
+  /** Optional UUID; adapters generate one when absent. */
+  readonly id?: string;
+  readonly type: Type;
+  readonly data: Data;
+  readonly metadata: EventMetadata;
+}
+
+export interface StoredEvent<Type extends string = string, Data = unknown> {
+  readonly id: string;
+  readonly stream: string;
+  /** Revision within its stream, from 0. */
+  readonly revision: bigint;
+  readonly position: Position;
+  readonly type: Type;
+  readonly data: Data;
+  readonly metadata: EventMetadata;
+}
+
+export interface AppendResult {
+  /** The revision of the last event written. */
+  readonly nextRevision: bigint;
+  /** The position of the last event written. */
+  readonly position: Position;
+}
+
+export interface AppendRequest {
+  readonly stream: string;
+  readonly events: readonly NewEvent[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
+export type AppendOutcome =
+  | { readonly ok: true; readonly result: AppendResult }
+  | { readonly ok: false; readonly error: WrongExpectedVersionError };
+
+export interface EventFilter {
+  /** Only these event types. */
+  readonly eventTypes?: readonly string[];
+  /** Only streams whose name starts with one of these. */
+  readonly streamPrefixes?: readonly string[];
+}
+
+export interface ReadStreamOptions {
+  readonly direction?: "forwards" | "backwards";
+  /** Inclusive revision to start from (default: the first, or the last when backwards). */
+  readonly fromRevision?: bigint;
+  readonly maxCount?: number;
+}
+
+export interface ReadAllOptions {
+  readonly filter?: EventFilter;
+  readonly maxCount?: number;
+}
+
+export interface Subscription extends AsyncIterable<StoredEvent> {
+  /**
+   * Waits until at least one event is available and returns up to `max` of them in order.
+   * Rejects when the subscription is closed or fails for good.
+   */
+  nextBatch(max: number): Promise<StoredEvent[]>;
+  close(): Promise<void>;
+}
+
+export interface EventStore {
+  readonly kind: "postgres" | "esdb";
+  /** Appends atomically to one stream, checking its revision first. */
+  append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Appends to many streams in as few round trips as the backend allows. Each request succeeds or
+   * fails on its own revision check; a failure never undoes the others.
+   */
+  appendMany(requests: readonly AppendRequest[]): Promise<AppendOutcome[]>;
+  /** A missing stream reads as empty. */
+  readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  /** One page of the global log after `from`, in position order. */
+  readAll(from: ReadFrom, options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /** Catches up from `from` (exclusive), then stays live. */
+  subscribeAll(from: ReadFrom, options?: { readonly filter?: EventFilter }): Subscription;
+  /** The position of the newest event readers may see, or "start" when the log is empty. */
+  headPosition(): Promise<ReadFrom>;
+  /** Throws when the backend cannot be reached (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedVersionError extends Error {
+  readonly code = "WRONG_EXPECTED_VERSION";
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's actual last revision, or "no_stream". */
+    readonly actual: bigint | "no_stream",
+    options?: ErrorOptions,
+  ) {
+    super(`stream ${stream}: expected revision ${String(expected)}, actual ${String(actual)}`, options);
+    this.name = "WrongExpectedVersionError";
+  }
+}
+
+export class EventStoreUnavailableError extends Error {
+  readonly code = "EVENT_STORE_UNAVAILABLE";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EventStoreUnavailableError";
+  }
+}
+
+export class SubscriptionClosedError extends Error {
+  readonly code = "SUBSCRIPTION_CLOSED";
+  constructor() {
+    super("the subscription was closed");
+    this.name = "SubscriptionClosedError";
+  }
+}

@@ -1,0 +1,98 @@
+import { comparePositions } from "./position.js";
+import { type ReadFrom, type StoredEvent, type Subscription, SubscriptionClosedError } from "./event-store.js";
+
+/** What a polling subscription needs from its store's wake-up signal. */
+export interface WakeSignal {
+  readonly count: number;
+  wait(ms: number): Promise<void>;
+}
+
+export type ReadPage = (from: ReadFrom, max: number) => Promise<StoredEvent[]>;
+
+const IDLE_POLL_MS = 1000;
+const MAX_ERROR_BACKOFF_MS = 5000;
+
+/**
+ * Catch-up then live, for stores that read pages and publish a wake-up signal. After a wake-up that
+ * finds nothing (an older transaction is still open and holds readers back) it re-reads soon, backing
+ * off to the idle poll. Read errors are retried with backoff until the subscription is closed, so a
+ * database restart pauses readers instead of ending them.
+ */
+export class LiveSubscription implements Subscription {
+  #position: ReadFrom;
+  #closed = false;
+  #seenSignal = -1;
+  #wakeOnClose: (() => void) | undefined;
+
+  constructor(
+    from: ReadFrom,
+    private readonly readPage: ReadPage,
+    private readonly signal: WakeSignal,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    this.#position = from;
+  }
+
+  async nextBatch(max: number): Promise<StoredEvent[]> {
+    let emptyDelay = 0;
+    let errorDelay = 100;
+    for (;;) {
+      if (this.#closed) throw new SubscriptionClosedError();
+      const signalBefore = this.signal.count;
+      let events: StoredEvent[];
+      try {
+        events = await this.readPage(this.#position, max);
+        errorDelay = 100;
+      } catch (error) {
+        if (this.#closed) throw new SubscriptionClosedError();
+        this.onError(error);
+        await this.#sleep(errorDelay);
+        errorDelay = Math.min(errorDelay * 2, MAX_ERROR_BACKOFF_MS);
+        continue;
+      }
+      if (this.#closed) throw new SubscriptionClosedError();
+      const last = events.at(-1);
+      if (last) {
+        if (comparePositions(last.position, this.#position) <= 0) {
+          throw new Error("event store returned a position that is not after the subscription's position");
+        }
+        this.#position = last.position;
+        return events;
+      }
+      if (signalBefore !== this.#seenSignal) {
+        // Something was appended since the last look, but it is not visible yet: look again soon.
+        this.#seenSignal = signalBefore;
+        emptyDelay = 5;
+      } else {
+        emptyDelay = emptyDelay === 0 ? IDLE_POLL_MS : Math.min(emptyDelay * 2, IDLE_POLL_MS);
+      }
+      await this.#sleep(emptyDelay);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#wakeOnClose?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      this.#wakeOnClose = resolve;
+    });
+    return Promise.race([this.signal.wait(ms), closed]);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
+    try {
+      for (;;) {
+        const batch = await this.nextBatch(500);
+        for (const event of batch) yield event;
+      }
+    } catch (error) {
+      if (error instanceof SubscriptionClosedError) return;
+      throw error;
+    } finally {
+      this.#closed = true;
+    }
+  }
+}

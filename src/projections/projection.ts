@@ -1,0 +1,36 @@
+import type { Kysely, Transaction } from "kysely";
+import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+
+/**
+ * A read model: the event types it handles and the rows it writes. Each projection owns its tables,
+ * so a rebuild can drop them and replay from the first event.
+ */
+export interface Projection<Tables = unknown> {
+  /** Unique, stable: the checkpoint's key. */
+  readonly name: string;
+  /** Bump when the tables or the handling change; the runner then rebuilds from the start. */
+  readonly version: number;
+  readonly eventTypes: readonly string[];
+  /** Creates the tables if they do not exist. */
+  setup(db: Kysely<Tables>): Promise<void>;
+  /** Drops the tables. */
+  teardown(db: Kysely<Tables>): Promise<void>;
+  /** Applies one event inside the batch's transaction; the checkpoint commits in the same one. */
+  handle(trx: Transaction<Tables>, event: StoredEvent): Promise<void>;
+}
+
+/** Erases a projection's table types so that runners can hold projections of any shape. */
+export type AnyProjection = Projection<any>;
+
+/** Thrown by a handler's caller so the log says which event stopped the projection. */
+export class ProjectionHandlerError extends Error {
+  readonly code = "PROJECTION_HANDLER_FAILED";
+  constructor(
+    readonly projection: string,
+    readonly event: Pick<StoredEvent, "type" | "stream" | "position">,
+    options: ErrorOptions,
+  ) {
+    super(`projection ${projection} failed on ${event.type} in ${event.stream}`, options);
+    this.name = "ProjectionHandlerError";
+  }
+}

@@ -1,0 +1,246 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type EventStore,
+  type NewEvent,
+  type StoredEvent,
+  WrongExpectedVersionError,
+} from "../../../src/adapters/eventstore/event-store.js";
+import { comparePositions } from "../../../src/adapters/eventstore/position.js";
+
+export interface ContractTarget {
+  readonly store: EventStore;
+  cleanup(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /** How many times the concurrent-writers test repeats (the foundation issue asks for 20 on PostgreSQL). */
+  readonly orderingRuns?: number;
+}
+
+const metadata = { correlationId: "c-1", causationId: "c-1", actor: "test", at: "2026-11-24T00:00:00.000Z" };
+
+function events(count: number, type = "Happened"): NewEvent[] {
+  return Array.from({ length: count }, (_, index) => ({ type, data: { index }, metadata }));
+}
+
+/**
+ * The contract every EventStore adapter passes. Each test works in streams of its own (a random
+ * prefix), so the suite needs no empty store and never touches data it did not write.
+ */
+export function describeEventStoreContract(
+  name: string,
+  open: () => Promise<ContractTarget>,
+  options: ContractOptions = {},
+): void {
+  describe(`event store contract: ${name}`, () => {
+    let target: ContractTarget;
+    let store: EventStore;
+    let prefix: string;
+
+    beforeAll(async () => {
+      target = await open();
+      store = target.store;
+    });
+    afterAll(async () => {
+      await target?.cleanup();
+    });
+
+    function stream(kind = "s"): string {
+      prefix = `t${randomUUID().replaceAll("-", "")}`;
+      return `${prefix}-${kind}`;
+    }
+
+    it("appends to a new stream with revisions from 0 and reads it back in order", async () => {
+      const name = stream();
+      const result = await store.append(name, events(3), "no_stream");
+      expect(result.nextRevision).toBe(2n);
+      const read = await store.readStream(name);
+      expect(read.map((event) => event.revision)).toEqual([0n, 1n, 2n]);
+      expect(read.map((event) => event.data)).toEqual([{ index: 0 }, { index: 1 }, { index: 2 }]);
+      expect(read[0]?.metadata).toEqual(metadata);
+      expect(read[0]?.stream).toBe(name);
+      expect(comparePositions(read[2]!.position, result.position)).toBe(0);
+    });
+
+    it("keeps the event ids it was given", async () => {
+      const name = stream();
+      const id = randomUUID();
+      await store.append(name, [{ id, type: "Happened", data: {}, metadata }], "any");
+      const [read] = await store.readStream(name);
+      expect(read?.id).toBe(id);
+    });
+
+    it("reads a missing stream as empty", async () => {
+      expect(await store.readStream(stream("missing"))).toEqual([]);
+    });
+
+    it("reads backwards, from a revision, and at most maxCount", async () => {
+      const name = stream();
+      await store.append(name, events(5), "no_stream");
+      const backwards = await store.readStream(name, { direction: "backwards", maxCount: 2 });
+      expect(backwards.map((event) => event.revision)).toEqual([4n, 3n]);
+      const from = await store.readStream(name, { fromRevision: 3n });
+      expect(from.map((event) => event.revision)).toEqual([3n, 4n]);
+      const backFrom = await store.readStream(name, { direction: "backwards", fromRevision: 1n });
+      expect(backFrom.map((event) => event.revision)).toEqual([1n, 0n]);
+    });
+
+    it("refuses no_stream on an existing stream, naming the actual revision", async () => {
+      const name = stream();
+      await store.append(name, events(2), "no_stream");
+      const error = await store.append(name, events(1), "no_stream").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WrongExpectedVersionError);
+      expect((error as WrongExpectedVersionError).actual).toBe(1n);
+      expect(await store.readStream(name)).toHaveLength(2);
+    });
+
+    it("checks exact revisions", async () => {
+      const name = stream();
+      await store.append(name, events(2), "no_stream");
+      await expect(store.append(name, events(1), 0n)).rejects.toBeInstanceOf(WrongExpectedVersionError);
+      const result = await store.append(name, events(1), 1n);
+      expect(result.nextRevision).toBe(2n);
+      const missing = await store.append(stream("missing"), events(1), 0n).catch((e: unknown) => e);
+      expect((missing as WrongExpectedVersionError).actual).toBe("no_stream");
+    });
+
+    it("checks stream_exists and accepts any", async () => {
+      const name = stream();
+      await expect(store.append(name, events(1), "stream_exists")).rejects.toBeInstanceOf(WrongExpectedVersionError);
+      await store.append(name, events(1), "any");
+      await store.append(name, events(1), "any");
+      const result = await store.append(name, events(1), "stream_exists");
+      expect(result.nextRevision).toBe(2n);
+    });
+
+    it("lets exactly one of two racing no_stream appends win", async () => {
+      const name = stream();
+      const outcomes = await Promise.allSettled([store.append(name, events(1), "no_stream"), store.append(name, events(1), "no_stream")]);
+      expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
+      const rejected = outcomes.find((outcome) => outcome.status === "rejected");
+      expect((rejected as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+      expect(await store.readStream(name)).toHaveLength(1);
+    });
+
+    it("appends to many streams, each request succeeding or failing on its own", async () => {
+      const a = stream("a");
+      const b = `${prefix}-b`;
+      await store.append(b, events(1), "no_stream");
+      const outcomes = await store.appendMany([
+        { stream: a, events: events(2), expectedRevision: "no_stream" },
+        { stream: b, events: events(1), expectedRevision: "no_stream" },
+        { stream: b, events: events(1), expectedRevision: 0n },
+      ]);
+      expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, true]);
+      expect(await store.readStream(a)).toHaveLength(2);
+      expect(await store.readStream(b)).toHaveLength(2);
+    });
+
+    it("reads the global log in position order, exclusive of the starting position", async () => {
+      const a = stream("a");
+      const b = `${prefix}-b`;
+      await store.append(a, events(2, "First"), "no_stream");
+      await store.append(b, events(2, "Second"), "no_stream");
+      const all = await store.readAll("start", { filter: { streamPrefixes: [prefix] } });
+      expect(all.map((event) => `${event.stream}:${event.revision}`)).toEqual([`${a}:0`, `${a}:1`, `${b}:0`, `${b}:1`]);
+      assertIncreasing(all);
+      const after = await store.readAll(all[1]!.position, { filter: { streamPrefixes: [prefix] } });
+      expect(after.map((event) => event.stream)).toEqual([b, b]);
+      const limited = await store.readAll("start", { filter: { streamPrefixes: [prefix] }, maxCount: 3 });
+      expect(limited).toHaveLength(3);
+    });
+
+    it("filters by event type and by stream prefix", async () => {
+      const a = stream("a");
+      const type = `Only${randomUUID().slice(0, 8)}`;
+      await store.append(a, [...events(1, "Other"), ...events(2, type)], "no_stream");
+      const byType = await store.readAll("start", { filter: { eventTypes: [type] } });
+      expect(byType.map((event) => event.type)).toEqual([type, type]);
+      const byPrefix = await store.readAll("start", { filter: { streamPrefixes: [`${prefix}-a`] } });
+      expect(byPrefix).toHaveLength(3);
+      const none = await store.readAll("start", { filter: { streamPrefixes: [`${prefix}-zzz`] } });
+      expect(none).toEqual([]);
+    });
+
+    it("reports the head position", async () => {
+      const name = stream();
+      const result = await store.append(name, events(1), "no_stream");
+      const head = await store.headPosition();
+      expect(comparePositions(head, result.position)).toBeGreaterThanOrEqual(0);
+    });
+
+    it("subscribes: catches up, then stays live", async () => {
+      const name = stream();
+      await store.append(name, events(3), "no_stream");
+      const subscription = store.subscribeAll("start", { filter: { streamPrefixes: [prefix] } });
+      const seen: StoredEvent[] = [];
+      const reading = (async () => {
+        for await (const event of subscription) {
+          seen.push(event);
+          if (seen.length === 5) break;
+        }
+      })();
+      await waitUntil(() => seen.length >= 3);
+      await store.append(name, events(2), 2n);
+      await reading;
+      expect(seen.map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
+      assertIncreasing(seen);
+    });
+
+    it("subscribes from a position, exclusive", async () => {
+      const name = stream();
+      const first = await store.append(name, events(2), "no_stream");
+      await store.append(name, events(1), 1n);
+      const subscription = store.subscribeAll(first.position, { filter: { streamPrefixes: [prefix] } });
+      const batch = await subscription.nextBatch(10);
+      await subscription.close();
+      expect(batch.map((event) => event.revision)).toEqual([2n]);
+    });
+
+    const runs = options.orderingRuns ?? 1;
+    it(`never lets a subscriber pass a late-committing event: 8 writers × 500 events, ${runs} run(s)`, { timeout: 600_000 }, async () => {
+      for (let run = 0; run < runs; run++) {
+        stream();
+        const runPrefix = prefix;
+        const subscription = store.subscribeAll("start", { filter: { streamPrefixes: [runPrefix] } });
+        const received: StoredEvent[] = [];
+        const reading = (async () => {
+          while (received.length < 4000) received.push(...(await subscription.nextBatch(500)));
+        })();
+        await Promise.all(
+          Array.from({ length: 8 }, async (_, writer) => {
+            for (let index = 0; index < 500; index++) {
+              await store.append(`${runPrefix}-w${writer}`, [{ type: "Written", data: { writer, index }, metadata }], "any");
+            }
+          }),
+        );
+        await reading;
+        await subscription.close();
+        expect(new Set(received.map((event) => event.id)).size).toBe(4000);
+        expect(received).toHaveLength(4000);
+        assertIncreasing(received);
+        for (let writer = 0; writer < 8; writer++) {
+          const own = received.filter((event) => (event.data as { writer: number }).writer === writer);
+          expect(own.map((event) => (event.data as { index: number }).index)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+        }
+      }
+    });
+  });
+}
+
+function assertIncreasing(events: readonly StoredEvent[]): void {
+  for (let index = 1; index < events.length; index++) {
+    if (comparePositions(events[index - 1]!.position, events[index]!.position) >= 0) {
+      throw new Error(`positions not strictly increasing at ${index}`);
+    }
+  }
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
