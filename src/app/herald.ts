@@ -1,0 +1,92 @@
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { type Database, openPglite, openPostgres } from "../adapters/db/database.js";
+import { migrate } from "../adapters/db/migrations.js";
+import type { EventStore } from "../adapters/eventstore/event-store.js";
+import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
+import { connectNats } from "../adapters/nats/nats-connection.js";
+import type { AnyProjection } from "../projections/projection.js";
+import { ProjectionRunner } from "../projections/projection-runner.js";
+import type { Config } from "./config.js";
+import { createHttpServer, type ReadinessCheck } from "./http-server.js";
+
+/** A running herald process: what the CLI, main and the e2e tests hold on to. */
+export interface Herald {
+  readonly url: string;
+  readonly config: Config;
+  readonly database: Database;
+  readonly store: EventStore;
+  readonly http: FastifyInstance;
+  readonly projections: ReadonlyMap<string, ProjectionRunner>;
+  /** Stops taking work, finishes what is in flight, closes every connection. */
+  stop(): Promise<void>;
+}
+
+/** Opens the database and the event store that the configuration names. */
+export async function openStorage(config: Config, logger: Logger): Promise<{ database: Database; store: EventStore }> {
+  const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
+  await migrate(database.db);
+  if (config.eventstoreUrl) {
+    throw new Error("EVENTSTORE_URL is set, but this build has no EventStoreDB adapter yet; unset it to use the PostgreSQL event log");
+  }
+  logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
+  return { database, store: await createPostgresEventStore(database) };
+}
+
+/** Every read model herald keeps. */
+export function allProjections(): AnyProjection[] {
+  return [];
+}
+
+/**
+ * The composition root: the only place that creates connections and wires the parts together.
+ */
+export async function startHerald(config: Config, logger: Logger): Promise<Herald> {
+  const { database, store } = await openStorage(config, logger);
+  let nats: NatsConnection | undefined;
+  if (config.natsUrl) nats = await connectNats(config.natsUrl);
+
+  const projections = new Map<string, ProjectionRunner>();
+  for (const projection of allProjections()) {
+    projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
+  }
+
+  const readiness: ReadinessCheck[] = [
+    { name: "eventstore", check: () => store.ping() },
+    { name: "database", check: async () => void (await database.db.selectFrom("herald_checkpoints").select("projection").limit(1).execute()) },
+  ];
+  if (nats) {
+    const connection = nats;
+    readiness.push({
+      name: "nats",
+      check: async () => {
+        if (connection.isClosed()) throw new Error("NATS connection closed");
+        await connection.flush();
+      },
+    });
+  }
+  const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
+
+  for (const runner of projections.values()) runner.start();
+  await http.listen({ port: config.port, host: config.host });
+  const address = http.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // Stop taking work first; fastify waits for requests in flight.
+      await http.close();
+      await Promise.all([...projections.values()].map((runner) => runner.stop()));
+      if (nats) await nats.drain().catch(() => {});
+      await store.close();
+      await database.close();
+    })();
+    return stopping;
+  };
+
+  return { url, config, database, store, http, projections, stop };
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+
+/** One thing /readyz checks; `check` throws when that part is down. */
+export interface ReadinessCheck {
+  readonly name: string;
+  check(): Promise<void>;
+}
+
+export interface HttpServerOptions {
+  readonly logger: Logger;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly bodyLimit: number;
+}
+
+const READINESS_TIMEOUT_MS = 2000;
+
+/**
+ * The fastify shell: request ids, JSON errors, /healthz and /readyz. Features add their routes
+ * (GraphQL, ingest, SSE, metrics) from the composition root.
+ */
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: false,
+    bodyLimit: options.bodyLimit,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    forceCloseConnections: false,
+    return503OnClosing: true,
+  });
+
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    void reply.status(status).send({
+      error: status >= 500 ? "internal error" : error.message,
+      code: error.code ?? (status >= 500 ? "INTERNAL" : "BAD_REQUEST"),
+    });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: `no route for ${request.method} ${request.url.split("?")[0]}`, code: "NOT_FOUND" });
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_request, reply) => {
+    const results = await Promise.all(
+      options.readiness.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), READINESS_TIMEOUT_MS, `${name} did not answer in ${READINESS_TIMEOUT_MS} ms`);
+          return { name, ok: true as const };
+        } catch (error) {
+          return { name, ok: false as const, error: (error as Error).message };
+        }
+      }),
+    );
+    const failing = results.filter((result) => !result.ok);
+    return reply.status(failing.length === 0 ? 200 : 503).send({
+      status: failing.length === 0 ? "ready" : "not ready",
+      failing: failing.map((result) => result.name),
+      checks: results,
+    });
+  });
+
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,56 @@
+import "reflect-metadata";
+import { ConfigError, loadConfig } from "./config.js";
+import { startHerald } from "./herald.js";
+import { createLogger } from "./logger.js";
+
+/** `npm start`: read the configuration, start herald, stop cleanly on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`herald: invalid configuration: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const herald = await startHerald(config, logger);
+  logger.info({ url: herald.url, embedded: config.embedded, dataDir: config.embedded ? config.dataDir : undefined }, "herald is listening");
+  if (config.embedded) {
+    // Printed once for people trying herald by hand; it is also kept in the data directory.
+    process.stdout.write(
+      `\nherald is running at ${herald.url}\n` +
+        `  GraphQL:        ${herald.url}/graphql\n` +
+        `  ingest token:   ${config.ingestToken} (POST ${herald.url}/v1/transactions, stored in ${config.dataDir}/secrets.json)\n\n`,
+    );
+  }
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    logger.info({ signal }, "shutting down: finishing work in flight");
+    herald.stop().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`herald: could not start: ${(error as Error).message}${(error as Error).cause ? ` (${((error as Error).cause as Error).message})` : ""}\n`);
+  process.exit(1);
+});
