@@ -1,0 +1,81 @@
+/**
+ * What ingest appends: transactions for webhooks (stream `transaction-<transactionId>`) and tenant
+ * events for Waypoint SSE (stream `tenant-event-<id>`), plus a record of every message refused.
+ */
+
+export const transactionStream = (transactionId: string): string => `transaction-${transactionId}`;
+export const tenantEventStream = (tenantEventId: string): string => `tenant-event-${tenantEventId}`;
+export const rejectedStream = (rejectionId: string): string => `rejected-${rejectionId}`;
+
+/** An Asset Register transaction, as published (see shared/seeds/asset-register-subscriptions.txt). */
+export interface Transaction {
+  readonly status: string;
+  readonly signature?: string;
+  readonly message?: string;
+  readonly events: readonly TransactionEvent[];
+  /** Any other fields are kept and delivered as they came. */
+  readonly [field: string]: unknown;
+}
+
+export interface TransactionEvent {
+  readonly type: string;
+  readonly action: string;
+  readonly args?: readonly unknown[];
+  readonly collectionId: string;
+  readonly [field: string]: unknown;
+}
+
+export interface TransactionReceived {
+  readonly type: "TransactionReceived";
+  readonly data: {
+    /** Derived from the signature when there is a real one, else from the message id. */
+    readonly transactionId: string;
+    readonly transaction: Transaction;
+    readonly source: "nats" | "http";
+    readonly messageId?: string;
+    /** Milliseconds since the epoch when herald received it. */
+    readonly receivedAt: number;
+  };
+}
+
+export interface TransactionRejected {
+  readonly type: "TransactionRejected";
+  readonly data: IngestRejection;
+}
+
+/** A tenant event from cloudapi (see shared/seeds/waypoint-sse.txt and shared/fixtures/tenant-events.json). */
+export interface TenantEvent {
+  readonly wallet_id: string;
+  readonly topic: string;
+  readonly origin?: string;
+  readonly group_id?: string;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+export interface TenantEventReceived {
+  readonly type: "TenantEventReceived";
+  readonly data: {
+    readonly tenantEventId: string;
+    readonly event: TenantEvent;
+    readonly source: "nats" | "http";
+    readonly subject?: string;
+    readonly receivedAt: number;
+  };
+}
+
+export interface TenantEventRejected {
+  readonly type: "TenantEventRejected";
+  readonly data: IngestRejection;
+}
+
+export interface IngestRejection {
+  readonly source: "nats" | "http";
+  readonly subject?: string;
+  readonly messageId?: string;
+  /** Why: "not JSON", "too large: … bytes", "events[0].type must be a non-empty string", … */
+  readonly reason: string;
+  readonly sizeBytes: number;
+  /** The first bytes of the message, for an operator; never the whole of an oversized one. */
+  readonly excerpt: string;
+  readonly receivedAt: number;
+}

@@ -1,0 +1,98 @@
+/**
+ * Events of the two aggregates subscribers manage over GraphQL: webhook endpoints
+ * (stream `endpoint-<webhookId>`) and subscriptions (stream `subscription-<subscriptionId>`).
+ * Secrets (API key, signing secret) are sealed (AES-256-GCM, src/adapters/crypto/secret-box.ts)
+ * before they enter an event: the log is immutable and exported to auditors.
+ */
+
+export const endpointStream = (webhookId: string): string => `endpoint-${webhookId}`;
+export const subscriptionStream = (subscriptionId: string): string => `subscription-${subscriptionId}`;
+
+export interface WebhookEndpointCreated {
+  readonly type: "WebhookEndpointCreated";
+  readonly data: {
+    readonly webhookId: string;
+    /** EIP-55 checksummed address of the owner. */
+    readonly subscriber: string;
+    readonly url: string;
+    /** 0 to 20: attempts are at most retries + 1. */
+    readonly retries: number;
+    readonly apiKey: Sealed;
+    /** Standard Webhooks secret, `whsec_…`, sealed. */
+    readonly signingSecret: Sealed;
+    /** Milliseconds since the epoch. */
+    readonly createdAt: number;
+  };
+}
+
+export interface WebhookEndpointUpdated {
+  readonly type: "WebhookEndpointUpdated";
+  readonly data: { readonly webhookId: string; readonly url?: string; readonly retries?: number };
+}
+
+export interface WebhookEndpointApiKeyRotated {
+  readonly type: "WebhookEndpointApiKeyRotated";
+  readonly data: { readonly webhookId: string; readonly apiKey: Sealed; readonly signingSecret: Sealed };
+}
+
+export interface WebhookEndpointPaused {
+  readonly type: "WebhookEndpointPaused";
+  readonly data: { readonly webhookId: string };
+}
+
+export interface WebhookEndpointResumed {
+  readonly type: "WebhookEndpointResumed";
+  readonly data: { readonly webhookId: string };
+}
+
+export interface WebhookEndpointDeleted {
+  readonly type: "WebhookEndpointDeleted";
+  readonly data: { readonly webhookId: string };
+}
+
+export type WebhookEndpointEvent =
+  | WebhookEndpointCreated
+  | WebhookEndpointUpdated
+  | WebhookEndpointApiKeyRotated
+  | WebhookEndpointPaused
+  | WebhookEndpointResumed
+  | WebhookEndpointDeleted;
+
+export interface WebhookSubscriptionCreated {
+  readonly type: "WebhookSubscriptionCreated";
+  readonly data: {
+    readonly subscriptionId: string;
+    readonly webhookId: string;
+    readonly subscriber: string;
+    readonly type: string;
+    /** Non-empty, unique. */
+    readonly actions: readonly string[];
+    /** Normalised: see collection-id.ts. */
+    readonly collectionId: string;
+    readonly createdAt: number;
+  };
+}
+
+export interface WebhookSubscriptionDeleted {
+  readonly type: "WebhookSubscriptionDeleted";
+  readonly data: { readonly subscriptionId: string; readonly webhookId: string };
+}
+
+export type WebhookSubscriptionEvent = WebhookSubscriptionCreated | WebhookSubscriptionDeleted;
+
+/** A secret sealed by the SecretBox: `v1.<iv>.<ciphertext>.<tag>`. */
+export type Sealed = string;
+
+export const WEBHOOK_ENDPOINT_EVENT_TYPES = [
+  "WebhookEndpointCreated",
+  "WebhookEndpointUpdated",
+  "WebhookEndpointApiKeyRotated",
+  "WebhookEndpointPaused",
+  "WebhookEndpointResumed",
+  "WebhookEndpointDeleted",
+] as const satisfies readonly WebhookEndpointEvent["type"][];
+
+export const WEBHOOK_SUBSCRIPTION_EVENT_TYPES = [
+  "WebhookSubscriptionCreated",
+  "WebhookSubscriptionDeleted",
+] as const satisfies readonly WebhookSubscriptionEvent["type"][];
