@@ -6,11 +6,13 @@ import { type Database, openPglite, openPostgres } from "../adapters/db/database
 import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
+import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import type { Config } from "./config.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
+import { natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
 export interface Herald {
@@ -68,8 +70,25 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     });
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
+  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes });
 
   for (const runner of projections.values()) runner.start();
+  const ingests: JetStreamIngest[] = [];
+  if (nats) {
+    const ingestLogger = logger.child({ component: "ingest" });
+    ingests.push(
+      await startJetStreamIngest({
+        nats, store, logger: ingestLogger,
+        stream: config.txStream, subject: config.txSubject, durable: `${config.natsDurable}-transactions`,
+        decode: natsIngestDecoder("transactions", config.maxPayloadBytes),
+      }),
+      await startJetStreamIngest({
+        nats, store, logger: ingestLogger,
+        stream: config.tenantEventsStream, subject: config.tenantEventsSubject, durable: `${config.natsDurable}-tenant-events`,
+        decode: natsIngestDecoder("tenantEvents", config.maxPayloadBytes),
+      }),
+    );
+  }
   await http.listen({ port: config.port, host: config.host });
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -80,6 +99,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     stopping ??= (async () => {
       // Stop taking work first; fastify waits for requests in flight.
       await http.close();
+      await Promise.all(ingests.map((ingest) => ingest.stop()));
       await Promise.all([...projections.values()].map((runner) => runner.stop()));
       if (nats) await nats.drain().catch(() => {});
       await store.close();
