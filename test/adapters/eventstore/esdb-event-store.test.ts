@@ -56,7 +56,7 @@ describe("EventStoreDB adapter against the protocol test server", () => {
     await server?.stop();
   });
 
-  it("resubscribes after a server restart: every event arrives exactly once, in order", async () => {
+  it("resubscribes after a server restart from the last received position: every event arrives exactly once, in order", async () => {
     const stream = `restart-${Date.now()}`;
     const write = async (from: number, count: number) => {
       for (let index = from; index < from + count; index++) {
@@ -64,26 +64,34 @@ describe("EventStoreDB adapter against the protocol test server", () => {
       }
     };
     await write(0, 50);
+    const startsBefore = server.subscriptionStarts.length;
     const subscription = store.subscribeAll("start", { filter: { streamPrefixes: [stream] } });
     const received: StoredEvent[] = [];
     const readUntil = async (count: number) => {
       while (received.length < count) received.push(...(await subscription.nextBatch(100)));
     };
-    await readUntil(50);
+    await readUntil(50); // caught up
+    await write(50, 25);
+    await readUntil(75); // live
 
     await server.stop();
-    // While the server is down, the subscription keeps trying; appends fail fast.
+    // While the server is down the subscription keeps retrying with backoff; appends fail fast.
     await expect(store.append(stream, [{ type: "Counted", data: { index: -1 }, metadata }], "any")).rejects.toThrow();
     await new Promise((resolve) => setTimeout(resolve, 300));
     await server.restart();
 
-    await write(50, 50);
+    await write(75, 25);
     await readUntil(100);
     await subscription.close();
 
     expect(received.map((event) => (event.data as { index: number }).index)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(new Set(received.map((event) => event.id)).size).toBe(100);
     expect(transientErrors.length).toBeGreaterThan(0);
+    // It resumed from where it was, not from the start (the adapter's duplicate guard is not what saved it).
+    const starts = server.subscriptionStarts.slice(startsBefore);
+    expect(starts[0]).toBe("start");
+    expect(starts.length).toBeGreaterThan(1);
+    expect(starts.at(-1)).toEqual(received[74]!.position);
   });
 
   it("works with servers that only offer Append (no BatchAppend)", async () => {

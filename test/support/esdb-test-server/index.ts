@@ -1,5 +1,5 @@
 import { appendHandler, batchAppendHandler } from "./append-handlers.js";
-import { InMemoryLog } from "./in-memory-log.js";
+import { type AllFrom, InMemoryLog } from "./in-memory-log.js";
 import { grpc, serverFeaturesGrpc, streamsGrpc } from "./protocol.js";
 import { readHandler } from "./read-handler.js";
 import { getSupportedMethodsHandler } from "./server-features-service.js";
@@ -14,6 +14,8 @@ export interface EsdbTestServer {
   /** `esdb://127.0.0.1:<port>?tls=false`: a single node, so the client does no gossip discovery. */
   readonly url: string;
   readonly port: number;
+  /** Where each `$all` subscription asked to start, in arrival order (what a test can check resumption by). */
+  readonly subscriptionStarts: readonly AllFrom[];
   /** Drops every connection and subscription at once, as a crashed server would. The data stays. */
   stop(): Promise<void>;
   /** Listens again on the same port with the same data. */
@@ -42,12 +44,13 @@ export async function startEsdbTestServer(options: EsdbTestServerOptions = {}): 
   const log = new InMemoryLog();
   seedSystemEvents(log);
   const subscriptions = new Set<() => void>();
+  const subscriptionStarts: AllFrom[] = [];
   let server: InstanceType<typeof grpc.Server> | undefined;
 
   async function listen(port: number): Promise<number> {
     const next = new grpc.Server();
     next.addService(streamsGrpc.StreamsService, {
-      read: readHandler(log, subscriptions),
+      read: readHandler(log, subscriptions, subscriptionStarts),
       append: appendHandler(log),
       batchAppend: batchAppendHandler(log),
     });
@@ -67,6 +70,7 @@ export async function startEsdbTestServer(options: EsdbTestServerOptions = {}): 
   return {
     url: `esdb://127.0.0.1:${port}?tls=false`,
     port,
+    subscriptionStarts,
     async stop() {
       for (const stopSubscription of [...subscriptions]) stopSubscription();
       server?.forceShutdown();

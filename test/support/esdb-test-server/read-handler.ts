@@ -17,7 +17,7 @@ const DEFAULT_SEARCH_WINDOW = 32;
  * told apart by the request's options. Subscriptions to a single stream are not part of what the
  * herald adapter uses and are answered UNIMPLEMENTED.
  */
-export function readHandler(log: InMemoryLog, subscriptions: Set<() => void>) {
+export function readHandler(log: InMemoryLog, subscriptions: Set<() => void>, subscriptionStarts: AllFrom[]) {
   return (call: ReadCall): void => {
     const options = call.request.getOptions();
     if (!options) {
@@ -45,6 +45,7 @@ export function readHandler(log: InMemoryLog, subscriptions: Set<() => void>) {
     const from: AllFrom = all.hasPosition() ? parsePosition(all.getPosition()!) : all.hasEnd() ? "end" : "start";
     const filter = parseFilter(options);
     if (subscribing) {
+      subscriptionStarts.push(from);
       void subscribeToAll(log, call, from, filter, structuredIds, subscriptions);
       return;
     }
