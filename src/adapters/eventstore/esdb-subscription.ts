@@ -134,6 +134,8 @@ export class EsdbSubscription implements Subscription {
         }
         this.#options.onError?.(error);
       } finally {
+        // Cancel the gRPC call too: after a conversion error or a break it would still be running.
+        void subscription.unsubscribe().catch(() => {});
         subscription.destroy();
         this.#current = undefined;
       }
