@@ -6,6 +6,7 @@ import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { type Database, openPglite, openPostgres } from "../adapters/db/database.js";
 import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
+import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
 import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
@@ -17,7 +18,9 @@ import { ProjectionRunner } from "../projections/projection-runner.js";
 import type { Config } from "./config.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
-import { natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { MetricsRegistry } from "./metrics.js";
+import { readCheckpoint } from "../projections/projection-runner.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
 export interface Herald {
@@ -27,6 +30,7 @@ export interface Herald {
   readonly store: EventStore;
   readonly http: FastifyInstance;
   readonly projections: ReadonlyMap<string, ProjectionRunner>;
+  readonly metrics: MetricsRegistry;
   /** Stops taking work, finishes what is in flight, closes every connection. */
   stop(): Promise<void>;
 }
@@ -36,7 +40,7 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
   const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
   await migrate(database.db);
   if (config.eventstoreUrl) {
-    throw new Error("EVENTSTORE_URL is set, but this build has no EventStoreDB adapter yet; unset it to use the PostgreSQL event log");
+    return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
   }
   logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
   return { database, store: await createPostgresEventStore(database) };
@@ -75,7 +79,19 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     });
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
-  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes });
+  const metrics = new MetricsRegistry();
+  const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome");
+  const countIngest: IngestCounter = (kind, source, outcome) => ingested.inc({ kind, source, outcome });
+  metrics.gauge("herald_projection_lag_seconds", "Age of the oldest event a projection has not applied yet (0 when caught up)", () =>
+    Promise.all([...projections.values()].map(async (runner) => {
+      const checkpoint = await readCheckpoint(database.db, runner.name);
+      const [next] = await store.readAll(checkpoint?.position ?? "start", { filter: { eventTypes: runner.eventTypes }, maxCount: 1 });
+      const lag = next ? Math.max(0, (Date.now() - Date.parse(next.metadata.at)) / 1000) : 0;
+      return { labels: { projection: runner.name }, value: lag };
+    })),
+  );
+  http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
+  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
 
   for (const runner of projections.values()) runner.start();
   const worker: DeliveryWorker = await startDeliveryWorker({
@@ -97,12 +113,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       await startJetStreamIngest({
         nats, store, logger: ingestLogger,
         stream: config.txStream, subject: config.txSubject, durable: `${config.natsDurable}-transactions`,
-        decode: natsIngestDecoder("transactions", config.maxPayloadBytes),
+        decode: natsIngestDecoder("transactions", config.maxPayloadBytes, countIngest),
       }),
       await startJetStreamIngest({
         nats, store, logger: ingestLogger,
         stream: config.tenantEventsStream, subject: config.tenantEventsSubject, durable: `${config.natsDurable}-tenant-events`,
-        decode: natsIngestDecoder("tenantEvents", config.maxPayloadBytes),
+        decode: natsIngestDecoder("tenantEvents", config.maxPayloadBytes, countIngest),
       }),
     );
   }
@@ -126,5 +142,5 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     return stopping;
   };
 
-  return { url, config, database, store, http, projections, stop };
+  return { url, config, database, store, http, projections, metrics, stop };
 }

@@ -36,6 +36,7 @@ export class ProjectionTimeoutError extends Error {
  */
 export class ProjectionRunner {
   readonly name: string;
+  readonly eventTypes: readonly string[];
   #state: ProjectionState = "starting";
   #position: ReadFrom = "start";
   #subscription: Subscription | undefined;
@@ -47,6 +48,7 @@ export class ProjectionRunner {
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     this.name = options.projection.name;
+    this.eventTypes = options.projection.eventTypes;
   }
 
   get state(): ProjectionState {
