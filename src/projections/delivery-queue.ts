@@ -38,6 +38,9 @@ export interface DeliveryQueueTables {
 export const DELIVERY_QUEUE_CHANNEL = "herald_delivery_queue";
 
 export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
+  // A batch's delivery events are folded into row changes and written in bulk after the batch: a
+  // delivery's three or more events cost a share of three statements, not three statements each.
+  let changes = new QueueChanges();
   return {
     name: "delivery-queue",
     version: 1,
@@ -81,6 +84,7 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
         )`.execute(db);
       await sql`create index if not exists delivery_queue_due on delivery_queue (due_at)`.execute(db);
       await sql`create index if not exists delivery_queue_webhook on delivery_queue (webhook_id)`.execute(db);
+      changes = new QueueChanges();
     },
 
     async teardown(db) {
@@ -89,8 +93,13 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
     },
 
     async handle(trx, event) {
-      if (event.stream.startsWith("delivery-")) return applyDelivery(trx, event as StoredEvent<string, unknown> as StoredDeliveryEvent);
+      if (event.stream.startsWith("delivery-")) return changes.apply(event as StoredEvent<string, unknown> as StoredDeliveryEvent);
       return applyEndpoint(trx, event as StoredEvent<string, unknown> as StoredEndpointEvent);
+    },
+
+    async afterBatch(trx) {
+      await changes.write(trx);
+      changes = new QueueChanges();
     },
   };
 }
@@ -98,42 +107,94 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
 type StoredDeliveryEvent = StoredEvent & DeliveryEvent;
 type StoredEndpointEvent = StoredEvent & WebhookEndpointEvent;
 
-async function applyDelivery(trx: Transaction<DeliveryQueueTables>, event: StoredDeliveryEvent): Promise<void> {
-  const id = event.data.deliveryId;
-  // Every delivery event moves the row's revision on and ends any worker's lease on it.
-  const moved = { revision: event.revision, leased_until: null };
-  switch (event.type) {
-    case "DeliveryScheduled":
-      await trx
-        .insertInto("delivery_queue")
-        .values({
-          delivery_id: id,
-          webhook_id: event.data.webhookId,
-          payload: JSON.stringify(event.data.transaction),
-          correlation_id: event.metadata.correlationId,
-          state: "pending",
-          attempts: 0,
-          revision: event.revision,
-          due_at: new Date(event.data.scheduledAt),
-          leased_until: null,
-        })
-        .onConflict((oc) => oc.column("delivery_id").doNothing())
-        .execute();
-      return notify(trx);
-    case "DeliveryAttempted":
-      await trx.updateTable("delivery_queue").set({ ...moved, attempts: event.data.attempt }).where("delivery_id", "=", id).execute();
-      return;
-    case "DeliveryRetryScheduled":
-    case "DeliveryResumed":
-      await trx.updateTable("delivery_queue").set({ ...moved, state: "pending", due_at: new Date(event.data.dueAt) }).where("delivery_id", "=", id).execute();
-      return notify(trx);
-    case "DeliveryPaused":
-      await trx.updateTable("delivery_queue").set({ ...moved, state: "paused" }).where("delivery_id", "=", id).execute();
-      return;
-    case "DeliverySucceeded":
-    case "DeliveryFailed":
-      await trx.deleteFrom("delivery_queue").where("delivery_id", "=", id).execute();
-      return;
+type QueueRow = DeliveryQueueTables["delivery_queue"];
+type RowUpdate = Pick<QueueRow, "revision"> & Partial<Pick<QueueRow, "attempts" | "state" | "due_at">>;
+type RowChange = { kind: "insert"; row: QueueRow } | ({ kind: "update" } & RowUpdate) | { kind: "delete" };
+
+/** The net effect of a batch's delivery events on the queue's rows. */
+class QueueChanges {
+  readonly #rows = new Map<string, RowChange>();
+  #due = false;
+
+  apply(event: StoredDeliveryEvent): void {
+    const id = event.data.deliveryId;
+    // Every delivery event moves the row's revision on (and ends any lease: see write()).
+    const revision = event.revision;
+    switch (event.type) {
+      case "DeliveryScheduled":
+        this.#due = true;
+        this.#rows.set(id, {
+          kind: "insert",
+          row: {
+            delivery_id: id,
+            webhook_id: event.data.webhookId,
+            payload: JSON.stringify(event.data.transaction),
+            correlation_id: event.metadata.correlationId,
+            state: "pending",
+            attempts: 0,
+            revision,
+            due_at: new Date(event.data.scheduledAt),
+            leased_until: null,
+          },
+        });
+        return;
+      case "DeliveryAttempted":
+        return this.#update(id, { revision, attempts: event.data.attempt });
+      case "DeliveryRetryScheduled":
+      case "DeliveryResumed":
+        this.#due = true;
+        return this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt) });
+      case "DeliveryPaused":
+        return this.#update(id, { revision, state: "paused" });
+      case "DeliverySucceeded":
+      case "DeliveryFailed":
+        // A row inserted in this batch never reaches the table.
+        if (this.#rows.get(id)?.kind === "insert") this.#rows.delete(id);
+        else this.#rows.set(id, { kind: "delete" });
+        return;
+    }
+  }
+
+  #update(id: string, update: RowUpdate): void {
+    const current = this.#rows.get(id);
+    if (current?.kind === "insert") this.#rows.set(id, { kind: "insert", row: { ...current.row, ...update } });
+    else if (current?.kind === "update") this.#rows.set(id, { ...current, ...update });
+    else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
+  }
+
+  async write(trx: Transaction<DeliveryQueueTables>): Promise<void> {
+    const inserts: QueueRow[] = [];
+    const updates: (RowUpdate & { id: string })[] = [];
+    const deletes: string[] = [];
+    for (const [id, change] of this.#rows) {
+      if (change.kind === "insert") inserts.push(change.row);
+      else if (change.kind === "update") updates.push({ ...change, id });
+      else deletes.push(id);
+    }
+    if (inserts.length > 0) {
+      await trx.insertInto("delivery_queue").values(inserts).onConflict((oc) => oc.column("delivery_id").doNothing()).execute();
+    }
+    if (updates.length > 0) {
+      await sql`
+        update delivery_queue q set
+          revision = v.revision,
+          attempts = coalesce(v.attempts, q.attempts),
+          state = coalesce(v.state, q.state),
+          due_at = coalesce(v.due_at, q.due_at),
+          leased_until = null
+        from unnest(
+          ${sql.val(updates.map((u) => u.id))}::text[],
+          ${sql.val(updates.map((u) => u.revision.toString()))}::bigint[],
+          ${sql.val(updates.map((u) => u.attempts ?? null))}::integer[],
+          ${sql.val(updates.map((u) => u.state ?? null))}::text[],
+          ${sql.val(updates.map((u) => u.due_at?.toISOString() ?? null))}::timestamptz[]
+        ) as v(delivery_id, revision, attempts, state, due_at)
+        where q.delivery_id = v.delivery_id`.execute(trx);
+    }
+    if (deletes.length > 0) {
+      await trx.deleteFrom("delivery_queue").where("delivery_id", "in", deletes).execute();
+    }
+    if (this.#due) await notify(trx);
   }
 }
 
@@ -204,7 +265,7 @@ export async function claimDeliveries(
   db: Kysely<any>,
   options: { readonly limit: number; readonly leaseMs: number; readonly skipWebhooks: readonly string[] },
 ): Promise<ClaimedDelivery[]> {
-  const result = await sql<QueueRow>`
+  const result = await sql<ClaimedRow>`
     with claimable as (
       select q.delivery_id
       from delivery_queue q join delivery_endpoints e on e.webhook_id = q.webhook_id
@@ -234,7 +295,7 @@ export async function claimDeliveries(
   }));
 }
 
-type QueueRow = Omit<DeliveryQueueTables["delivery_queue"], "due_at" | "leased_until"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id">;
+type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id">;
 
 /** Gives claimed rows back before their lease ends (a worker that cannot start them now). */
 export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly string[]): Promise<void> {
