@@ -7,10 +7,16 @@ import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
+import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
+import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
+import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
+import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
+import { registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
+import { WebhookCommands } from "./webhook-commands.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
 export interface Herald {
@@ -37,7 +43,7 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
 
 /** Every read model herald keeps. */
 export function allProjections(): AnyProjection[] {
-  return [];
+  return [webhookEndpointsProjection, webhookSubscriptionsProjection];
 }
 
 /**
@@ -68,6 +74,29 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     });
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
+
+  const secrets = createSecretBox(config.encryptionKey);
+  const runner = (name: string): ProjectionRunner[] => {
+    const found = projections.get(name);
+    return found ? [found] : [];
+  };
+  await registerGraphql(http, {
+    commands: new WebhookCommands({
+      store,
+      secrets,
+      rules: { allowPrivateTargets: config.allowPrivateTargets },
+      endpointReadModels: runner(webhookEndpointsProjection.name),
+      subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
+      logger: logger.child({ component: "webhook-commands" }),
+    }),
+    db: database.db,
+    secrets,
+    verifier: new SiweTokenVerifier({ domain: config.siweDomain, chainIds: config.siweChainIds, maxTtlS: config.siweMaxTtlS }),
+    adminAddresses: config.adminAddresses,
+    auditorAddresses: config.auditorAddresses,
+    playground: config.playground,
+    logger,
+  });
 
   for (const runner of projections.values()) runner.start();
   await http.listen({ port: config.port, host: config.host });

@@ -4,6 +4,7 @@ import type { SecretBox } from "../adapters/crypto/secret-box.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, Position, StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { Caller } from "../domain/caller.js";
+import { isResourceId } from "../domain/plain-text.js";
 import {
   decideWebhookEndpoint,
   evolveWebhookEndpoint,
@@ -47,6 +48,7 @@ export class WebhookCommands {
   constructor(private readonly options: WebhookCommandsOptions) {}
 
   async endpoint(caller: Caller, request: EndpointRequest): Promise<CommandOutcome<WebhookEndpoint>> {
+    if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
     const command = this.#withSecrets(request);
     const outcome = await runCommand<WebhookEndpointState, WebhookEndpointEvent>(this.options.store, {
       stream: endpointStream(command.webhookId),
@@ -65,6 +67,8 @@ export class WebhookCommands {
   }
 
   async subscription(caller: Caller, request: SubscriptionRequest): Promise<CommandOutcome<WebhookSubscription>> {
+    if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
+    if (!isResourceId(request.subscriptionId)) return notFound("webhook subscription");
     const command: WebhookSubscriptionCommand =
       request.kind === "CreateWebhookSubscription" ? { ...request, now: Date.now() } : request;
     // Decisions read the endpoint's own stream, never a read model that may lag behind.
@@ -106,4 +110,9 @@ export class WebhookCommands {
       this.options.logger.warn({ err: error }, "read model lags behind a command; answering without waiting");
     }
   }
+}
+
+/** For ids that cannot name anything; the id is not echoed, since it is arbitrary input. */
+function notFound(what: string): CommandOutcome<never> {
+  return { ok: false, error: { code: "NOT_FOUND", message: `${what} not found` } };
 }

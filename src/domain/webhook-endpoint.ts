@@ -1,6 +1,7 @@
 import { type Caller, canChange, canRead } from "./caller.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { checkWebhookUrl } from "./network-address.js";
+import { isPlainText } from "./plain-text.js";
 import type { Sealed, WebhookEndpointEvent } from "./webhook-events.js";
 
 /**
@@ -136,6 +137,7 @@ export function evolveWebhookEndpoint(state: WebhookEndpointState, event: Webhoo
 type Checked<T> = { ok: true; value: T } | { ok: false; refusal: Decision<never> };
 
 function checkUrl(raw: string, rules: WebhookEndpointRules): Checked<string> {
+  if (!isPlainText(raw)) return { ok: false, refusal: invalid("url", "url must not contain control characters") };
   const checked = checkWebhookUrl(raw, rules.allowPrivateTargets);
   return checked.ok ? { ok: true, value: raw } : { ok: false, refusal: invalid("url", checked.reason) };
 }

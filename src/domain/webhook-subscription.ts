@@ -1,6 +1,7 @@
 import { type Caller, canChange, canRead } from "./caller.js";
 import { normalizeCollectionId } from "./collection-id.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
+import { isPlainText } from "./plain-text.js";
 import type { WebhookEndpointState } from "./webhook-endpoint.js";
 import type { WebhookSubscriptionEvent } from "./webhook-events.js";
 
@@ -49,6 +50,7 @@ export function decideWebhookSubscription(
   const { subscriptionId, webhookId } = command;
   if (command.kind === "CreateWebhookSubscription") {
     if (command.type.trim() === "") return invalid("type", "type must not be empty");
+    if (!isPlainText(command.type)) return invalid("type", "type must not contain control characters");
     if (command.type.length > MAX_TYPE_LENGTH) return invalid("type", `type must be at most ${MAX_TYPE_LENGTH} characters`);
     const actions = checkActions(command.actions);
     if (actions) return actions;
@@ -104,6 +106,7 @@ function checkActions(actions: readonly string[]): Decision<never> | undefined {
   if (actions.length === 0) return invalid("actions", "actions must not be empty");
   if (actions.length > MAX_ACTIONS) return invalid("actions", `at most ${MAX_ACTIONS} actions`);
   if (actions.some((action) => action.trim() === "")) return invalid("actions", "each action must be non-empty");
+  if (!actions.every(isPlainText)) return invalid("actions", "actions must not contain control characters");
   if (actions.some((action) => action.length > MAX_ACTION_LENGTH)) {
     return invalid("actions", `each action must be at most ${MAX_ACTION_LENGTH} characters`);
   }
