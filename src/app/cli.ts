@@ -1,8 +1,9 @@
 import "reflect-metadata";
 import { type CliCommand, CliUsageError } from "./commands/cli-command.js";
+import { siweTokenCommand } from "./commands/siwe-token.js";
 
 /** `npx herald <command>`: every command has --help. */
-const commands: readonly CliCommand[] = [];
+const commands: readonly CliCommand[] = [siweTokenCommand()];
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
