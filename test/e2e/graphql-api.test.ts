@@ -1,11 +1,13 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import fc from "fast-check";
+import type { Kysely } from "kysely";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/app/config.js";
 import { allProjections, type Herald, startHerald } from "../../src/app/herald.js";
 import { createLogger } from "../../src/app/logger.js";
 import { rebuildProjection } from "../../src/projections/projection-runner.js";
+import type { WebhookEndpointsTables } from "../../src/projections/webhook-endpoints.js";
 import { newAccount, signedToken } from "../support/siwe.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
@@ -140,7 +142,6 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
   });
 
   afterAll(async () => {
-    if (process.env.DUMP_LOGS) console.log(logs.filter((l) => l.includes("\"level\":50")).slice(0, 3).join("\n"));
     await herald?.stop();
     await testDb?.drop();
   });
@@ -209,12 +210,15 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       expect(stored).not.toContain(endpoint.apiKey);
       expect(stored).not.toContain(secret);
       expect(stored).toMatch(/"apiKey":"v1\./);
-      const row = await herald.database.db
-        .selectFrom("webhook_endpoints" as any)
-        .selectAll()
-        .where("webhook_id" as any, "=", endpoint.webhookId)
+      const row = await (herald.database.db as unknown as Kysely<WebhookEndpointsTables>)
+        .selectFrom("webhook_endpoints")
+        .select(["api_key", "signing_secret"])
+        .where("webhook_id", "=", endpoint.webhookId)
         .executeTakeFirstOrThrow();
+      expect(row.api_key).toMatch(/^v1\./);
+      expect(row.signing_secret).toMatch(/^v1\./);
       expect(JSON.stringify(row)).not.toContain(endpoint.apiKey);
+      expect(JSON.stringify(row)).not.toContain(secret);
     });
   });
 
@@ -250,16 +254,16 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
   describe("input rules", () => {
     it.each([
-      [{ url: "https://example.com/webhook", retries: 21 }, "retries"],
-      [{ url: "https://example.com/webhook", retries: -1 }, "retries"],
-      [{ url: "not a url", retries: 5 }, "url"],
-      [{ url: "ftp://example.com/webhook" }, "url"],
-      [{ url: "http://127.0.0.1:8080/hook" }, "url"],
-      [{ url: "http://169.254.169.254/latest/meta-data" }, "url"],
-      [{ url: "http://localhost/hook" }, "url"],
-      [{ url: `https://example.com/${"a".repeat(2048)}` }, "url"],
-      [{ url: "https://example.com/\u0000" }, "url"],
-    ])("refuses endpoint %j with BAD_USER_INPUT on %s, writing nothing", async (input, field) => {
+      ["retries 21", { url: "https://example.com/webhook", retries: 21 }, "retries"],
+      ["retries -1", { url: "https://example.com/webhook", retries: -1 }, "retries"],
+      ["a relative url", { url: "not a url", retries: 5 }, "url"],
+      ["an ftp url", { url: "ftp://example.com/webhook" }, "url"],
+      ["a loopback url", { url: "http://127.0.0.1:8080/hook" }, "url"],
+      ["the cloud metadata url", { url: "http://169.254.169.254/latest/meta-data" }, "url"],
+      ["localhost", { url: "http://localhost/hook" }, "url"],
+      ["a url over 2048 characters", { url: `https://example.com/${"a".repeat(2048)}` }, "url"],
+      ["a url with NUL", { url: "https://example.com/\u0000" }, "url"],
+    ])("refuses an endpoint with %s: BAD_USER_INPUT on the field, nothing written", async (_name, input, field) => {
       const before = await webhookEventCount();
       const response = await gql(CREATE_WEBHOOK_ENDPOINT, { input }, alice);
       expect(errorOf(response)).toEqual({ code: "BAD_USER_INPUT", field });
@@ -269,11 +273,12 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     it.each([
       [{ type: "" }, "type"],
       [{ type: "t".repeat(65) }, "type"],
+      [{ type: "asset\u0000link" }, "type"],
       [{ actions: [] }, "actions"],
       [{ actions: ["create", "create"] }, "actions"],
       [{ actions: ["create", ""] }, "actions"],
       [{ collectionId: "not-a-collection" }, "collectionId"],
-    ])("refuses subscription %j with BAD_USER_INPUT on %s, writing nothing", async (change, field) => {
+    ])("refuses a subscription with %j: BAD_USER_INPUT on %s, nothing written", async (change, field) => {
       const { webhookId } = await createEndpoint(alice);
       const before = await webhookEventCount();
       const input = { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId, ...change };
@@ -525,6 +530,3 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     for (const secret of secrets) expect(all.includes(secret), "a secret is in the log").toBe(false);
   });
 });
-
-// Ids in the tests are random; this keeps the import used where a fixed id is needed.
-void randomUUID;
