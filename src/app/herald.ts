@@ -6,6 +6,7 @@ import { type Database, openPglite, openPostgres } from "../adapters/db/database
 import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
+import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
@@ -16,6 +17,9 @@ import { webhookSubscriptionsProjection } from "../projections/webhook-subscript
 import type { Config } from "./config.js";
 import { registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
+import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { MetricsRegistry } from "./metrics.js";
+import { readCheckpoint } from "../projections/projection-runner.js";
 import { WebhookCommands } from "./webhook-commands.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
@@ -26,6 +30,7 @@ export interface Herald {
   readonly store: EventStore;
   readonly http: FastifyInstance;
   readonly projections: ReadonlyMap<string, ProjectionRunner>;
+  readonly metrics: MetricsRegistry;
   /** Stops taking work, finishes what is in flight, closes every connection. */
   stop(): Promise<void>;
 }
@@ -74,6 +79,19 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     });
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
+  const metrics = new MetricsRegistry();
+  const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome");
+  const countIngest: IngestCounter = (kind, source, outcome) => ingested.inc({ kind, source, outcome });
+  metrics.gauge("herald_projection_lag_seconds", "Age of the oldest event a projection has not applied yet (0 when caught up)", () =>
+    Promise.all([...projections.values()].map(async (runner) => {
+      const checkpoint = await readCheckpoint(database.db, runner.name);
+      const [next] = await store.readAll(checkpoint?.position ?? "start", { filter: { eventTypes: runner.eventTypes }, maxCount: 1 });
+      const lag = next ? Math.max(0, (Date.now() - Date.parse(next.metadata.at)) / 1000) : 0;
+      return { labels: { projection: runner.name }, value: lag };
+    })),
+  );
+  http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
+  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
 
   const secrets = createSecretBox(config.encryptionKey);
   const runner = (name: string): ProjectionRunner[] => {
@@ -99,6 +117,22 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   });
 
   for (const runner of projections.values()) runner.start();
+  const ingests: JetStreamIngest[] = [];
+  if (nats) {
+    const ingestLogger = logger.child({ component: "ingest" });
+    ingests.push(
+      await startJetStreamIngest({
+        nats, store, logger: ingestLogger,
+        stream: config.txStream, subject: config.txSubject, durable: `${config.natsDurable}-transactions`,
+        decode: natsIngestDecoder("transactions", config.maxPayloadBytes, countIngest),
+      }),
+      await startJetStreamIngest({
+        nats, store, logger: ingestLogger,
+        stream: config.tenantEventsStream, subject: config.tenantEventsSubject, durable: `${config.natsDurable}-tenant-events`,
+        decode: natsIngestDecoder("tenantEvents", config.maxPayloadBytes, countIngest),
+      }),
+    );
+  }
   await http.listen({ port: config.port, host: config.host });
   const address = http.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -109,6 +143,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     stopping ??= (async () => {
       // Stop taking work first; fastify waits for requests in flight.
       await http.close();
+      await Promise.all(ingests.map((ingest) => ingest.stop()));
       await Promise.all([...projections.values()].map((runner) => runner.stop()));
       if (nats) await nats.drain().catch(() => {});
       await store.close();
@@ -117,5 +152,5 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     return stopping;
   };
 
-  return { url, config, database, store, http, projections, stop };
+  return { url, config, database, store, http, projections, metrics, stop };
 }

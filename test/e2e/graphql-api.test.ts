@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import type { Kysely } from "kysely";
 import type { PrivateKeyAccount } from "viem/accounts";
@@ -9,7 +8,7 @@ import { createLogger } from "../../src/app/logger.js";
 import { rebuildProjection } from "../../src/projections/projection-runner.js";
 import type { WebhookEndpointsTables } from "../../src/projections/webhook-endpoints.js";
 import { newAccount, signedToken } from "../support/siwe.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
 // The seed's documents and variables (shared/seeds/asset-register-subscriptions.txt), verbatim.
 const CREATE_WEBHOOK_ENDPOINT = `mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
@@ -73,9 +72,8 @@ interface GraphqlResponse {
 }
 
 describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)", () => {
-  let testDb: TestDatabase;
+  let running: TestHerald;
   let herald: Herald;
-  const logs: string[] = [];
   /** Every secret the API handed out or accepted: none may ever reach a log line. */
   const secrets = new Set<string>();
   const alice = newAccount();
@@ -125,25 +123,16 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     return response.data!.createWebhookSubscription.webhookSubscription as Record<string, any>;
   }
 
-  const baseEnv = () => ({
-    DATABASE_URL: testDb.url,
-    PORT: "0",
-    HERALD_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    HERALD_SIWE_DOMAIN: DOMAIN,
-    HERALD_ALLOW_PRIVATE_TARGETS: "false",
-    HERALD_ADMIN_ADDRESSES: admin.address,
-    LOG_LEVEL: "debug",
-  });
-
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    const logger = createLogger("debug", { write: (line: string) => void logs.push(line) });
-    herald = await startHerald(loadConfig(baseEnv()), logger);
+    running = await startTestHerald({
+      nats: false,
+      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_ALLOW_PRIVATE_TARGETS: "false", HERALD_ADMIN_ADDRESSES: admin.address, LOG_LEVEL: "debug" },
+    });
+    herald = running.herald;
   });
 
   afterAll(async () => {
-    await herald?.stop();
-    await testDb?.drop();
+    await running?.cleanup();
   });
 
   describe("the Asset Register client, unchanged", () => {
@@ -486,7 +475,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     it("turns introspection off with HERALD_PLAYGROUND=false and never serves a landing page from a CDN", async () => {
       const introspection = `{ __schema { queryType { name } } }`;
       expect((await gql(introspection, {}, undefined)).data).toEqual({ __schema: { queryType: { name: "Query" } } });
-      const closed = await startHerald(loadConfig({ ...baseEnv(), HERALD_PLAYGROUND: "false" }), createLogger("silent"));
+      const closed = await startHerald(loadConfig({ ...running.env, HERALD_PLAYGROUND: "false" }), createLogger("silent"));
       try {
         const response = await fetch(`${closed.url}/graphql`, {
           method: "POST",
@@ -525,8 +514,8 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
   it("never logs an API key, signing secret or token", () => {
     expect(secrets.size).toBeGreaterThan(10);
-    expect(logs.length).toBeGreaterThan(10);
-    const all = logs.join("\n");
+    expect(running.logs.length).toBeGreaterThan(10);
+    const all = running.logs.join("\n");
     for (const secret of secrets) expect(all.includes(secret), "a secret is in the log").toBe(false);
   });
 });

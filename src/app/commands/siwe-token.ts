@@ -15,44 +15,39 @@ options:
 `;
 
 /** `npx herald siwe-token`: a token for people trying the API by hand. */
-export function siweTokenCommand(
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  out: (text: string) => void = (text) => process.stdout.write(text),
-): CliCommand {
-  return {
-    name: "siwe-token",
-    summary: "print a SIWE bearer token for the GraphQL API",
-    async run(args) {
-      let values;
-      try {
-        ({ values } = parseArgs({
-          args: [...args],
-          options: {
-            "private-key": { type: "string" },
-            ttl: { type: "string", default: "1h" },
-            domain: { type: "string" },
-            "chain-id": { type: "string", default: "1" },
-            help: { type: "boolean", short: "h" },
-          },
-        }));
-      } catch (error) {
-        throw new CliUsageError((error as Error).message);
-      }
-      if (values.help) {
-        out(HELP);
-        return 0;
-      }
-      const privateKey = values["private-key"];
-      if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new CliUsageError("--private-key must be 0x followed by 64 hex digits");
-      const chainId = values["chain-id"];
-      if (!/^\d{1,18}$/.test(chainId)) throw new CliUsageError("--chain-id must be a whole number");
-      const domain = values.domain ?? env.HERALD_SIWE_DOMAIN ?? `localhost:${env.PORT ?? "4000"}`;
-      const { token } = await createSiweToken({ privateKey, domain, ttlS: parseTtl(values.ttl), chainId: Number(chainId) });
-      out(`${token}\n`);
+export const siweTokenCommand: CliCommand = {
+  name: "siwe-token",
+  summary: "print a SIWE bearer token for the GraphQL API",
+  async run(args) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...args],
+        options: {
+          "private-key": { type: "string" },
+          ttl: { type: "string", default: "1h" },
+          domain: { type: "string" },
+          "chain-id": { type: "string", default: "1" },
+          help: { type: "boolean", short: "h" },
+        },
+      }));
+    } catch (error) {
+      throw new CliUsageError((error as Error).message);
+    }
+    if (values.help) {
+      process.stdout.write(HELP);
       return 0;
-    },
-  };
-}
+    }
+    const privateKey = values["private-key"];
+    if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new CliUsageError("--private-key must be 0x followed by 64 hex digits");
+    const chainId = values["chain-id"];
+    if (!/^\d{1,18}$/.test(chainId)) throw new CliUsageError("--chain-id must be a whole number");
+    const domain = values.domain ?? process.env.HERALD_SIWE_DOMAIN ?? `localhost:${process.env.PORT ?? "4000"}`;
+    const { token } = await createSiweToken({ privateKey, domain, ttlS: parseTtl(values.ttl), chainId: Number(chainId) });
+    process.stdout.write(`${token}\n`);
+    return 0;
+  },
+};
 
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
 

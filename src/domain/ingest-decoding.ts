@@ -1,0 +1,184 @@
+import { randomUUID } from "node:crypto";
+import { deterministicId } from "./deterministic-id.js";
+import {
+  type IngestRejection,
+  type TenantEvent,
+  type TenantEventReceived,
+  type TenantEventRejected,
+  type Transaction,
+  type TransactionReceived,
+  type TransactionRejected,
+  rejectedStream,
+  tenantEventStream,
+  transactionStream,
+} from "./ingest-events.js";
+
+/** One message as it reached herald, from NATS or HTTP. */
+export interface IngestMessage {
+  readonly body: Uint8Array;
+  readonly source: "nats" | "http";
+  readonly subject?: string;
+  /** `Nats-Msg-Id`, or an HTTP `idempotency-key`. */
+  readonly messageId?: string;
+  readonly receivedAt: number;
+  readonly maxBytes: number;
+}
+
+/** What to append for a message: its stream, the expected revision and the event. */
+export interface IngestDecision<Event extends { type: string; data: unknown }> {
+  readonly accepted: boolean;
+  readonly stream: string;
+  /** Accepted messages create their stream, so a duplicate fails the revision check and is dropped. */
+  readonly expectedRevision: "no_stream";
+  readonly event: Event;
+  /** The accepted entity's id (transaction or tenant event), or the rejection's. */
+  readonly id: string;
+}
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
+const EXCERPT_BYTES = 512;
+
+export function decodeTransactionMessage(
+  message: IngestMessage,
+): IngestDecision<TransactionReceived> | IngestDecision<TransactionRejected> {
+  const json = readJson(message);
+  const parsed = json.ok ? parseTransaction(json.value) : json;
+  if (!parsed.ok) return reject(message, parsed.reason, "TransactionRejected");
+  const transaction = parsed.value as Transaction;
+  const transactionId = transactionIdFor(transaction, message.messageId);
+  return {
+    accepted: true,
+    stream: transactionStream(transactionId),
+    expectedRevision: "no_stream",
+    id: transactionId,
+    event: {
+      type: "TransactionReceived",
+      data: {
+        transactionId,
+        transaction,
+        source: message.source,
+        ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
+        receivedAt: message.receivedAt,
+      },
+    },
+  };
+}
+
+export function decodeTenantEventMessage(
+  message: IngestMessage,
+): IngestDecision<TenantEventReceived> | IngestDecision<TenantEventRejected> {
+  const json = readJson(message);
+  const parsed = json.ok ? parseTenantEvent(json.value) : json;
+  if (!parsed.ok) return reject(message, parsed.reason, "TenantEventRejected");
+  const tenantEventId = message.messageId ? deterministicId("herald/tenant-event", message.messageId) : randomUUID();
+  return {
+    accepted: true,
+    stream: tenantEventStream(tenantEventId),
+    expectedRevision: "no_stream",
+    id: tenantEventId,
+    event: {
+      type: "TenantEventReceived",
+      data: {
+        tenantEventId,
+        event: parsed.value,
+        source: message.source,
+        ...(message.subject === undefined ? {} : { subject: message.subject }),
+        receivedAt: message.receivedAt,
+      },
+    },
+  };
+}
+
+/**
+ * A transaction's id: from its signature when it carries a real one (the seed's placeholder `0x00`
+ * is not), else from the message id, else new. Equal ids mean the same transaction.
+ */
+export function transactionIdFor(transaction: Transaction, messageId: string | undefined): string {
+  const signature = transaction.signature;
+  if (typeof signature === "string" && /^0x[0-9a-fA-F]*[1-9a-fA-F][0-9a-fA-F]*$/.test(signature)) {
+    return deterministicId("herald/transaction/signature", signature.toLowerCase());
+  }
+  if (messageId) return deterministicId("herald/transaction/message-id", messageId);
+  return randomUUID();
+}
+
+export function parseTransaction(value: unknown): Parsed<Transaction> {
+  if (!isObject(value)) return { ok: false, reason: "a transaction must be a JSON object" };
+  if (typeof value.status !== "string") return { ok: false, reason: "status must be a string" };
+  if (value.signature !== undefined && typeof value.signature !== "string") return { ok: false, reason: "signature must be a string" };
+  if (!Array.isArray(value.events)) return { ok: false, reason: "events must be an array" };
+  for (const [index, event] of value.events.entries()) {
+    if (!isObject(event)) return { ok: false, reason: `events[${index}] must be an object` };
+    for (const field of ["type", "action", "collectionId"] as const) {
+      const text = event[field];
+      if (typeof text !== "string" || text.length === 0) return { ok: false, reason: `events[${index}].${field} must be a non-empty string` };
+    }
+    if (event.args !== undefined && !Array.isArray(event.args)) return { ok: false, reason: `events[${index}].args must be an array` };
+  }
+  return { ok: true, value: value as unknown as Transaction };
+}
+
+export function parseTenantEvent(value: unknown): Parsed<TenantEvent> {
+  if (!isObject(value)) return { ok: false, reason: "a tenant event must be a JSON object" };
+  for (const field of ["wallet_id", "topic"] as const) {
+    const text = value[field];
+    if (typeof text !== "string" || text.length === 0) return { ok: false, reason: `${field} must be a non-empty string` };
+  }
+  for (const field of ["origin", "group_id"] as const) {
+    if (value[field] !== undefined && value[field] !== null && typeof value[field] !== "string") {
+      return { ok: false, reason: `${field} must be a string` };
+    }
+  }
+  if (!isObject(value.payload)) return { ok: false, reason: "payload must be an object" };
+  return { ok: true, value: value as unknown as TenantEvent };
+}
+
+function readJson(message: IngestMessage): Parsed<unknown> {
+  if (message.body.byteLength > message.maxBytes) {
+    return { ok: false, reason: `too large: ${message.body.byteLength} bytes, the limit is ${message.maxBytes}` };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(message.body);
+  } catch {
+    return { ok: false, reason: "not valid UTF-8" };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+}
+
+function reject<Type extends "TransactionRejected" | "TenantEventRejected">(
+  message: IngestMessage,
+  reason: string,
+  type: Type,
+): IngestDecision<{ type: Type; data: IngestRejection }> {
+  // A redelivered bad message has the same id, so it is recorded once.
+  const id = message.messageId ? deterministicId(`herald/${type}`, message.messageId) : randomUUID();
+  const excerpt = Buffer.from(message.body.subarray(0, EXCERPT_BYTES)).toString("utf8");
+  return {
+    accepted: false,
+    stream: rejectedStream(id),
+    expectedRevision: "no_stream",
+    id,
+    event: {
+      type,
+      data: {
+        source: message.source,
+        ...(message.subject === undefined ? {} : { subject: message.subject }),
+        ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
+        reason,
+        sizeBytes: message.body.byteLength,
+        excerpt,
+        receivedAt: message.receivedAt,
+      },
+    },
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { decodeTenantEventMessage, decodeTransactionMessage, transactionIdFor } from "../../src/domain/ingest-decoding.js";
+import { fixtureTenantEvents, fixtureTransactions } from "../support/fixtures.js";
+
+const encode = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
+const message = (body: Uint8Array, messageId?: string) => ({ body, source: "nats" as const, receivedAt: 1, maxBytes: 1024, ...(messageId ? { messageId } : {}) });
+
+describe("decodeTransactionMessage", () => {
+  it("accepts every fixture transaction as TransactionReceived on its own stream", () => {
+    for (const transaction of fixtureTransactions()) {
+      const decision = decodeTransactionMessage(message(encode(transaction), "m-1"));
+      expect(decision.accepted).toBe(true);
+      expect(decision.event.type).toBe("TransactionReceived");
+      expect(decision.stream).toBe(`transaction-${decision.id}`);
+      expect(decision.expectedRevision).toBe("no_stream");
+    }
+  });
+
+  it("gives one transaction one id: by a real signature, whatever the message id", () => {
+    const [, withSignature] = fixtureTransactions();
+    const a = decodeTransactionMessage(message(encode(withSignature), "m-1"));
+    const b = decodeTransactionMessage(message(encode(withSignature), "m-2"));
+    expect(a.id).toBe(b.id);
+  });
+
+  it("does not treat the placeholder signature 0x00 as an identity", () => {
+    const [seed] = fixtureTransactions();
+    expect(seed?.signature).toBe("0x00");
+    expect(transactionIdFor(seed!, "m-1")).not.toBe(transactionIdFor(seed!, "m-2"));
+    expect(transactionIdFor(seed!, "m-1")).toBe(transactionIdFor(seed!, "m-1"));
+  });
+
+  it.each([
+    ["not JSON", "{nope", "not JSON"],
+    ["an array", "[]", "JSON object"],
+    ["no events", JSON.stringify({ status: "SUCCESS" }), "events must be an array"],
+    ["an event without a type", JSON.stringify({ status: "SUCCESS", events: [{ action: "create", collectionId: "1:evm:0x1" }] }), "events[0].type"],
+  ])("rejects %s with the reason", (_name, body, reason) => {
+    const decision = decodeTransactionMessage(message(encode(body), "bad-1"));
+    expect(decision.accepted).toBe(false);
+    expect(decision.event.type).toBe("TransactionRejected");
+    expect((decision.event.data as { reason: string }).reason).toContain(reason);
+    expect(decision.stream.startsWith("rejected-")).toBe(true);
+  });
+
+  it("rejects invalid UTF-8 and oversized messages, keeping only an excerpt", () => {
+    const invalid = decodeTransactionMessage(message(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])));
+    expect((invalid.event.data as { reason: string }).reason).toBe("not valid UTF-8");
+    const big = decodeTransactionMessage(message(encode({ status: "x", events: [], pad: "a".repeat(5000) })));
+    expect(big.accepted).toBe(false);
+    expect((big.event.data as { reason: string; excerpt: string }).reason).toMatch(/too large/);
+    expect((big.event.data as { excerpt: string }).excerpt.length).toBeLessThanOrEqual(512);
+  });
+
+  it("records a redelivered bad message under the same id", () => {
+    const a = decodeTransactionMessage(message(encode("{"), "same"));
+    const b = decodeTransactionMessage(message(encode("{"), "same"));
+    expect(a.stream).toBe(b.stream);
+  });
+});
+
+describe("decodeTenantEventMessage", () => {
+  it("accepts the fixture tenant events", () => {
+    for (const event of fixtureTenantEvents()) {
+      const decision = decodeTenantEventMessage(message(encode(event)));
+      expect(decision.accepted).toBe(true);
+      expect(decision.event.type).toBe("TenantEventReceived");
+    }
+  });
+
+  it("rejects an event without a wallet or with a non-object payload", () => {
+    expect(decodeTenantEventMessage(message(encode({ topic: "proofs", payload: {} }))).accepted).toBe(false);
+    const decision = decodeTenantEventMessage(message(encode({ wallet_id: "w", topic: "proofs", payload: "x" })));
+    expect((decision.event.data as { reason: string }).reason).toBe("payload must be an object");
+  });
+});
