@@ -378,6 +378,19 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       ]);
     });
 
+    it("decides again when concurrent commands race on one endpoint, losing no update", async () => {
+      const { webhookId } = await createEndpoint(alice);
+      const results = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map((retries) => gql(manage("updateWebhookEndpoint", `, retries: ${retries}`), { webhookId }, alice)),
+      );
+      for (const result of results) expect(result.errors?.map((error) => error.extensions?.code) ?? []).not.toContain("INTERNAL_SERVER_ERROR");
+      const applied = results.filter((result) => !result.errors).length;
+      expect(applied).toBeGreaterThan(0);
+      const events = await herald.store.readStream(`endpoint-${webhookId}`);
+      // Every answered update is one event; a refused one (CONFLICT after too many lost races) is none.
+      expect(events.length).toBe(1 + applied);
+    });
+
     it("deletes a subscription", async () => {
       const { webhookId } = await createEndpoint(alice);
       const { subscriptionId } = await createSubscription(alice, webhookId);
