@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { type Database, openPglite, openPostgres } from "../adapters/db/database.js";
 import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
+import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
 import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
@@ -40,7 +41,7 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
   const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
   await migrate(database.db);
   if (config.eventstoreUrl) {
-    throw new Error("EVENTSTORE_URL is set, but this build has no EventStoreDB adapter yet; unset it to use the PostgreSQL event log");
+    return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
   }
   logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
   return { database, store: await createPostgresEventStore(database) };
