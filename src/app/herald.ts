@@ -13,6 +13,7 @@ import { ProjectionRunner } from "../projections/projection-runner.js";
 import type { Config } from "./config.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { registerPlayground } from "./playground/register-playground.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
 export interface Herald {
@@ -71,6 +72,13 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
   registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes });
+  if (config.playground) {
+    registerPlayground(http, {
+      path: "/graphql",
+      settings: { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS },
+      logger,
+    });
+  }
 
   for (const runner of projections.values()) runner.start();
   const ingests: JetStreamIngest[] = [];
