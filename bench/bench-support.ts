@@ -1,12 +1,7 @@
 /** Shared by the benchmarks: progress on stderr, percentiles, the machine a figure came from. */
 import { cpus, totalmem } from "node:os";
 
-export function progress(label: string, done: number, total: number): void {
-  if (!process.stderr.isTTY && done !== total && done % Math.max(1, Math.floor(total / 10)) !== 0) return;
-  const width = 30;
-  const filled = Math.round((done / Math.max(total, 1)) * width);
-  process.stderr.write(`\r${label.padEnd(28)} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}${done === total ? "\n" : ""}`);
-}
+export { progress } from "../src/app/progress-bar.js";
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

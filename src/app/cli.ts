@@ -1,8 +1,10 @@
 import "reflect-metadata";
 import { type CliCommand, CliUsageError } from "./commands/cli-command.js";
+import { exportCommand } from "./commands/export-events.js";
+import { replayCommand } from "./commands/replay.js";
 
 /** `npx herald <command>`: every command has --help. */
-const commands: readonly CliCommand[] = [];
+const commands: readonly CliCommand[] = [replayCommand, exportCommand];
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
