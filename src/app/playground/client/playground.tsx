@@ -17,7 +17,7 @@ export function Playground({ settings }: { settings: PlaygroundSettings }) {
       defaultTabs={EXAMPLE_OPERATIONS.map((operation) => ({ ...operation }))}
       plugins={[plugin]}
       visiblePlugin={plugin}
-      defaultEditorToolsVisibility="headers"
+      defaultEditorToolsVisibility="variables"
       // Tokens are bearer credentials: keep them out of localStorage.
       shouldPersistHeaders={false}
       showPersistHeadersSettings={false}
