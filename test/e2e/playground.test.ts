@@ -78,7 +78,7 @@ describe("GraphQL playground in the browser", () => {
     // The guide's first operation is the open tab.
     expect(await editorText(page, ".graphiql-query-editor")).toContain("mutation CreateWebhookEndpoint");
 
-    await page.getByRole("button", { name: "Sign in with Ethereum" }).click();
+    await page.getByRole("button", { name: "Sign in with Ethereum", exact: true }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toContain(`Signed in as ${account.address}`);
     expect(signed[0]).toMatch(new RegExp(`^${herald.herald.config.siweDomain} wants you to sign in with your Ethereum account:\n${account.address}\n`));
 

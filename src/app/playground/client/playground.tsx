@@ -1,5 +1,6 @@
+import { useEditorContext } from "@graphiql/react";
 import { GraphiQL, type GraphiQLProps } from "graphiql";
-import { useMemo } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import { EXAMPLE_OPERATIONS } from "./example-operations.js";
 import type { PlaygroundSettings } from "./playground-settings.js";
 import { createSessionStore } from "./session-store.js";
@@ -25,10 +26,27 @@ export function Playground({ settings }: { settings: PlaygroundSettings }) {
       <GraphiQL.Logo>
         <span className="herald-logo">
           herald <BearerTokenSync sessions={sessions} />
+          <FirstTabVariables />
         </span>
       </GraphiQL.Logo>
     </GraphiQL>
   );
+}
+
+/**
+ * GraphiQL 3.9 opens the first of `defaultTabs` with its query but with empty variables (its
+ * initial editor state takes the first tab's query and nothing else): fill them in, once.
+ */
+function FirstTabVariables() {
+  const { variableEditor, tabs, activeTabIndex } = useEditorContext({ nonNull: true });
+  const filled = useRef(false);
+  useEffect(() => {
+    if (filled.current || !variableEditor) return;
+    filled.current = true;
+    const variables = tabs[activeTabIndex]?.variables;
+    if (variables && variableEditor.getValue() === "") variableEditor.setValue(variables);
+  }, [variableEditor, tabs, activeTabIndex]);
+  return null;
 }
 
 /**

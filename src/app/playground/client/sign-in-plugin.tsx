@@ -16,7 +16,7 @@ declare global {
 /** The IDE's side panel for signing in: with the browser wallet, or with a pasted token. */
 export function signInPlugin(settings: PlaygroundSettings, sessions: SessionStore): GraphiQLPlugin {
   return {
-    title: "Sign in with Ethereum",
+    title: "Sign in",
     icon: EthereumIcon,
     content: () => <SignInPanel settings={settings} sessions={sessions} />,
   };
