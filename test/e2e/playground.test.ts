@@ -1,9 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, parse, validate } from "graphql";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLE_OPERATIONS } from "../../src/app/playground/client/example-operations.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
 const OUTPUT_DIR = join(process.cwd(), "test-output");
@@ -110,6 +112,16 @@ describe("GraphQL playground in the browser", () => {
     await page.screenshot({ path: join(OUTPUT_DIR, "playground.png") });
     await page.close();
   }, 120_000);
+
+  it("opens tabs whose operations the schema accepts", async () => {
+    const response = await fetch(`${herald.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: getIntrospectionQuery() }),
+    });
+    const schema = buildClientSchema(((await response.json()) as { data: IntrospectionQuery }).data);
+    for (const { query } of EXAMPLE_OPERATIONS) expect(validate(schema, parse(query)).map((error) => error.message)).toEqual([]);
+  });
 
   it("leaves GraphQL over GET and POST to Apollo, and serves the IDE's files compressed", async () => {
     const viaGet = await fetch(`${herald.url}/graphql?query=${encodeURIComponent("{ __typename }")}`, {

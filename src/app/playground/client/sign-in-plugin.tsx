@@ -80,6 +80,12 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
         The API answers only signed-in callers: a Sign-In with Ethereum (EIP-4361) message for <code>{settings.siweDomain}</code>, signed
         by your wallet, sent as <code>authorization: Bearer …</code> in the request headers.
       </p>
+      {window.location.host !== settings.siweDomain && (
+        <p>
+          This page is at <code>{window.location.host}</code>: your wallet may warn that the message names another site. Open the IDE at{" "}
+          <code>{settings.siweDomain}</code> to sign in without the warning.
+        </p>
+      )}
       {session && (
         <p className="herald-signed-in" role="status">
           Signed in as <code>{session.address}</code> until {session.expiresAt.toLocaleString()}. Every tab sends the token.
