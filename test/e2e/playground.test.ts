@@ -6,6 +6,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLE_OPERATIONS } from "../../src/app/playground/client/example-operations.js";
+import { signInWithWallet } from "../../src/app/playground/client/wallet-sign-in.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
 const OUTPUT_DIR = join(process.cwd(), "test-output");
@@ -57,6 +58,10 @@ describe("GraphQL playground in the browser", () => {
     const account = privateKeyToAccount(generatePrivateKey());
     const signed: string[] = [];
     const page = await browser.context.newPage();
+    // Script errors and Content-Security-Policy violations both land here.
+    const consoleErrors: string[] = [];
+    page.on("pageerror", (error) => consoleErrors.push(error.message));
+    page.on("console", (message) => void (message.type() === "error" && consoleErrors.push(message.text())));
     // The wallet's key stays in Node: the page's window.ethereum forwards each request here.
     await page.exposeFunction("heraldTestWallet", async (method: string, params: unknown[]) => {
       if (method === "eth_requestAccounts") return [account.address.toLowerCase()];
@@ -108,10 +113,39 @@ describe("GraphQL playground in the browser", () => {
       apiKey: expect.any(String),
     });
 
+    expect(consoleErrors).toEqual([]);
+
     mkdirSync(OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: join(OUTPUT_DIR, "playground.png") });
     await page.close();
   }, 120_000);
+
+  it("without a wallet, says how to get a token and takes a pasted one", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    const { token } = await signInWithWallet({
+      provider: {
+        async request({ method, params = [] }) {
+          if (method === "eth_requestAccounts") return [account.address];
+          if (method === "eth_chainId") return "0x1";
+          return account.signMessage({ message: { raw: params[0] as `0x${string}` } });
+        },
+      },
+      settings: { siweDomain: herald.herald.config.siweDomain, siweChainIds: null, siweMaxTtlS: 3600 },
+      origin: herald.url,
+    });
+    const page = await browser.context.newPage();
+    await page.goto(`${herald.url}/graphql`);
+    await page.getByText("No browser wallet found").waitFor();
+    expect(await page.locator(".herald-paste-token code").textContent()).toContain("npx herald siwe-token --private-key 0x…");
+
+    await page.getByLabel("SIWE token").fill(`Bearer ${token}`);
+    await page.getByRole("button", { name: "Use this token" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain(`Signed in as ${account.address}`);
+    await page.getByRole("button", { name: "Headers" }).click();
+    const headers = JSON.parse(await editorText(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)")) as Record<string, string>;
+    expect(headers.authorization).toBe(`Bearer ${token}`);
+    await page.close();
+  });
 
   it("opens tabs whose operations the schema accepts", async () => {
     const response = await fetch(`${herald.url}/graphql`, {
