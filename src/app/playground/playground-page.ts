@@ -27,6 +27,7 @@ export function playgroundPage(settings: PlaygroundSettings, assets: PlaygroundA
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>herald GraphQL</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${assetsPath}/${assets.stylesheet}">
 <script type="application/json" id="${SETTINGS_ELEMENT_ID}">${settingsJson}</script>
 <script defer src="${assetsPath}/${assets.script}"></script>
