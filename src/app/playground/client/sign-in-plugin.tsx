@@ -49,8 +49,13 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
   };
   const signInWithBrowserWallet = (provider: Eip1193Provider) =>
     attempt(() => signInWithWallet({ provider, settings, origin: window.location.origin }));
-  const usePastedToken = async () => {
-    if (await attempt(() => describeSiweToken(pasted))) setPasted("");
+  const submitPastedToken = async () => {
+    const signedIn = () => {
+      const described = describeSiweToken(pasted);
+      if (described.expiresAt.getTime() <= Date.now()) throw new Error(`that token expired at ${described.expiresAt.toLocaleString()}`);
+      return described;
+    };
+    if (await attempt(signedIn)) setPasted("");
   };
 
   const pasteForm = (
@@ -58,12 +63,15 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
       className="herald-paste-token"
       onSubmit={(event) => {
         event.preventDefault();
-        void usePastedToken();
+        void submitPastedToken();
       }}
     >
       <p>
         Get a token on the command line (its key never reaches this page):
-        <code>npx herald siwe-token --private-key 0x… --domain {settings.siweDomain}</code>
+        <code>
+          npx herald siwe-token --private-key 0x… --domain {settings.siweDomain}
+          {settings.siweChainIds ? ` --chain-id ${settings.siweChainIds[0]}` : ""}
+        </code>
         and paste it here:
       </p>
       <textarea aria-label="SIWE token" rows={4} value={pasted} onChange={(event) => setPasted(event.target.value)} />
