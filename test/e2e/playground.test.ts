@@ -5,8 +5,8 @@ import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, pars
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSiweToken } from "../../src/adapters/auth/siwe-token.js";
 import { EXAMPLE_OPERATIONS } from "../../src/app/playground/client/example-operations.js";
-import { signInWithWallet } from "../../src/app/playground/client/wallet-sign-in.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
 const OUTPUT_DIR = join(process.cwd(), "test-output");
@@ -121,18 +121,8 @@ describe("GraphQL playground in the browser", () => {
   }, 120_000);
 
   it("without a wallet, says how to get a token and takes a pasted one", async () => {
-    const account = privateKeyToAccount(generatePrivateKey());
-    const { token } = await signInWithWallet({
-      provider: {
-        async request({ method, params = [] }) {
-          if (method === "eth_requestAccounts") return [account.address];
-          if (method === "eth_chainId") return "0x1";
-          return account.signMessage({ message: { raw: params[0] as `0x${string}` } });
-        },
-      },
-      settings: { siweDomain: herald.herald.config.siweDomain, siweChainIds: null, siweMaxTtlS: 3600 },
-      origin: herald.url,
-    });
+    // What `npx herald siwe-token` prints.
+    const { token, address } = await createSiweToken({ privateKey: generatePrivateKey(), domain: herald.herald.config.siweDomain, ttlS: 3600 });
     const page = await browser.context.newPage();
     await page.goto(`${herald.url}/graphql`);
     await page.getByText("No browser wallet found").waitFor();
@@ -140,7 +130,7 @@ describe("GraphQL playground in the browser", () => {
 
     await page.getByLabel("SIWE token").fill(`Bearer ${token}`);
     await page.getByRole("button", { name: "Use this token" }).click();
-    await expect.poll(() => page.getByRole("status").textContent()).toContain(`Signed in as ${account.address}`);
+    await expect.poll(() => page.getByRole("status").textContent()).toContain(`Signed in as ${address}`);
     await page.getByRole("button", { name: "Headers" }).click();
     const headers = JSON.parse(await editorText(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)")) as Record<string, string>;
     expect(headers.authorization).toBe(`Bearer ${token}`);

@@ -1,6 +1,7 @@
 import { SiweMessage } from "siwe";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
+import { SiweTokenVerifier } from "../../../src/adapters/auth/siwe-token.js";
 import { describeSiweToken } from "../../../src/app/playground/client/siwe-token.js";
 import { type Eip1193Provider, signInWithWallet } from "../../../src/app/playground/client/wallet-sign-in.js";
 
@@ -51,6 +52,9 @@ describe("signInWithWallet", () => {
     expect(message.prepareMessage()).toBe(text);
     const verified = await message.verify({ signature: signature ?? "", domain: settings.siweDomain, time: now.toISOString() }, { suppressExceptions: true });
     expect(verified.success).toBe(true);
+    // And herald's own verifier takes the token.
+    const verifier = new SiweTokenVerifier({ domain: settings.siweDomain, maxTtlS: settings.siweMaxTtlS }, () => now.getTime());
+    expect(await verifier.verify(signedIn.token)).toMatchObject({ ok: true, address: account.address });
   });
 
   it("refuses a chain herald does not accept, before asking for a signature", async () => {
