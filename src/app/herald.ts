@@ -11,16 +11,22 @@ import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-
 import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
+import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
 import { deliveryQueueProjection } from "../projections/delivery-queue.js";
 import { dispatcherProjection } from "../projections/dispatcher.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
+import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
+import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
+import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
+import { registerPlayground } from "./playground/register-playground.js";
+import { WebhookCommands } from "./webhook-commands.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
 export interface Herald {
@@ -48,7 +54,12 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
 
 /** Every read model herald keeps. The dispatcher appends (DeliveryScheduled), so it needs the store. */
 export function allProjections(deps: { readonly store: EventStore; readonly logger: Logger }): AnyProjection[] {
-  return [dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }), deliveryQueueProjection()];
+  return [
+    webhookEndpointsProjection,
+    webhookSubscriptionsProjection,
+    dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
+    deliveryQueueProjection(),
+  ];
 }
 
 /**
@@ -93,6 +104,36 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
   registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
 
+  const secrets = createSecretBox(config.encryptionKey);
+  const runner = (name: string): ProjectionRunner[] => {
+    const found = projections.get(name);
+    return found ? [found] : [];
+  };
+  await registerGraphql(http, {
+    commands: new WebhookCommands({
+      store,
+      secrets,
+      rules: { allowPrivateTargets: config.allowPrivateTargets },
+      endpointReadModels: runner(webhookEndpointsProjection.name),
+      subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
+      logger: logger.child({ component: "webhook-commands" }),
+    }),
+    db: database.db,
+    secrets,
+    verifier: new SiweTokenVerifier({ domain: config.siweDomain, chainIds: config.siweChainIds, maxTtlS: config.siweMaxTtlS }),
+    adminAddresses: config.adminAddresses,
+    auditorAddresses: config.auditorAddresses,
+    playground: config.playground,
+    logger,
+  });
+  if (config.playground) {
+    registerPlayground(http, {
+      path: GRAPHQL_PATH,
+      settings: { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS },
+      logger,
+    });
+  }
+
   for (const runner of projections.values()) runner.start();
   const worker: DeliveryWorker = await startDeliveryWorker({
     database,
@@ -102,7 +143,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       allowPrivateTargets: config.allowPrivateTargets,
       connectionsPerOrigin: config.endpointConcurrency,
     }),
-    secretBox: createSecretBox(config.encryptionKey),
+    secretBox: secrets,
     logger: logger.child({ component: "delivery-worker" }),
     config,
   });
