@@ -1,8 +1,9 @@
 import "reflect-metadata";
 import { type CliCommand, CliUsageError } from "./commands/cli-command.js";
+import { tenantTokenCommand } from "./commands/tenant-token.js";
 
 /** `npx herald <command>`: every command has --help. */
-const commands: readonly CliCommand[] = [];
+const commands: readonly CliCommand[] = [tenantTokenCommand];
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
