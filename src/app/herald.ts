@@ -13,6 +13,8 @@ import { ProjectionRunner } from "../projections/projection-runner.js";
 import type { Config } from "./config.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
+import { registerWaypointRoutes } from "./waypoint/waypoint-routes.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
 export interface Herald {
@@ -22,6 +24,8 @@ export interface Herald {
   readonly store: EventStore;
   readonly http: FastifyInstance;
   readonly projections: ReadonlyMap<string, ProjectionRunner>;
+  /** The SSE matcher (waiter count for metrics and tests). */
+  readonly waypoint: WaypointMatcher;
   /** Stops taking work, finishes what is in flight, closes every connection. */
   stop(): Promise<void>;
 }
@@ -71,6 +75,14 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
   registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes });
+  const waypoint = await WaypointMatcher.start({ store, logger: logger.child({ component: "waypoint" }), windowS: config.sseMaxLookBackS });
+  registerWaypointRoutes(http, {
+    matcher: waypoint,
+    tenantJwtSecret: config.tenantJwtSecret,
+    timeoutS: config.sseTimeoutS,
+    keepaliveS: config.sseKeepaliveS,
+    maxLookBackS: config.sseMaxLookBackS,
+  });
 
   for (const runner of projections.values()) runner.start();
   const ingests: JetStreamIngest[] = [];
@@ -97,7 +109,9 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      // Stop taking work first; fastify waits for requests in flight.
+      // Open SSE streams would hold fastify's close forever: end them first (clients reconnect elsewhere).
+      await waypoint.stop();
+      // Stop taking work; fastify waits for requests in flight.
       await http.close();
       await Promise.all(ingests.map((ingest) => ingest.stop()));
       await Promise.all([...projections.values()].map((runner) => runner.stop()));
@@ -108,5 +122,5 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     return stopping;
   };
 
-  return { url, config, database, store, http, projections, stop };
+  return { url, config, database, store, http, projections, waypoint, stop };
 }
