@@ -1,9 +1,11 @@
 import "reflect-metadata";
 import { type CliCommand, CliUsageError } from "./commands/cli-command.js";
+import { exportCommand } from "./commands/export-events.js";
+import { replayCommand } from "./commands/replay.js";
 import { tenantTokenCommand } from "./commands/tenant-token.js";
 
 /** `npx herald <command>`: every command has --help. */
-const commands: readonly CliCommand[] = [tenantTokenCommand];
+const commands: readonly CliCommand[] = [replayCommand, exportCommand, tenantTokenCommand];
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;

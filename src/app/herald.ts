@@ -12,7 +12,9 @@ import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import type { Config } from "./config.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
-import { natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { MetricsRegistry } from "./metrics.js";
+import { readCheckpoint } from "../projections/projection-runner.js";
 import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
 import { registerWaypointRoutes } from "./waypoint/waypoint-routes.js";
 
@@ -24,7 +26,8 @@ export interface Herald {
   readonly store: EventStore;
   readonly http: FastifyInstance;
   readonly projections: ReadonlyMap<string, ProjectionRunner>;
-  /** The SSE matcher (waiter count for metrics and tests). */
+  readonly metrics: MetricsRegistry;
+  /** The SSE matcher (its waiter count is a metric). */
   readonly waypoint: WaypointMatcher;
   /** Stops taking work, finishes what is in flight, closes every connection. */
   stop(): Promise<void>;
@@ -74,8 +77,21 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     });
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
-  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes });
   const waypoint = await WaypointMatcher.start({ store, logger: logger.child({ component: "waypoint" }), windowS: config.sseMaxLookBackS });
+  const metrics = new MetricsRegistry();
+  const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome");
+  const countIngest: IngestCounter = (kind, source, outcome) => ingested.inc({ kind, source, outcome });
+  metrics.gauge("herald_projection_lag_seconds", "Age of the oldest event a projection has not applied yet (0 when caught up)", () =>
+    Promise.all([...projections.values()].map(async (runner) => {
+      const checkpoint = await readCheckpoint(database.db, runner.name);
+      const [next] = await store.readAll(checkpoint?.position ?? "start", { filter: { eventTypes: runner.eventTypes }, maxCount: 1 });
+      const lag = next ? Math.max(0, (Date.now() - Date.parse(next.metadata.at)) / 1000) : 0;
+      return { labels: { projection: runner.name }, value: lag };
+    })),
+  );
+  metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [{ value: waypoint.waiterCount }]);
+  http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
+  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
   registerWaypointRoutes(http, {
     matcher: waypoint,
     tenantJwtSecret: config.tenantJwtSecret,
@@ -92,12 +108,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       await startJetStreamIngest({
         nats, store, logger: ingestLogger,
         stream: config.txStream, subject: config.txSubject, durable: `${config.natsDurable}-transactions`,
-        decode: natsIngestDecoder("transactions", config.maxPayloadBytes),
+        decode: natsIngestDecoder("transactions", config.maxPayloadBytes, countIngest),
       }),
       await startJetStreamIngest({
         nats, store, logger: ingestLogger,
         stream: config.tenantEventsStream, subject: config.tenantEventsSubject, durable: `${config.natsDurable}-tenant-events`,
-        decode: natsIngestDecoder("tenantEvents", config.maxPayloadBytes),
+        decode: natsIngestDecoder("tenantEvents", config.maxPayloadBytes, countIngest),
       }),
     );
   }
@@ -122,5 +138,5 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     return stopping;
   };
 
-  return { url, config, database, store, http, projections, waypoint, stop };
+  return { url, config, database, store, http, projections, metrics, waypoint, stop };
 }

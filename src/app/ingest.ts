@@ -23,13 +23,16 @@ function toAppendRequest(decision: IngestDecision<{ type: string; data: unknown 
   };
 }
 
+/** Counts each decoded message by kind, source and outcome (for /metrics). */
+export type IngestCounter = (kind: IngestKind, source: "nats" | "http", outcome: "accepted" | "rejected") => void;
+
 /** For the NATS consumer: every message becomes an append, accepted or recorded as rejected. */
-export function natsIngestDecoder(kind: IngestKind, maxBytes: number): (message: ReceivedMessage) => AppendRequest {
-  return (message) =>
-    toAppendRequest(
-      INGEST_KINDS[kind].decode({ ...message, source: "nats", maxBytes }),
-      "system:ingest-nats",
-    );
+export function natsIngestDecoder(kind: IngestKind, maxBytes: number, count: IngestCounter): (message: ReceivedMessage) => AppendRequest {
+  return (message) => {
+    const decision = INGEST_KINDS[kind].decode({ ...message, source: "nats", maxBytes });
+    count(kind, "nats", decision.accepted ? "accepted" : "rejected");
+    return toAppendRequest(decision, "system:ingest-nats");
+  };
 }
 
 export interface IngestRoutesOptions {
@@ -37,6 +40,7 @@ export interface IngestRoutesOptions {
   /** Undefined: HTTP ingest is off and answers 401. */
   readonly ingestToken: string | undefined;
   readonly maxPayloadBytes: number;
+  readonly count: IngestCounter;
 }
 
 /**
@@ -62,6 +66,7 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
           receivedAt: Date.now(),
           maxBytes: options.maxPayloadBytes,
         });
+        options.count(kind, "http", decision.accepted ? "accepted" : "rejected");
         if (!decision.accepted) {
           return reply.status(400).send({ error: (decision.event.data as { reason: string }).reason, code: "INVALID_MESSAGE" });
         }

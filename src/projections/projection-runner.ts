@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../adapters/db/database.js";
 import type { CoreTables } from "../adapters/db/schema.js";
-import type { EventStore, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
+import type { EventStore, Position, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
 import { comparePositions, parsePosition, positionToJSON } from "../adapters/eventstore/position.js";
 import { type AnyProjection, ProjectionHandlerError } from "./projection.js";
 
@@ -36,6 +36,7 @@ export class ProjectionTimeoutError extends Error {
  */
 export class ProjectionRunner {
   readonly name: string;
+  readonly eventTypes: readonly string[];
   #state: ProjectionState = "starting";
   #position: ReadFrom = "start";
   #subscription: Subscription | undefined;
@@ -47,6 +48,7 @@ export class ProjectionRunner {
 
   constructor(private readonly options: ProjectionRunnerOptions) {
     this.name = options.projection.name;
+    this.eventTypes = options.projection.eventTypes;
   }
 
   get state(): ProjectionState {
@@ -224,8 +226,8 @@ export interface RebuildOptions {
   readonly store: EventStore;
   readonly projection: AnyProjection;
   readonly batchSize?: number;
-  /** Called after each batch with the number of events applied so far. */
-  readonly onProgress?: (applied: number) => void;
+  /** Called after each batch with the number of events applied so far and the last position. */
+  readonly onProgress?: (applied: number, position: Position) => void;
 }
 
 /**
@@ -253,7 +255,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<{ even
       await applyBatch(database.db, projection, position, events);
       position = last.position;
       applied += events.length;
-      options.onProgress?.(applied);
+      options.onProgress?.(applied, position);
     }
   } finally {
     await release();

@@ -89,6 +89,17 @@ describe("ingest: NATS JetStream and HTTP", () => {
     expect(received.map((event) => (event.data as { event: unknown }).event)).toEqual(fixtureTenantEvents());
   });
 
+  it("counts what it ingested on /metrics", async () => {
+    const response = await fetch(`${herald.url}/metrics`);
+    expect(response.headers.get("content-type")).toContain("text/plain");
+    const text = await response.text();
+    const accepted = /herald_ingested_total\{kind="transactions",source="nats",outcome="accepted"\} (\d+)/.exec(text);
+    const rejected = /herald_ingested_total\{kind="transactions",source="nats",outcome="rejected"\} (\d+)/.exec(text);
+    expect(Number(accepted?.[1])).toBeGreaterThanOrEqual(fixtureTransactions().length);
+    expect(Number(rejected?.[1])).toBe(4);
+    expect(text).toContain("# TYPE herald_projection_lag_seconds gauge");
+  });
+
   describe("HTTP", () => {
     const post = (path: string, body: string, token: string | undefined = TEST_INGEST_TOKEN, extra: Record<string, string> = {}) =>
       fetch(`${herald.url}${path}`, {

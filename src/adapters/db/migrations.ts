@@ -23,6 +23,13 @@ const migrations: Record<string, Migration> = {
       // Readers walk the log in (transaction_id, position) order: see postgres-event-store.ts.
       await sql`create index herald_events_read_order on herald_events (transaction_id, position)`.execute(db);
       await sql`create table herald_streams (stream text primary key, revision bigint not null)`.execute(db);
+      // One NOTIFY per appending statement, delivered at commit: readers wake without polling fast.
+      await sql`
+        create function herald_events_notify() returns trigger language plpgsql as $$
+        begin perform pg_notify('herald_events', ''); return null; end $$`.execute(db);
+      await sql`
+        create trigger herald_events_notify after insert on herald_events
+        for each statement execute function herald_events_notify()`.execute(db);
     },
   },
   "0002-checkpoints": {

@@ -19,6 +19,7 @@ import {
 } from "./event-store.js";
 import { LiveSubscription } from "./live-subscription.js";
 
+/** Must match the trigger in migration 0001. */
 const CHANNEL = "herald_events";
 
 /**
@@ -61,11 +62,14 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     const positions = new Map<string, bigint>();
     let commit = 0n;
     if (rows.length > 0) {
-      const inserted = await trx.insertInto("herald_events").values(rows).returning(["event_id", "position"]).execute();
+      // The NOTIFY that wakes readers comes from a statement trigger (migration 0001), at commit.
+      const inserted = await trx
+        .insertInto("herald_events")
+        .values(rows)
+        .returning(["event_id", "position", sql<string>`transaction_id::text`.as("xid_text")])
+        .execute();
       for (const row of inserted) positions.set(row.event_id, row.position);
-      const xid = await sql<{ xid: string }>`select pg_current_xact_id()::text as xid`.execute(trx);
-      commit = BigInt(xid.rows[0]?.xid ?? "0");
-      await sql`select pg_notify(${CHANNEL}, '')`.execute(trx);
+      commit = BigInt(inserted[0]?.xid_text ?? "0");
     }
     return outcomes.map((outcome): AppendOutcome => {
       if (!("pending" in outcome)) return outcome;

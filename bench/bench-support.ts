@@ -1,0 +1,19 @@
+/** Shared by the benchmarks: progress on stderr, percentiles, the machine a figure came from. */
+import { cpus, totalmem } from "node:os";
+
+export { progress } from "../src/app/progress-bar.js";
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+export function round(value: number, digits = 1): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+export function machine(): Record<string, unknown> {
+  return { cores: cpus().length, memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
+}

@@ -1,0 +1,168 @@
+import { type Kysely, sql } from "kysely";
+import pino from "pino";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Database, openPostgres } from "../../src/adapters/db/database.js";
+import { migrate } from "../../src/adapters/db/migrations.js";
+import type { EventStore, NewEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { positionToJSON } from "../../src/adapters/eventstore/position.js";
+import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
+import type { Projection } from "../../src/projections/projection.js";
+import { ProjectionRunner, readCheckpoint, rebuildProjection } from "../../src/projections/projection-runner.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+
+interface CounterTables {
+  counter_totals: { name: string; total: number };
+}
+
+const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "2026-11-24T00:00:00.000Z" };
+const added = (name: string, amount: number): NewEvent => ({ type: "Added", data: { name, amount }, metadata });
+
+/** A projection that sums `Added` events per name; `failOn` makes its handler throw for one amount. */
+function counterProjection(options: { version?: number; failOn?: { amount: number; times: number } } = {}) {
+  let failures = 0;
+  const projection: Projection<CounterTables> = {
+    name: "counter",
+    version: options.version ?? 1,
+    eventTypes: ["Added"],
+    async setup(db) {
+      await db.schema.createTable("counter_totals").ifNotExists().addColumn("name", "text", (c) => c.primaryKey()).addColumn("total", "integer", (c) => c.notNull()).execute();
+    },
+    async teardown(db) {
+      await db.schema.dropTable("counter_totals").ifExists().execute();
+    },
+    async handle(trx, event: StoredEvent) {
+      const { name, amount } = event.data as { name: string; amount: number };
+      if (options.failOn && amount === options.failOn.amount && failures < options.failOn.times) {
+        failures++;
+        throw new Error("handler failed on purpose");
+      }
+      await trx
+        .insertInto("counter_totals")
+        .values({ name, total: amount })
+        .onConflict((oc) => oc.column("name").doUpdateSet({ total: sql`counter_totals.total + ${amount}` }))
+        .execute();
+    },
+  };
+  return { projection, failures: () => failures };
+}
+
+async function total(db: Kysely<any>, name: string): Promise<number | undefined> {
+  const row = await db.selectFrom("counter_totals").select("total").where("name", "=", name).executeTakeFirst();
+  return row?.total as number | undefined;
+}
+
+describe("projection runner", () => {
+  let testDatabase: TestDatabase;
+  let database: Database;
+  let store: EventStore;
+  const logs: string[] = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(line) });
+
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+    database = await openPostgres(testDatabase.url);
+    await migrate(database.db);
+    store = await createPostgresEventStore(database);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.close();
+    await testDatabase?.drop();
+  });
+  beforeEach(async () => {
+    await database.db.deleteFrom("herald_checkpoints").execute();
+    await sql`drop table if exists counter_totals`.execute(database.db);
+    logs.length = 0;
+  });
+
+  it("applies events with the checkpoint and resumes from it after a restart", async () => {
+    const stream = `counter-${Date.now()}`;
+    const { projection } = counterProjection();
+    const first = new ProjectionRunner({ database, store, projection, logger });
+    first.start();
+    const written = await store.append(stream, [added("a", 1), added("a", 2)], "no_stream");
+    await first.waitFor(written.position);
+    expect(await total(database.db, "a")).toBe(3);
+    await first.stop();
+
+    // Appended while no runner runs: the next one picks up exactly there, neither losing nor repeating.
+    const later = await store.append(stream, [added("a", 10)], 1n);
+    const second = new ProjectionRunner({ database, store, projection, logger });
+    second.start();
+    await second.waitFor(later.position);
+    expect(await total(database.db, "a")).toBe(13);
+    const checkpoint = await readCheckpoint(database.db, "counter");
+    expect(checkpoint && positionToJSON(checkpoint.position)).toBe(positionToJSON(later.position));
+    await second.stop();
+  });
+
+  it("halts on a failing handler, logs the event, and never skips it", async () => {
+    const { projection, failures } = counterProjection({ failOn: { amount: 7, times: 2 } });
+    const runner = new ProjectionRunner({ database, store, projection, logger });
+    runner.start();
+    const written = await store.append(`counter-fail-${Date.now()}`, [added("b", 5), added("b", 7), added("b", 1)], "no_stream");
+    await runner.waitFor(written.position, 10_000);
+    expect(failures()).toBe(2);
+    // The batch was retried whole: each event counted exactly once.
+    expect(await total(database.db, "b")).toBe(13);
+    const failure = logs.map((line) => JSON.parse(line)).find((entry) => entry.msg === "projection halted on an event; retrying it");
+    expect(failure).toMatchObject({ projection: "counter", eventType: "Added", position: expect.stringMatching(/^\d+-\d+$/) });
+    await runner.stop();
+  });
+
+  it("lets one process run a projection while another stands by, and hands over when it stops", async () => {
+    const { projection } = counterProjection();
+    const leader = new ProjectionRunner({ database, store, projection, logger });
+    const standby = new ProjectionRunner({ database, store, projection, logger, standbyRetryMs: 50 });
+    leader.start();
+    const written = await store.append(`counter-ha-${Date.now()}`, [added("c", 1)], "no_stream");
+    await leader.waitFor(written.position);
+    standby.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(standby.state).toBe("standby");
+    // A standby still gives read-your-writes: it reads the leader's checkpoint.
+    await standby.waitFor(written.position);
+
+    await leader.stop();
+    const more = await store.append(`counter-ha2-${Date.now()}`, [added("c", 2)], "no_stream");
+    await standby.waitFor(more.position, 10_000);
+    expect(await total(database.db, "c")).toBe(3);
+    await standby.stop();
+  });
+
+  it("rebuilds from the first event with progress, giving the same rows", async () => {
+    const { projection } = counterProjection();
+    const runner = new ProjectionRunner({ database, store, projection, logger });
+    runner.start();
+    const written = await store.append(`counter-rebuild-${Date.now()}`, [added("d", 4), added("d", 6)], "no_stream");
+    await runner.waitFor(written.position);
+    const before = await (database.db as Kysely<any>).selectFrom("counter_totals").selectAll().orderBy("name").execute();
+    await runner.stop();
+
+    const reported: number[] = [];
+    const result = await rebuildProjection({ database, store, projection, batchSize: 2, onProgress: (n) => reported.push(n) });
+    const after = await (database.db as Kysely<any>).selectFrom("counter_totals").selectAll().orderBy("name").execute();
+    expect(after).toEqual(before);
+    expect(result.events).toBeGreaterThanOrEqual(2);
+    expect(reported.at(-1)).toBe(result.events);
+  });
+
+  it("rebuilds automatically when the projection's version changes", async () => {
+    const v1 = counterProjection({ version: 1 }).projection;
+    const runner = new ProjectionRunner({ database, store, projection: v1, logger });
+    runner.start();
+    const written = await store.append(`counter-version-${Date.now()}`, [added("e", 2)], "no_stream");
+    await runner.waitFor(written.position);
+    await runner.stop();
+    await (database.db as Kysely<any>).updateTable("counter_totals").set({ total: 999 }).execute();
+
+    const v2 = counterProjection({ version: 2 }).projection;
+    const upgraded = new ProjectionRunner({ database, store, projection: v2, logger });
+    upgraded.start();
+    while (upgraded.state !== "running") await new Promise((resolve) => setTimeout(resolve, 10));
+    await upgraded.waitFor(written.position, 10_000);
+    expect(await total(database.db, "e")).toBe(2);
+    expect((await readCheckpoint(database.db, "counter"))?.version).toBe(2);
+    await upgraded.stop();
+  });
+});
