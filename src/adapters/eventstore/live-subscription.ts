@@ -66,6 +66,9 @@ export class LiveSubscription implements Subscription {
       } else {
         emptyDelay = emptyDelay === 0 ? IDLE_POLL_MS : Math.min(emptyDelay * 2, IDLE_POLL_MS);
       }
+      // An append that committed during the read has signalled already; waiting for the next signal
+      // would leave its events unread until another append or the idle poll.
+      if (this.signal.count !== signalBefore) continue;
       await this.#sleep(emptyDelay);
     }
   }
