@@ -42,7 +42,8 @@ export function registerWaypointRoutes(http: FastifyInstance, options: WaypointR
     openStream(request, reply, parsed, options);
     return reply;
   };
-  for (const prefix of PREFIXES) http.get(`${prefix}${PATH}`, handler);
+  // No HEAD twin: it would hold a waiter open for a request that can never receive the event.
+  for (const prefix of PREFIXES) http.get(`${prefix}${PATH}`, { exposeHeadRoute: false }, handler);
 }
 
 function openStream(request: FastifyRequest, reply: FastifyReply, parsed: WaypointRequest, options: WaypointRoutesOptions): void {
