@@ -6,6 +6,7 @@
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -102,6 +103,8 @@ export async function run(): Promise<Record<string, unknown>> {
       waitersLeftUnmatched: herald.herald.waypoint.waiterCount,
       path: "NATS publish → JetStream ingest → PostgreSQL append → NOTIFY → matcher → SSE",
       machine: machine(),
+      // The machine is shared: a load above its core count stretches the tail.
+      loadAverage1m: round(loadavg()[0] ?? 0),
     };
   } finally {
     clients.send({ close: true });
