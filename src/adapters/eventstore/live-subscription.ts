@@ -59,16 +59,15 @@ export class LiveSubscription implements Subscription {
         this.#position = last.position;
         return events;
       }
-      if (signalBefore !== this.#seenSignal) {
-        // Something was appended since the last look, but it is not visible yet: look again soon.
+      if (signalBefore !== this.#seenSignal || this.signal.count !== signalBefore) {
+        // Something was appended since the last look, or during this read (whose signal has come and
+        // gone: waiting for the next one could last until the idle poll), but it is not visible yet:
+        // look again soon.
         this.#seenSignal = signalBefore;
         emptyDelay = 5;
       } else {
         emptyDelay = emptyDelay === 0 ? IDLE_POLL_MS : Math.min(emptyDelay * 2, IDLE_POLL_MS);
       }
-      // An append that committed during the read has signalled already; waiting for the next signal
-      // would leave its events unread until another append or the idle poll.
-      if (this.signal.count !== signalBefore) continue;
       await this.#sleep(emptyDelay);
     }
   }
