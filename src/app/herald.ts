@@ -5,18 +5,26 @@ import type { Logger } from "pino";
 import { type Database, openPglite, openPostgres } from "../adapters/db/database.js";
 import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
+import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
 import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
+import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
+import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
+import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
+import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
+import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
+import { registerPlayground } from "./playground/register-playground.js";
 import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
 import { registerWaypointRoutes } from "./waypoint/waypoint-routes.js";
+import { WebhookCommands } from "./webhook-commands.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
 export interface Herald {
@@ -38,7 +46,7 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
   const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
   await migrate(database.db);
   if (config.eventstoreUrl) {
-    throw new Error("EVENTSTORE_URL is set, but this build has no EventStoreDB adapter yet; unset it to use the PostgreSQL event log");
+    return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
   }
   logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
   return { database, store: await createPostgresEventStore(database) };
@@ -46,7 +54,7 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
 
 /** Every read model herald keeps. */
 export function allProjections(): AnyProjection[] {
-  return [];
+  return [webhookEndpointsProjection, webhookSubscriptionsProjection];
 }
 
 /**
@@ -99,6 +107,36 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     keepaliveS: config.sseKeepaliveS,
     maxLookBackS: config.sseMaxLookBackS,
   });
+
+  const secrets = createSecretBox(config.encryptionKey);
+  const runner = (name: string): ProjectionRunner[] => {
+    const found = projections.get(name);
+    return found ? [found] : [];
+  };
+  await registerGraphql(http, {
+    commands: new WebhookCommands({
+      store,
+      secrets,
+      rules: { allowPrivateTargets: config.allowPrivateTargets },
+      endpointReadModels: runner(webhookEndpointsProjection.name),
+      subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
+      logger: logger.child({ component: "webhook-commands" }),
+    }),
+    db: database.db,
+    secrets,
+    verifier: new SiweTokenVerifier({ domain: config.siweDomain, chainIds: config.siweChainIds, maxTtlS: config.siweMaxTtlS }),
+    adminAddresses: config.adminAddresses,
+    auditorAddresses: config.auditorAddresses,
+    playground: config.playground,
+    logger,
+  });
+  if (config.playground) {
+    registerPlayground(http, {
+      path: GRAPHQL_PATH,
+      settings: { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS },
+      logger,
+    });
+  }
 
   for (const runner of projections.values()) runner.start();
   const ingests: JetStreamIngest[] = [];

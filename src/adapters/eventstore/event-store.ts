@@ -101,7 +101,10 @@ export interface EventStore {
   appendMany(requests: readonly AppendRequest[]): Promise<AppendOutcome[]>;
   /** A missing stream reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
-  /** One page of the global log after `from`, in position order. */
+  /**
+   * One page of the global log after `from`, in position order. An event becomes visible here once
+   * every append that started before it has ended, which may be a moment after its own append returned.
+   */
   readAll(from: ReadFrom, options?: ReadAllOptions): Promise<StoredEvent[]>;
   /** Catches up from `from` (exclusive), then stays live. */
   subscribeAll(from: ReadFrom, options?: { readonly filter?: EventFilter }): Subscription;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type EventFilter,
   type EventStore,
   type NewEvent,
   type StoredEvent,
@@ -142,7 +143,7 @@ export function describeEventStoreContract(
       const b = `${prefix}-b`;
       await store.append(a, events(2, "First"), "no_stream");
       await store.append(b, events(2, "Second"), "no_stream");
-      const all = await store.readAll("start", { filter: { streamPrefixes: [prefix] } });
+      const all = await readAtLeast(store, 4, { streamPrefixes: [prefix] });
       expect(all.map((event) => `${event.stream}:${event.revision}`)).toEqual([`${a}:0`, `${a}:1`, `${b}:0`, `${b}:1`]);
       assertIncreasing(all);
       const after = await store.readAll(all[1]!.position, { filter: { streamPrefixes: [prefix] } });
@@ -155,9 +156,9 @@ export function describeEventStoreContract(
       const a = stream("a");
       const type = `Only${randomUUID().slice(0, 8)}`;
       await store.append(a, [...events(1, "Other"), ...events(2, type)], "no_stream");
-      const byType = await store.readAll("start", { filter: { eventTypes: [type] } });
+      const byType = await readAtLeast(store, 2, { eventTypes: [type] });
       expect(byType.map((event) => event.type)).toEqual([type, type]);
-      const byPrefix = await store.readAll("start", { filter: { streamPrefixes: [`${prefix}-a`] } });
+      const byPrefix = await readAtLeast(store, 3, { streamPrefixes: [`${prefix}-a`] });
       expect(byPrefix).toHaveLength(3);
       const none = await store.readAll("start", { filter: { streamPrefixes: [`${prefix}-zzz`] } });
       expect(none).toEqual([]);
@@ -166,7 +167,9 @@ export function describeEventStoreContract(
     it("reports the head position", async () => {
       const name = stream();
       const result = await store.append(name, events(1), "no_stream");
-      const head = await store.headPosition();
+      let head = await store.headPosition();
+      const deadline = Date.now() + 5000;
+      while (comparePositions(head, result.position) < 0 && Date.now() < deadline) head = await store.headPosition();
       expect(comparePositions(head, result.position)).toBeGreaterThanOrEqual(0);
     });
 
@@ -227,6 +230,20 @@ export function describeEventStoreContract(
       }
     });
   });
+}
+
+/**
+ * Reads until `count` events are visible. An appended event becomes visible to global readers once
+ * every transaction older than its own has ended (see postgres-event-store.ts), which on a busy
+ * server can be a moment after the append returned.
+ */
+async function readAtLeast(store: EventStore, count: number, filter: EventFilter): Promise<StoredEvent[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const events = await store.readAll("start", { filter });
+    if (events.length >= count || Date.now() > deadline) return events;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function assertIncreasing(events: readonly StoredEvent[]): void {

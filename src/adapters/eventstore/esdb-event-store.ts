@@ -1,0 +1,234 @@
+import {
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  StreamNotFoundError,
+  WrongExpectedVersionError as EsdbWrongExpectedVersionError,
+  type AllStreamResolvedEvent,
+  type ResolvedEvent,
+} from "@eventstore/db-client";
+import { isSystemEvent, matchesFilter } from "./event-filter.js";
+import {
+  type AppendOutcome,
+  type AppendRequest,
+  type AppendResult,
+  type EventStore,
+  EventStoreUnavailableError,
+  type ReadAllOptions,
+  type ReadFrom,
+  type ReadStreamOptions,
+  type StoredEvent,
+  WrongExpectedVersionError,
+} from "./event-store.js";
+import { toEsdbEvent, toEsdbRevision, toReadPosition, toStoredEvent } from "./esdb-mapping.js";
+import { EsdbSubscription, isTransientEsdbError } from "./esdb-subscription.js";
+import { comparePositions } from "./position.js";
+
+/** How many events one `$all` read asks the server for while looking for filtered events. */
+const READ_ALL_PAGE = 500;
+/** Appends in flight at once in `appendMany` (streams are independent; one stream's appends run in order). */
+const APPEND_CONCURRENCY = 8;
+
+/**
+ * `appendMany` could not finish: an append failed for a reason other than its revision check (the
+ * server became unreachable, …). EventStoreDB has no transaction across streams, so appends that
+ * succeeded stay written: `outcomes` says which (undefined: not attempted or unknown).
+ */
+export class AppendManyIncompleteError extends Error {
+  readonly code = "APPEND_MANY_INCOMPLETE";
+  constructor(
+    readonly outcomes: readonly (AppendOutcome | undefined)[],
+    options?: ErrorOptions,
+  ) {
+    super("appendMany stopped before every append was attempted", options);
+    this.name = "AppendManyIncompleteError";
+  }
+}
+
+export interface EsdbEventStoreOptions {
+  /** Told about transient subscription failures before the subscription resubscribes. */
+  readonly onSubscriptionError?: (error: unknown) => void;
+}
+
+/**
+ * The EventStoreDB adapter, over @eventstore/db-client. Appends use the server's expected-revision
+ * check; positions are the server's (commit, prepare); system events (`$…`) never reach readers.
+ */
+export async function createEsdbEventStore(connectionString: string, options: EsdbEventStoreOptions = {}): Promise<EventStore> {
+  // Parsing happens here, so a malformed EVENTSTORE_URL fails at start-up; connecting is lazy.
+  const client = EventStoreDBClient.connectionString(connectionString);
+  const subscriptions = new Set<EsdbSubscription>();
+
+  async function appendOne(request: AppendRequest): Promise<AppendOutcome> {
+    if (request.events.length === 0) return emptyAppend(request);
+    try {
+      const result = await client.appendToStream(request.stream, request.events.map(toEsdbEvent), {
+        expectedRevision: toEsdbRevision(request.expectedRevision),
+      });
+      if (!result.position) throw new Error(`EventStoreDB reported no position for an append to ${request.stream}`);
+      const { commit, prepare } = result.position;
+      return { ok: true, result: { nextRevision: result.nextExpectedRevision, position: { commit, prepare } } };
+    } catch (error) {
+      if (error instanceof EsdbWrongExpectedVersionError) {
+        const wrong = new WrongExpectedVersionError(request.stream, request.expectedRevision, error.actualVersion, { cause: error });
+        return { ok: false, error: wrong };
+      }
+      throw translateError(error);
+    }
+  }
+
+  /**
+   * Appending nothing writes nothing, so there is nothing to make atomic: check the expectation
+   * against the stream's last event, and answer as the PostgreSQL log does.
+   */
+  async function emptyAppend(request: AppendRequest): Promise<AppendOutcome> {
+    const [last] = await readStream(request.stream, { direction: "backwards", maxCount: 1 });
+    const current = last?.revision;
+    const expected = request.expectedRevision;
+    const fails =
+      (expected === "no_stream" && current !== undefined) ||
+      (expected === "stream_exists" && current === undefined) ||
+      (typeof expected === "bigint" && expected !== current);
+    if (fails) return { ok: false, error: new WrongExpectedVersionError(request.stream, expected, current ?? "no_stream") };
+    return { ok: true, result: { nextRevision: current ?? -1n, position: last?.position ?? { commit: 0n, prepare: 0n } } };
+  }
+
+  async function readStream(stream: string, readOptions: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    const backwards = readOptions.direction === "backwards";
+    const events: StoredEvent[] = [];
+    try {
+      const reading = client.readStream(stream, {
+        direction: backwards ? BACKWARDS : FORWARDS,
+        fromRevision: readOptions.fromRevision ?? (backwards ? END : "start"),
+        ...(readOptions.maxCount === undefined ? {} : { maxCount: readOptions.maxCount }),
+      });
+      for await (const resolved of reading as AsyncIterable<ResolvedEvent>) {
+        if (resolved.event) events.push(toStoredEvent(resolved.event));
+      }
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw translateError(error);
+    }
+    return events;
+  }
+
+  /** One page of `$all` as the server sends it, system events included. */
+  async function readAllPage(from: ReadFrom | "end", direction: "forwards" | "backwards", maxCount: number): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    try {
+      const reading = client.readAll({
+        fromPosition: toReadPosition(from),
+        direction: direction === "forwards" ? FORWARDS : BACKWARDS,
+        maxCount,
+      });
+      for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
+        if (resolved.event) events.push(toStoredEvent(resolved.event));
+      }
+    } catch (error) {
+      throw translateError(error);
+    }
+    return events;
+  }
+
+  /**
+   * The client's readAll takes no filter, so pages are filtered here. The server reads forwards
+   * from a position inclusively, while the port's position is exclusive: events at or before
+   * `from` are dropped.
+   */
+  async function readAll(from: ReadFrom, readOptions: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    const limit = readOptions.maxCount ?? 500;
+    const result: StoredEvent[] = [];
+    let cursor = from;
+    while (result.length < limit) {
+      const page = await readAllPage(cursor, "forwards", READ_ALL_PAGE);
+      for (const event of page) {
+        if (comparePositions(event.position, cursor) <= 0) continue;
+        cursor = event.position;
+        if (isSystemEvent(event.stream, event.type) || !matchesFilter(readOptions.filter, event.stream, event.type)) continue;
+        result.push(event);
+        if (result.length === limit) break;
+      }
+      if (page.length < READ_ALL_PAGE) break;
+    }
+    return result;
+  }
+
+  /** Runs one stream's requests in order, streams side by side, at most APPEND_CONCURRENCY at once. */
+  async function appendMany(requests: readonly AppendRequest[]): Promise<AppendOutcome[]> {
+    const outcomes: (AppendOutcome | undefined)[] = new Array(requests.length).fill(undefined);
+    const byStream = new Map<string, number[]>();
+    requests.forEach((request, index) => {
+      const indexes = byStream.get(request.stream) ?? [];
+      indexes.push(index);
+      byStream.set(request.stream, indexes);
+    });
+    const queues = [...byStream.values()];
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      for (let queue = queues.shift(); queue && !failure; queue = queues.shift()) {
+        for (const index of queue) {
+          try {
+            outcomes[index] = await appendOne(requests[index]!);
+          } catch (error) {
+            failure ??= { error };
+            break;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(APPEND_CONCURRENCY, queues.length) }, worker));
+    if (failure) throw new AppendManyIncompleteError(outcomes, { cause: failure.error });
+    return outcomes as AppendOutcome[];
+  }
+
+  const store: EventStore = {
+    kind: "esdb",
+    async append(stream, events, expectedRevision): Promise<AppendResult> {
+      const outcome = await appendOne({ stream, events, expectedRevision });
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    },
+    appendMany,
+    readStream,
+    readAll,
+    subscribeAll(from, subscribeOptions = {}) {
+      const subscription = new EsdbSubscription(client, from, {
+        ...(subscribeOptions.filter ? { filter: subscribeOptions.filter } : {}),
+        ...(options.onSubscriptionError ? { onError: options.onSubscriptionError } : {}),
+        onClose: () => subscriptions.delete(subscription),
+      });
+      subscriptions.add(subscription);
+      return subscription;
+    },
+    /** The newest event that is not a system event, reading `$all` backwards a page at a time. */
+    async headPosition(): Promise<ReadFrom> {
+      let cursor: ReadFrom | "end" = "end";
+      for (;;) {
+        const page = await readAllPage(cursor, "backwards", 100);
+        for (const event of page) {
+          if (cursor !== "end" && comparePositions(event.position, cursor) >= 0) continue;
+          if (!isSystemEvent(event.stream, event.type)) return event.position;
+          cursor = event.position;
+        }
+        if (page.length < 100) return "start";
+      }
+    },
+    async ping() {
+      await readAllPage("end", "backwards", 1);
+    },
+    async close() {
+      await Promise.all([...subscriptions].map((subscription) => subscription.close()));
+      await client.dispose();
+    },
+  };
+  return store;
+}
+
+/** Unreachable-server errors become the port's EventStoreUnavailableError (callers retry those). */
+function translateError(error: unknown): unknown {
+  if (isTransientEsdbError(error)) {
+    return new EventStoreUnavailableError(`EventStoreDB: ${(error as Error).message}`, { cause: error });
+  }
+  return error;
+}

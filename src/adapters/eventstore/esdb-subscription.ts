@@ -1,0 +1,183 @@
+import { type AllStreamSubscription, type EventStoreDBClient, ErrorType, isCommandError } from "@eventstore/db-client";
+import { isSystemEvent, matchesFilter } from "./event-filter.js";
+import type { EventFilter, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
+import { SubscriptionClosedError } from "./event-store.js";
+import { toReadPosition, toServerFilter, toStoredEvent } from "./esdb-mapping.js";
+import { comparePositions } from "./position.js";
+
+/** Stop reading from the server when this many events wait for the consumer; resume below half. */
+const HIGH_WATER = 2000;
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
+
+/**
+ * Errors after which subscribing again can succeed: the server went away or dropped the call
+ * (restart, leader change, network), or a deadline passed. Anything else (access denied, a
+ * malformed event, a bug) fails the subscription instead of looping.
+ */
+const TRANSIENT: ReadonlySet<string> = new Set([
+  ErrorType.UNAVAILABLE,
+  ErrorType.CANCELLED,
+  ErrorType.DEADLINE_EXCEEDED,
+  ErrorType.TIMEOUT,
+  ErrorType.NOT_LEADER,
+  ErrorType.UNKNOWN,
+]);
+
+export function isTransientEsdbError(error: unknown): boolean {
+  return error instanceof Error && isCommandError(error) && TRANSIENT.has(error.type);
+}
+
+export interface EsdbSubscriptionOptions {
+  readonly filter?: EventFilter;
+  /** Told about each transient failure before the subscription resubscribes (for logs, metrics). */
+  readonly onError?: (error: unknown) => void;
+  /** Called once when the subscription closes. */
+  readonly onClose?: () => void;
+}
+
+/**
+ * A catch-up subscription to `$all` that survives the server. @eventstore/db-client never
+ * resubscribes by itself: when its call fails, the subscription just errors. This one then
+ * subscribes again from the last event it received (fromPosition is exclusive), with capped
+ * exponential backoff, so no event is lost or repeated across a restart.
+ *
+ * Received events wait in a buffer for `nextBatch`; when the buffer is full, reading from the
+ * server pauses (gRPC flow control then holds the server back).
+ */
+export class EsdbSubscription implements Subscription {
+  readonly #client: EventStoreDBClient;
+  readonly #options: EsdbSubscriptionOptions;
+  readonly #buffer: StoredEvent[] = [];
+  readonly #consumers = new Set<() => void>();
+  #position: ReadFrom;
+  #closed = false;
+  #failure: { error: unknown } | undefined;
+  #resumeProducer: (() => void) | undefined;
+  #wakeRetry: (() => void) | undefined;
+  #current: AllStreamSubscription | undefined;
+  readonly #running: Promise<void>;
+
+  constructor(client: EventStoreDBClient, from: ReadFrom, options: EsdbSubscriptionOptions = {}) {
+    this.#client = client;
+    this.#options = options;
+    this.#position = from;
+    this.#running = this.#run();
+  }
+
+  async nextBatch(max: number): Promise<StoredEvent[]> {
+    for (;;) {
+      if (this.#closed) throw new SubscriptionClosedError();
+      if (this.#buffer.length > 0) {
+        const batch = this.#buffer.splice(0, Math.max(1, max));
+        if (this.#buffer.length < HIGH_WATER / 2) this.#resumeProducer?.();
+        return batch;
+      }
+      if (this.#failure) throw this.#failure.error;
+      await new Promise<void>((resolve) => this.#consumers.add(resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#options.onClose?.();
+    this.#wakeConsumers();
+    this.#resumeProducer?.();
+    this.#wakeRetry?.();
+    const current = this.#current;
+    if (current) {
+      await current.unsubscribe().catch(() => {});
+      // A cancelled call does not always end the client's stream; destroying it ends our loop.
+      current.destroy();
+    }
+    await this.#running;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
+    try {
+      for (;;) {
+        const batch = await this.nextBatch(500);
+        for (const event of batch) yield event;
+      }
+    } catch (error) {
+      if (error instanceof SubscriptionClosedError) return;
+      throw error;
+    } finally {
+      await this.close();
+    }
+  }
+
+  async #run(): Promise<void> {
+    let retryMs = FIRST_RETRY_MS;
+    while (!this.#closed) {
+      const subscription = this.#client.subscribeToAll({
+        fromPosition: toReadPosition(this.#position),
+        filter: toServerFilter(this.#options.filter),
+      });
+      this.#current = subscription;
+      try {
+        for await (const resolved of subscription as AsyncIterable<{ event?: Parameters<typeof toStoredEvent>[0] }>) {
+          if (this.#closed) break;
+          retryMs = FIRST_RETRY_MS;
+          if (!resolved.event) continue;
+          this.#receive(toStoredEvent(resolved.event));
+          if (this.#buffer.length >= HIGH_WATER) await this.#waitForConsumer();
+        }
+        // The call ended without an error (the server closed it): subscribe again, like after a failure.
+      } catch (error) {
+        if (this.#closed) break;
+        if (!isTransientEsdbError(error)) {
+          this.#failure = { error };
+          this.#wakeConsumers();
+          return;
+        }
+        this.#options.onError?.(error);
+      } finally {
+        // Cancel the gRPC call too: after a conversion error or a break it would still be running.
+        void subscription.unsubscribe().catch(() => {});
+        subscription.destroy();
+        this.#current = undefined;
+      }
+      if (this.#closed) break;
+      await this.#sleep(retryMs);
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    }
+  }
+
+  #receive(event: StoredEvent): void {
+    // After a resubscription the server starts strictly after our position; this guard also
+    // keeps out anything a misbehaving server sends twice.
+    if (comparePositions(event.position, this.#position) <= 0) return;
+    this.#position = event.position;
+    if (isSystemEvent(event.stream, event.type) || !matchesFilter(this.#options.filter, event.stream, event.type)) return;
+    this.#buffer.push(event);
+    this.#wakeConsumers();
+  }
+
+  #wakeConsumers(): void {
+    for (const wake of this.#consumers) wake();
+    this.#consumers.clear();
+  }
+
+  #waitForConsumer(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#resumeProducer = () => {
+        this.#resumeProducer = undefined;
+        resolve();
+      };
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakeRetry = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakeRetry = done;
+    });
+  }
+}

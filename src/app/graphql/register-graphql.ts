@@ -1,0 +1,100 @@
+import { ApolloServer } from "@apollo/server";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { ApolloServerPluginDisableSuggestions } from "@apollo/server/plugin/disableSuggestions";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { buildSchema } from "type-graphql";
+import type { SecretBox } from "../../adapters/crypto/secret-box.js";
+import type { SiweTokenVerifier } from "../../adapters/auth/siwe-token.js";
+import type { Caller } from "../../domain/caller.js";
+import type { WebhookCommands } from "../webhook-commands.js";
+import type { GraphqlContext } from "./context.js";
+import { PUBLIC_ERROR_CODES } from "./errors.js";
+import { NodeResolver } from "./node-resolver.js";
+import { queryLimitsPlugin } from "./query-limits.js";
+import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
+import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js";
+
+export interface GraphqlDependencies {
+  readonly commands: WebhookCommands;
+  readonly db: Kysely<any>;
+  readonly secrets: SecretBox;
+  readonly verifier: SiweTokenVerifier;
+  /** Lower-case addresses (config). */
+  readonly adminAddresses: readonly string[];
+  readonly auditorAddresses: readonly string[];
+  /** Introspection and suggestions (HERALD_PLAYGROUND). */
+  readonly playground: boolean;
+  readonly logger: Logger;
+}
+
+export const GRAPHQL_PATH = "/graphql";
+
+/** Mounts the webhook management API (type-graphql on Apollo Server) at /graphql. */
+export async function registerGraphql(http: FastifyInstance, deps: GraphqlDependencies): Promise<void> {
+  const schema = await buildSchema({
+    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver],
+    // type-graphql otherwise copies the whole input, secrets included, into validation errors.
+    validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
+  });
+  const apollo = new ApolloServer<GraphqlContext>({
+    schema,
+    introspection: deps.playground,
+    includeStacktraceInErrorResponses: false,
+    logger: apolloLogger(deps.logger),
+    plugins: [
+      fastifyApolloDrainPlugin(http),
+      // The default landing page loads Apollo's sandbox from a CDN.
+      ApolloServerPluginLandingPageDisabled(),
+      ...(deps.playground ? [] : [ApolloServerPluginDisableSuggestions()]),
+      queryLimitsPlugin({ maxDepth: 8, maxComplexity: 5000 }),
+    ],
+    formatError: (formatted, error) => {
+      const code = formatted.extensions?.code;
+      if (typeof code === "string" && PUBLIC_ERROR_CODES.has(code)) return formatted;
+      // A fault of ours: log it (never the variables, which may hold secrets) and tell the client nothing more.
+      deps.logger.error({ err: unwrapResolverError(error), path: formatted.path }, "GraphQL request failed");
+      return { message: "internal error", path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+    },
+  });
+  await apollo.start();
+  await http.register(fastifyApollo(apollo), {
+    path: GRAPHQL_PATH,
+    context: async (request) => ({
+      authentication: await authenticate(request, deps),
+      commands: deps.commands,
+      db: deps.db,
+      secrets: deps.secrets,
+    }),
+  });
+}
+
+async function authenticate(request: FastifyRequest, deps: GraphqlDependencies): Promise<GraphqlContext["authentication"]> {
+  const header = request.headers.authorization;
+  if (!header) return { ok: false, reason: "the authorization header is missing: send Bearer <SIWE token>" };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) return { ok: false, reason: "the authorization header must be Bearer <SIWE token>" };
+  const verification = await deps.verifier.verify(match[1]);
+  if (!verification.ok) return verification;
+  const address = verification.address.toLowerCase();
+  const role: Caller["role"] = deps.adminAddresses.includes(address)
+    ? "admin"
+    : deps.auditorAddresses.includes(address)
+      ? "auditor"
+      : "subscriber";
+  return { ok: true, caller: { address: verification.address, role } };
+}
+
+/** Apollo's own messages go to herald's log, at the same levels. */
+function apolloLogger(logger: Logger) {
+  const child = logger.child({ component: "graphql" });
+  return {
+    debug: (message: string) => child.debug(message),
+    info: (message: string) => child.info(message),
+    warn: (message: string) => child.warn(message),
+    error: (message: string) => child.error(message),
+  };
+}

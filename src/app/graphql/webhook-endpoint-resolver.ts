@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import { getAddress } from "ethers";
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { canOpenSecrets, canRead } from "../../domain/caller.js";
+import { isResourceId } from "../../domain/plain-text.js";
+import type { WebhookEndpoint } from "../../domain/webhook-endpoint.js";
+import { findWebhookEndpoint, listWebhookEndpoints, type WebhookEndpointRecord } from "../../projections/webhook-endpoints.js";
+import type { CommandOutcome } from "../run-command.js";
+import type { EndpointRequest } from "../webhook-commands.js";
+import { type Connection, pageRequest, toConnection } from "./connection.js";
+import { callerOf, type GraphqlContext } from "./context.js";
+import { BadUserInputError, ForbiddenError, NotFoundError, refusalError } from "./errors.js";
+import { toGlobalId } from "./global-id.js";
+import {
+  CreateWebhookEndpointInput,
+  CreateWebhookEndpointSuccess,
+  DeleteWebhookEndpointInput,
+  DeleteWebhookEndpointSuccess,
+  PauseWebhookEndpointInput,
+  PauseWebhookEndpointSuccess,
+  ResumeWebhookEndpointInput,
+  ResumeWebhookEndpointSuccess,
+  RotateWebhookEndpointApiKeyInput,
+  RotateWebhookEndpointApiKeySuccess,
+  UpdateWebhookEndpointInput,
+  UpdateWebhookEndpointSuccess,
+  WebhookEndpointConnection,
+  WebhookEndpointsArgs,
+  WebhookEndpointStatus,
+  WebhookEndpointType,
+} from "./webhook-endpoint-types.js";
+
+/** Queries read the webhook endpoints read model; mutations are commands (webhook-commands.ts). */
+@Resolver(() => WebhookEndpointType)
+export class WebhookEndpointResolver {
+  @Query(() => WebhookEndpointType)
+  async webhookEndpoint(@Arg("webhookId", () => String) webhookId: string, @Ctx() context: GraphqlContext): Promise<WebhookEndpointRecord> {
+    return readableEndpoint(context, webhookId);
+  }
+
+  @Query(() => WebhookEndpointConnection, { description: "Your endpoints, oldest first; admins see everyone's." })
+  async webhookEndpoints(
+    @Args(() => WebhookEndpointsArgs) args: WebhookEndpointsArgs,
+    @Ctx() context: GraphqlContext,
+  ): Promise<Connection<WebhookEndpointRecord>> {
+    const caller = callerOf(context);
+    const request = pageRequest(args);
+    let subscriber: string | undefined;
+    if (args.subscriber != null) {
+      try {
+        subscriber = getAddress(args.subscriber.toLowerCase());
+      } catch {
+        throw new BadUserInputError("subscriber", "subscriber must be an Ethereum address");
+      }
+      if (caller.role === "subscriber" && subscriber !== caller.address) {
+        throw new ForbiddenError("only admins and auditors may list another subscriber's endpoints");
+      }
+    }
+    if (caller.role === "subscriber") subscriber = caller.address;
+    const page = await listWebhookEndpoints(context.db, subscriber, request);
+    return toConnection(page, (row) => ({ createdAt: row.createdAt, id: row.webhookId }), (row) => row);
+  }
+
+  @Mutation(() => CreateWebhookEndpointSuccess)
+  async createWebhookEndpoint(
+    @Arg("input", () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput,
+    @Ctx() context: GraphqlContext,
+  ): Promise<EndpointPayload> {
+    return endpointCommand(context, { kind: "CreateWebhookEndpoint", webhookId: randomUUID(), url: input.url, retries: input.retries });
+  }
+
+  @Mutation(() => UpdateWebhookEndpointSuccess)
+  async updateWebhookEndpoint(
+    @Arg("input", () => UpdateWebhookEndpointInput) input: UpdateWebhookEndpointInput,
+    @Ctx() context: GraphqlContext,
+  ): Promise<EndpointPayload> {
+    return endpointCommand(context, { kind: "UpdateWebhookEndpoint", webhookId: input.webhookId, url: input.url, retries: input.retries });
+  }
+
+  @Mutation(() => RotateWebhookEndpointApiKeySuccess, { description: "A new API key and a new signing secret." })
+  async rotateWebhookEndpointApiKey(
+    @Arg("input", () => RotateWebhookEndpointApiKeyInput) input: RotateWebhookEndpointApiKeyInput,
+    @Ctx() context: GraphqlContext,
+  ): Promise<EndpointPayload> {
+    return endpointCommand(context, { kind: "RotateWebhookEndpointApiKey", webhookId: input.webhookId });
+  }
+
+  @Mutation(() => PauseWebhookEndpointSuccess, { description: "Deliveries wait until the endpoint is resumed." })
+  async pauseWebhookEndpoint(
+    @Arg("input", () => PauseWebhookEndpointInput) input: PauseWebhookEndpointInput,
+    @Ctx() context: GraphqlContext,
+  ): Promise<EndpointPayload> {
+    return endpointCommand(context, { kind: "PauseWebhookEndpoint", webhookId: input.webhookId });
+  }
+
+  @Mutation(() => ResumeWebhookEndpointSuccess)
+  async resumeWebhookEndpoint(
+    @Arg("input", () => ResumeWebhookEndpointInput) input: ResumeWebhookEndpointInput,
+    @Ctx() context: GraphqlContext,
+  ): Promise<EndpointPayload> {
+    return endpointCommand(context, { kind: "ResumeWebhookEndpoint", webhookId: input.webhookId });
+  }
+
+  @Mutation(() => DeleteWebhookEndpointSuccess, { description: "Its subscriptions stop matching and are removed." })
+  async deleteWebhookEndpoint(
+    @Arg("input", () => DeleteWebhookEndpointInput) input: DeleteWebhookEndpointInput,
+    @Ctx() context: GraphqlContext,
+  ): Promise<DeleteWebhookEndpointSuccess> {
+    await endpointCommand(context, { kind: "DeleteWebhookEndpoint", webhookId: input.webhookId });
+    return { success: true };
+  }
+
+  @FieldResolver(() => ID)
+  id(@Root() endpoint: WebhookEndpointRecord): string {
+    return toGlobalId("WebhookEndpoint", endpoint.webhookId);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "Sent as x-api-key with every delivery. Only its owner sees it." })
+  apiKey(@Root() endpoint: WebhookEndpointRecord, @Ctx() context: GraphqlContext): string | null {
+    return canOpenSecrets(callerOf(context), endpoint.subscriber) ? context.secrets.open(endpoint.apiKey) : null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "Standard Webhooks signing secret (whsec_…). Only its owner sees it." })
+  signingSecret(@Root() endpoint: WebhookEndpointRecord, @Ctx() context: GraphqlContext): string | null {
+    return canOpenSecrets(callerOf(context), endpoint.subscriber) ? context.secrets.open(endpoint.signingSecret) : null;
+  }
+
+  @FieldResolver(() => WebhookEndpointStatus)
+  status(@Root() endpoint: WebhookEndpointRecord): WebhookEndpointStatus {
+    return endpoint.paused ? WebhookEndpointStatus.PAUSED : WebhookEndpointStatus.ACTIVE;
+  }
+}
+
+/** An endpoint the caller may read; anyone else's answers NOT_FOUND, so existence does not leak. */
+export async function readableEndpoint(context: GraphqlContext, webhookId: string): Promise<WebhookEndpointRecord> {
+  const caller = callerOf(context);
+  const endpoint = isResourceId(webhookId) ? await findWebhookEndpoint(context.db, webhookId) : undefined;
+  if (!endpoint || !canRead(caller, endpoint.subscriber)) throw new NotFoundError("webhook endpoint not found");
+  return endpoint;
+}
+
+/** Roots are records: the type's computed fields come from the field resolvers above. */
+type EndpointPayload = { webhookEndpoint: WebhookEndpointRecord };
+
+async function endpointCommand(context: GraphqlContext, request: EndpointRequest): Promise<EndpointPayload> {
+  const outcome: CommandOutcome<WebhookEndpoint> = await context.commands.endpoint(callerOf(context), request);
+  if (!outcome.ok) throw refusalError(outcome.error);
+  return { webhookEndpoint: outcome.state };
+}

@@ -1,0 +1,87 @@
+import { ArgsType, Field, Float, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { DEFAULT_RETRIES, MAX_RETRIES } from "../../domain/webhook-endpoint.js";
+import { ConnectionArgs, connectionType } from "./connection.js";
+import { Node } from "./node.js";
+
+/** The GraphQL shapes of webhook endpoints, compatible with the Asset Register schema. */
+
+export enum WebhookEndpointStatus {
+  ACTIVE = "ACTIVE",
+  PAUSED = "PAUSED",
+}
+registerEnumType(WebhookEndpointStatus, { name: "WebhookEndpointStatus" });
+
+/** `id`, `apiKey`, `signingSecret` and `status` are resolved from the record (webhook-endpoint-resolver.ts). */
+@ObjectType("WebhookEndpoint", { implements: Node })
+export class WebhookEndpointType extends Node {
+  @Field(() => String) webhookId!: string;
+  @Field(() => String, { description: "EIP-55 checksummed address of the owner." }) subscriber!: string;
+  @Field(() => String) url!: string;
+  @Field(() => Int, { description: `Retries after a failed attempt, 0 to ${MAX_RETRIES}.` }) retries!: number;
+  @Field(() => Float, { description: "Milliseconds since the epoch." }) createdAt!: number;
+}
+
+export const WebhookEndpointConnection = connectionType("WebhookEndpoint", WebhookEndpointType);
+
+@ArgsType()
+export class WebhookEndpointsArgs extends ConnectionArgs {
+  @Field(() => String, { nullable: true, description: "Admins only: the endpoints of this subscriber." })
+  subscriber?: string | null;
+}
+
+@InputType("CreateWebhookEndpointInput")
+export class CreateWebhookEndpointInput {
+  @Field(() => String, { description: "Absolute http(s) URL, at most 2048 characters." }) url!: string;
+  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_RETRIES, description: `0 to ${MAX_RETRIES}.` }) retries?: number | null;
+}
+
+@InputType("UpdateWebhookEndpointInput")
+export class UpdateWebhookEndpointInput {
+  @Field(() => String) webhookId!: string;
+  @Field(() => String, { nullable: true }) url?: string | null;
+  @Field(() => Int, { nullable: true }) retries?: number | null;
+}
+
+/** The input of the commands that only name an endpoint. */
+@InputType("WebhookEndpointRefInput")
+abstract class WebhookEndpointRefInput {
+  @Field(() => String) webhookId!: string;
+}
+
+@InputType("DeleteWebhookEndpointInput")
+export class DeleteWebhookEndpointInput extends WebhookEndpointRefInput {}
+
+@InputType("RotateWebhookEndpointApiKeyInput")
+export class RotateWebhookEndpointApiKeyInput extends WebhookEndpointRefInput {}
+
+@InputType("PauseWebhookEndpointInput")
+export class PauseWebhookEndpointInput extends WebhookEndpointRefInput {}
+
+@InputType("ResumeWebhookEndpointInput")
+export class ResumeWebhookEndpointInput extends WebhookEndpointRefInput {}
+
+/** The answer of the commands that leave an endpoint behind. */
+@ObjectType("WebhookEndpointPayload")
+abstract class WebhookEndpointPayload {
+  @Field(() => WebhookEndpointType) webhookEndpoint!: WebhookEndpointType;
+}
+
+@ObjectType("CreateWebhookEndpointSuccess")
+export class CreateWebhookEndpointSuccess extends WebhookEndpointPayload {}
+
+@ObjectType("UpdateWebhookEndpointSuccess")
+export class UpdateWebhookEndpointSuccess extends WebhookEndpointPayload {}
+
+@ObjectType("RotateWebhookEndpointApiKeySuccess")
+export class RotateWebhookEndpointApiKeySuccess extends WebhookEndpointPayload {}
+
+@ObjectType("PauseWebhookEndpointSuccess")
+export class PauseWebhookEndpointSuccess extends WebhookEndpointPayload {}
+
+@ObjectType("ResumeWebhookEndpointSuccess")
+export class ResumeWebhookEndpointSuccess extends WebhookEndpointPayload {}
+
+@ObjectType("DeleteWebhookEndpointSuccess")
+export class DeleteWebhookEndpointSuccess {
+  @Field(() => Boolean) success!: boolean;
+}

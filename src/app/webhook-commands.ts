@@ -1,0 +1,118 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { SecretBox } from "../adapters/crypto/secret-box.js";
+import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
+import type { EventStore, Position, StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { Caller } from "../domain/caller.js";
+import { isResourceId } from "../domain/plain-text.js";
+import {
+  decideWebhookEndpoint,
+  evolveWebhookEndpoint,
+  type WebhookEndpoint,
+  type WebhookEndpointCommand,
+  type WebhookEndpointRules,
+  type WebhookEndpointState,
+} from "../domain/webhook-endpoint.js";
+import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionEvent } from "../domain/webhook-events.js";
+import {
+  decideWebhookSubscription,
+  evolveWebhookSubscription,
+  type WebhookSubscription,
+  type WebhookSubscriptionCommand,
+} from "../domain/webhook-subscription.js";
+import { ProjectionTimeoutError, type ProjectionRunner } from "../projections/projection-runner.js";
+import { type CommandOutcome, runCommand } from "./run-command.js";
+
+/** Distributive Omit, so that each command keeps its own fields. */
+type WithoutGenerated<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EndpointRequest = WithoutGenerated<WebhookEndpointCommand, "apiKey" | "signingSecret" | "now">;
+export type SubscriptionRequest = WithoutGenerated<WebhookSubscriptionCommand, "now">;
+
+export interface WebhookCommandsOptions {
+  readonly store: EventStore;
+  readonly secrets: SecretBox;
+  readonly rules: WebhookEndpointRules;
+  /** The read models a command's answer must be visible in before it returns (read-your-writes). */
+  readonly endpointReadModels: readonly ProjectionRunner[];
+  readonly subscriptionReadModels: readonly ProjectionRunner[];
+  readonly logger: Logger;
+  /** The longest a command waits for its read models. */
+  readonly readYourWritesMs?: number;
+}
+
+/**
+ * The write side of webhook management: every command is decide → append with the expected
+ * revision → wait until the read models have applied it, so that the caller's next query sees it.
+ */
+export class WebhookCommands {
+  constructor(private readonly options: WebhookCommandsOptions) {}
+
+  async endpoint(caller: Caller, request: EndpointRequest): Promise<CommandOutcome<WebhookEndpoint>> {
+    if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
+    const command = this.#withSecrets(request);
+    const outcome = await runCommand<WebhookEndpointState, WebhookEndpointEvent>(this.options.store, {
+      stream: endpointStream(command.webhookId),
+      initial: undefined,
+      evolve: evolveWebhookEndpoint,
+      decide: (state) => decideWebhookEndpoint(command, state, caller, this.options.rules),
+      metadata: eventMetadata(caller.address),
+    });
+    if (!outcome.ok) return outcome;
+    const readModels = command.kind === "DeleteWebhookEndpoint"
+      ? [...this.options.endpointReadModels, ...this.options.subscriptionReadModels]
+      : this.options.endpointReadModels;
+    await this.#visible(outcome.position, readModels);
+    // A successful decision always leaves an endpoint behind.
+    return { ...outcome, state: outcome.state as WebhookEndpoint };
+  }
+
+  async subscription(caller: Caller, request: SubscriptionRequest): Promise<CommandOutcome<WebhookSubscription>> {
+    if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
+    if (!isResourceId(request.subscriptionId)) return notFound("webhook subscription");
+    const command: WebhookSubscriptionCommand =
+      request.kind === "CreateWebhookSubscription" ? { ...request, now: Date.now() } : request;
+    // Decisions read the endpoint's own stream, never a read model that may lag behind.
+    const endpoint = (await this.options.store.readStream(endpointStream(command.webhookId))).reduce(
+      (state: WebhookEndpointState, event: StoredEvent) => evolveWebhookEndpoint(state, event as unknown as WebhookEndpointEvent),
+      undefined,
+    );
+    const outcome = await runCommand<WebhookSubscription | undefined, WebhookSubscriptionEvent>(this.options.store, {
+      stream: subscriptionStream(command.subscriptionId),
+      initial: undefined,
+      evolve: evolveWebhookSubscription,
+      decide: (subscription) => decideWebhookSubscription(command, { subscription, endpoint }, caller),
+      metadata: eventMetadata(caller.address),
+    });
+    if (!outcome.ok) return outcome;
+    await this.#visible(outcome.position, this.options.subscriptionReadModels);
+    return { ...outcome, state: outcome.state as WebhookSubscription };
+  }
+
+  /** New endpoints and rotations get a fresh API key and signing secret, sealed before any event sees them. */
+  #withSecrets(request: EndpointRequest): WebhookEndpointCommand {
+    const sealedPair = () => ({
+      apiKey: this.options.secrets.seal(randomBytes(32).toString("base64url")),
+      // Standard Webhooks: whsec_ followed by the base64 of the key bytes.
+      signingSecret: this.options.secrets.seal(`whsec_${randomBytes(32).toString("base64")}`),
+    });
+    if (request.kind === "CreateWebhookEndpoint") return { ...request, ...sealedPair(), now: Date.now() };
+    if (request.kind === "RotateWebhookEndpointApiKey") return { ...request, ...sealedPair() };
+    return request;
+  }
+
+  /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */
+  async #visible(position: Position | undefined, readModels: readonly ProjectionRunner[]): Promise<void> {
+    if (!position) return;
+    try {
+      await Promise.all(readModels.map((runner) => runner.waitFor(position, this.options.readYourWritesMs ?? 5000)));
+    } catch (error) {
+      if (!(error instanceof ProjectionTimeoutError)) throw error;
+      this.options.logger.warn({ err: error }, "read model lags behind a command; answering without waiting");
+    }
+  }
+}
+
+/** For ids that cannot name anything; the id is not echoed, since it is arbitrary input. */
+function notFound(what: string): CommandOutcome<never> {
+  return { ok: false, error: { code: "NOT_FOUND", message: `${what} not found` } };
+}

@@ -1,0 +1,150 @@
+import { type Caller, canChange, canRead } from "./caller.js";
+import { accept, type Decision, invalid, refuse } from "./decision.js";
+import { checkWebhookUrl } from "./network-address.js";
+import { isPlainText } from "./plain-text.js";
+import type { Sealed, WebhookEndpointEvent } from "./webhook-events.js";
+
+/**
+ * The webhook endpoint aggregate (stream `endpoint-<webhookId>`): where deliveries go, how often
+ * they are retried, and the sealed API key and signing secret they carry.
+ */
+export interface WebhookEndpoint {
+  readonly webhookId: string;
+  readonly subscriber: string;
+  readonly url: string;
+  readonly retries: number;
+  readonly apiKey: Sealed;
+  readonly signingSecret: Sealed;
+  readonly createdAt: number;
+  readonly paused: boolean;
+  readonly deleted: boolean;
+}
+
+/** Undefined until the endpoint is created. */
+export type WebhookEndpointState = WebhookEndpoint | undefined;
+
+export const DEFAULT_RETRIES = 5;
+export const MAX_RETRIES = 20;
+
+/**
+ * Commands carry everything decide needs, secrets already generated and sealed, so that decide
+ * stays pure.
+ */
+export type WebhookEndpointCommand =
+  | {
+      readonly kind: "CreateWebhookEndpoint";
+      readonly webhookId: string;
+      readonly url: string;
+      readonly retries?: number | null;
+      readonly apiKey: Sealed;
+      readonly signingSecret: Sealed;
+      readonly now: number;
+    }
+  | { readonly kind: "UpdateWebhookEndpoint"; readonly webhookId: string; readonly url?: string | null; readonly retries?: number | null }
+  | { readonly kind: "RotateWebhookEndpointApiKey"; readonly webhookId: string; readonly apiKey: Sealed; readonly signingSecret: Sealed }
+  | { readonly kind: "PauseWebhookEndpoint"; readonly webhookId: string }
+  | { readonly kind: "ResumeWebhookEndpoint"; readonly webhookId: string }
+  | { readonly kind: "DeleteWebhookEndpoint"; readonly webhookId: string };
+
+export interface WebhookEndpointRules {
+  readonly allowPrivateTargets: boolean;
+}
+
+export function decideWebhookEndpoint(
+  command: WebhookEndpointCommand,
+  state: WebhookEndpointState,
+  caller: Caller,
+  rules: WebhookEndpointRules,
+): Decision<WebhookEndpointEvent> {
+  const { webhookId } = command;
+  if (command.kind === "CreateWebhookEndpoint") {
+    if (caller.role === "auditor") return refuse({ code: "FORBIDDEN", message: "auditors cannot create webhook endpoints" });
+    const url = checkUrl(command.url, rules);
+    if (!url.ok) return url.refusal;
+    const retries = checkRetries(command.retries ?? DEFAULT_RETRIES);
+    if (!retries.ok) return retries.refusal;
+    if (state) return refuse({ code: "CONFLICT", message: `webhook endpoint ${webhookId} already exists` });
+    return accept({
+      type: "WebhookEndpointCreated",
+      data: {
+        webhookId,
+        subscriber: caller.address,
+        url: url.value,
+        retries: retries.value,
+        apiKey: command.apiKey,
+        signingSecret: command.signingSecret,
+        createdAt: command.now,
+      },
+    });
+  }
+
+  if (!state || state.deleted || !canRead(caller, state.subscriber)) {
+    return refuse({ code: "NOT_FOUND", message: `webhook endpoint ${webhookId} not found` });
+  }
+  if (!canChange(caller, state.subscriber)) {
+    return refuse({ code: "FORBIDDEN", message: `not allowed to change webhook endpoint ${webhookId}` });
+  }
+
+  switch (command.kind) {
+    case "UpdateWebhookEndpoint": {
+      const changes: { url?: string; retries?: number } = {};
+      if (command.url != null) {
+        const url = checkUrl(command.url, rules);
+        if (!url.ok) return url.refusal;
+        if (url.value !== state.url) changes.url = url.value;
+      }
+      if (command.retries != null) {
+        const retries = checkRetries(command.retries);
+        if (!retries.ok) return retries.refusal;
+        if (retries.value !== state.retries) changes.retries = retries.value;
+      }
+      // Nothing to change is not an error: the command is idempotent.
+      if (changes.url === undefined && changes.retries === undefined) return accept();
+      return accept({ type: "WebhookEndpointUpdated", data: { webhookId, ...changes } });
+    }
+    case "RotateWebhookEndpointApiKey":
+      return accept({
+        type: "WebhookEndpointApiKeyRotated",
+        data: { webhookId, apiKey: command.apiKey, signingSecret: command.signingSecret },
+      });
+    case "PauseWebhookEndpoint":
+      return state.paused ? accept() : accept({ type: "WebhookEndpointPaused", data: { webhookId } });
+    case "ResumeWebhookEndpoint":
+      return state.paused ? accept({ type: "WebhookEndpointResumed", data: { webhookId } }) : accept();
+    case "DeleteWebhookEndpoint":
+      return accept({ type: "WebhookEndpointDeleted", data: { webhookId } });
+  }
+}
+
+export function evolveWebhookEndpoint(state: WebhookEndpointState, event: WebhookEndpointEvent): WebhookEndpointState {
+  if (event.type === "WebhookEndpointCreated") return { ...event.data, paused: false, deleted: false };
+  // Events of a stream that was never created cannot happen; ignoring them keeps evolve total.
+  if (!state) return state;
+  switch (event.type) {
+    case "WebhookEndpointUpdated":
+      return { ...state, url: event.data.url ?? state.url, retries: event.data.retries ?? state.retries };
+    case "WebhookEndpointApiKeyRotated":
+      return { ...state, apiKey: event.data.apiKey, signingSecret: event.data.signingSecret };
+    case "WebhookEndpointPaused":
+      return { ...state, paused: true };
+    case "WebhookEndpointResumed":
+      return { ...state, paused: false };
+    case "WebhookEndpointDeleted":
+      return { ...state, deleted: true };
+  }
+}
+
+type Checked<T> = { ok: true; value: T } | { ok: false; refusal: Decision<never> };
+
+function checkUrl(raw: string, rules: WebhookEndpointRules): Checked<string> {
+  if (!isPlainText(raw)) return { ok: false, refusal: invalid("url", "url must not contain control characters") };
+  const checked = checkWebhookUrl(raw, rules.allowPrivateTargets);
+  return checked.ok ? { ok: true, value: raw } : { ok: false, refusal: invalid("url", checked.reason) };
+}
+
+function checkRetries(retries: number): Checked<number> {
+  if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES) {
+    return { ok: false, refusal: invalid("retries", `retries must be a whole number from 0 to ${MAX_RETRIES}`) };
+  }
+  return { ok: true, value: retries };
+}

@@ -1,0 +1,118 @@
+import { type Kysely, sql } from "kysely";
+import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { WebhookEndpoint } from "../domain/webhook-endpoint.js";
+import { WEBHOOK_ENDPOINT_EVENT_TYPES, type WebhookEndpointEvent } from "../domain/webhook-events.js";
+import { type Page, type PageRequest, readPage } from "./keyset-page.js";
+import type { Projection } from "./projection.js";
+
+/**
+ * The webhook endpoints read model: one row per endpoint that is not deleted. Secrets stay sealed
+ * here; only the owner's query and the delivery worker open them.
+ */
+export interface WebhookEndpointsTables {
+  webhook_endpoints: {
+    webhook_id: string;
+    subscriber: string;
+    url: string;
+    retries: number;
+    api_key: string;
+    signing_secret: string;
+    paused: boolean;
+    created_at: bigint;
+  };
+}
+
+/** An endpoint as the read model knows it (deleted ones are gone). */
+export type WebhookEndpointRecord = Omit<WebhookEndpoint, "deleted">;
+
+export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
+  name: "webhook-endpoints",
+  version: 1,
+  eventTypes: WEBHOOK_ENDPOINT_EVENT_TYPES,
+  async setup(db) {
+    await sql`
+      create table if not exists webhook_endpoints (
+        webhook_id text primary key,
+        subscriber text not null,
+        url text not null,
+        retries integer not null,
+        api_key text not null,
+        signing_secret text not null,
+        paused boolean not null,
+        created_at bigint not null
+      )`.execute(db);
+    await sql`create index if not exists webhook_endpoints_page on webhook_endpoints (created_at, webhook_id)`.execute(db);
+    await sql`create index if not exists webhook_endpoints_subscriber_page on webhook_endpoints (subscriber, created_at, webhook_id)`.execute(db);
+  },
+  async teardown(db) {
+    await sql`drop table if exists webhook_endpoints`.execute(db);
+  },
+  async handle(trx, stored) {
+    const event = stored as StoredEvent & WebhookEndpointEvent;
+    const row = trx.updateTable("webhook_endpoints").where("webhook_id", "=", event.data.webhookId);
+    switch (event.type) {
+      case "WebhookEndpointCreated": {
+        const { webhookId, subscriber, url, retries, apiKey, signingSecret, createdAt } = event.data;
+        await trx
+          .insertInto("webhook_endpoints")
+          .values({ webhook_id: webhookId, subscriber, url, retries, api_key: apiKey, signing_secret: signingSecret, paused: false, created_at: BigInt(createdAt) })
+          .execute();
+        return;
+      }
+      case "WebhookEndpointUpdated":
+        if (event.data.url !== undefined) await row.set({ url: event.data.url }).execute();
+        if (event.data.retries !== undefined) await row.set({ retries: event.data.retries }).execute();
+        return;
+      case "WebhookEndpointApiKeyRotated":
+        await row.set({ api_key: event.data.apiKey, signing_secret: event.data.signingSecret }).execute();
+        return;
+      case "WebhookEndpointPaused":
+        await row.set({ paused: true }).execute();
+        return;
+      case "WebhookEndpointResumed":
+        await row.set({ paused: false }).execute();
+        return;
+      case "WebhookEndpointDeleted":
+        await trx.deleteFrom("webhook_endpoints").where("webhook_id", "=", event.data.webhookId).execute();
+        return;
+    }
+  },
+};
+
+export async function findWebhookEndpoint(db: Kysely<any>, webhookId: string): Promise<WebhookEndpointRecord | undefined> {
+  const row = await (db as Kysely<WebhookEndpointsTables>)
+    .selectFrom("webhook_endpoints")
+    .selectAll()
+    .where("webhook_id", "=", webhookId)
+    .executeTakeFirst();
+  return row && toRecord(row);
+}
+
+/** A page of endpoints, of one subscriber or (undefined) of everyone. */
+export async function listWebhookEndpoints(
+  db: Kysely<any>,
+  subscriber: string | undefined,
+  request: PageRequest,
+): Promise<Page<WebhookEndpointRecord>> {
+  const page = await readPage<WebhookEndpointsTables["webhook_endpoints"]>(
+    db,
+    "webhook_endpoints",
+    "webhook_id",
+    subscriber === undefined ? {} : { subscriber },
+    request,
+  );
+  return { ...page, rows: page.rows.map(toRecord) };
+}
+
+function toRecord(row: WebhookEndpointsTables["webhook_endpoints"]): WebhookEndpointRecord {
+  return {
+    webhookId: row.webhook_id,
+    subscriber: row.subscriber,
+    url: row.url,
+    retries: row.retries,
+    apiKey: row.api_key,
+    signingSecret: row.signing_secret,
+    paused: row.paused,
+    createdAt: Number(row.created_at),
+  };
+}

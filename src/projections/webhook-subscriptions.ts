@@ -1,0 +1,115 @@
+import { type Kysely, sql } from "kysely";
+import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { WebhookSubscription } from "../domain/webhook-subscription.js";
+import {
+  WEBHOOK_SUBSCRIPTION_EVENT_TYPES,
+  type WebhookEndpointDeleted,
+  type WebhookSubscriptionEvent,
+} from "../domain/webhook-events.js";
+import { type Page, type PageRequest, readPage } from "./keyset-page.js";
+import type { Projection } from "./projection.js";
+
+/**
+ * The webhook subscriptions read model: one row per live subscription. Deleting an endpoint
+ * removes its subscriptions here too, since they can no longer be read through it.
+ */
+export interface WebhookSubscriptionsTables {
+  webhook_subscriptions: {
+    subscription_id: string;
+    webhook_id: string;
+    subscriber: string;
+    type: string;
+    /** jsonb array of strings. */
+    actions: string[];
+    collection_id: string;
+    created_at: bigint;
+  };
+}
+
+export type WebhookSubscriptionRecord = Omit<WebhookSubscription, "deleted">;
+
+export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionsTables> = {
+  name: "webhook-subscriptions",
+  version: 1,
+  eventTypes: [...WEBHOOK_SUBSCRIPTION_EVENT_TYPES, "WebhookEndpointDeleted"],
+  async setup(db) {
+    await sql`
+      create table if not exists webhook_subscriptions (
+        subscription_id text primary key,
+        webhook_id text not null,
+        subscriber text not null,
+        type text not null,
+        actions jsonb not null,
+        collection_id text not null,
+        created_at bigint not null
+      )`.execute(db);
+    await sql`create index if not exists webhook_subscriptions_webhook_page on webhook_subscriptions (webhook_id, created_at, subscription_id)`.execute(db);
+  },
+  async teardown(db) {
+    await sql`drop table if exists webhook_subscriptions`.execute(db);
+  },
+  async handle(trx, stored) {
+    const event = stored as StoredEvent & (WebhookSubscriptionEvent | WebhookEndpointDeleted);
+    switch (event.type) {
+      case "WebhookSubscriptionCreated": {
+        const { subscriptionId, webhookId, subscriber, type, actions, collectionId, createdAt } = event.data;
+        await trx
+          .insertInto("webhook_subscriptions")
+          .values({
+            subscription_id: subscriptionId,
+            webhook_id: webhookId,
+            subscriber,
+            type,
+            actions: sql`${JSON.stringify(actions)}::jsonb` as unknown as string[],
+            collection_id: collectionId,
+            created_at: BigInt(createdAt),
+          })
+          .execute();
+        return;
+      }
+      case "WebhookSubscriptionDeleted":
+        await trx.deleteFrom("webhook_subscriptions").where("subscription_id", "=", event.data.subscriptionId).execute();
+        return;
+      case "WebhookEndpointDeleted":
+        await trx.deleteFrom("webhook_subscriptions").where("webhook_id", "=", event.data.webhookId).execute();
+        return;
+    }
+  },
+};
+
+export async function findWebhookSubscription(db: Kysely<any>, subscriptionId: string): Promise<WebhookSubscriptionRecord | undefined> {
+  const row = await (db as Kysely<WebhookSubscriptionsTables>)
+    .selectFrom("webhook_subscriptions")
+    .selectAll()
+    .where("subscription_id", "=", subscriptionId)
+    .executeTakeFirst();
+  return row && toRecord(row);
+}
+
+/** A page of one endpoint's subscriptions. */
+export async function listWebhookSubscriptions(
+  db: Kysely<any>,
+  webhookId: string,
+  request: PageRequest,
+): Promise<Page<WebhookSubscriptionRecord>> {
+  const page = await readPage<WebhookSubscriptionsTables["webhook_subscriptions"]>(
+    db,
+    "webhook_subscriptions",
+    "subscription_id",
+    { webhook_id: webhookId },
+    request,
+  );
+  return { ...page, rows: page.rows.map(toRecord) };
+}
+
+function toRecord(row: WebhookSubscriptionsTables["webhook_subscriptions"]): WebhookSubscriptionRecord {
+  return {
+    subscriptionId: row.subscription_id,
+    webhookId: row.webhook_id,
+    subscriber: row.subscriber,
+    type: row.type,
+    actions: row.actions,
+    collectionId: row.collection_id,
+    createdAt: Number(row.created_at),
+  };
+}
