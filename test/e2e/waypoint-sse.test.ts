@@ -236,6 +236,20 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     }
   });
 
+  it("warms a new herald's look_back window from the store: an event from before it started is found at once", async () => {
+    const event = newConnectionEvent();
+    const before = herald.herald.waypoint.windowSize;
+    await publish(event);
+    await seenBy(herald, before + 1);
+    const second = await herald.restart();
+    try {
+      const client = listen(sseUrl(second.url, event), tenantKey(event.wallet_id));
+      expect(JSON.parse((await client.next("message", 1000)).data)).toEqual(event);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("ends open streams promptly when herald stops", async () => {
     const second = await herald.restart();
     const event = newConnectionEvent();
