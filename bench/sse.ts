@@ -3,6 +3,8 @@
  * over NATS at a steady rate and time each from publish to the client reading the match. herald
  * runs in this process (so its memory can be measured); the clients run in a child process.
  */
+// herald's GraphQL layer (type-graphql) needs the metadata polyfill before it loads.
+import "reflect-metadata";
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
