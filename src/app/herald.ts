@@ -98,10 +98,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     })),
   );
   metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [{ value: waypoint.waiterCount }]);
+  const sseRequests = metrics.counter("herald_sse_requests_total", "Waypoint SSE requests, by how they ended");
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
   registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
   registerWaypointRoutes(http, {
     matcher: waypoint,
+    count: (outcome) => sseRequests.inc({ outcome }),
     tenantJwtSecret: config.tenantJwtSecret,
     timeoutS: config.sseTimeoutS,
     keepaliveS: config.sseKeepaliveS,

@@ -292,5 +292,9 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     await settle();
     expect(herald.herald.waypoint.waiterCount).toBe(0);
     expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(handlesBefore);
+    const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+    expect(metrics).toContain("herald_sse_waiters 0");
+    const disconnects = /herald_sse_requests_total\{outcome="disconnect"\} (\d+)/.exec(metrics)?.[1];
+    expect(Number(disconnects)).toBeGreaterThanOrEqual(1001);
   });
 });

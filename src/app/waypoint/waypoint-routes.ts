@@ -5,8 +5,12 @@ import type { Waiter } from "./waiter.js";
 import type { WaypointMatcher } from "./waypoint-matcher.js";
 import { type WaypointParams, type WaypointRequest, WaypointRequestError, parseWaypointRequest } from "./waypoint-request.js";
 
+/** How an SSE request ended: refused before a stream opened, or how its stream closed. */
+export type WaypointOutcome = "refused" | "already-answered" | "match" | "timeout" | "disconnect" | "shutdown";
+
 export interface WaypointRoutesOptions {
   readonly matcher: WaypointMatcher;
+  readonly count: (outcome: WaypointOutcome) => void;
   readonly tenantJwtSecret: string | undefined;
   readonly timeoutS: number;
   readonly keepaliveS: number;
@@ -33,11 +37,15 @@ export function registerWaypointRoutes(http: FastifyInstance, options: WaypointR
       parsed = parseWaypointRequest(request, rules);
     } catch (error) {
       if (!(error instanceof WaypointRequestError)) throw error;
+      options.count("refused");
       return reply.status(error.statusCode).send(error.toJSON());
     }
     // Every id this stream sends is a match's, so a client that has one already got its answer;
     // 204 is how SSE tells EventSource to stop reconnecting.
-    if (parsed.lastEventId) return reply.status(204).send();
+    if (parsed.lastEventId) {
+      options.count("already-answered");
+      return reply.status(204).send();
+    }
     if (options.matcher.stopping) return reply.status(503).send({ error: "herald is shutting down", code: "WAYPOINT_STOPPING" });
     openStream(request, reply, parsed, options);
     return reply;
@@ -51,7 +59,11 @@ function openStream(request: FastifyRequest, reply: FastifyReply, parsed: Waypoi
   let cancel = () => {};
   let timeout: NodeJS.Timeout | undefined;
   let keepalive: NodeJS.Timeout | undefined;
-  const finish = () => {
+  let finished = false;
+  const finish = (outcome: Exclude<WaypointOutcome, "refused" | "already-answered">) => {
+    if (finished) return;
+    finished = true;
+    options.count(outcome);
     cancel();
     clearTimeout(timeout);
     clearInterval(keepalive);
@@ -63,20 +75,20 @@ function openStream(request: FastifyRequest, reply: FastifyReply, parsed: Waypoi
     notBefore: Date.now() - parsed.lookBackS * 1000,
     answer(match) {
       stream.send({ id: formatPosition(match.position), data: JSON.stringify(match.event) });
-      finish();
+      finish("match");
     },
-    shutdown: finish,
+    shutdown: () => finish("shutdown"),
   };
 
   // From here on the raw response is ours; fastify neither sends nor logs a reply for it.
   reply.hijack();
   stream.open({ "x-request-id": request.id });
-  stream.onClose(finish);
+  stream.onClose(() => finish("disconnect"));
   timeout = setTimeout(() => {
     stream.send({ event: "timeout", data: JSON.stringify({ error: "timeout", timeout_s: options.timeoutS }) });
-    finish();
+    finish("timeout");
   }, options.timeoutS * 1000);
   keepalive = setInterval(() => stream.comment("keep-alive"), options.keepaliveS * 1000);
-  // Last: the window may answer at once, which calls finish().
+  // Last: the window may answer at once, which calls finish("match").
   cancel = options.matcher.wait(waiter);
 }
