@@ -17,7 +17,6 @@ export interface WaypointMatcherOptions {
   readonly logger: Logger;
   /** The largest look_back, in seconds: how long the window keeps an event. */
   readonly windowS: number;
-  readonly now?: () => number;
 }
 
 export class MatcherStoppedError extends Error {
@@ -38,13 +37,11 @@ export class WaypointMatcher {
   readonly #window: RecentTenantEvents;
   /** wallet_id → group_id, from every tenant event seen, for refusing a tenant-admin of another group at once. */
   readonly #walletGroups = new Map<string, string>();
-  readonly #now: () => number;
   #subscription: Subscription | undefined;
   #following: Promise<void> | undefined;
   #stopped = false;
 
   private constructor(private readonly options: WaypointMatcherOptions) {
-    this.#now = options.now ?? Date.now;
     this.#window = new RecentTenantEvents(options.windowS * 1000, WINDOW_MAX_EVENTS);
   }
 
@@ -96,7 +93,7 @@ export class WaypointMatcher {
   wait(waiter: Waiter): () => void {
     if (this.#stopped) throw new MatcherStoppedError();
     this.#index.add(waiter);
-    this.#window.evict(this.#now());
+    this.#window.evict(Date.now());
     for (const seen of this.#window.withKey(waitKeyOfWait(waiter.wait), waiter.notBefore)) {
       if (eventAnswersWait(seen.event, waiter.wait) && eventInScope(seen.event, waiter.scope)) {
         this.#answer(waiter, seen);
@@ -133,7 +130,7 @@ export class WaypointMatcher {
     const key = waitKeyOfEvent(event);
     if (key === undefined) return undefined;
     const seen: SeenTenantEvent = { position: stored.position, event, receivedAt, key };
-    this.#window.add(seen, this.#now());
+    this.#window.add(seen, Date.now());
     return seen;
   }
 
