@@ -18,6 +18,12 @@ export interface WebhookSenderOptions {
   readonly allowPrivateTargets: boolean;
   /** Connections per origin. */
   readonly connectionsPerOrigin: number;
+  /**
+   * A host name's addresses, asked afresh for every new connection. Default: the system resolver
+   * (`dns.lookup`, which honours /etc/hosts). Deployments that must use a particular DNS server pass
+   * one (a `dns.Resolver` with its servers set).
+   */
+  readonly resolve?: (host: string) => Promise<readonly string[]>;
 }
 
 export interface WebhookMessage {
@@ -45,7 +51,7 @@ export class ForbiddenAddressError extends Error {
 
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
   const agent = new Agent({
-    connect: guardedConnector(options.allowPrivateTargets, options.timeoutMs),
+    connect: guardedConnector(options.resolve ?? systemResolve, options.allowPrivateTargets, options.timeoutMs),
     connections: options.connectionsPerOrigin,
     keepAliveTimeout: 30_000,
     // The total timeout below is what counts; these only stop a stalled socket from outliving it.
@@ -100,11 +106,17 @@ export function signature(secret: string, id: string, timestamp: string, body: s
   return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
 }
 
-function guardedConnector(allowPrivateTargets: boolean, timeoutMs: number): buildConnector.connector {
+type Resolve = NonNullable<WebhookSenderOptions["resolve"]>;
+
+async function systemResolve(host: string): Promise<readonly string[]> {
+  return (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+}
+
+function guardedConnector(resolve: Resolve, allowPrivateTargets: boolean, timeoutMs: number): buildConnector.connector {
   const connect = buildConnector({ timeout: timeoutMs });
   return (options, callback) => {
     const host = options.hostname.replace(/^\[|\]$/g, "");
-    resolveAllowed(host, allowPrivateTargets).then(
+    resolveAllowed(resolve, host, allowPrivateTargets).then(
       // `host` still names the origin, so TLS checks the certificate against the name, not the address.
       (address) => connect({ ...options, hostname: address }, callback),
       (error: Error) => callback(error, null),
@@ -112,8 +124,8 @@ function guardedConnector(allowPrivateTargets: boolean, timeoutMs: number): buil
   };
 }
 
-async function resolveAllowed(host: string, allowPrivateTargets: boolean): Promise<string> {
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+async function resolveAllowed(resolve: Resolve, host: string, allowPrivateTargets: boolean): Promise<string> {
+  const addresses = isIP(host) ? [host] : await resolve(host);
   const allowed = allowPrivateTargets ? addresses : addresses.filter((address) => !isForbiddenAddress(address));
   const [first] = allowed;
   if (first === undefined) throw new ForbiddenAddressError(host);
