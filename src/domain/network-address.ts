@@ -64,6 +64,21 @@ function inRange(value: bigint, base: bigint, prefix: number, bits: number): boo
   return value >> shift === base >> shift;
 }
 
+const NAT64_WELL_KNOWN = v6ToBigInt("64:ff9b::");
+const SIX_TO_FOUR = 0x2002n;
+
+/**
+ * The IPv4 address an IPv6 address reaches, for the forms that route to one: IPv4-mapped
+ * (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 well-known prefix (64:ff9b::a.b.c.d, where a
+ * NAT64 gateway forwards to the IPv4 host) and 6to4 (2002:aabb:ccdd::). They are judged as that IPv4.
+ */
+function embeddedV4(value: bigint): bigint | undefined {
+  if (value >> 32n === 0xffffn || (value >> 32n === 0n && value > 1n)) return value & 0xffffffffn;
+  if (value >> 32n === NAT64_WELL_KNOWN >> 32n) return value & 0xffffffffn;
+  if (value >> 112n === SIX_TO_FOUR) return (value >> 80n) & 0xffffffffn;
+  return undefined;
+}
+
 /** True when a webhook must not connect to this literal IP address (v4 or v6). */
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address.replace(/^\[|\]$/g, "").split("%")[0] ?? "");
@@ -73,11 +88,8 @@ export function isForbiddenAddress(address: string): boolean {
   }
   if (family === 6) {
     const value = v6ToBigInt(address.replace(/^\[|\]$/g, ""));
-    // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible addresses are judged as the IPv4 they carry.
-    if (value >> 32n === 0xffffn || (value >> 32n === 0n && value > 1n)) {
-      const v4 = value & 0xffffffffn;
-      return FORBIDDEN_V4.some(([base, prefix]) => inRange(v4, v4ToBigInt(base), prefix, 32));
-    }
+    const v4 = embeddedV4(value);
+    if (v4 !== undefined) return FORBIDDEN_V4.some(([base, prefix]) => inRange(v4, v4ToBigInt(base), prefix, 32));
     return FORBIDDEN_V6.some(([base, prefix]) => inRange(value, v6ToBigInt(base), prefix, 128));
   }
   return false;

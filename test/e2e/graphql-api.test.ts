@@ -250,12 +250,41 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       ["a loopback url", { url: "http://127.0.0.1:8080/hook" }, "url"],
       ["the cloud metadata url", { url: "http://169.254.169.254/latest/meta-data" }, "url"],
       ["localhost", { url: "http://localhost/hook" }, "url"],
+      ...[
+        "http://10.0.0.5/hook",
+        "http://172.16.0.1/hook",
+        "http://192.168.0.10/hook",
+        "http://100.64.0.1/hook",
+        "http://0.0.0.0/hook",
+        "http://2130706433/hook",
+        "http://0x7f.1/hook",
+        "http://[::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://[fc00::1]/hook",
+        "http://[::ffff:169.254.169.254]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/hook",
+        "http://metadata.google.internal/hook",
+      ].map((url) => [`the private target ${url}`, { url }, "url"] as const),
       ["a url over 2048 characters", { url: `https://example.com/${"a".repeat(2048)}` }, "url"],
       ["a url with NUL", { url: "https://example.com/\u0000" }, "url"],
     ])("refuses an endpoint with %s: BAD_USER_INPUT on the field, nothing written", async (_name, input, field) => {
       const before = await webhookEventCount();
       const response = await gql(CREATE_WEBHOOK_ENDPOINT, { input }, alice);
       expect(errorOf(response)).toEqual({ code: "BAD_USER_INPUT", field });
+      expect(await webhookEventCount()).toBe(before);
+    });
+
+    it("refuses moving an endpoint to a private target: BAD_USER_INPUT, nothing written", async () => {
+      const { webhookId } = await createEndpoint(alice);
+      const before = await webhookEventCount();
+      for (const url of ["http://127.0.0.1/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://100.64.0.1/hook"]) {
+        const response = await gql(
+          `mutation($webhookId: String!, $url: String!) { updateWebhookEndpoint(input: { webhookId: $webhookId, url: $url }) { webhookEndpoint { url } } }`,
+          { webhookId, url },
+          alice,
+        );
+        expect(errorOf(response), url).toEqual({ code: "BAD_USER_INPUT", field: "url" });
+      }
       expect(await webhookEventCount()).toBe(before);
     });
 
