@@ -242,7 +242,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
   });
 
   describe("input rules", () => {
-    it.each([
+    it.each<[string, object, string]>([
       ["retries 21", { url: "https://example.com/webhook", retries: 21 }, "retries"],
       ["retries -1", { url: "https://example.com/webhook", retries: -1 }, "retries"],
       ["a relative url", { url: "not a url", retries: 5 }, "url"],
@@ -264,7 +264,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
         "http://[::ffff:169.254.169.254]/hook",
         "http://[64:ff9b::a9fe:a9fe]/hook",
         "http://metadata.google.internal/hook",
-      ].map((url) => [`the private target ${url}`, { url }, "url"] as const),
+      ].map((url): [string, object, string] => [`the private target ${url}`, { url }, "url"]),
       ["a url over 2048 characters", { url: `https://example.com/${"a".repeat(2048)}` }, "url"],
       ["a url with NUL", { url: "https://example.com/\u0000" }, "url"],
     ])("refuses an endpoint with %s: BAD_USER_INPUT on the field, nothing written", async (_name, input, field) => {
