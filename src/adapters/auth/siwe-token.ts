@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { getAddress, Wallet } from "ethers";
+import { getAddress, Signature, Wallet } from "ethers";
 import { SiweErrorType, SiweMessage } from "siwe";
 
 /**
@@ -61,6 +61,14 @@ export class SiweTokenVerifier {
       return fail("the token must be base64url(message).0xsignature");
     }
     if (!SIGNATURE.test(signature)) return fail("the signature must be 0x followed by 65 bytes in hex");
+    // siwe writes the error of a signature it cannot parse (a non-canonical `s`, a bad `v`) to
+    // console.error, bypassing our logger: anyone could fill stderr with text of their choosing.
+    try {
+      // Reading `s` is what throws for a non-canonical one.
+      void Signature.from(signature).s;
+    } catch {
+      return fail("the signature is not a valid secp256k1 signature");
+    }
     let message: SiweMessage;
     try {
       message = new SiweMessage(Buffer.from(encoded, "base64url").toString("utf8"));

@@ -49,6 +49,14 @@ describe("SiweTokenVerifier", () => {
     });
   });
 
+  it("refuses a signature that does not parse (non-canonical s) itself, before siwe prints it to the console", async () => {
+    const [message] = (await signedToken(newAccount(), domain)).split(".");
+    expect(await verifier().verify(`${message}.0x${"ab".repeat(65)}`)).toEqual({
+      ok: false,
+      reason: expect.stringContaining("not a valid secp256k1 signature"),
+    });
+  });
+
   it("refuses a signature from another key", async () => {
     const message = siweMessage(newAccount(), domain);
     const signature = await newAccount().signMessage({ message });
