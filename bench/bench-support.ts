@@ -9,6 +9,12 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[index] ?? Number.NaN;
 }
 
+/** p50, p90, p95, p99 and max of ascending latencies, in ms to 0.1. */
+export function latencySummary(sorted: readonly number[]): Record<"p50" | "p90" | "p95" | "p99" | "max", number> {
+  const at = (p: number) => round(percentile(sorted, p));
+  return { p50: at(50), p90: at(90), p95: at(95), p99: at(99), max: round(sorted.at(-1) ?? Number.NaN) };
+}
+
 export function round(value: number, digits = 1): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;

@@ -14,7 +14,7 @@ import { Agent, request } from "undici";
 import { NATS_URL } from "../test/support/services.js";
 import { startTestHerald } from "../test/support/test-herald.js";
 import { createEndpoint, createSubscription } from "../test/support/webhooks.js";
-import { machine, percentile, progress, round } from "./bench-support.js";
+import { latencySummary, machine, progress, round } from "./bench-support.js";
 
 const TRANSACTIONS = Number(process.env.BENCH_DELIVERIES ?? 5000);
 const WARMUP = 200;
@@ -97,9 +97,9 @@ export async function run(): Promise<Record<string, unknown>> {
       concurrency: CONCURRENCY,
       deliveriesPerSecond: round(rate),
       // A burst of `deliveries` published at once: latency includes the time spent queued behind it.
-      burstLatencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? Number.NaN) },
+      burstLatencyMs: latencySummary(latencies),
       pacedPerSecond: PACED_PER_SECOND,
-      pacedLatencyMs: { p50: round(percentile(pacedLatencies, 50)), p99: round(percentile(pacedLatencies, 99)), max: round(pacedLatencies.at(-1) ?? Number.NaN) },
+      pacedLatencyMs: latencySummary(pacedLatencies),
       duplicateDeliveries: duplicates,
       everyAttemptAppended: true,
       plainUndiciPostsPerSecond: round(plain),

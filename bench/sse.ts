@@ -18,7 +18,7 @@ import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
 import type { TenantEvent } from "../src/domain/ingest-events.js";
 import { NATS_URL } from "../test/support/services.js";
 import { startTestHerald } from "../test/support/test-herald.js";
-import { machine, percentile, progress, round } from "./bench-support.js";
+import { latencySummary, machine, progress, round } from "./bench-support.js";
 
 const WAITERS = 10_000;
 const MATCHES = 1_000;
@@ -101,7 +101,7 @@ export async function run(): Promise<Record<string, unknown>> {
         rss: Math.round((after.rss - before.rss) / held),
       },
       matches: { published: MATCHES, received: received.size, perSecond: MATCHES_PER_SECOND },
-      latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? Number.NaN) },
+      latencyMs: latencySummary(latencies),
       waitersLeftUnmatched: herald.herald.waypoint.waiterCount,
       path: "NATS publish → JetStream ingest → PostgreSQL append → NOTIFY → matcher → SSE",
       machine: machine(),
