@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- name …]`: runs the named benchmarks (all when none is named). Each prints ONE
- * JSON line on stdout; progress goes to stderr.
+ * `npm run bench [-- name …] [--write-docs]`: runs the named benchmarks (all when none is named). Each
+ * prints ONE JSON line on stdout; progress goes to stderr. With no name, or with --write-docs, the
+ * results also become docs/benchmarks.md (and its latency chart).
  */
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { type BenchResults, loadAverage, writeBenchmarksDoc } from "./bench-report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
@@ -14,16 +16,32 @@ const available = readdirSync(here)
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  process.stdout.write(`usage: npm run bench [-- <name> …]\n\nbenchmarks: ${available.join(", ")}\nEach prints one JSON line on stdout; progress goes to stderr.\n`);
+  process.stdout.write(
+    `usage: npm run bench [-- <name> …] [--write-docs]\n\nbenchmarks: ${available.join(", ")}\nEach prints one JSON line on stdout; progress goes to stderr.\nWith no name, or with --write-docs, the results are also written to docs/benchmarks.md.\n`,
+  );
   process.exit(0);
 }
-const unknown = args.filter((name) => !available.includes(name));
+const names = args.filter((arg) => arg !== "--write-docs");
+const unknown = names.filter((name) => !available.includes(name));
 if (unknown.length > 0) {
   process.stderr.write(`bench: unknown benchmark ${unknown.join(", ")}; available: ${available.join(", ")}\n`);
   process.exit(2);
 }
-for (const name of args.length > 0 ? args : available) {
+const writeDocs = names.length === 0 || args.includes("--write-docs");
+const selected = names.length > 0 ? names : available;
+
+const startedAt = new Date();
+const loadBefore = loadAverage();
+const results: Record<string, Record<string, unknown>> = {};
+for (const [i, name] of selected.entries()) {
+  process.stderr.write(`bench: ${name} (${i + 1} of ${selected.length})\n`);
   const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run(): Promise<Record<string, unknown>> };
-  const result = await module.run();
-  process.stdout.write(`${JSON.stringify({ bench: name, ...result })}\n`);
+  results[name] = await module.run();
+  process.stdout.write(`${JSON.stringify({ bench: name, ...results[name] })}\n`);
+}
+if (writeDocs) {
+  const command = `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`;
+  const seconds = (Date.now() - startedAt.getTime()) / 1000;
+  const path = await writeBenchmarksDoc(join(here, "..", "docs"), results as BenchResults, { command, startedAt, seconds, loadBefore, loadAfter: loadAverage() });
+  process.stderr.write(`bench: wrote ${path}\n`);
 }
