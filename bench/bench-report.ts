@@ -104,6 +104,12 @@ function comparisonRows(results: BenchResults): string[] {
       `| delivery throughput, per second | herald: ${delivery.deliveriesPerSecond} deliveries (NATS → store → POST, every attempt appended) | plain undici loop: ${delivery.plainUndiciPostsPerSecond} POSTs to the same receiver | ${ratio(delivery.deliveriesPerSecond, delivery.plainUndiciPostsPerSecond)} |`,
     );
   }
+  const replay = results.replay as { replayEventsPerSecond?: number; plainReadEventsPerSecond?: number } | undefined;
+  if (replay?.replayEventsPerSecond !== undefined && replay.plainReadEventsPerSecond !== undefined) {
+    rows.push(
+      `| replay, events/s | herald: ${replay.replayEventsPerSecond} (every read model rebuilt, checkpoint per batch) | plain read of the same log: ${replay.plainReadEventsPerSecond} | ${ratio(replay.replayEventsPerSecond, replay.plainReadEventsPerSecond)} |`,
+    );
+  }
   return rows;
 }
 
