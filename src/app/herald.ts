@@ -109,6 +109,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       logger: logger.child({ component: "webhook-commands" }),
     }),
     db: database.db,
+    store,
     secrets,
     verifier: new SiweTokenVerifier({ domain: config.siweDomain, chainIds: config.siweChainIds, maxTtlS: config.siweMaxTtlS }),
     adminAddresses: config.adminAddresses,

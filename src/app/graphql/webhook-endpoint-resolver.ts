@@ -5,8 +5,10 @@ import { canOpenSecrets, canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import type { WebhookEndpoint } from "../../domain/webhook-endpoint.js";
 import { findWebhookEndpoint, listWebhookEndpoints, type WebhookEndpointRecord } from "../../projections/webhook-endpoints.js";
+import { readWebhookEndpoint } from "../entity-streams.js";
 import type { CommandOutcome } from "../run-command.js";
 import type { EndpointRequest } from "../webhook-commands.js";
+import { AS_OF_DESCRIPTION, parseAsOf } from "./as-of.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { BadUserInputError, ForbiddenError, NotFoundError, refusalError } from "./errors.js";
@@ -34,8 +36,13 @@ import {
 @Resolver(() => WebhookEndpointType)
 export class WebhookEndpointResolver {
   @Query(() => WebhookEndpointType)
-  async webhookEndpoint(@Arg("webhookId", () => String) webhookId: string, @Ctx() context: GraphqlContext): Promise<WebhookEndpointRecord> {
-    return readableEndpoint(context, webhookId);
+  async webhookEndpoint(
+    @Arg("webhookId", () => String) webhookId: string,
+    @Arg("asOf", () => String, { nullable: true, description: AS_OF_DESCRIPTION }) asOf: string | null | undefined,
+    @Ctx() context: GraphqlContext,
+  ): Promise<WebhookEndpointRecord> {
+    const time = parseAsOf(asOf);
+    return time === undefined ? readableEndpoint(context, webhookId) : readableEndpointAsOf(context, webhookId, time);
   }
 
   @Query(() => WebhookEndpointConnection, { description: "Your endpoints, oldest first; admins see everyone's." })
@@ -136,6 +143,17 @@ export async function readableEndpoint(context: GraphqlContext, webhookId: strin
   const caller = callerOf(context);
   const endpoint = isResourceId(webhookId) ? await findWebhookEndpoint(context.db, webhookId) : undefined;
   if (!endpoint || !canRead(caller, endpoint.subscriber)) throw new NotFoundError("webhook endpoint not found");
+  return endpoint;
+}
+
+/**
+ * An endpoint as it stood at `asOf`, folded from its stream: a deleted endpoint is found as of a
+ * time before its deletion, and one that did not exist yet is not found.
+ */
+async function readableEndpointAsOf(context: GraphqlContext, webhookId: string, asOf: number): Promise<WebhookEndpointRecord> {
+  const caller = callerOf(context);
+  const endpoint = isResourceId(webhookId) ? await readWebhookEndpoint(context.store, webhookId, asOf) : undefined;
+  if (!endpoint || endpoint.deleted || !canRead(caller, endpoint.subscriber)) throw new NotFoundError("webhook endpoint not found");
   return endpoint;
 }
 
