@@ -16,11 +16,12 @@ import { ProjectionRunner } from "../projections/projection-runner.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
-import { registerGraphql } from "./graphql/register-graphql.js";
+import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
+import { registerPlayground } from "./playground/register-playground.js";
 import { WebhookCommands } from "./webhook-commands.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
@@ -117,6 +118,13 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     playground: config.playground,
     logger,
   });
+  if (config.playground) {
+    registerPlayground(http, {
+      path: GRAPHQL_PATH,
+      settings: { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS },
+      logger,
+    });
+  }
 
   for (const runner of projections.values()) runner.start();
   const ingests: JetStreamIngest[] = [];
