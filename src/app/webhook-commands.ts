@@ -86,7 +86,10 @@ export class WebhookCommands {
     return { ...outcome, state: outcome.state as WebhookSubscription };
   }
 
-  /** New endpoints and rotations get a fresh API key and signing secret, sealed before any event sees them. */
+  /**
+   * New endpoints and rotations get a fresh API key and signing secret, sealed before any event sees
+   * them; commands that record a time get the clock here, so that decide stays pure.
+   */
   #withSecrets(request: EndpointRequest): WebhookEndpointCommand {
     const sealedPair = () => ({
       apiKey: this.options.secrets.seal(randomBytes(32).toString("base64url")),
@@ -95,6 +98,7 @@ export class WebhookCommands {
     });
     if (request.kind === "CreateWebhookEndpoint") return { ...request, ...sealedPair(), now: Date.now() };
     if (request.kind === "RotateWebhookEndpointApiKey") return { ...request, ...sealedPair() };
+    if (request.kind === "ResumeWebhookEndpoint") return { ...request, now: Date.now() };
     return request;
   }
 

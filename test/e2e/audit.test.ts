@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import { REDACTED } from "../../src/domain/redact-secrets.js";
 import { errorCode, type GraphqlCall, graphqlClient } from "../support/graphql-client.js";
 import { newAccount } from "../support/siwe.js";
@@ -164,6 +165,33 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
 
     const subscriptionAsOf = await gql(SUBSCRIPTION_AS_OF, { subscriptionId: webhookSubscription.subscriptionId, asOf: afterCreation }, alice);
     expect(subscriptionAsOf.data!.webhookSubscription).toEqual({ subscriptionId: webhookSubscription.subscriptionId, webhookId, actions: ["create"] });
+  });
+
+  it("shows endpoint health on the endpoint (status, disabledReason, failingSince), and resuming enables a disabled endpoint", async () => {
+    const { webhookEndpoint } = (await ok(CREATE_ENDPOINT, { url: "https://example.com/health" })).createWebhookEndpoint;
+    const { webhookId } = webhookEndpoint;
+    const HEALTH = `query($webhookId: String!) { webhookEndpoint(webhookId: $webhookId) { status disabledReason failingSince } }`;
+    // What the delivery side appends when attempts fail and then one answers 410 Gone.
+    const stream = `endpoint-${webhookId}`;
+    const metadata = eventMetadata("system:endpoint-health");
+    const append = async (type: string, data: object) => {
+      const last = (await running.herald.store.readStream(stream)).at(-1)!;
+      const { position } = await running.herald.store.append(stream, [{ type, data: { webhookId, ...data }, metadata }], last.revision);
+      await running.herald.projections.get("webhook-endpoints")!.waitFor(position, 5000);
+    };
+    await append("WebhookEndpointFailing", { since: 1_700_000_000_000 });
+    expect((await ok(HEALTH, { webhookId })).webhookEndpoint).toEqual({ status: "FAILING", disabledReason: null, failingSince: 1_700_000_000_000 });
+    await append("WebhookEndpointDisabled", { reason: "gone", at: 1_700_000_001_000 });
+    expect((await ok(HEALTH, { webhookId }, auditor)).webhookEndpoint).toMatchObject({ status: "DISABLED", disabledReason: "GONE" });
+    await ok(`mutation($webhookId: String!) { resumeWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { status } } }`, { webhookId });
+    expect((await ok(HEALTH, { webhookId })).webhookEndpoint).toEqual({ status: "ACTIVE", disabledReason: null, failingSince: null });
+    const trail = (await ok(AUDIT_TRAIL, { webhookId })).auditTrail as Record<string, any>[];
+    expect(trail.map((event) => [event.type, event.actor])).toEqual([
+      ["WebhookEndpointCreated", alice.address],
+      ["WebhookEndpointFailing", "system:endpoint-health"],
+      ["WebhookEndpointDisabled", "system:endpoint-health"],
+      ["WebhookEndpointResumed", alice.address],
+    ]);
   });
 
   it("refuses an auditTrail naming no entity or two, and an asOf that is not an ISO-8601 time (BAD_USER_INPUT)", async () => {

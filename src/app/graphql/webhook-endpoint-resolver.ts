@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { getAddress } from "ethers";
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { canOpenSecrets, canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import type { WebhookEndpoint } from "../../domain/webhook-endpoint.js";
@@ -27,6 +27,7 @@ import {
   UpdateWebhookEndpointInput,
   UpdateWebhookEndpointSuccess,
   WebhookEndpointConnection,
+  WebhookEndpointDisabledReason,
   WebhookEndpointsArgs,
   WebhookEndpointStatus,
   WebhookEndpointType,
@@ -100,7 +101,7 @@ export class WebhookEndpointResolver {
     return endpointCommand(context, { kind: "PauseWebhookEndpoint", webhookId: input.webhookId });
   }
 
-  @Mutation(() => ResumeWebhookEndpointSuccess)
+  @Mutation(() => ResumeWebhookEndpointSuccess, { description: "Deliveries start again; this also enables an endpoint herald disabled." })
   async resumeWebhookEndpoint(
     @Arg("input", () => ResumeWebhookEndpointInput) input: ResumeWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
@@ -134,7 +135,26 @@ export class WebhookEndpointResolver {
 
   @FieldResolver(() => WebhookEndpointStatus)
   status(@Root() endpoint: WebhookEndpointRecord): WebhookEndpointStatus {
-    return endpoint.paused ? WebhookEndpointStatus.PAUSED : WebhookEndpointStatus.ACTIVE;
+    if (endpoint.disabledReason) return WebhookEndpointStatus.DISABLED;
+    if (endpoint.paused) return WebhookEndpointStatus.PAUSED;
+    return endpoint.failingSince === undefined ? WebhookEndpointStatus.ACTIVE : WebhookEndpointStatus.FAILING;
+  }
+
+  @FieldResolver(() => WebhookEndpointDisabledReason, { nullable: true, description: "Why herald disabled the endpoint; null unless DISABLED." })
+  disabledReason(@Root() endpoint: WebhookEndpointRecord): WebhookEndpointDisabledReason | null {
+    switch (endpoint.disabledReason) {
+      case "gone":
+        return WebhookEndpointDisabledReason.GONE;
+      case "failing_too_long":
+        return WebhookEndpointDisabledReason.FAILING_TOO_LONG;
+      case undefined:
+        return null;
+    }
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: "Milliseconds since the epoch: deliveries have failed since then without a success." })
+  failingSince(@Root() endpoint: WebhookEndpointRecord): number | null {
+    return endpoint.failingSince ?? null;
   }
 }
 
