@@ -1,6 +1,7 @@
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { formatPosition } from "../adapters/eventstore/position.js";
 import { type Caller, canRead } from "../domain/caller.js";
+import { deliveryStream } from "../domain/delivery.js";
 import { isResourceId } from "../domain/plain-text.js";
 import { redactSecrets } from "../domain/redact-secrets.js";
 import { endpointStream, subscriptionStream } from "../domain/webhook-events.js";
@@ -57,7 +58,7 @@ function streamOf(subject: AuditSubject): string {
     case "subscription":
       return subscriptionStream(subject.subscriptionId);
     case "delivery":
-      return `delivery-${subject.deliveryId}`;
+      return deliveryStream(subject.deliveryId);
   }
 }
 

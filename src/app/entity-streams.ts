@@ -1,4 +1,6 @@
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
+import { type DeliveryEvent, deliveryStream } from "../domain/delivery.js";
+import { type DeliveryHistory, evolveDeliveryHistory } from "../domain/delivery-history.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
 import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionEvent } from "../domain/webhook-events.js";
 import { evolveWebhookSubscription, type WebhookSubscriptionState } from "../domain/webhook-subscription.js";
@@ -40,4 +42,10 @@ export async function readWebhookEndpoint(store: EventStore, webhookId: string, 
 
 export async function readWebhookSubscription(store: EventStore, subscriptionId: string, asOf?: AsOf): Promise<WebhookSubscriptionState> {
   return foldWebhookSubscription(eventsAsOf(await store.readStream(subscriptionStream(subscriptionId)), asOf));
+}
+
+export async function readDeliveryHistory(store: EventStore, deliveryId: string): Promise<DeliveryHistory | undefined> {
+  const events = await store.readStream(deliveryStream(deliveryId));
+  // The delivery stream only ever holds delivery events, written by the dispatcher and the worker.
+  return events.reduce<DeliveryHistory | undefined>((history, event) => evolveDeliveryHistory(history, event as unknown as DeliveryEvent), undefined);
 }

@@ -12,6 +12,7 @@ import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jet
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
+import { deliveryHistoryProjection } from "../projections/delivery-history.js";
 import { deliveryQueueProjection } from "../projections/delivery-queue.js";
 import { dispatcherProjection } from "../projections/dispatcher.js";
 import type { AnyProjection } from "../projections/projection.js";
@@ -57,7 +58,9 @@ export function allProjections(deps: { readonly store: EventStore; readonly logg
   return [
     webhookEndpointsProjection,
     webhookSubscriptionsProjection,
-    dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }), deliveryQueueProjection(),
+    dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
+    deliveryQueueProjection(),
+    deliveryHistoryProjection,
   ];
 }
 

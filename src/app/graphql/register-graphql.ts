@@ -15,6 +15,7 @@ import type { WebhookCommands } from "../webhook-commands.js";
 import type { GraphqlContext } from "./context.js";
 import { PUBLIC_ERROR_CODES } from "./errors.js";
 import { AuditResolver } from "./audit-resolver.js";
+import { DeliveryResolver } from "./delivery-resolver.js";
 import { NodeResolver } from "./node-resolver.js";
 import { queryLimitsPlugin } from "./query-limits.js";
 import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
@@ -39,7 +40,7 @@ export const GRAPHQL_PATH = "/graphql";
 /** Mounts the webhook management API (type-graphql on Apollo Server) at /graphql. */
 export async function registerGraphql(http: FastifyInstance, deps: GraphqlDependencies): Promise<void> {
   const schema = await buildSchema({
-    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver, AuditResolver],
+    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver, AuditResolver, DeliveryResolver],
     // type-graphql otherwise copies the whole input, secrets included, into validation errors.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });

@@ -8,7 +8,7 @@ import { findWebhookEndpoint, listWebhookEndpoints, type WebhookEndpointRecord }
 import { readWebhookEndpoint } from "../entity-streams.js";
 import type { CommandOutcome } from "../run-command.js";
 import type { EndpointRequest } from "../webhook-commands.js";
-import { AS_OF_DESCRIPTION, parseAsOf } from "./as-of.js";
+import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { BadUserInputError, ForbiddenError, NotFoundError, refusalError } from "./errors.js";
@@ -42,7 +42,7 @@ export class WebhookEndpointResolver {
     @Arg("asOf", () => String, { nullable: true, description: AS_OF_DESCRIPTION }) asOf: string | null | undefined,
     @Ctx() context: GraphqlContext,
   ): Promise<WebhookEndpointRecord> {
-    const time = parseAsOf(asOf);
+    const time = parseTimeArgument("asOf", asOf);
     return time === undefined ? readableEndpoint(context, webhookId) : readableEndpointAsOf(context, webhookId, time);
   }
 

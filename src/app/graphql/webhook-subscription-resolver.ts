@@ -5,7 +5,7 @@ import { isResourceId } from "../../domain/plain-text.js";
 import { findWebhookSubscription, listWebhookSubscriptions, type WebhookSubscriptionRecord } from "../../projections/webhook-subscriptions.js";
 import { readWebhookSubscription } from "../entity-streams.js";
 import type { SubscriptionRequest } from "../webhook-commands.js";
-import { AS_OF_DESCRIPTION, parseAsOf } from "./as-of.js";
+import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { NotFoundError, refusalError } from "./errors.js";
@@ -30,7 +30,7 @@ export class WebhookSubscriptionResolver {
     @Arg("asOf", () => String, { nullable: true, description: AS_OF_DESCRIPTION }) asOf: string | null | undefined,
     @Ctx() context: GraphqlContext,
   ): Promise<WebhookSubscriptionRecord> {
-    const time = parseAsOf(asOf);
+    const time = parseTimeArgument("asOf", asOf);
     return time === undefined ? readableSubscription(context, subscriptionId) : readableSubscriptionAsOf(context, subscriptionId, time);
   }
 
