@@ -27,6 +27,8 @@ import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./i
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
 import { registerPlayground } from "./playground/register-playground.js";
+import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
+import { registerWaypointRoutes } from "./waypoint/waypoint-routes.js";
 import { WebhookCommands } from "./webhook-commands.js";
 
 /** A running herald process: what the CLI, main and the e2e tests hold on to. */
@@ -38,6 +40,8 @@ export interface Herald {
   readonly http: FastifyInstance;
   readonly projections: ReadonlyMap<string, ProjectionRunner>;
   readonly metrics: MetricsRegistry;
+  /** The SSE matcher (its waiter count is a metric). */
+  readonly waypoint: WaypointMatcher;
   /** Stops taking work, finishes what is in flight, closes every connection. */
   stop(): Promise<void>;
 }
@@ -92,6 +96,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     });
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
+  const waypoint = await WaypointMatcher.start({ store, logger: logger.child({ component: "waypoint" }), windowS: config.sseMaxLookBackS });
   const metrics = new MetricsRegistry();
   const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome");
   const countIngest: IngestCounter = (kind, source, outcome) => ingested.inc({ kind, source, outcome });
@@ -103,8 +108,18 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       return { labels: { projection: runner.name }, value: lag };
     })),
   );
+  metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [{ value: waypoint.waiterCount }]);
+  const sseRequests = metrics.counter("herald_sse_requests_total", "Waypoint SSE requests, by how they ended");
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
   registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
+  registerWaypointRoutes(http, {
+    matcher: waypoint,
+    count: (outcome) => sseRequests.inc({ outcome }),
+    tenantJwtSecret: config.tenantJwtSecret,
+    timeoutS: config.sseTimeoutS,
+    keepaliveS: config.sseKeepaliveS,
+    maxLookBackS: config.sseMaxLookBackS,
+  });
 
   const secrets = createSecretBox(config.encryptionKey);
   const runner = (name: string): ProjectionRunner[] => {
@@ -174,7 +189,9 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      // Stop taking work first; fastify waits for requests in flight.
+      // Open SSE streams would hold fastify's close forever: end them first (clients reconnect elsewhere).
+      await waypoint.stop();
+      // Stop taking work; fastify waits for requests in flight.
       await http.close();
       await Promise.all(ingests.map((ingest) => ingest.stop()));
       // Attempts in flight finish and are recorded before the store closes.
@@ -186,5 +203,5 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     return stopping;
   };
 
-  return { url, config, database, store, http, projections, metrics, stop };
+  return { url, config, database, store, http, projections, metrics, waypoint, stop };
 }

@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nherald is running at ${herald.url}\n` +
         `  GraphQL:        ${herald.url}/graphql\n` +
-        `  ingest token:   ${config.ingestToken} (POST ${herald.url}/v1/transactions, stored in ${config.dataDir}/secrets.json)\n\n`,
+        `  ingest token:   ${config.ingestToken} (POST ${herald.url}/v1/transactions, stored in ${config.dataDir}/secrets.json)\n` +
+        `  SSE keys:       npx herald tenant-token --wallet <wallet_id>  (or --admin --group <group_id>)\n\n`,
     );
   }
 

@@ -4,17 +4,16 @@ import { fileURLToPath } from "node:url";
 import type { TenantEvent, Transaction } from "../../src/domain/ingest-events.js";
 
 /**
- * The realistic transactions and tenant events kept in shared/fixtures, next to the checkout: one
- * level up from the main checkout, two from a worktree under wt/.
+ * The realistic transactions and tenant events kept in shared/fixtures, beside the checkout: found
+ * by walking up, so that a git worktree (one level deeper) finds them too.
  */
-const sharedFixtures = findSharedFixtures(dirname(fileURLToPath(import.meta.url)));
+const sharedFixtures = findUp(dirname(fileURLToPath(import.meta.url)), join("shared", "fixtures"));
 
-function findSharedFixtures(from: string): string {
-  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, "shared", "fixtures");
-    if (existsSync(candidate)) return candidate;
+function findUp(from: string, relative: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relative))) return join(dir, relative);
+    if (dirname(dir) === dir) throw new Error(`no ${relative} above ${from}`);
   }
-  throw new Error(`no shared/fixtures directory above ${from}`);
 }
 
 function load<T>(file: string, field: string): T[] {

@@ -59,8 +59,10 @@ export class LiveSubscription implements Subscription {
         this.#position = last.position;
         return events;
       }
-      if (signalBefore !== this.#seenSignal) {
-        // Something was appended since the last look, but it is not visible yet: look again soon.
+      if (signalBefore !== this.#seenSignal || this.signal.count !== signalBefore) {
+        // Something was appended since the last look, or during this read (whose signal has come and
+        // gone: waiting for the next one could last until the idle poll), but it is not visible yet:
+        // look again soon.
         this.#seenSignal = signalBefore;
         emptyDelay = 5;
       } else {

@@ -1,0 +1,116 @@
+/**
+ * Waypoint SSE: hold 10,000 concurrent waiters on one herald, then publish matching tenant events
+ * over NATS at a steady rate and time each from publish to the client reading the match. herald
+ * runs in this process (so its memory can be measured); the clients run in a child process.
+ */
+// herald's GraphQL layer (type-graphql) needs the metadata polyfill before it loads.
+import "reflect-metadata";
+import { fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { dirname, join } from "node:path";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { jetstream } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
+import type { TenantEvent } from "../src/domain/ingest-events.js";
+import { NATS_URL } from "../test/support/services.js";
+import { startTestHerald } from "../test/support/test-herald.js";
+import { machine, percentile, progress, round } from "./bench-support.js";
+
+const WAITERS = 10_000;
+const MATCHES = 1_000;
+const MATCHES_PER_SECOND = 100;
+const SECRET = "bench-tenant-secret";
+const GROUP = "bench";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** JS heap plus off-heap buffers of this process, after a full collection. */
+function memoryBytes(): { heapAndExternal: number; rss: number } {
+  gc();
+  gc();
+  const usage = process.memoryUsage();
+  return { heapAndExternal: usage.heapUsed + usage.external, rss: usage.rss };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const herald = await startTestHerald({
+    env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "600", HERALD_SSE_KEEPALIVE_S: "15", LOG_LEVEL: "warn" },
+  });
+  const clients = fork(join(dirname(fileURLToPath(import.meta.url)), "bench-sse-clients.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  const nc = await connect({ servers: NATS_URL });
+  try {
+    const waits = Array.from({ length: WAITERS }, () => ({ walletId: randomUUID(), connectionId: randomUUID() }));
+    const apiKey = createTenantToken(SECRET, { kind: "tenant-admin", groupId: GROUP }, { ttlS: 3600 });
+    const urls = waits.map((wait) => `${herald.url}/v1/sse/${wait.walletId}/connections/connection_id/${wait.connectionId}/completed?look_back=0`);
+
+    const before = memoryBytes();
+    const connectStarted = performance.now();
+    const received = new Map<number, number>();
+    const connected = new Promise<number>((resolve) => {
+      clients.on("message", (message: { connected?: number; matched?: { index: number; at: number } }) => {
+        if (message.connected !== undefined) resolve(message.connected);
+        if (message.matched) received.set(message.matched.index, message.matched.at);
+      });
+    });
+    clients.send({ connect: { urls, apiKey, concurrency: 200 } });
+    const watch = setInterval(() => progress("waiters connecting", herald.herald.waypoint.waiterCount, WAITERS), 500);
+    await connected;
+    clearInterval(watch);
+    progress("waiters connecting", herald.herald.waypoint.waiterCount, WAITERS);
+    const connectSeconds = (performance.now() - connectStarted) / 1000;
+    const held = herald.herald.waypoint.waiterCount;
+    const after = memoryBytes();
+
+    // Matches for the first MATCHES waiters, one every 1/rate seconds, without waiting for each.
+    const js = jetstream(nc);
+    const sentAt = new Map<number, number>();
+    const subject = (walletId: string) => `${herald.nats!.tenantSubjectRoot}.${GROUP}.${walletId}`;
+    const publishStarted = performance.now();
+    for (let index = 0; index < MATCHES; index++) {
+      const wait = waits[index]!;
+      const event: TenantEvent = {
+        wallet_id: wait.walletId,
+        topic: "connections",
+        origin: "multitenant",
+        group_id: GROUP,
+        payload: { connection_id: wait.connectionId, state: "completed" },
+      };
+      const due = publishStarted + (index * 1000) / MATCHES_PER_SECOND;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+      sentAt.set(index, performance.timeOrigin + performance.now());
+      await js.publish(subject(wait.walletId), JSON.stringify(event));
+      progress("matches published", index + 1, MATCHES);
+    }
+    const deadline = Date.now() + 30_000;
+    while (received.size < MATCHES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const latencies = [...received].map(([index, at]) => at - sentAt.get(index)!).sort((a, b) => a - b);
+
+    return {
+      waitersHeld: held,
+      connectSeconds: round(connectSeconds),
+      memoryPerWaiterBytes: {
+        heapAndExternal: Math.round((after.heapAndExternal - before.heapAndExternal) / held),
+        rss: Math.round((after.rss - before.rss) / held),
+      },
+      matches: { published: MATCHES, received: received.size, perSecond: MATCHES_PER_SECOND },
+      latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? Number.NaN) },
+      waitersLeftUnmatched: herald.herald.waypoint.waiterCount,
+      path: "NATS publish → JetStream ingest → PostgreSQL append → NOTIFY → matcher → SSE",
+      machine: machine(),
+      // The machine is shared: a load above its core count stretches the tail.
+      loadAverage1m: round(loadavg()[0] ?? 0),
+    };
+  } finally {
+    clients.send({ close: true });
+    await nc.close();
+    await herald.cleanup();
+  }
+}

@@ -1,0 +1,87 @@
+import { parseArgs } from "node:util";
+import { createTenantToken } from "../../adapters/auth/tenant-token.js";
+import type { TenantScope } from "../../domain/waypoint-matching.js";
+import { loadConfig } from "../config.js";
+import { type CliCommand, CliUsageError } from "./cli-command.js";
+
+const HELP = `usage: npx herald tenant-token --wallet <wallet_id> [--group <group_id>] [--ttl <duration>]
+       npx herald tenant-token --admin --group <group_id> [--ttl <duration>]
+
+Prints an x-api-key value for Waypoint SSE (GET /v1/sse/...):
+  tenant.<jwt>        may wait on one wallet's events (--wallet)
+  tenant-admin.<jwt>  may wait on the events of one group's wallets (--admin --group)
+
+options:
+  --wallet <id>     the wallet_id claim
+  --group <id>      the group_id claim (required with --admin)
+  --admin           a tenant-admin key
+  --ttl <duration>  lifetime: seconds, or a number with s, m, h or d (default 1d; 0: never expires)
+  --help            this text
+
+Signed with HERALD_TENANT_JWT_SECRET, or in embedded mode the secret kept in HERALD_DATA_DIR.
+`;
+
+const DEFAULT_TTL_S = 86_400;
+
+export const tenantTokenCommand: CliCommand = {
+  name: "tenant-token",
+  summary: "print a tenant or tenant-admin key for Waypoint SSE",
+  async run(args) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: [...args],
+        options: {
+          wallet: { type: "string" },
+          group: { type: "string" },
+          admin: { type: "boolean", default: false },
+          ttl: { type: "string" },
+          help: { type: "boolean", default: false },
+        },
+        strict: true,
+        allowPositionals: false,
+      }));
+    } catch (error) {
+      throw new CliUsageError((error as Error).message);
+    }
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const scope = scopeFrom(values);
+    const ttlS = parseTtl(values.ttl);
+    process.stdout.write(`${createTenantToken(tenantSecret(), scope, ttlS === 0 ? {} : { ttlS })}\n`);
+    return 0;
+  },
+};
+
+function scopeFrom(values: { wallet?: string; group?: string; admin?: boolean }): TenantScope {
+  if (values.admin) {
+    if (!values.group) throw new CliUsageError("--admin needs --group <group_id>");
+    if (values.wallet) throw new CliUsageError("--admin keys are for a group: drop --wallet");
+    return { kind: "tenant-admin", groupId: values.group };
+  }
+  if (!values.wallet) throw new CliUsageError("give --wallet <wallet_id>, or --admin --group <group_id>");
+  return { kind: "tenant", walletId: values.wallet, ...(values.group ? { groupId: values.group } : {}) };
+}
+
+function parseTtl(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_TTL_S;
+  const match = /^(\d+)([smhd]?)$/.exec(text);
+  if (!match?.[1]) throw new CliUsageError(`--ttl: expected seconds or a number with s, m, h or d, got "${text}"`);
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as "" | "s" | "m" | "h" | "d"];
+  return Number(match[1]) * unit;
+}
+
+/**
+ * The variable alone when it is set, so that a server's other settings (which loadConfig would
+ * also check) are not needed to print a key; else the configuration's, which in embedded mode is
+ * the secret kept in the data directory.
+ */
+function tenantSecret(): string {
+  const fromEnv = process.env.HERALD_TENANT_JWT_SECRET?.trim();
+  if (fromEnv) return fromEnv;
+  const secret = loadConfig().tenantJwtSecret;
+  if (!secret) throw new Error("HERALD_TENANT_JWT_SECRET is not set");
+  return secret;
+}

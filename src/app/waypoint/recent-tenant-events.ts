@@ -1,0 +1,58 @@
+import type { SeenTenantEvent } from "./waiter.js";
+
+/**
+ * The tenant events of the last `maxAgeMs` (the largest look_back), at most `maxCount` of them, by
+ * index key, so that a new waiter finds an event that arrived before it asked. Events come in log
+ * order, which is arrival order give or take the clocks of the ingesting processes, so the oldest
+ * are always at the front: eviction takes from the front of the queue and of the key's list.
+ */
+export class RecentTenantEvents {
+  #queue: SeenTenantEvent[] = [];
+  #head = 0;
+  readonly #byKey = new Map<string, SeenTenantEvent[]>();
+
+  constructor(
+    private readonly maxAgeMs: number,
+    private readonly maxCount: number,
+  ) {}
+
+  get size(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  add(seen: SeenTenantEvent, now: number): void {
+    if (this.maxAgeMs === 0 || this.maxCount === 0) return;
+    this.#queue.push(seen);
+    const list = this.#byKey.get(seen.key);
+    if (list) list.push(seen);
+    else this.#byKey.set(seen.key, [seen]);
+    this.evict(now);
+  }
+
+  /** This key's events received at or after `notBefore`, newest first. */
+  *withKey(key: string, notBefore: number): Iterable<SeenTenantEvent> {
+    const list = this.#byKey.get(key) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const seen = list[i]!;
+      if (seen.receivedAt < notBefore) continue;
+      yield seen;
+    }
+  }
+
+  evict(now: number): void {
+    const cutoff = now - this.maxAgeMs;
+    for (;;) {
+      const oldest = this.#queue[this.#head];
+      if (!oldest || (oldest.receivedAt >= cutoff && this.size <= this.maxCount)) break;
+      this.#head++;
+      const list = this.#byKey.get(oldest.key);
+      list?.shift();
+      if (list?.length === 0) this.#byKey.delete(oldest.key);
+    }
+    // Drop the evicted prefix once it is the larger part, so the queue does not grow without end.
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}

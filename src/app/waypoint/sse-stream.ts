@@ -1,0 +1,49 @@
+import type { ServerResponse } from "node:http";
+
+export const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  // nginx and similar proxies buffer responses unless told not to, which would hold the match back.
+  "x-accel-buffering": "no",
+  connection: "keep-alive",
+} as const;
+
+/** A Server-Sent Events response on a raw Node response that fastify has handed over (reply.hijack()). */
+export class SseStream {
+  #ended = false;
+
+  constructor(private readonly response: ServerResponse) {}
+
+  /** Sends the status and headers now, so the client sees the stream open before any event. */
+  open(extraHeaders: Record<string, string>): void {
+    this.response.writeHead(200, { ...SSE_HEADERS, ...extraHeaders });
+    this.response.flushHeaders();
+  }
+
+  /** An event; without `event` it is a default message, which fires EventSource's onmessage. */
+  send(message: { readonly id?: string; readonly event?: string; readonly data: string }): void {
+    if (this.#ended) return;
+    let text = "";
+    if (message.event !== undefined) text += `event: ${message.event}\n`;
+    if (message.id !== undefined) text += `id: ${message.id}\n`;
+    // A data field cannot hold a line break: each line becomes its own data line (JSON has none).
+    for (const line of message.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
+    this.response.write(`${text}\n`);
+  }
+
+  /** A comment line: EventSource ignores it, proxies see traffic. */
+  comment(text: string): void {
+    if (!this.#ended) this.response.write(`: ${text}\n\n`);
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.response.end();
+  }
+
+  /** Runs once when the connection closes, whoever closed it. */
+  onClose(listener: () => void): void {
+    this.response.once("close", listener);
+  }
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import type { StoredEvent } from "../../../src/adapters/eventstore/event-store.js";
+import { LiveSubscription } from "../../../src/adapters/eventstore/live-subscription.js";
+import { AppendSignal } from "../../../src/adapters/eventstore/postgres-event-store.js";
+
+const event = (prepare: bigint): StoredEvent => ({
+  id: `e-${prepare}`,
+  stream: "s",
+  revision: 0n,
+  position: { commit: 1n, prepare },
+  type: "T",
+  data: {},
+  metadata: { correlationId: "c", causationId: "c", actor: "test", at: new Date(0).toISOString() },
+});
+
+describe("LiveSubscription wake-ups", () => {
+  it("given a quiet log polled slowly, when an append commits while a poll's read is under way, then the subscription reads it at once, not a poll later", async () => {
+    const signal = new AppendSignal();
+    const log: StoredEvent[] = [];
+    let commitDuringNextRead = false;
+    let committedAt = 0;
+    const subscription = new LiveSubscription(
+      "start",
+      async () => {
+        const visible = [...log];
+        if (commitDuringNextRead) {
+          // The append commits and notifies after this read took its snapshot.
+          commitDuringNextRead = false;
+          log.push(event(1n));
+          committedAt = performance.now();
+          signal.notify();
+        }
+        return visible;
+      },
+      signal,
+    );
+    const pending = subscription.nextBatch(10);
+    // Long enough for the empty-read backoff to reach the idle poll (1 s).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    commitDuringNextRead = true;
+    const batch = await pending;
+    expect(batch.map((stored) => stored.id)).toEqual(["e-1"]);
+    expect(performance.now() - committedAt).toBeLessThan(200);
+    await subscription.close();
+  });
+});

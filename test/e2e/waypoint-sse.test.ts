@@ -1,0 +1,301 @@
+import { randomUUID } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
+import { WAYPOINT_TOPICS } from "../../src/domain/waypoint-matching.js";
+import type { TenantEvent } from "../../src/domain/ingest-events.js";
+import { fixtureTenantEvents } from "../support/fixtures.js";
+import { NATS_URL } from "../support/services.js";
+import { SseClient } from "../support/sse-client.js";
+import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
+
+const SECRET = "test-tenant-jwt-secret";
+const [connectionTemplate, proofTemplate] = fixtureTenantEvents() as [TenantEvent, TenantEvent, TenantEvent];
+
+/** A fresh wallet and connection each time, so tests never answer each other's waits. */
+function newConnectionEvent(group = "acme", state = "completed"): TenantEvent {
+  return {
+    ...connectionTemplate,
+    wallet_id: randomUUID(),
+    group_id: group,
+    payload: { ...connectionTemplate.payload, connection_id: randomUUID(), state },
+  };
+}
+
+const tenantKey = (walletId: string) => createTenantToken(SECRET, { kind: "tenant", walletId }, { ttlS: 600 });
+const adminKey = (groupId: string) => createTenantToken(SECRET, { kind: "tenant-admin", groupId }, { ttlS: 600 });
+
+describe("Waypoint SSE: wait for one tenant event", () => {
+  let herald: TestHerald;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  const clients: SseClient[] = [];
+
+  beforeAll(async () => {
+    herald = await startTestHerald({
+      env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "2", HERALD_SSE_KEEPALIVE_S: "1" },
+    });
+    nc = await connect({ servers: NATS_URL });
+    js = jetstream(nc);
+  });
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await herald?.cleanup();
+  });
+
+  const sseUrl = (base: string, event: TenantEvent, field = "connection_id", query = "", prefix = "") =>
+    `${base}${prefix}/v1/sse/${event.wallet_id}/${event.topic}/${field}/${String(event.payload[field])}/${String(event.payload.state)}${query}`;
+
+  function listen(url: string, apiKey: string, headers: Record<string, string> = {}): SseClient {
+    const client = new SseClient(url, { "x-api-key": apiKey, ...headers });
+    clients.push(client);
+    return client;
+  }
+
+  async function publish(event: TenantEvent): Promise<void> {
+    await js.publish(`${herald.nats!.tenantSubjectRoot}.${event.group_id}.${event.wallet_id}`, JSON.stringify(event));
+  }
+
+  /** Until this herald's matcher has the event in its window (it arrived before the request). */
+  async function seenBy(target: TestHerald, count: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (target.herald.waypoint.windowSize < count) {
+      if (Date.now() > deadline) throw new Error("the matcher never saw the event");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it("delivers an event that arrived before the request (inside look_back) at once, then closes", async () => {
+    const event = newConnectionEvent();
+    const before = herald.herald.waypoint.windowSize;
+    await publish(event);
+    await seenBy(herald, before + 1);
+    const started = Date.now();
+    const client = listen(sseUrl(herald.url, event), tenantKey(event.wallet_id));
+    const message = await client.next("message");
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(JSON.parse(message.data)).toEqual(event);
+    expect(message.id).toMatch(/^\d+-\d+$/);
+    expect(herald.herald.waypoint.waiterCount).toBe(0);
+  });
+
+  it("delivers an event published over NATS after the request, as the seed's client sees it", async () => {
+    const event = newConnectionEvent();
+    const client = listen(sseUrl(herald.url, event, "connection_id", "", "/tenant-admin"), tenantKey(event.wallet_id));
+    await client.next("open");
+    await publish({ ...event, payload: { ...event.payload, state: "request-sent" } });
+    await publish(event);
+    const message = await client.next("message");
+    expect(JSON.parse(message.data)).toEqual(event);
+    expect(client.entries.filter((entry) => entry.kind === "message")).toHaveLength(1);
+  });
+
+  it("answers 204 to the reconnect that carries the match's Last-Event-ID, so EventSource stops", async () => {
+    const event = newConnectionEvent();
+    const client = listen(sseUrl(herald.url, event), tenantKey(event.wallet_id));
+    await client.next("open");
+    await publish(event);
+    const message = await client.next("message");
+    // The server closed the stream after the match (an error without status); EventSource reconnects
+    // with Last-Event-ID and gets 204, after which it stays closed.
+    await client.next("error", 5000, (error) => error.status === 204);
+    expect(client.source.readyState).toBe(2);
+    expect(client.entries.filter((entry) => entry.kind === "message")).toEqual([message]);
+  });
+
+  it("matches on a nested field and on a number's string form", async () => {
+    const event: TenantEvent = { ...proofTemplate, wallet_id: randomUUID(), payload: { ...proofTemplate.payload, presentation: { attempt: 7 } } };
+    const client = listen(`${herald.url}/v1/sse/${event.wallet_id}/proofs/presentation.attempt/7/done`, tenantKey(event.wallet_id));
+    await client.next("open");
+    await publish(event);
+    expect(JSON.parse((await client.next("message")).data)).toEqual(event);
+  });
+
+  it("sends a timeout event and closes when nothing matches, with keep-alive comments meanwhile", async () => {
+    const event = newConnectionEvent();
+    const response = await fetch(sseUrl(herald.url, event), { headers: { "x-api-key": tenantKey(event.wallet_id) } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect(response.headers.get("cache-control")).toBe("no-cache");
+    expect(response.headers.get("x-accel-buffering")).toBe("no");
+    const started = Date.now();
+    const body = await response.text();
+    expect(Date.now() - started).toBeGreaterThan(1500);
+    expect(body).toContain(": keep-alive\n\n");
+    expect(body).toMatch(/event: timeout\ndata: \{.*\}\n\n$/);
+    expect(herald.herald.waypoint.waiterCount).toBe(0);
+  });
+
+  it("the seed's client sees the timeout event", async () => {
+    const event = newConnectionEvent();
+    const client = listen(sseUrl(herald.url, event), tenantKey(event.wallet_id));
+    expect(JSON.parse((await client.next("timeout", 5000)).data)).toMatchObject({ error: "timeout" });
+  });
+
+  it("does not replay an earlier event with look_back=0", async () => {
+    const event = newConnectionEvent();
+    const before = herald.herald.waypoint.windowSize;
+    await publish(event);
+    await seenBy(herald, before + 1);
+    const client = listen(sseUrl(herald.url, event, "connection_id", "?look_back=0"), tenantKey(event.wallet_id));
+    await client.next("timeout", 5000);
+    expect(client.entries.some((entry) => entry.kind === "message")).toBe(false);
+  });
+
+  describe("refusals, as JSON before any stream opens", () => {
+    const get = (url: string, apiKey?: string) => fetch(url, { headers: apiKey === undefined ? {} : { "x-api-key": apiKey } });
+
+    it("403 for a missing, malformed, expired or foreign-secret key", async () => {
+      const event = newConnectionEvent();
+      const url = sseUrl(herald.url, event);
+      const expired = createTenantToken(SECRET, { kind: "tenant", walletId: event.wallet_id }, { ttlS: 1, nowS: 1_000 });
+      const foreign = createTenantToken("another-secret", { kind: "tenant", walletId: event.wallet_id });
+      for (const [key, reason] of [[undefined, "missing"], ["tenant.nope", "malformed"], [expired, "expired"], [foreign, "bad-signature"]] as const) {
+        const response = await get(url, key);
+        expect(response.status).toBe(403);
+        expect(await response.json()).toMatchObject({ code: "TENANT_KEY_REFUSED", reason });
+      }
+      // No key, nor any part of one, is logged: every JWT starts with this header.
+      expect(herald.logs.join("\n")).not.toContain(foreign.split(".")[1]);
+    });
+
+    it("403 for a tenant key on another wallet, also through the seed's client", async () => {
+      const event = newConnectionEvent();
+      const response = await get(sseUrl(herald.url, event), tenantKey(randomUUID()));
+      expect(response.status).toBe(403);
+      expect(await response.json()).toMatchObject({ code: "FORBIDDEN_WALLET" });
+      const client = listen(sseUrl(herald.url, event), tenantKey(randomUUID()));
+      expect((await client.next("error")).status).toBe(403);
+    });
+
+    it("422 listing the topics for an unknown topic", async () => {
+      const event = { ...newConnectionEvent(), topic: "transactions" };
+      const response = await get(sseUrl(herald.url, event), tenantKey(event.wallet_id));
+      expect(response.status).toBe(422);
+      expect(await response.json()).toMatchObject({ code: "UNKNOWN_TOPIC", topics: [...WAYPOINT_TOPICS] });
+    });
+
+    it("422 for a look_back that is not whole seconds up to the maximum", async () => {
+      const event = newConnectionEvent();
+      for (const lookBack of ["-1", "abc", "1.5", "301"]) {
+        const response = await get(sseUrl(herald.url, event, "connection_id", `?look_back=${lookBack}`), tenantKey(event.wallet_id));
+        expect(response.status).toBe(422);
+        expect(await response.json()).toMatchObject({ code: "INVALID_LOOK_BACK", max_look_back: 300 });
+      }
+    });
+  });
+
+  describe("tenant-admin keys", () => {
+    it("deliver events of the group's wallets", async () => {
+      const event = newConnectionEvent("acme");
+      const client = listen(sseUrl(herald.url, event), adminKey("acme"));
+      await client.next("open");
+      await publish(event);
+      expect(JSON.parse((await client.next("message")).data)).toEqual(event);
+    });
+
+    it("answer 403 at once for a wallet already seen in another group", async () => {
+      const event = newConnectionEvent("globex");
+      const before = herald.herald.waypoint.windowSize;
+      await publish(event);
+      await seenBy(herald, before + 1);
+      const response = await fetch(sseUrl(herald.url, event), { headers: { "x-api-key": adminKey("acme") } });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toMatchObject({ code: "FORBIDDEN_WALLET" });
+    });
+
+    it("never match an event of another group on a wallet not seen before", async () => {
+      const event = newConnectionEvent("globex");
+      const client = listen(sseUrl(herald.url, event), adminKey("acme"));
+      await client.next("open");
+      await publish(event);
+      await client.next("timeout", 5000);
+      expect(client.entries.some((entry) => entry.kind === "message")).toBe(false);
+    });
+  });
+
+  it("delivers to a waiter on one herald an event ingested by another on the same database", async () => {
+    const second = await herald.restart();
+    try {
+      const event = newConnectionEvent();
+      const client = listen(sseUrl(herald.url, event), tenantKey(event.wallet_id));
+      await client.next("open");
+      const response = await fetch(`${second.url}/v1/events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(event),
+      });
+      expect(response.status).toBe(202);
+      expect(JSON.parse((await client.next("message")).data)).toEqual(event);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("warms a new herald's look_back window from the store: an event from before it started is found at once", async () => {
+    const event = newConnectionEvent();
+    const before = herald.herald.waypoint.windowSize;
+    await publish(event);
+    await seenBy(herald, before + 1);
+    const second = await herald.restart();
+    try {
+      const client = listen(sseUrl(second.url, event), tenantKey(event.wallet_id));
+      expect(JSON.parse((await client.next("message", 1000)).data)).toEqual(event);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("ends open streams promptly when herald stops", async () => {
+    const second = await herald.restart();
+    const event = newConnectionEvent();
+    const response = await fetch(sseUrl(second.url, event), { headers: { "x-api-key": tenantKey(event.wallet_id) } });
+    expect(second.herald.waypoint.waiterCount).toBe(1);
+    const started = Date.now();
+    const stopping = second.stop();
+    // The stream ends as shutdown begins, not when its own timeout (2 s) or the rest of stop() ends.
+    expect(await response.text()).toBe("");
+    expect(Date.now() - started).toBeLessThan(1000);
+    await stopping;
+    expect(second.herald.waypoint.waiterCount).toBe(0);
+  });
+
+  it("forgets 1,000 clients that disconnect: zero waiters, no growth in open handles", async () => {
+    const event = newConnectionEvent();
+    const url = new URL(sseUrl(herald.url, event));
+    const key = tenantKey(event.wallet_id);
+    const connectAndLeave = () =>
+      new Promise<void>((resolve, reject) => {
+        const request = httpRequest(url, { headers: { "x-api-key": key }, agent: false }, (response) => {
+          if (response.statusCode !== 200) reject(new Error(`status ${response.statusCode}`));
+          request.destroy();
+          resolve();
+        });
+        request.on("error", (error) => {
+          if (!request.destroyed) reject(error);
+        });
+        request.end();
+      });
+    const settle = async () => {
+      const deadline = Date.now() + 5000;
+      while (herald.herald.waypoint.waiterCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    };
+    await connectAndLeave();
+    await settle();
+    const handlesBefore = process.getActiveResourcesInfo().length;
+    for (let round = 0; round < 20; round++) await Promise.all(Array.from({ length: 50 }, connectAndLeave));
+    await settle();
+    expect(herald.herald.waypoint.waiterCount).toBe(0);
+    expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(handlesBefore);
+    const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+    expect(metrics).toContain("herald_sse_waiters 0");
+    const disconnects = /herald_sse_requests_total\{outcome="disconnect"\} (\d+)/.exec(metrics)?.[1];
+    expect(Number(disconnects)).toBeGreaterThanOrEqual(1001);
+  });
+});
