@@ -87,3 +87,13 @@ export async function listDeliveryHistories(db: Kysely<any>, filter: DeliveryFil
   );
   return { ...page, rows: page.rows.map((row) => row.history) };
 }
+
+/** For /metrics. */
+export async function countDeliveriesByStatus(db: Kysely<any>): Promise<{ status: DeliveryHistoryStatus; count: number }[]> {
+  const rows = await (db as Kysely<DeliveryHistoryTables>)
+    .selectFrom("delivery_history")
+    .select(["status", sql<string>`count(*)`.as("count")])
+    .groupBy("status")
+    .execute();
+  return rows.map((row) => ({ status: row.status, count: Number(row.count) }));
+}

@@ -147,6 +147,19 @@ describe("delivery history over GraphQL and npx herald history", () => {
     expect((await ok(DELIVERIES, { webhookId, status: "FAILED" })).deliveries.total).toBe(1);
   });
 
+  it("reports deliveries by status, attempt latency and the queue on /metrics", async () => {
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    // The second transaction went to the first test's endpoint too (its last scripted answer, 200, repeats).
+    expect(metrics).toContain('herald_deliveries{status="succeeded"} 2');
+    expect(metrics).toContain('herald_deliveries{status="failed"} 1');
+    expect(metrics).toContain('herald_delivery_attempt_duration_seconds_count{outcome="5xx"} 1');
+    expect(metrics).toContain('herald_delivery_attempt_duration_seconds_count{outcome="2xx"} 2');
+    expect(metrics).toContain('herald_delivery_attempt_duration_seconds_count{outcome="4xx"} 1');
+    expect(metrics).toMatch(/^herald_delivery_queue_depth 0$/m);
+    expect(metrics).toMatch(/^herald_delivery_queue_oldest_due_seconds 0$/m);
+    expect(metrics).toMatch(/^herald_sse_waiters 0$/m);
+  });
+
   /** Runs the CLI as an operator would, against this test's database. */
   function herald(args: string[]): Promise<{ code: number | null; stdout: string }> {
     const child = spawn(process.execPath, ["bin/herald.js", ...args], {
