@@ -2,20 +2,24 @@ import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { type Database, openPglite, openPostgres } from "../adapters/db/database.js";
 import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
 import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
+import { createWebhookSender } from "../adapters/http/webhook-sender.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
-import { createSecretBox } from "../adapters/crypto/secret-box.js";
+import { deliveryQueueProjection } from "../projections/delivery-queue.js";
+import { dispatcherProjection } from "../projections/dispatcher.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
+import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
@@ -52,9 +56,14 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
   return { database, store: await createPostgresEventStore(database) };
 }
 
-/** Every read model herald keeps. */
-export function allProjections(): AnyProjection[] {
-  return [webhookEndpointsProjection, webhookSubscriptionsProjection];
+/** Every read model herald keeps. The dispatcher appends (DeliveryScheduled), so it needs the store. */
+export function allProjections(deps: { readonly store: EventStore; readonly logger: Logger }): AnyProjection[] {
+  return [
+    webhookEndpointsProjection,
+    webhookSubscriptionsProjection,
+    dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
+    deliveryQueueProjection(),
+  ];
 }
 
 /**
@@ -66,7 +75,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   if (config.natsUrl) nats = await connectNats(config.natsUrl);
 
   const projections = new Map<string, ProjectionRunner>();
-  for (const projection of allProjections()) {
+  for (const projection of allProjections({ store, logger })) {
     projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
   }
 
@@ -142,6 +151,18 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   }
 
   for (const runner of projections.values()) runner.start();
+  const worker: DeliveryWorker = await startDeliveryWorker({
+    database,
+    store,
+    sender: createWebhookSender({
+      timeoutMs: config.deliveryTimeoutMs,
+      allowPrivateTargets: config.allowPrivateTargets,
+      connectionsPerOrigin: config.endpointConcurrency,
+    }),
+    secretBox: secrets,
+    logger: logger.child({ component: "delivery-worker" }),
+    config,
+  });
   const ingests: JetStreamIngest[] = [];
   if (nats) {
     const ingestLogger = logger.child({ component: "ingest" });
@@ -171,7 +192,8 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       // Stop taking work; fastify waits for requests in flight.
       await http.close();
       await Promise.all(ingests.map((ingest) => ingest.stop()));
-      await Promise.all([...projections.values()].map((runner) => runner.stop()));
+      // Attempts in flight finish and are recorded before the store closes.
+      await Promise.all([worker.stop(), ...[...projections.values()].map((runner) => runner.stop())]);
       if (nats) await nats.drain().catch(() => {});
       await store.close();
       await database.close();

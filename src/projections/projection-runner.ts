@@ -217,6 +217,13 @@ export async function applyBatch(
         throw new ProjectionHandlerError(projection.name, event, { cause });
       }
     }
+    if (projection.afterBatch) {
+      try {
+        await projection.afterBatch(trx);
+      } catch (cause) {
+        throw new ProjectionHandlerError(projection.name, last, { cause });
+      }
+    }
     await writeCheckpoint(trx, projection.name, projection.version, last.position);
   });
 }

@@ -17,6 +17,12 @@ export interface Projection<Tables = unknown> {
   teardown(db: Kysely<Tables>): Promise<void>;
   /** Applies one event inside the batch's transaction; the checkpoint commits in the same one. */
   handle(trx: Transaction<Tables>, event: StoredEvent): Promise<void>;
+  /**
+   * Optional: runs after the batch's events were handled, before the checkpoint commits in the same
+   * transaction. For side effects gathered over a batch (the dispatcher's appends): they happen at
+   * least once, since a crash before the commit replays the batch, so they must be idempotent.
+   */
+  afterBatch?(trx: Transaction<Tables>): Promise<void>;
 }
 
 /** Erases a projection's table types so that runners can hold projections of any shape. */

@@ -24,17 +24,18 @@ export const replayCommand: CliCommand = {
       process.stdout.write(HELP);
       return 0;
     }
-    const projections = allProjections();
-    const names = projections.map((projection) => projection.name);
     const wanted = positionals[0] ?? "all";
     if (positionals.length > 1) throw new CliUsageError("name one projection, or all");
-    const selected = wanted === "all" ? projections : projections.filter((projection) => projection.name === wanted);
-    if (wanted !== "all" && selected.length === 0) throw new CliUsageError(`no projection "${wanted}"; there are: ${names.join(", ")}`);
 
     const config = loadConfig();
     const logger = createLogger("warn");
     const { database, store } = await openStorage(config, logger);
     try {
+      // The dispatcher appends while it replays (idempotently: a delivery stream is created once).
+      const projections = allProjections({ store, logger });
+      const names = projections.map((projection) => projection.name);
+      const selected = wanted === "all" ? projections : projections.filter((projection) => projection.name === wanted);
+      if (wanted !== "all" && selected.length === 0) throw new CliUsageError(`no projection "${wanted}"; there are: ${names.join(", ")}`);
       for (const projection of selected) {
         // Progress is the share of the log behind the last applied position: both stores' positions
         // grow with the log, so this needs no second pass to count events.

@@ -138,6 +138,23 @@ export function describeEventStoreContract(
       expect(await store.readStream(b)).toHaveLength(2);
     });
 
+    it("applies a batch's requests to one stream in order, and a refused first append leaves no stream", async () => {
+      const name = stream("batch");
+      const missing = stream("missing");
+      const outcomes = await store.appendMany([
+        { stream: name, events: events(2), expectedRevision: "no_stream" },
+        { stream: name, events: events(1), expectedRevision: 1n },
+        { stream: name, events: events(1), expectedRevision: 1n },
+        { stream: missing, events: events(1), expectedRevision: 0n },
+        { stream: name, events: events(1), expectedRevision: "stream_exists" },
+      ]);
+      expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, false, false, true]);
+      expect((await store.readStream(name)).map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n]);
+      expect(await store.readStream(missing)).toEqual([]);
+      await store.append(missing, events(1), "no_stream");
+      expect(await store.readStream(missing)).toHaveLength(1);
+    });
+
     it("reads the global log in position order, exclusive of the starting position", async () => {
       const a = stream("a");
       const b = `${prefix}-b`;

@@ -1,0 +1,317 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { DeliveryEvent } from "../domain/delivery.js";
+import type { WebhookEndpointEvent } from "../domain/webhook-events.js";
+import type { Projection } from "./projection.js";
+
+/**
+ * The delivery queue: a read model of the delivery streams (what is pending, when it is due, at
+ * which stream revision) plus what an attempt needs to know about each endpoint (URL, retries, the
+ * sealed API key and secret, whether it is active). Workers claim due rows with
+ * `FOR UPDATE SKIP LOCKED` and a lease, so two workers never attempt one delivery at once and a
+ * dead worker's claim expires. A row leaves the queue when its delivery succeeds or fails for good.
+ */
+export interface DeliveryQueueTables {
+  delivery_queue: {
+    delivery_id: string;
+    webhook_id: string;
+    payload: string;
+    correlation_id: string;
+    state: "pending" | "paused";
+    attempts: number;
+    /** The delivery stream's last revision: a worker appends expecting exactly this. */
+    revision: bigint;
+    due_at: Date;
+    leased_until: Date | null;
+  };
+  delivery_endpoints: {
+    webhook_id: string;
+    url: string;
+    retries: number;
+    api_key: string;
+    signing_secret: string;
+    status: "active" | "paused" | "deleted";
+  };
+}
+
+/** NOTIFY channel: something in the queue became due, or an endpoint changed state. */
+export const DELIVERY_QUEUE_CHANNEL = "herald_delivery_queue";
+
+export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
+  // A batch's delivery events are folded into row changes and written in bulk after the batch: a
+  // delivery's three or more events cost a share of three statements, not three statements each.
+  let changes = new QueueChanges();
+  return {
+    name: "delivery-queue",
+    version: 1,
+    eventTypes: [
+      "WebhookEndpointCreated",
+      "WebhookEndpointUpdated",
+      "WebhookEndpointApiKeyRotated",
+      "WebhookEndpointPaused",
+      "WebhookEndpointResumed",
+      "WebhookEndpointDeleted",
+      "DeliveryScheduled",
+      "DeliveryAttempted",
+      "DeliveryRetryScheduled",
+      "DeliveryPaused",
+      "DeliveryResumed",
+      "DeliverySucceeded",
+      "DeliveryFailed",
+    ],
+
+    async setup(db) {
+      await sql`
+        create table if not exists delivery_endpoints (
+          webhook_id text primary key,
+          url text not null,
+          retries integer not null,
+          api_key text not null,
+          signing_secret text not null,
+          status text not null
+        )`.execute(db);
+      await sql`
+        create table if not exists delivery_queue (
+          delivery_id text primary key,
+          webhook_id text not null,
+          payload text not null,
+          correlation_id text not null,
+          state text not null,
+          attempts integer not null,
+          revision bigint not null,
+          due_at timestamptz not null,
+          leased_until timestamptz
+        )`.execute(db);
+      await sql`create index if not exists delivery_queue_due on delivery_queue (due_at)`.execute(db);
+      await sql`create index if not exists delivery_queue_webhook on delivery_queue (webhook_id)`.execute(db);
+      changes = new QueueChanges();
+    },
+
+    async teardown(db) {
+      await sql`drop table if exists delivery_queue`.execute(db);
+      await sql`drop table if exists delivery_endpoints`.execute(db);
+    },
+
+    async handle(trx, event) {
+      if (event.stream.startsWith("delivery-")) return changes.apply(event as StoredEvent<string, unknown> as StoredDeliveryEvent);
+      return applyEndpoint(trx, event as StoredEvent<string, unknown> as StoredEndpointEvent);
+    },
+
+    async afterBatch(trx) {
+      await changes.write(trx);
+      changes = new QueueChanges();
+    },
+  };
+}
+
+type StoredDeliveryEvent = StoredEvent & DeliveryEvent;
+type StoredEndpointEvent = StoredEvent & WebhookEndpointEvent;
+
+type QueueRow = DeliveryQueueTables["delivery_queue"];
+type RowUpdate = Pick<QueueRow, "revision"> & Partial<Pick<QueueRow, "attempts" | "state" | "due_at">>;
+type RowChange = { kind: "insert"; row: QueueRow } | ({ kind: "update" } & RowUpdate) | { kind: "delete" };
+
+/** The net effect of a batch's delivery events on the queue's rows. */
+class QueueChanges {
+  readonly #rows = new Map<string, RowChange>();
+  #due = false;
+
+  apply(event: StoredDeliveryEvent): void {
+    const id = event.data.deliveryId;
+    // Every delivery event moves the row's revision on (and ends any lease: see write()).
+    const revision = event.revision;
+    switch (event.type) {
+      case "DeliveryScheduled":
+        this.#due = true;
+        this.#rows.set(id, {
+          kind: "insert",
+          row: {
+            delivery_id: id,
+            webhook_id: event.data.webhookId,
+            payload: JSON.stringify(event.data.transaction),
+            correlation_id: event.metadata.correlationId,
+            state: "pending",
+            attempts: 0,
+            revision,
+            due_at: new Date(event.data.scheduledAt),
+            leased_until: null,
+          },
+        });
+        return;
+      case "DeliveryAttempted":
+        return this.#update(id, { revision, attempts: event.data.attempt });
+      case "DeliveryRetryScheduled":
+      case "DeliveryResumed":
+        this.#due = true;
+        return this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt) });
+      case "DeliveryPaused":
+        return this.#update(id, { revision, state: "paused" });
+      case "DeliverySucceeded":
+      case "DeliveryFailed":
+        // A row inserted in this batch never reaches the table.
+        if (this.#rows.get(id)?.kind === "insert") this.#rows.delete(id);
+        else this.#rows.set(id, { kind: "delete" });
+        return;
+    }
+  }
+
+  #update(id: string, update: RowUpdate): void {
+    const current = this.#rows.get(id);
+    if (current?.kind === "insert") this.#rows.set(id, { kind: "insert", row: { ...current.row, ...update } });
+    else if (current?.kind === "update") this.#rows.set(id, { ...current, ...update });
+    else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
+  }
+
+  async write(trx: Transaction<DeliveryQueueTables>): Promise<void> {
+    const inserts: QueueRow[] = [];
+    const updates: (RowUpdate & { id: string })[] = [];
+    const deletes: string[] = [];
+    for (const [id, change] of this.#rows) {
+      if (change.kind === "insert") inserts.push(change.row);
+      else if (change.kind === "update") updates.push({ ...change, id });
+      else deletes.push(id);
+    }
+    if (inserts.length > 0) {
+      await trx.insertInto("delivery_queue").values(inserts).onConflict((oc) => oc.column("delivery_id").doNothing()).execute();
+    }
+    if (updates.length > 0) {
+      await sql`
+        update delivery_queue q set
+          revision = v.revision,
+          attempts = coalesce(v.attempts, q.attempts),
+          state = coalesce(v.state, q.state),
+          due_at = coalesce(v.due_at, q.due_at),
+          leased_until = null
+        from unnest(
+          ${sql.val(updates.map((u) => u.id))}::text[],
+          ${sql.val(updates.map((u) => u.revision.toString()))}::bigint[],
+          ${sql.val(updates.map((u) => u.attempts ?? null))}::integer[],
+          ${sql.val(updates.map((u) => u.state ?? null))}::text[],
+          ${sql.val(updates.map((u) => u.due_at?.toISOString() ?? null))}::timestamptz[]
+        ) as v(delivery_id, revision, attempts, state, due_at)
+        where q.delivery_id = v.delivery_id`.execute(trx);
+    }
+    if (deletes.length > 0) {
+      await trx.deleteFrom("delivery_queue").where("delivery_id", "in", deletes).execute();
+    }
+    if (this.#due) await notify(trx);
+  }
+}
+
+async function applyEndpoint(trx: Transaction<DeliveryQueueTables>, event: StoredEndpointEvent): Promise<void> {
+  const endpoint = trx.updateTable("delivery_endpoints").where("webhook_id", "=", event.data.webhookId);
+  switch (event.type) {
+    case "WebhookEndpointCreated": {
+      const { webhookId, url, retries, apiKey, signingSecret } = event.data;
+      await trx
+        .insertInto("delivery_endpoints")
+        .values({ webhook_id: webhookId, url, retries, api_key: apiKey, signing_secret: signingSecret, status: "active" })
+        .onConflict((oc) => oc.column("webhook_id").doNothing())
+        .execute();
+      return;
+    }
+    case "WebhookEndpointUpdated": {
+      const { url, retries } = event.data;
+      if (url === undefined && retries === undefined) return;
+      await endpoint.set({ ...(url === undefined ? {} : { url }), ...(retries === undefined ? {} : { retries }) }).execute();
+      return;
+    }
+    case "WebhookEndpointApiKeyRotated":
+      await endpoint.set({ api_key: event.data.apiKey, signing_secret: event.data.signingSecret }).execute();
+      return;
+    // A state change makes the endpoint's queued deliveries claimable, so that a worker records
+    // their pause, resumption or end.
+    case "WebhookEndpointPaused":
+      await endpoint.set({ status: "paused" }).where("status", "=", "active").execute();
+      return notify(trx);
+    case "WebhookEndpointResumed":
+      await endpoint.set({ status: "active" }).where("status", "=", "paused").execute();
+      return notify(trx);
+    case "WebhookEndpointDeleted":
+      await endpoint.set({ status: "deleted" }).execute();
+      return notify(trx);
+  }
+}
+
+async function notify(trx: Transaction<DeliveryQueueTables>): Promise<void> {
+  // PostgreSQL folds identical notifications of one transaction into one, delivered at commit.
+  await sql`select pg_notify(${DELIVERY_QUEUE_CHANNEL}, '')`.execute(trx);
+}
+
+/** A claimed delivery with its endpoint as it is now: a URL update applies to the next attempt. */
+export interface ClaimedDelivery {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly payload: string;
+  readonly correlationId: string;
+  readonly state: "pending" | "paused";
+  readonly attempts: number;
+  readonly revision: bigint;
+  readonly endpoint: {
+    readonly url: string;
+    readonly retries: number;
+    readonly apiKey: string;
+    readonly signingSecret: string;
+    readonly status: "active" | "paused" | "deleted";
+  };
+}
+
+/**
+ * Claims up to `limit` deliveries that need a worker: pending and due; pending on an endpoint that is
+ * no longer active (to record the pause or the end); paused on an endpoint that is no longer paused.
+ * One statement, so the lease is taken in a transaction that ends before any HTTP request starts.
+ */
+export async function claimDeliveries(
+  db: Kysely<any>,
+  options: { readonly limit: number; readonly leaseMs: number; readonly skipWebhooks: readonly string[] },
+): Promise<ClaimedDelivery[]> {
+  const result = await sql<ClaimedRow>`
+    with claimable as (
+      select q.delivery_id
+      from delivery_queue q join delivery_endpoints e on e.webhook_id = q.webhook_id
+      where (q.leased_until is null or q.leased_until < now())
+        and ((q.state = 'pending' and (q.due_at <= now() or e.status <> 'active'))
+          or (q.state = 'paused' and e.status <> 'paused'))
+        and not (q.webhook_id = any(${sql.val([...options.skipWebhooks])}::text[]))
+      order by q.due_at
+      limit ${options.limit}
+      for update of q skip locked
+    )
+    update delivery_queue q
+    set leased_until = now() + ${options.leaseMs} * interval '1 millisecond'
+    from claimable c, delivery_endpoints e
+    where q.delivery_id = c.delivery_id and e.webhook_id = q.webhook_id
+    returning q.delivery_id, q.webhook_id, q.payload, q.correlation_id, q.state, q.attempts, q.revision,
+      e.url, e.retries, e.api_key, e.signing_secret, e.status`.execute(db);
+  return result.rows.map((row) => ({
+    deliveryId: row.delivery_id,
+    webhookId: row.webhook_id,
+    payload: row.payload,
+    correlationId: row.correlation_id,
+    state: row.state,
+    attempts: row.attempts,
+    revision: BigInt(row.revision),
+    endpoint: { url: row.url, retries: row.retries, apiKey: row.api_key, signingSecret: row.signing_secret, status: row.status },
+  }));
+}
+
+type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id">;
+
+/** Gives claimed rows back before their lease ends (a worker that cannot start them now). */
+export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly string[]): Promise<void> {
+  if (deliveryIds.length === 0) return;
+  await sql`update delivery_queue set leased_until = null where delivery_id = any(${sql.val([...deliveryIds])}::text[])`.execute(db);
+}
+
+/**
+ * Milliseconds until the next pending delivery can be claimed (due and not leased), or undefined
+ * when none waits. Deliveries of the skipped endpoints do not count.
+ */
+export async function msUntilNextDue(db: Kysely<any>, skipWebhooks: readonly string[]): Promise<number | undefined> {
+  const result = await sql<{ ms: number | null }>`
+    select greatest(0, extract(epoch from (min(greatest(due_at, coalesce(leased_until, due_at))) - now())) * 1000)::float8 as ms
+    from delivery_queue
+    where state = 'pending' and not (webhook_id = any(${sql.val([...skipWebhooks])}::text[]))`.execute(db);
+  const ms = result.rows[0]?.ms;
+  return ms === null || ms === undefined ? undefined : Number(ms);
+}

@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, openPostgres } from "../../src/adapters/db/database.js";
+import { migrate } from "../../src/adapters/db/migrations.js";
+import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
+import { NATS_URL } from "../support/services.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { natsTestNames, type NatsTestNames, TEST_ENCRYPTION_KEY } from "../support/test-herald.js";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
+import { createEndpoint, createSubscription } from "../support/webhooks.js";
+
+const TRANSACTIONS = 2000;
+const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
+
+/**
+ * At-least-once across crashes: herald runs as a child process (SIGKILL needs one) and is killed
+ * twice mid-run, without warning, then started again on the same database and NATS names.
+ */
+describe("delivery survives SIGKILL", () => {
+  let database: TestDatabase;
+  let names: NatsTestNames;
+  let storage: Database;
+  let store: EventStore;
+  let receiver: WebhookReceiver;
+  let nc: NatsConnection;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    names = natsTestNames();
+    storage = await openPostgres(database.url);
+    await migrate(storage.db);
+    store = await createPostgresEventStore(storage);
+    receiver = await startWebhookReceiver();
+    nc = await connect({ servers: NATS_URL });
+  });
+  afterAll(async () => {
+    child?.kill("SIGKILL");
+    await nc?.close();
+    await receiver?.close();
+    await store?.close();
+    await storage?.close();
+    await names?.cleanup();
+    await database?.drop();
+  });
+
+  /** `node --import tsx` rather than the tsx CLI: the CLI forks, and SIGKILL would miss the real process. */
+  async function startHerald(): Promise<ChildProcess> {
+    const process_ = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts"], {
+      env: {
+        ...process.env,
+        ...names.env,
+        DATABASE_URL: database.url,
+        PORT: "0",
+        HERALD_ALLOW_PRIVATE_TARGETS: "true",
+        HERALD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        HERALD_DELIVERY_TIMEOUT_MS: "1000",
+        HERALD_RETRY_BASE_MS: "200",
+        // info: readiness is the "herald is listening" line.
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    process_.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    process_.stderr?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    // Ready once its HTTP server answers: the worker and projections start before it listens.
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('"msg":"herald is listening"')) {
+      if (process_.exitCode !== null) throw new Error(`herald exited: ${output}`);
+      if (Date.now() > deadline) throw new Error(`herald did not start: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return process_;
+  }
+
+  async function kill(process_: ChildProcess): Promise<void> {
+    const exited = new Promise((resolve) => process_.once("exit", resolve));
+    process_.kill("SIGKILL");
+    await exited;
+  }
+
+  const uniqueTransactions = () => new Set(receiver.requests.map((request) => (JSON.parse(request.body) as { signature: string }).signature)).size;
+
+  async function receivedAtLeast(count: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (uniqueTransactions() < count) {
+      if (Date.now() > deadline) throw new Error(`only ${uniqueTransactions()} of ${count} transactions received`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  async function all(type: string): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (;;) {
+      const page = await store.readAll(events.at(-1)?.position ?? "start", { filter: { eventTypes: [type] }, maxCount: 5000 });
+      if (page.length === 0) return events;
+      events.push(...page);
+    }
+  }
+
+  it(`delivers all ${TRANSACTIONS} transactions at least once and schedules none twice`, { timeout: 150_000 }, async () => {
+    const endpoint = await createEndpoint(store, `${receiver.url}/hook`, 10);
+    await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+    child = await startHerald();
+
+    const js = jetstream(nc);
+    const started = Date.now();
+    const publishing = (async () => {
+      for (let i = 0; i < TRANSACTIONS; i += 100) {
+        await Promise.all(
+          Array.from({ length: Math.min(100, TRANSACTIONS - i) }, (_, k) => {
+            const n = i + k;
+            const transaction = {
+              status: "SUCCESS",
+              signature: `0x${(n + 1).toString(16).padStart(64, "0")}`,
+              message: "",
+              events: [{ type: "asset-link", action: "create", args: [`n${n}`], collectionId: COLLECTION }],
+            };
+            return js.publish(names.txSubject, JSON.stringify(transaction), { msgID: `crash-${n}` });
+          }),
+        );
+      }
+    })();
+
+    await receivedAtLeast(300, 60_000);
+    await kill(child);
+    const firstKillAt = uniqueTransactions();
+    child = await startHerald();
+    await receivedAtLeast(firstKillAt + 500, 60_000);
+    await kill(child);
+    const secondKillAt = uniqueTransactions();
+    child = await startHerald();
+    await publishing;
+    await receivedAtLeast(TRANSACTIONS, 90_000);
+
+    // Every delivery completes in the store too, each scheduled exactly once.
+    const deadline = Date.now() + 30_000;
+    let succeeded = await all("DeliverySucceeded");
+    while (succeeded.length < TRANSACTIONS && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      succeeded = await all("DeliverySucceeded");
+    }
+    const scheduled = await all("DeliveryScheduled");
+    const attempted = await all("DeliveryAttempted");
+    const received = await all("TransactionReceived");
+    const durationS = (Date.now() - started) / 1000;
+    process.stderr.write(
+      `${JSON.stringify({ crash: { killedAtUnique: [firstKillAt, secondKillAt], requests: receiver.requests.length, unique: uniqueTransactions(), scheduled: scheduled.length, attempted: attempted.length, succeeded: succeeded.length, durationS } })}\n`,
+    );
+    expect(received).toHaveLength(TRANSACTIONS);
+    expect(uniqueTransactions()).toBe(TRANSACTIONS);
+    expect(scheduled).toHaveLength(TRANSACTIONS);
+    expect(new Set(scheduled.map((event) => event.stream)).size).toBe(TRANSACTIONS);
+    expect(succeeded).toHaveLength(TRANSACTIONS);
+    expect(new Set(succeeded.map((event) => event.stream)).size).toBe(TRANSACTIONS);
+    // Every recorded attempt reached the receiver; an attempt cut off by a kill reached it but went unrecorded.
+    expect(attempted.length).toBeGreaterThanOrEqual(TRANSACTIONS);
+    expect(receiver.requests.length).toBeGreaterThanOrEqual(attempted.length);
+  });
+});

@@ -1,0 +1,52 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
+import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
+import type { EventStore } from "../../src/adapters/eventstore/event-store.js";
+import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionCreated } from "../../src/domain/webhook-events.js";
+import { TEST_ENCRYPTION_KEY } from "./test-herald.js";
+
+/**
+ * Endpoints and subscriptions made the way the GraphQL API makes them: by appending their domain
+ * events (webhook-events.ts, secrets sealed) through the event store's port.
+ */
+export interface TestEndpoint {
+  readonly webhookId: string;
+  readonly apiKey: string;
+  readonly signingSecret: string;
+}
+
+const box = createSecretBox(Buffer.from(TEST_ENCRYPTION_KEY, "base64"));
+const SUBSCRIBER = "0x1Ea66A857De297471bc12dD12D93853fF6617284";
+
+export async function createEndpoint(store: EventStore, url: string, retries = 5): Promise<TestEndpoint> {
+  const webhookId = randomUUID();
+  const apiKey = randomBytes(24).toString("base64url");
+  const signingSecret = `whsec_${randomBytes(24).toString("base64")}`;
+  await store.append(
+    endpointStream(webhookId),
+    [
+      {
+        type: "WebhookEndpointCreated",
+        data: { webhookId, subscriber: SUBSCRIBER, url, retries, apiKey: box.seal(apiKey), signingSecret: box.seal(signingSecret), createdAt: Date.now() },
+        metadata: eventMetadata(SUBSCRIBER),
+      },
+    ],
+    "no_stream",
+  );
+  return { webhookId, apiKey, signingSecret };
+}
+
+export async function changeEndpoint(store: EventStore, webhookId: string, event: Exclude<WebhookEndpointEvent, { type: "WebhookEndpointCreated" }>) {
+  return store.append(endpointStream(webhookId), [{ type: event.type, data: event.data, metadata: eventMetadata(SUBSCRIBER) }], "stream_exists");
+}
+
+export async function createSubscription(
+  store: EventStore,
+  webhookId: string,
+  match: Pick<WebhookSubscriptionCreated["data"], "type" | "actions" | "collectionId">,
+): Promise<string> {
+  const subscriptionId = randomUUID();
+  const data: WebhookSubscriptionCreated["data"] = { subscriptionId, webhookId, subscriber: SUBSCRIBER, ...match, createdAt: Date.now() };
+  await store.append(subscriptionStream(subscriptionId), [{ type: "WebhookSubscriptionCreated", data, metadata: eventMetadata(SUBSCRIBER) }], "no_stream");
+  return subscriptionId;
+}
