@@ -49,27 +49,38 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const wake = new AppendSignal();
   const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => wake.notify());
   const perEndpoint = new Map<string, number>();
+  /** Deliveries holding a slot: their attempt is in flight. */
+  const inFlight = new Set<string>();
+  /** Every delivery still being worked on, including those whose attempt is being recorded. */
   const tasks = new Set<Promise<void>>();
   let stopping = false;
 
   const saturated = () => [...perEndpoint].filter(([, count]) => count >= config.endpointConcurrency).map(([webhookId]) => webhookId);
 
   const start = (delivery: ClaimedDelivery) => {
+    inFlight.add(delivery.deliveryId);
     perEndpoint.set(delivery.webhookId, (perEndpoint.get(delivery.webhookId) ?? 0) + 1);
-    const task = process(delivery)
+    // The slot is freed when the attempt ends, not when it is recorded: recording is group-committed
+    // with other attempts' and must not hold the next attempt back. The lease covers both.
+    const freeSlot = () => {
+      if (!inFlight.delete(delivery.deliveryId)) return;
+      const left = (perEndpoint.get(delivery.webhookId) ?? 1) - 1;
+      if (left === 0) perEndpoint.delete(delivery.webhookId);
+      else perEndpoint.set(delivery.webhookId, left);
+      wake.notify();
+    };
+    const task = process(delivery, freeSlot)
       .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.deliveryId }, "delivery task failed; its lease will expire and it will be retried"))
       .finally(() => {
-        const left = (perEndpoint.get(delivery.webhookId) ?? 1) - 1;
-        if (left === 0) perEndpoint.delete(delivery.webhookId);
-        else perEndpoint.set(delivery.webhookId, left);
+        freeSlot();
         tasks.delete(task);
-        wake.notify();
       });
     tasks.add(task);
   };
 
-  async function process(delivery: ClaimedDelivery): Promise<void> {
+  async function process(delivery: ClaimedDelivery, attemptEnded: () => void): Promise<void> {
     const command = await commandFor(delivery);
+    attemptEnded();
     const decision = decide(command, { status: delivery.state, attempts: delivery.attempts });
     if (!decision.ok) {
       logger.warn({ deliveryId: delivery.deliveryId, reason: decision.reason }, "delivery queue row disagrees with its stream; skipped");
@@ -123,7 +134,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   async function run(): Promise<void> {
     while (!stopping) {
       const signalBefore = wake.count;
-      const free = config.workerConcurrency - tasks.size;
+      const free = config.workerConcurrency - inFlight.size;
       if (free < claimThreshold) {
         await wake.wait(IDLE_POLL_MS);
         continue;

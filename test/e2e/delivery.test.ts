@@ -8,6 +8,7 @@ import type { Transaction } from "../../src/domain/ingest-events.js";
 import { transactionIdFor } from "../../src/domain/ingest-decoding.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
+import { newAccount, signedToken } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { changeEndpoint, createEndpoint, createSubscription, type TestEndpoint } from "../support/webhooks.js";
@@ -15,6 +16,15 @@ import { changeEndpoint, createEndpoint, createSubscription, type TestEndpoint }
 const BASE_MS = 400;
 const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 const seedMatch = { type: "asset-link", actions: ["create", "delete"], collectionId: SEED_COLLECTION };
+const SIWE_DOMAIN = "herald.test";
+
+// The seed's mutations, asking for the Standard Webhooks signing secret as well.
+const CREATE_WEBHOOK_ENDPOINT = `mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
+  createWebhookEndpoint(input: $input) { webhookEndpoint { webhookId apiKey signingSecret retries } }
+}`;
+const CREATE_WEBHOOK_SUBSCRIPTION = `mutation CreateWebhookSubscription($input: CreateWebhookSubscriptionInput!) {
+  createWebhookSubscription(input: $input) { webhookSubscription { subscriptionId webhookId } }
+}`;
 
 describe("delivery: NATS → match → POST, retried per the seed, every attempt in the store", () => {
   let herald: TestHerald;
@@ -25,7 +35,7 @@ describe("delivery: NATS → match → POST, retried per the seed, every attempt
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     herald = await startTestHerald({
-      env: { HERALD_RETRY_BASE_MS: String(BASE_MS), HERALD_RETRY_MAX_MS: "10000", HERALD_DELIVERY_TIMEOUT_MS: "2000" },
+      env: { HERALD_RETRY_BASE_MS: String(BASE_MS), HERALD_RETRY_MAX_MS: "10000", HERALD_DELIVERY_TIMEOUT_MS: "2000", HERALD_SIWE_DOMAIN: SIWE_DOMAIN },
     });
     nc = await connect({ servers: NATS_URL });
   });
@@ -42,6 +52,17 @@ describe("delivery: NATS → match → POST, retried per the seed, every attempt
     const messageId = `delivery-test-${published++}`;
     await jetstream(nc).publish(herald.nats!.txSubject, JSON.stringify(transaction), { msgID: messageId });
     return transactionIdFor(transaction, messageId);
+  }
+
+  async function graphql(query: string, variables: object, token: string): Promise<any> {
+    const response = await fetch(`${herald.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: any; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    return body.data;
   }
 
   async function endpointAt(path: string, retries = 5): Promise<TestEndpoint> {
@@ -63,8 +84,12 @@ describe("delivery: NATS → match → POST, retried per the seed, every attempt
   const finished = (events: StoredEvent[]) => events.some((e) => e.type === "DeliverySucceeded" || e.type === "DeliveryFailed");
   const types = (events: StoredEvent[]) => events.map((e) => e.type);
 
-  it("POSTs the seed's transaction whole, with the API key and a Standard Webhooks signature", async () => {
-    const endpoint = await endpointAt("/ok");
+  it("POSTs the seed's transaction whole, with the API key and a Standard Webhooks signature (endpoint made over GraphQL)", async () => {
+    const token = await signedToken(newAccount(), SIWE_DOMAIN);
+    const created = await graphql(CREATE_WEBHOOK_ENDPOINT, { input: { url: `${receiver.url}/ok`, retries: 5 } }, token);
+    const endpoint: TestEndpoint = created.createWebhookEndpoint.webhookEndpoint;
+    expect(endpoint.signingSecret).toMatch(/^whsec_/);
+    await graphql(CREATE_WEBHOOK_SUBSCRIPTION, { input: { ...seedMatch, webhookId: endpoint.webhookId } }, token);
     // An endpoint whose subscription does not match gets nothing.
     const other = await createEndpoint(store(), `${receiver.url}/other`);
     await createSubscription(store(), other.webhookId, { ...seedMatch, actions: ["create"] });
