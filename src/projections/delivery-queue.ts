@@ -316,3 +316,13 @@ export async function msUntilNextDue(db: Kysely<any>, skipWebhooks: readonly str
   const ms = result.rows[0]?.ms;
   return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));
 }
+
+/** For /metrics: pending deliveries, and how long the most overdue one has been due (seconds). */
+export async function deliveryQueueStats(db: Kysely<any>): Promise<{ depth: number; oldestDueS: number }> {
+  const result = await sql<{ depth: string | number; oldest_due_s: number | null }>`
+    select count(*) as depth,
+      greatest(0, extract(epoch from (now() - min(due_at) filter (where due_at <= now()))))::float8 as oldest_due_s
+    from delivery_queue where state = 'pending'`.execute(db);
+  const row = result.rows[0];
+  return { depth: Number(row?.depth ?? 0), oldestDueS: Number(row?.oldest_due_s ?? 0) };
+}
