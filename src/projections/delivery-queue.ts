@@ -322,9 +322,10 @@ export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly s
  */
 export async function msUntilNextDue(db: Kysely<any>, skipWebhooks: readonly string[]): Promise<number | undefined> {
   const result = await sql<{ ms: number | null }>`
-    select greatest(0, extract(epoch from (min(greatest(due_at, coalesce(leased_until, due_at))) - now())) * 1000)::float8 as ms
+    select (extract(epoch from (min(greatest(due_at, coalesce(leased_until, due_at))) - now())) * 1000)::float8 as ms
     from delivery_queue
     where state = 'pending' and not (webhook_id = any(${sql.val([...skipWebhooks])}::text[]))`.execute(db);
+  // An empty queue gives NULL, which must stay "nothing due" (SQL's greatest(0, NULL) would say "now").
   const ms = result.rows[0]?.ms;
-  return ms === null || ms === undefined ? undefined : Number(ms);
+  return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));
 }
