@@ -104,17 +104,13 @@ function comparisonRows(results: BenchResults): string[] {
       `| delivery throughput, per second | herald: ${delivery.deliveriesPerSecond} deliveries (NATS → store → POST, every attempt appended) | plain undici loop: ${delivery.plainUndiciPostsPerSecond} POSTs to the same receiver | ${ratio(delivery.deliveriesPerSecond, delivery.plainUndiciPostsPerSecond)} |`,
     );
   }
-  const replay = results.replay as { replayEventsPerSecond?: number; plainReadEventsPerSecond?: number } | undefined;
-  if (replay?.replayEventsPerSecond !== undefined && replay.plainReadEventsPerSecond !== undefined) {
-    rows.push(
-      `| replay, events/s | herald: ${replay.replayEventsPerSecond} (every read model rebuilt, checkpoint per batch) | plain read of the same log: ${replay.plainReadEventsPerSecond} | ${ratio(replay.replayEventsPerSecond, replay.plainReadEventsPerSecond)} |`,
-    );
-  }
   return rows;
 }
 
+/** `a.b.c | value` rows; arrays of objects by index (`projections.0.name`). */
 function flatten(value: unknown, prefix = ""): [string, string][] {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return [[prefix, Array.isArray(value) ? value.join(", ") : String(value)]];
+  if (Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null)) return [[prefix, value.join(", ")]];
+  if (typeof value !== "object" || value === null) return [[prefix, String(value)]];
   return Object.entries(value).flatMap(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key));
 }
 

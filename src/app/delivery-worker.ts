@@ -6,7 +6,7 @@ import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import type { WebhookSender } from "../adapters/http/webhook-sender.js";
-import { type DeliveryCommand, decide, deliveryStream } from "../domain/delivery.js";
+import { type AttemptReport, type DeliveryCommand, decide, deliveryStream } from "../domain/delivery.js";
 import { type ClaimedDelivery, claimDeliveries, DELIVERY_QUEUE_CHANNEL, msUntilNextDue, releaseDeliveries } from "../projections/delivery-queue.js";
 import type { Config } from "./config.js";
 
@@ -15,6 +15,8 @@ export interface DeliveryWorkerOptions {
   readonly store: EventStore;
   readonly sender: WebhookSender;
   readonly secretBox: SecretBox;
+  /** Told of every attempt's outcome and duration (metrics). */
+  readonly onAttempt?: (report: AttemptReport) => void;
   readonly logger: Logger;
   readonly config: Pick<Config, "deliveryTimeoutMs" | "retryBaseMs" | "retryMaxMs" | "workerConcurrency" | "endpointConcurrency">;
 }
@@ -113,6 +115,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       apiKey: options.secretBox.open(endpoint.apiKey),
       signingSecret: options.secretBox.open(endpoint.signingSecret),
     });
+    options.onAttempt?.(report);
     logger.debug(
       { deliveryId, webhookId: delivery.webhookId, attempt: delivery.attempts + 1, result: report.result, durationMs: report.durationMs },
       "delivery attempted",

@@ -12,7 +12,9 @@ import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jet
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
-import { deliveryQueueProjection } from "../projections/delivery-queue.js";
+import type { AttemptResult } from "../domain/retry-policy.js";
+import { countDeliveriesByStatus, deliveryHistoryProjection } from "../projections/delivery-history.js";
+import { deliveryQueueProjection, deliveryQueueStats } from "../projections/delivery-queue.js";
 import { dispatcherProjection } from "../projections/dispatcher.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
@@ -63,6 +65,7 @@ export function allProjections(deps: { readonly store: EventStore; readonly logg
     webhookSubscriptionsProjection,
     dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
     deliveryQueueProjection(),
+    deliveryHistoryProjection,
   ];
 }
 
@@ -108,6 +111,19 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   );
   metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [{ value: waypoint.waiterCount }]);
   const sseRequests = metrics.counter("herald_sse_requests_total", "Waypoint SSE requests, by how they ended");
+  // Deliveries and the queue are read from the database, so every process reports the whole cluster.
+  metrics.gauge("herald_deliveries", "Deliveries by status (pending, paused, succeeded, failed)", async () =>
+    (await countDeliveriesByStatus(database.db)).map(({ status, count }) => ({ labels: { status }, value: count })),
+  );
+  metrics.gauge("herald_delivery_queue_depth", "Pending deliveries in the queue, due or not", async () => [{ value: (await deliveryQueueStats(database.db)).depth }]);
+  metrics.gauge("herald_delivery_queue_oldest_due_seconds", "How long the most overdue pending delivery has been due (0 when none is)", async () => [
+    { value: (await deliveryQueueStats(database.db)).oldestDueS },
+  ]);
+  const attemptSeconds = metrics.histogram(
+    "herald_delivery_attempt_duration_seconds",
+    "Webhook attempt latency in this process, by outcome class (2xx, 4xx, 5xx, error)",
+    [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
   registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
   registerWaypointRoutes(http, {
@@ -134,6 +150,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       logger: logger.child({ component: "webhook-commands" }),
     }),
     db: database.db,
+    store,
     secrets,
     verifier: new SiweTokenVerifier({ domain: config.siweDomain, chainIds: config.siweChainIds, maxTtlS: config.siweMaxTtlS }),
     adminAddresses: config.adminAddresses,
@@ -159,6 +176,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       connectionsPerOrigin: config.endpointConcurrency,
     }),
     secretBox: secrets,
+    onAttempt: (report) => attemptSeconds.observe(report.durationMs / 1000, { outcome: outcomeClass(report.result) }),
     logger: logger.child({ component: "delivery-worker" }),
     config,
   });
@@ -201,4 +219,9 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   };
 
   return { url, config, database, store, http, projections, metrics, waypoint, stop };
+}
+
+/** Few label values: a status code per series would make one series per code a receiver invents. */
+function outcomeClass(result: AttemptResult): string {
+  return result.kind === "error" ? "error" : `${Math.floor(result.status / 100)}xx`;
 }

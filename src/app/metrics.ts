@@ -78,12 +78,17 @@ export class Gauge implements Series {
   ) {}
 
   async render(): Promise<string[]> {
-    const values = await this.read();
-    return [
-      `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} gauge`,
-      ...values.map(({ labels, value }) => `${this.name}${labelText(labels ?? {})} ${value}`),
-    ];
+    const head = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    let values;
+    try {
+      values = await this.read();
+    } catch (error) {
+      // One gauge that cannot be read (a read model's table not created yet at start-up, a database
+      // hiccup) must not fail the whole scrape: it reports no sample this time. Only the error's
+      // name, in a comment: its message may quote a query.
+      return [...head, `# ${this.name} unavailable: ${(error as Error).name}`];
+    }
+    return [...head, ...values.map(({ labels, value }) => `${this.name}${labelText(labels ?? {})} ${value}`)];
   }
 }
 

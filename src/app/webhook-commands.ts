@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { SecretBox } from "../adapters/crypto/secret-box.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
-import type { EventStore, Position, StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { EventStore, Position } from "../adapters/eventstore/event-store.js";
 import type { Caller } from "../domain/caller.js";
 import { isResourceId } from "../domain/plain-text.js";
 import {
@@ -21,6 +21,7 @@ import {
   type WebhookSubscriptionCommand,
 } from "../domain/webhook-subscription.js";
 import { ProjectionTimeoutError, type ProjectionRunner } from "../projections/projection-runner.js";
+import { readWebhookEndpoint } from "./entity-streams.js";
 import { type CommandOutcome, runCommand } from "./run-command.js";
 
 /** Distributive Omit, so that each command keeps its own fields. */
@@ -72,10 +73,7 @@ export class WebhookCommands {
     const command: WebhookSubscriptionCommand =
       request.kind === "CreateWebhookSubscription" ? { ...request, now: Date.now() } : request;
     // Decisions read the endpoint's own stream, never a read model that may lag behind.
-    const endpoint = (await this.options.store.readStream(endpointStream(command.webhookId))).reduce(
-      (state: WebhookEndpointState, event: StoredEvent) => evolveWebhookEndpoint(state, event as unknown as WebhookEndpointEvent),
-      undefined,
-    );
+    const endpoint = await readWebhookEndpoint(this.options.store, command.webhookId);
     const outcome = await runCommand<WebhookSubscription | undefined, WebhookSubscriptionEvent>(this.options.store, {
       stream: subscriptionStream(command.subscriptionId),
       initial: undefined,
@@ -88,7 +86,10 @@ export class WebhookCommands {
     return { ...outcome, state: outcome.state as WebhookSubscription };
   }
 
-  /** New endpoints and rotations get a fresh API key and signing secret, sealed before any event sees them. */
+  /**
+   * New endpoints and rotations get a fresh API key and signing secret, sealed before any event sees
+   * them; commands that record a time get the clock here, so that decide stays pure.
+   */
   #withSecrets(request: EndpointRequest): WebhookEndpointCommand {
     const sealedPair = () => ({
       apiKey: this.options.secrets.seal(randomBytes(32).toString("base64url")),
@@ -97,6 +98,7 @@ export class WebhookCommands {
     });
     if (request.kind === "CreateWebhookEndpoint") return { ...request, ...sealedPair(), now: Date.now() };
     if (request.kind === "RotateWebhookEndpointApiKey") return { ...request, ...sealedPair() };
+    if (request.kind === "ResumeWebhookEndpoint") return { ...request, now: Date.now() };
     return request;
   }
 

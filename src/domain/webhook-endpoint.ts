@@ -2,7 +2,7 @@ import { type Caller, canChange, canRead } from "./caller.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { checkWebhookUrl } from "./network-address.js";
 import { isPlainText } from "./plain-text.js";
-import type { Sealed, WebhookEndpointEvent } from "./webhook-events.js";
+import type { EndpointDisabledReason, Sealed, WebhookEndpointEvent } from "./webhook-events.js";
 
 /**
  * The webhook endpoint aggregate (stream `endpoint-<webhookId>`): where deliveries go, how often
@@ -18,6 +18,15 @@ export interface WebhookEndpoint {
   readonly createdAt: number;
   readonly paused: boolean;
   readonly deleted: boolean;
+  /** When deliveries started failing without a success since (ms since the epoch); undefined when healthy. */
+  readonly failingSince: number | undefined;
+  /** Set when herald disabled the endpoint; resuming clears it. */
+  readonly disabledReason: EndpointDisabledReason | undefined;
+  /**
+   * Delivery outcomes observed before this time (ms) say nothing about the endpoint as it is now:
+   * it was created or resumed since. Health decisions ignore them (see endpoint-health.ts).
+   */
+  readonly healthFrom: number;
 }
 
 /** Undefined until the endpoint is created. */
@@ -43,7 +52,7 @@ export type WebhookEndpointCommand =
   | { readonly kind: "UpdateWebhookEndpoint"; readonly webhookId: string; readonly url?: string | null; readonly retries?: number | null }
   | { readonly kind: "RotateWebhookEndpointApiKey"; readonly webhookId: string; readonly apiKey: Sealed; readonly signingSecret: Sealed }
   | { readonly kind: "PauseWebhookEndpoint"; readonly webhookId: string }
-  | { readonly kind: "ResumeWebhookEndpoint"; readonly webhookId: string }
+  | { readonly kind: "ResumeWebhookEndpoint"; readonly webhookId: string; readonly now: number }
   | { readonly kind: "DeleteWebhookEndpoint"; readonly webhookId: string };
 
 export interface WebhookEndpointRules {
@@ -110,14 +119,19 @@ export function decideWebhookEndpoint(
     case "PauseWebhookEndpoint":
       return state.paused ? accept() : accept({ type: "WebhookEndpointPaused", data: { webhookId } });
     case "ResumeWebhookEndpoint":
-      return state.paused ? accept({ type: "WebhookEndpointResumed", data: { webhookId } }) : accept();
+      // Resuming also enables an endpoint that herald disabled: its owner says it works again.
+      return state.paused || state.disabledReason
+        ? accept({ type: "WebhookEndpointResumed", data: { webhookId, at: command.now } })
+        : accept();
     case "DeleteWebhookEndpoint":
       return accept({ type: "WebhookEndpointDeleted", data: { webhookId } });
   }
 }
 
 export function evolveWebhookEndpoint(state: WebhookEndpointState, event: WebhookEndpointEvent): WebhookEndpointState {
-  if (event.type === "WebhookEndpointCreated") return { ...event.data, paused: false, deleted: false };
+  if (event.type === "WebhookEndpointCreated") {
+    return { ...event.data, paused: false, deleted: false, failingSince: undefined, disabledReason: undefined, healthFrom: event.data.createdAt };
+  }
   // Events of a stream that was never created cannot happen; ignoring them keeps evolve total.
   if (!state) return state;
   switch (event.type) {
@@ -128,9 +142,15 @@ export function evolveWebhookEndpoint(state: WebhookEndpointState, event: Webhoo
     case "WebhookEndpointPaused":
       return { ...state, paused: true };
     case "WebhookEndpointResumed":
-      return { ...state, paused: false };
+      return { ...state, paused: false, disabledReason: undefined, failingSince: undefined, healthFrom: event.data.at ?? state.healthFrom };
     case "WebhookEndpointDeleted":
       return { ...state, deleted: true };
+    case "WebhookEndpointFailing":
+      return { ...state, failingSince: event.data.since };
+    case "WebhookEndpointRecovered":
+      return { ...state, failingSince: undefined };
+    case "WebhookEndpointDisabled":
+      return { ...state, disabledReason: event.data.reason };
   }
 }
 

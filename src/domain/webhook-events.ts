@@ -42,12 +42,36 @@ export interface WebhookEndpointPaused {
 
 export interface WebhookEndpointResumed {
   readonly type: "WebhookEndpointResumed";
-  readonly data: { readonly webhookId: string };
+  /** `at` (ms since the epoch) is absent from events written before endpoint health existed. */
+  readonly data: { readonly webhookId: string; readonly at?: number };
 }
 
 export interface WebhookEndpointDeleted {
   readonly type: "WebhookEndpointDeleted";
   readonly data: { readonly webhookId: string };
+}
+
+/** Deliveries to the endpoint have been failing since `since` (ms since the epoch), without a success. */
+export interface WebhookEndpointFailing {
+  readonly type: "WebhookEndpointFailing";
+  readonly data: { readonly webhookId: string; readonly since: number };
+}
+
+/** A delivery succeeded again after the endpoint was failing. */
+export interface WebhookEndpointRecovered {
+  readonly type: "WebhookEndpointRecovered";
+  readonly data: { readonly webhookId: string; readonly at: number };
+}
+
+/**
+ * Why herald stopped delivering to an endpoint by itself: it answered 410 Gone, or it kept failing
+ * for HERALD_ENDPOINT_DISABLE_AFTER_S. Resuming the endpoint enables it again.
+ */
+export type EndpointDisabledReason = "gone" | "failing_too_long";
+
+export interface WebhookEndpointDisabled {
+  readonly type: "WebhookEndpointDisabled";
+  readonly data: { readonly webhookId: string; readonly reason: EndpointDisabledReason; readonly at: number };
 }
 
 export type WebhookEndpointEvent =
@@ -56,7 +80,10 @@ export type WebhookEndpointEvent =
   | WebhookEndpointApiKeyRotated
   | WebhookEndpointPaused
   | WebhookEndpointResumed
-  | WebhookEndpointDeleted;
+  | WebhookEndpointDeleted
+  | WebhookEndpointFailing
+  | WebhookEndpointRecovered
+  | WebhookEndpointDisabled;
 
 export interface WebhookSubscriptionCreated {
   readonly type: "WebhookSubscriptionCreated";
@@ -90,6 +117,9 @@ export const WEBHOOK_ENDPOINT_EVENT_TYPES = [
   "WebhookEndpointPaused",
   "WebhookEndpointResumed",
   "WebhookEndpointDeleted",
+  "WebhookEndpointFailing",
+  "WebhookEndpointRecovered",
+  "WebhookEndpointDisabled",
 ] as const satisfies readonly WebhookEndpointEvent["type"][];
 
 export const WEBHOOK_SUBSCRIPTION_EVENT_TYPES = [

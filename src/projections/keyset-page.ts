@@ -27,9 +27,16 @@ export interface Page<Row> {
 
 export const DEFAULT_PAGE_SIZE = 100;
 
+/** Optional bounds on created_at: from `since` (inclusive) to `until` (exclusive). */
+export interface CreatedRange {
+  readonly since?: number | undefined;
+  readonly until?: number | undefined;
+}
+
 /**
- * One page of `table` where every column in `filter` equals its value. The table must have a
- * `created_at bigint` column and the id column named; rows come back as the table stores them.
+ * One page of `table` where every column in `filter` equals its value and created_at is within
+ * `range`. The table must have a `created_at bigint` column and the id column named; rows come back
+ * as the table stores them.
  */
 export async function readPage<Row>(
   db: Kysely<any>,
@@ -37,10 +44,13 @@ export async function readPage<Row>(
   idColumn: string,
   filter: Readonly<Record<string, string>>,
   request: PageRequest,
+  range: CreatedRange = {},
 ): Promise<Page<Row>> {
   const key = sql`(created_at, ${sql.ref(idColumn)})`;
   let query = db.selectFrom(table);
   for (const [column, value] of Object.entries(filter)) query = query.where(column, "=", value);
+  if (range.since !== undefined) query = query.where("created_at", ">=", BigInt(range.since));
+  if (range.until !== undefined) query = query.where("created_at", "<", BigInt(range.until));
   const total = await query.select(sql<bigint>`count(*)`.as("total")).executeTakeFirstOrThrow();
 
   let rowsQuery = query.selectAll();

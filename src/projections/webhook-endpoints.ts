@@ -1,7 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { WebhookEndpoint } from "../domain/webhook-endpoint.js";
-import { WEBHOOK_ENDPOINT_EVENT_TYPES, type WebhookEndpointEvent } from "../domain/webhook-events.js";
+import { type EndpointDisabledReason, WEBHOOK_ENDPOINT_EVENT_TYPES, type WebhookEndpointEvent } from "../domain/webhook-events.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
 
@@ -19,15 +19,18 @@ export interface WebhookEndpointsTables {
     signing_secret: string;
     paused: boolean;
     created_at: bigint;
+    failing_since: bigint | null;
+    disabled_reason: EndpointDisabledReason | null;
   };
 }
 
 /** An endpoint as the read model knows it (deleted ones are gone). */
-export type WebhookEndpointRecord = Omit<WebhookEndpoint, "deleted">;
+export type WebhookEndpointRecord = Omit<WebhookEndpoint, "deleted" | "healthFrom">;
 
 export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
   name: "webhook-endpoints",
-  version: 1,
+  // 2: endpoint health (failing_since, disabled_reason).
+  version: 2,
   eventTypes: WEBHOOK_ENDPOINT_EVENT_TYPES,
   async setup(db) {
     await sql`
@@ -39,7 +42,9 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
         api_key text not null,
         signing_secret text not null,
         paused boolean not null,
-        created_at bigint not null
+        created_at bigint not null,
+        failing_since bigint,
+        disabled_reason text
       )`.execute(db);
     await sql`create index if not exists webhook_endpoints_page on webhook_endpoints (created_at, webhook_id)`.execute(db);
     await sql`create index if not exists webhook_endpoints_subscriber_page on webhook_endpoints (subscriber, created_at, webhook_id)`.execute(db);
@@ -55,7 +60,18 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
         const { webhookId, subscriber, url, retries, apiKey, signingSecret, createdAt } = event.data;
         await trx
           .insertInto("webhook_endpoints")
-          .values({ webhook_id: webhookId, subscriber, url, retries, api_key: apiKey, signing_secret: signingSecret, paused: false, created_at: BigInt(createdAt) })
+          .values({
+            webhook_id: webhookId,
+            subscriber,
+            url,
+            retries,
+            api_key: apiKey,
+            signing_secret: signingSecret,
+            paused: false,
+            created_at: BigInt(createdAt),
+            failing_since: null,
+            disabled_reason: null,
+          })
           .execute();
         return;
       }
@@ -70,7 +86,16 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
         await row.set({ paused: true }).execute();
         return;
       case "WebhookEndpointResumed":
-        await row.set({ paused: false }).execute();
+        await row.set({ paused: false, failing_since: null, disabled_reason: null }).execute();
+        return;
+      case "WebhookEndpointFailing":
+        await row.set({ failing_since: BigInt(event.data.since) }).execute();
+        return;
+      case "WebhookEndpointRecovered":
+        await row.set({ failing_since: null }).execute();
+        return;
+      case "WebhookEndpointDisabled":
+        await row.set({ disabled_reason: event.data.reason }).execute();
         return;
       case "WebhookEndpointDeleted":
         await trx.deleteFrom("webhook_endpoints").where("webhook_id", "=", event.data.webhookId).execute();
@@ -114,5 +139,7 @@ function toRecord(row: WebhookEndpointsTables["webhook_endpoints"]): WebhookEndp
     signingSecret: row.signing_secret,
     paused: row.paused,
     createdAt: Number(row.created_at),
+    failingSince: row.failing_since === null ? undefined : Number(row.failing_since),
+    disabledReason: row.disabled_reason ?? undefined,
   };
 }

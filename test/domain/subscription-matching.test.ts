@@ -83,20 +83,11 @@ describe("subscription matching", () => {
     );
   });
 
-  it("costs the same with 100,000 unrelated subscriptions", () => {
+  // How matching cost scales is measured by `npm run bench -- matching`, not timed here.
+  it("still finds exactly the matching endpoint among 100,000 unrelated subscriptions", () => {
     const index = new SubscriptionIndex();
     index.add(sub("s1", "w1"));
-    const time = () => {
-      const started = performance.now();
-      for (let i = 0; i < 20_000; i++) index.match(seed);
-      return performance.now() - started;
-    };
-    time();
-    const small = time();
     for (let i = 0; i < 100_000; i++) index.add(sub(`x${i}`, `wx${i}`, { collectionId: `1:evm:0x${i.toString(16).padStart(40, "0")}` }));
-    const large = time();
     expect(index.match(seed)).toEqual(new Map([["w1", ["s1"]]]));
-    // Generous bound: a scan would be ~100,000 times slower, noise on a shared machine is not.
-    expect(large).toBeLessThan(small * 10 + 50);
   });
 });

@@ -67,11 +67,11 @@ describe("webhook endpoint: decide", () => {
     const paused: WebhookEndpointEvent = { type: "WebhookEndpointPaused", data: { webhookId } };
     expect(given(created).when(pause)).toEqual({ ok: true, events: [paused] });
     expect(given(created, paused).when(pause)).toEqual({ ok: true, events: [] });
-    expect(given(created, paused).when({ kind: "ResumeWebhookEndpoint", webhookId })).toEqual({
+    expect(given(created, paused).when({ kind: "ResumeWebhookEndpoint", webhookId, now: 5 })).toEqual({
       ok: true,
-      events: [{ type: "WebhookEndpointResumed", data: { webhookId } }],
+      events: [{ type: "WebhookEndpointResumed", data: { webhookId, at: 5 } }],
     });
-    expect(given(created).when({ kind: "ResumeWebhookEndpoint", webhookId })).toEqual({ ok: true, events: [] });
+    expect(given(created).when({ kind: "ResumeWebhookEndpoint", webhookId, now: 5 })).toEqual({ ok: true, events: [] });
   });
 
   it("rotates the API key and the signing secret together", () => {
@@ -104,6 +104,16 @@ describe("webhook endpoint: evolve", () => {
       { type: "WebhookEndpointApiKeyRotated", data: { webhookId, apiKey: "v1.c", signingSecret: "v1.d" } },
       { type: "WebhookEndpointPaused", data: { webhookId } },
     ].reduce<WebhookEndpointState>((current, event) => evolveWebhookEndpoint(current, event as WebhookEndpointEvent), undefined);
-    expect(state).toEqual({ ...created.data, url: "https://example.org/", apiKey: "v1.c", signingSecret: "v1.d", paused: true, deleted: false });
+    expect(state).toEqual({
+      ...created.data,
+      url: "https://example.org/",
+      apiKey: "v1.c",
+      signingSecret: "v1.d",
+      paused: true,
+      deleted: false,
+      failingSince: undefined,
+      disabledReason: undefined,
+      healthFrom: created.data.createdAt,
+    });
   });
 });

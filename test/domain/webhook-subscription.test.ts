@@ -16,6 +16,7 @@ const webhookId = "8fafd82a-ca5e-4495-9ad4-d28c4ea6adf0";
 const subscriptionId = "0b1c8f0e-3f5e-4d7a-9c55-2f7f3c1b2a10";
 const endpoint: WebhookEndpointState = {
   webhookId, subscriber: owner.address, url: "https://example.com/webhook", retries: 5, apiKey: "v1.a", signingSecret: "v1.b", createdAt: 1, paused: false, deleted: false,
+  failingSince: undefined, disabledReason: undefined, healthFrom: 1,
 };
 const create: WebhookSubscriptionCommand = {
   kind: "CreateWebhookSubscription", subscriptionId, webhookId, type: "asset-link", actions: ["create", "delete"], collectionId: "1:EVM:0x6BCA6DE2DBDC4E0D41F7273011785EA16BA47182", now: 2,

@@ -5,11 +5,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
-const tsx = join(process.cwd(), "node_modules", ".bin", "tsx");
+// `node --import tsx` rather than the tsx CLI, which forks: signals must reach herald itself.
+const node = (args: string[], env: Record<string, string>) =>
+  spawn(process.execPath, ["--import", "tsx", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
 
 /** Runs `src/app/main.ts` as a real process and waits for its URL. */
 function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(tsx, ["src/app/main.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = node(["src/app/main.ts"], env);
   let output = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -75,7 +77,7 @@ describe("service shell", () => {
   });
 
   it("stops at start-up with one line naming a bad variable", async () => {
-    const child = spawn(tsx, ["src/app/main.ts"], { env: { ...process.env, PORT: "eighty" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = node(["src/app/main.ts"], { PORT: "eighty" });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     expect(await exitOf(child)).toBe(1);

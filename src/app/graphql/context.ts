@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { SecretBox } from "../../adapters/crypto/secret-box.js";
+import type { EventStore } from "../../adapters/eventstore/event-store.js";
 import type { Caller } from "../../domain/caller.js";
 import type { WebhookCommands } from "../webhook-commands.js";
 import { UnauthenticatedError } from "./errors.js";
@@ -10,6 +11,8 @@ export interface GraphqlContext {
   readonly commands: WebhookCommands;
   /** The read models' database. */
   readonly db: Kysely<any>;
+  /** The event store, read for audit trails and time travel; writes go through `commands`. */
+  readonly store: EventStore;
   readonly secrets: SecretBox;
 }
 

@@ -9,10 +9,13 @@ import type { Logger } from "pino";
 import { buildSchema } from "type-graphql";
 import type { SecretBox } from "../../adapters/crypto/secret-box.js";
 import type { SiweTokenVerifier } from "../../adapters/auth/siwe-token.js";
+import type { EventStore } from "../../adapters/eventstore/event-store.js";
 import type { Caller } from "../../domain/caller.js";
 import type { WebhookCommands } from "../webhook-commands.js";
 import type { GraphqlContext } from "./context.js";
 import { PUBLIC_ERROR_CODES } from "./errors.js";
+import { AuditResolver } from "./audit-resolver.js";
+import { DeliveryResolver } from "./delivery-resolver.js";
 import { NodeResolver } from "./node-resolver.js";
 import { queryLimitsPlugin } from "./query-limits.js";
 import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
@@ -21,6 +24,7 @@ import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js"
 export interface GraphqlDependencies {
   readonly commands: WebhookCommands;
   readonly db: Kysely<any>;
+  readonly store: EventStore;
   readonly secrets: SecretBox;
   readonly verifier: SiweTokenVerifier;
   /** Lower-case addresses (config). */
@@ -36,7 +40,7 @@ export const GRAPHQL_PATH = "/graphql";
 /** Mounts the webhook management API (type-graphql on Apollo Server) at /graphql. */
 export async function registerGraphql(http: FastifyInstance, deps: GraphqlDependencies): Promise<void> {
   const schema = await buildSchema({
-    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver],
+    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver, AuditResolver, DeliveryResolver],
     // type-graphql otherwise copies the whole input, secrets included, into validation errors.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
@@ -67,6 +71,7 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
       authentication: await authenticate(request, deps),
       commands: deps.commands,
       db: deps.db,
+      store: deps.store,
       secrets: deps.secrets,
     }),
   });

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { getAddress } from "ethers";
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { canOpenSecrets, canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import type { WebhookEndpoint } from "../../domain/webhook-endpoint.js";
 import { findWebhookEndpoint, listWebhookEndpoints, type WebhookEndpointRecord } from "../../projections/webhook-endpoints.js";
+import { readWebhookEndpoint } from "../entity-streams.js";
 import type { CommandOutcome } from "../run-command.js";
 import type { EndpointRequest } from "../webhook-commands.js";
+import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { BadUserInputError, ForbiddenError, NotFoundError, refusalError } from "./errors.js";
@@ -25,6 +27,7 @@ import {
   UpdateWebhookEndpointInput,
   UpdateWebhookEndpointSuccess,
   WebhookEndpointConnection,
+  WebhookEndpointDisabledReason,
   WebhookEndpointsArgs,
   WebhookEndpointStatus,
   WebhookEndpointType,
@@ -34,8 +37,13 @@ import {
 @Resolver(() => WebhookEndpointType)
 export class WebhookEndpointResolver {
   @Query(() => WebhookEndpointType)
-  async webhookEndpoint(@Arg("webhookId", () => String) webhookId: string, @Ctx() context: GraphqlContext): Promise<WebhookEndpointRecord> {
-    return readableEndpoint(context, webhookId);
+  async webhookEndpoint(
+    @Arg("webhookId", () => String) webhookId: string,
+    @Arg("asOf", () => String, { nullable: true, description: AS_OF_DESCRIPTION }) asOf: string | null | undefined,
+    @Ctx() context: GraphqlContext,
+  ): Promise<WebhookEndpointRecord> {
+    const time = parseTimeArgument("asOf", asOf);
+    return time === undefined ? readableEndpoint(context, webhookId) : readableEndpointAsOf(context, webhookId, time);
   }
 
   @Query(() => WebhookEndpointConnection, { description: "Your endpoints, oldest first; admins see everyone's." })
@@ -93,7 +101,7 @@ export class WebhookEndpointResolver {
     return endpointCommand(context, { kind: "PauseWebhookEndpoint", webhookId: input.webhookId });
   }
 
-  @Mutation(() => ResumeWebhookEndpointSuccess)
+  @Mutation(() => ResumeWebhookEndpointSuccess, { description: "Deliveries start again; this also enables an endpoint herald disabled." })
   async resumeWebhookEndpoint(
     @Arg("input", () => ResumeWebhookEndpointInput) input: ResumeWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
@@ -127,7 +135,26 @@ export class WebhookEndpointResolver {
 
   @FieldResolver(() => WebhookEndpointStatus)
   status(@Root() endpoint: WebhookEndpointRecord): WebhookEndpointStatus {
-    return endpoint.paused ? WebhookEndpointStatus.PAUSED : WebhookEndpointStatus.ACTIVE;
+    if (endpoint.disabledReason) return WebhookEndpointStatus.DISABLED;
+    if (endpoint.paused) return WebhookEndpointStatus.PAUSED;
+    return endpoint.failingSince === undefined ? WebhookEndpointStatus.ACTIVE : WebhookEndpointStatus.FAILING;
+  }
+
+  @FieldResolver(() => WebhookEndpointDisabledReason, { nullable: true, description: "Why herald disabled the endpoint; null unless DISABLED." })
+  disabledReason(@Root() endpoint: WebhookEndpointRecord): WebhookEndpointDisabledReason | null {
+    switch (endpoint.disabledReason) {
+      case "gone":
+        return WebhookEndpointDisabledReason.GONE;
+      case "failing_too_long":
+        return WebhookEndpointDisabledReason.FAILING_TOO_LONG;
+      case undefined:
+        return null;
+    }
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: "Milliseconds since the epoch: deliveries have failed since then without a success." })
+  failingSince(@Root() endpoint: WebhookEndpointRecord): number | null {
+    return endpoint.failingSince ?? null;
   }
 }
 
@@ -136,6 +163,17 @@ export async function readableEndpoint(context: GraphqlContext, webhookId: strin
   const caller = callerOf(context);
   const endpoint = isResourceId(webhookId) ? await findWebhookEndpoint(context.db, webhookId) : undefined;
   if (!endpoint || !canRead(caller, endpoint.subscriber)) throw new NotFoundError("webhook endpoint not found");
+  return endpoint;
+}
+
+/**
+ * An endpoint as it stood at `asOf`, folded from its stream: a deleted endpoint is found as of a
+ * time before its deletion, and one that did not exist yet is not found.
+ */
+async function readableEndpointAsOf(context: GraphqlContext, webhookId: string, asOf: number): Promise<WebhookEndpointRecord> {
+  const caller = callerOf(context);
+  const endpoint = isResourceId(webhookId) ? await readWebhookEndpoint(context.store, webhookId, asOf) : undefined;
+  if (!endpoint || endpoint.deleted || !canRead(caller, endpoint.subscriber)) throw new NotFoundError("webhook endpoint not found");
   return endpoint;
 }
 

@@ -7,11 +7,33 @@ import { Node } from "./node.js";
 
 export enum WebhookEndpointStatus {
   ACTIVE = "ACTIVE",
+  /** Active, but deliveries have been failing since failingSince. */
+  FAILING = "FAILING",
   PAUSED = "PAUSED",
+  DISABLED = "DISABLED",
 }
-registerEnumType(WebhookEndpointStatus, { name: "WebhookEndpointStatus" });
+registerEnumType(WebhookEndpointStatus, {
+  name: "WebhookEndpointStatus",
+  valuesConfig: {
+    FAILING: { description: "Deliveries are still attempted, but have been failing since failingSince." },
+    PAUSED: { description: "Paused by its owner or an admin: deliveries wait." },
+    DISABLED: { description: "Disabled by herald (see disabledReason): deliveries wait until the endpoint is resumed." },
+  },
+});
 
-/** `id`, `apiKey`, `signingSecret` and `status` are resolved from the record (webhook-endpoint-resolver.ts). */
+export enum WebhookEndpointDisabledReason {
+  GONE = "gone",
+  FAILING_TOO_LONG = "failing_too_long",
+}
+registerEnumType(WebhookEndpointDisabledReason, {
+  name: "WebhookEndpointDisabledReason",
+  valuesConfig: {
+    GONE: { description: "The endpoint answered 410 Gone." },
+    FAILING_TOO_LONG: { description: "Deliveries failed without a success for HERALD_ENDPOINT_DISABLE_AFTER_S." },
+  },
+});
+
+/** `id`, `apiKey`, `signingSecret`, `status`, `disabledReason` and `failingSince` are resolved from the record (webhook-endpoint-resolver.ts). */
 @ObjectType("WebhookEndpoint", { implements: Node })
 export class WebhookEndpointType extends Node {
   @Field(() => String) webhookId!: string;

@@ -3,7 +3,9 @@ import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } fr
 import { canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import { findWebhookSubscription, listWebhookSubscriptions, type WebhookSubscriptionRecord } from "../../projections/webhook-subscriptions.js";
+import { readWebhookSubscription } from "../entity-streams.js";
 import type { SubscriptionRequest } from "../webhook-commands.js";
+import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { NotFoundError, refusalError } from "./errors.js";
@@ -25,9 +27,11 @@ export class WebhookSubscriptionResolver {
   @Query(() => WebhookSubscriptionType)
   async webhookSubscription(
     @Arg("subscriptionId", () => String) subscriptionId: string,
+    @Arg("asOf", () => String, { nullable: true, description: AS_OF_DESCRIPTION }) asOf: string | null | undefined,
     @Ctx() context: GraphqlContext,
   ): Promise<WebhookSubscriptionRecord> {
-    return readableSubscription(context, subscriptionId);
+    const time = parseTimeArgument("asOf", asOf);
+    return time === undefined ? readableSubscription(context, subscriptionId) : readableSubscriptionAsOf(context, subscriptionId, time);
   }
 
   @Query(() => WebhookSubscriptionConnection, { description: "The subscriptions of one of your endpoints, oldest first." })
@@ -78,6 +82,14 @@ export async function readableSubscription(context: GraphqlContext, subscription
   const caller = callerOf(context);
   const subscription = isResourceId(subscriptionId) ? await findWebhookSubscription(context.db, subscriptionId) : undefined;
   if (!subscription || !canRead(caller, subscription.subscriber)) throw new NotFoundError("webhook subscription not found");
+  return subscription;
+}
+
+/** A subscription as it stood at `asOf`, folded from its stream. */
+async function readableSubscriptionAsOf(context: GraphqlContext, subscriptionId: string, asOf: number): Promise<WebhookSubscriptionRecord> {
+  const caller = callerOf(context);
+  const subscription = isResourceId(subscriptionId) ? await readWebhookSubscription(context.store, subscriptionId, asOf) : undefined;
+  if (!subscription || subscription.deleted || !canRead(caller, subscription.subscriber)) throw new NotFoundError("webhook subscription not found");
   return subscription;
 }
 

@@ -1,0 +1,51 @@
+import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
+import { type DeliveryEvent, deliveryStream } from "../domain/delivery.js";
+import { type DeliveryHistory, evolveDeliveryHistory } from "../domain/delivery-history.js";
+import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
+import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionEvent } from "../domain/webhook-events.js";
+import { evolveWebhookSubscription, type WebhookSubscriptionState } from "../domain/webhook-subscription.js";
+
+/**
+ * An aggregate's state folded from its own stream with the domain's evolve: the source of truth for
+ * decisions (never a read model that may lag) and, with `asOf`, for time travel.
+ */
+
+/** Milliseconds since the epoch; undefined means now. */
+export type AsOf = number | undefined;
+
+/**
+ * The stream as it stood at `asOf`: its events up to the first one that happened later. A prefix
+ * rather than a filter, because `metadata.at` comes from the clock of whichever process appended,
+ * while revisions are the stream's real order; a prefix is always a state the stream passed through.
+ */
+export function eventsAsOf(events: readonly StoredEvent[], asOf: AsOf): readonly StoredEvent[] {
+  if (asOf === undefined) return events;
+  const later = events.findIndex((event) => Date.parse(event.metadata.at) > asOf);
+  return later === -1 ? events : events.slice(0, later);
+}
+
+export function foldWebhookEndpoint(events: readonly StoredEvent[]): WebhookEndpointState {
+  // The stream only ever holds this aggregate's events, written by webhook-commands.ts.
+  return events.reduce((state: WebhookEndpointState, event) => evolveWebhookEndpoint(state, event as unknown as WebhookEndpointEvent), undefined);
+}
+
+export function foldWebhookSubscription(events: readonly StoredEvent[]): WebhookSubscriptionState {
+  return events.reduce(
+    (state: WebhookSubscriptionState, event) => evolveWebhookSubscription(state, event as unknown as WebhookSubscriptionEvent),
+    undefined,
+  );
+}
+
+export async function readWebhookEndpoint(store: EventStore, webhookId: string, asOf?: AsOf): Promise<WebhookEndpointState> {
+  return foldWebhookEndpoint(eventsAsOf(await store.readStream(endpointStream(webhookId)), asOf));
+}
+
+export async function readWebhookSubscription(store: EventStore, subscriptionId: string, asOf?: AsOf): Promise<WebhookSubscriptionState> {
+  return foldWebhookSubscription(eventsAsOf(await store.readStream(subscriptionStream(subscriptionId)), asOf));
+}
+
+export async function readDeliveryHistory(store: EventStore, deliveryId: string): Promise<DeliveryHistory | undefined> {
+  const events = await store.readStream(deliveryStream(deliveryId));
+  // The delivery stream only ever holds delivery events, written by the dispatcher and the worker.
+  return events.reduce<DeliveryHistory | undefined>((history, event) => evolveDeliveryHistory(history, event as unknown as DeliveryEvent), undefined);
+}

@@ -1,0 +1,29 @@
+import { Args, Ctx, Query, Resolver } from "type-graphql";
+import { type AuditEntry, type AuditSubject, readAuditTrail } from "../audit-trail.js";
+import { AuditEventType, AuditTrailArgs } from "./audit-types.js";
+import { callerOf, type GraphqlContext } from "./context.js";
+import { BadUserInputError, NotFoundError } from "./errors.js";
+
+@Resolver()
+export class AuditResolver {
+  @Query(() => [AuditEventType], {
+    description:
+      "The events of one endpoint, subscription or delivery (name exactly one), oldest first, read from the event store: deleted entities keep their trail.",
+  })
+  async auditTrail(@Args(() => AuditTrailArgs) args: AuditTrailArgs, @Ctx() context: GraphqlContext): Promise<AuditEntry[]> {
+    const caller = callerOf(context);
+    const trail = await readAuditTrail(context.store, caller, auditSubject(args));
+    if (!trail) throw new NotFoundError("no such entity");
+    return trail;
+  }
+}
+
+function auditSubject({ webhookId, subscriptionId, deliveryId }: AuditTrailArgs): AuditSubject {
+  const subjects: AuditSubject[] = [];
+  if (webhookId != null) subjects.push({ kind: "endpoint", webhookId });
+  if (subscriptionId != null) subjects.push({ kind: "subscription", subscriptionId });
+  if (deliveryId != null) subjects.push({ kind: "delivery", deliveryId });
+  const [subject] = subjects;
+  if (!subject || subjects.length > 1) throw new BadUserInputError("webhookId", "name exactly one of webhookId, subscriptionId, deliveryId");
+  return subject;
+}

@@ -1,0 +1,43 @@
+import { Arg, Args, Ctx, Query, Resolver } from "type-graphql";
+import { type Caller, canRead } from "../../domain/caller.js";
+import type { DeliveryHistory } from "../../domain/delivery-history.js";
+import { isResourceId } from "../../domain/plain-text.js";
+import { findDeliveryHistory, listDeliveryHistories } from "../../projections/delivery-history.js";
+import { readWebhookEndpoint } from "../entity-streams.js";
+import { type Connection, pageRequest, toConnection } from "./connection.js";
+import { callerOf, type GraphqlContext } from "./context.js";
+import { NotFoundError } from "./errors.js";
+import { DeliveriesArgs, DeliveryConnection, DeliveryType } from "./delivery-types.js";
+import { parseTimeArgument } from "./time-argument.js";
+
+/** Delivery history: owners read their endpoints' deliveries; admins and auditors read all. */
+@Resolver(() => DeliveryType)
+export class DeliveryResolver {
+  @Query(() => DeliveryType)
+  async delivery(@Arg("deliveryId", () => String) deliveryId: string, @Ctx() context: GraphqlContext): Promise<DeliveryHistory> {
+    const caller = callerOf(context);
+    const history = isResourceId(deliveryId) ? await findDeliveryHistory(context.db, deliveryId) : undefined;
+    if (!history || !(await mayReadEndpoint(context, caller, history.webhookId))) throw new NotFoundError("delivery not found");
+    return history;
+  }
+
+  @Query(() => DeliveryConnection, { description: "One endpoint's deliveries, oldest first; deleted endpoints keep theirs." })
+  async deliveries(@Args(() => DeliveriesArgs) args: DeliveriesArgs, @Ctx() context: GraphqlContext): Promise<Connection<DeliveryHistory>> {
+    const caller = callerOf(context);
+    const request = pageRequest(args);
+    const since = parseTimeArgument("since", args.since);
+    const until = parseTimeArgument("until", args.until);
+    if (!isResourceId(args.webhookId) || !(await mayReadEndpoint(context, caller, args.webhookId))) throw new NotFoundError("webhook endpoint not found");
+    const page = await listDeliveryHistories(context.db, { webhookId: args.webhookId, status: args.status ?? undefined, since, until }, request);
+    return toConnection(page, (row) => ({ createdAt: row.scheduledAt, id: row.deliveryId }), (row) => row);
+  }
+}
+
+/**
+ * Ownership from the endpoint's own stream rather than the endpoints read model, which forgets
+ * deleted endpoints: their owners and auditors still read their history.
+ */
+async function mayReadEndpoint(context: GraphqlContext, caller: Caller, webhookId: string): Promise<boolean> {
+  const endpoint = await readWebhookEndpoint(context.store, webhookId);
+  return endpoint !== undefined && canRead(caller, endpoint.subscriber);
+}

@@ -1,0 +1,54 @@
+import { GraphQLJSONObject } from "graphql-scalars";
+import { ArgsType, Field, Float, Int, ObjectType, registerEnumType } from "type-graphql";
+import { ConnectionArgs, connectionType } from "./connection.js";
+
+/** The GraphQL shapes of delivery history (src/domain/delivery-history.ts). */
+
+export enum DeliveryStatus {
+  PENDING = "pending",
+  PAUSED = "paused",
+  SUCCEEDED = "succeeded",
+  FAILED = "failed",
+}
+registerEnumType(DeliveryStatus, { name: "DeliveryStatus" });
+
+@ObjectType("DeliveryAttempt")
+export class DeliveryAttemptType {
+  @Field(() => Int, { description: "From 1." }) number!: number;
+  @Field(() => Float, { description: "Milliseconds since the epoch." }) startedAt!: number;
+  @Field(() => Float) durationMs!: number;
+  @Field(() => String) url!: string;
+  @Field(() => Int, { name: "statusCode", nullable: true, description: "The HTTP status answered; null when there was no answer." })
+  status?: number;
+  @Field(() => String, { nullable: true, description: "Why there was no answer: timeout, connection or forbidden_address." })
+  errorClass?: string;
+  @Field(() => String, { nullable: true, description: "The Retry-After header as received." }) retryAfter?: string;
+  @Field(() => String, { nullable: true, description: "The response body, cut to 4 KiB." }) responseBody?: string;
+  @Field(() => Float, { nullable: true, description: "When the next attempt was due after this one; null after the last." })
+  nextAttemptAt?: number;
+}
+
+@ObjectType("Delivery", { description: "One transaction to one endpoint, with every attempt." })
+export class DeliveryType {
+  @Field(() => String) deliveryId!: string;
+  @Field(() => String) webhookId!: string;
+  @Field(() => String) transactionId!: string;
+  @Field(() => GraphQLJSONObject, { description: "The body every attempt sent." }) transaction!: Record<string, unknown>;
+  @Field(() => Float, { description: "Milliseconds since the epoch." }) scheduledAt!: number;
+  @Field(() => DeliveryStatus) status!: DeliveryStatus;
+  @Field(() => [DeliveryAttemptType]) attempts!: DeliveryAttemptType[];
+  @Field(() => Float, { nullable: true, description: "While pending: when the next attempt is due." }) nextAttemptAt?: number;
+  @Field(() => Float, { nullable: true, description: "When it succeeded or failed for good." }) finishedAt?: number;
+  @Field(() => String, { nullable: true, description: "Why it failed: not_retryable, retries_exhausted, negative_retry_after, endpoint_deleted." })
+  failureReason?: string;
+}
+
+export const DeliveryConnection = connectionType("Delivery", DeliveryType);
+
+@ArgsType()
+export class DeliveriesArgs extends ConnectionArgs {
+  @Field(() => String) webhookId!: string;
+  @Field(() => DeliveryStatus, { nullable: true }) status?: DeliveryStatus | null;
+  @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled at or after it." }) since?: string | null;
+  @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled before it." }) until?: string | null;
+}

@@ -1,0 +1,80 @@
+import type { DeliveryEvent, DeliveryFailureReason } from "./delivery.js";
+import type { Transaction } from "./ingest-events.js";
+import type { AttemptErrorClass } from "./retry-policy.js";
+
+/**
+ * One delivery's history as an auditor reads it: what was delivered, every attempt with what it saw
+ * and when the next one was due, and how it ended. A fold of the delivery stream, shared by the
+ * delivery history read model and `npx herald history`, so both tell the same story.
+ */
+export interface AttemptHistory {
+  /** From 1. */
+  readonly number: number;
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly url: string;
+  readonly status?: number;
+  readonly errorClass?: AttemptErrorClass;
+  /** The Retry-After header as received. */
+  readonly retryAfter?: string;
+  /** Truncated to RESPONSE_BODY_LIMIT_BYTES by the worker. */
+  readonly responseBody?: string;
+  /** When the next attempt was due after this one; absent when this attempt was the last. */
+  readonly nextAttemptAt?: number;
+}
+
+export type DeliveryHistoryStatus = "pending" | "paused" | "succeeded" | "failed";
+
+export interface DeliveryHistory {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly transactionId: string;
+  readonly transaction: Transaction;
+  readonly scheduledAt: number;
+  readonly status: DeliveryHistoryStatus;
+  readonly attempts: readonly AttemptHistory[];
+  /** When the next attempt is due while pending. */
+  readonly nextAttemptAt?: number;
+  /** When it succeeded or failed for good. */
+  readonly finishedAt?: number;
+  readonly failureReason?: DeliveryFailureReason;
+}
+
+/** Undefined until DeliveryScheduled, which every delivery stream opens with. */
+export function evolveDeliveryHistory(history: DeliveryHistory | undefined, event: DeliveryEvent): DeliveryHistory | undefined {
+  if (event.type === "DeliveryScheduled") {
+    const { deliveryId, webhookId, transactionId, transaction, scheduledAt } = event.data;
+    return { deliveryId, webhookId, transactionId, transaction, scheduledAt, status: "pending", attempts: [], nextAttemptAt: scheduledAt };
+  }
+  if (!history) return history;
+  switch (event.type) {
+    case "DeliveryAttempted": {
+      const { deliveryId: _deliveryId, attempt, ...seen } = event.data;
+      const { nextAttemptAt: _due, ...rest } = history;
+      return { ...rest, attempts: [...history.attempts, { number: attempt, ...seen }] };
+    }
+    case "DeliveryRetryScheduled":
+    case "DeliveryResumed":
+      return { ...history, status: "pending", nextAttemptAt: event.data.dueAt, attempts: withNextAttempt(history.attempts, event.data.dueAt) };
+    case "DeliveryPaused": {
+      const { nextAttemptAt: _due, ...rest } = history;
+      return { ...rest, status: "paused" };
+    }
+    case "DeliverySucceeded":
+      return { ...finished(history), status: "succeeded", finishedAt: event.data.at };
+    case "DeliveryFailed":
+      return { ...finished(history), status: "failed", finishedAt: event.data.at, failureReason: event.data.reason };
+  }
+}
+
+function finished(history: DeliveryHistory): DeliveryHistory {
+  const { nextAttemptAt: _due, failureReason: _reason, ...rest } = history;
+  return rest;
+}
+
+/** The last attempt learns when the one after it is due. */
+function withNextAttempt(attempts: readonly AttemptHistory[], dueAt: number): readonly AttemptHistory[] {
+  const last = attempts.at(-1);
+  return last ? [...attempts.slice(0, -1), { ...last, nextAttemptAt: dueAt }] : attempts;
+}

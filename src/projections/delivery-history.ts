@@ -1,0 +1,99 @@
+import { type Kysely, sql } from "kysely";
+import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import { DELIVERY_EVENT_TYPES, type DeliveryEvent } from "../domain/delivery.js";
+import { type DeliveryHistory, type DeliveryHistoryStatus, evolveDeliveryHistory } from "../domain/delivery-history.js";
+import { type Page, type PageRequest, readPage } from "./keyset-page.js";
+import type { Projection } from "./projection.js";
+
+/**
+ * The delivery history read model: one row per delivery, kept forever (unlike the queue, which
+ * forgets finished deliveries), with its whole history as JSON and the columns that lists filter
+ * and page on. `created_at` is the time the delivery was scheduled.
+ */
+export interface DeliveryHistoryTables {
+  delivery_history: {
+    delivery_id: string;
+    webhook_id: string;
+    status: DeliveryHistoryStatus;
+    created_at: bigint;
+    history: DeliveryHistory;
+  };
+}
+
+export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
+  name: "delivery-history",
+  version: 1,
+  eventTypes: DELIVERY_EVENT_TYPES,
+  async setup(db) {
+    await sql`
+      create table if not exists delivery_history (
+        delivery_id text primary key,
+        webhook_id text not null,
+        status text not null,
+        created_at bigint not null,
+        history jsonb not null
+      )`.execute(db);
+    await sql`create index if not exists delivery_history_webhook_page on delivery_history (webhook_id, created_at, delivery_id)`.execute(db);
+    await sql`create index if not exists delivery_history_webhook_status_page on delivery_history (webhook_id, status, created_at, delivery_id)`.execute(db);
+  },
+  async teardown(db) {
+    await sql`drop table if exists delivery_history`.execute(db);
+  },
+  async handle(trx, stored) {
+    const event = stored as StoredEvent & DeliveryEvent;
+    const current = await trx
+      .selectFrom("delivery_history")
+      .select("history")
+      .where("delivery_id", "=", event.data.deliveryId)
+      .executeTakeFirst();
+    const history = evolveDeliveryHistory(current?.history, event);
+    if (!history) return;
+    const json = JSON.stringify(history);
+    await trx
+      .insertInto("delivery_history")
+      .values({ delivery_id: history.deliveryId, webhook_id: history.webhookId, status: history.status, created_at: BigInt(history.scheduledAt), history: sql`${json}::jsonb` as never })
+      .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ status: history.status, history: sql`${json}::jsonb` as never }))
+      .execute();
+  },
+};
+
+export async function findDeliveryHistory(db: Kysely<any>, deliveryId: string): Promise<DeliveryHistory | undefined> {
+  const row = await (db as Kysely<DeliveryHistoryTables>)
+    .selectFrom("delivery_history")
+    .select("history")
+    .where("delivery_id", "=", deliveryId)
+    .executeTakeFirst();
+  return row?.history;
+}
+
+export interface DeliveryFilter {
+  readonly webhookId: string;
+  readonly status?: DeliveryHistoryStatus | undefined;
+  /** Scheduled at or after (ms). */
+  readonly since?: number | undefined;
+  /** Scheduled before (ms). */
+  readonly until?: number | undefined;
+}
+
+/** A page of one endpoint's deliveries, oldest first. */
+export async function listDeliveryHistories(db: Kysely<any>, filter: DeliveryFilter, request: PageRequest): Promise<Page<DeliveryHistory>> {
+  const page = await readPage<DeliveryHistoryTables["delivery_history"]>(
+    db,
+    "delivery_history",
+    "delivery_id",
+    { webhook_id: filter.webhookId, ...(filter.status ? { status: filter.status } : {}) },
+    request,
+    { since: filter.since, until: filter.until },
+  );
+  return { ...page, rows: page.rows.map((row) => row.history) };
+}
+
+/** For /metrics. */
+export async function countDeliveriesByStatus(db: Kysely<any>): Promise<{ status: DeliveryHistoryStatus; count: number }[]> {
+  const rows = await (db as Kysely<DeliveryHistoryTables>)
+    .selectFrom("delivery_history")
+    .select(["status", sql<string>`count(*)`.as("count")])
+    .groupBy("status")
+    .execute();
+  return rows.map((row) => ({ status: row.status, count: Number(row.count) }));
+}

@@ -1,0 +1,173 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deliveryId } from "../../src/domain/delivery.js";
+import type { Transaction } from "../../src/domain/ingest-events.js";
+import { fixtureTransactions } from "../support/fixtures.js";
+import { errorCode, type GraphqlCall, graphqlClient } from "../support/graphql-client.js";
+import { newAccount } from "../support/siwe.js";
+import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
+
+const DOMAIN = "herald.test";
+const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
+const ATTEMPT_FIELDS = "number startedAt durationMs url statusCode errorClass retryAfter responseBody nextAttemptAt";
+const DELIVERY_FIELDS = `deliveryId webhookId transactionId transaction scheduledAt status nextAttemptAt finishedAt failureReason attempts { ${ATTEMPT_FIELDS} }`;
+const DELIVERY = `query($deliveryId: String!) { delivery(deliveryId: $deliveryId) { ${DELIVERY_FIELDS} } }`;
+const DELIVERIES = `query($webhookId: String!, $status: DeliveryStatus, $since: String, $until: String) {
+  deliveries(webhookId: $webhookId, status: $status, since: $since, until: $until) { total edges { node { deliveryId status } } }
+}`;
+
+describe("delivery history over GraphQL and npx herald history", () => {
+  let running: TestHerald;
+  let receiver: WebhookReceiver;
+  let gql: GraphqlCall;
+  const alice = newAccount();
+  const bob = newAccount();
+  const auditor = newAccount();
+
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver();
+    running = await startTestHerald({
+      nats: false,
+      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_AUDITOR_ADDRESSES: auditor.address, HERALD_RETRY_BASE_MS: "200", HERALD_RETRY_MAX_MS: "2000" },
+    });
+    gql = graphqlClient(running.url, DOMAIN);
+  });
+
+  afterAll(async () => {
+    await running?.cleanup();
+    await receiver?.close();
+  });
+
+  async function ok(query: string, variables: object, account = alice): Promise<Record<string, any>> {
+    const response = await gql(query, variables, account);
+    expect(response.errors, query).toBeUndefined();
+    return response.data!;
+  }
+
+  /** An endpoint of alice's at `path` subscribed to the seed transaction's events. */
+  async function endpointAt(path: string): Promise<string> {
+    const created = await ok(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url, retries: 3 }) { webhookEndpoint { webhookId } } }`, {
+      url: `${receiver.url}${path}`,
+    });
+    const webhookId = created.createWebhookEndpoint.webhookEndpoint.webhookId as string;
+    await ok(
+      `mutation($webhookId: String!, $collectionId: String!) {
+        createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create", "delete"], collectionId: $collectionId }) { webhookSubscription { subscriptionId } }
+      }`,
+      { webhookId, collectionId: SEED_COLLECTION },
+    );
+    return webhookId;
+  }
+
+  async function ingest(transaction: Transaction, key: string): Promise<string> {
+    const response = await fetch(`${running.url}/v1/transactions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify(transaction),
+    });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { transactionId: string }).transactionId;
+  }
+
+  async function deliveryWhen(id: string, done: (delivery: Record<string, any>) => boolean, account = alice): Promise<Record<string, any>> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const response = await gql(DELIVERY, { deliveryId: id }, account);
+      const delivery = response.data?.delivery as Record<string, any> | undefined;
+      if (delivery && done(delivery)) return delivery;
+      if (Date.now() > deadline) throw new Error(`delivery ${id}: ${JSON.stringify(response)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it("shows the transaction delivered and every attempt: status, Retry-After, body, next attempt, outcome", async () => {
+    const [seed] = fixtureTransactions() as [Transaction];
+    receiver.script("/flaky", [{ status: 503, headers: { "retry-after": "0" }, body: "busy, try later" }, { status: 200, body: "ok" }]);
+    const webhookId = await endpointAt("/flaky");
+    const before = Date.now();
+    const transactionId = await ingest(seed, "history-1");
+    const id = deliveryId(webhookId, transactionId);
+
+    const delivery = await deliveryWhen(id, (d) => d.status === "SUCCEEDED");
+    expect(delivery).toMatchObject({ deliveryId: id, webhookId, transactionId, transaction: seed, nextAttemptAt: null, failureReason: null });
+    expect(delivery.attempts).toEqual([
+      {
+        number: 1,
+        startedAt: expect.any(Number),
+        durationMs: expect.any(Number),
+        url: `${receiver.url}/flaky`,
+        statusCode: 503,
+        errorClass: null,
+        retryAfter: "0",
+        responseBody: "busy, try later",
+        nextAttemptAt: expect.any(Number),
+      },
+      expect.objectContaining({ number: 2, statusCode: 200, responseBody: "ok", nextAttemptAt: null }),
+    ]);
+    expect(delivery.attempts[0].startedAt).toBeGreaterThanOrEqual(before);
+    expect(delivery.attempts[0].nextAttemptAt).toBeGreaterThan(delivery.attempts[0].startedAt);
+    expect(delivery.finishedAt).toBeGreaterThanOrEqual(delivery.attempts[1].startedAt);
+
+    const list = async (variables: object) => (await ok(DELIVERIES, { webhookId, ...variables })).deliveries;
+    expect(await list({})).toMatchObject({ total: 1, edges: [{ node: { deliveryId: id, status: "SUCCEEDED" } }] });
+    expect((await list({ status: "FAILED" })).total).toBe(0);
+    expect((await list({ since: new Date(Date.now() + 60_000).toISOString() })).total).toBe(0);
+    expect((await list({ since: new Date(before - 60_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString() })).total).toBe(1);
+
+    // The same story in the store's own words, and for auditors.
+    const trail = (await ok(`query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type } }`, { deliveryId: id }, auditor)).auditTrail;
+    expect(trail.map((event: any) => event.type)).toEqual(["DeliveryScheduled", "DeliveryAttempted", "DeliveryRetryScheduled", "DeliveryAttempted", "DeliverySucceeded"]);
+    expect((await ok(DELIVERY, { deliveryId: id }, auditor)).delivery.attempts).toHaveLength(2);
+
+    // Nobody else's.
+    expect(errorCode(await gql(DELIVERY, { deliveryId: id }, bob))).toBe("NOT_FOUND");
+    expect(errorCode(await gql(DELIVERIES, { webhookId }, bob))).toBe("NOT_FOUND");
+    expect(errorCode(await gql(`query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type } }`, { deliveryId: id }, bob))).toBe("NOT_FOUND");
+
+    // npx herald history prints the same timeline from the stream.
+    const printed = await herald(["history", id]);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toContain(`delivery ${id}`);
+    expect(printed.stdout).toMatch(/attempt 1: HTTP 503 \(Retry-After: 0\) in \d+ ms/);
+    expect(printed.stdout).toContain('body: "busy, try later"');
+    expect(printed.stdout).toMatch(/next attempt due \d{4}-/);
+    expect(printed.stdout).toMatch(/attempt 2: HTTP 200 in \d+ ms/);
+    expect(printed.stdout).toMatch(/succeeded\n$/);
+    expect((await herald(["history", "--help"])).stdout).toContain("usage: npx herald history <deliveryId>");
+  });
+
+  it("records a failure for good with its reason", async () => {
+    const [seed] = fixtureTransactions() as [Transaction];
+    receiver.script("/refuses", [{ status: 400, body: "bad" }]);
+    const webhookId = await endpointAt("/refuses");
+    const id = deliveryId(webhookId, await ingest(seed, "history-2"));
+    const delivery = await deliveryWhen(id, (d) => d.status === "FAILED");
+    expect(delivery).toMatchObject({ failureReason: "not_retryable", attempts: [{ number: 1, statusCode: 400, nextAttemptAt: null }] });
+    expect((await ok(DELIVERIES, { webhookId, status: "FAILED" })).deliveries.total).toBe(1);
+  });
+
+  it("reports deliveries by status, attempt latency and the queue on /metrics", async () => {
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    // The second transaction went to the first test's endpoint too (its last scripted answer, 200, repeats).
+    expect(metrics).toContain('herald_deliveries{status="succeeded"} 2');
+    expect(metrics).toContain('herald_deliveries{status="failed"} 1');
+    expect(metrics).toContain('herald_delivery_attempt_duration_seconds_count{outcome="5xx"} 1');
+    expect(metrics).toContain('herald_delivery_attempt_duration_seconds_count{outcome="2xx"} 2');
+    expect(metrics).toContain('herald_delivery_attempt_duration_seconds_count{outcome="4xx"} 1');
+    expect(metrics).toMatch(/^herald_delivery_queue_depth 0$/m);
+    expect(metrics).toMatch(/^herald_delivery_queue_oldest_due_seconds 0$/m);
+    expect(metrics).toMatch(/^herald_sse_waiters 0$/m);
+  });
+
+  /** Runs the CLI as an operator would, against this test's database. */
+  function herald(args: string[]): Promise<{ code: number | null; stdout: string }> {
+    const child = spawn(process.execPath, ["bin/herald.js", ...args], {
+      env: { PATH: process.env.PATH ?? "", DATABASE_URL: running.env.DATABASE_URL!, HERALD_ENCRYPTION_KEY: running.env.HERALD_ENCRYPTION_KEY! },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    return new Promise((resolve, reject) => child.once("error", reject).once("exit", (code) => resolve({ code, stdout })));
+  }
+});
