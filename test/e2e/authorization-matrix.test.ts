@@ -50,6 +50,12 @@ interface GraphqlOperation {
   readonly success?: (data: Record<string, any>, resources: Resources) => GraphqlOutcome;
 }
 
+const CREATE_SUBSCRIPTION = `mutation($webhookId: String!) {
+  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" }) {
+    webhookSubscription { id subscriptionId }
+  }
+}`;
+
 const ref = (mutation: string, selection = "webhookEndpoint { webhookId }") =>
   `mutation($webhookId: String!) { ${mutation}(input: { webhookId: $webhookId }) { ${selection} } }`;
 
@@ -123,7 +129,7 @@ const OPERATIONS: readonly GraphqlOperation[] = [
   {
     name: "create subscription on the endpoint",
     writes: true,
-    document: `mutation($webhookId: String!) { createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" }) { webhookSubscription { subscriptionId } } }`,
+    document: CREATE_SUBSCRIPTION,
     variables: (r) => ({ webhookId: r.webhookId }),
     created: (data) => `subscription-${String(data.createWebhookSubscription.webhookSubscription.subscriptionId)}`,
   },
@@ -206,7 +212,7 @@ describe("authorization matrix over real HTTP", () => {
   async function ownersResources(): Promise<Resources> {
     const endpoint = await gql(`mutation { createWebhookEndpoint(input: { url: "https://example.com/hook" }) { webhookEndpoint { id webhookId } } }`, {}, "owner");
     const { id: endpointNodeId, webhookId } = endpoint.data!.createWebhookEndpoint.webhookEndpoint as { id: string; webhookId: string };
-    const subscription = await gql(OPERATIONS.find((op) => op.name === "create subscription on the endpoint")!.document.replace("subscriptionId }", "subscriptionId id }"), { webhookId }, "owner");
+    const subscription = await gql(CREATE_SUBSCRIPTION, { webhookId }, "owner");
     const { id: subscriptionNodeId, subscriptionId } = subscription.data!.createWebhookSubscription.webhookSubscription as { id: string; subscriptionId: string };
     return { webhookId, subscriptionId, endpointNodeId, subscriptionNodeId };
   }

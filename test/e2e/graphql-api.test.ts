@@ -512,6 +512,30 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
         { numRuns: 60 },
       );
     });
+
+    it("never answers 500 nor writes partially for random updates, ids, cursors and page sizes", async () => {
+      const { webhookId, id } = await createEndpoint(alice);
+      const cursor = fc.oneof(text, fc.base64String({ maxLength: 40 }), fc.constant(Buffer.from(`{"id":"${webhookId}"}`).toString("base64url")));
+      const operations = fc.oneof(
+        fc.record({ webhookId: fc.oneof(fc.constant(webhookId), fc.uuid(), text), url: fc.oneof(fc.webUrl(), loose), retries: loose }, { requiredKeys: [] }).map(
+          (input) => [`mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { webhookId } } }`, { input }] as const,
+        ),
+        fc.record({ first: loose, last: loose, after: cursor, before: cursor, subscriber: loose }, { requiredKeys: [] }).map((variables) => [QUERY_ENDPOINTS, variables] as const),
+        fc.oneof(fc.constant(id), text, fc.base64String({ maxLength: 60 })).map((nodeId) => [QUERY_NODE, { id: nodeId }] as const),
+        fc.oneof(fc.uuid(), text, loose).map((value) => [QUERY_ENDPOINT, { webhookId: value }] as const),
+        fc.oneof(fc.uuid(), text, loose).map((value) => [QUERY_SUBSCRIPTIONS, { webhookId: value }] as const),
+      );
+      await fc.assert(
+        fc.asyncProperty(operations, async ([query, variables]) => {
+          const before = await webhookEventCount();
+          const response = await gql(query, variables, alice);
+          expect(serverFault(response), JSON.stringify(response)).toBe(false);
+          const changed = query.startsWith("mutation") && !response.errors ? 1 : 0;
+          expect(await webhookEventCount()).toBeLessThanOrEqual(before + changed);
+        }),
+        { numRuns: 100 },
+      );
+    });
   });
 
   describe("configuration", () => {
