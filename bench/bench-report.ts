@@ -61,12 +61,13 @@ async function markdown(results: BenchResults, context: RunContext, hasChart: bo
     lines.push("## herald against its baselines", "", "| figure | herald | baseline | herald ÷ baseline |", "|---|---|---|---|", ...comparisons, "");
   }
   if (hasChart) {
-    const delivery = results.delivery as { pacedLatencyMs: Latency; burstLatencyMs: Latency; pacedPerSecond: number; deliveries: number };
+    const delivery = results.delivery as { pacedLatencyMs: Latency; burstLatencyMs: Latency; pacedPerSecond: number; deliveries: number; deliveriesPerSecond: number };
     lines.push(
       "## Delivery latency",
       "",
       "NATS publish → ingest → event store → dispatcher → queue → POST received, every attempt appended. " +
-        `Paced: ${delivery.pacedPerSecond} transactions/s, well under capacity, so this is one delivery's own latency. ` +
+        `Paced: ${delivery.pacedPerSecond} transactions/s, against ${delivery.deliveriesPerSecond} deliveries/s measured in the burst of this run; ` +
+        "when the paced latency is seconds rather than milliseconds, the machine did not keep up with that rate. " +
         `Burst: ${delivery.deliveries} published at once, so latency includes the time queued behind the burst.`,
       "",
       `![delivery latency percentiles](${CHART})`,
@@ -164,7 +165,7 @@ function latencyChart(paced: Latency, burst: Latency): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="20" y="24" font-size="15" font-weight="bold">herald delivery latency, NATS publish → webhook received (ms)</text>`,
-    panel(20, "paced (one delivery's own latency)", paced, "#2f6fb0"),
+    panel(20, "paced", paced, "#2f6fb0"),
     panel(400, "burst (includes time queued)", burst, "#c0632b"),
     `<text x="20" y="${height - 12}" fill="#555">Each panel has its own scale. Source: docs/benchmarks.md, same run.</text>`,
     "</svg>",
