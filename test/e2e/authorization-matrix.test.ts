@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
+import { deliveryId } from "../../src/domain/delivery.js";
 import type { TenantEvent } from "../../src/domain/ingest-events.js";
 import { fixtureTenantEvents } from "../support/fixtures.js";
 import { type GraphqlResponse, postGraphql } from "../support/graphql-client.js";
@@ -37,6 +38,8 @@ interface Resources {
   readonly subscriptionId: string;
   readonly endpointNodeId: string;
   readonly subscriptionNodeId: string;
+  /** A delivery of a transaction to the endpoint; only the shared resources have one. */
+  readonly deliveryId?: string;
 }
 
 interface GraphqlOperation {
@@ -50,8 +53,9 @@ interface GraphqlOperation {
   readonly success?: (data: Record<string, any>, resources: Resources) => GraphqlOutcome;
 }
 
+const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 const CREATE_SUBSCRIPTION = `mutation($webhookId: String!) {
-  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" }) {
+  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "${COLLECTION}" }) {
     webhookSubscription { id subscriptionId }
   }
 }`;
@@ -127,6 +131,42 @@ const OPERATIONS: readonly GraphqlOperation[] = [
     variables: (r) => ({ id: r.subscriptionNodeId }),
   },
   {
+    name: "endpoint as of now (time travel)",
+    writes: false,
+    document: `query($webhookId: String!, $asOf: String) { webhookEndpoint(webhookId: $webhookId, asOf: $asOf) { webhookId } }`,
+    variables: (r) => ({ webhookId: r.webhookId, asOf: new Date().toISOString() }),
+  },
+  {
+    name: "audit trail of the endpoint",
+    writes: false,
+    document: `query($webhookId: String) { auditTrail(webhookId: $webhookId) { type } }`,
+    variables: (r) => ({ webhookId: r.webhookId }),
+  },
+  {
+    name: "audit trail of the subscription",
+    writes: false,
+    document: `query($subscriptionId: String) { auditTrail(subscriptionId: $subscriptionId) { type } }`,
+    variables: (r) => ({ subscriptionId: r.subscriptionId }),
+  },
+  {
+    name: "audit trail of the delivery",
+    writes: false,
+    document: `query($deliveryId: String) { auditTrail(deliveryId: $deliveryId) { type } }`,
+    variables: (r) => ({ deliveryId: r.deliveryId }),
+  },
+  {
+    name: "read delivery",
+    writes: false,
+    document: `query($deliveryId: String!) { delivery(deliveryId: $deliveryId) { deliveryId } }`,
+    variables: (r) => ({ deliveryId: r.deliveryId }),
+  },
+  {
+    name: "list the endpoint's deliveries",
+    writes: false,
+    document: `query($webhookId: String!) { deliveries(webhookId: $webhookId) { total } }`,
+    variables: (r) => ({ webhookId: r.webhookId }),
+  },
+  {
     name: "create subscription on the endpoint",
     writes: true,
     document: CREATE_SUBSCRIPTION,
@@ -162,6 +202,12 @@ const EXPECTED: Record<string, Record<GraphqlRole, GraphqlOutcome>> = {
   "read subscription": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
   "list subscriptions": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
   "node(subscription)": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
+  "endpoint as of now (time travel)": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
+  "audit trail of the endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
+  "audit trail of the subscription": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
+  "audit trail of the delivery": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
+  "read delivery": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
+  "list the endpoint's deliveries": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
   "create subscription on the endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
   "delete subscription": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
 };
@@ -227,9 +273,28 @@ describe("authorization matrix over real HTTP", () => {
   /** Shared by the cells that cannot change it: reads, and writes that are refused for want of a sign-in. */
   let shared: Promise<Resources> | undefined;
 
+  /** The owner's resources plus one delivery: a transaction the subscription matches, ingested over HTTP. */
+  async function sharedResources(): Promise<Resources> {
+    const resources = await ownersResources();
+    const transaction = { status: "SUCCESS", signature: `0x${randomUUID().replaceAll("-", "")}`, events: [{ type: "asset-link", action: "create", args: [], collectionId: COLLECTION }] };
+    const ingested = await fetch(`${running.url}/v1/transactions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(transaction),
+    });
+    expect(ingested.status).toBe(202);
+    const id = deliveryId(resources.webhookId, ((await ingested.json()) as { transactionId: string }).transactionId);
+    // Until the delivery-history read model has it.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      const seen = await gql(`query($id: String!) { delivery(deliveryId: $id) { deliveryId } }`, { id }, "owner");
+      if (seen.data?.delivery) break;
+    }
+    return { ...resources, deliveryId: id };
+  }
+
   it.each(cells)("GraphQL %s as %s: %s", async (operationName, role, expected) => {
     const operation = OPERATIONS.find((op) => op.name === operationName)!;
-    const resources = operation.writes && expected !== "UNAUTHENTICATED" ? await ownersResources() : await (shared ??= ownersResources());
+    const resources = operation.writes && expected !== "UNAUTHENTICATED" ? await ownersResources() : await (shared ??= sharedResources());
     const before = await eventsOf(resources);
     const response = await gql(operation.document, operation.variables(resources), role);
     expect(response.status, JSON.stringify(response)).toBeLessThan(500);
