@@ -47,6 +47,8 @@ interface GraphqlOperation {
   readonly writes: boolean;
   readonly document: string;
   readonly variables: (resources: Resources) => object;
+  /** Run by the owner first, on a fresh resource, to put it in the state the operation needs. */
+  readonly setup?: string;
   /** The stream a successful answer created, beside the resources' own. */
   readonly created?: (data: Record<string, any>) => string;
   /** How a successful answer reads; "ok" unless the operation says more. */
@@ -111,6 +113,13 @@ const OPERATIONS: readonly GraphqlOperation[] = [
   },
   { name: "rotate api key", writes: true, document: ref("rotateWebhookEndpointApiKey"), variables: (r) => ({ webhookId: r.webhookId }) },
   { name: "pause endpoint", writes: true, document: ref("pauseWebhookEndpoint"), variables: (r) => ({ webhookId: r.webhookId }) },
+  {
+    name: "resume endpoint",
+    writes: true,
+    setup: ref("pauseWebhookEndpoint"),
+    document: ref("resumeWebhookEndpoint"),
+    variables: (r) => ({ webhookId: r.webhookId }),
+  },
   { name: "delete endpoint", writes: true, document: ref("deleteWebhookEndpoint", "success"), variables: (r) => ({ webhookId: r.webhookId }) },
   {
     name: "read subscription",
@@ -198,6 +207,7 @@ const EXPECTED: Record<string, Record<GraphqlRole, GraphqlOutcome>> = {
   "update endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
   "rotate api key": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
   "pause endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
+  "resume endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
   "delete endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
   "read subscription": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
   "list subscriptions": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
@@ -294,7 +304,9 @@ describe("authorization matrix over real HTTP", () => {
 
   it.each(cells)("GraphQL %s as %s: %s", async (operationName, role, expected) => {
     const operation = OPERATIONS.find((op) => op.name === operationName)!;
-    const resources = operation.writes && expected !== "UNAUTHENTICATED" ? await ownersResources() : await (shared ??= sharedResources());
+    const fresh = operation.writes && expected !== "UNAUTHENTICATED";
+    const resources = fresh ? await ownersResources() : await (shared ??= sharedResources());
+    if (fresh && operation.setup) expect((await gql(operation.setup, operation.variables(resources), "owner")).errors).toBeUndefined();
     const before = await eventsOf(resources);
     const response = await gql(operation.document, operation.variables(resources), role);
     expect(response.status, JSON.stringify(response)).toBeLessThan(500);
