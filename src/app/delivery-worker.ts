@@ -154,7 +154,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         waitMs = Math.min((await msUntilNextDue(db, saturated())) ?? IDLE_POLL_MS, IDLE_POLL_MS);
       } catch (error) {
         if (stopping) break;
-        logger.warn({ err: error }, "claiming deliveries failed; retrying");
+        // At first start the worker may run before the delivery-queue projection has created its
+        // tables (42P01, undefined table): that is a moment's wait, not a fault.
+        if ((error as { code?: string }).code === "42P01") logger.debug("delivery queue not created yet; waiting");
+        else logger.warn({ err: error }, "claiming deliveries failed; retrying");
         waitMs = ERROR_BACKOFF_MS;
       }
       // A NOTIFY or a finished task since the claim means there may be work now.
