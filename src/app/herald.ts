@@ -16,6 +16,7 @@ import type { AttemptResult } from "../domain/retry-policy.js";
 import { countDeliveriesByStatus, deliveryHistoryProjection } from "../projections/delivery-history.js";
 import { deliveryQueueProjection, deliveryQueueStats } from "../projections/delivery-queue.js";
 import { dispatcherProjection } from "../projections/dispatcher.js";
+import { endpointHealthProjection } from "../projections/endpoint-health.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
@@ -58,14 +59,26 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
   return { database, store: await createPostgresEventStore(database) };
 }
 
-/** Every read model herald keeps. The dispatcher appends (DeliveryScheduled), so it needs the store. */
-export function allProjections(deps: { readonly store: EventStore; readonly logger: Logger }): AnyProjection[] {
+/**
+ * Every read model herald keeps. The dispatcher (DeliveryScheduled) and endpoint health
+ * (WebhookEndpointFailing, Recovered, Disabled) append, so they need the store.
+ */
+export function allProjections(deps: {
+  readonly store: EventStore;
+  readonly logger: Logger;
+  readonly config: Pick<Config, "endpointDisableAfterS">;
+}): AnyProjection[] {
   return [
     webhookEndpointsProjection,
     webhookSubscriptionsProjection,
     dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
     deliveryQueueProjection(),
     deliveryHistoryProjection,
+    endpointHealthProjection({
+      store: deps.store,
+      rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
+      logger: deps.logger.child({ component: "endpoint-health" }),
+    }),
   ];
 }
 
@@ -78,7 +91,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   if (config.natsUrl) nats = await connectNats(config.natsUrl);
 
   const projections = new Map<string, ProjectionRunner>();
-  for (const projection of allProjections({ store, logger })) {
+  for (const projection of allProjections({ store, logger, config })) {
     projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
   }
 
