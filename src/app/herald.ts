@@ -22,6 +22,7 @@ import { ProjectionRunner } from "../projections/projection-runner.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
+import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
@@ -161,6 +162,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       endpointReadModels: runner(webhookEndpointsProjection.name),
       subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
       logger: logger.child({ component: "webhook-commands" }),
+    }),
+    recovery: new DeliveryRecovery({
+      store,
+      db: database.db,
+      historyReadModels: runner(deliveryHistoryProjection.name),
+      logger: logger.child({ component: "delivery-recovery" }),
     }),
     db: database.db,
     store,
