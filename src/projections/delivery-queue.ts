@@ -111,7 +111,11 @@ type StoredDeliveryEvent = StoredEvent & DeliveryEvent;
 type StoredEndpointEvent = StoredEvent & WebhookEndpointEvent;
 
 type QueueRow = DeliveryQueueTables["delivery_queue"];
-type RowUpdate = Pick<QueueRow, "revision"> & Partial<Pick<QueueRow, "attempts" | "state" | "due_at">>;
+type RowUpdate = Pick<QueueRow, "revision"> &
+  Partial<Pick<QueueRow, "attempts" | "state" | "due_at">> & {
+    /** False while the delivery is mid-step (an attempt whose outcome is not applied yet): the lease stays. */
+    readonly endsLease: boolean;
+  };
 type RowChange = { kind: "insert"; row: QueueRow } | ({ kind: "update" } & RowUpdate) | { kind: "delete" };
 
 /** The net effect of a batch's delivery events on the queue's rows. */
@@ -121,7 +125,8 @@ class QueueChanges {
 
   apply(event: StoredDeliveryEvent): void {
     const id = event.data.deliveryId;
-    // Every delivery event moves the row's revision on (and ends any lease: see write()).
+    // Every delivery event moves the row's revision on, and every one but DeliveryAttempted ends any
+    // lease (see write()).
     const revision = event.revision;
     switch (event.type) {
       case "DeliveryScheduled":
@@ -129,13 +134,17 @@ class QueueChanges {
       case "DeliveryRedeliveryRequested":
         return this.#insert(event, { attempts: event.data.attempts, revision, due_at: new Date(event.data.dueAt) });
       case "DeliveryAttempted":
-        return this.#update(id, { revision, attempts: event.data.attempt });
+        // An attempt is always appended together with its outcome (retry, success or failure), but a
+        // batch may end between the two: EventStoreDB subscriptions hand events over one by one, and
+        // any batch size limit can cut there too. The outcome is what frees the row; ending the lease
+        // here would let a worker claim the delivery again and POST it a second time.
+        return this.#update(id, { revision, attempts: event.data.attempt, endsLease: false });
       case "DeliveryRetryScheduled":
       case "DeliveryResumed":
         this.#due = true;
-        return this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt) });
+        return this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt), endsLease: true });
       case "DeliveryPaused":
-        return this.#update(id, { revision, state: "paused" });
+        return this.#update(id, { revision, state: "paused", endsLease: true });
       case "DeliverySucceeded":
       case "DeliveryFailed":
         // A row inserted in this batch never reaches the table.
@@ -167,8 +176,11 @@ class QueueChanges {
 
   #update(id: string, update: RowUpdate): void {
     const current = this.#rows.get(id);
-    if (current?.kind === "insert") this.#rows.set(id, { kind: "insert", row: { ...current.row, ...update } });
-    else if (current?.kind === "update") this.#rows.set(id, { ...current, ...update });
+    if (current?.kind === "insert") {
+      // A row inserted in this batch is not leased yet.
+      const { endsLease: _, ...columns } = update;
+      this.#rows.set(id, { kind: "insert", row: { ...current.row, ...columns } });
+    } else if (current?.kind === "update") this.#rows.set(id, { ...current, ...update });
     else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
   }
 
@@ -204,14 +216,15 @@ class QueueChanges {
           attempts = coalesce(v.attempts, q.attempts),
           state = coalesce(v.state, q.state),
           due_at = coalesce(v.due_at, q.due_at),
-          leased_until = null
+          leased_until = case when v.ends_lease then null else q.leased_until end
         from unnest(
           ${sql.val(updates.map((u) => u.id))}::text[],
           ${sql.val(updates.map((u) => u.revision.toString()))}::bigint[],
           ${sql.val(updates.map((u) => u.attempts ?? null))}::integer[],
           ${sql.val(updates.map((u) => u.state ?? null))}::text[],
-          ${sql.val(updates.map((u) => u.due_at?.toISOString() ?? null))}::timestamptz[]
-        ) as v(delivery_id, revision, attempts, state, due_at)
+          ${sql.val(updates.map((u) => u.due_at?.toISOString() ?? null))}::timestamptz[],
+          ${sql.val(updates.map((u) => u.endsLease))}::boolean[]
+        ) as v(delivery_id, revision, attempts, state, due_at, ends_lease)
         where q.delivery_id = v.delivery_id`.execute(trx);
     }
     if (deletes.length > 0) {

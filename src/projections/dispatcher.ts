@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
@@ -36,6 +36,11 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
   let index = new SubscriptionIndex();
   // Keyed by stream: a batch retried after a failure gathers the same requests again, not twice.
   const pending = new Map<string, AppendRequest>();
+  // The transaction of the batch being applied, until its appends went out. The index changes as
+  // events are handled, but a failed batch (an append that failed, which on EventStoreDB can happen
+  // part way) rolls back only the table: the retry must not match an earlier transaction against a
+  // subscription created later in that batch, so it reloads the index from the table first.
+  let unfinished: Transaction<DispatcherTables> | undefined;
 
   return {
     name: "dispatcher",
@@ -56,6 +61,7 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
       await sql`create index if not exists dispatcher_subscriptions_webhook on dispatcher_subscriptions (webhook_id)`.execute(db);
       index = await loadIndex(db);
       pending.clear();
+      unfinished = undefined;
     },
 
     async teardown(db) {
@@ -64,6 +70,13 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
     },
 
     async handle(trx, event) {
+      if (unfinished !== trx) {
+        if (unfinished) {
+          index = await loadIndex(trx);
+          pending.clear();
+        }
+        unfinished = trx;
+      }
       switch (event.type) {
         case "WebhookSubscriptionCreated": {
           const data = (event as StoredEvent<string, WebhookSubscriptionCreated["data"]>).data;
@@ -95,10 +108,14 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
     },
 
     async afterBatch() {
-      if (pending.size === 0) return;
+      if (pending.size === 0) {
+        unfinished = undefined;
+        return;
+      }
       const requests = [...pending.values()];
       const outcomes = await options.store.appendMany(requests);
       pending.clear();
+      unfinished = undefined;
       const already = outcomes.filter((outcome) => !outcome.ok).length;
       if (already > 0) options.logger.debug({ already }, "deliveries already scheduled (replay or duplicate)");
     },

@@ -1,9 +1,10 @@
-import type { AppendOutcome, AppendRequest, EventStore } from "./event-store.js";
+import { AppendManyIncompleteError, type AppendOutcome, type AppendRequest, type EventStore } from "./event-store.js";
 
 /**
  * Group commit for many small concurrent appends: requests that arrive while a batch is being
  * written go out together in the next `appendMany`. Each request keeps its own revision check and
- * gets its own outcome.
+ * gets its own outcome; when the batch fails part way (AppendManyIncompleteError), the requests
+ * that were written still get theirs.
  */
 export class AppendBatcher {
   #queue: { request: AppendRequest; resolve: (outcome: AppendOutcome) => void; reject: (error: unknown) => void }[] = [];
@@ -38,7 +39,14 @@ export class AppendBatcher {
           else entry.reject(new Error("appendMany returned fewer outcomes than requests"));
         });
       } catch (error) {
-        for (const entry of batch) entry.reject(error);
+        // Without a transaction across streams (EventStoreDB) some appends may have been written
+        // before the failure: those callers get their outcome, only the others the error.
+        const known = error instanceof AppendManyIncompleteError ? error.outcomes : [];
+        batch.forEach((entry, index) => {
+          const outcome = known[index];
+          if (outcome) entry.resolve(outcome);
+          else entry.reject(error);
+        });
       }
     }
     this.#flushing = undefined;

@@ -10,6 +10,7 @@ import {
 } from "@eventstore/db-client";
 import { isSystemEvent, matchesFilter } from "./event-filter.js";
 import {
+  AppendManyIncompleteError,
   type AppendOutcome,
   type AppendRequest,
   type AppendResult,
@@ -30,21 +31,8 @@ const READ_ALL_PAGE = 500;
 /** Appends in flight at once in `appendMany` (streams are independent; one stream's appends run in order). */
 const APPEND_CONCURRENCY = 8;
 
-/**
- * `appendMany` could not finish: an append failed for a reason other than its revision check (the
- * server became unreachable, …). EventStoreDB has no transaction across streams, so appends that
- * succeeded stay written: `outcomes` says which (undefined: not attempted or unknown).
- */
-export class AppendManyIncompleteError extends Error {
-  readonly code = "APPEND_MANY_INCOMPLETE";
-  constructor(
-    readonly outcomes: readonly (AppendOutcome | undefined)[],
-    options?: ErrorOptions,
-  ) {
-    super("appendMany stopped before every append was attempted", options);
-    this.name = "AppendManyIncompleteError";
-  }
-}
+// Defined with the port, since callers (the append batcher) act on the outcomes it carries.
+export { AppendManyIncompleteError } from "./event-store.js";
 
 export interface EsdbEventStoreOptions {
   /** Told about transient subscription failures before the subscription resubscribes. */

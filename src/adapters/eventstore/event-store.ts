@@ -129,6 +129,22 @@ export class WrongExpectedVersionError extends Error {
   }
 }
 
+/**
+ * `appendMany` could not finish: an append failed for a reason other than its revision check (the
+ * server became unreachable, …). EventStoreDB has no transaction across streams, so appends that
+ * succeeded stay written: `outcomes` says which (undefined: not attempted or unknown).
+ */
+export class AppendManyIncompleteError extends Error {
+  readonly code = "APPEND_MANY_INCOMPLETE";
+  constructor(
+    readonly outcomes: readonly (AppendOutcome | undefined)[],
+    options?: ErrorOptions,
+  ) {
+    super("appendMany stopped before every append was attempted", options);
+    this.name = "AppendManyIncompleteError";
+  }
+}
+
 export class EventStoreUnavailableError extends Error {
   readonly code = "EVENT_STORE_UNAVAILABLE";
   constructor(message: string, options?: ErrorOptions) {

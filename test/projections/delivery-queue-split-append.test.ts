@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Database, openPostgres } from "../../src/adapters/db/database.js";
+import { migrate } from "../../src/adapters/db/migrations.js";
+import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { deliveryStream } from "../../src/domain/delivery.js";
+import { endpointStream } from "../../src/domain/webhook-events.js";
+import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
+import type { AnyProjection } from "../../src/projections/projection.js";
+import { applyBatch } from "../../src/projections/projection-runner.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+
+/**
+ * An attempt and its outcome are one append, but a subscription batch may end between them (the
+ * EventStoreDB subscription hands events over one by one). Until the outcome is applied the delivery
+ * stays leased: otherwise a worker claims it again and POSTs it twice.
+ */
+let testDatabase: TestDatabase;
+let database: Database;
+beforeAll(async () => {
+  testDatabase = await createTestDatabase();
+  database = await openPostgres(testDatabase.url);
+  await migrate(database.db);
+});
+afterAll(async () => {
+  await database?.close();
+  await testDatabase?.drop();
+});
+
+it("an attempt applied without its outcome keeps the delivery leased; the outcome frees it at the new revision", async () => {
+  const projection: AnyProjection = deliveryQueueProjection();
+  await projection.setup(database.db);
+  const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
+  const webhookId = "00000000-0000-4000-8000-0000000000aa";
+  const deliveryId = "00000000-0000-4000-8000-0000000000bb";
+  const stream = deliveryStream(deliveryId);
+  let offset = 0n;
+  const stored = (streamName: string, revision: bigint, type: string, data: object): StoredEvent => {
+    offset += 100n;
+    return { id: crypto.randomUUID(), stream: streamName, revision, position: { commit: offset, prepare: offset }, type, data, metadata };
+  };
+  let from: ReadFrom = "start";
+  const apply = async (...events: StoredEvent[]) => {
+    await applyBatch(database.db, projection, from, events);
+    from = events.at(-1)!.position;
+  };
+  const claim = () => claimDeliveries(database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [] });
+
+  await apply(
+    stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", { webhookId, url: "http://127.0.0.1:1/x", retries: 5, apiKey: "k", signingSecret: "s" }),
+    stored(stream, 0n, "DeliveryScheduled", { deliveryId, webhookId, transactionId: "t", subscriptionIds: [], transaction: {}, scheduledAt: Date.now() - 1000 }),
+  );
+  const [first] = await claim();
+  expect(first).toMatchObject({ deliveryId, revision: 0n, attempts: 0 });
+
+  // The worker appended [DeliveryAttempted, DeliveryRetryScheduled]; this batch holds only the first.
+  await apply(stored(stream, 1n, "DeliveryAttempted", { deliveryId, attempt: 1, startedAt: Date.now(), durationMs: 1, url: "http://127.0.0.1:1/x", status: 503 }));
+  expect(await claim()).toEqual([]);
+
+  await apply(stored(stream, 2n, "DeliveryRetryScheduled", { deliveryId, attempt: 2, dueAt: Date.now() - 1 }));
+  const [second] = await claim();
+  expect(second).toMatchObject({ deliveryId, revision: 2n, attempts: 1, state: "pending" });
+});

@@ -1,0 +1,73 @@
+import pino from "pino";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Database, openPostgres } from "../../src/adapters/db/database.js";
+import { migrate } from "../../src/adapters/db/migrations.js";
+import {
+  AppendManyIncompleteError,
+  type AppendRequest,
+  type EventStore,
+  type ReadFrom,
+  type StoredEvent,
+} from "../../src/adapters/eventstore/event-store.js";
+import type { Transaction } from "../../src/domain/ingest-events.js";
+import { dispatcherProjection } from "../../src/projections/dispatcher.js";
+import type { AnyProjection } from "../../src/projections/projection.js";
+import { applyBatch } from "../../src/projections/projection-runner.js";
+import { fixtureTransactions } from "../support/fixtures.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+
+/**
+ * A batch whose appends fail is applied again from its checkpoint. Its table changes were rolled
+ * back, and so must be the dispatcher's in-memory index: a transaction must not be scheduled for a
+ * subscription created after it in the same batch.
+ */
+let testDatabase: TestDatabase;
+let database: Database;
+beforeAll(async () => {
+  testDatabase = await createTestDatabase();
+  database = await openPostgres(testDatabase.url);
+  await migrate(database.db);
+});
+afterAll(async () => {
+  await database?.close();
+  await testDatabase?.drop();
+});
+
+it("retrying a batch whose appends failed part way schedules exactly what the first try would have", async () => {
+  const appended: AppendRequest[][] = [];
+  let failures = 1;
+  const store = {
+    async appendMany(requests: readonly AppendRequest[]) {
+      appended.push([...requests]);
+      if (failures-- > 0) throw new AppendManyIncompleteError(requests.map(() => undefined), { cause: new Error("server went away") });
+      return requests.map(() => ({ ok: true, result: { nextRevision: 0n, position: { commit: 1n, prepare: 1n } } }));
+    },
+  } as unknown as EventStore;
+  const projection: AnyProjection = dispatcherProjection({ store, logger: pino({ level: "silent" }) });
+  await projection.setup(database.db);
+
+  const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
+  let offset = 0n;
+  const stored = (stream: string, type: string, data: object): StoredEvent => {
+    offset += 100n;
+    return { id: crypto.randomUUID(), stream, revision: 0n, position: { commit: offset, prepare: offset }, type, data, metadata };
+  };
+  const match = { type: "asset-link", actions: ["create", "delete"], collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" };
+  const subscription = (subscriptionId: string, webhookId: string) =>
+    stored(`subscription-${subscriptionId}`, "WebhookSubscriptionCreated", { subscriptionId, webhookId, subscriber: "0x1", ...match, createdAt: 0 });
+  const [transaction] = fixtureTransactions() as [Transaction];
+  const batch = [
+    subscription("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-0000000000a1"),
+    stored("transaction-t1", "TransactionReceived", { transactionId: "t1", transaction, source: "nats", receivedAt: 0 }),
+    // Created after the transaction: it must not get it, on the first try or the retry.
+    subscription("00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-0000000000a2"),
+  ];
+  const from: ReadFrom = "start";
+
+  await expect(applyBatch(database.db, projection, from, batch)).rejects.toThrow();
+  await applyBatch(database.db, projection, from, batch);
+
+  expect(appended).toHaveLength(2);
+  const webhooks = appended.map((requests) => requests.map((request) => (request.events[0]?.data as { webhookId: string }).webhookId));
+  expect(webhooks).toEqual([["00000000-0000-4000-8000-0000000000a1"], ["00000000-0000-4000-8000-0000000000a1"]]);
+});
