@@ -193,7 +193,10 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     sender: createWebhookSender({
       timeoutMs: config.deliveryTimeoutMs,
       allowPrivateTargets: config.allowPrivateTargets,
-      connectionsPerOrigin: config.endpointConcurrency,
+      // Endpoints on one host share an origin, hence a pool: capped at one endpoint's limit, a hanging
+      // endpoint would hold every connection and stall the others there. The worker already caps
+      // attempts per endpoint and in all, so the pool may take as many as the worker runs.
+      connectionsPerOrigin: config.workerConcurrency,
     }),
     secretBox: secrets,
     onAttempt: (report) => attemptSeconds.observe(report.durationMs / 1000, { outcome: outcomeClass(report.result) }),

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
@@ -48,8 +48,10 @@ interface PendingHealth {
 }
 
 export function endpointHealthProjection(options: EndpointHealthOptions): Projection<EndpointHealthTables> {
-  // Keyed by endpoint; a batch retried after a failure starts afresh (setup, or the clear below).
+  // Keyed by endpoint, gathered under one batch's transaction: a batch that failed part way is
+  // handled again under a new transaction, and must not observe its attempts twice.
   const pending = new Map<string, PendingHealth>();
+  let gatheredIn: Transaction<EndpointHealthTables> | undefined;
 
   return {
     name: "endpoint-health",
@@ -70,6 +72,10 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
     },
 
     async handle(trx, event) {
+      if (gatheredIn !== trx) {
+        pending.clear();
+        gatheredIn = trx;
+      }
       if (event.type === "DeliveryScheduled") {
         const { deliveryId, webhookId } = (event as StoredEvent<string, DeliveryScheduled["data"]>).data;
         await trx
@@ -94,6 +100,7 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
     async afterBatch() {
       const batch = [...pending];
       pending.clear();
+      gatheredIn = undefined;
       await Promise.all(batch.map(([webhookId, health]) => record(webhookId, health)));
     },
   };
