@@ -83,8 +83,8 @@ export interface DeliveryResumed {
 /**
  * Someone asked for a failed delivery to be attempted again (redeliver, recoverDeliveries). It carries
  * what the queue needs to take the delivery back, since the queue forgot it when it failed. The next
- * attempt continues the numbering, so it lands in the same history; it is a single attempt (a
- * retryable failure gives up again, as the endpoint's retries were spent).
+ * attempt continues the numbering, so it lands in the same history, and the endpoint's retry budget:
+ * a delivery that exhausted its retries gets a single attempt, one that failed early keeps the rest.
  */
 export interface DeliveryRedeliveryRequested {
   readonly type: "DeliveryRedeliveryRequested";

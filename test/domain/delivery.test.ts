@@ -94,9 +94,13 @@ describe("delivery aggregate", () => {
     // Asked again while it is pending: nothing to do.
     expect(refused).toHaveLength(1);
     expect(state).toEqual({ status: "succeeded", attempts: 2 });
-    // A single attempt: the endpoint's retries were spent, so a retryable failure gives up again.
-    const again = run([...failed, redeliver, attempt({ kind: "response", status: 503 })]);
-    expect(again.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "retries_exhausted", attempts: 2 } });
+    // Within the endpoint's retries (2 here): a delivery that failed early keeps the rest of them,
+    // one that exhausted them gets a single attempt.
+    const early = run([...failed, redeliver, attempt({ kind: "response", status: 503 })]);
+    expect(early.events.at(-1)).toMatchObject({ type: "DeliveryRetryScheduled", data: { attempt: 3 } });
+    const timeout = () => attempt({ kind: "error", errorClass: "timeout" });
+    const exhausted = run([scheduleCommand, timeout(), timeout(), timeout(), redeliver, timeout()]);
+    expect(exhausted.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "retries_exhausted", attempts: 4 } });
     expect(run([scheduleCommand, redeliver]).refused).toHaveLength(1);
   });
 
