@@ -43,8 +43,13 @@ export async function openPostgres(connectionString: string, options: { max?: nu
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types: typeParsers });
-  // An idle client that loses its server must not crash the process; the pool replaces it.
+  // A client that loses its server (a restart) must not crash the process. The pool only listens on
+  // idle clients; one checked out between two queries of a transaction emits "error" with nobody
+  // listening, so every client gets a listener of its own. The query in flight fails and is retried.
   pool.on("error", () => {});
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   const db = new Kysely<CoreTables>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
