@@ -16,11 +16,13 @@ import type { AttemptResult } from "../domain/retry-policy.js";
 import { countDeliveriesByStatus, deliveryHistoryProjection } from "../projections/delivery-history.js";
 import { deliveryQueueProjection, deliveryQueueStats } from "../projections/delivery-queue.js";
 import { dispatcherProjection } from "../projections/dispatcher.js";
+import { endpointHealthProjection } from "../projections/endpoint-health.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
+import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
@@ -58,14 +60,26 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
   return { database, store: await createPostgresEventStore(database) };
 }
 
-/** Every read model herald keeps. The dispatcher appends (DeliveryScheduled), so it needs the store. */
-export function allProjections(deps: { readonly store: EventStore; readonly logger: Logger }): AnyProjection[] {
+/**
+ * Every read model herald keeps. The dispatcher (DeliveryScheduled) and endpoint health
+ * (WebhookEndpointFailing, Recovered, Disabled) append, so they need the store.
+ */
+export function allProjections(deps: {
+  readonly store: EventStore;
+  readonly logger: Logger;
+  readonly config: Pick<Config, "endpointDisableAfterS">;
+}): AnyProjection[] {
   return [
     webhookEndpointsProjection,
     webhookSubscriptionsProjection,
     dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
     deliveryQueueProjection(),
     deliveryHistoryProjection,
+    endpointHealthProjection({
+      store: deps.store,
+      rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
+      logger: deps.logger.child({ component: "endpoint-health" }),
+    }),
   ];
 }
 
@@ -78,7 +92,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   if (config.natsUrl) nats = await connectNats(config.natsUrl);
 
   const projections = new Map<string, ProjectionRunner>();
-  for (const projection of allProjections({ store, logger })) {
+  for (const projection of allProjections({ store, logger, config })) {
     projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
   }
 
@@ -149,6 +163,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
       logger: logger.child({ component: "webhook-commands" }),
     }),
+    recovery: new DeliveryRecovery({
+      store,
+      db: database.db,
+      historyReadModels: runner(deliveryHistoryProjection.name),
+      logger: logger.child({ component: "delivery-recovery" }),
+    }),
     db: database.db,
     store,
     secrets,
@@ -173,7 +193,10 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     sender: createWebhookSender({
       timeoutMs: config.deliveryTimeoutMs,
       allowPrivateTargets: config.allowPrivateTargets,
-      connectionsPerOrigin: config.endpointConcurrency,
+      // Endpoints on one host share an origin, hence a pool: capped at one endpoint's limit, a hanging
+      // endpoint would hold every connection and stall the others there. The worker already caps
+      // attempts per endpoint and in all, so the pool may take as many as the worker runs.
+      connectionsPerOrigin: config.workerConcurrency,
     }),
     secretBox: secrets,
     onAttempt: (report) => attemptSeconds.observe(report.durationMs / 1000, { outcome: outcomeClass(report.result) }),

@@ -57,6 +57,10 @@ export function evolveDeliveryHistory(history: DeliveryHistory | undefined, even
     case "DeliveryRetryScheduled":
     case "DeliveryResumed":
       return { ...history, status: "pending", nextAttemptAt: event.data.dueAt, attempts: withNextAttempt(history.attempts, event.data.dueAt) };
+    case "DeliveryRedeliveryRequested": {
+      const { finishedAt: _finished, ...open } = finished(history);
+      return { ...open, status: "pending", nextAttemptAt: event.data.dueAt, attempts: withNextAttempt(history.attempts, event.data.dueAt) };
+    }
     case "DeliveryPaused": {
       const { nextAttemptAt: _due, ...rest } = history;
       return { ...rest, status: "paused" };

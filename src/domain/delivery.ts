@@ -80,6 +80,25 @@ export interface DeliveryResumed {
   readonly data: { readonly deliveryId: string; readonly dueAt: number };
 }
 
+/**
+ * Someone asked for a failed delivery to be attempted again (redeliver, recoverDeliveries). It carries
+ * what the queue needs to take the delivery back, since the queue forgot it when it failed. The next
+ * attempt continues the numbering, so it lands in the same history, and the endpoint's retry budget:
+ * a delivery that exhausted its retries gets a single attempt, one that failed early keeps the rest.
+ */
+export interface DeliveryRedeliveryRequested {
+  readonly type: "DeliveryRedeliveryRequested";
+  readonly data: {
+    readonly deliveryId: string;
+    readonly webhookId: string;
+    readonly transaction: Transaction;
+    /** Attempts made before this request. */
+    readonly attempts: number;
+    /** Milliseconds since the epoch; the attempt is due then. */
+    readonly dueAt: number;
+  };
+}
+
 export type DeliveryEvent =
   | DeliveryScheduled
   | DeliveryAttempted
@@ -87,7 +106,8 @@ export type DeliveryEvent =
   | DeliverySucceeded
   | DeliveryFailed
   | DeliveryPaused
-  | DeliveryResumed;
+  | DeliveryResumed
+  | DeliveryRedeliveryRequested;
 
 export const DELIVERY_EVENT_TYPES = [
   "DeliveryScheduled",
@@ -97,6 +117,7 @@ export const DELIVERY_EVENT_TYPES = [
   "DeliveryFailed",
   "DeliveryPaused",
   "DeliveryResumed",
+  "DeliveryRedeliveryRequested",
 ] as const satisfies readonly DeliveryEvent["type"][];
 
 export type DeliveryStatus = "none" | "pending" | "paused" | "succeeded" | "failed";
@@ -114,6 +135,7 @@ export function evolve(state: DeliveryState, event: DeliveryEvent): DeliveryStat
     case "DeliveryScheduled":
     case "DeliveryRetryScheduled":
     case "DeliveryResumed":
+    case "DeliveryRedeliveryRequested":
       return { ...state, status: "pending" };
     case "DeliveryAttempted":
       return { ...state, attempts: event.data.attempt };
@@ -149,7 +171,14 @@ export type DeliveryCommand =
     }
   | { readonly type: "Pause"; readonly deliveryId: string; readonly now: number }
   | { readonly type: "Resume"; readonly deliveryId: string; readonly now: number }
-  | { readonly type: "Cancel"; readonly deliveryId: string; readonly reason: "endpoint_deleted"; readonly now: number };
+  | { readonly type: "Cancel"; readonly deliveryId: string; readonly reason: "endpoint_deleted"; readonly now: number }
+  | {
+      readonly type: "Redeliver";
+      readonly deliveryId: string;
+      readonly webhookId: string;
+      readonly transaction: Transaction;
+      readonly now: number;
+    };
 
 export type Decision =
   | { readonly ok: true; readonly events: DeliveryEvent[] }
@@ -177,6 +206,14 @@ export function decide(command: DeliveryCommand, state: DeliveryState): Decision
         ok: true,
         events: [{ type: "DeliveryFailed", data: { deliveryId: command.deliveryId, reason: command.reason, attempts: state.attempts, at: command.now } }],
       };
+    case "Redeliver": {
+      // Only a failure is taken back: a request repeated while the delivery is pending again (or after
+      // it succeeded) decides nothing, which is what makes redelivery idempotent under the caller's
+      // expected revision.
+      if (state.status !== "failed") return refuse("not failed");
+      const { deliveryId, webhookId, transaction, now } = command;
+      return { ok: true, events: [{ type: "DeliveryRedeliveryRequested", data: { deliveryId, webhookId, transaction, attempts: state.attempts, dueAt: now } }] };
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { accept, type Decision } from "./decision.js";
-import type { WebhookEndpointState } from "./webhook-endpoint.js";
+import type { DeliveryAttempted } from "./delivery.js";
+import { evolveWebhookEndpoint, type WebhookEndpointState } from "./webhook-endpoint.js";
 import type { WebhookEndpointEvent } from "./webhook-events.js";
 
 /**
@@ -44,4 +45,28 @@ export function decideEndpointHealth(
       }
       return accept();
   }
+}
+
+/** What an attempt says about its endpoint: 410 means gone, 2xx succeeded, anything else failed. */
+export function observeAttempt(attempt: Pick<DeliveryAttempted["data"], "status" | "startedAt">): AttemptObservation {
+  const { status, startedAt: at } = attempt;
+  if (status === 410) return { outcome: "gone", at };
+  return { outcome: status !== undefined && status >= 200 && status < 300 ? "succeeded" : "failed", at };
+}
+
+/** Several attempts in the order they were recorded, each decided on the state the ones before left. */
+export function decideEndpointHealthOf(
+  observations: readonly AttemptObservation[],
+  state: WebhookEndpointState,
+  rules: EndpointHealthRules,
+): Decision<WebhookEndpointEvent> {
+  const events: WebhookEndpointEvent[] = [];
+  let current = state;
+  for (const observation of observations) {
+    const decision = decideEndpointHealth(observation, current, rules);
+    if (!decision.ok) return decision;
+    events.push(...decision.events);
+    current = decision.events.reduce(evolveWebhookEndpoint, current);
+  }
+  return accept(...events);
 }

@@ -9,7 +9,8 @@ import type { Projection } from "./projection.js";
  * which stream revision) plus what an attempt needs to know about each endpoint (URL, retries, the
  * sealed API key and secret, whether it is active). Workers claim due rows with
  * `FOR UPDATE SKIP LOCKED` and a lease, so two workers never attempt one delivery at once and a
- * dead worker's claim expires. A row leaves the queue when its delivery succeeds or fails for good.
+ * dead worker's claim expires. A row leaves the queue when its delivery succeeds or fails for good,
+ * and comes back when a failed delivery is redelivered.
  */
 export interface DeliveryQueueTables {
   delivery_queue: {
@@ -51,6 +52,7 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
       "WebhookEndpointPaused",
       "WebhookEndpointResumed",
       "WebhookEndpointDeleted",
+      "WebhookEndpointDisabled",
       "DeliveryScheduled",
       "DeliveryAttempted",
       "DeliveryRetryScheduled",
@@ -58,6 +60,7 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
       "DeliveryResumed",
       "DeliverySucceeded",
       "DeliveryFailed",
+      "DeliveryRedeliveryRequested",
     ],
 
     async setup(db) {
@@ -127,22 +130,9 @@ class QueueChanges {
     const revision = event.revision;
     switch (event.type) {
       case "DeliveryScheduled":
-        this.#due = true;
-        this.#rows.set(id, {
-          kind: "insert",
-          row: {
-            delivery_id: id,
-            webhook_id: event.data.webhookId,
-            payload: JSON.stringify(event.data.transaction),
-            correlation_id: event.metadata.correlationId,
-            state: "pending",
-            attempts: 0,
-            revision,
-            due_at: new Date(event.data.scheduledAt),
-            leased_until: null,
-          },
-        });
-        return;
+        return this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt) });
+      case "DeliveryRedeliveryRequested":
+        return this.#insert(event, { attempts: event.data.attempts, revision, due_at: new Date(event.data.dueAt) });
       case "DeliveryAttempted":
         // An attempt is always appended together with its outcome (retry, success or failure), but a
         // batch may end between the two: EventStoreDB subscriptions hand events over one by one, and
@@ -162,6 +152,26 @@ class QueueChanges {
         else this.#rows.set(id, { kind: "delete" });
         return;
     }
+  }
+
+  /** The same body as the first attempt's: attempts are signed over it. */
+  #insert(
+    event: StoredEvent & { readonly data: { readonly deliveryId: string; readonly webhookId: string; readonly transaction: unknown } },
+    position: Pick<QueueRow, "attempts" | "revision" | "due_at">,
+  ): void {
+    this.#due = true;
+    this.#rows.set(event.data.deliveryId, {
+      kind: "insert",
+      row: {
+        delivery_id: event.data.deliveryId,
+        webhook_id: event.data.webhookId,
+        payload: JSON.stringify(event.data.transaction),
+        correlation_id: event.metadata.correlationId,
+        state: "pending",
+        leased_until: null,
+        ...position,
+      },
+    });
   }
 
   #update(id: string, update: RowUpdate): void {
@@ -184,7 +194,20 @@ class QueueChanges {
       else deletes.push(id);
     }
     if (inserts.length > 0) {
-      await trx.insertInto("delivery_queue").values(inserts).onConflict((oc) => oc.column("delivery_id").doNothing()).execute();
+      // An upsert: a redelivered row may still be in the table when its failure came earlier in this batch.
+      await trx
+        .insertInto("delivery_queue")
+        .values(inserts)
+        .onConflict((oc) =>
+          oc.column("delivery_id").doUpdateSet((eb) => ({
+            state: eb.ref("excluded.state"),
+            attempts: eb.ref("excluded.attempts"),
+            revision: eb.ref("excluded.revision"),
+            due_at: eb.ref("excluded.due_at"),
+            leased_until: null,
+          })),
+        )
+        .execute();
     }
     if (updates.length > 0) {
       await sql`
@@ -233,8 +256,10 @@ async function applyEndpoint(trx: Transaction<DeliveryQueueTables>, event: Store
       await endpoint.set({ api_key: event.data.apiKey, signing_secret: event.data.signingSecret }).execute();
       return;
     // A state change makes the endpoint's queued deliveries claimable, so that a worker records
-    // their pause, resumption or end.
+    // their pause, resumption or end. herald disabling an endpoint stops its deliveries exactly as its
+    // owner pausing it does, and resuming enables it again (webhook-endpoint.ts).
     case "WebhookEndpointPaused":
+    case "WebhookEndpointDisabled":
       await endpoint.set({ status: "paused" }).where("status", "=", "active").execute();
       return notify(trx);
     case "WebhookEndpointResumed":

@@ -81,6 +81,29 @@ describe("delivery aggregate", () => {
     expect(cancelled.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "endpoint_deleted" } });
   });
 
+  it("redelivers a failed delivery once: one more attempt, numbered after the last", () => {
+    const transaction = { status: "SUCCESS", events: [] };
+    const redeliver: DeliveryCommand = { type: "Redeliver", deliveryId: id, webhookId: "w1", transaction, now: 50 };
+    const failed = [scheduleCommand, attempt({ kind: "response", status: 400 })];
+    const { events, refused, state } = run([...failed, redeliver, redeliver, attempt({ kind: "response", status: 200 })]);
+    expect(events.slice(3)).toEqual([
+      { type: "DeliveryRedeliveryRequested", data: { deliveryId: id, webhookId: "w1", transaction, attempts: 1, dueAt: 50 } },
+      expect.objectContaining({ type: "DeliveryAttempted", data: expect.objectContaining({ attempt: 2, status: 200 }) }),
+      expect.objectContaining({ type: "DeliverySucceeded" }),
+    ]);
+    // Asked again while it is pending: nothing to do.
+    expect(refused).toHaveLength(1);
+    expect(state).toEqual({ status: "succeeded", attempts: 2 });
+    // Within the endpoint's retries (2 here): a delivery that failed early keeps the rest of them,
+    // one that exhausted them gets a single attempt.
+    const early = run([...failed, redeliver, attempt({ kind: "response", status: 503 })]);
+    expect(early.events.at(-1)).toMatchObject({ type: "DeliveryRetryScheduled", data: { attempt: 3 } });
+    const timeout = () => attempt({ kind: "error", errorClass: "timeout" });
+    const exhausted = run([scheduleCommand, timeout(), timeout(), timeout(), redeliver, timeout()]);
+    expect(exhausted.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "retries_exhausted", attempts: 4 } });
+    expect(run([scheduleCommand, redeliver]).refused).toHaveLength(1);
+  });
+
   it("keeps at most 4 KiB of a response body, never half a character", () => {
     const { events } = run([scheduleCommand, { ...attempt({ kind: "response", status: 500 }), report: { result: { kind: "response", status: 500 }, url: "u", startedAt: 0, durationMs: 1, responseBody: "é".repeat(3000) } } as DeliveryCommand]);
     const body = (events[1]?.data as { responseBody: string }).responseBody;

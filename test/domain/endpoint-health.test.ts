@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type AttemptObservation, decideEndpointHealth } from "../../src/domain/endpoint-health.js";
+import { type AttemptObservation, decideEndpointHealth, decideEndpointHealthOf, observeAttempt } from "../../src/domain/endpoint-health.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../../src/domain/webhook-endpoint.js";
 import type { WebhookEndpointEvent } from "../../src/domain/webhook-events.js";
 
@@ -58,5 +58,31 @@ describe("endpoint health", () => {
   it("says nothing about endpoints that do not exist or were deleted", () => {
     expect(given().when({ outcome: "gone", at: 2000 })).toEqual({ ok: true, events: [] });
     expect(given(created, { type: "WebhookEndpointDeleted", data: { webhookId } }).when({ outcome: "gone", at: 2000 })).toEqual({ ok: true, events: [] });
+  });
+
+  it("reads an attempt: 410 is gone, 2xx succeeded, anything else (or no answer) failed", () => {
+    expect(observeAttempt({ status: 410, startedAt: 1 })).toEqual({ outcome: "gone", at: 1 });
+    expect(observeAttempt({ status: 204, startedAt: 2 })).toEqual({ outcome: "succeeded", at: 2 });
+    expect(observeAttempt({ status: 404, startedAt: 3 })).toEqual({ outcome: "failed", at: 3 });
+    expect(observeAttempt({ startedAt: 4 })).toEqual({ outcome: "failed", at: 4 });
+  });
+
+  it("decides a batch of attempts in order, each on the state the earlier ones left, and nothing more when replayed", () => {
+    const attempts: AttemptObservation[] = [
+      { outcome: "failed", at: 2000 },
+      { outcome: "failed", at: 3000 },
+      { outcome: "failed", at: 2000 + rules.disableAfterMs },
+      { outcome: "succeeded", at: 3000 + rules.disableAfterMs },
+    ];
+    const decision = decideEndpointHealthOf(attempts, given(created).state, rules);
+    expect(decision).toEqual({
+      ok: true,
+      events: [
+        { type: "WebhookEndpointFailing", data: { webhookId, since: 2000 } },
+        { type: "WebhookEndpointDisabled", data: { webhookId, reason: "failing_too_long", at: 2000 + rules.disableAfterMs } },
+      ],
+    });
+    const after = given(created, ...(decision.ok ? decision.events : []));
+    expect(decideEndpointHealthOf(attempts, after.state, rules)).toEqual({ ok: true, events: [] });
   });
 });

@@ -576,7 +576,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       expect(before.endpoints.data!.webhookEndpoints.total).toBeGreaterThan(3);
       // A rebuild takes the projection's lock: the running projections step aside first.
       await Promise.all([...herald.projections.values()].map((runner) => runner.stop()));
-      for (const projection of allProjections({ store: herald.store, logger: createLogger("silent") })) {
+      for (const projection of allProjections({ store: herald.store, logger: createLogger("silent"), config: herald.config })) {
         await rebuildProjection({ database: herald.database, store: herald.store, projection });
       }
       expect(await answers()).toEqual(before);

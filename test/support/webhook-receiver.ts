@@ -11,6 +11,8 @@ export interface ReceivedRequest {
 }
 
 export interface ScriptedResponse {
+  /** Never answer: the request stays open until the client gives up or the receiver closes. */
+  readonly hang?: true;
   readonly status: number;
   readonly headers?: Record<string, string>;
   readonly body?: string;
@@ -45,6 +47,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const index = served.get(path) ?? 0;
       served.set(path, index + 1);
       const response = script[Math.min(index, script.length - 1)] ?? { status: 200 };
+      if (response.hang) return onRequest();
       res.writeHead(response.status, { "content-type": "text/plain", ...response.headers });
       res.end(response.body ?? "");
       onRequest();

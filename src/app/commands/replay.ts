@@ -32,7 +32,7 @@ export const replayCommand: CliCommand = {
     const { database, store } = await openStorage(config, logger);
     try {
       // The dispatcher appends while it replays (idempotently: a delivery stream is created once).
-      const projections = allProjections({ store, logger });
+      const projections = allProjections({ store, logger, config });
       const names = projections.map((projection) => projection.name);
       const selected = wanted === "all" ? projections : projections.filter((projection) => projection.name === wanted);
       if (wanted !== "all" && selected.length === 0) throw new CliUsageError(`no projection "${wanted}"; there are: ${names.join(", ")}`);

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { SecretBox } from "../../adapters/crypto/secret-box.js";
 import type { EventStore } from "../../adapters/eventstore/event-store.js";
 import type { Caller } from "../../domain/caller.js";
+import type { DeliveryRecovery } from "../delivery-recovery.js";
 import type { WebhookCommands } from "../webhook-commands.js";
 import { UnauthenticatedError } from "./errors.js";
 
@@ -9,6 +10,7 @@ import { UnauthenticatedError } from "./errors.js";
 export interface GraphqlContext {
   readonly authentication: { readonly ok: true; readonly caller: Caller } | { readonly ok: false; readonly reason: string };
   readonly commands: WebhookCommands;
+  readonly recovery: DeliveryRecovery;
   /** The read models' database. */
   readonly db: Kysely<any>;
   /** The event store, read for audit trails and time travel; writes go through `commands`. */

@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Query, Resolver } from "type-graphql";
+import { Arg, Args, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { type Caller, canRead } from "../../domain/caller.js";
 import type { DeliveryHistory } from "../../domain/delivery-history.js";
 import { isResourceId } from "../../domain/plain-text.js";
@@ -6,11 +6,21 @@ import { findDeliveryHistory, listDeliveryHistories } from "../../projections/de
 import { readWebhookEndpoint } from "../entity-streams.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
-import { NotFoundError } from "./errors.js";
-import { DeliveriesArgs, DeliveryConnection, DeliveryType } from "./delivery-types.js";
+import { NotFoundError, refusalError } from "./errors.js";
+import {
+  DeliveriesArgs,
+  DeliveryConnection,
+  DeliveryType,
+  RecoverDeliveriesArgs,
+  RecoverDeliveriesPayload,
+  RedeliverPayload,
+} from "./delivery-types.js";
 import { parseTimeArgument } from "./time-argument.js";
 
-/** Delivery history: owners read their endpoints' deliveries; admins and auditors read all. */
+/**
+ * Delivery history: owners read their endpoints' deliveries; admins and auditors read all. Recovery:
+ * owners and admins schedule failed deliveries again (delivery-recovery.ts); auditors may not.
+ */
 @Resolver(() => DeliveryType)
 export class DeliveryResolver {
   @Query(() => DeliveryType)
@@ -30,6 +40,24 @@ export class DeliveryResolver {
     if (!isResourceId(args.webhookId) || !(await mayReadEndpoint(context, caller, args.webhookId))) throw new NotFoundError("webhook endpoint not found");
     const page = await listDeliveryHistories(context.db, { webhookId: args.webhookId, status: args.status ?? undefined, since, until }, request);
     return toConnection(page, (row) => ({ createdAt: row.scheduledAt, id: row.deliveryId }), (row) => row);
+  }
+
+  @Mutation(() => RedeliverPayload, { description: "One more attempt for a failed delivery; repeating the request sends nothing more." })
+  async redeliver(@Arg("deliveryId", () => String) deliveryId: string, @Ctx() context: GraphqlContext): Promise<{ delivery: DeliveryHistory; redelivered: boolean }> {
+    const outcome = await context.recovery.redeliver(callerOf(context), deliveryId);
+    if (!outcome.ok) throw refusalError(outcome.error);
+    return outcome.value;
+  }
+
+  @Mutation(() => RecoverDeliveriesPayload, {
+    description: "One more attempt for each failed delivery of the endpoint scheduled in [since, until); repeating the request sends nothing more.",
+  })
+  async recoverDeliveries(@Args(() => RecoverDeliveriesArgs) args: RecoverDeliveriesArgs, @Ctx() context: GraphqlContext): Promise<{ deliveryIds: string[] }> {
+    const caller = callerOf(context);
+    const window = { since: parseTimeArgument("since", args.since), until: parseTimeArgument("until", args.until) };
+    const outcome = await context.recovery.recover(caller, args.webhookId, window);
+    if (!outcome.ok) throw refusalError(outcome.error);
+    return { deliveryIds: outcome.value };
   }
 }
 

@@ -52,3 +52,22 @@ export class DeliveriesArgs extends ConnectionArgs {
   @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled at or after it." }) since?: string | null;
   @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled before it." }) until?: string | null;
 }
+
+@ObjectType("RedeliverPayload")
+export class RedeliverPayload {
+  @Field(() => DeliveryType) delivery!: DeliveryType;
+  @Field(() => Boolean, { description: "False when the delivery was not failed (already redelivered, pending or succeeded): nothing was scheduled." })
+  redelivered!: boolean;
+}
+
+@ObjectType("RecoverDeliveriesPayload")
+export class RecoverDeliveriesPayload {
+  @Field(() => [String], { description: "The failed deliveries scheduled for a new attempt by this request." }) deliveryIds!: string[];
+}
+
+@ArgsType()
+export class RecoverDeliveriesArgs {
+  @Field(() => String) webhookId!: string;
+  @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled at or after it." }) since?: string | null;
+  @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled before it." }) until?: string | null;
+}

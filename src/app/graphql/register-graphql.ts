@@ -11,6 +11,7 @@ import type { SecretBox } from "../../adapters/crypto/secret-box.js";
 import type { SiweTokenVerifier } from "../../adapters/auth/siwe-token.js";
 import type { EventStore } from "../../adapters/eventstore/event-store.js";
 import type { Caller } from "../../domain/caller.js";
+import type { DeliveryRecovery } from "../delivery-recovery.js";
 import type { WebhookCommands } from "../webhook-commands.js";
 import type { GraphqlContext } from "./context.js";
 import { PUBLIC_ERROR_CODES } from "./errors.js";
@@ -23,6 +24,7 @@ import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js"
 
 export interface GraphqlDependencies {
   readonly commands: WebhookCommands;
+  readonly recovery: DeliveryRecovery;
   readonly db: Kysely<any>;
   readonly store: EventStore;
   readonly secrets: SecretBox;
@@ -70,6 +72,7 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
     context: async (request) => ({
       authentication: await authenticate(request, deps),
       commands: deps.commands,
+      recovery: deps.recovery,
       db: deps.db,
       store: deps.store,
       secrets: deps.secrets,

@@ -1,0 +1,75 @@
+import type { PrivateKeyAccount } from "viem/accounts";
+import { expect } from "vitest";
+import type { Transaction } from "../../src/domain/ingest-events.js";
+import type { GraphqlCall } from "./graphql-client.js";
+import { TEST_INGEST_TOKEN } from "./test-herald.js";
+
+/** The collection of the seed transaction (fixtureTransactions()[0]). */
+export const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
+
+const DELIVERY = `query($deliveryId: String!) {
+  delivery(deliveryId: $deliveryId) { deliveryId webhookId status failureReason attempts { number statusCode errorClass startedAt } }
+}`;
+const ENDPOINT = `query($webhookId: String!) { webhookEndpoint(webhookId: $webhookId) { webhookId status disabledReason failingSince } }`;
+
+/**
+ * What the delivery e2e tests do over herald's public interfaces: make an endpoint subscribed to the
+ * seed's events (GraphQL, as `owner`), ingest a transaction (HTTP), and poll GraphQL until a
+ * delivery or an endpoint reaches a state.
+ */
+export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateKeyAccount) {
+  async function ok(query: string, variables: object, account = owner): Promise<Record<string, any>> {
+    const response = await gql(query, variables, account);
+    expect(response.errors, query).toBeUndefined();
+    return response.data!;
+  }
+
+  async function until<T>(what: string, read: () => Promise<T | undefined>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (value !== undefined && done(value)) return value;
+      if (Date.now() > deadline) throw new Error(`${what} after ${timeoutMs} ms: ${JSON.stringify(value)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  return {
+    ok,
+
+    /** A new endpoint of the owner's at `url`, subscribed to the seed transaction's events. */
+    async endpointAt(url: string, retries = 3): Promise<string> {
+      const created = await ok(
+        `mutation($url: String!, $retries: Int) { createWebhookEndpoint(input: { url: $url, retries: $retries }) { webhookEndpoint { webhookId } } }`,
+        { url, retries },
+      );
+      const webhookId = created.createWebhookEndpoint.webhookEndpoint.webhookId as string;
+      await ok(
+        `mutation($webhookId: String!, $collectionId: String!) {
+          createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create", "delete"], collectionId: $collectionId }) { webhookSubscription { subscriptionId } }
+        }`,
+        { webhookId, collectionId: SEED_COLLECTION },
+      );
+      return webhookId;
+    },
+
+    /** Ingests over HTTP; `key` is the idempotency key, so each key makes a transaction of its own. */
+    async ingest(transaction: Transaction, key: string): Promise<string> {
+      const response = await fetch(`${heraldUrl}/v1/transactions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify(transaction),
+      });
+      expect(response.status).toBe(202);
+      return ((await response.json()) as { transactionId: string }).transactionId;
+    },
+
+    deliveryWhen(deliveryId: string, done: (delivery: Record<string, any>) => boolean, timeoutMs = 15_000) {
+      return until(`delivery ${deliveryId}`, async () => (await gql(DELIVERY, { deliveryId }, owner)).data?.delivery as Record<string, any> | undefined, done, timeoutMs);
+    },
+
+    endpointWhen(webhookId: string, done: (endpoint: Record<string, any>) => boolean, timeoutMs = 15_000) {
+      return until(`endpoint ${webhookId}`, async () => (await gql(ENDPOINT, { webhookId }, owner)).data?.webhookEndpoint as Record<string, any> | undefined, done, timeoutMs);
+    },
+  };
+}
