@@ -57,6 +57,23 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
     return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
   }
   logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
+  if (database.kind === "pglite") {
+    // PGlite has one connection, and projections that append (dispatcher, endpoint health) do so while
+    // their batch's transaction holds it: the embedded event log gets a PGlite instance of its own.
+    const eventLog = await openPglite(join(config.dataDir, "event-log"));
+    await migrate(eventLog.db);
+    const store = await createPostgresEventStore(eventLog);
+    return {
+      database,
+      store: {
+        ...store,
+        async close() {
+          await store.close();
+          await eventLog.close();
+        },
+      },
+    };
+  }
   return { database, store: await createPostgresEventStore(database) };
 }
 
