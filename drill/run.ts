@@ -5,7 +5,7 @@
  * Prints a pass/fail table; exits 1 when a drill fails.
  */
 import { alwaysOk, type ReceiverBehaviour } from "./drill-receiver.js";
-import { type DrillResult, runScenario, type Scenario } from "./scenario.js";
+import { type DrillContext, type DrillResult, runScenario, type Scenario } from "./scenario.js";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -18,6 +18,22 @@ const flaky: ReceiverBehaviour = ({ attempt, sequence }) => {
   if (roll === 1) return { kind: "status", status: 429, headers: { "retry-after": "1" } };
   return { kind: "status", status: 200 };
 };
+
+/** 2,000 transactions; the named server is stopped and started once a quarter are delivered. */
+function restartMidRun(name: string, server: string, restart: (context: DrillContext) => Promise<void>): Scenario {
+  return {
+    name,
+    transactions: 2000,
+    processes: 1,
+    retries: 10,
+    behaviour: alwaysOk,
+    async fault(context) {
+      await context.acknowledged(500);
+      await restart(context);
+      return `${server} stopped and started at 25% delivered`;
+    },
+  };
+}
 
 const scenarios: readonly Scenario[] = [
   {
@@ -35,30 +51,8 @@ const scenarios: readonly Scenario[] = [
       return "herald SIGKILLed at 15%, 40% and 65% delivered, restarted each time";
     },
   },
-  {
-    name: "nats-restart",
-    transactions: 2000,
-    processes: 1,
-    retries: 10,
-    behaviour: alwaysOk,
-    async fault(context) {
-      await context.acknowledged(500);
-      await context.nats.restart();
-      return "nats-server stopped and started at 25% delivered";
-    },
-  },
-  {
-    name: "postgres-restart",
-    transactions: 2000,
-    processes: 1,
-    retries: 10,
-    behaviour: alwaysOk,
-    async fault(context) {
-      await context.acknowledged(500);
-      await context.postgres.restart();
-      return "PostgreSQL stopped (fast) and started at 25% delivered";
-    },
-  },
+  restartMidRun("nats-restart", "nats-server", (context) => context.nats.restart()),
+  restartMidRun("postgres-restart", "PostgreSQL (fast shutdown)", (context) => context.postgres.restart()),
   {
     name: "flaky-receiver",
     transactions: 1000,
