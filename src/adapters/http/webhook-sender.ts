@@ -96,7 +96,9 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         return report({ kind: "error", errorClass: classify(error) });
       }
     },
-    close: () => agent.close(),
+    // Called once every attempt has settled: nothing in flight needs a graceful end, and a socket
+    // still held by a receiver that never answered must not hold shutdown up.
+    close: () => agent.destroy(),
   };
 }
 
