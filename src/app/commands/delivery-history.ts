@@ -1,11 +1,10 @@
-import { parseArgs } from "node:util";
 import type { AttemptHistory, DeliveryHistory } from "../../domain/delivery-history.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import { loadConfig } from "../config.js";
 import { readDeliveryHistory } from "../entity-streams.js";
 import { openStorage } from "../herald.js";
 import { createLogger } from "../logger.js";
-import { type CliCommand, CliUsageError } from "./cli-command.js";
+import { type CliCommand, CliUsageError, parseCommandArgs } from "./cli-command.js";
 
 const HELP = `usage: npx herald history <deliveryId> [--json]
 
@@ -23,13 +22,7 @@ export const historyCommand: CliCommand = {
   name: "history",
   summary: "print a delivery's attempt timeline",
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...args], allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
-    } catch (error) {
-      throw new CliUsageError((error as Error).message);
-    }
-    const { positionals, values } = parsed;
+    const { positionals, values } = parseCommandArgs(args, { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, true);
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

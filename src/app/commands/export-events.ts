@@ -1,12 +1,11 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { parseArgs } from "node:util";
 import type { ReadFrom } from "../../adapters/eventstore/event-store.js";
 import { formatPosition } from "../../adapters/eventstore/position.js";
 import { loadConfig } from "../config.js";
 import { openStorage } from "../herald.js";
 import { createLogger } from "../logger.js";
-import { type CliCommand, CliUsageError } from "./cli-command.js";
+import { type CliCommand, CliUsageError, parseCommandArgs } from "./cli-command.js";
 
 const HELP = `usage: npx herald export [--since <time>] [--until <time>] [--out <file>]
 
@@ -23,10 +22,7 @@ export const exportCommand: CliCommand = {
   name: "export",
   summary: "write events as NDJSON for an auditor",
   async run(args) {
-    const { values } = parseArgs({
-      args: [...args],
-      options: { since: { type: "string" }, until: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
-    });
+    const { values } = parseCommandArgs(args, { since: { type: "string" }, until: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

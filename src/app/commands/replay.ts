@@ -1,10 +1,9 @@
-import { parseArgs } from "node:util";
 import { rebuildProjection } from "../../projections/projection-runner.js";
 import { loadConfig } from "../config.js";
 import { allProjections, openStorage } from "../herald.js";
 import { createLogger } from "../logger.js";
 import { progress } from "../progress-bar.js";
-import { type CliCommand, CliUsageError } from "./cli-command.js";
+import { type CliCommand, CliUsageError, parseCommandArgs } from "./cli-command.js";
 
 const HELP = `usage: npx herald replay [projection|all]
 
@@ -19,7 +18,7 @@ export const replayCommand: CliCommand = {
   name: "replay",
   summary: "rebuild read models from the event store",
   async run(args) {
-    const { positionals, values } = parseArgs({ args: [...args], allowPositionals: true, options: { help: { type: "boolean", short: "h" } } });
+    const { positionals, values } = parseCommandArgs(args, { help: { type: "boolean", short: "h" } }, true);
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { createSiweToken } from "../../adapters/auth/siwe-token.js";
-import { type CliCommand, CliUsageError } from "./cli-command.js";
+import { type CliCommand, CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
 
 const HELP = `usage: npx herald siwe-token --private-key 0x… [--ttl 1h] [--domain host:port] [--chain-id 1]
 
@@ -19,21 +18,13 @@ export const siweTokenCommand: CliCommand = {
   name: "siwe-token",
   summary: "print a SIWE bearer token for the GraphQL API",
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: [...args],
-        options: {
-          "private-key": { type: "string" },
-          ttl: { type: "string", default: "1h" },
-          domain: { type: "string" },
-          "chain-id": { type: "string", default: "1" },
-          help: { type: "boolean", short: "h" },
-        },
-      }));
-    } catch (error) {
-      throw new CliUsageError((error as Error).message);
-    }
+    const { values } = parseCommandArgs(args, {
+      "private-key": { type: "string" },
+      ttl: { type: "string", default: "1h" },
+      domain: { type: "string" },
+      "chain-id": { type: "string", default: "1" },
+      help: { type: "boolean", short: "h" },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
@@ -49,12 +40,8 @@ export const siweTokenCommand: CliCommand = {
   },
 };
 
-const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
-
 function parseTtl(text: string): number {
-  const match = /^(\d{1,9})([smhd]?)$/.exec(text);
-  if (!match?.[1]) throw new CliUsageError("--ttl must look like 90s, 30m, 1h, 1d or a number of seconds");
-  const seconds = Number(match[1]) * (UNITS[match[2] || "s"] ?? 1);
+  const seconds = parseDurationS("--ttl", text);
   if (seconds <= 0) throw new CliUsageError("--ttl must be positive");
   return seconds;
 }

@@ -1,8 +1,7 @@
-import { parseArgs } from "node:util";
 import { createTenantToken } from "../../adapters/auth/tenant-token.js";
 import type { TenantScope } from "../../domain/waypoint-matching.js";
 import { loadConfig } from "../config.js";
-import { type CliCommand, CliUsageError } from "./cli-command.js";
+import { type CliCommand, CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
 
 const HELP = `usage: npx herald tenant-token --wallet <wallet_id> [--group <group_id>] [--ttl <duration>]
        npx herald tenant-token --admin --group <group_id> [--ttl <duration>]
@@ -27,23 +26,13 @@ export const tenantTokenCommand: CliCommand = {
   name: "tenant-token",
   summary: "print a tenant or tenant-admin key for Waypoint SSE",
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: [...args],
-        options: {
-          wallet: { type: "string" },
-          group: { type: "string" },
-          admin: { type: "boolean", default: false },
-          ttl: { type: "string" },
-          help: { type: "boolean", default: false },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (error) {
-      throw new CliUsageError((error as Error).message);
-    }
+    const { values } = parseCommandArgs(args, {
+      wallet: { type: "string" },
+      group: { type: "string" },
+      admin: { type: "boolean", default: false },
+      ttl: { type: "string" },
+      help: { type: "boolean", default: false },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
@@ -67,10 +56,7 @@ function scopeFrom(values: { wallet?: string; group?: string; admin?: boolean })
 
 function parseTtl(text: string | undefined): number {
   if (text === undefined) return DEFAULT_TTL_S;
-  const match = /^(\d+)([smhd]?)$/.exec(text);
-  if (!match?.[1]) throw new CliUsageError(`--ttl: expected seconds or a number with s, m, h or d, got "${text}"`);
-  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as "" | "s" | "m" | "h" | "d"];
-  return Number(match[1]) * unit;
+  return parseDurationS("--ttl", text);
 }
 
 /**
