@@ -30,7 +30,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    forceCloseConnections: false,
+    // Idle keep-alive connections close at once on shutdown; requests in flight still finish.
+    forceCloseConnections: "idle",
     return503OnClosing: true,
   });
 
