@@ -4,6 +4,7 @@ import type { EventFilter, ReadFrom, StoredEvent, Subscription } from "./event-s
 import { SubscriptionClosedError } from "./event-store.js";
 import { toReadPosition, toServerFilter, toStoredEvent } from "./esdb-mapping.js";
 import { comparePositions } from "./position.js";
+import { subscriptionEvents } from "./subscription-events.js";
 
 /** Stop reading from the server when this many events wait for the consumer; resume below half. */
 const HIGH_WATER = 2000;
@@ -94,18 +95,8 @@ export class EsdbSubscription implements Subscription {
     await this.#running;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
-    try {
-      for (;;) {
-        const batch = await this.nextBatch(500);
-        for (const event of batch) yield event;
-      }
-    } catch (error) {
-      if (error instanceof SubscriptionClosedError) return;
-      throw error;
-    } finally {
-      await this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
+    return subscriptionEvents(this);
   }
 
   async #run(): Promise<void> {

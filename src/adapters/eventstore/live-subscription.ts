@@ -1,5 +1,6 @@
 import { comparePositions } from "./position.js";
 import { type ReadFrom, type StoredEvent, type Subscription, SubscriptionClosedError } from "./event-store.js";
+import { subscriptionEvents } from "./subscription-events.js";
 
 /** What a polling subscription needs from its store's wake-up signal. */
 export interface WakeSignal {
@@ -84,17 +85,7 @@ export class LiveSubscription implements Subscription {
     return Promise.race([this.signal.wait(ms), closed]);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
-    try {
-      for (;;) {
-        const batch = await this.nextBatch(500);
-        for (const event of batch) yield event;
-      }
-    } catch (error) {
-      if (error instanceof SubscriptionClosedError) return;
-      throw error;
-    } finally {
-      this.#closed = true;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
+    return subscriptionEvents(this);
   }
 }
