@@ -8,6 +8,7 @@ import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import type { WebhookSender } from "../adapters/http/webhook-sender.js";
 import { type AttemptReport, type DeliveryCommand, decide, deliveryStream } from "../domain/delivery.js";
 import { type ClaimedDelivery, claimDeliveries, DELIVERY_QUEUE_CHANNEL, msUntilNextDue, releaseDeliveries } from "../projections/delivery-queue.js";
+import { takeEndpointSendSlots } from "../projections/delivery-send-slots.js";
 import type { Config } from "./config.js";
 
 export interface DeliveryWorkerOptions {
@@ -32,7 +33,8 @@ const ERROR_BACKOFF_MS = 1000;
 
 /**
  * Claims due deliveries from the queue in batches and runs their attempts, at most
- * HERALD_WORKER_CONCURRENCY at once and HERALD_ENDPOINT_CONCURRENCY per endpoint. The claim is one
+ * HERALD_WORKER_CONCURRENCY at once and HERALD_ENDPOINT_CONCURRENCY per endpoint, and no faster than
+ * an endpoint's own rate limit (shared by all processes: delivery-send-slots.ts). The claim is one
  * short statement; no database transaction is open during an HTTP request. Each attempt's events are
  * appended with the delivery stream's expected revision, so a worker whose lease expired (and whose
  * delivery someone else took over) has its append refused and dropped. A crash loses only leases:
@@ -49,13 +51,52 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const wake = new AppendSignal();
   const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => wake.notify());
   const perEndpoint = new Map<string, number>();
+  /** Rate-limited endpoints out of slots, and when (Date.now() ms) they may send again. */
+  const rateWaits = new Map<string, number>();
   /** Deliveries holding a slot: their attempt is in flight. */
   const inFlight = new Set<string>();
   /** Every delivery still being worked on, including those whose attempt is being recorded. */
   const tasks = new Set<Promise<void>>();
   let stopping = false;
 
-  const saturated = () => [...perEndpoint].filter(([, count]) => count >= config.endpointConcurrency).map(([webhookId]) => webhookId);
+  /** Endpoints whose deliveries this worker cannot start now: at their concurrency cap or rate limit. */
+  const blocked = () => {
+    const now = Date.now();
+    for (const [webhookId, until] of rateWaits) if (until <= now) rateWaits.delete(webhookId);
+    const full = [...perEndpoint].filter(([, count]) => count >= config.endpointConcurrency).map(([webhookId]) => webhookId);
+    return [...full, ...rateWaits.keys()];
+  };
+  const msUntilRateSlot = () => Math.min(...[...rateWaits.values()].map((until) => until - Date.now()));
+
+  /**
+   * Which claimed deliveries start now; the rest are given back. A claim of several rows of one
+   * endpoint can overshoot its concurrency cap or its rate limit's slots.
+   */
+  async function admit(claimed: readonly ClaimedDelivery[]): Promise<{ admitted: ClaimedDelivery[]; giveBack: string[] }> {
+    const admitted: ClaimedDelivery[] = [];
+    const giveBack: string[] = [];
+    const inFlightAfter = new Map(perEndpoint);
+    /** Attempts on rate-limited endpoints, by endpoint: they start only with a slot. */
+    const limited = new Map<string, ClaimedDelivery[]>();
+    for (const delivery of claimed) {
+      const count = inFlightAfter.get(delivery.webhookId) ?? 0;
+      if (count >= config.endpointConcurrency) {
+        giveBack.push(delivery.deliveryId);
+        continue;
+      }
+      inFlightAfter.set(delivery.webhookId, count + 1);
+      if (delivery.endpoint.rateLimit === null || lifecycleCommand(delivery, 0)) admitted.push(delivery);
+      else limited.set(delivery.webhookId, [...(limited.get(delivery.webhookId) ?? []), delivery]);
+    }
+    const grants = await takeEndpointSendSlots(db, new Map([...limited].map(([webhookId, deliveries]) => [webhookId, deliveries.length])));
+    for (const [webhookId, deliveries] of limited) {
+      const { granted, waitMs } = grants.get(webhookId) ?? { granted: deliveries.length, waitMs: 0 };
+      admitted.push(...deliveries.slice(0, granted));
+      giveBack.push(...deliveries.slice(granted).map((delivery) => delivery.deliveryId));
+      if (granted < deliveries.length) rateWaits.set(webhookId, Date.now() + waitMs);
+    }
+    return { admitted, giveBack };
+  }
 
   const start = (delivery: ClaimedDelivery) => {
     inFlight.add(delivery.deliveryId);
@@ -104,10 +145,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   /** What the delivery needs now: an attempt, or recording what happened to its endpoint. */
   async function commandFor(delivery: ClaimedDelivery): Promise<DeliveryCommand> {
     const { deliveryId, endpoint } = delivery;
-    const now = Date.now();
-    if (endpoint.status === "deleted") return { type: "Cancel", deliveryId, reason: "endpoint_deleted", now };
-    if (delivery.state === "paused") return { type: "Resume", deliveryId, now };
-    if (endpoint.status === "paused") return { type: "Pause", deliveryId, now };
+    const lifecycle = lifecycleCommand(delivery, Date.now());
+    if (lifecycle) return lifecycle;
     const report = await options.sender.send({
       url: endpoint.url,
       id: deliveryId,
@@ -141,17 +180,12 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       }
       let waitMs: number;
       try {
-        const skip = saturated();
-        const claimed = await claimDeliveries(db, { limit: free, leaseMs, skipWebhooks: skip });
-        const giveBack: string[] = [];
-        for (const delivery of claimed) {
-          // A claim of several rows of one endpoint can overshoot its limit: give the excess back.
-          if ((perEndpoint.get(delivery.webhookId) ?? 0) >= config.endpointConcurrency) giveBack.push(delivery.deliveryId);
-          else start(delivery);
-        }
+        const claimed = await claimDeliveries(db, { limit: free, leaseMs, skipWebhooks: blocked() });
+        const { admitted, giveBack } = await admit(claimed);
+        for (const delivery of admitted) start(delivery);
         await releaseDeliveries(db, giveBack);
         if (claimed.length === free && giveBack.length === 0) continue;
-        waitMs = Math.min((await msUntilNextDue(db, saturated())) ?? IDLE_POLL_MS, IDLE_POLL_MS);
+        waitMs = Math.min((await msUntilNextDue(db, blocked())) ?? IDLE_POLL_MS, IDLE_POLL_MS, msUntilRateSlot());
       } catch (error) {
         if (stopping) break;
         // At first start the worker may run before the delivery-queue projection has created its
@@ -178,4 +212,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       await options.sender.close();
     },
   };
+}
+
+/** The command for a delivery that needs no attempt, only its endpoint's state recorded; undefined when it needs an attempt. */
+function lifecycleCommand(delivery: ClaimedDelivery, now: number): DeliveryCommand | undefined {
+  const { deliveryId, endpoint } = delivery;
+  if (endpoint.status === "deleted") return { type: "Cancel", deliveryId, reason: "endpoint_deleted", now };
+  if (delivery.state === "paused") return { type: "Resume", deliveryId, now };
+  if (endpoint.status === "paused") return { type: "Pause", deliveryId, now };
+  return undefined;
 }

@@ -2,6 +2,7 @@ import { type Caller, canChange, canRead } from "./caller.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { checkWebhookUrl } from "./network-address.js";
 import { isPlainText } from "./plain-text.js";
+import { checkRateLimit } from "./rate-limit.js";
 import type { EndpointDisabledReason, Sealed, WebhookEndpointEvent } from "./webhook-events.js";
 
 /**
@@ -13,6 +14,8 @@ export interface WebhookEndpoint {
   readonly subscriber: string;
   readonly url: string;
   readonly retries: number;
+  /** Attempts per second at most (rate-limit.ts); undefined: no limit. */
+  readonly rateLimit: number | undefined;
   readonly apiKey: Sealed;
   readonly signingSecret: Sealed;
   readonly createdAt: number;
@@ -45,11 +48,19 @@ export type WebhookEndpointCommand =
       readonly webhookId: string;
       readonly url: string;
       readonly retries?: number | null;
+      readonly rateLimit?: number | null;
       readonly apiKey: Sealed;
       readonly signingSecret: Sealed;
       readonly now: number;
     }
-  | { readonly kind: "UpdateWebhookEndpoint"; readonly webhookId: string; readonly url?: string | null; readonly retries?: number | null }
+  | {
+      readonly kind: "UpdateWebhookEndpoint";
+      readonly webhookId: string;
+      readonly url?: string | null;
+      readonly retries?: number | null;
+      /** Unlike the other fields, null is a change here: it removes the limit. Undefined keeps it. */
+      readonly rateLimit?: number | null;
+    }
   | { readonly kind: "RotateWebhookEndpointApiKey"; readonly webhookId: string; readonly apiKey: Sealed; readonly signingSecret: Sealed }
   | { readonly kind: "PauseWebhookEndpoint"; readonly webhookId: string }
   | { readonly kind: "ResumeWebhookEndpoint"; readonly webhookId: string; readonly now: number }
@@ -72,6 +83,8 @@ export function decideWebhookEndpoint(
     if (!url.ok) return url.refusal;
     const retries = checkRetries(command.retries ?? DEFAULT_RETRIES);
     if (!retries.ok) return retries.refusal;
+    const rateLimit = checkRateLimit(command.rateLimit ?? null);
+    if (!rateLimit.ok) return rateLimit.refusal;
     if (state) return refuse({ code: "CONFLICT", message: `webhook endpoint ${webhookId} already exists` });
     return accept({
       type: "WebhookEndpointCreated",
@@ -80,6 +93,8 @@ export function decideWebhookEndpoint(
         subscriber: caller.address,
         url: url.value,
         retries: retries.value,
+        // Absent rather than null when there is no limit, as in events written before limits existed.
+        ...(rateLimit.value === null ? {} : { rateLimit: rateLimit.value }),
         apiKey: command.apiKey,
         signingSecret: command.signingSecret,
         createdAt: command.now,
@@ -96,7 +111,7 @@ export function decideWebhookEndpoint(
 
   switch (command.kind) {
     case "UpdateWebhookEndpoint": {
-      const changes: { url?: string; retries?: number } = {};
+      const changes: { url?: string; retries?: number; rateLimit?: number | null } = {};
       if (command.url != null) {
         const url = checkUrl(command.url, rules);
         if (!url.ok) return url.refusal;
@@ -107,8 +122,13 @@ export function decideWebhookEndpoint(
         if (!retries.ok) return retries.refusal;
         if (retries.value !== state.retries) changes.retries = retries.value;
       }
+      if (command.rateLimit !== undefined) {
+        const rateLimit = checkRateLimit(command.rateLimit);
+        if (!rateLimit.ok) return rateLimit.refusal;
+        if (rateLimit.value !== (state.rateLimit ?? null)) changes.rateLimit = rateLimit.value;
+      }
       // Nothing to change is not an error: the command is idempotent.
-      if (changes.url === undefined && changes.retries === undefined) return accept();
+      if (Object.keys(changes).length === 0) return accept();
       return accept({ type: "WebhookEndpointUpdated", data: { webhookId, ...changes } });
     }
     case "RotateWebhookEndpointApiKey":
@@ -130,13 +150,18 @@ export function decideWebhookEndpoint(
 
 export function evolveWebhookEndpoint(state: WebhookEndpointState, event: WebhookEndpointEvent): WebhookEndpointState {
   if (event.type === "WebhookEndpointCreated") {
-    return { ...event.data, paused: false, deleted: false, failingSince: undefined, disabledReason: undefined, healthFrom: event.data.createdAt };
+    return { ...event.data, rateLimit: event.data.rateLimit, paused: false, deleted: false, failingSince: undefined, disabledReason: undefined, healthFrom: event.data.createdAt };
   }
   // Events of a stream that was never created cannot happen; ignoring them keeps evolve total.
   if (!state) return state;
   switch (event.type) {
     case "WebhookEndpointUpdated":
-      return { ...state, url: event.data.url ?? state.url, retries: event.data.retries ?? state.retries };
+      return {
+        ...state,
+        url: event.data.url ?? state.url,
+        retries: event.data.retries ?? state.retries,
+        rateLimit: event.data.rateLimit === undefined ? state.rateLimit : (event.data.rateLimit ?? undefined),
+      };
     case "WebhookEndpointApiKeyRotated":
       return { ...state, apiKey: event.data.apiKey, signingSecret: event.data.signingSecret };
     case "WebhookEndpointPaused":

@@ -17,6 +17,8 @@ export interface WebhookEndpointCreated {
     readonly url: string;
     /** 0 to 20: attempts are at most retries + 1. */
     readonly retries: number;
+    /** Attempts per second at most; absent: no limit. */
+    readonly rateLimit?: number;
     readonly apiKey: Sealed;
     /** Standard Webhooks secret, `whsec_…`, sealed. */
     readonly signingSecret: Sealed;
@@ -27,7 +29,8 @@ export interface WebhookEndpointCreated {
 
 export interface WebhookEndpointUpdated {
   readonly type: "WebhookEndpointUpdated";
-  readonly data: { readonly webhookId: string; readonly url?: string; readonly retries?: number };
+  /** A field is present when it changed; `rateLimit: null` removed the limit. */
+  readonly data: { readonly webhookId: string; readonly url?: string; readonly retries?: number; readonly rateLimit?: number | null };
 }
 
 export interface WebhookEndpointApiKeyRotated {

@@ -29,6 +29,10 @@ export interface DeliveryQueueTables {
     webhook_id: string;
     url: string;
     retries: number;
+    /** Attempts per second at most; null: no limit. */
+    rate_limit: number | null;
+    /** The limit's theoretical arrival time in ms (rate-limit.ts); kept by workers, not by events. */
+    rate_tat_ms: number | null;
     api_key: string;
     signing_secret: string;
     status: "active" | "paused" | "deleted";
@@ -44,7 +48,8 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
   let changes = new QueueChanges();
   return {
     name: "delivery-queue",
-    version: 1,
+    // 2: endpoint rate limits.
+    version: 2,
     eventTypes: [
       "WebhookEndpointCreated",
       "WebhookEndpointUpdated",
@@ -69,6 +74,8 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
           webhook_id text primary key,
           url text not null,
           retries integer not null,
+          rate_limit integer,
+          rate_tat_ms double precision,
           api_key text not null,
           signing_secret text not null,
           status text not null
@@ -238,18 +245,33 @@ async function applyEndpoint(trx: Transaction<DeliveryQueueTables>, event: Store
   const endpoint = trx.updateTable("delivery_endpoints").where("webhook_id", "=", event.data.webhookId);
   switch (event.type) {
     case "WebhookEndpointCreated": {
-      const { webhookId, url, retries, apiKey, signingSecret } = event.data;
+      const { webhookId, url, retries, rateLimit, apiKey, signingSecret } = event.data;
       await trx
         .insertInto("delivery_endpoints")
-        .values({ webhook_id: webhookId, url, retries, api_key: apiKey, signing_secret: signingSecret, status: "active" })
+        .values({
+          webhook_id: webhookId,
+          url,
+          retries,
+          rate_limit: rateLimit ?? null,
+          rate_tat_ms: null,
+          api_key: apiKey,
+          signing_secret: signingSecret,
+          status: "active",
+        })
         .onConflict((oc) => oc.column("webhook_id").doNothing())
         .execute();
       return;
     }
     case "WebhookEndpointUpdated": {
-      const { url, retries } = event.data;
-      if (url === undefined && retries === undefined) return;
-      await endpoint.set({ ...(url === undefined ? {} : { url }), ...(retries === undefined ? {} : { retries }) }).execute();
+      const { url, retries, rateLimit } = event.data;
+      if (url === undefined && retries === undefined && rateLimit === undefined) return;
+      await endpoint
+        .set({
+          ...(url === undefined ? {} : { url }),
+          ...(retries === undefined ? {} : { retries }),
+          ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
+        })
+        .execute();
       return;
     }
     case "WebhookEndpointApiKeyRotated":
@@ -288,6 +310,7 @@ export interface ClaimedDelivery {
   readonly endpoint: {
     readonly url: string;
     readonly retries: number;
+    readonly rateLimit: number | null;
     readonly apiKey: string;
     readonly signingSecret: string;
     readonly status: "active" | "paused" | "deleted";
@@ -320,7 +343,7 @@ export async function claimDeliveries(
     from claimable c, delivery_endpoints e
     where q.delivery_id = c.delivery_id and e.webhook_id = q.webhook_id
     returning q.delivery_id, q.webhook_id, q.payload, q.correlation_id, q.state, q.attempts, q.revision,
-      e.url, e.retries, e.api_key, e.signing_secret, e.status`.execute(db);
+      e.url, e.retries, e.rate_limit, e.api_key, e.signing_secret, e.status`.execute(db);
   return result.rows.map((row) => ({
     deliveryId: row.delivery_id,
     webhookId: row.webhook_id,
@@ -329,11 +352,18 @@ export async function claimDeliveries(
     state: row.state,
     attempts: row.attempts,
     revision: BigInt(row.revision),
-    endpoint: { url: row.url, retries: row.retries, apiKey: row.api_key, signingSecret: row.signing_secret, status: row.status },
+    endpoint: {
+      url: row.url,
+      retries: row.retries,
+      rateLimit: row.rate_limit,
+      apiKey: row.api_key,
+      signingSecret: row.signing_secret,
+      status: row.status,
+    },
   }));
 }
 
-type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id">;
+type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
 
 /** Gives claimed rows back before their lease ends (a worker that cannot start them now). */
 export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly string[]): Promise<void> {

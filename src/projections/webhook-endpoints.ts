@@ -15,6 +15,7 @@ export interface WebhookEndpointsTables {
     subscriber: string;
     url: string;
     retries: number;
+    rate_limit: number | null;
     api_key: string;
     signing_secret: string;
     paused: boolean;
@@ -29,8 +30,8 @@ export type WebhookEndpointRecord = Omit<WebhookEndpoint, "deleted" | "healthFro
 
 export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
   name: "webhook-endpoints",
-  // 2: endpoint health (failing_since, disabled_reason).
-  version: 2,
+  // 2: endpoint health (failing_since, disabled_reason). 3: rate_limit.
+  version: 3,
   eventTypes: WEBHOOK_ENDPOINT_EVENT_TYPES,
   async setup(db) {
     await sql`
@@ -39,6 +40,7 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
         subscriber text not null,
         url text not null,
         retries integer not null,
+        rate_limit integer,
         api_key text not null,
         signing_secret text not null,
         paused boolean not null,
@@ -57,7 +59,7 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
     const row = trx.updateTable("webhook_endpoints").where("webhook_id", "=", event.data.webhookId);
     switch (event.type) {
       case "WebhookEndpointCreated": {
-        const { webhookId, subscriber, url, retries, apiKey, signingSecret, createdAt } = event.data;
+        const { webhookId, subscriber, url, retries, rateLimit, apiKey, signingSecret, createdAt } = event.data;
         await trx
           .insertInto("webhook_endpoints")
           .values({
@@ -65,6 +67,7 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
             subscriber,
             url,
             retries,
+            rate_limit: rateLimit ?? null,
             api_key: apiKey,
             signing_secret: signingSecret,
             paused: false,
@@ -78,6 +81,7 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
       case "WebhookEndpointUpdated":
         if (event.data.url !== undefined) await row.set({ url: event.data.url }).execute();
         if (event.data.retries !== undefined) await row.set({ retries: event.data.retries }).execute();
+        if (event.data.rateLimit !== undefined) await row.set({ rate_limit: event.data.rateLimit }).execute();
         return;
       case "WebhookEndpointApiKeyRotated":
         await row.set({ api_key: event.data.apiKey, signing_secret: event.data.signingSecret }).execute();
@@ -135,6 +139,7 @@ function toRecord(row: WebhookEndpointsTables["webhook_endpoints"]): WebhookEndp
     subscriber: row.subscriber,
     url: row.url,
     retries: row.retries,
+    rateLimit: row.rate_limit ?? undefined,
     apiKey: row.api_key,
     signingSecret: row.signing_secret,
     paused: row.paused,

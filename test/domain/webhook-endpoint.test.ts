@@ -62,6 +62,33 @@ describe("webhook endpoint: decide", () => {
     expect(given(created).when({ kind: "UpdateWebhookEndpoint", webhookId, retries: 5 })).toEqual({ ok: true, events: [] });
   });
 
+  it("sets, changes and removes a rate limit; null removes it, absent keeps it", () => {
+    const limited: WebhookEndpointEvent = { type: "WebhookEndpointCreated", data: { ...created.data, rateLimit: 10 } as typeof created.data };
+    expect(given().when({ ...create, rateLimit: 10 })).toEqual({ ok: true, events: [limited] });
+    const update = { kind: "UpdateWebhookEndpoint", webhookId } as const;
+    expect(given(limited).when({ ...update, rateLimit: 20 })).toEqual({ ok: true, events: [{ type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: 20 } }] });
+    expect(given(limited).when({ ...update, rateLimit: null })).toEqual({ ok: true, events: [{ type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: null } }] });
+    expect(given(limited).when({ ...update, retries: 1 })).toEqual({ ok: true, events: [{ type: "WebhookEndpointUpdated", data: { webhookId, retries: 1 } }] });
+    expect(given(limited).when({ ...update, rateLimit: 10 })).toEqual({ ok: true, events: [] });
+    expect(given(created).when({ ...update, rateLimit: null })).toEqual({ ok: true, events: [] });
+  });
+
+  it("folds the rate limit: updates replace it, null removes it", () => {
+    const fold = (...events: WebhookEndpointEvent[]) => events.reduce<WebhookEndpointState>(evolveWebhookEndpoint, undefined)?.rateLimit;
+    const limited: WebhookEndpointEvent = { type: "WebhookEndpointCreated", data: { ...created.data, rateLimit: 10 } as typeof created.data };
+    expect(fold(created)).toBeUndefined();
+    expect(fold(limited)).toBe(10);
+    expect(fold(limited, { type: "WebhookEndpointUpdated", data: { webhookId, retries: 2 } })).toBe(10);
+    expect(fold(limited, { type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: 3 } })).toBe(3);
+    expect(fold(limited, { type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: null } })).toBeUndefined();
+  });
+
+  it.each([0, 10_001, 2.5])("refuses a rate limit of %s on creation and update, naming the field", (rateLimit) => {
+    const refused = { ok: false, error: { code: "INVALID", field: "rateLimit", message: expect.any(String) } };
+    expect(given().when({ ...create, rateLimit })).toEqual(refused);
+    expect(given(created).when({ kind: "UpdateWebhookEndpoint", webhookId, rateLimit })).toEqual(refused);
+  });
+
   it("pauses and resumes idempotently", () => {
     const pause = { kind: "PauseWebhookEndpoint", webhookId } as const;
     const paused: WebhookEndpointEvent = { type: "WebhookEndpointPaused", data: { webhookId } };

@@ -15,7 +15,7 @@ const admin: Caller = { address: "0x5CbDd86a2FA8Dc4bDdd8a8f69dBa48572EeC07FB", r
 const webhookId = "8fafd82a-ca5e-4495-9ad4-d28c4ea6adf0";
 const subscriptionId = "0b1c8f0e-3f5e-4d7a-9c55-2f7f3c1b2a10";
 const endpoint: WebhookEndpointState = {
-  webhookId, subscriber: owner.address, url: "https://example.com/webhook", retries: 5, apiKey: "v1.a", signingSecret: "v1.b", createdAt: 1, paused: false, deleted: false,
+  webhookId, subscriber: owner.address, url: "https://example.com/webhook", retries: 5, rateLimit: undefined, apiKey: "v1.a", signingSecret: "v1.b", createdAt: 1, paused: false, deleted: false,
   failingSince: undefined, disabledReason: undefined, healthFrom: 1,
 };
 const create: WebhookSubscriptionCommand = {

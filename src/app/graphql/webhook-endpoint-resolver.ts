@@ -74,7 +74,13 @@ export class WebhookEndpointResolver {
     @Arg("input", () => CreateWebhookEndpointInput) input: CreateWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
   ): Promise<EndpointPayload> {
-    return endpointCommand(context, { kind: "CreateWebhookEndpoint", webhookId: randomUUID(), url: input.url, retries: input.retries });
+    return endpointCommand(context, {
+      kind: "CreateWebhookEndpoint",
+      webhookId: randomUUID(),
+      url: input.url,
+      retries: input.retries,
+      rateLimit: input.rateLimit,
+    });
   }
 
   @Mutation(() => UpdateWebhookEndpointSuccess)
@@ -82,7 +88,13 @@ export class WebhookEndpointResolver {
     @Arg("input", () => UpdateWebhookEndpointInput) input: UpdateWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
   ): Promise<EndpointPayload> {
-    return endpointCommand(context, { kind: "UpdateWebhookEndpoint", webhookId: input.webhookId, url: input.url, retries: input.retries });
+    return endpointCommand(context, {
+      kind: "UpdateWebhookEndpoint",
+      webhookId: input.webhookId,
+      url: input.url,
+      retries: input.retries,
+      rateLimit: input.rateLimit,
+    });
   }
 
   @Mutation(() => RotateWebhookEndpointApiKeySuccess, { description: "A new API key and a new signing secret." })

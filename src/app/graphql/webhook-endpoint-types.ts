@@ -1,4 +1,5 @@
 import { ArgsType, Field, Float, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
+import { MAX_RATE_LIMIT } from "../../domain/rate-limit.js";
 import { DEFAULT_RETRIES, MAX_RETRIES } from "../../domain/webhook-endpoint.js";
 import { ConnectionArgs, connectionType } from "./connection.js";
 import { Node } from "./node.js";
@@ -33,6 +34,10 @@ registerEnumType(WebhookEndpointDisabledReason, {
   },
 });
 
+const RATE_LIMIT_DESCRIPTION =
+  `At most this many delivery attempts per second to the endpoint, spread evenly over the second (1 to ${MAX_RATE_LIMIT}), ` +
+  "whatever the number of herald processes; null: no limit.";
+
 /** `id`, `apiKey`, `signingSecret`, `status`, `disabledReason` and `failingSince` are resolved from the record (webhook-endpoint-resolver.ts). */
 @ObjectType("WebhookEndpoint", { implements: Node })
 export class WebhookEndpointType extends Node {
@@ -40,6 +45,7 @@ export class WebhookEndpointType extends Node {
   @Field(() => String, { description: "EIP-55 checksummed address of the owner." }) subscriber!: string;
   @Field(() => String) url!: string;
   @Field(() => Int, { description: `Retries after a failed attempt, 0 to ${MAX_RETRIES}.` }) retries!: number;
+  @Field(() => Int, { nullable: true, description: RATE_LIMIT_DESCRIPTION }) rateLimit?: number;
   @Field(() => Float, { description: "Milliseconds since the epoch." }) createdAt!: number;
 }
 
@@ -55,6 +61,7 @@ export class WebhookEndpointsArgs extends ConnectionArgs {
 export class CreateWebhookEndpointInput {
   @Field(() => String, { description: "Absolute http(s) URL, at most 2048 characters." }) url!: string;
   @Field(() => Int, { nullable: true, defaultValue: DEFAULT_RETRIES, description: `0 to ${MAX_RETRIES}.` }) retries?: number | null;
+  @Field(() => Int, { nullable: true, description: RATE_LIMIT_DESCRIPTION }) rateLimit?: number | null;
 }
 
 @InputType("UpdateWebhookEndpointInput")
@@ -62,6 +69,7 @@ export class UpdateWebhookEndpointInput {
   @Field(() => String) webhookId!: string;
   @Field(() => String, { nullable: true }) url?: string | null;
   @Field(() => Int, { nullable: true }) retries?: number | null;
+  @Field(() => Int, { nullable: true, description: "Omit to keep the endpoint's rate limit; null removes it." }) rateLimit?: number | null;
 }
 
 /** The input of the commands that only name an endpoint. */
