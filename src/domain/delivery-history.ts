@@ -1,28 +1,18 @@
-import type { DeliveryEvent, DeliveryFailureReason } from "./delivery.js";
+import type { DeliveryAttempted, DeliveryEvent, DeliveryFailureReason } from "./delivery.js";
 import type { Transaction } from "./ingest-events.js";
-import type { AttemptErrorClass } from "./retry-policy.js";
 
 /**
  * One delivery's history as an auditor reads it: what was delivered, every attempt with what it saw
  * and when the next one was due, and how it ended. A fold of the delivery stream, shared by the
  * delivery history read model and `npx herald history`, so both tell the same story.
  */
-export interface AttemptHistory {
+/** One attempt as DeliveryAttempted recorded it, numbered, with when the next one was due. */
+export type AttemptHistory = Omit<DeliveryAttempted["data"], "deliveryId" | "attempt"> & {
   /** From 1. */
   readonly number: number;
-  /** Milliseconds since the epoch. */
-  readonly startedAt: number;
-  readonly durationMs: number;
-  readonly url: string;
-  readonly status?: number;
-  readonly errorClass?: AttemptErrorClass;
-  /** The Retry-After header as received. */
-  readonly retryAfter?: string;
-  /** Truncated to RESPONSE_BODY_LIMIT_BYTES by the worker. */
-  readonly responseBody?: string;
   /** When the next attempt was due after this one; absent when this attempt was the last. */
   readonly nextAttemptAt?: number;
-}
+};
 
 export type DeliveryHistoryStatus = "pending" | "paused" | "succeeded" | "failed";
 

@@ -2,17 +2,14 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliveryId } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
+import { DELIVERY, deliveryApi } from "../support/delivery-api.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { errorCode, type GraphqlCall, graphqlClient } from "../support/graphql-client.js";
 import { newAccount } from "../support/siwe.js";
-import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
+import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
 const DOMAIN = "herald.test";
-const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
-const ATTEMPT_FIELDS = "number startedAt durationMs url statusCode errorClass retryAfter responseBody nextAttemptAt";
-const DELIVERY_FIELDS = `deliveryId webhookId transactionId transaction scheduledAt status nextAttemptAt finishedAt failureReason attempts { ${ATTEMPT_FIELDS} }`;
-const DELIVERY = `query($deliveryId: String!) { delivery(deliveryId: $deliveryId) { ${DELIVERY_FIELDS} } }`;
 const DELIVERIES = `query($webhookId: String!, $status: DeliveryStatus, $since: String, $until: String) {
   deliveries(webhookId: $webhookId, status: $status, since: $since, until: $until) { total edges { node { deliveryId status } } }
 }`;
@@ -21,6 +18,7 @@ describe("delivery history over GraphQL and npx herald history", () => {
   let running: TestHerald;
   let receiver: WebhookReceiver;
   let gql: GraphqlCall;
+  let api: ReturnType<typeof deliveryApi>;
   const alice = newAccount();
   const bob = newAccount();
   const auditor = newAccount();
@@ -32,6 +30,7 @@ describe("delivery history over GraphQL and npx herald history", () => {
       env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_AUDITOR_ADDRESSES: auditor.address, HERALD_RETRY_BASE_MS: "200", HERALD_RETRY_MAX_MS: "2000" },
     });
     gql = graphqlClient(running.url, DOMAIN);
+    api = deliveryApi(running.url, gql, alice);
   });
 
   afterAll(async () => {
@@ -39,47 +38,10 @@ describe("delivery history over GraphQL and npx herald history", () => {
     await receiver?.close();
   });
 
-  async function ok(query: string, variables: object, account = alice): Promise<Record<string, any>> {
-    const response = await gql(query, variables, account);
-    expect(response.errors, query).toBeUndefined();
-    return response.data!;
-  }
-
-  /** An endpoint of alice's at `path` subscribed to the seed transaction's events. */
-  async function endpointAt(path: string): Promise<string> {
-    const created = await ok(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url, retries: 3 }) { webhookEndpoint { webhookId } } }`, {
-      url: `${receiver.url}${path}`,
-    });
-    const webhookId = created.createWebhookEndpoint.webhookEndpoint.webhookId as string;
-    await ok(
-      `mutation($webhookId: String!, $collectionId: String!) {
-        createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create", "delete"], collectionId: $collectionId }) { webhookSubscription { subscriptionId } }
-      }`,
-      { webhookId, collectionId: SEED_COLLECTION },
-    );
-    return webhookId;
-  }
-
-  async function ingest(transaction: Transaction, key: string): Promise<string> {
-    const response = await fetch(`${running.url}/v1/transactions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json", "idempotency-key": key },
-      body: JSON.stringify(transaction),
-    });
-    expect(response.status).toBe(202);
-    return ((await response.json()) as { transactionId: string }).transactionId;
-  }
-
-  async function deliveryWhen(id: string, done: (delivery: Record<string, any>) => boolean, account = alice): Promise<Record<string, any>> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const response = await gql(DELIVERY, { deliveryId: id }, account);
-      const delivery = response.data?.delivery as Record<string, any> | undefined;
-      if (delivery && done(delivery)) return delivery;
-      if (Date.now() > deadline) throw new Error(`delivery ${id}: ${JSON.stringify(response)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const ok = (query: string, variables: object, account = alice) => api.ok(query, variables, account);
+  const endpointAt = (path: string) => api.endpointAt(`${receiver.url}${path}`);
+  const ingest = (transaction: Transaction, key: string) => api.ingest(transaction, key);
+  const deliveryWhen = (id: string, done: (delivery: Record<string, any>) => boolean) => api.deliveryWhen(id, done);
 
   it("shows the transaction delivered and every attempt: status, Retry-After, body, next attempt, outcome", async () => {
     const [seed] = fixtureTransactions() as [Transaction];

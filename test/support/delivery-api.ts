@@ -7,9 +7,10 @@ import { TEST_INGEST_TOKEN } from "./test-herald.js";
 /** The collection of the seed transaction (fixtureTransactions()[0]). */
 export const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 
-const DELIVERY = `query($deliveryId: String!) {
-  delivery(deliveryId: $deliveryId) { deliveryId webhookId status failureReason attempts { number statusCode errorClass startedAt } }
-}`;
+const ATTEMPT_FIELDS = "number startedAt durationMs url statusCode errorClass retryAfter responseBody nextAttemptAt";
+const DELIVERY_FIELDS = `deliveryId webhookId transactionId transaction scheduledAt status nextAttemptAt finishedAt failureReason attempts { ${ATTEMPT_FIELDS} }`;
+/** A delivery with everything its history shows. */
+export const DELIVERY = `query($deliveryId: String!) { delivery(deliveryId: $deliveryId) { ${DELIVERY_FIELDS} } }`;
 const ENDPOINT = `query($webhookId: String!) { webhookEndpoint(webhookId: $webhookId) { webhookId status disabledReason failingSince } }`;
 
 /**
