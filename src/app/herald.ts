@@ -3,7 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
-import { type Database, openPglite, openPostgres } from "../adapters/db/database.js";
+import { type Database, openPglite, openPglites, openPostgres } from "../adapters/db/database.js";
 import { migrate } from "../adapters/db/migrations.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
@@ -51,17 +51,13 @@ export interface Herald {
 
 /** Opens the database and the event store that the configuration names. */
 export async function openStorage(config: Config, logger: Logger): Promise<{ database: Database; store: EventStore }> {
-  const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
-  await migrate(database.db);
-  if (config.eventstoreUrl) {
-    return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
-  }
-  logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
-  if (database.kind === "pglite") {
+  if (!config.databaseUrl && !config.eventstoreUrl) {
     // PGlite has one connection, and projections that append (dispatcher, endpoint health) do so while
     // their batch's transaction holds it: the embedded event log gets a PGlite instance of its own.
-    const eventLog = await openPglite(join(config.dataDir, "event-log"));
+    const [database, eventLog] = (await openPglites([join(config.dataDir, "pglite"), join(config.dataDir, "event-log")])) as [Database, Database];
+    await migrate(database.db);
     await migrate(eventLog.db);
+    logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
     const store = await createPostgresEventStore(eventLog);
     return {
       database,
@@ -74,6 +70,10 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
       },
     };
   }
+  const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
+  await migrate(database.db);
+  if (config.eventstoreUrl) return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
+  logger.debug("using the PostgreSQL event log");
   return { database, store: await createPostgresEventStore(database) };
 }
 

@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
@@ -122,6 +123,28 @@ export async function openPostgres(connectionString: string, options: { max?: nu
       await db.destroy();
     },
   };
+}
+
+/**
+ * Opens a PGlite instance in each directory. A new directory costs an initdb, seconds of WASM (tens
+ * on a busy machine), so new directories after the first are copies of it, taken while it is closed
+ * and moved into place whole: a crash mid-copy leaves no half cluster behind.
+ */
+export async function openPglites(dataDirs: readonly string[]): Promise<Database[]> {
+  const [first, ...others] = dataDirs.filter((dir) => !existsSync(join(dir, "PG_VERSION")));
+  if (first && others.length > 0) {
+    await (await openPglite(first)).close();
+    for (const dir of others) {
+      const partial = `${dir}.partial`;
+      rmSync(partial, { recursive: true, force: true });
+      cpSync(first, partial, { recursive: true });
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(partial, dir);
+    }
+  }
+  const databases: Database[] = [];
+  for (const dir of dataDirs) databases.push(await openPglite(dir));
+  return databases;
 }
 
 export async function openPglite(dataDir: string): Promise<Database> {
