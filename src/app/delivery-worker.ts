@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { SecretBox } from "../adapters/crypto/secret-box.js";
 import type { Database } from "../adapters/db/database.js";
@@ -7,7 +8,14 @@ import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import type { WebhookSender } from "../adapters/http/webhook-sender.js";
 import { type AttemptReport, type DeliveryCommand, decide, deliveryStream } from "../domain/delivery.js";
-import { type ClaimedDelivery, claimDeliveries, DELIVERY_QUEUE_CHANNEL, msUntilNextDue, releaseDeliveries } from "../projections/delivery-queue.js";
+import {
+  type ClaimedDelivery,
+  claimDeliveries,
+  DELIVERY_QUEUE_CHANNEL,
+  leasedByOthers,
+  msUntilNextDue,
+  releaseDeliveries,
+} from "../projections/delivery-queue.js";
 import { takeEndpointSendSlots } from "../projections/delivery-send-slots.js";
 import type { Config } from "./config.js";
 
@@ -27,14 +35,17 @@ export interface DeliveryWorker {
   stop(): Promise<void>;
 }
 
+/** How long an endpoint at its concurrency cap through other processes' attempts is left alone: they send no signal when one ends. */
+const CAP_HELD_ELSEWHERE_MS = 100;
 /** The longest idle wait: a safety net under NOTIFY and the next due time. */
 const IDLE_POLL_MS = 1000;
 const ERROR_BACKOFF_MS = 1000;
 
 /**
  * Claims due deliveries from the queue in batches and runs their attempts, at most
- * HERALD_WORKER_CONCURRENCY at once and HERALD_ENDPOINT_CONCURRENCY per endpoint, and no faster than
- * an endpoint's own rate limit (shared by all processes: delivery-send-slots.ts). The claim is one
+ * HERALD_WORKER_CONCURRENCY at once, HERALD_ENDPOINT_CONCURRENCY per endpoint across all processes
+ * (counting the leases other workers hold), and no faster than an endpoint's own rate limit (shared
+ * by all processes: delivery-send-slots.ts). The claim is one
  * short statement; no database transaction is open during an HTTP request. Each attempt's events are
  * appended with the delivery stream's expected revision, so a worker whose lease expired (and whose
  * delivery someone else took over) has its append refused and dropped. A crash loses only leases:
@@ -50,9 +61,14 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const batcher = new AppendBatcher(options.store);
   const wake = new AppendSignal();
   const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => wake.notify());
+  const worker = randomUUID();
+  /** This worker's attempts in flight, by endpoint. */
   const perEndpoint = new Map<string, number>();
-  /** Rate-limited endpoints out of slots, and when (Date.now() ms) they may send again. */
-  const rateWaits = new Map<string, number>();
+  /**
+   * Endpoints this worker leaves alone until a time (Date.now() ms): out of rate-limit slots, or at
+   * their concurrency cap through other processes' attempts.
+   */
+  const waits = new Map<string, number>();
   /** Deliveries holding a slot: their attempt is in flight. */
   const inFlight = new Set<string>();
   /** Every delivery still being worked on, including those whose attempt is being recorded. */
@@ -62,11 +78,11 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   /** Endpoints whose deliveries this worker cannot start now: at their concurrency cap or rate limit. */
   const blocked = () => {
     const now = Date.now();
-    for (const [webhookId, until] of rateWaits) if (until <= now) rateWaits.delete(webhookId);
+    for (const [webhookId, until] of waits) if (until <= now) waits.delete(webhookId);
     const full = [...perEndpoint].filter(([, count]) => count >= config.endpointConcurrency).map(([webhookId]) => webhookId);
-    return [...full, ...rateWaits.keys()];
+    return [...full, ...waits.keys()];
   };
-  const msUntilRateSlot = () => Math.min(...[...rateWaits.values()].map((until) => until - Date.now()));
+  const msUntilWaitEnds = () => Math.min(...[...waits.values()].map((until) => until - Date.now()));
 
   /**
    * Which claimed deliveries start now; the rest are given back. A claim of several rows of one
@@ -75,13 +91,17 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   async function admit(claimed: readonly ClaimedDelivery[]): Promise<{ admitted: ClaimedDelivery[]; giveBack: string[] }> {
     const admitted: ClaimedDelivery[] = [];
     const giveBack: string[] = [];
+    // Other workers' leases also cover attempts being recorded: a little conservative, never over.
+    const elsewhere = await leasedByOthers(db, [...new Set(claimed.map((delivery) => delivery.webhookId))], worker);
     const inFlightAfter = new Map(perEndpoint);
     /** Attempts on rate-limited endpoints, by endpoint: they start only with a slot. */
     const limited = new Map<string, ClaimedDelivery[]>();
     for (const delivery of claimed) {
       const count = inFlightAfter.get(delivery.webhookId) ?? 0;
-      if (count >= config.endpointConcurrency) {
+      const others = elsewhere.get(delivery.webhookId) ?? 0;
+      if (count + others >= config.endpointConcurrency) {
         giveBack.push(delivery.deliveryId);
+        if (others > 0) waits.set(delivery.webhookId, Math.max(waits.get(delivery.webhookId) ?? 0, Date.now() + CAP_HELD_ELSEWHERE_MS));
         continue;
       }
       inFlightAfter.set(delivery.webhookId, count + 1);
@@ -93,7 +113,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       const { granted, waitMs } = grants.get(webhookId) ?? { granted: deliveries.length, waitMs: 0 };
       admitted.push(...deliveries.slice(0, granted));
       giveBack.push(...deliveries.slice(granted).map((delivery) => delivery.deliveryId));
-      if (granted < deliveries.length) rateWaits.set(webhookId, Date.now() + waitMs);
+      if (granted < deliveries.length) waits.set(webhookId, Date.now() + waitMs);
     }
     return { admitted, giveBack };
   }
@@ -180,12 +200,12 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       }
       let waitMs: number;
       try {
-        const claimed = await claimDeliveries(db, { limit: free, leaseMs, skipWebhooks: blocked() });
+        const claimed = await claimDeliveries(db, { limit: free, leaseMs, skipWebhooks: blocked(), worker });
         const { admitted, giveBack } = await admit(claimed);
         for (const delivery of admitted) start(delivery);
         await releaseDeliveries(db, giveBack);
         if (claimed.length === free && giveBack.length === 0) continue;
-        waitMs = Math.min((await msUntilNextDue(db, blocked())) ?? IDLE_POLL_MS, IDLE_POLL_MS, msUntilRateSlot());
+        waitMs = Math.min((await msUntilNextDue(db, blocked())) ?? IDLE_POLL_MS, IDLE_POLL_MS, msUntilWaitEnds());
       } catch (error) {
         if (stopping) break;
         // At first start the worker may run before the delivery-queue projection has created its

@@ -24,6 +24,8 @@ export interface DeliveryQueueTables {
     revision: bigint;
     due_at: Date;
     leased_until: Date | null;
+    /** The worker holding the lease (one per process). */
+    leased_by: string | null;
   };
   delivery_endpoints: {
     webhook_id: string;
@@ -90,10 +92,13 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
           attempts integer not null,
           revision bigint not null,
           due_at timestamptz not null,
-          leased_until timestamptz
+          leased_until timestamptz,
+          leased_by text
         )`.execute(db);
       await sql`create index if not exists delivery_queue_due on delivery_queue (due_at)`.execute(db);
       await sql`create index if not exists delivery_queue_webhook on delivery_queue (webhook_id)`.execute(db);
+      // Leased rows are the few in flight (and crashed workers' until re-claimed): counted per claim.
+      await sql`create index if not exists delivery_queue_leased on delivery_queue (webhook_id) where leased_until is not null`.execute(db);
       changes = new QueueChanges();
     },
 
@@ -176,6 +181,7 @@ class QueueChanges {
         correlation_id: event.metadata.correlationId,
         state: "pending",
         leased_until: null,
+        leased_by: null,
         ...position,
       },
     });
@@ -324,7 +330,7 @@ export interface ClaimedDelivery {
  */
 export async function claimDeliveries(
   db: Kysely<any>,
-  options: { readonly limit: number; readonly leaseMs: number; readonly skipWebhooks: readonly string[] },
+  options: { readonly limit: number; readonly leaseMs: number; readonly skipWebhooks: readonly string[]; readonly worker: string },
 ): Promise<ClaimedDelivery[]> {
   const result = await sql<ClaimedRow>`
     with claimable as (
@@ -339,7 +345,7 @@ export async function claimDeliveries(
       for update of q skip locked
     )
     update delivery_queue q
-    set leased_until = now() + ${options.leaseMs} * interval '1 millisecond'
+    set leased_until = now() + ${options.leaseMs} * interval '1 millisecond', leased_by = ${options.worker}
     from claimable c, delivery_endpoints e
     where q.delivery_id = c.delivery_id and e.webhook_id = q.webhook_id
     returning q.delivery_id, q.webhook_id, q.payload, q.correlation_id, q.state, q.attempts, q.revision,
@@ -363,7 +369,20 @@ export async function claimDeliveries(
   }));
 }
 
-type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
+type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
+
+/**
+ * How many deliveries of each endpoint other workers hold leases on now: their attempts in flight or
+ * being recorded. Endpoints with none are absent.
+ */
+export async function leasedByOthers(db: Kysely<any>, webhookIds: readonly string[], worker: string): Promise<Map<string, number>> {
+  if (webhookIds.length === 0) return new Map();
+  const result = await sql<{ webhook_id: string; leased: number }>`
+    select webhook_id, count(*)::int as leased from delivery_queue
+    where webhook_id = any(${sql.val([...webhookIds])}::text[]) and leased_until is not null and leased_until > now() and leased_by <> ${worker}
+    group by webhook_id`.execute(db);
+  return new Map(result.rows.map((row) => [row.webhook_id, Number(row.leased)]));
+}
 
 /** Gives claimed rows back before their lease ends (a worker that cannot start them now). */
 export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly string[]): Promise<void> {

@@ -43,7 +43,7 @@ it("an attempt applied without its outcome keeps the delivery leased; the outcom
     await applyBatch(database.db, projection, from, events);
     from = events.at(-1)!.position;
   };
-  const claim = () => claimDeliveries(database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [] });
+  const claim = () => claimDeliveries(database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "test" });
 
   await apply(
     stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", { webhookId, url: "http://127.0.0.1:1/x", retries: 5, apiKey: "k", signingSecret: "s" }),
