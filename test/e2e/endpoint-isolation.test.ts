@@ -12,6 +12,14 @@ const DOMAIN = "herald.test";
 const TIMEOUT_MS = 5000;
 const CONCURRENCY = 2;
 const COUNT = 10;
+const ENV = {
+  HERALD_SIWE_DOMAIN: DOMAIN,
+  HERALD_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
+  HERALD_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
+  // No retry within the test: each hanging delivery makes one attempt.
+  HERALD_RETRY_BASE_MS: "600000",
+  HERALD_RETRY_MAX_MS: "600000",
+};
 
 describe("isolation: an endpoint that never answers does not slow deliveries to another", () => {
   let running: TestHerald;
@@ -21,17 +29,7 @@ describe("isolation: an endpoint that never answers does not slow deliveries to 
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    running = await startTestHerald({
-      nats: false,
-      env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
-        HERALD_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
-        HERALD_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
-        // No retry within the test: each hanging delivery makes one attempt.
-        HERALD_RETRY_BASE_MS: "600000",
-        HERALD_RETRY_MAX_MS: "600000",
-      },
-    });
+    running = await startTestHerald({ nats: false, env: ENV });
     api = deliveryApi(running.url, graphqlClient(running.url, DOMAIN), newAccount());
   });
 
@@ -76,5 +74,39 @@ describe("isolation: an endpoint that never answers does not slow deliveries to 
     expect(waiting.flatMap((d) => d.attempts)).toEqual([]);
     const timedOut = await Promise.race(hangingDeliveries.map((id) => api.deliveryWhen(id, (d) => d.attempts.length > 0, 3 * TIMEOUT_MS)));
     expect(timedOut.attempts[0]).toMatchObject({ number: 1, errorClass: "timeout" });
+  });
+});
+
+describe("HERALD_ENDPOINT_CONCURRENCY across processes", () => {
+  let first: TestHerald;
+  let second: TestHerald;
+  let receiver: WebhookReceiver;
+  const owner = newAccount();
+  const [seed] = fixtureTransactions() as [Transaction];
+
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver();
+    first = await startTestHerald({ nats: false, env: ENV });
+    second = await first.restart();
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+    await second?.stop();
+    await first?.cleanup();
+  });
+
+  it("holds the cap for an endpoint when two processes deliver to it", async () => {
+    receiver.script("/hang", [{ hang: true, status: 200 }]);
+    const api = deliveryApi(first.url, graphqlClient(first.url, DOMAIN), owner);
+    await api.endpointAt(`${receiver.url}/hang`);
+    // Ten deliveries due at once, ingested through both processes so that both workers claim them.
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => deliveryApi(i % 2 ? second.url : first.url, graphqlClient(first.url, DOMAIN), owner).ingest(seed, `cap-${i}`)),
+    );
+    await receiver.waitFor(CONCURRENCY, "/hang");
+    // Both workers have had time to claim and start what they could (they claim every 100 ms or so).
+    await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS / 2));
+    expect(receiver.on("/hang")).toHaveLength(CONCURRENCY);
   });
 });
