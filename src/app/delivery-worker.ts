@@ -26,9 +26,13 @@ export interface DeliveryWorkerOptions {
   readonly secretBox: SecretBox;
   /** Told of every attempt's outcome and duration (metrics). */
   readonly onAttempt?: (report: AttemptReport) => void;
+  /** Told of claimed deliveries given back because their endpoint is at its limit (metrics). */
+  readonly onDeferred?: (reason: DeferralReason, count: number) => void;
   readonly logger: Logger;
   readonly config: Pick<Config, "deliveryTimeoutMs" | "retryBaseMs" | "retryMaxMs" | "workerConcurrency" | "endpointConcurrency">;
 }
+
+export type DeferralReason = "endpoint_concurrency" | "rate_limit";
 
 export interface DeliveryWorker {
   /** Stops claiming, lets attempts in flight finish and records them. */
@@ -101,6 +105,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       const others = elsewhere.get(delivery.webhookId) ?? 0;
       if (count + others >= config.endpointConcurrency) {
         giveBack.push(delivery.deliveryId);
+        options.onDeferred?.("endpoint_concurrency", 1);
         if (others > 0) waits.set(delivery.webhookId, Math.max(waits.get(delivery.webhookId) ?? 0, Date.now() + CAP_HELD_ELSEWHERE_MS));
         continue;
       }
@@ -113,7 +118,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       const { granted, waitMs } = grants.get(webhookId) ?? { granted: deliveries.length, waitMs: 0 };
       admitted.push(...deliveries.slice(0, granted));
       giveBack.push(...deliveries.slice(granted).map((delivery) => delivery.deliveryId));
-      if (granted < deliveries.length) waits.set(webhookId, Date.now() + waitMs);
+      if (granted < deliveries.length) {
+        waits.set(webhookId, Date.now() + waitMs);
+        options.onDeferred?.("rate_limit", deliveries.length - granted);
+      }
     }
     return { admitted, giveBack };
   }

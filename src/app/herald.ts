@@ -155,6 +155,10 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     "Webhook attempt latency in this process, by outcome class (2xx, 4xx, 5xx, error)",
     [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
+  const deferred = metrics.counter(
+    "herald_delivery_deferred_total",
+    "Due deliveries this process claimed and put back because their endpoint was at its limit, by reason (endpoint_concurrency, rate_limit)",
+  );
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
   registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
   registerWaypointRoutes(http, {
@@ -217,6 +221,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     }),
     secretBox: secrets,
     onAttempt: (report) => attemptSeconds.observe(report.durationMs / 1000, { outcome: outcomeClass(report.result) }),
+    onDeferred: (reason, count) => deferred.inc({ reason }, count),
     logger: logger.child({ component: "delivery-worker" }),
     config,
   });

@@ -62,6 +62,13 @@ describe("per-endpoint rate limit", () => {
     expect(span(0, COUNT - 1)).toBeLessThan((COUNT - 1) * intervalMs + 2000);
     // The unlimited endpoint on the same receiver did not wait behind the limited one's backlog.
     expect(Math.max(...free.map((r) => r.at))).toBeLessThan(times[RATE_LIMIT]!);
+
+    // Operators see the limit at work: deliveries put back for want of a slot, on either process.
+    const deferred = await Promise.all([first, second].map(async (herald) => {
+      const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+      return Number(/^herald_delivery_deferred_total\{reason="rate_limit"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+    }));
+    expect(deferred[0]! + deferred[1]!).toBeGreaterThan(0);
   });
 
   it("removes the limit with null, keeps it when the field is left out, and refuses a bad value writing nothing", async () => {
