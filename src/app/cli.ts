@@ -2,12 +2,13 @@ import "reflect-metadata";
 import { type CliCommand, CliUsageError } from "./commands/cli-command.js";
 import { historyCommand } from "./commands/delivery-history.js";
 import { exportCommand } from "./commands/export-events.js";
+import { schemaCommand } from "./commands/print-schema.js";
 import { replayCommand } from "./commands/replay.js";
 import { siweTokenCommand } from "./commands/siwe-token.js";
 import { tenantTokenCommand } from "./commands/tenant-token.js";
 
 /** `npx herald <command>`: every command has --help. */
-const commands: readonly CliCommand[] = [replayCommand, historyCommand, exportCommand, siweTokenCommand, tenantTokenCommand];
+const commands: readonly CliCommand[] = [replayCommand, historyCommand, exportCommand, siweTokenCommand, tenantTokenCommand, schemaCommand];
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -4,6 +4,7 @@ import { ApolloServerPluginDisableSuggestions } from "@apollo/server/plugin/disa
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { GraphQLSchema } from "graphql";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { buildSchema } from "type-graphql";
@@ -39,13 +40,18 @@ export interface GraphqlDependencies {
 
 export const GRAPHQL_PATH = "/graphql";
 
-/** Mounts the webhook management API (type-graphql on Apollo Server) at /graphql. */
-export async function registerGraphql(http: FastifyInstance, deps: GraphqlDependencies): Promise<void> {
-  const schema = await buildSchema({
+/** The webhook management API's schema, from its resolvers. */
+export function buildHeraldSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
     resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver, AuditResolver, DeliveryResolver],
     // type-graphql otherwise copies the whole input, secrets included, into validation errors.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
+}
+
+/** Mounts the webhook management API (type-graphql on Apollo Server) at /graphql. */
+export async function registerGraphql(http: FastifyInstance, deps: GraphqlDependencies): Promise<void> {
+  const schema = await buildHeraldSchema();
   const apollo = new ApolloServer<GraphqlContext>({
     schema,
     introspection: deps.playground,
