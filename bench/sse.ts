@@ -18,6 +18,7 @@ import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
 import type { TenantEvent } from "../src/domain/ingest-events.js";
 import { createLogger } from "../src/app/logger.js";
 import { WaypointMatcher } from "../src/app/waypoint/waypoint-matcher.js";
+import { findWalletGroup } from "../src/projections/wallet-groups.js";
 import { countingReads } from "../test/support/counting-reads.js";
 import { NATS_URL } from "../test/support/services.js";
 import { appendTenantEvents } from "../test/support/tenant-event-appends.js";
@@ -148,7 +149,12 @@ async function startUp(herald: TestHerald): Promise<Record<string, unknown>> {
 
   const counted = countingReads(store);
   const matcherStarted = performance.now();
-  const matcher = await WaypointMatcher.start({ store: counted.store, logger: createLogger("silent"), windowS: herald.herald.config.sseMaxLookBackS });
+  const matcher = await WaypointMatcher.start({
+    store: counted.store,
+    logger: createLogger("silent"),
+    windowS: herald.herald.config.sseMaxLookBackS,
+    readWalletGroup: (walletId) => findWalletGroup(herald.herald.database.db, walletId),
+  });
   const matcherSeconds = (performance.now() - matcherStarted) / 1000;
   const windowHeld = matcher.windowSize;
   await matcher.stop();
