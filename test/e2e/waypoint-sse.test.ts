@@ -258,7 +258,9 @@ describe("Waypoint SSE: wait for one tenant event", () => {
 
   it("warms a new herald's look_back window from the store: an event from before it started is found at once", async () => {
     // Behind the recent events lie thousands received long ago, which a new herald need not read.
-    await appendTenantEvents(herald.herald.store, 3000, Date.now() - 3_600_000, () => newConnectionEvent());
+    const old = await appendTenantEvents(herald.herald.store, 3000, Date.now() - 3_600_000, () => newConnectionEvent());
+    // The read model's catching up must not run on into the tests that follow.
+    await herald.herald.projections.get("wallet-groups")!.waitFor(old, 30_000);
     const event = newConnectionEvent();
     const before = herald.herald.waypoint.windowSize;
     await publish(event);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
-import type { AppendRequest, EventStore } from "../../src/adapters/eventstore/event-store.js";
+import type { AppendRequest, EventStore, ReadFrom } from "../../src/adapters/eventstore/event-store.js";
+import { comparePositions } from "../../src/adapters/eventstore/position.js";
 import { type TenantEvent, type TenantEventReceived, tenantEventStream } from "../../src/domain/ingest-events.js";
 
 /**
@@ -17,19 +18,27 @@ export function tenantEventAppend(event: TenantEvent, receivedAt: number): Appen
   };
 }
 
-/** Appends `count` tenant events made by `make(index)`, all received at `receivedAt`, 1,000 to a batch. */
+/**
+ * Appends `count` tenant events made by `make(index)`, all received at `receivedAt`, 1,000 to a
+ * batch. Returns the last one's position.
+ */
 export async function appendTenantEvents(
   store: EventStore,
   count: number,
   receivedAt: number,
   make: (index: number) => TenantEvent,
   onProgress: (done: number) => void = () => {},
-): Promise<void> {
+): Promise<ReadFrom> {
+  let last: ReadFrom = "start";
   for (let done = 0; done < count; ) {
     const size = Math.min(1000, count - done);
     const outcomes = await store.appendMany(Array.from({ length: size }, (_, offset) => tenantEventAppend(make(done + offset), receivedAt)));
-    if (!outcomes.every((outcome) => outcome.ok)) throw new Error("a tenant event append was refused");
+    for (const outcome of outcomes) {
+      if (!outcome.ok) throw new Error("a tenant event append was refused");
+      if (comparePositions(outcome.result.position, last) > 0) last = outcome.result.position;
+    }
     done += size;
     onProgress(done);
   }
+  return last;
 }
