@@ -16,8 +16,13 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
 import type { TenantEvent } from "../src/domain/ingest-events.js";
+import { createLogger } from "../src/app/logger.js";
+import { WaypointMatcher } from "../src/app/waypoint/waypoint-matcher.js";
+import { findWalletGroup } from "../src/projections/wallet-groups.js";
+import { countingReads } from "../test/support/counting-reads.js";
 import { NATS_URL } from "../test/support/services.js";
-import { startTestHerald } from "../test/support/test-herald.js";
+import { appendTenantEvents } from "../test/support/tenant-event-appends.js";
+import { startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { latencySummary, machine, progress, round } from "./bench-support.js";
 
 const WAITERS = 10_000;
@@ -25,6 +30,9 @@ const MATCHES = 1_000;
 const MATCHES_PER_SECOND = 100;
 const SECRET = "bench-tenant-secret";
 const GROUP = "bench";
+/** Tenant events older than the largest look_back in the store when a process starts (see startUp). */
+const OLD_TENANT_EVENTS = 100_000;
+const RECENT_TENANT_EVENTS = 1_000;
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -92,6 +100,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const deadline = Date.now() + 30_000;
     while (received.size < MATCHES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const latencies = [...received].map(([index, at]) => at - sentAt.get(index)!).sort((a, b) => a - b);
+    const waitersLeftUnmatched = herald.herald.waypoint.waiterCount;
 
     return {
       waitersHeld: held,
@@ -102,7 +111,8 @@ export async function run(): Promise<Record<string, unknown>> {
       },
       matches: { published: MATCHES, received: received.size, perSecond: MATCHES_PER_SECOND },
       latencyMs: latencySummary(latencies),
-      waitersLeftUnmatched: herald.herald.waypoint.waiterCount,
+      waitersLeftUnmatched,
+      startUp: await startUp(herald),
       path: "NATS publish → JetStream ingest → PostgreSQL append → NOTIFY → matcher → SSE",
       machine: machine(),
       // The machine is shared: a load above its core count stretches the tail.
@@ -113,4 +123,52 @@ export async function run(): Promise<Record<string, unknown>> {
     await nc.close();
     await herald.cleanup();
   }
+}
+
+/**
+ * What a new herald process pays at start-up when the store holds OLD_TENANT_EVENTS tenant events
+ * received a day ago and RECENT_TENANT_EVENTS received just now: the SSE matcher alone (events read,
+ * window held) and a whole herald start on the same database.
+ */
+async function startUp(herald: TestHerald): Promise<Record<string, unknown>> {
+  const { store } = herald.herald;
+  const event = (index: number): TenantEvent => ({
+    wallet_id: `bench-wallet-${index % 10_000}`,
+    topic: "connections",
+    origin: "multitenant",
+    group_id: GROUP,
+    payload: { connection_id: randomUUID(), state: "completed" },
+  });
+  await appendTenantEvents(store, OLD_TENANT_EVENTS, Date.now() - 86_400_000, event, (done) => progress("old tenant events appended", done, OLD_TENANT_EVENTS));
+  await appendTenantEvents(store, RECENT_TENANT_EVENTS, Date.now(), event);
+  // Read models of tenant events catch up first, so that their work does not count as start-up.
+  const head = await store.headPosition();
+  for (const runner of herald.herald.projections.values()) {
+    if (runner.eventTypes.includes("TenantEventReceived")) await runner.waitFor(head, 600_000);
+  }
+
+  const counted = countingReads(store);
+  const matcherStarted = performance.now();
+  const matcher = await WaypointMatcher.start({
+    store: counted.store,
+    logger: createLogger("silent"),
+    windowS: herald.herald.config.sseMaxLookBackS,
+    readWalletGroup: (walletId) => findWalletGroup(herald.herald.database.db, walletId),
+  });
+  const matcherSeconds = (performance.now() - matcherStarted) / 1000;
+  const windowHeld = matcher.windowSize;
+  await matcher.stop();
+
+  const heraldStarted = performance.now();
+  const second = await herald.restart();
+  const heraldSeconds = (performance.now() - heraldStarted) / 1000;
+  await second.stop();
+  return {
+    oldTenantEvents: OLD_TENANT_EVENTS,
+    recentTenantEvents: RECENT_TENANT_EVENTS,
+    matcherSeconds: round(matcherSeconds, 2),
+    matcherEventsRead: counted.eventsRead(),
+    windowHeld,
+    heraldSeconds: round(heraldSeconds, 2),
+  };
 }

@@ -19,6 +19,7 @@ import { dispatcherProjection } from "../projections/dispatcher.js";
 import { endpointHealthProjection } from "../projections/endpoint-health.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
+import { findWalletGroup, walletGroupsProjection } from "../projections/wallet-groups.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
@@ -92,6 +93,7 @@ export function allProjections(deps: {
     dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
     deliveryQueueProjection(),
     deliveryHistoryProjection,
+    walletGroupsProjection(),
     endpointHealthProjection({
       store: deps.store,
       rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
@@ -128,7 +130,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     });
   }
   const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
-  const waypoint = await WaypointMatcher.start({ store, logger: logger.child({ component: "waypoint" }), windowS: config.sseMaxLookBackS });
+  const waypoint = await WaypointMatcher.start({
+    store,
+    logger: logger.child({ component: "waypoint" }),
+    windowS: config.sseMaxLookBackS,
+    readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
+  });
   const metrics = new MetricsRegistry();
   const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome");
   const countIngest: IngestCounter = (kind, source, outcome) => ingested.inc({ kind, source, outcome });

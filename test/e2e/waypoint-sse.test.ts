@@ -9,6 +9,7 @@ import type { TenantEvent } from "../../src/domain/ingest-events.js";
 import { fixtureTenantEvents } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
 import { SseClient } from "../support/sse-client.js";
+import { appendTenantEvents, tenantEventAppend } from "../support/tenant-event-appends.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
 
 const SECRET = "test-tenant-jwt-secret";
@@ -209,6 +210,24 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       expect(await response.json()).toMatchObject({ code: "FORBIDDEN_WALLET" });
     });
 
+    it("answer 403 for a wallet seen in another group long before the window, also on a herald started since", async () => {
+      const event = newConnectionEvent("globex");
+      // Received an hour ago: no window holds it, only the wallet-groups read model knows the wallet.
+      const [appended] = await herald.herald.store.appendMany([tenantEventAppend(event, Date.now() - 3_600_000)]);
+      if (!appended?.ok) throw new Error("the append was refused");
+      await herald.herald.projections.get("wallet-groups")!.waitFor(appended.result.position);
+      const second = await herald.restart();
+      try {
+        for (const target of [herald, second]) {
+          const response = await fetch(sseUrl(target.url, event), { headers: { "x-api-key": adminKey("acme") } });
+          expect(response.status).toBe(403);
+          expect(await response.json()).toMatchObject({ code: "FORBIDDEN_WALLET" });
+        }
+      } finally {
+        await second.stop();
+      }
+    });
+
     it("never match an event of another group on a wallet not seen before", async () => {
       const event = newConnectionEvent("globex");
       const client = listen(sseUrl(herald.url, event), adminKey("acme"));
@@ -238,6 +257,10 @@ describe("Waypoint SSE: wait for one tenant event", () => {
   });
 
   it("warms a new herald's look_back window from the store: an event from before it started is found at once", async () => {
+    // Behind the recent events lie thousands received long ago, which a new herald need not read.
+    const old = await appendTenantEvents(herald.herald.store, 3000, Date.now() - 3_600_000, () => newConnectionEvent());
+    // The read model's catching up must not run on into the tests that follow.
+    await herald.herald.projections.get("wallet-groups")!.waitFor(old, 30_000);
     const event = newConnectionEvent();
     const before = herald.herald.waypoint.windowSize;
     await publish(event);
@@ -246,6 +269,8 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     try {
       const client = listen(sseUrl(second.url, event), tenantKey(event.wallet_id));
       expect(JSON.parse((await client.next("message", 1000)).data)).toEqual(event);
+      // Reading back from the newest, it stopped at the first event older than the window.
+      expect(second.herald.waypoint.windowSize).toBe(1);
     } finally {
       await second.stop();
     }

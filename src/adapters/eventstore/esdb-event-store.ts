@@ -17,6 +17,7 @@ import {
   type EventStore,
   EventStoreUnavailableError,
   type ReadAllOptions,
+  type ReadBefore,
   type ReadFrom,
   type ReadStreamOptions,
   type StoredEvent,
@@ -122,16 +123,17 @@ export async function createEsdbEventStore(connectionString: string, options: Es
   /**
    * The client's readAll takes no filter, so pages are filtered here. The server reads forwards
    * from a position inclusively, while the port's position is exclusive: events at or before
-   * `from` are dropped.
+   * `from` are dropped (backwards, events at or after it, whatever the server does there).
    */
-  async function readAll(from: ReadFrom, readOptions: ReadAllOptions = {}): Promise<StoredEvent[]> {
+  async function readFiltered(from: ReadFrom | ReadBefore, direction: "forwards" | "backwards", readOptions: ReadAllOptions): Promise<StoredEvent[]> {
     const limit = readOptions.maxCount ?? 500;
+    const sign = direction === "forwards" ? 1 : -1;
     const result: StoredEvent[] = [];
     let cursor = from;
     while (result.length < limit) {
-      const page = await readAllPage(cursor, "forwards", READ_ALL_PAGE);
+      const page = await readAllPage(cursor, direction, READ_ALL_PAGE);
       for (const event of page) {
-        if (comparePositions(event.position, cursor) <= 0) continue;
+        if (cursor !== "start" && cursor !== "end" && sign * comparePositions(event.position, cursor) <= 0) continue;
         cursor = event.position;
         if (isSystemEvent(event.stream, event.type) || !matchesFilter(readOptions.filter, event.stream, event.type)) continue;
         result.push(event);
@@ -179,7 +181,8 @@ export async function createEsdbEventStore(connectionString: string, options: Es
     },
     appendMany,
     readStream,
-    readAll,
+    readAll: (from, readOptions = {}) => readFiltered(from, "forwards", readOptions),
+    readAllBackwards: (before, readOptions = {}) => readFiltered(before, "backwards", readOptions),
     subscribeAll(from, subscribeOptions = {}) {
       const subscription = new EsdbSubscription(client, from, {
         ...(subscribeOptions.filter ? { filter: subscribeOptions.filter } : {}),
@@ -189,18 +192,10 @@ export async function createEsdbEventStore(connectionString: string, options: Es
       subscriptions.add(subscription);
       return subscription;
     },
-    /** The newest event that is not a system event, reading `$all` backwards a page at a time. */
+    /** The newest event that is not a system event. */
     async headPosition(): Promise<ReadFrom> {
-      let cursor: ReadFrom | "end" = "end";
-      for (;;) {
-        const page = await readAllPage(cursor, "backwards", 100);
-        for (const event of page) {
-          if (cursor !== "end" && comparePositions(event.position, cursor) >= 0) continue;
-          if (!isSystemEvent(event.stream, event.type)) return event.position;
-          cursor = event.position;
-        }
-        if (page.length < 100) return "start";
-      }
+      const [newest] = await readFiltered("end", "backwards", { maxCount: 1 });
+      return newest?.position ?? "start";
     },
     async ping() {
       await readAllPage("end", "backwards", 1);

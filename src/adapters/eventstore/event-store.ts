@@ -15,6 +15,9 @@ export interface Position {
 /** `"start"` reads from the very beginning; a Position is exclusive (events strictly after it). */
 export type ReadFrom = Position | "start";
 
+/** `"end"` reads back from the very end; a Position is exclusive (events strictly before it). */
+export type ReadBefore = Position | "end";
+
 export type ExpectedRevision = "any" | "no_stream" | "stream_exists" | bigint;
 
 export interface EventMetadata {
@@ -106,6 +109,11 @@ export interface EventStore {
    * every append that started before it has ended, which may be a moment after its own append returned.
    */
   readAll(from: ReadFrom, options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /**
+   * One page of the global log before `before`, newest first: the events readAll would show, in
+   * reverse, so that a reader can take the recent end of a long log without reading the rest.
+   */
+  readAllBackwards(before: ReadBefore, options?: ReadAllOptions): Promise<StoredEvent[]>;
   /** Catches up from `from` (exclusive), then stays live. */
   subscribeAll(from: ReadFrom, options?: { readonly filter?: EventFilter }): Subscription;
   /** The position of the newest event readers may see, or "start" when the log is empty. */

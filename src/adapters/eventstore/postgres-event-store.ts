@@ -12,6 +12,7 @@ import {
   type NewEvent,
   type Position,
   type ReadAllOptions,
+  type ReadBefore,
   type ReadFrom,
   type ReadStreamOptions,
   type StoredEvent,
@@ -81,18 +82,26 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     });
   }
 
-  async function readAll(from: ReadFrom, options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+  /**
+   * One page of the rows readers may see, after `from` or (backwards) before it, exclusive;
+   * undefined: from that end. Either way it is a scan of herald_events_read_order.
+   */
+  async function readPage(direction: "forwards" | "backwards", from: Position | undefined, options: ReadAllOptions): Promise<StoredEvent[]> {
     const limit = options.maxCount ?? 500;
+    const forwards = direction === "forwards";
     const result = await sql<EventRow>`
       select position, transaction_id::text as xid_text, event_id, stream, revision, type, data, metadata
       from herald_events
       where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ${from === "start" ? sql`` : sql`and (transaction_id, position) > (${from.commit.toString()}::xid8, ${from.prepare.toString()}::bigint)`}
+        ${from === undefined ? sql`` : sql`and (transaction_id, position) ${sql.raw(forwards ? ">" : "<")} (${from.commit.toString()}::xid8, ${from.prepare.toString()}::bigint)`}
         ${filterClause(options.filter)}
-      order by transaction_id, position
+      order by ${forwards ? sql`transaction_id, position` : sql`transaction_id desc, position desc`}
       limit ${limit}`.execute(db);
     return result.rows.map(toStoredEvent);
   }
+
+  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) => readPage("forwards", from === "start" ? undefined : from, options);
+  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) => readPage("backwards", before === "end" ? undefined : before, options);
 
   const store: EventStore = {
     kind: "postgres",
@@ -121,16 +130,13 @@ export async function createPostgresEventStore(database: Database): Promise<Even
       return rows.map((row) => toStoredEvent(row as EventRow));
     },
     readAll,
+    readAllBackwards,
     subscribeAll(from, options = {}) {
       return new LiveSubscription(from, (position, max) => readAll(position, { filter: options.filter, maxCount: max }), wake);
     },
     async headPosition() {
-      const result = await sql<{ xid_text: string; position: bigint }>`
-        select transaction_id::text as xid_text, position from herald_events
-        where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        order by transaction_id desc, position desc limit 1`.execute(db);
-      const row = result.rows[0];
-      return row ? { commit: BigInt(row.xid_text), prepare: row.position } : "start";
+      const [newest] = await readAllBackwards("end", { maxCount: 1 });
+      return newest?.position ?? "start";
     },
     async ping() {
       await sql`select 1`.execute(db);

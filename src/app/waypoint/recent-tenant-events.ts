@@ -2,14 +2,18 @@ import type { SeenTenantEvent } from "./waiter.js";
 
 /**
  * The tenant events of the last `maxAgeMs` (the largest look_back), at most `maxCount` of them, by
- * index key, so that a new waiter finds an event that arrived before it asked. Events come in log
- * order, which is arrival order give or take the clocks of the ingesting processes, so the oldest
- * are always at the front: eviction takes from the front of the queue and of the key's list.
+ * index key, so that a new waiter finds an event that arrived before it asked; and each of their
+ * wallets' newest group, which is what the matcher knows before the wallet-groups read model has
+ * caught up. Events come in log order, which is arrival order give or take the clocks of the
+ * ingesting processes, so the oldest are always at the front: eviction takes from the front of the
+ * queue and of the key's list.
  */
 export class RecentTenantEvents {
   #queue: SeenTenantEvent[] = [];
   #head = 0;
   readonly #byKey = new Map<string, SeenTenantEvent[]>();
+  /** wallet_id → the newest event held that names the wallet's group. */
+  readonly #groupNamers = new Map<string, SeenTenantEvent>();
 
   constructor(
     private readonly maxAgeMs: number,
@@ -23,10 +27,18 @@ export class RecentTenantEvents {
   add(seen: SeenTenantEvent, now: number): void {
     if (this.maxAgeMs === 0 || this.maxCount === 0) return;
     this.#queue.push(seen);
-    const list = this.#byKey.get(seen.key);
-    if (list) list.push(seen);
-    else this.#byKey.set(seen.key, [seen]);
+    if (seen.key !== undefined) {
+      const list = this.#byKey.get(seen.key);
+      if (list) list.push(seen);
+      else this.#byKey.set(seen.key, [seen]);
+    }
+    if (seen.event.group_id) this.#groupNamers.set(seen.event.wallet_id, seen);
     this.evict(now);
+  }
+
+  /** The group named by the newest event held of this wallet; undefined when none is held. */
+  groupOf(walletId: string): string | undefined {
+    return this.#groupNamers.get(walletId)?.event.group_id;
   }
 
   /** This key's events received at or after `notBefore`, newest first. */
@@ -45,9 +57,12 @@ export class RecentTenantEvents {
       const oldest = this.#queue[this.#head];
       if (!oldest || (oldest.receivedAt >= cutoff && this.size <= this.maxCount)) break;
       this.#head++;
-      const list = this.#byKey.get(oldest.key);
-      list?.shift();
-      if (list?.length === 0) this.#byKey.delete(oldest.key);
+      if (oldest.key !== undefined) {
+        const list = this.#byKey.get(oldest.key);
+        list?.shift();
+        if (list?.length === 0) this.#byKey.delete(oldest.key);
+      }
+      if (this.#groupNamers.get(oldest.event.wallet_id) === oldest) this.#groupNamers.delete(oldest.event.wallet_id);
     }
     // Drop the evicted prefix once it is the larger part, so the queue does not grow without end.
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {

@@ -8,8 +8,8 @@ export interface SeenTenantEvent {
   readonly event: TenantEvent;
   /** Milliseconds since the epoch, set at ingest. */
   readonly receivedAt: number;
-  /** The index key it answers (waitKeyOfEvent). */
-  readonly key: string;
+  /** The index key it answers (waitKeyOfEvent); undefined: it answers no wait and is held for its group only. */
+  readonly key: string | undefined;
 }
 
 /** One open SSE request, as the matcher sees it. */

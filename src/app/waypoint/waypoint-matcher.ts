@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { type EventStore, type ReadFrom, type StoredEvent, type Subscription, SubscriptionClosedError } from "../../adapters/eventstore/event-store.js";
+import { type EventStore, type Position, type ReadBefore, type StoredEvent, type Subscription, SubscriptionClosedError } from "../../adapters/eventstore/event-store.js";
 import { comparePositions } from "../../adapters/eventstore/position.js";
 import type { TenantEventReceived } from "../../domain/ingest-events.js";
 import { eventAnswersWait, eventInScope, waitKeyOfEvent, waitKeyOfWait } from "../../domain/waypoint-matching.js";
@@ -17,6 +17,8 @@ export interface WaypointMatcherOptions {
   readonly logger: Logger;
   /** The largest look_back, in seconds: how long the window keeps an event. */
   readonly windowS: number;
+  /** The wallet's group as the wallet-groups read model has it; undefined when it has none. */
+  readonly readWalletGroup: (walletId: string) => Promise<string | undefined>;
 }
 
 export class MatcherStoppedError extends Error {
@@ -29,14 +31,12 @@ export class MatcherStoppedError extends Error {
 
 /**
  * The SSE matcher of one herald process: it follows the event store's tenant events live (so a waiter
- * here sees an event ingested by any process), keeps a window of recent ones for look_back, learns
- * each wallet's group, and answers waiters from an index.
+ * here sees an event ingested by any process), keeps a window of recent ones for look_back, and
+ * answers waiters from an index.
  */
 export class WaypointMatcher {
   readonly #index = new WaiterIndex();
   readonly #window: RecentTenantEvents;
-  /** wallet_id → group_id, from every tenant event seen, for refusing a tenant-admin of another group at once. */
-  readonly #walletGroups = new Map<string, string>();
   #subscription: Subscription | undefined;
   #following: Promise<void> | undefined;
   #stopped = false;
@@ -46,26 +46,45 @@ export class WaypointMatcher {
   }
 
   /**
-   * Reads the tenant events already in the store (warming the window and the wallet groups), then
-   * follows the store live from there. Resolves once caught up, so that a waiter accepted afterwards
-   * is only ever answered by a live event or by the window.
+   * Warms the window from the newest tenant events in the store, then follows the store live from
+   * the head it took before reading. Everything up to that head is read here and everything after
+   * it arrives live, so no event is missed or seen twice between the two. Resolves once warm, so
+   * that a waiter accepted afterwards is only ever answered by a live event or by the window.
    */
   static async start(options: WaypointMatcherOptions): Promise<WaypointMatcher> {
     const matcher = new WaypointMatcher(options);
     const head = await options.store.headPosition();
-    let from: ReadFrom = "start";
-    for (;;) {
-      const page = await options.store.readAll(from, { filter: TENANT_EVENTS, maxCount: PAGE });
-      for (const stored of page) matcher.#see(stored);
-      const last = page.at(-1);
-      if (!last) break;
-      from = last.position;
-    }
-    // Nothing visible was left unread, so the live subscription need not scan other events up to the head.
-    if (comparePositions(head, from) > 0) from = head;
-    matcher.#subscription = options.store.subscribeAll(from, { filter: TENANT_EVENTS });
+    if (head !== "start") await matcher.#warm(head);
+    matcher.#subscription = options.store.subscribeAll(head, { filter: TENANT_EVENTS });
     matcher.#following = matcher.#follow(matcher.#subscription);
     return matcher;
+  }
+
+  /**
+   * Reads back from `head` a page at a time until the events are older than the window or the
+   * window is full: older events can answer no look_back, and the wallet-groups read model knows
+   * their wallets. Start-up so costs the window's events, not the whole history.
+   */
+  async #warm(head: Position): Promise<void> {
+    const cutoff = Date.now() - this.options.windowS * 1000;
+    const newestFirst: SeenTenantEvent[] = [];
+    let before: ReadBefore = "end";
+    reading: for (;;) {
+      const page = await this.options.store.readAllBackwards(before, { filter: TENANT_EVENTS, maxCount: PAGE });
+      for (const stored of page) {
+        before = stored.position;
+        // Appended since the head was taken: the subscription brings it.
+        if (comparePositions(stored.position, head) > 0) continue;
+        const seen = toSeen(stored);
+        if (seen.receivedAt < cutoff) break reading;
+        if (!worthHolding(seen)) continue;
+        newestFirst.push(seen);
+        if (newestFirst.length === WINDOW_MAX_EVENTS) break reading;
+      }
+      if (page.length < PAGE) break;
+    }
+    const now = Date.now();
+    for (const seen of newestFirst.reverse()) this.#window.add(seen, now);
   }
 
   /** True once stop() began: no new waits. */
@@ -81,8 +100,15 @@ export class WaypointMatcher {
     return this.#window.size;
   }
 
-  groupOfWallet(walletId: string): string | undefined {
-    return this.#walletGroups.get(walletId);
+  /**
+   * The group that the wallet's newest tenant event named, or undefined. The window answers first:
+   * it is as current as this matcher's following, which the read model may lag by a moment. So a
+   * wallet whose event this matcher has seen is known here at once, as when every wallet was held
+   * in memory; only a read model lagging by more than the window could answer an older group, or
+   * none, for a wallet seen in between.
+   */
+  async groupOfWallet(walletId: string): Promise<string | undefined> {
+    return this.#window.groupOf(walletId) ?? (await this.options.readWalletGroup(walletId));
   }
 
   /**
@@ -123,19 +149,15 @@ export class WaypointMatcher {
     }
   }
 
-  /** Records a tenant event in the wallet groups and the window; undefined when it can answer no wait. */
-  #see(stored: StoredEvent): SeenTenantEvent | undefined {
-    const { event, receivedAt } = stored.data as TenantEventReceived["data"];
-    if (event.group_id) this.#walletGroups.set(event.wallet_id, event.group_id);
-    const key = waitKeyOfEvent(event);
-    if (key === undefined) return undefined;
-    const seen: SeenTenantEvent = { position: stored.position, event, receivedAt, key };
-    this.#window.add(seen, Date.now());
+  /** Holds a tenant event in the window when it can answer a wait or names a group. */
+  #see(stored: StoredEvent): SeenTenantEvent {
+    const seen = toSeen(stored);
+    if (worthHolding(seen)) this.#window.add(seen, Date.now());
     return seen;
   }
 
-  #offer(seen: SeenTenantEvent | undefined): void {
-    if (!seen) return;
+  #offer(seen: SeenTenantEvent): void {
+    if (seen.key === undefined) return;
     for (const waiter of this.#index.candidates(seen.event, seen.key)) {
       if (eventInScope(seen.event, waiter.scope)) this.#answer(waiter, seen);
     }
@@ -144,4 +166,13 @@ export class WaypointMatcher {
   #answer(waiter: Waiter, seen: SeenTenantEvent): void {
     if (this.#index.remove(waiter)) waiter.answer(seen);
   }
+}
+
+function toSeen(stored: StoredEvent): SeenTenantEvent {
+  const { event, receivedAt } = stored.data as TenantEventReceived["data"];
+  return { position: stored.position, event, receivedAt, key: waitKeyOfEvent(event) };
+}
+
+function worthHolding(seen: SeenTenantEvent): boolean {
+  return seen.key !== undefined || Boolean(seen.event.group_id);
 }

@@ -34,7 +34,7 @@ export function registerWaypointRoutes(http: FastifyInstance, options: WaypointR
   const handler = async (request: FastifyRequest<{ Params: WaypointParams }>, reply: FastifyReply) => {
     let parsed: WaypointRequest;
     try {
-      parsed = parseWaypointRequest(request, rules);
+      parsed = await parseWaypointRequest(request, rules);
     } catch (error) {
       if (!(error instanceof WaypointRequestError)) throw error;
       options.count("refused");

@@ -4,6 +4,7 @@ import {
   type EventFilter,
   type EventStore,
   type NewEvent,
+  type ReadBefore,
   type StoredEvent,
   WrongExpectedVersionError,
 } from "../../../src/adapters/eventstore/event-store.js";
@@ -167,6 +168,44 @@ export function describeEventStoreContract(
       expect(after.map((event) => event.stream)).toEqual([b, b]);
       const limited = await store.readAll("start", { filter: { streamPrefixes: [prefix] }, maxCount: 3 });
       expect(limited).toHaveLength(3);
+    });
+
+    it("reads the global log backwards, newest first, exclusive of the position it reads back from", async () => {
+      const a = stream("a");
+      const b = `${prefix}-b`;
+      await store.append(a, events(2, "First"), "no_stream");
+      await store.append(b, events(2, "Second"), "no_stream");
+      const filter = { streamPrefixes: [prefix] };
+      const forwards = await readAtLeast(store, 4, filter);
+      const backwards = await store.readAllBackwards("end", { filter });
+      expect(backwards).toEqual([...forwards].reverse());
+      const before = await store.readAllBackwards(forwards[2]!.position, { filter });
+      expect(before.map((event) => `${event.stream}:${event.revision}`)).toEqual([`${a}:1`, `${a}:0`]);
+      expect(await store.readAllBackwards("end", { filter, maxCount: 3 })).toEqual(backwards.slice(0, 3));
+      const byType = await store.readAllBackwards("end", { filter: { ...filter, eventTypes: ["First"] } });
+      expect(byType.map((event) => `${event.stream}:${event.revision}`)).toEqual([`${a}:1`, `${a}:0`]);
+      const paged: StoredEvent[] = [];
+      for (let cursor: ReadBefore = "end"; ; ) {
+        const page = await store.readAllBackwards(cursor, { filter, maxCount: 1 });
+        const last = page.at(-1);
+        if (!last) break;
+        paged.push(...page);
+        cursor = last.position;
+      }
+      expect(paged).toEqual(backwards);
+    });
+
+    it("reads backwards from the head: the newest event first", async () => {
+      const name = stream();
+      const result = await store.append(name, events(1), "no_stream");
+      const deadline = Date.now() + 5000;
+      let newest = await store.readAllBackwards("end", { maxCount: 1 });
+      while (comparePositions(newest[0]?.position ?? "start", result.position) < 0 && Date.now() < deadline) {
+        newest = await store.readAllBackwards("end", { maxCount: 1 });
+      }
+      expect(newest).toHaveLength(1);
+      expect(comparePositions(newest[0]!.position, await store.headPosition())).toBeLessThanOrEqual(0);
+      expect(comparePositions(newest[0]!.position, result.position)).toBeGreaterThanOrEqual(0);
     });
 
     it("filters by event type and by stream prefix", async () => {

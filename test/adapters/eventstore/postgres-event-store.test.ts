@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
+import { describe, expect, it } from "vitest";
 import { openPglite, openPostgres } from "../../../src/adapters/db/database.js";
 import { migrate } from "../../../src/adapters/db/migrations.js";
 import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
@@ -39,4 +41,32 @@ describeEventStoreContract("PostgreSQL (PGlite, embedded)", async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe("PostgreSQL event log: reading backwards", () => {
+  it("hides what forward reads hide: events behind a transaction that is still open", async () => {
+    const testDatabase = await createTestDatabase();
+    const database = await openPostgres(testDatabase.url);
+    const holder = new pg.Client({ connectionString: testDatabase.url });
+    try {
+      await migrate(database.db);
+      const store = await createPostgresEventStore(database);
+      const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
+      const first = await store.append("s-1", [{ type: "Happened", data: {}, metadata }], "no_stream");
+      // An append that has taken its transaction id and not committed yet: everything after it waits.
+      await holder.connect();
+      await holder.query("begin");
+      await holder.query("select pg_current_xact_id()");
+      await store.append("s-2", [{ type: "Happened", data: {}, metadata }], "no_stream");
+      expect((await store.readAllBackwards("end")).map((event) => event.stream)).toEqual(["s-1"]);
+      expect(await store.headPosition()).toEqual(first.position);
+      await holder.query("commit");
+      expect((await store.readAllBackwards("end")).map((event) => event.stream)).toEqual(["s-2", "s-1"]);
+      await store.close();
+    } finally {
+      await holder.end();
+      await database.close();
+      await testDatabase.drop();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TenantEvent } from "../../../src/domain/ingest-events.js";
-import { type WaypointWait, waitKeyOfEvent } from "../../../src/domain/waypoint-matching.js";
+import { type WaypointWait, waitKey, waitKeyOfEvent } from "../../../src/domain/waypoint-matching.js";
 import { RecentTenantEvents } from "../../../src/app/waypoint/recent-tenant-events.js";
 import type { SeenTenantEvent, Waiter } from "../../../src/app/waypoint/waiter.js";
 import { WaiterIndex } from "../../../src/app/waypoint/waiter-index.js";
@@ -76,6 +76,24 @@ describe("RecentTenantEvents", () => {
     const window = new RecentTenantEvents(60_000, 100);
     for (const [i, id] of ["a", "b", "c"].entries()) window.add(seen(id, i * 10), i * 10);
     expect([...window.withKey(key, 10)].map((s) => s.event.payload.connection_id)).toEqual(["c", "b"]);
+  });
+
+  it("given events naming wallets' groups, then each wallet's group is the newest one held, forgotten with it", () => {
+    const window = new RecentTenantEvents(1000, 100);
+    const of = (walletId: string, groupId: string | undefined, receivedAt: number, state?: string): SeenTenantEvent => {
+      const event: TenantEvent = { wallet_id: walletId, topic: "connections", ...(groupId ? { group_id: groupId } : {}), payload: state ? { state } : {} };
+      return { position: { commit: 1n, prepare: BigInt(receivedAt) }, event, receivedAt, key: waitKeyOfEvent(event) };
+    };
+    window.add(of("w1", "acme", 0), 0);
+    window.add(of("w1", "globex", 100, "completed"), 100);
+    // An event without a group leaves the wallet's group as it was.
+    window.add(of("w1", undefined, 200, "completed"), 200);
+    window.add(of("w2", "acme", 900), 900);
+    expect([window.groupOf("w1"), window.groupOf("w2"), window.groupOf("w3")]).toEqual(["globex", "acme", undefined]);
+    // Held for their group only, unkeyed events answer no wait.
+    expect([...window.withKey(waitKey("w1", "connections", "completed"), 0)]).toHaveLength(2);
+    window.evict(1150);
+    expect([window.groupOf("w1"), window.groupOf("w2")]).toEqual([undefined, "acme"]);
   });
 
   it("given a zero window, then nothing is kept", () => {
