@@ -19,6 +19,7 @@ import { dispatcherProjection } from "../projections/dispatcher.js";
 import { endpointHealthProjection } from "../projections/endpoint-health.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
+import { recoveryRequestsProjection } from "../projections/recovery-requests.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
@@ -97,6 +98,7 @@ export function allProjections(deps: {
       rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
       logger: deps.logger.child({ component: "endpoint-health" }),
     }),
+    recoveryRequestsProjection,
   ];
 }
 
