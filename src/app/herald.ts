@@ -186,6 +186,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       store,
       db: database.db,
       historyReadModels: runner(deliveryHistoryProjection.name),
+      recoveryReadModels: runner(recoveryRequestsProjection.name),
       logger: logger.child({ component: "delivery-recovery" }),
     }),
     db: database.db,
