@@ -1,10 +1,13 @@
+import type { Kysely } from "kysely";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
-import { formatPosition } from "../adapters/eventstore/position.js";
+import { comparePositions, formatPosition } from "../adapters/eventstore/position.js";
 import { type Caller, canRead } from "../domain/caller.js";
 import { deliveryStream } from "../domain/delivery.js";
+import { recoveryStream } from "../domain/delivery-recovery.js";
 import { isResourceId } from "../domain/plain-text.js";
 import { redactSecrets } from "../domain/redact-secrets.js";
 import { endpointStream, subscriptionStream } from "../domain/webhook-events.js";
+import { listRecoveryIds } from "../projections/recovery-requests.js";
 import { foldWebhookEndpoint, foldWebhookSubscription, readWebhookEndpoint } from "./entity-streams.js";
 
 /** The entities whose streams an auditor may read, one at a time. */
@@ -28,16 +31,36 @@ export interface AuditEntry {
 
 /**
  * The events of one entity's stream, in stream order, read from the event store itself (not a read
- * model), so deleted entities keep their history. Undefined when the entity does not exist or the
- * caller may not read it: the two look the same, so existence does not leak.
+ * model), so deleted entities keep their history; with them, by log position, the recovery requests
+ * about it that carried an idempotency key (each in a stream of its own). Undefined when the entity
+ * does not exist or the caller may not read it: the two look the same, so existence does not leak.
+ * `db` holds the read model that says which recovery streams to read.
  */
-export async function readAuditTrail(store: EventStore, caller: Caller, subject: AuditSubject): Promise<AuditEntry[] | undefined> {
+export async function readAuditTrail(store: EventStore, db: Kysely<any>, caller: Caller, subject: AuditSubject): Promise<AuditEntry[] | undefined> {
   const id = subjectId(subject);
   if (!isResourceId(id)) return undefined;
   const events = await store.readStream(streamOf(subject));
   const owner = await ownerOf(store, subject, events);
   if (owner === undefined || !canRead(caller, owner)) return undefined;
-  return events.map(toAuditEntry);
+  return inLogOrder(events, await readRecoveryRequests(store, db, subject)).map(toAuditEntry);
+}
+
+/** An endpoint's recovery requests, or a delivery's redeliver requests, by log position. */
+async function readRecoveryRequests(store: EventStore, db: Kysely<any>, subject: AuditSubject): Promise<StoredEvent[]> {
+  if (subject.kind === "subscription") return [];
+  const streams = await Promise.all((await listRecoveryIds(db, subject)).map((id) => store.readStream(recoveryStream(id))));
+  return streams.flat().sort((a, b) => comparePositions(a.position, b.position));
+}
+
+/** The entity's own events keep their stream order; the others go in between by log position. */
+function inLogOrder(own: readonly StoredEvent[], others: readonly StoredEvent[]): StoredEvent[] {
+  const merged: StoredEvent[] = [];
+  let next = 0;
+  for (const event of own) {
+    for (; next < others.length && comparePositions(others[next]!.position, event.position) < 0; next++) merged.push(others[next]!);
+    merged.push(event);
+  }
+  return [...merged, ...others.slice(next)];
 }
 
 function subjectId(subject: AuditSubject): string {

@@ -1,18 +1,35 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
-import type { EventStore, Position } from "../adapters/eventstore/event-store.js";
+import type { EventMetadata, EventStore, Position } from "../adapters/eventstore/event-store.js";
+import { comparePositions } from "../adapters/eventstore/position.js";
 import type { Caller } from "../domain/caller.js";
 import { accept, type Decision, type Refusal } from "../domain/decision.js";
 import { type DeliveryEvent, type DeliveryState, decide, deliveryStream, evolve, initialDeliveryState } from "../domain/delivery.js";
 import type { DeliveryHistory } from "../domain/delivery-history.js";
-import { mayRecoverDeliveries } from "../domain/delivery-recovery.js";
+import {
+  type DeliveryAtRevision,
+  type DeliveryRecoveryRequested,
+  decideRecordedRedelivery,
+  decideRecovery,
+  evolveDeliveryAtRevision,
+  evolveRecovery,
+  type FailedDelivery,
+  failedDelivery,
+  idempotencyKeyRefusal,
+  mayRecoverDeliveries,
+  noDeliveryYet,
+  type RecoveryRequest,
+  type RecoveryState,
+  recoveryId,
+  recoveryStream,
+} from "../domain/delivery-recovery.js";
 import { isResourceId } from "../domain/plain-text.js";
 import { listDeliveryHistories } from "../projections/delivery-history.js";
 import type { PageKey } from "../projections/keyset-page.js";
 import { ProjectionTimeoutError, type ProjectionRunner } from "../projections/projection-runner.js";
-import { readDeliveryHistory, readWebhookEndpoint } from "./entity-streams.js";
-import { runCommand } from "./run-command.js";
+import { readDeliveryAtRevision, readDeliveryHistory, readWebhookEndpoint } from "./entity-streams.js";
+import { type CommandOutcome, runCommand } from "./run-command.js";
 
 export interface DeliveryRecoveryOptions {
   readonly store: EventStore;
@@ -20,11 +37,15 @@ export interface DeliveryRecoveryOptions {
   readonly db: Kysely<any>;
   /** What must show a redelivery before the answer goes out (the delivery history: read-your-writes). */
   readonly historyReadModels: readonly ProjectionRunner[];
+  /** What must show a recorded request before the answer goes out (the index behind audit trails). */
+  readonly recoveryReadModels: readonly ProjectionRunner[];
   readonly logger: Logger;
   readonly readYourWritesMs?: number;
 }
 
 export type RecoveryOutcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Refusal };
+
+type Window = { readonly since?: number | undefined; readonly until?: number | undefined };
 
 const PAGE_SIZE = 100;
 
@@ -32,53 +53,72 @@ const PAGE_SIZE = 100;
  * Redelivery (issue 6): a failed delivery gets one more attempt, recorded in its own stream, so it
  * lands in the same history. Each delivery is decided on its stream and appended with the revision
  * read; only a failed delivery is taken back, so a request repeated (or sent twice at once) while
- * the redelivered attempt is pending or after it succeeded sends nothing more.
+ * the redelivered attempt is pending or after it succeeded sends nothing more. With an idempotency
+ * key the request itself is recorded, and a repeat sends nothing even after that attempt failed
+ * again (src/domain/delivery-recovery.ts).
  */
 export class DeliveryRecovery {
   constructor(private readonly options: DeliveryRecoveryOptions) {}
 
-  async redeliver(caller: Caller, deliveryId: string): Promise<RecoveryOutcome<{ delivery: DeliveryHistory; redelivered: boolean }>> {
+  async redeliver(
+    caller: Caller,
+    deliveryId: string,
+    idempotencyKey?: string,
+  ): Promise<RecoveryOutcome<{ delivery: DeliveryHistory; redelivered: boolean }>> {
+    const badKey = idempotencyKey === undefined ? undefined : idempotencyKeyRefusal(idempotencyKey);
+    if (badKey) return { ok: false, error: badKey };
     const history = isResourceId(deliveryId) ? await readDeliveryHistory(this.options.store, deliveryId) : undefined;
     if (!history) return { ok: false, error: { code: "NOT_FOUND", message: "delivery not found" } };
     const refusal = mayRecoverDeliveries(caller, history.webhookId, await readWebhookEndpoint(this.options.store, history.webhookId));
     if (refusal) return { ok: false, error: refusal };
-    const outcome = await this.#redeliverOne(caller, history);
+    const outcome =
+      idempotencyKey === undefined
+        ? await this.#redeliverFailed(caller, [[history]])
+        : await this.#recoverOnce(caller, idempotencyKey, { mutation: "redeliver", webhookId: history.webhookId, deliveryId }, async () => {
+            const failed = await this.#failedNow(deliveryId);
+            return failed ? [failed] : [];
+          });
     if (!outcome.ok) return outcome;
-    const position = outcome.value;
-    await this.#visible(position ? [position] : []);
-    return { ok: true, value: { delivery: (await readDeliveryHistory(this.options.store, deliveryId)) ?? history, redelivered: position !== undefined } };
+    const delivery = (await readDeliveryHistory(this.options.store, deliveryId)) ?? history;
+    return { ok: true, value: { delivery, redelivered: outcome.value.length > 0 } };
   }
 
   /** Every delivery of the endpoint scheduled in [since, until) that failed; returns those taken back. */
-  async recover(caller: Caller, webhookId: string, window: { since?: number | undefined; until?: number | undefined }): Promise<RecoveryOutcome<string[]>> {
+  async recover(caller: Caller, webhookId: string, window: Window, idempotencyKey?: string): Promise<RecoveryOutcome<string[]>> {
+    const badKey = idempotencyKey === undefined ? undefined : idempotencyKeyRefusal(idempotencyKey);
+    if (badKey) return { ok: false, error: badKey };
     const endpoint = isResourceId(webhookId) ? await readWebhookEndpoint(this.options.store, webhookId) : undefined;
     const refusal = mayRecoverDeliveries(caller, webhookId, endpoint);
     if (refusal) return { ok: false, error: refusal };
+    const outcome =
+      idempotencyKey === undefined
+        ? await this.#redeliverFailed(caller, this.#failedPages(webhookId, window))
+        : await this.#recoverOnce(caller, idempotencyKey, { mutation: "recoverDeliveries", webhookId, ...window }, () => this.#failedIn(webhookId, window));
+    if (outcome.ok) this.options.logger.info({ webhookId, redelivered: outcome.value.length, actor: caller.address }, "deliveries recovered");
+    return outcome;
+  }
+
+  /** Without a key: each delivery, page by page, that is failed on its own stream; returns those taken back. */
+  async #redeliverFailed(caller: Caller, pages: AsyncIterable<readonly DeliveryHistory[]> | Iterable<readonly DeliveryHistory[]>): Promise<RecoveryOutcome<string[]>> {
+    const metadata = eventMetadata(caller.address);
     const redelivered: string[] = [];
     const positions: Position[] = [];
-    // Keyset pages stay stable while the redelivered rows leave the "failed" filter behind the cursor.
-    let after: PageKey | undefined;
-    for (;;) {
-      const page = await listDeliveryHistories(this.options.db, { webhookId, status: "failed", ...window }, { first: PAGE_SIZE, after });
-      const outcomes = await Promise.all(page.rows.map((history) => this.#redeliverOne(caller, history)));
+    for await (const page of pages) {
+      const outcomes = await Promise.all(page.map((history) => this.#redeliverOne(metadata, history)));
       for (const [index, outcome] of outcomes.entries()) {
         // Repeating the request is safe (see above), so a lost race asks the caller to.
         if (!outcome.ok) return outcome;
         if (!outcome.value) continue;
-        redelivered.push(page.rows[index]!.deliveryId);
+        redelivered.push(page[index]!.deliveryId);
         positions.push(outcome.value);
       }
-      const last = page.rows.at(-1);
-      if (!page.hasNextPage || !last) break;
-      after = { createdAt: last.scheduledAt, id: last.deliveryId };
     }
-    await this.#visible(positions);
-    this.options.logger.info({ webhookId, redelivered: redelivered.length, actor: caller.address }, "deliveries recovered");
+    await this.#visible(positions, this.options.historyReadModels);
     return { ok: true, value: redelivered };
   }
 
   /** The position of the redelivery appended, or undefined when the delivery is not failed (any more). */
-  async #redeliverOne(caller: Caller, history: DeliveryHistory): Promise<RecoveryOutcome<Position | undefined>> {
+  async #redeliverOne(metadata: EventMetadata, history: DeliveryHistory): Promise<RecoveryOutcome<Position | undefined>> {
     const { deliveryId, webhookId, transaction } = history;
     const outcome = await runCommand<DeliveryState, DeliveryEvent>(this.options.store, {
       stream: deliveryStream(deliveryId),
@@ -89,23 +129,105 @@ export class DeliveryRecovery {
         // Not failed: already taken back by an earlier request, or never failed. Nothing to do.
         return decision.ok ? accept(...decision.events) : accept();
       },
-      metadata: eventMetadata(caller.address),
+      metadata,
     });
     return outcome.ok ? { ok: true, value: outcome.position } : outcome;
   }
 
-  /** Bounded: on timeout the redelivery stands and the answer goes out; only a later read may lag. */
-  async #visible(positions: readonly Position[]): Promise<void> {
-    const last = positions.reduce<Position | undefined>(
-      (max, position) => (!max || position.commit > max.commit || (position.commit === max.commit && position.prepare > max.prepare) ? position : max),
-      undefined,
-    );
+  /**
+   * A request with an idempotency key. It is recorded before any delivery is taken back, because
+   * the record is what makes a repeat harmless: appended with expected revision no_stream, it claims
+   * the key (of two concurrent requests one wins; one with other arguments is refused before it has
+   * sent anything), and it names each delivery with the revision where it failed. Every run, the
+   * first and each repeat, then takes back only the named deliveries still at that revision. So a
+   * crash between the record and the redeliveries sends nothing twice and loses nothing: the client,
+   * left without an answer, repeats, and the repeat sends what is missing. The other order would
+   * leave redeliveries without a record after a crash, and the repeat, finding the redelivered
+   * attempts failed again, would send them again.
+   */
+  async #recoverOnce(
+    caller: Caller,
+    idempotencyKey: string,
+    request: RecoveryRequest,
+    failedNow: () => Promise<FailedDelivery[]>,
+  ): Promise<RecoveryOutcome<string[]>> {
+    const { store } = this.options;
+    const id = recoveryId(caller.address, idempotencyKey);
+    const stream = recoveryStream(id);
+    const metadata = eventMetadata(caller.address);
+    // A repeat answers from the record: it need not look for failed deliveries again.
+    const repeat = (await store.readStream(stream, { maxCount: 1 })).length > 0;
+    const failed = repeat ? [] : await failedNow();
+    const recorded = await runCommand<RecoveryState, DeliveryRecoveryRequested>(store, {
+      stream,
+      initial: undefined,
+      evolve: evolveRecovery,
+      decide: (state) => decideRecovery({ recoveryId: id, idempotencyKey, request, failed }, state),
+      metadata,
+    });
+    if (!recorded.ok) return recorded;
+    // decideRecovery has either recorded the request or found it recorded.
+    const { deliveries } = recorded.state!;
+    const positions: Position[] = [];
+    for (let start = 0; start < deliveries.length; start += PAGE_SIZE) {
+      const outcomes = await Promise.all(deliveries.slice(start, start + PAGE_SIZE).map((delivery) => this.#redeliverRecorded(metadata, delivery)));
+      for (const outcome of outcomes) {
+        if (!outcome.ok) return outcome;
+        if (outcome.position) positions.push(outcome.position);
+      }
+    }
+    await Promise.all([
+      this.#visible(positions, this.options.historyReadModels),
+      this.#visible(recorded.position ? [recorded.position] : [], this.options.recoveryReadModels),
+    ]);
+    return { ok: true, value: deliveries.map((delivery) => delivery.deliveryId) };
+  }
+
+  #redeliverRecorded(metadata: EventMetadata, recorded: FailedDelivery): Promise<CommandOutcome<DeliveryAtRevision>> {
+    return runCommand<DeliveryAtRevision, DeliveryEvent>(this.options.store, {
+      stream: deliveryStream(recorded.deliveryId),
+      initial: noDeliveryYet,
+      evolve: evolveDeliveryAtRevision,
+      decide: (current) => decideRecordedRedelivery(recorded, current, Date.now()),
+      metadata,
+    });
+  }
+
+  /** The window's failed deliveries, by the read model, page by page: each is decided on its stream. */
+  async *#failedPages(webhookId: string, window: Window): AsyncGenerator<readonly DeliveryHistory[]> {
+    // Keyset pages stay stable while the redelivered rows leave the "failed" filter behind the cursor.
+    let after: PageKey | undefined;
+    for (;;) {
+      const page = await listDeliveryHistories(this.options.db, { webhookId, status: "failed", ...window }, { first: PAGE_SIZE, after });
+      yield page.rows;
+      const last = page.rows.at(-1);
+      if (!page.hasNextPage || !last) return;
+      after = { createdAt: last.scheduledAt, id: last.deliveryId };
+    }
+  }
+
+  async #failedIn(webhookId: string, window: Window): Promise<FailedDelivery[]> {
+    const failed: FailedDelivery[] = [];
+    for await (const page of this.#failedPages(webhookId, window)) {
+      for (const found of await Promise.all(page.map((history) => this.#failedNow(history.deliveryId)))) if (found) failed.push(found);
+    }
+    return failed;
+  }
+
+  /** On the delivery's own stream, since the read model may lag. */
+  async #failedNow(deliveryId: string): Promise<FailedDelivery | undefined> {
+    return failedDelivery(deliveryId, await readDeliveryAtRevision(this.options.store, deliveryId));
+  }
+
+  /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */
+  async #visible(positions: readonly Position[], readModels: readonly ProjectionRunner[]): Promise<void> {
+    const last = positions.reduce<Position | undefined>((max, position) => (!max || comparePositions(position, max) > 0 ? position : max), undefined);
     if (!last) return;
     try {
-      await Promise.all(this.options.historyReadModels.map((runner) => runner.waitFor(last, this.options.readYourWritesMs ?? 5000)));
+      await Promise.all(readModels.map((runner) => runner.waitFor(last, this.options.readYourWritesMs ?? 5000)));
     } catch (error) {
       if (!(error instanceof ProjectionTimeoutError)) throw error;
-      this.options.logger.warn({ err: error }, "delivery history lags behind a redelivery; answering without waiting");
+      this.options.logger.warn({ err: error }, "a read model lags behind a recovery; answering without waiting");
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryStream } from "../domain/delivery.js";
 import { type DeliveryHistory, evolveDeliveryHistory } from "../domain/delivery-history.js";
+import { type DeliveryAtRevision, evolveDeliveryAtRevision, noDeliveryYet } from "../domain/delivery-recovery.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
 import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionEvent } from "../domain/webhook-events.js";
 import { evolveWebhookSubscription, type WebhookSubscriptionState } from "../domain/webhook-subscription.js";
@@ -45,7 +46,14 @@ export async function readWebhookSubscription(store: EventStore, subscriptionId:
 }
 
 export async function readDeliveryHistory(store: EventStore, deliveryId: string): Promise<DeliveryHistory | undefined> {
-  const events = await store.readStream(deliveryStream(deliveryId));
-  // The delivery stream only ever holds delivery events, written by the dispatcher and the worker.
-  return events.reduce<DeliveryHistory | undefined>((history, event) => evolveDeliveryHistory(history, event as unknown as DeliveryEvent), undefined);
+  return (await readDeliveryEvents(store, deliveryId)).reduce<DeliveryHistory | undefined>(evolveDeliveryHistory, undefined);
+}
+
+export async function readDeliveryAtRevision(store: EventStore, deliveryId: string): Promise<DeliveryAtRevision> {
+  return (await readDeliveryEvents(store, deliveryId)).reduce(evolveDeliveryAtRevision, noDeliveryYet);
+}
+
+async function readDeliveryEvents(store: EventStore, deliveryId: string): Promise<DeliveryEvent[]> {
+  // The delivery stream only ever holds delivery events, written by the dispatcher, the worker and recovery.
+  return (await store.readStream(deliveryStream(deliveryId))) as unknown as DeliveryEvent[];
 }

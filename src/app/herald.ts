@@ -19,6 +19,7 @@ import { dispatcherProjection } from "../projections/dispatcher.js";
 import { endpointHealthProjection } from "../projections/endpoint-health.js";
 import type { AnyProjection } from "../projections/projection.js";
 import { ProjectionRunner } from "../projections/projection-runner.js";
+import { recoveryRequestsProjection } from "../projections/recovery-requests.js";
 import { findWalletGroup, walletGroupsProjection } from "../projections/wallet-groups.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
@@ -99,6 +100,7 @@ export function allProjections(deps: {
       rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
       logger: deps.logger.child({ component: "endpoint-health" }),
     }),
+    recoveryRequestsProjection,
   ];
 }
 
@@ -195,6 +197,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       store,
       db: database.db,
       historyReadModels: runner(deliveryHistoryProjection.name),
+      recoveryReadModels: runner(recoveryRequestsProjection.name),
       logger: logger.child({ component: "delivery-recovery" }),
     }),
     db: database.db,

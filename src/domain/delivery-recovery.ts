@@ -1,5 +1,7 @@
 import { type Caller, canChange, canRead } from "./caller.js";
-import type { Refusal } from "./decision.js";
+import { accept, type Decision, type Refusal, refuse } from "./decision.js";
+import { decide, type DeliveryEvent, type DeliveryScheduled, type DeliveryState, evolve, initialDeliveryState } from "./delivery.js";
+import { deterministicId } from "./deterministic-id.js";
 import type { WebhookEndpointState } from "./webhook-endpoint.js";
 
 /**
@@ -12,4 +14,115 @@ export function mayRecoverDeliveries(caller: Caller, webhookId: string, endpoint
   // Its deliveries would only be cancelled again.
   if (endpoint.deleted) return { code: "CONFLICT", message: `webhook endpoint ${webhookId} is deleted` };
   return undefined;
+}
+
+/**
+ * Recovery requests with a client idempotency key (as Stripe and Svix take them): the first request
+ * with a key is recorded in a stream of its own, named after (caller, key) and created with expected
+ * revision no_stream, so of two requests with one key only one is recorded; every repeat gets that
+ * request's answer. Per failure, redelivery is idempotent already (only a failed delivery is taken
+ * back); the key makes the request itself idempotent, also after its redelivered attempts failed again.
+ */
+
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+// Keys travel as HTTP header values elsewhere (Idempotency-Key): printable ASCII is what clients send.
+const IDEMPOTENCY_KEY = new RegExp(`^[\\x20-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`);
+
+export function idempotencyKeyRefusal(key: string): Refusal | undefined {
+  if (IDEMPOTENCY_KEY.test(key)) return undefined;
+  return { code: "INVALID", field: "idempotencyKey", message: `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters` };
+}
+
+/** Keys are the caller's own: another caller's key of the same text is another request. */
+export const recoveryId = (callerAddress: string, idempotencyKey: string): string =>
+  deterministicId("herald/delivery-recovery", callerAddress, idempotencyKey);
+export const recoveryStream = (id: string): string => `recovery-${id}`;
+
+/** What was asked, compared on a repeat. Times are ms since the epoch, so equal instants in other notations match. */
+export type RecoveryRequest =
+  | { readonly mutation: "redeliver"; readonly webhookId: string; readonly deliveryId: string }
+  | { readonly mutation: "recoverDeliveries"; readonly webhookId: string; readonly since?: number; readonly until?: number };
+
+/** A failed delivery, with the revision of its stream's last event when it was seen failed. */
+export interface FailedDelivery {
+  readonly deliveryId: string;
+  readonly revision: number;
+}
+
+export interface DeliveryRecoveryRequested {
+  readonly type: "DeliveryRecoveryRequested";
+  readonly data: {
+    readonly recoveryId: string;
+    readonly idempotencyKey: string;
+    readonly request: RecoveryRequest;
+    /** The answer: the failed deliveries this request takes back. */
+    readonly deliveries: readonly FailedDelivery[];
+  };
+}
+
+export const RECOVERY_EVENT_TYPES = ["DeliveryRecoveryRequested"] as const satisfies readonly DeliveryRecoveryRequested["type"][];
+
+/** Undefined until the request is recorded. */
+export type RecoveryState = DeliveryRecoveryRequested["data"] | undefined;
+
+export const evolveRecovery = (_state: RecoveryState, event: DeliveryRecoveryRequested): RecoveryState => event.data;
+
+export interface RequestRecovery {
+  readonly recoveryId: string;
+  readonly idempotencyKey: string;
+  readonly request: RecoveryRequest;
+  /** The failed deliveries found now; they become the answer when the key is new. */
+  readonly failed: readonly FailedDelivery[];
+}
+
+/** A new key records the request; a repeat of it decides nothing (its answer is the one recorded). */
+export function decideRecovery(command: RequestRecovery, state: RecoveryState): Decision<DeliveryRecoveryRequested> {
+  const { recoveryId, idempotencyKey, request, failed } = command;
+  if (!state) return accept({ type: "DeliveryRecoveryRequested", data: { recoveryId, idempotencyKey, request, deliveries: failed } });
+  if (sameRequest(state.request, request)) return accept();
+  return refuse({ code: "CONFLICT", message: "this idempotencyKey was used for another request; use a new key for a new request" });
+}
+
+function sameRequest(a: RecoveryRequest, b: RecoveryRequest): boolean {
+  switch (a.mutation) {
+    case "redeliver":
+      return b.mutation === "redeliver" && a.deliveryId === b.deliveryId;
+    case "recoverDeliveries":
+      return b.mutation === "recoverDeliveries" && a.webhookId === b.webhookId && a.since === b.since && a.until === b.until;
+  }
+}
+
+/** A delivery stream as a recovery request reads it: the delivery, what a redelivery carries, and where the stream stands. */
+export interface DeliveryAtRevision {
+  readonly delivery: DeliveryState;
+  readonly scheduled?: DeliveryScheduled["data"];
+  /** Of the stream's last event; -1 when there is none. Revisions count from 0 in every stream. */
+  readonly revision: number;
+}
+
+export const noDeliveryYet: DeliveryAtRevision = { delivery: initialDeliveryState, revision: -1 };
+
+export function evolveDeliveryAtRevision(current: DeliveryAtRevision, event: DeliveryEvent): DeliveryAtRevision {
+  return {
+    delivery: evolve(current.delivery, event),
+    scheduled: event.type === "DeliveryScheduled" ? event.data : current.scheduled,
+    revision: current.revision + 1,
+  };
+}
+
+export function failedDelivery(deliveryId: string, current: DeliveryAtRevision): FailedDelivery | undefined {
+  return current.delivery.status === "failed" ? { deliveryId, revision: current.revision } : undefined;
+}
+
+/**
+ * Takes back a delivery that a recorded request named, only while its stream still stands at the
+ * revision where the request saw it failed. A failed delivery's stream moves only when someone takes
+ * it back, so a stream that moved on was taken back already: by this request (a repeat, or a repeat
+ * finishing a request cut short by a crash) or by another one racing it. Either way, nothing to send.
+ */
+export function decideRecordedRedelivery(recorded: FailedDelivery, current: DeliveryAtRevision, now: number): Decision<DeliveryEvent> {
+  if (current.revision !== recorded.revision || !current.scheduled) return accept();
+  const { deliveryId, webhookId, transaction } = current.scheduled;
+  const decision = decide({ type: "Redeliver", deliveryId, webhookId, transaction, now }, current.delivery);
+  return decision.ok ? accept(...decision.events) : accept();
 }

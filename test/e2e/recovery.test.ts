@@ -1,5 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deliveryId } from "../../src/domain/delivery.js";
+import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
+import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
+import { type DeliveryRecoveryRequested, recoveryId, recoveryStream } from "../../src/domain/delivery-recovery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import { deliveryApi } from "../support/delivery-api.js";
 import { fixtureTransactions } from "../support/fixtures.js";
@@ -9,11 +12,15 @@ import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
 const DOMAIN = "herald.test";
-const RECOVER = `mutation($webhookId: String!, $since: String, $until: String) {
-  recoverDeliveries(webhookId: $webhookId, since: $since, until: $until) { deliveryIds }
+const RECOVER = `mutation($webhookId: String!, $since: String, $until: String, $idempotencyKey: String) {
+  recoverDeliveries(webhookId: $webhookId, since: $since, until: $until, idempotencyKey: $idempotencyKey) { deliveryIds }
 }`;
-const REDELIVER = `mutation($deliveryId: String!) { redeliver(deliveryId: $deliveryId) { redelivered delivery { deliveryId status } } }`;
-const TRAIL = `query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type actor } }`;
+const REDELIVER = `mutation($deliveryId: String!, $idempotencyKey: String) {
+  redeliver(deliveryId: $deliveryId, idempotencyKey: $idempotencyKey) { redelivered delivery { deliveryId status } }
+}`;
+const TRAIL = `query($webhookId: String, $deliveryId: String) { auditTrail(webhookId: $webhookId, deliveryId: $deliveryId) { type stream actor data } }`;
+const RECOVERY_EVENTS = { filter: { eventTypes: ["DeliveryRecoveryRequested", "DeliveryRedeliveryRequested"] } };
+const settle = () => new Promise((resolve) => setTimeout(resolve, 500));
 
 describe("recovery: failed deliveries attempted again, once per request, in the same history", () => {
   let running: TestHerald;
@@ -67,11 +74,11 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
       // The new attempt continues the same history.
       expect(delivery.attempts.map((a: any) => [a.number, a.statusCode])).toEqual([[1, 500], [2, 200]]);
       const trail = (await api.ok(TRAIL, { deliveryId: id })).auditTrail as { type: string; actor: string }[];
-      expect(trail.filter((event) => event.type === "DeliveryRedeliveryRequested")).toEqual([{ type: "DeliveryRedeliveryRequested", actor: alice.address }]);
+      expect(trail.filter((event) => event.type === "DeliveryRedeliveryRequested")).toEqual([expect.objectContaining({ actor: alice.address })]);
     }
     // Once more, after the fact: nothing is failed in the window any more.
     expect((await api.ok(RECOVER, { webhookId, since, until })).recoverDeliveries.deliveryIds).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await settle();
     // 3 failed attempts, then one redelivery each for the two in the window; the third was outside it.
     expect(receiver.on("/down")).toHaveLength(5);
     expect((await api.deliveryWhen(outside, () => true)).status).toBe("FAILED");
@@ -83,5 +90,122 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
     await api.deliveryWhen(outside, (d) => d.status === "SUCCEEDED");
     expect((await gql(REDELIVER, { deliveryId: outside }, admin)).data?.redeliver.redelivered).toBe(false);
     expect(receiver.on("/down")).toHaveLength(6);
+  });
+
+  it("with an idempotency key, a repeat sends nothing even after the redelivered attempt failed again; without one it sends again", async () => {
+    const { store } = running.herald;
+    // Every attempt answers 400: failed at once, not retried.
+    receiver.script("/refuses", [{ status: 400, body: "no" }]);
+    const webhookId = await api.endpointAt(`${receiver.url}/refuses`, 0);
+    const since = new Date().toISOString();
+    const failed = deliveryId(webhookId, await api.ingest(seed, "keyed-1"));
+    await api.deliveryWhen(failed, (d) => d.status === "FAILED");
+    const until = new Date().toISOString();
+    const failedAfter = (attempts: number) => api.deliveryWhen(failed, (d) => d.status === "FAILED" && d.attempts.length === attempts);
+    const redeliveries = async () => (await store.readStream(deliveryStream(failed))).filter((event) => event.type === "DeliveryRedeliveryRequested");
+    const key = `recover-${randomUUID()}`;
+    const request = { webhookId, since, until, idempotencyKey: key };
+
+    // Sent twice at once, as by a client whose first try timed out: one record, one redelivery.
+    const first = await Promise.all([api.ok(RECOVER, request), api.ok(RECOVER, request)]);
+    expect(first.map((data) => data.recoverDeliveries.deliveryIds)).toEqual([[failed], [failed]]);
+    await failedAfter(2);
+    expect(receiver.on("/refuses")).toHaveLength(2);
+
+    // Repeated after the redelivered attempt failed again: the first answer, and nothing sent.
+    expect((await api.ok(RECOVER, request)).recoverDeliveries.deliveryIds).toEqual([failed]);
+    expect(await redeliveries()).toHaveLength(1);
+    const recorded = await store.readStream(recoveryStream(recoveryId(alice.address, key)));
+    expect(recorded.map(({ type, data, metadata }) => ({ type, data, actor: metadata.actor }))).toEqual([
+      {
+        type: "DeliveryRecoveryRequested",
+        data: {
+          recoveryId: recoveryId(alice.address, key),
+          idempotencyKey: key,
+          request: { mutation: "recoverDeliveries", webhookId, since: Date.parse(since), until: Date.parse(until) },
+          // DeliveryScheduled, DeliveryAttempted, DeliveryFailed: failed at revision 2.
+          deliveries: [{ deliveryId: failed, revision: 2 }],
+        },
+        actor: alice.address,
+      },
+    ]);
+    await settle();
+    expect(receiver.on("/refuses")).toHaveLength(2);
+
+    // Without a key, as before: the delivery failed again, so it is sent again.
+    expect((await api.ok(RECOVER, { webhookId, since, until })).recoverDeliveries.deliveryIds).toEqual([failed]);
+    await failedAfter(3);
+    expect(receiver.on("/refuses")).toHaveLength(3);
+
+    // redeliver takes a key too; a repeat answers as the first did.
+    const redeliverKey = `redeliver-${randomUUID()}`;
+    expect((await api.ok(REDELIVER, { deliveryId: failed, idempotencyKey: redeliverKey })).redeliver.redelivered).toBe(true);
+    await failedAfter(4);
+    expect((await api.ok(REDELIVER, { deliveryId: failed, idempotencyKey: redeliverKey })).redeliver).toEqual({
+      redelivered: true,
+      delivery: { deliveryId: failed, status: "FAILED" },
+    });
+    expect(await redeliveries()).toHaveLength(3);
+
+    // A key with other arguments, or a malformed key: refused, and nothing written.
+    const before = await store.headPosition();
+    const other = deliveryId(webhookId, await api.ingest(seed, "keyed-2"));
+    await api.deliveryWhen(other, (d) => d.status === "FAILED");
+    for (const reused of [
+      gql(RECOVER, { ...request, until: null }, alice),
+      gql(RECOVER, { ...request, webhookId: await api.endpointAt(`${receiver.url}/refuses`, 0) }, alice),
+      gql(REDELIVER, { deliveryId: failed, idempotencyKey: key }, alice),
+      gql(REDELIVER, { deliveryId: other, idempotencyKey: redeliverKey }, alice),
+    ]) {
+      const response = await reused;
+      expect(errorCode(response)).toBe("CONFLICT");
+      expect(response.errors?.[0]?.message).toMatch(/idempotencyKey was used for another request/);
+    }
+    for (const bad of ["", "x".repeat(256), "line\n", "é"]) {
+      const responses = [await gql(RECOVER, { webhookId, idempotencyKey: bad }, alice), await gql(REDELIVER, { deliveryId: other, idempotencyKey: bad }, alice)];
+      for (const response of responses) expect(response.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "idempotencyKey" });
+    }
+    expect(await store.readAll(before, RECOVERY_EVENTS)).toEqual([]);
+    await settle();
+    expect(receiver.on("/refuses")).toHaveLength(5);
+
+    // The endpoint's audit trail shows both keyed requests; the delivery's shows the redeliver one.
+    const trail = async (subject: object) =>
+      ((await api.ok(TRAIL, subject)).auditTrail as { type: string; stream: string; actor: string; data: any }[]).filter((entry) => entry.type === "DeliveryRecoveryRequested");
+    expect(await trail({ webhookId })).toEqual([
+      expect.objectContaining({ stream: recoveryStream(recoveryId(alice.address, key)), actor: alice.address, data: expect.objectContaining({ idempotencyKey: key }) }),
+      expect.objectContaining({
+        stream: recoveryStream(recoveryId(alice.address, redeliverKey)),
+        data: expect.objectContaining({ request: { mutation: "redeliver", webhookId, deliveryId: failed }, deliveries: [{ deliveryId: failed, revision: 8 }] }),
+      }),
+    ]);
+    expect((await trail({ deliveryId: failed })).map((entry) => entry.data.idempotencyKey)).toEqual([redeliverKey]);
+    expect(await trail({ deliveryId: other })).toEqual([]);
+  });
+
+  it("a keyed request recorded but cut short before its redeliveries (a crash) is finished by its repeat, once", async () => {
+    const { store } = running.herald;
+    receiver.script("/cut-short", [{ status: 400 }]);
+    const webhookId = await api.endpointAt(`${receiver.url}/cut-short`, 0);
+    const failed = deliveryId(webhookId, await api.ingest(seed, "cut-short-1"));
+    await api.deliveryWhen(failed, (d) => d.status === "FAILED");
+    // What the first run had written when the process died: the record, no redelivery.
+    const key = `cut-short-${randomUUID()}`;
+    const id = recoveryId(alice.address, key);
+    const data: DeliveryRecoveryRequested["data"] = {
+      recoveryId: id,
+      idempotencyKey: key,
+      request: { mutation: "redeliver", webhookId, deliveryId: failed },
+      deliveries: [{ deliveryId: failed, revision: 2 }],
+    };
+    await store.append(recoveryStream(id), [{ type: "DeliveryRecoveryRequested", data, metadata: eventMetadata(alice.address) }], "no_stream");
+
+    for (let repeat = 0; repeat < 2; repeat++) {
+      expect((await api.ok(REDELIVER, { deliveryId: failed, idempotencyKey: key })).redeliver.redelivered).toBe(true);
+      await api.deliveryWhen(failed, (d) => d.status === "FAILED" && d.attempts.length === 2);
+    }
+    await settle();
+    expect(receiver.on("/cut-short")).toHaveLength(2);
+    expect(await store.readStream(recoveryStream(id))).toHaveLength(1);
   });
 });

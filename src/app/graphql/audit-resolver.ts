@@ -8,11 +8,11 @@ import { BadUserInputError, NotFoundError } from "./errors.js";
 export class AuditResolver {
   @Query(() => [AuditEventType], {
     description:
-      "The events of one endpoint, subscription or delivery (name exactly one), oldest first, read from the event store: deleted entities keep their trail.",
+      "The events of one endpoint, subscription or delivery (name exactly one), oldest first, read from the event store: deleted entities keep their trail. An endpoint's trail includes the recovery requests made with an idempotency key, a delivery's the redeliver requests.",
   })
   async auditTrail(@Args(() => AuditTrailArgs) args: AuditTrailArgs, @Ctx() context: GraphqlContext): Promise<AuditEntry[]> {
     const caller = callerOf(context);
-    const trail = await readAuditTrail(context.store, caller, auditSubject(args));
+    const trail = await readAuditTrail(context.store, context.db, caller, auditSubject(args));
     if (!trail) throw new NotFoundError("no such entity");
     return trail;
   }

@@ -11,6 +11,7 @@ import {
   DeliveriesArgs,
   DeliveryConnection,
   DeliveryType,
+  IDEMPOTENCY_KEY_DESCRIPTION,
   RecoverDeliveriesArgs,
   RecoverDeliveriesPayload,
   RedeliverPayload,
@@ -43,8 +44,12 @@ export class DeliveryResolver {
   }
 
   @Mutation(() => RedeliverPayload, { description: "One more attempt for a failed delivery; repeating the request sends nothing more." })
-  async redeliver(@Arg("deliveryId", () => String) deliveryId: string, @Ctx() context: GraphqlContext): Promise<{ delivery: DeliveryHistory; redelivered: boolean }> {
-    const outcome = await context.recovery.redeliver(callerOf(context), deliveryId);
+  async redeliver(
+    @Arg("deliveryId", () => String) deliveryId: string,
+    @Arg("idempotencyKey", () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey: string | null | undefined,
+    @Ctx() context: GraphqlContext,
+  ): Promise<{ delivery: DeliveryHistory; redelivered: boolean }> {
+    const outcome = await context.recovery.redeliver(callerOf(context), deliveryId, idempotencyKey ?? undefined);
     if (!outcome.ok) throw refusalError(outcome.error);
     return outcome.value;
   }
@@ -55,7 +60,7 @@ export class DeliveryResolver {
   async recoverDeliveries(@Args(() => RecoverDeliveriesArgs) args: RecoverDeliveriesArgs, @Ctx() context: GraphqlContext): Promise<{ deliveryIds: string[] }> {
     const caller = callerOf(context);
     const window = { since: parseTimeArgument("since", args.since), until: parseTimeArgument("until", args.until) };
-    const outcome = await context.recovery.recover(caller, args.webhookId, window);
+    const outcome = await context.recovery.recover(caller, args.webhookId, window, args.idempotencyKey ?? undefined);
     if (!outcome.ok) throw refusalError(outcome.error);
     return { deliveryIds: outcome.value };
   }

@@ -56,18 +56,24 @@ export class DeliveriesArgs extends ConnectionArgs {
 @ObjectType("RedeliverPayload")
 export class RedeliverPayload {
   @Field(() => DeliveryType) delivery!: DeliveryType;
-  @Field(() => Boolean, { description: "False when the delivery was not failed (already redelivered, pending or succeeded): nothing was scheduled." })
+  @Field(() => Boolean, {
+    description: "False when the delivery was not failed (already redelivered, pending or succeeded): nothing was scheduled. With an idempotency key, the first request's answer.",
+  })
   redelivered!: boolean;
 }
 
 @ObjectType("RecoverDeliveriesPayload")
 export class RecoverDeliveriesPayload {
-  @Field(() => [String], { description: "The failed deliveries scheduled for a new attempt by this request." }) deliveryIds!: string[];
+  @Field(() => [String], { description: "The failed deliveries scheduled for a new attempt by this request (with an idempotency key, by the first request with it)." }) deliveryIds!: string[];
 }
+
+export const IDEMPOTENCY_KEY_DESCRIPTION =
+  "Optional, 1 to 255 printable ASCII characters, your own per signed-in address: a repeat with the same key and arguments gets the first answer and sends nothing, even after the redelivered attempts failed again; the same key with other arguments is a CONFLICT.";
 
 @ArgsType()
 export class RecoverDeliveriesArgs {
   @Field(() => String) webhookId!: string;
   @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled at or after it." }) since?: string | null;
   @Field(() => String, { nullable: true, description: "ISO-8601: deliveries scheduled before it." }) until?: string | null;
+  @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null;
 }
