@@ -317,7 +317,9 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     for (let round = 0; round < 20; round++) await Promise.all(Array.from({ length: 50 }, connectAndLeave));
     await settle();
     expect(herald.herald.waypoint.waiterCount).toBe(0);
-    expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(handlesBefore);
+    // A leak would leave a socket or a timer per client: a thousand. herald's own database pool, in this
+    // same process, may open a few connections meanwhile (up to its size, 10), which is not a leak.
+    expect(process.getActiveResourcesInfo().length - handlesBefore).toBeLessThanOrEqual(10);
     const metrics = await (await fetch(`${herald.url}/metrics`)).text();
     expect(metrics).toContain("herald_sse_waiters 0");
     const disconnects = /herald_sse_requests_total\{outcome="disconnect"\} (\d+)/.exec(metrics)?.[1];
