@@ -35,8 +35,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     return503OnClosing: true,
   });
 
+  // A request that arrived before shutdown and answers after it would leave its keep-alive connection
+  // idle but open (fastify closes idle connections once, when close starts), holding the close for
+  // the keep-alive timeout (72 s). Answers sent while closing end their connection instead.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    if (closing) reply.header("connection", "close");
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
