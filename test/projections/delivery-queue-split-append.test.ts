@@ -1,34 +1,22 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/adapters/db/database.js";
-import { migrate } from "../../src/adapters/db/migrations.js";
+import { expect, it } from "vitest";
 import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { deliveryStream } from "../../src/domain/delivery.js";
 import { endpointStream } from "../../src/domain/webhook-events.js";
 import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-runner.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { useEventLogDatabase } from "../support/event-log-database.js";
 
 /**
  * An attempt and its outcome are one append, but a subscription batch may end between them (the
  * EventStoreDB subscription hands events over one by one). Until the outcome is applied the delivery
  * stays leased: otherwise a worker claims it again and POSTs it twice.
  */
-let testDatabase: TestDatabase;
-let database: Database;
-beforeAll(async () => {
-  testDatabase = await createTestDatabase();
-  database = await openPostgres(testDatabase.url);
-  await migrate(database.db);
-});
-afterAll(async () => {
-  await database?.close();
-  await testDatabase?.drop();
-});
+const log = useEventLogDatabase();
 
 it("an attempt applied without its outcome keeps the delivery leased; the outcome frees it at the new revision", async () => {
   const projection: AnyProjection = deliveryQueueProjection();
-  await projection.setup(database.db);
+  await projection.setup(log.database.db);
   const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
   const webhookId = "00000000-0000-4000-8000-0000000000aa";
   const deliveryId = "00000000-0000-4000-8000-0000000000bb";
@@ -40,10 +28,10 @@ it("an attempt applied without its outcome keeps the delivery leased; the outcom
   };
   let from: ReadFrom = "start";
   const apply = async (...events: StoredEvent[]) => {
-    await applyBatch(database.db, projection, from, events);
+    await applyBatch(log.database.db, projection, from, events);
     from = events.at(-1)!.position;
   };
-  const claim = () => claimDeliveries(database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "test" });
+  const claim = () => claimDeliveries(log.database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "test" });
 
   await apply(
     stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", { webhookId, url: "http://127.0.0.1:1/x", retries: 5, apiKey: "k", signingSecret: "s" }),

@@ -1,7 +1,5 @@
 import pino from "pino";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/adapters/db/database.js";
-import { migrate } from "../../src/adapters/db/migrations.js";
+import { expect, it } from "vitest";
 import {
   AppendManyIncompleteError,
   type AppendRequest,
@@ -14,24 +12,14 @@ import { dispatcherProjection } from "../../src/projections/dispatcher.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-runner.js";
 import { fixtureTransactions } from "../support/fixtures.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { useEventLogDatabase } from "../support/event-log-database.js";
 
 /**
  * A batch whose appends fail is applied again from its checkpoint. Its table changes were rolled
  * back, and so must be the dispatcher's in-memory index: a transaction must not be scheduled for a
  * subscription created after it in the same batch.
  */
-let testDatabase: TestDatabase;
-let database: Database;
-beforeAll(async () => {
-  testDatabase = await createTestDatabase();
-  database = await openPostgres(testDatabase.url);
-  await migrate(database.db);
-});
-afterAll(async () => {
-  await database?.close();
-  await testDatabase?.drop();
-});
+const log = useEventLogDatabase();
 
 it("retrying a batch whose appends failed part way schedules exactly what the first try would have", async () => {
   const appended: AppendRequest[][] = [];
@@ -44,7 +32,7 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
     },
   } as unknown as EventStore;
   const projection: AnyProjection = dispatcherProjection({ store, logger: pino({ level: "silent" }) });
-  await projection.setup(database.db);
+  await projection.setup(log.database.db);
 
   const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
   let offset = 0n;
@@ -64,8 +52,8 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
   ];
   const from: ReadFrom = "start";
 
-  await expect(applyBatch(database.db, projection, from, batch)).rejects.toThrow();
-  await applyBatch(database.db, projection, from, batch);
+  await expect(applyBatch(log.database.db, projection, from, batch)).rejects.toThrow();
+  await applyBatch(log.database.db, projection, from, batch);
 
   expect(appended).toHaveLength(2);
   const webhooks = appended.map((requests) => requests.map((request) => (request.events[0]?.data as { webhookId: string }).webhookId));

@@ -1,14 +1,13 @@
 import { type Kysely, sql } from "kysely";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/adapters/db/database.js";
+import type { Database } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, NewEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { positionToJSON } from "../../src/adapters/eventstore/position.js";
-import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
 import type { Projection } from "../../src/projections/projection.js";
 import { ProjectionRunner, readCheckpoint, rebuildProjection } from "../../src/projections/projection-runner.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { useEventLogDatabase } from "../support/event-log-database.js";
 
 interface CounterTables {
   counter_totals: { name: string; total: number };
@@ -52,22 +51,14 @@ async function total(db: Kysely<any>, name: string): Promise<number | undefined>
 }
 
 describe("projection runner", () => {
-  let testDatabase: TestDatabase;
+  const log = useEventLogDatabase();
   let database: Database;
   let store: EventStore;
   const logs: string[] = [];
   const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(line) });
 
-  beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    database = await openPostgres(testDatabase.url);
-    await migrate(database.db);
-    store = await createPostgresEventStore(database);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.close();
-    await testDatabase?.drop();
+  beforeAll(() => {
+    ({ database, store } = log);
   });
   beforeEach(async () => {
     await database.db.deleteFrom("herald_checkpoints").execute();

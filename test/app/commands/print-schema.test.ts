@@ -1,21 +1,11 @@
 import { readFileSync } from "node:fs";
 import "reflect-metadata";
 import { buildSchema } from "graphql";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { schemaCommand } from "../../../src/app/commands/print-schema.js";
+import { runCommand } from "../../support/capture-stdout.js";
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await schemaCommand.run(args), out };
-  } finally {
-    write.mockRestore();
-  }
-}
+const run = (args: string[]) => runCommand(schemaCommand, args);
 
 describe("npx herald schema", () => {
   it("prints SDL that parses, with the API's operations and their descriptions", async () => {

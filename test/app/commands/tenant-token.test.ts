@@ -2,21 +2,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyTenantToken } from "../../../src/adapters/auth/tenant-token.js";
 import { CliUsageError } from "../../../src/app/commands/cli-command.js";
 import { tenantTokenCommand } from "../../../src/app/commands/tenant-token.js";
+import { runCommand } from "../../support/capture-stdout.js";
 
 const SECRET = "cli-test-secret";
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await tenantTokenCommand.run(args), out };
-  } finally {
-    write.mockRestore();
-  }
-}
+const run = (args: string[]) => runCommand(tenantTokenCommand, args);
 
 describe("npx herald tenant-token", () => {
   afterEach(() => {

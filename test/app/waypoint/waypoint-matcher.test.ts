@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../../src/adapters/db/database.js";
-import { migrate } from "../../../src/adapters/db/migrations.js";
+import type { Database } from "../../../src/adapters/db/database.js";
 import type { EventStore, ReadFrom } from "../../../src/adapters/eventstore/event-store.js";
 import { comparePositions } from "../../../src/adapters/eventstore/position.js";
-import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
 import { createLogger } from "../../../src/app/logger.js";
 import type { Waiter } from "../../../src/app/waypoint/waiter.js";
 import { WaypointMatcher } from "../../../src/app/waypoint/waypoint-matcher.js";
@@ -13,7 +11,7 @@ import { rebuildProjection } from "../../../src/projections/projection-runner.js
 import { findWalletGroup, walletGroupsProjection } from "../../../src/projections/wallet-groups.js";
 import { countingReads } from "../../support/counting-reads.js";
 import { appendTenantEvents, tenantEventAppend } from "../../support/tenant-event-appends.js";
-import { createTestDatabase, type TestDatabase } from "../../support/test-database.js";
+import { useEventLogDatabase } from "../../support/event-log-database.js";
 
 const WINDOW_S = 300;
 const DAY_AGO = () => Date.now() - 86_400_000;
@@ -60,7 +58,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
 }
 
 describe("WaypointMatcher on the PostgreSQL event log", () => {
-  let testDatabase: TestDatabase;
+  const log = useEventLogDatabase({ max: 12 });
   let database: Database;
   let store: EventStore;
   const matchers: WaypointMatcher[] = [];
@@ -71,17 +69,11 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
       (matcher) => (matchers.push(matcher), matcher),
     );
 
-  beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    database = await openPostgres(testDatabase.url, { max: 12 });
-    await migrate(database.db);
-    store = await createPostgresEventStore(database);
+  beforeAll(() => {
+    ({ database, store } = log);
   });
   afterAll(async () => {
     await Promise.all(matchers.map((matcher) => matcher.stop()));
-    await store?.close();
-    await database?.close();
-    await testDatabase?.drop();
   });
 
   it("given many tenant events older than the window, when it starts, then it reads only the window's and a page at most", async () => {
