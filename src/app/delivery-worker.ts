@@ -12,7 +12,7 @@ import {
   type ClaimedDelivery,
   claimDeliveries,
   DELIVERY_QUEUE_CHANNEL,
-  leasedByOthers,
+  attemptsElsewhere,
   msUntilNextDue,
   releaseDeliveries,
 } from "../projections/delivery-queue.js";
@@ -48,7 +48,7 @@ const ERROR_BACKOFF_MS = 1000;
 /**
  * Claims due deliveries from the queue in batches and runs their attempts, at most
  * HERALD_WORKER_CONCURRENCY at once, HERALD_ENDPOINT_CONCURRENCY per endpoint across all processes
- * (counting the leases other workers hold), and no faster than an endpoint's own rate limit (shared
+ * (counting the attempts other workers may still be making), and no faster than an endpoint's own rate limit (shared
  * by all processes: delivery-send-slots.ts). The claim is one
  * short statement; no database transaction is open during an HTTP request. Each attempt's events are
  * appended with the delivery stream's expected revision, so a worker whose lease expired (and whose
@@ -95,8 +95,11 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   async function admit(claimed: readonly ClaimedDelivery[]): Promise<{ admitted: ClaimedDelivery[]; giveBack: string[] }> {
     const admitted: ClaimedDelivery[] = [];
     const giveBack: string[] = [];
-    // Other workers' leases also cover attempts being recorded: a little conservative, never over.
-    const elsewhere = await leasedByOthers(db, [...new Set(claimed.map((delivery) => delivery.webhookId))], worker);
+    const elsewhere = await attemptsElsewhere(db, [...new Set(claimed.map((delivery) => delivery.webhookId))], {
+      worker,
+      leaseMs,
+      attemptMs: config.deliveryTimeoutMs,
+    });
     const inFlightAfter = new Map(perEndpoint);
     /** Attempts on rate-limited endpoints, by endpoint: they start only with a slot. */
     const limited = new Map<string, ClaimedDelivery[]>();

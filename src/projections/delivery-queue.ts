@@ -372,14 +372,21 @@ export async function claimDeliveries(
 type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
 
 /**
- * How many deliveries of each endpoint other workers hold leases on now: their attempts in flight or
- * being recorded. Endpoints with none are absent.
+ * How many deliveries of each endpoint other workers may still be attempting: leased by them within
+ * the last `attemptMs` (one attempt's timeout). An older lease is an attempt that has ended, being
+ * recorded or lost with a crashed worker: counting it would stall the endpoint until the lease expires.
+ * Endpoints with none are absent.
  */
-export async function leasedByOthers(db: Kysely<any>, webhookIds: readonly string[], worker: string): Promise<Map<string, number>> {
+export async function attemptsElsewhere(
+  db: Kysely<any>,
+  webhookIds: readonly string[],
+  options: { readonly worker: string; readonly leaseMs: number; readonly attemptMs: number },
+): Promise<Map<string, number>> {
   if (webhookIds.length === 0) return new Map();
   const result = await sql<{ webhook_id: string; leased: number }>`
     select webhook_id, count(*)::int as leased from delivery_queue
-    where webhook_id = any(${sql.val([...webhookIds])}::text[]) and leased_until is not null and leased_until > now() and leased_by <> ${worker}
+    where webhook_id = any(${sql.val([...webhookIds])}::text[]) and leased_until is not null and leased_by <> ${options.worker}
+      and leased_until > now() + ${options.leaseMs - options.attemptMs} * interval '1 millisecond'
     group by webhook_id`.execute(db);
   return new Map(result.rows.map((row) => [row.webhook_id, Number(row.leased)]));
 }
