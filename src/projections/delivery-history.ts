@@ -20,6 +20,9 @@ export interface DeliveryHistoryTables {
   };
 }
 
+/** Each batch's events by delivery, gathered under the batch's transaction (a failed batch's are dropped with it). */
+const gathered = new WeakMap<object, Map<string, DeliveryEvent[]>>();
+
 export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
   name: "delivery-history",
   version: 1,
@@ -39,20 +42,34 @@ export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
   async teardown(db) {
     await sql`drop table if exists delivery_history`.execute(db);
   },
+  // A delivery's events in a batch (often all of them: scheduled, attempted, succeeded) are folded in
+  // memory and written with the others' in one statement, instead of a read and a write per event.
   async handle(trx, stored) {
     const event = stored as StoredEvent & DeliveryEvent;
-    const current = await trx
-      .selectFrom("delivery_history")
-      .select("history")
-      .where("delivery_id", "=", event.data.deliveryId)
-      .executeTakeFirst();
-    const history = evolveDeliveryHistory(current?.history, event);
-    if (!history) return;
-    const json = JSON.stringify(history);
+    const batch = gathered.get(trx) ?? new Map<string, DeliveryEvent[]>();
+    gathered.set(trx, batch);
+    const events = batch.get(event.data.deliveryId);
+    if (events) events.push(event);
+    else batch.set(event.data.deliveryId, [event]);
+  },
+  async afterBatch(trx) {
+    const batch = gathered.get(trx);
+    gathered.delete(trx);
+    if (!batch) return;
+    const rows = await trx.selectFrom("delivery_history").select(["delivery_id", "history"]).where("delivery_id", "in", [...batch.keys()]).execute();
+    const current = new Map(rows.map((row) => [row.delivery_id, row.history]));
+    const values = [];
+    for (const [deliveryId, events] of batch) {
+      const history = events.reduce(evolveDeliveryHistory, current.get(deliveryId));
+      if (!history) continue;
+      const json = sql`${JSON.stringify(history)}::jsonb` as never;
+      values.push({ delivery_id: history.deliveryId, webhook_id: history.webhookId, status: history.status, created_at: BigInt(history.scheduledAt), history: json });
+    }
+    if (values.length === 0) return;
     await trx
       .insertInto("delivery_history")
-      .values({ delivery_id: history.deliveryId, webhook_id: history.webhookId, status: history.status, created_at: BigInt(history.scheduledAt), history: sql`${json}::jsonb` as never })
-      .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ status: history.status, history: sql`${json}::jsonb` as never }))
+      .values(values)
+      .onConflict((oc) => oc.column("delivery_id").doUpdateSet((eb) => ({ status: eb.ref("excluded.status"), history: eb.ref("excluded.history") })))
       .execute();
   },
 };

@@ -41,6 +41,12 @@ export class EndpointHealthConflictError extends Error {
   }
 }
 
+/** A batch's events, in log order: deliveries scheduled (delivery → endpoint) and attempts. */
+class GatheredBatch {
+  readonly scheduled = new Map<string, string>();
+  readonly attempts: StoredEvent<string, DeliveryAttempted["data"]>[] = [];
+}
+
 interface PendingHealth {
   readonly observations: AttemptObservation[];
   /** The last attempt observed: the cause of what is appended. */
@@ -48,9 +54,9 @@ interface PendingHealth {
 }
 
 export function endpointHealthProjection(options: EndpointHealthOptions): Projection<EndpointHealthTables> {
-  // Keyed by endpoint, gathered under one batch's transaction: a batch that failed part way is
+  // Gathered under one batch's transaction and written after it: a batch that failed part way is
   // handled again under a new transaction, and must not observe its attempts twice.
-  const pending = new Map<string, PendingHealth>();
+  let batch = new GatheredBatch();
   let gatheredIn: Transaction<EndpointHealthTables> | undefined;
 
   return {
@@ -64,7 +70,7 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
           delivery_id text primary key,
           webhook_id text not null
         )`.execute(db);
-      pending.clear();
+      batch = new GatheredBatch();
     },
 
     async teardown(db) {
@@ -73,35 +79,49 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
 
     async handle(trx, event) {
       if (gatheredIn !== trx) {
-        pending.clear();
+        batch = new GatheredBatch();
         gatheredIn = trx;
       }
       if (event.type === "DeliveryScheduled") {
         const { deliveryId, webhookId } = (event as StoredEvent<string, DeliveryScheduled["data"]>).data;
-        await trx
-          .insertInto("endpoint_health_deliveries")
-          .values({ delivery_id: deliveryId, webhook_id: webhookId })
-          .onConflict((oc) => oc.column("delivery_id").doNothing())
-          .execute();
-        return;
-      }
-      const attempt = (event as StoredEvent<string, DeliveryAttempted["data"]>).data;
-      const row = await trx.selectFrom("endpoint_health_deliveries").select("webhook_id").where("delivery_id", "=", attempt.deliveryId).executeTakeFirst();
-      if (!row) return;
-      const health = pending.get(row.webhook_id);
-      if (health) {
-        health.observations.push(observeAttempt(attempt));
-        health.cause = event;
+        batch.scheduled.set(deliveryId, webhookId);
       } else {
-        pending.set(row.webhook_id, { observations: [observeAttempt(attempt)], cause: event });
+        batch.attempts.push(event as StoredEvent<string, DeliveryAttempted["data"]>);
       }
     },
 
-    async afterBatch() {
-      const batch = [...pending];
-      pending.clear();
+    async afterBatch(trx) {
+      const { scheduled, attempts } = batch;
+      batch = new GatheredBatch();
       gatheredIn = undefined;
-      await Promise.all(batch.map(([webhookId, health]) => record(webhookId, health)));
+      if (scheduled.size > 0) {
+        await trx
+          .insertInto("endpoint_health_deliveries")
+          .values([...scheduled].map(([delivery_id, webhook_id]) => ({ delivery_id, webhook_id })))
+          .onConflict((oc) => oc.column("delivery_id").doNothing())
+          .execute();
+      }
+      if (attempts.length === 0) return;
+      // One lookup for the batch: DeliveryAttempted names the delivery, not the endpoint.
+      const endpoints = new Map(scheduled);
+      const unknown = [...new Set(attempts.map((attempt) => attempt.data.deliveryId))].filter((id) => !endpoints.has(id));
+      if (unknown.length > 0) {
+        const rows = await trx.selectFrom("endpoint_health_deliveries").select(["delivery_id", "webhook_id"]).where("delivery_id", "in", unknown).execute();
+        for (const row of rows) endpoints.set(row.delivery_id, row.webhook_id);
+      }
+      const pending = new Map<string, PendingHealth>();
+      for (const attempt of attempts) {
+        const webhookId = endpoints.get(attempt.data.deliveryId);
+        if (webhookId === undefined) continue;
+        const health = pending.get(webhookId);
+        if (health) {
+          health.observations.push(observeAttempt(attempt.data));
+          health.cause = attempt;
+        } else {
+          pending.set(webhookId, { observations: [observeAttempt(attempt.data)], cause: attempt });
+        }
+      }
+      await Promise.all([...pending].map(([webhookId, health]) => record(webhookId, health)));
     },
   };
 

@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { expect, it } from "vitest";
+import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
+import { type DeliveryEvent, deliveryStream } from "../../src/domain/delivery.js";
+import { evolveDeliveryHistory } from "../../src/domain/delivery-history.js";
+import { deliveryHistoryProjection, findDeliveryHistory } from "../../src/projections/delivery-history.js";
+import { rebuildProjection } from "../../src/projections/projection-runner.js";
+import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
+import { useEventLogDatabase } from "../support/event-log-database.js";
+import { untilVisible } from "../support/until-visible.js";
+import { fixtureTransactions } from "../support/fixtures.js";
+
+const log = useEventLogDatabase();
+
+/** One delivery's stream: scheduled, a failed attempt, a retry, a success; or scheduled and failed for good. */
+function deliveryEvents(deliveryId: string, webhookId: string, outcome: "succeeded" | "failed"): DeliveryEvent[] {
+  const transaction = fixtureTransactions()[0]!;
+  const scheduled: DeliveryEvent = {
+    type: "DeliveryScheduled",
+    data: { deliveryId, webhookId, transactionId: randomUUID(), subscriptionIds: [], transaction, scheduledAt: 1_000 },
+  };
+  const attempt = (n: number, status: number): DeliveryEvent => ({
+    type: "DeliveryAttempted",
+    data: { deliveryId, attempt: n, startedAt: 1_000 + n, durationMs: 5, url: "https://example.com/hook", status },
+  });
+  if (outcome === "failed") {
+    return [scheduled, attempt(1, 400), { type: "DeliveryFailed", data: { deliveryId, reason: "not_retryable", attempts: 1, at: 1_010 } }];
+  }
+  return [
+    scheduled,
+    attempt(1, 503),
+    { type: "DeliveryRetryScheduled", data: { deliveryId, attempt: 2, dueAt: 2_000 } },
+    attempt(2, 200),
+    { type: "DeliverySucceeded", data: { deliveryId, attempt: 2, at: 2_010 } },
+  ];
+}
+
+it("gives every delivery the same history whether its events come one per batch or many deliveries' to a batch", async () => {
+  const webhookId = randomUUID();
+  const ids = Array.from({ length: 12 }, () => randomUUID());
+  // Interleaved across deliveries, one append per event, as workers record them.
+  const streams = ids.map((id, i) => deliveryEvents(id, webhookId, i % 3 === 0 ? "failed" : "succeeded"));
+  let last: ReadFrom = "start";
+  for (let step = 0; step < 5; step++) {
+    for (const [i, events] of streams.entries()) {
+      const event = events[step];
+      if (!event) continue;
+      last = (await log.store.append(deliveryStream(ids[i]!), [{ ...event, metadata: eventMetadata("test") }], step === 0 ? "no_stream" : BigInt(step - 1))).position;
+    }
+  }
+  await untilVisible(log.store, last);
+  const histories = async () => Promise.all(ids.map((id) => findDeliveryHistory(log.database.db, id)));
+
+  await rebuildProjection({ database: log.database, store: log.store, projection: deliveryHistoryProjection, batchSize: 1 });
+  const oneByOne = await histories();
+  await rebuildProjection({ database: log.database, store: log.store, projection: deliveryHistoryProjection, batchSize: 7 });
+  expect(await histories()).toEqual(oneByOne);
+  await rebuildProjection({ database: log.database, store: log.store, projection: deliveryHistoryProjection, batchSize: 1000 });
+  expect(await histories()).toEqual(oneByOne);
+
+  // …and the same as the domain's fold of each stream.
+  expect(oneByOne).toEqual(streams.map((events) => events.reduce(evolveDeliveryHistory, undefined)));
+  expect(oneByOne.map((history) => history?.status)).toEqual(ids.map((_, i) => (i % 3 === 0 ? "failed" : "succeeded")));
+  expect(oneByOne[1]?.attempts.map((attempt) => [attempt.number, attempt.status, attempt.nextAttemptAt])).toEqual([[1, 503, 2_000], [2, 200, undefined]]);
+});
