@@ -5,7 +5,9 @@ import type { TenantEvent } from "../../src/domain/ingest-events.js";
 import { rebuildProjection } from "../../src/projections/projection-runner.js";
 import { findWalletGroup, walletGroupsProjection } from "../../src/projections/wallet-groups.js";
 import { tenantEventAppend } from "../support/tenant-event-appends.js";
+import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { untilVisible } from "../support/until-visible.js";
 
 const log = useEventLogDatabase();
 
@@ -18,7 +20,12 @@ it("keeps each wallet's newest group, in one batch or across many; an event with
     payload: { state: "completed" },
   });
   const events = [event(moved, "acme"), event(stays, "initech"), event(moved, "globex"), event(moved), event(groupless)];
-  for (const tenantEvent of events) await log.store.appendMany([tenantEventAppend(tenantEvent, Date.now())]);
+  let last: ReadFrom = "start";
+  for (const tenantEvent of events) {
+    const [outcome] = await log.store.appendMany([tenantEventAppend(tenantEvent, Date.now())]);
+    if (outcome?.ok) last = outcome.result.position;
+  }
+  await untilVisible(log.store, last);
 
   for (const batchSize of [1000, 1]) {
     const result = await rebuildProjection({ database: log.database, store: log.store, projection: walletGroupsProjection(), batchSize });

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/adapters/db/database.js";
-import type { EventStore, ReadFrom } from "../../../src/adapters/eventstore/event-store.js";
-import { comparePositions } from "../../../src/adapters/eventstore/position.js";
+import type { EventStore } from "../../../src/adapters/eventstore/event-store.js";
 import { createLogger } from "../../../src/app/logger.js";
 import type { Waiter } from "../../../src/app/waypoint/waiter.js";
 import { WaypointMatcher } from "../../../src/app/waypoint/waypoint-matcher.js";
@@ -12,6 +11,7 @@ import { findWalletGroup, walletGroupsProjection } from "../../../src/projection
 import { countingReads } from "../../support/counting-reads.js";
 import { appendTenantEvents, tenantEventAppend } from "../../support/tenant-event-appends.js";
 import { useEventLogDatabase } from "../../support/event-log-database.js";
+import { untilVisible } from "../../support/until-visible.js";
 
 const WINDOW_S = 300;
 const DAY_AGO = () => Date.now() - 86_400_000;
@@ -35,18 +35,6 @@ function answeredFromWindow(matcher: WaypointMatcher, event: TenantEvent): Tenan
   };
   matcher.wait(waiter)();
   return match;
-}
-
-/**
- * Readers see an append only once every older transaction in the cluster has ended (DESIGN.md), and
- * other test runs share the cluster: wait for that before asserting on what a start-up read.
- */
-async function visible(store: EventStore, position: ReadFrom): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (comparePositions(await store.headPosition(), position) < 0) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for an append to become visible");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
@@ -80,7 +68,7 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     const old = 8_000;
     const recent = Array.from({ length: 20 }, () => connectionEvent());
     await appendTenantEvents(store, old, DAY_AGO(), () => connectionEvent());
-    await visible(store, await appendTenantEvents(store, recent.length, Date.now(), (index) => recent[index]!));
+    await untilVisible(store, await appendTenantEvents(store, recent.length, Date.now(), (index) => recent[index]!));
     const counted = countingReads(store);
     const matcher = await start(counted.store);
     expect(matcher.windowSize).toBe(recent.length);
@@ -91,7 +79,7 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
   it("given appends racing its start-up, then every event is in the window exactly once: none missed between warm-up and live following", async () => {
     // What earlier tests left in the window, once all of it is visible (a marker of this test's own
     // becomes visible only after every older append).
-    await visible(store, await appendTenantEvents(store, 1, Date.now(), () => connectionEvent()));
+    await untilVisible(store, await appendTenantEvents(store, 1, Date.now(), () => connectionEvent()));
     const baseline = (await start()).windowSize;
     const writers = 4;
     const perWriter = 400;
