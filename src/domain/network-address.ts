@@ -25,11 +25,14 @@ const FORBIDDEN_V4: readonly (readonly [string, number])[] = [
   ["240.0.0.0", 4], // reserved, broadcast
 ];
 
+// Ranges that embed or translate an IPv4 address without saying it plainly (IPv4-compatible,
+// IPv4-translated, local-use NAT64, Teredo) are refused whole: none is a webhook's honest address.
 const FORBIDDEN_V6: readonly (readonly [string, number])[] = [
-  ["::", 128], // unspecified
-  ["::1", 128], // loopback
+  ["::", 96], // unspecified, loopback, IPv4-compatible (::a.b.c.d, deprecated)
+  ["::ffff:0:0:0", 96], // IPv4-translated (SIIT)
   ["64:ff9b:1::", 48], // local-use NAT64
   ["100::", 64], // discard
+  ["2001::", 23], // IETF protocol assignments, Teredo (2001::/32) among them
   ["2001:db8::", 32], // documentation
   ["fc00::", 7], // unique local
   ["fe80::", 10], // link-local
@@ -68,12 +71,12 @@ const NAT64_WELL_KNOWN = v6ToBigInt("64:ff9b::");
 const SIX_TO_FOUR = 0x2002n;
 
 /**
- * The IPv4 address an IPv6 address reaches, for the forms that route to one: IPv4-mapped
- * (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 well-known prefix (64:ff9b::a.b.c.d, where a
- * NAT64 gateway forwards to the IPv4 host) and 6to4 (2002:aabb:ccdd::). They are judged as that IPv4.
+ * The IPv4 address an IPv6 address reaches, for the forms that route to one and may be public:
+ * IPv4-mapped (::ffff:a.b.c.d), NAT64 well-known prefix (64:ff9b::a.b.c.d, where a NAT64 gateway
+ * forwards to the IPv4 host) and 6to4 (2002:aabb:ccdd::). They are judged as that IPv4.
  */
 function embeddedV4(value: bigint): bigint | undefined {
-  if (value >> 32n === 0xffffn || (value >> 32n === 0n && value > 1n)) return value & 0xffffffffn;
+  if (value >> 32n === 0xffffn) return value & 0xffffffffn;
   if (value >> 32n === NAT64_WELL_KNOWN >> 32n) return value & 0xffffffffn;
   if (value >> 112n === SIX_TO_FOUR) return (value >> 80n) & 0xffffffffn;
   return undefined;
@@ -116,7 +119,8 @@ export function checkWebhookUrl(raw: string, allowPrivateTargets: boolean): Webh
   if (url.username || url.password) return { ok: false, reason: "url must not contain credentials" };
   if (!url.hostname) return { ok: false, reason: "url must name a host" };
   if (allowPrivateTargets) return { ok: true, url };
-  const host = url.hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  // "localhost.." resolves as "localhost": every trailing dot goes before the name is judged.
+  const host = url.hostname.replace(/^\[|\]$/g, "").replace(/\.+$/, "");
   if (isIP(host) ? isForbiddenAddress(host) : LOCAL_NAMES.test(host) || !host.includes(".")) {
     return { ok: false, reason: "url must not point at a private, loopback or link-local address" };
   }
