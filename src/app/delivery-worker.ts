@@ -213,6 +213,12 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       try {
         const claimed = await claimDeliveries(db, { limit: free, leaseMs, skipWebhooks: blocked(), worker });
         const { admitted, giveBack } = await admit(claimed);
+        if (stopping) {
+          // Stopped while claiming: start none of them, and give the leases back so that another
+          // process takes them at once instead of after the lease.
+          await releaseDeliveries(db, claimed.map((delivery) => delivery.deliveryId));
+          break;
+        }
         for (const delivery of admitted) start(delivery);
         await releaseDeliveries(db, giveBack);
         if (claimed.length === free && giveBack.length === 0) continue;

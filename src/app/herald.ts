@@ -261,11 +261,11 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     stopping ??= (async () => {
       // Open SSE streams would hold fastify's close forever: end them first (clients reconnect elsewhere).
       await waypoint.stop();
-      // Stop taking work; fastify waits for requests in flight.
-      await http.close();
-      await Promise.all(ingests.map((ingest) => ingest.stop()));
-      // Attempts in flight finish and are recorded before the store closes.
-      await Promise.all([worker.stop(), ...[...projections.values()].map((runner) => runner.stop())]);
+      // Stop taking work everywhere at once (requests, NATS messages, queue claims), and finish what is
+      // in flight: fastify waits for requests, the worker for its attempts (each bounded by
+      // HERALD_DELIVERY_TIMEOUT_MS) and records them before the store closes.
+      await Promise.all([http.close(), ...ingests.map((ingest) => ingest.stop()), worker.stop()]);
+      await Promise.all([...projections.values()].map((runner) => runner.stop()));
       if (nats) await nats.drain().catch(() => {});
       await store.close();
       await database.close();

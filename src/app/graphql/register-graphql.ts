@@ -56,6 +56,9 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
     schema,
     introspection: deps.playground,
     includeStacktraceInErrorResponses: false,
+    // Apollo would otherwise (unless NODE_ENV=test) stop itself on SIGTERM and send the signal again,
+    // which main.ts takes for a second signal and exits 1 mid-drain. main.ts owns shutdown.
+    stopOnTerminationSignals: false,
     logger: apolloLogger(deps.logger),
     plugins: [
       fastifyApolloDrainPlugin(http),

@@ -1,0 +1,184 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Database, openPostgres } from "../../src/adapters/db/database.js";
+import { migrate } from "../../src/adapters/db/migrations.js";
+import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
+import { NATS_URL } from "../support/services.js";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { natsTestNames, type NatsTestNames, TEST_ENCRYPTION_KEY } from "../support/test-herald.js";
+import { createEndpoint, createSubscription } from "../support/webhooks.js";
+
+const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
+
+/** A receiver that holds each request open for `holdMs` before answering 200, and says when. */
+async function startSlowReceiver(holdMs: number) {
+  const received: string[] = [];
+  const answered: string[] = [];
+  let onReceived = () => {};
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      received.push(body);
+      onReceived();
+      setTimeout(() => {
+        res.writeHead(200).end("ok");
+        res.once("finish", () => answered.push(body));
+      }, holdMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    answered,
+    /** Resolves when a request has arrived (its answer still held). */
+    firstRequest: () => new Promise<void>((resolve) => (received.length > 0 ? resolve() : (onReceived = resolve))),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** `npm start`'s own command (package.json), run from node_modules/.bin as npm runs it. */
+function startCommand(): { command: string; args: string[] } {
+  const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } }).scripts;
+  const [bin = "", ...args] = scripts.start.split(/\s+/);
+  return { command: join("node_modules", ".bin", bin), args };
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+}
+
+/**
+ * SIGTERM drains in every NODE_ENV: herald is started as `npm start` starts it, without NODE_ENV
+ * (Apollo Server installs its own signal handler unless NODE_ENV=test, which is why in-process
+ * tests never saw it re-send the signal).
+ */
+describe("graceful shutdown as npm start runs herald", () => {
+  let database: TestDatabase;
+  let names: NatsTestNames;
+  let storage: Database;
+  let store: EventStore;
+  let nc: NatsConnection;
+  let child: ChildProcess | undefined;
+  let published = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    names = natsTestNames();
+    storage = await openPostgres(database.url);
+    await migrate(storage.db);
+    store = await createPostgresEventStore(storage);
+    nc = await connect({ servers: NATS_URL });
+  });
+  afterEach(() => {
+    if (child?.exitCode === null) child.kill("SIGKILL");
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await store?.close();
+    await storage?.close();
+    await names?.cleanup();
+    await database?.drop();
+  });
+
+  async function startHerald(): Promise<ChildProcess> {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...names.env,
+      DATABASE_URL: database.url,
+      PORT: "0",
+      HERALD_ALLOW_PRIVATE_TARGETS: "true",
+      HERALD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      HERALD_DELIVERY_TIMEOUT_MS: "10000",
+      LOG_LEVEL: "info",
+    };
+    // vitest sets NODE_ENV=test; a real deployment has none, and Apollo behaves differently then.
+    delete env.NODE_ENV;
+    const { command, args } = startCommand();
+    const started = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    started.stdout.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    started.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('"msg":"herald is listening"')) {
+      if (started.exitCode !== null) throw new Error(`herald exited: ${output}`);
+      if (Date.now() > deadline) throw new Error(`herald did not start: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return started;
+  }
+
+  async function publishTransaction(): Promise<string> {
+    published++;
+    const signature = `0x${published.toString(16).padStart(64, "0")}`;
+    const transaction = { status: "SUCCESS", signature, message: "", events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }] };
+    await jetstream(nc).publish(names.txSubject, JSON.stringify(transaction), { msgID: `shutdown-${signature}` });
+    return signature;
+  }
+
+  async function eventsOf(type: string): Promise<StoredEvent[]> {
+    return store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 1000 });
+  }
+
+  it("finishes the attempt in flight, records it as delivered, and exits 0 on SIGTERM", { timeout: 60_000 }, async () => {
+    const receiver = await startSlowReceiver(1500);
+    try {
+      const endpoint = await createEndpoint(store, receiver.url);
+      await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+      child = await startHerald();
+      const exited = exitOf(child);
+      const signature = await publishTransaction();
+      await receiver.firstRequest();
+
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+
+      // The receiver got the request and answered it; the attempt is in the store as a success, once.
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.answered).toHaveLength(1);
+      expect(JSON.parse(receiver.answered[0] ?? "{}")).toMatchObject({ signature });
+      const succeeded = await eventsOf("DeliverySucceeded");
+      expect(succeeded).toHaveLength(1);
+      expect(succeeded[0]?.stream).toContain("delivery-");
+      const attempts = (await eventsOf("DeliveryAttempted")).filter((event) => event.stream === succeeded[0]?.stream);
+      expect(attempts).toHaveLength(1);
+      expect(attempts[0]?.data).toMatchObject({ status: 200 });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("exits at once, non-zero, on a second signal while draining", { timeout: 60_000 }, async () => {
+    // Held far longer than the test waits: only a prompt exit lets the test see the process end
+    // before the receiver answers.
+    const receiver = await startSlowReceiver(30_000);
+    try {
+      const endpoint = await createEndpoint(store, receiver.url);
+      await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+      child = await startHerald();
+      const exited = exitOf(child);
+      await publishTransaction();
+      await receiver.firstRequest();
+
+      child.kill("SIGTERM");
+      // The first signal is draining (its attempt is held); give tsx time to relay it before the second.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(child.exitCode).toBeNull();
+      child.kill("SIGTERM");
+      const code = await exited;
+      expect(code).not.toBe(0);
+      expect(code).not.toBeNull();
+      expect(receiver.answered).toHaveLength(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
