@@ -37,6 +37,12 @@ export interface Config {
   readonly sseTimeoutS: number;
   readonly sseKeepaliveS: number;
   readonly sseMaxLookBackS: number;
+  readonly sseMaxWaitersPerKey: number;
+  readonly sseMaxWaitersPerAddress: number;
+  /** HTTP edge: a request's headers, the whole request (headers and body), and an idle connection. */
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
+  readonly httpConnectionTimeoutMs: number;
   /** 32 bytes. */
   readonly encryptionKey: Buffer;
   readonly playground: boolean;
@@ -140,6 +146,12 @@ export function loadConfig(env: Env = process.env): Config {
   const retryBaseMs = int("HERALD_RETRY_BASE_MS", 5000, 1);
   const retryMaxMs = int("HERALD_RETRY_MAX_MS", 21_600_000, 1);
   if (retryMaxMs < retryBaseMs) throw new ConfigError("HERALD_RETRY_MAX_MS", "must not be less than HERALD_RETRY_BASE_MS");
+  const httpHeadersTimeoutMs = int("HERALD_HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 3_600_000);
+  const httpRequestTimeoutMs = int("HERALD_HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000);
+  // Node refuses a headers timeout longer than the request's, which includes the headers.
+  if (httpHeadersTimeoutMs > httpRequestTimeoutMs) {
+    throw new ConfigError("HERALD_HTTP_HEADERS_TIMEOUT_MS", "must not be more than HERALD_HTTP_REQUEST_TIMEOUT_MS");
+  }
   const logLevel = read("LOG_LEVEL") ?? "info";
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", "must be one of fatal, error, warn, info, debug, trace, silent");
@@ -175,6 +187,11 @@ export function loadConfig(env: Env = process.env): Config {
     sseTimeoutS: int("HERALD_SSE_TIMEOUT_S", 60, 1),
     sseKeepaliveS: int("HERALD_SSE_KEEPALIVE_S", 15, 1),
     sseMaxLookBackS: int("HERALD_SSE_MAX_LOOK_BACK_S", 300, 0),
+    sseMaxWaitersPerKey: int("HERALD_SSE_MAX_WAITERS_PER_KEY", 100, 1, 1_000_000),
+    sseMaxWaitersPerAddress: int("HERALD_SSE_MAX_WAITERS_PER_ADDRESS", 1000, 1, 1_000_000),
+    httpHeadersTimeoutMs,
+    httpRequestTimeoutMs,
+    httpConnectionTimeoutMs: int("HERALD_HTTP_CONNECTION_TIMEOUT_MS", 60_000, 100, 3_600_000),
     encryptionKey,
     playground: bool("HERALD_PLAYGROUND", true),
     logLevel,

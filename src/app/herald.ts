@@ -131,7 +131,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       },
     });
   }
-  const http = createHttpServer({ logger, readiness, bodyLimit: config.maxPayloadBytes + 1024 });
+  const http = createHttpServer({
+    logger,
+    readiness,
+    bodyLimit: config.maxPayloadBytes + 1024,
+    timeouts: { headersMs: config.httpHeadersTimeoutMs, requestMs: config.httpRequestTimeoutMs, connectionMs: config.httpConnectionTimeoutMs },
+  });
   const waypoint = await WaypointMatcher.start({
     store,
     logger: logger.child({ component: "waypoint" }),
@@ -177,6 +182,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     timeoutS: config.sseTimeoutS,
     keepaliveS: config.sseKeepaliveS,
     maxLookBackS: config.sseMaxLookBackS,
+    maxWaiters: { perKey: config.sseMaxWaitersPerKey, perAddress: config.sseMaxWaitersPerAddress },
   });
 
   const secrets = createSecretBox(config.encryptionKey);

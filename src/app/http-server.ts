@@ -12,6 +12,17 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   readonly readiness: readonly ReadinessCheck[];
   readonly bodyLimit: number;
+  readonly timeouts: HttpTimeouts;
+}
+
+/** Bounds on slow clients (config HERALD_HTTP_*_TIMEOUT_MS). */
+export interface HttpTimeouts {
+  /** Until the request's headers have arrived. */
+  readonly headersMs: number;
+  /** Until the whole request, body included, has arrived; an answer that streams afterwards is not bounded by it. */
+  readonly requestMs: number;
+  /** A connection idle this long is closed (SSE streams opt out: sse-stream.ts). */
+  readonly connectionMs: number;
 }
 
 const READINESS_TIMEOUT_MS = 2000;
@@ -25,6 +36,15 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     disableRequestLogging: false,
     bodyLimit: options.bodyLimit,
+    // A client trickling its headers or body a byte at a time would otherwise hold a connection for ever.
+    requestTimeout: options.timeouts.requestMs,
+    connectionTimeout: options.timeouts.connectionMs,
+    http: {
+      headersTimeout: options.timeouts.headersMs,
+      requestTimeout: options.timeouts.requestMs,
+      // Node checks the two above only this often (30 s by default), which would stretch every bound.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.timeouts.headersMs / 4))),
+    },
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();

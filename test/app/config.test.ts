@@ -31,6 +31,11 @@ describe("loadConfig", () => {
       sseTimeoutS: 60,
       sseKeepaliveS: 15,
       sseMaxLookBackS: 300,
+      sseMaxWaitersPerKey: 100,
+      sseMaxWaitersPerAddress: 1000,
+      httpHeadersTimeoutMs: 10_000,
+      httpRequestTimeoutMs: 30_000,
+      httpConnectionTimeoutMs: 60_000,
       playground: true,
       logLevel: "info",
       embedded: false,
@@ -52,6 +57,11 @@ describe("loadConfig", () => {
     [{ HERALD_ENCRYPTION_KEY: "" }, "HERALD_ENCRYPTION_KEY"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ HERALD_RETRY_BASE_MS: "10000", HERALD_RETRY_MAX_MS: "5000" }, "HERALD_RETRY_MAX_MS"],
+    [{ HERALD_SSE_MAX_WAITERS_PER_KEY: "0" }, "HERALD_SSE_MAX_WAITERS_PER_KEY"],
+    [{ HERALD_SSE_MAX_WAITERS_PER_ADDRESS: "many" }, "HERALD_SSE_MAX_WAITERS_PER_ADDRESS"],
+    [{ HERALD_HTTP_REQUEST_TIMEOUT_MS: "0" }, "HERALD_HTTP_REQUEST_TIMEOUT_MS"],
+    [{ HERALD_HTTP_CONNECTION_TIMEOUT_MS: "1.5" }, "HERALD_HTTP_CONNECTION_TIMEOUT_MS"],
+    [{ HERALD_HTTP_HEADERS_TIMEOUT_MS: "20000", HERALD_HTTP_REQUEST_TIMEOUT_MS: "10000" }, "HERALD_HTTP_HEADERS_TIMEOUT_MS"],
   ])("refuses %j, naming %s", (env, variable) => {
     let error: unknown;
     try {

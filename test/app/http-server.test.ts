@@ -4,9 +4,11 @@ import { describe, expect, it } from "vitest";
 import { createHttpServer } from "../../src/app/http-server.js";
 import { createLogger } from "../../src/app/logger.js";
 
+const timeouts = { headersMs: 10_000, requestMs: 30_000, connectionMs: 60_000 };
+
 describe("HTTP server shutdown", () => {
   it("ends the keep-alive connection of a request that answers while the server closes, so close does not wait for it", async () => {
-    const app = createHttpServer({ logger: createLogger("silent"), readiness: [], bodyLimit: 1024 });
+    const app = createHttpServer({ logger: createLogger("silent"), readiness: [], bodyLimit: 1024, timeouts });
     let arrived!: () => void;
     const inFlight = new Promise<void>((resolve) => (arrived = resolve));
     let finish!: () => void;

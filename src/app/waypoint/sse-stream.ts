@@ -16,6 +16,9 @@ export class SseStream {
 
   /** Sends the status and headers now, so the client sees the stream open before any event. */
   open(extraHeaders: Record<string, string>): void {
+    // Answered: the stream may sit silent between keep-alives longer than an idle connection is allowed
+    // (HERALD_HTTP_CONNECTION_TIMEOUT_MS); it ends on its own (match, HERALD_SSE_TIMEOUT_S, disconnect).
+    this.response.setTimeout(0);
     this.response.writeHead(200, { ...SSE_HEADERS, ...extraHeaders });
     this.response.flushHeaders();
   }

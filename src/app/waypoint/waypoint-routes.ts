@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { formatPosition } from "../../adapters/eventstore/position.js";
 import { SseStream } from "./sse-stream.js";
 import type { Waiter } from "./waiter.js";
+import { WaiterCap, type WaiterCapLimits } from "./waiter-cap.js";
 import type { WaypointMatcher } from "./waypoint-matcher.js";
 import { type WaypointParams, type WaypointRequest, WaypointRequestError, parseWaypointRequest } from "./waypoint-request.js";
 
@@ -15,6 +16,7 @@ export interface WaypointRoutesOptions {
   readonly timeoutS: number;
   readonly keepaliveS: number;
   readonly maxLookBackS: number;
+  readonly maxWaiters: WaiterCapLimits;
 }
 
 /** The seed's path, and the same under the prefixes of its example URL (the key decides the scope, not the prefix). */
@@ -31,6 +33,7 @@ export function registerWaypointRoutes(http: FastifyInstance, options: WaypointR
     maxLookBackS: options.maxLookBackS,
     groupOfWallet: (walletId: string) => options.matcher.groupOfWallet(walletId),
   };
+  const cap = new WaiterCap(options.maxWaiters);
   const handler = async (request: FastifyRequest<{ Params: WaypointParams }>, reply: FastifyReply) => {
     let parsed: WaypointRequest;
     try {
@@ -47,14 +50,19 @@ export function registerWaypointRoutes(http: FastifyInstance, options: WaypointR
       return reply.status(204).send();
     }
     if (options.matcher.stopping) return reply.status(503).send({ error: "herald is shutting down", code: "WAYPOINT_STOPPING" });
-    openStream(request, reply, parsed, options);
+    const slot = cap.acquire(parsed.scope, request.ip);
+    if (!slot.ok) {
+      options.count("refused");
+      return reply.status(429).send({ detail: slot.detail, code: slot.code });
+    }
+    openStream(request, reply, parsed, options, slot.release);
     return reply;
   };
   // No HEAD twin: it would hold a waiter open for a request that can never receive the event.
   for (const prefix of PREFIXES) http.get(`${prefix}${PATH}`, { exposeHeadRoute: false }, handler);
 }
 
-function openStream(request: FastifyRequest, reply: FastifyReply, parsed: WaypointRequest, options: WaypointRoutesOptions): void {
+function openStream(request: FastifyRequest, reply: FastifyReply, parsed: WaypointRequest, options: WaypointRoutesOptions, release: () => void): void {
   const stream = new SseStream(reply.raw);
   let cancel = () => {};
   let timeout: NodeJS.Timeout | undefined;
@@ -63,6 +71,7 @@ function openStream(request: FastifyRequest, reply: FastifyReply, parsed: Waypoi
   const finish = (outcome: Exclude<WaypointOutcome, "refused" | "already-answered">) => {
     if (finished) return;
     finished = true;
+    release();
     options.count(outcome);
     cancel();
     clearTimeout(timeout);
