@@ -144,6 +144,8 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
   });
   const metrics = new MetricsRegistry();
+  /** Gauges read from the store and the database: one read serves every scrape for a few seconds. */
+  const fromStorage = { cacheMs: METRICS_STORAGE_CACHE_MS };
   const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome");
   const countIngest: IngestCounter = (kind, source, outcome) => ingested.inc({ kind, source, outcome });
   metrics.gauge("herald_projection_lag_seconds", "Age of the oldest event a projection has not applied yet (0 when caught up)", () =>
@@ -153,17 +155,29 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       const lag = next ? Math.max(0, (Date.now() - Date.parse(next.metadata.at)) / 1000) : 0;
       return { labels: { projection: runner.name }, value: lag };
     })),
+    fromStorage,
   );
   metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [{ value: waypoint.waiterCount }]);
   const sseRequests = metrics.counter("herald_sse_requests_total", "Waypoint SSE requests, by how they ended");
   // Deliveries and the queue are read from the database, so every process reports the whole cluster.
-  metrics.gauge("herald_deliveries", "Deliveries by status (pending, paused, succeeded, failed)", async () =>
-    (await countDeliveriesByStatus(database.db)).map(({ status, count }) => ({ labels: { status }, value: count })),
+  metrics.gauge(
+    "herald_deliveries",
+    "Deliveries by status (pending, paused, succeeded, failed)",
+    async () => (await countDeliveriesByStatus(database.db)).map(({ status, count }) => ({ labels: { status }, value: count })),
+    fromStorage,
   );
-  metrics.gauge("herald_delivery_queue_depth", "Pending deliveries in the queue, due or not", async () => [{ value: (await deliveryQueueStats(database.db)).depth }]);
-  metrics.gauge("herald_delivery_queue_oldest_due_seconds", "How long the most overdue pending delivery has been due (0 when none is)", async () => [
-    { value: (await deliveryQueueStats(database.db)).oldestDueS },
-  ]);
+  metrics.gauge(
+    "herald_delivery_queue_depth",
+    "Pending deliveries in the queue, due or not",
+    async () => [{ value: (await deliveryQueueStats(database.db)).depth }],
+    fromStorage,
+  );
+  metrics.gauge(
+    "herald_delivery_queue_oldest_due_seconds",
+    "How long the most overdue pending delivery has been due (0 when none is)",
+    async () => [{ value: (await deliveryQueueStats(database.db)).oldestDueS }],
+    fromStorage,
+  );
   const attemptSeconds = metrics.histogram(
     "herald_delivery_attempt_duration_seconds",
     "Webhook attempt latency in this process, by outcome class (2xx, 4xx, 5xx, error)",
@@ -281,6 +295,9 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
 
   return { url, config, database, store, http, projections, metrics, waypoint, stop };
 }
+
+/** How long a gauge read from storage is reused: a scrape costs a dozen reads (one per projection and more). */
+const METRICS_STORAGE_CACHE_MS = 5000;
 
 /** Few label values: a status code per series would make one series per code a receiver invents. */
 function outcomeClass(result: AttemptResult): string {

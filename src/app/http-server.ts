@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 
 /** One thing /readyz checks; `check` throws when that part is down. */
@@ -33,7 +33,9 @@ const READINESS_TIMEOUT_MS = 2000;
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+    // Request logs name the path only: query strings carry what callers choose to put there
+    // (look_back, group_id, tokens pasted by mistake), and logs outlive requests.
+    loggerInstance: options.logger.child({}, { serializers: { req: requestLogFields } }) as FastifyBaseLogger,
     disableRequestLogging: false,
     bodyLimit: options.bodyLimit,
     // A client trickling its headers or body a byte at a time would otherwise hold a connection for ever.
@@ -81,14 +83,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", async (request, reply) => {
     const results = await Promise.all(
       options.readiness.map(async ({ name, check }) => {
         try {
           await withTimeout(check(), READINESS_TIMEOUT_MS, `${name} did not answer in ${READINESS_TIMEOUT_MS} ms`);
-          return { name, ok: true as const };
+          return { name, ok: true };
         } catch (error) {
-          return { name, ok: false as const, error: (error as Error).message };
+          // The answer names the part only: its error text (host names, ports, driver messages) is for the log.
+          request.log.warn({ err: error, check: name }, "readiness check failed");
+          return { name, ok: false };
         }
       }),
     );
@@ -101,6 +105,17 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** fastify's request log fields, with the URL's query string dropped. */
+function requestLogFields(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: request.url.split("?")[0],
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -70,18 +70,31 @@ export class Histogram implements Series {
   }
 }
 
+type GaugeValues = readonly { labels?: Labels; value: number }[];
+
+export interface GaugeOptions {
+  /**
+   * Reuse a read for this long (ms): a gauge read from the database would otherwise cost its queries
+   * on every scrape, and scrapes come from anyone who can reach /metrics. Scrapes during a read share it.
+   */
+  readonly cacheMs?: number;
+}
+
 export class Gauge implements Series {
+  #cached: { readonly at: number; readonly values: Promise<GaugeValues> } | undefined;
+
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly read: () => Promise<readonly { labels?: Labels; value: number }[]> | readonly { labels?: Labels; value: number }[],
+    private readonly read: () => Promise<GaugeValues> | GaugeValues,
+    private readonly options: GaugeOptions & { readonly now: () => number } = { now: Date.now },
   ) {}
 
   async render(): Promise<string[]> {
     const head = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     let values;
     try {
-      values = await this.read();
+      values = await this.#values();
     } catch (error) {
       // One gauge that cannot be read (a read model's table not created yet at start-up, a database
       // hiccup) must not fail the whole scrape: it reports no sample this time. Only the error's
@@ -90,10 +103,28 @@ export class Gauge implements Series {
     }
     return [...head, ...values.map(({ labels, value }) => `${this.name}${labelText(labels ?? {})} ${value}`)];
   }
+
+  #values(): Promise<GaugeValues> {
+    const { cacheMs = 0, now } = this.options;
+    if (cacheMs <= 0) return Promise.resolve(this.read());
+    const at = now();
+    if (this.#cached && at - this.#cached.at < cacheMs) return this.#cached.values;
+    const values = Promise.resolve().then(() => this.read());
+    const entry = { at, values };
+    this.#cached = entry;
+    // A failed read is not kept: the next scrape tries again.
+    values.catch(() => {
+      if (this.#cached === entry) this.#cached = undefined;
+    });
+    return values;
+  }
 }
 
 export class MetricsRegistry {
   #series: Series[] = [];
+
+  /** `now`: the clock that cached gauges age by (tests pass their own). */
+  constructor(private readonly now: () => number = Date.now) {}
 
   counter(name: string, help: string): Counter {
     return this.#add(new Counter(name, help));
@@ -103,8 +134,8 @@ export class MetricsRegistry {
     return this.#add(new Histogram(name, help, buckets));
   }
 
-  gauge(name: string, help: string, read: ConstructorParameters<typeof Gauge>[2]): Gauge {
-    return this.#add(new Gauge(name, help, read));
+  gauge(name: string, help: string, read: ConstructorParameters<typeof Gauge>[2], options: GaugeOptions = {}): Gauge {
+    return this.#add(new Gauge(name, help, read, { ...options, now: this.now }));
   }
 
   async render(): Promise<string> {

@@ -1,5 +1,6 @@
 import { Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
 import { describe, expect, it } from "vitest";
 import { createHttpServer } from "../../src/app/http-server.js";
 import { createLogger } from "../../src/app/logger.js";
@@ -41,4 +42,60 @@ describe("HTTP server shutdown", () => {
     expect(await new Promise((resolve) => app.server.getConnections((_error, count) => resolve(count)))).toBe(0);
     agent.destroy();
   }, 20_000);
+});
+
+describe("HTTP server answers and logs", () => {
+  async function serve(readiness: Parameters<typeof createHttpServer>[0]["readiness"], routes: (app: FastifyInstance) => void = () => {}) {
+    const logs: string[] = [];
+    const app = createHttpServer({ logger: createLogger("info", { write: (line: string) => void logs.push(line) }), readiness, bodyLimit: 1024, timeouts });
+    routes(app);
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = app.server.address() as AddressInfo;
+    return { app, logs, url: `http://127.0.0.1:${port}` };
+  }
+
+  it("names a failing readiness part without its error text, which goes to the log", async () => {
+    const { app, logs, url } = await serve([
+      { name: "database", check: async () => Promise.reject(new Error("connect ECONNREFUSED db-primary.internal:5432")) },
+      { name: "eventstore", check: async () => {} },
+    ]);
+    try {
+      const response = await fetch(`${url}/readyz`);
+      const text = await response.text();
+      expect(response.status).toBe(503);
+      expect(JSON.parse(text)).toEqual({
+        status: "not ready",
+        failing: ["database"],
+        checks: [
+          { name: "database", ok: false },
+          { name: "eventstore", ok: true },
+        ],
+      });
+      expect(text).not.toContain("ECONNREFUSED");
+      const logged = logs.map((line) => JSON.parse(line) as { msg: string; check?: string; err?: { message: string } });
+      expect(logged.find((line) => line.msg === "readiness check failed")).toMatchObject({
+        check: "database",
+        err: { message: "connect ECONNREFUSED db-primary.internal:5432" },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("logs request paths without their query strings", async () => {
+    const { app, logs, url } = await serve([], (routes) => routes.get("/v1/sse/:wallet", async () => ({ ok: true })));
+    try {
+      await fetch(`${url}/healthz?token=abc123&look_back=30`);
+      await fetch(`${url}/v1/sse/w1?look_back=30&group_id=acme`);
+      await fetch(`${url}/nowhere?group_id=acme`);
+      const urls = logs
+        .map((line) => JSON.parse(line) as { msg: string; req?: { url: string } })
+        .filter((line) => line.msg === "incoming request")
+        .map((line) => line.req?.url);
+      expect(urls).toEqual(["/healthz", "/v1/sse/w1", "/nowhere"]);
+      expect(logs.join("\n")).not.toMatch(/abc123|look_back|group_id/);
+    } finally {
+      await app.close();
+    }
+  });
 });
