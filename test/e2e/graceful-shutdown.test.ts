@@ -10,10 +10,12 @@ import { type Database, openPostgres } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
+import pg from "pg";
 import { NATS_URL } from "../support/services.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
-import { natsTestNames, type NatsTestNames, TEST_ENCRYPTION_KEY } from "../support/test-herald.js";
-import { createEndpoint, createSubscription } from "../support/webhooks.js";
+import { natsTestNames, type NatsTestNames, startTestHerald, TEST_ENCRYPTION_KEY, TEST_INGEST_TOKEN } from "../support/test-herald.js";
+import { startWebhookReceiver } from "../support/webhook-receiver.js";
+import { changeEndpoint, createEndpoint, createSubscription } from "../support/webhooks.js";
 
 const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 
@@ -179,6 +181,64 @@ describe("graceful shutdown as npm start runs herald", () => {
       expect(receiver.answered).toHaveLength(0);
     } finally {
       await receiver.close();
+    }
+  });
+});
+
+describe("claims made while stopping", () => {
+  it("are given back, not started: another process may take them at once", { timeout: 60_000 }, async () => {
+    // The first attempt fails and its retry is due a few seconds later: time to lock the endpoint's row
+    // while the event log moves on (an open transaction holds its readers back).
+    const herald = await startTestHerald({ nats: false, env: { HERALD_RETRY_BASE_MS: "3000" } });
+    const receiver = await startWebhookReceiver();
+    receiver.script("/hook", [{ status: 500 }, { status: 200 }]);
+    const locker = new pg.Client({ connectionString: herald.database.url });
+    try {
+      // A rate-limited endpoint: the worker takes its send slot from the endpoint's row, which this
+      // test holds locked, so the worker stands still between claiming the retry and starting it.
+      const endpoint = await createEndpoint(herald.herald.store, `${receiver.url}/hook`);
+      await changeEndpoint(herald.herald.store, endpoint.webhookId, { type: "WebhookEndpointUpdated", data: { webhookId: endpoint.webhookId, rateLimit: 5 } });
+      await createSubscription(herald.herald.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+      await locker.connect();
+      const until = async (query: string) => {
+        const deadline = Date.now() + 20_000;
+        while ((await locker.query(query, [endpoint.webhookId])).rows.length === 0) {
+          if (Date.now() > deadline) throw new Error(`never true: ${query}`);
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      };
+      await until("select 1 from delivery_endpoints where webhook_id = $1 and rate_limit = 5");
+      const transaction = { status: "SUCCESS", signature: `0x${"5".repeat(64)}`, message: "", events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }] };
+      const ingested = await fetch(`${herald.url}/v1/transactions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(transaction),
+      });
+      expect(ingested.status).toBe(202);
+      await until("select 1 from delivery_queue where webhook_id = $1 and attempts = 1 and leased_until is null and due_at > now()");
+      await locker.query("begin");
+      await locker.query("select 1 from delivery_endpoints where webhook_id = $1 for update", [endpoint.webhookId]);
+      await until("select 1 from delivery_queue where webhook_id = $1 and leased_until > now()");
+
+      // herald.stop() tells the worker to stop in the same tick as it closes the HTTP server: once
+      // /healthz is refused, the worker is stopping while its claim waits on the lock.
+      const stopped = herald.stop();
+      for (;;) {
+        const health = await fetch(`${herald.url}/healthz`).catch(() => undefined);
+        if (health?.status !== 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await locker.query("commit");
+      await stopped;
+
+      // The first attempt only: the claimed retry never started, and its lease is free for another process.
+      expect(receiver.requests).toHaveLength(1);
+      const [row] = (await locker.query("select leased_until from delivery_queue where webhook_id = $1", [endpoint.webhookId])).rows as { leased_until: Date | null }[];
+      expect(row).toEqual({ leased_until: null });
+    } finally {
+      await locker.end().catch(() => {});
+      await receiver.close();
+      await herald.cleanup();
     }
   });
 });
