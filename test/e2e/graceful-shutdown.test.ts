@@ -109,7 +109,8 @@ describe("graceful shutdown as npm start runs herald", () => {
     let output = "";
     started.stdout.on("data", (chunk: Buffer) => void (output += chunk.toString()));
     started.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString()));
-    const deadline = Date.now() + 30_000;
+    // Generous: a child process compiling herald with tsx on a shared, loaded machine starts slowly.
+    const deadline = Date.now() + 90_000;
     while (!output.includes('"msg":"herald is listening"')) {
       if (started.exitCode !== null) throw new Error(`herald exited: ${output}`);
       if (Date.now() > deadline) throw new Error(`herald did not start: ${output}`);
@@ -130,7 +131,7 @@ describe("graceful shutdown as npm start runs herald", () => {
     return store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 1000 });
   }
 
-  it("finishes the attempt in flight, records it as delivered, and exits 0 on SIGTERM", { timeout: 60_000 }, async () => {
+  it("finishes the attempt in flight, records it as delivered, and exits 0 on SIGTERM", { timeout: 150_000 }, async () => {
     const receiver = await startSlowReceiver(1500);
     try {
       const endpoint = await createEndpoint(store, receiver.url);
@@ -158,7 +159,7 @@ describe("graceful shutdown as npm start runs herald", () => {
     }
   });
 
-  it("exits at once, non-zero, on a second signal while draining", { timeout: 60_000 }, async () => {
+  it("exits at once, non-zero, on a second signal while draining", { timeout: 150_000 }, async () => {
     // Held far longer than the test waits: only a prompt exit lets the test see the process end
     // before the receiver answers.
     const receiver = await startSlowReceiver(30_000);
