@@ -47,7 +47,15 @@ function memoryBytes(): { heapAndExternal: number; rss: number } {
 
 export async function run(): Promise<Record<string, unknown>> {
   const herald = await startTestHerald({
-    env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "600", HERALD_SSE_KEEPALIVE_S: "15", LOG_LEVEL: "warn" },
+    env: {
+      HERALD_TENANT_JWT_SECRET: SECRET,
+      HERALD_SSE_TIMEOUT_S: "600",
+      HERALD_SSE_KEEPALIVE_S: "15",
+      // Every waiter comes from this machine on one tenant-admin key: the caps must let them all in.
+      HERALD_SSE_MAX_WAITERS_PER_KEY: String(WAITERS),
+      HERALD_SSE_MAX_WAITERS_PER_ADDRESS: String(WAITERS),
+      LOG_LEVEL: "warn",
+    },
   });
   const clients = fork(join(dirname(fileURLToPath(import.meta.url)), "bench-sse-clients.ts"), [], {
     execArgv: ["--import", "tsx"],
