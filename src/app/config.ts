@@ -40,6 +40,8 @@ export interface Config {
   /** 32 bytes. */
   readonly encryptionKey: Buffer;
   readonly playground: boolean;
+  /** The delivery console at /console (HERALD_CONSOLE). */
+  readonly console: boolean;
   readonly logLevel: string;
   /** True when running on embedded storage (no DATABASE_URL). */
   readonly embedded: boolean;
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     sseMaxLookBackS: int("HERALD_SSE_MAX_LOOK_BACK_S", 300, 0),
     encryptionKey,
     playground: bool("HERALD_PLAYGROUND", true),
+    console: bool("HERALD_CONSOLE", true),
     logLevel,
     embedded,
     generated,

@@ -32,6 +32,7 @@ describe("loadConfig", () => {
       sseKeepaliveS: 15,
       sseMaxLookBackS: 300,
       playground: true,
+      console: true,
       logLevel: "info",
       embedded: false,
       ingestToken: undefined,
