@@ -59,7 +59,7 @@ export function AuditPage({ webhookId }: { webhookId: string }) {
         {trail.isPending ? (
           <Loading what="the audit trail" />
         ) : (
-          <TableScroll label="Audit trail">
+          <TableScroll label="Audit trail events">
             <table className="audit">
               <thead>
                 <tr>

@@ -223,7 +223,7 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
           <p>
             {connection.total} deliver{connection.total === 1 ? "y" : "ies"}
           </p>
-          <TableScroll label="Delivery log">
+          <TableScroll label="Delivery log entries">
             <table className="deliveries">
               <thead>
                 <tr>
