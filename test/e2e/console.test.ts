@@ -44,12 +44,13 @@ async function seriousViolations(page: Page): Promise<string[]> {
     .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => JSON.stringify(node.target)).join(", ")}`);
 }
 
-/** A full-page screenshot at each width, then back to the wide one. */
-async function screenshots(page: Page, name: string): Promise<void> {
+/** At each width: a full-page screenshot and an accessibility scan (by "page-width"); then back to the wide one. */
+async function capture(page: Page, name: string, findings: Map<string, string[]>): Promise<void> {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   for (const { name: width, ...size } of WIDTHS) {
     await page.setViewportSize(size);
     await page.screenshot({ path: join(OUTPUT_DIR, `${name}-${width}.png`), fullPage: true });
+    findings.set(`${name}-${width}`, await seriousViolations(page));
   }
   await page.setViewportSize(WIDTHS[0]);
 }
@@ -122,8 +123,7 @@ describe("delivery console in the browser", () => {
     await page.setViewportSize(WIDTHS[0]);
     await page.goto(`${herald.url}/console`);
     await page.getByRole("heading", { name: "Sign in to the herald console" }).waitFor();
-    a11y.set("sign-in", await seriousViolations(page));
-    await screenshots(page, "sign-in");
+    await capture(page, "sign-in", a11y);
 
     await page.getByRole("button", { name: "Sign in with Ethereum", exact: true }).click();
     const who = page.getByRole("status", { name: "Signed in" });
@@ -139,8 +139,7 @@ describe("delivery console in the browser", () => {
     const healthyRow = page.getByRole("row").filter({ hasText: `${receiver.url}/ok` });
     await expect.poll(() => healthyRow.textContent()).toContain("ACTIVE");
     await expect.poll(() => healthyRow.textContent()).toContain("1 succeeded");
-    a11y.set("endpoints", await seriousViolations(page));
-    await screenshots(page, "endpoints");
+    await capture(page, "endpoints", a11y);
   }, 30_000);
 
   it("opens the failing endpoint and its failed delivery, and reads its attempts with their status codes", async () => {
@@ -149,16 +148,14 @@ describe("delivery console in the browser", () => {
     await page.getByRole("img", { name: /1 failed/ }).waitFor();
     const logRow = page.getByRole("region", { name: "Delivery log entries" }).getByRole("row").filter({ hasText: "FAILED" });
     await expect.poll(() => logRow.textContent()).toContain("503");
-    a11y.set("endpoint", await seriousViolations(page));
-    await screenshots(page, "endpoint");
+    await capture(page, "endpoint", a11y);
 
     await logRow.getByRole("link").click();
     await page.getByRole("heading", { name: "Attempt 1: HTTP 503" }).waitFor();
     const attempt = page.getByRole("list", { name: "Attempts" }).getByRole("listitem").first();
     expect(await attempt.textContent()).toContain("Retry-After120");
     expect(await page.getByLabel("Transaction JSON").textContent()).toContain(`"collectionId"`);
-    a11y.set("delivery", await seriousViolations(page));
-    await screenshots(page, "delivery");
+    await capture(page, "delivery", a11y);
   }, 30_000);
 
   it("redelivers, and the new attempt appears on the page without a reload", async () => {
@@ -179,8 +176,7 @@ describe("delivery console in the browser", () => {
     await expect.poll(() => page.getByText(/failed deliver(y|ies) in this window/).textContent()).toContain("1 failed delivery in this window");
     await page.getByRole("button", { name: "Recover…" }).click();
     await page.getByRole("alertdialog").getByText("Send 1 failed delivery again?").waitFor();
-    a11y.set("recover", await seriousViolations(page));
-    await screenshots(page, "recover");
+    await capture(page, "recover", a11y);
     receiver.script("/down", [{ status: 200 }]);
     await page.getByRole("button", { name: "Send 1 again" }).click();
     await page.getByText("Scheduled 1 deliveries again.").waitFor();
@@ -197,8 +193,7 @@ describe("delivery console in the browser", () => {
     await page.getByLabel("Date and time").fill("2020-01-01T00:00:00");
     await page.getByRole("alert").waitFor();
     expect(await page.getByRole("alert").textContent()).toMatch(/not found/i);
-    a11y.set("audit", await seriousViolations(page));
-    await screenshots(page, "audit");
+    await capture(page, "audit", a11y);
     expect(pageErrors).toEqual([]);
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in to the herald console" }).waitFor();
@@ -209,8 +204,12 @@ describe("delivery console in the browser", () => {
     const { token, address } = await createSiweToken({ privateKey: auditorKey, domain: herald.herald.config.siweDomain, ttlS: 3600 });
     const auditorPage = await browser.context.newPage();
     await auditorPage.goto(`${herald.url}/console#/deliveries/${failedDelivery}`);
-    await auditorPage.getByLabel("SIWE token").fill(token);
-    await auditorPage.getByRole("button", { name: "Use this token" }).click();
+    // By keyboard alone: the token field, then Tab to its button and Enter.
+    await auditorPage.getByLabel("SIWE token").focus();
+    await auditorPage.keyboard.insertText(token);
+    await auditorPage.keyboard.press("Tab");
+    expect(await auditorPage.evaluate(() => document.activeElement?.textContent)).toBe("Use this token");
+    await auditorPage.keyboard.press("Enter");
     const who = auditorPage.getByRole("status", { name: "Signed in" });
     await expect.poll(() => who.textContent()).toContain(address);
     expect(await who.textContent()).toContain("auditor");
@@ -239,7 +238,8 @@ describe("delivery console in the browser", () => {
   }, 30_000);
 
   it("has no serious accessibility violations on any page", () => {
-    expect([...a11y.keys()].toSorted()).toEqual(["audit", "delivery", "endpoint", "endpoints", "recover", "sign-in"]);
+    const pages = ["audit", "delivery", "endpoint", "endpoints", "recover", "sign-in"];
+    expect([...a11y.keys()].toSorted()).toEqual(pages.flatMap((name) => WIDTHS.map((width) => `${name}-${width.name}`)).toSorted());
     expect(Object.fromEntries(a11y)).toEqual(Object.fromEntries([...a11y.keys()].map((key) => [key, []])));
   });
 
