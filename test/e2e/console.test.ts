@@ -217,6 +217,11 @@ describe("delivery console in the browser", () => {
     await redeliver.waitFor();
     expect(await redeliver.isDisabled()).toBe(true);
     expect(await redeliver.getAttribute("title")).toMatch(/Auditors read everything and change nothing/);
+    await auditorPage.goto(`${herald.url}/console#/endpoints/${failingEndpoint}/recover`);
+    const recover = auditorPage.getByRole("button", { name: "Recover…" });
+    await recover.waitFor();
+    expect(await recover.isDisabled()).toBe(true);
+    expect(await recover.getAttribute("title")).toMatch(/Auditors read everything and change nothing/);
     // Auditors see every subscriber's endpoints, and may filter by one.
     await auditorPage.goto(`${herald.url}/console#/endpoints`);
     await auditorPage.getByLabel("Subscriber address").fill(owner.address);
