@@ -230,6 +230,39 @@ describe("delivery console in the browser", () => {
     await auditorPage.close();
   }, 30_000);
 
+  it("an admin pages through a subscriber's 30 endpoints and sorts them", async () => {
+    const many = newAccount();
+    const urls = Array.from({ length: 30 }, (_, index) => `${receiver.url}/many-${String(index).padStart(2, "0")}`);
+    const created = await Promise.all(
+      urls.map((url) => gql(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url }) { webhookEndpoint { webhookId } } }`, { url }, many)),
+    );
+    expect(created.flatMap((response) => response.errors ?? [])).toEqual([]);
+    const { token } = await createSiweToken({ privateKey: adminKey, domain: herald.herald.config.siweDomain, ttlS: 3600 });
+    const adminPage = await browser.context.newPage();
+    await adminPage.goto(`${herald.url}/console`);
+    await adminPage.getByLabel("SIWE token").fill(token);
+    await adminPage.getByRole("button", { name: "Use this token" }).click();
+    await adminPage.getByLabel("Subscriber address").fill(many.address);
+    await adminPage.getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => adminPage.getByText(/endpoints? of/).textContent()).toContain(`30 endpoints of ${many.address}`);
+    const urlCells = adminPage.getByRole("region", { name: "Endpoints" }).locator("td.url a");
+    await expect.poll(() => urlCells.count()).toBe(25);
+    // The page shown sorted by URL, ascending, then descending.
+    const first = await urlCells.allTextContents();
+    expect(first).toEqual(first.toSorted());
+    await adminPage.getByRole("button", { name: /^URL/ }).click();
+    expect(await urlCells.allTextContents()).toEqual(first.toSorted().toReversed());
+    await adminPage.getByRole("button", { name: "Next page" }).click();
+    await expect.poll(() => urlCells.count()).toBe(5);
+    const second = await urlCells.allTextContents();
+    expect(second).toEqual(second.toSorted().toReversed());
+    expect([...first, ...second].toSorted()).toEqual(urls);
+    await adminPage.getByRole("button", { name: "Previous page" }).click();
+    await expect.poll(() => urlCells.count()).toBe(25);
+    await adminPage.getByRole("button", { name: "Sign out" }).click();
+    await adminPage.close();
+  }, 60_000);
+
   it("an expired token sends the user back to sign-in with the reason", async () => {
     const { token } = await createSiweToken({ privateKey: adminKey, domain: herald.herald.config.siweDomain, ttlS: 8 });
     const adminPage = await browser.context.newPage();
