@@ -93,12 +93,12 @@ export function EndpointPage({ webhookId }: { webhookId: string }) {
 function DeliveryCharts({ webhookId }: { webhookId: string }) {
   const { request } = useSignedIn();
   const [windowIndex, setWindowIndex] = useState(1);
-  const window = WINDOWS[windowIndex] ?? WINDOWS[1];
+  const span = WINDOWS[windowIndex] ?? WINDOWS[1];
   const charts = useQuery({
-    queryKey: ["chart", webhookId, window.ms],
+    queryKey: ["chart", webhookId, span.ms],
     queryFn: async () => {
       const until = Date.now();
-      const since = until - window.ms;
+      const since = until - span.ms;
       const points: DeliveryPoint[] = [];
       let before: string | undefined;
       let total = 0;
@@ -138,8 +138,8 @@ function DeliveryCharts({ webhookId }: { webhookId: string }) {
             </p>
           )}
           <div className="charts">
-            <OutcomeChart buckets={outcomesOverTime(charts.data.points, charts.data.since, charts.data.until, window.buckets)} spanMs={window.ms} />
-            <LatencyChart buckets={latencyOverTime(charts.data.points, charts.data.since, charts.data.until, window.buckets)} spanMs={window.ms} />
+            <OutcomeChart buckets={outcomesOverTime(charts.data.points, charts.data.since, charts.data.until, span.buckets)} spanMs={span.ms} />
+            <LatencyChart buckets={latencyOverTime(charts.data.points, charts.data.since, charts.data.until, span.buckets)} spanMs={span.ms} />
           </div>
         </>
       )}

@@ -12,13 +12,13 @@ export function RecoverPage({ webhookId }: { webhookId: string }) {
   const [until, setUntil] = useState("");
   const [key, setKey] = useState(() => `console-${crypto.getRandomValues(new Uint32Array(2)).join("-")}`);
   const [confirming, setConfirming] = useState(false);
-  const window = { webhookId, since: localInputToIso(since), until: localInputToIso(until) };
+  const range = { webhookId, since: localInputToIso(since), until: localInputToIso(until) };
   const count = useQuery({
-    queryKey: ["failed-count", window],
-    queryFn: () => request<{ deliveries: { total: number } }>(FAILED_COUNT, window),
+    queryKey: ["failed-count", range],
+    queryFn: () => request<{ deliveries: { total: number } }>(FAILED_COUNT, range),
   });
   const recover = useMutation({
-    mutationFn: () => request<{ recoverDeliveries: { deliveryIds: string[] } }>(RECOVER, { ...window, idempotencyKey: key || undefined }),
+    mutationFn: () => request<{ recoverDeliveries: { deliveryIds: string[] } }>(RECOVER, { ...range, idempotencyKey: key || undefined }),
     onSettled: () => setConfirming(false),
   });
   const failed = count.data?.deliveries.total;
