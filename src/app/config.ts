@@ -46,6 +46,8 @@ export interface Config {
   /** 32 bytes. */
   readonly encryptionKey: Buffer;
   readonly playground: boolean;
+  /** The delivery console at /console (HERALD_CONSOLE). */
+  readonly console: boolean;
   readonly logLevel: string;
   /** True when running on embedded storage (no DATABASE_URL). */
   readonly embedded: boolean;
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     httpConnectionTimeoutMs: int("HERALD_HTTP_CONNECTION_TIMEOUT_MS", 60_000, 100, 3_600_000),
     encryptionKey,
     playground: bool("HERALD_PLAYGROUND", true),
+    console: bool("HERALD_CONSOLE", true),
     logLevel,
     embedded,
     generated,

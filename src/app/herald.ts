@@ -32,6 +32,7 @@ import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./i
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
 import { registerPlayground } from "./playground/register-playground.js";
+import { registerConsole } from "./console/register-console.js";
 import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
 import { registerWaypointRoutes } from "./waypoint/waypoint-routes.js";
 import { WebhookCommands } from "./webhook-commands.js";
@@ -229,13 +230,9 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     playground: config.playground,
     logger,
   });
-  if (config.playground) {
-    registerPlayground(http, {
-      path: GRAPHQL_PATH,
-      settings: { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS },
-      logger,
-    });
-  }
+  const siweSettings = { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS };
+  if (config.playground) registerPlayground(http, { path: GRAPHQL_PATH, settings: siweSettings, logger });
+  if (config.console) registerConsole(http, { settings: { ...siweSettings, graphqlPath: GRAPHQL_PATH }, logger });
 
   for (const runner of projections.values()) runner.start();
   const worker: DeliveryWorker = await startDeliveryWorker({

@@ -37,6 +37,7 @@ describe("loadConfig", () => {
       httpRequestTimeoutMs: 30_000,
       httpConnectionTimeoutMs: 60_000,
       playground: true,
+      console: true,
       logLevel: "info",
       embedded: false,
       ingestToken: undefined,

@@ -1,42 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, parse, validate } from "graphql";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSiweToken } from "../../src/adapters/auth/siwe-token.js";
 import { EXAMPLE_OPERATIONS } from "../../src/app/playground/client/example-operations.js";
+import { collectPageErrors, injectTestWallet, launchChromium, type TestBrowser } from "../support/chromium.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
 const OUTPUT_DIR = join(process.cwd(), "test-output");
-
-/** Debian's Chromium with the flags of STACK.md; a fresh profile per browser. */
-async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  const userDataDir = mkdtempSync(join(tmpdir(), "herald-chromium-"));
-  // Playwright takes the profile directory here rather than as --user-data-dir.
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1440, height: 900 },
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(userDataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** The text of one of GraphiQL's CodeMirror editors. */
 function editorText(page: Page, selector: string): Promise<string> {
@@ -45,7 +18,7 @@ function editorText(page: Page, selector: string): Promise<string> {
 
 describe("GraphQL playground in the browser", () => {
   let herald: TestHerald;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: TestBrowser;
   beforeAll(async () => {
     [herald, browser] = await Promise.all([startTestHerald({ nats: false }), launchChromium()]);
   });
@@ -56,29 +29,9 @@ describe("GraphQL playground in the browser", () => {
 
   it("signs in with an injected wallet and creates the guide's webhook endpoint from the IDE", async () => {
     const account = privateKeyToAccount(generatePrivateKey());
-    const signed: string[] = [];
     const page = await browser.context.newPage();
-    // Script errors and Content-Security-Policy violations both land here.
-    const consoleErrors: string[] = [];
-    page.on("pageerror", (error) => consoleErrors.push(error.message));
-    page.on("console", (message) => void (message.type() === "error" && consoleErrors.push(message.text())));
-    // The wallet's key stays in Node: the page's window.ethereum forwards each request here.
-    await page.exposeFunction("heraldTestWallet", async (method: string, params: unknown[]) => {
-      if (method === "eth_requestAccounts") return [account.address.toLowerCase()];
-      if (method === "eth_chainId") return "0x1";
-      if (method === "personal_sign") {
-        const [hex] = params as [`0x${string}`];
-        signed.push(Buffer.from(hex.slice(2), "hex").toString("utf8"));
-        return account.signMessage({ message: { raw: hex } });
-      }
-      throw Object.assign(new Error(`test wallet: ${method} is not supported`), { code: 4200 });
-    });
-    await page.addInitScript(() => {
-      const forward = (window as unknown as { heraldTestWallet(method: string, params: unknown[]): Promise<unknown> }).heraldTestWallet;
-      (window as unknown as { ethereum: unknown }).ethereum = {
-        request: ({ method, params }: { method: string; params?: unknown[] }) => forward(method, params ?? []),
-      };
-    });
+    const consoleErrors = collectPageErrors(page);
+    const signed = await injectTestWallet(page, account);
 
     await page.goto(`${herald.url}/graphql`);
     await page.locator(".graphiql-container").waitFor();
@@ -166,7 +119,7 @@ describe("GraphQL playground in the browser", () => {
 
 describe("GraphQL playground switched off (HERALD_PLAYGROUND=false)", () => {
   let herald: TestHerald;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: TestBrowser;
   beforeAll(async () => {
     [herald, browser] = await Promise.all([startTestHerald({ nats: false, env: { HERALD_PLAYGROUND: "false" } }), launchChromium()]);
   });

@@ -21,6 +21,7 @@ import { DeliveryResolver } from "./delivery-resolver.js";
 import { NodeResolver } from "./node-resolver.js";
 import { queryLimitsPlugin } from "./query-limits.js";
 import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
+import { ViewerResolver } from "./viewer-resolver.js";
 import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js";
 
 export interface GraphqlDependencies {
@@ -43,7 +44,7 @@ export const GRAPHQL_PATH = "/graphql";
 /** The webhook management API's schema, from its resolvers. */
 export function buildHeraldSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver, AuditResolver, DeliveryResolver],
+    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver, AuditResolver, DeliveryResolver, ViewerResolver],
     // type-graphql otherwise copies the whole input, secrets included, into validation errors.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });

@@ -1,4 +1,4 @@
-import type { PlaygroundAssets } from "./playground-assets.js";
+import type { BrowserBundle } from "../web/browser-bundle.js";
 import { type PlaygroundSettings, SETTINGS_ELEMENT_ID } from "./client/playground-settings.js";
 
 /**
@@ -18,7 +18,7 @@ export const PLAYGROUND_CSP = [
 ].join("; ");
 
 /** The HTML that loads the IDE, with herald's settings for it as (inert) JSON. */
-export function playgroundPage(settings: PlaygroundSettings, assets: PlaygroundAssets, assetsPath: string): string {
+export function playgroundPage(settings: PlaygroundSettings, assets: BrowserBundle, assetsPath: string): string {
   // "<" escaped, so that no value can close the script element.
   const settingsJson = JSON.stringify(settings).replace(/</g, "\\u003c");
   return `<!doctype html>

@@ -1,8 +1,10 @@
+import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { PlaygroundSettings } from "./client/playground-settings.js";
-import { pickEncoding, prefersHtml } from "./content-negotiation.js";
-import { playgroundAssets } from "./playground-assets.js";
+import { browserBundle } from "../web/browser-bundle.js";
+import { prefersHtml } from "../web/content-negotiation.js";
+import { registerBundleFiles, sendPage } from "../web/page-routes.js";
 import { PLAYGROUND_CSP, playgroundPage } from "./playground-page.js";
 
 export interface PlaygroundOptions {
@@ -18,6 +20,8 @@ export interface PlaygroundOptions {
  * route without one, Apollo's.
  */
 const PREFERS_HTML = "prefersHtml";
+
+const playgroundBundle = browserBundle({ title: "GraphQL IDE", entry: fileURLToPath(new URL("./client/main.tsx", import.meta.url)) });
 
 /**
  * Serves GraphiQL at the GraphQL endpoint to browsers (`GET` with `accept: text/html`); everything
@@ -45,28 +49,8 @@ export function registerPlayground(http: FastifyInstance, options: PlaygroundOpt
     method: "GET",
     url: options.path,
     constraints: { [PREFERS_HTML]: "yes" },
-    handler: async (_request, reply) => {
-      const html = playgroundPage(settings, await playgroundAssets(logger), assetsPath);
-      return reply
-        .header("content-security-policy", PLAYGROUND_CSP)
-        .header("x-content-type-options", "nosniff")
-        .header("referrer-policy", "no-referrer")
-        .header("cache-control", "no-cache")
-        .type("text/html; charset=utf-8")
-        .send(html);
-    },
+    handler: async (_request, reply) => sendPage(reply, playgroundPage(settings, await playgroundBundle(logger), assetsPath), PLAYGROUND_CSP),
   });
 
-  http.get<{ Params: { file: string } }>(`${assetsPath}/:file`, async (request, reply) => {
-    const file = (await playgroundAssets(logger)).files.get(request.params.file);
-    if (!file) return reply.callNotFound();
-    const encoding = pickEncoding(request.headers["accept-encoding"]);
-    void reply
-      .header("cache-control", "public, max-age=31536000, immutable")
-      .header("x-content-type-options", "nosniff")
-      .header("vary", "accept-encoding")
-      .type(file.contentType);
-    if (encoding === "identity") return reply.send(file.identity);
-    return reply.header("content-encoding", encoding).send(encoding === "br" ? file.brotli : file.gzip);
-  });
+  registerBundleFiles(http, assetsPath, playgroundBundle, logger);
 }

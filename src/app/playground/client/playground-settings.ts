@@ -1,17 +1,13 @@
+import type { SiweSettings } from "../../web/client/wallet-sign-in.js";
+
 /**
  * What herald tells the page about itself. The server writes it into the page as JSON (a
  * `<script type="application/json">`, which never runs, so the page needs no inline script and its
  * Content-Security-Policy can forbid them); the client reads it before rendering.
  */
-export interface PlaygroundSettings {
+export interface PlaygroundSettings extends SiweSettings {
   /** Where the IDE sends its operations. */
   readonly endpoint: string;
-  /** The SIWE `domain` that herald accepts (HERALD_SIWE_DOMAIN). */
-  readonly siweDomain: string;
-  /** Accepted chain ids; null accepts any (HERALD_SIWE_CHAIN_IDS). */
-  readonly siweChainIds: readonly number[] | null;
-  /** Longest token lifetime herald accepts, in seconds (HERALD_SIWE_MAX_TTL_S). */
-  readonly siweMaxTtlS: number;
 }
 
 export const SETTINGS_ELEMENT_ID = "herald-playground-settings";

@@ -1,4 +1,4 @@
-import type { SignedIn } from "./siwe-token.js";
+import type { SignedIn } from "../../web/client/siwe-token.js";
 
 /** Who is signed in, shared by the sign-in panel and the part that keeps every tab's headers current. */
 export interface SessionStore {

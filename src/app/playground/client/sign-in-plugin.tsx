@@ -4,14 +4,9 @@ import { useEffect, useState, useSyncExternalStore } from "react";
 import { hasBearerToken, withBearerToken } from "./authorization-header.js";
 import type { PlaygroundSettings } from "./playground-settings.js";
 import type { SessionStore } from "./session-store.js";
-import { describeSiweToken, type SignedIn } from "./siwe-token.js";
-import { type Eip1193Provider, signInWithWallet } from "./wallet-sign-in.js";
-
-declare global {
-  interface Window {
-    ethereum?: Eip1193Provider;
-  }
-}
+import { signInWithPastedToken, type SignedIn } from "../../web/client/siwe-token.js";
+import { useWallets } from "../../web/client/wallet-discovery.js";
+import { type Eip1193Provider, signInWithWallet, walletErrorMessage } from "../../web/client/wallet-sign-in.js";
 
 /** The IDE's side panel for signing in: with the browser wallet, or with a pasted token. */
 export function signInPlugin(settings: PlaygroundSettings, sessions: SessionStore): GraphiQLPlugin {
@@ -28,7 +23,7 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
   const [problem, setProblem] = useState<string>();
   const [pasted, setPasted] = useState("");
   const { headerEditor } = useEditorContext({ nonNull: true });
-  const wallet = window.ethereum;
+  const wallets = useWallets();
 
   /** Resolves to whether signing in worked; the panel shows why not. */
   const attempt = async (signIn: () => Promise<SignedIn> | SignedIn): Promise<boolean> => {
@@ -50,12 +45,7 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
   const signInWithBrowserWallet = (provider: Eip1193Provider) =>
     attempt(() => signInWithWallet({ provider, settings, origin: window.location.origin }));
   const submitPastedToken = async () => {
-    const signedIn = () => {
-      const described = describeSiweToken(pasted);
-      if (described.expiresAt.getTime() <= Date.now()) throw new Error(`that token expired at ${described.expiresAt.toLocaleString()}`);
-      return described;
-    };
-    if (await attempt(signedIn)) setPasted("");
+    if (await attempt(() => signInWithPastedToken(pasted))) setPasted("");
   };
 
   const pasteForm = (
@@ -99,11 +89,19 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
           Signed in as <code>{session.address}</code> until {session.expiresAt.toLocaleString()}. Every tab sends the token.
         </p>
       )}
-      {wallet ? (
+      {wallets.length > 0 ? (
         <>
-          <button type="button" className="graphiql-button herald-sign-in-button" disabled={busy} onClick={() => void signInWithBrowserWallet(wallet)}>
-            {busy ? "Waiting for the wallet…" : session ? "Sign in again" : "Sign in with Ethereum"}
-          </button>
+          {wallets.map((wallet) => (
+            <button
+              key={wallet.id}
+              type="button"
+              className="graphiql-button herald-sign-in-button"
+              disabled={busy}
+              onClick={() => void signInWithBrowserWallet(wallet.provider)}
+            >
+              {busy ? "Waiting for the wallet…" : `${session ? "Sign in again" : "Sign in with Ethereum"}${wallets.length > 1 ? ` (${wallet.name})` : ""}`}
+            </button>
+          ))}
           <details>
             <summary>Paste a token instead</summary>
             {pasteForm}
@@ -151,13 +149,6 @@ export function BearerTokenSync({ sessions }: { sessions: SessionStore }) {
 
 function useSession(sessions: SessionStore) {
   return useSyncExternalStore(sessions.subscribe, sessions.get);
-}
-
-/** EIP-1193 errors are objects with a code; 4001 means the user said no. */
-function walletErrorMessage(error: unknown): string {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (code === 4001) return "The wallet request was declined.";
-  return typeof message === "string" && message !== "" ? message : String(error);
 }
 
 function EthereumIcon() {

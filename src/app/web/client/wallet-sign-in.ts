@@ -1,5 +1,4 @@
 import { getAddress } from "ethers";
-import type { PlaygroundSettings } from "./playground-settings.js";
 import { formatSiweMessage, SIGN_IN_STATEMENT } from "./siwe-message.js";
 import { encodeSiweToken, type SignedIn } from "./siwe-token.js";
 
@@ -8,9 +7,19 @@ export interface Eip1193Provider {
   request(args: { method: string; params?: unknown[] }): Promise<unknown>;
 }
 
+/** What herald tells a page about the tokens it accepts. */
+export interface SiweSettings {
+  /** The SIWE `domain` that herald accepts (HERALD_SIWE_DOMAIN). */
+  readonly siweDomain: string;
+  /** Accepted chain ids; null accepts any (HERALD_SIWE_CHAIN_IDS). */
+  readonly siweChainIds: readonly number[] | null;
+  /** Longest token lifetime herald accepts, in seconds (HERALD_SIWE_MAX_TTL_S). */
+  readonly siweMaxTtlS: number;
+}
+
 export interface WalletSignIn {
   readonly provider: Eip1193Provider;
-  readonly settings: Pick<PlaygroundSettings, "siweDomain" | "siweChainIds" | "siweMaxTtlS">;
+  readonly settings: SiweSettings;
   /** The page's origin: the message's URI. */
   readonly origin: string;
   readonly now?: Date;
@@ -50,4 +59,11 @@ function utf8Hex(text: string): string {
 
 function randomNonce(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** EIP-1193 errors are objects with a code; 4001 means the user said no. */
+export function walletErrorMessage(error: unknown): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === 4001) return "The wallet request was declined.";
+  return typeof message === "string" && message !== "" ? message : String(error);
 }

@@ -35,6 +35,13 @@ export function describeSiweToken(pasted: string): SignedIn {
   return { token, address, expiresAt: new Date(expiration) };
 }
 
+/** A pasted token, refused here already when it has expired (herald would refuse it anyway, less clearly). */
+export function signInWithPastedToken(pasted: string, now = new Date()): SignedIn {
+  const described = describeSiweToken(pasted);
+  if (described.expiresAt.getTime() <= now.getTime()) throw new Error(`that token expired at ${described.expiresAt.toLocaleString()}`);
+  return described;
+}
+
 function toBase64Url(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);

@@ -2,8 +2,8 @@ import { SiweMessage } from "siwe";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SiweTokenVerifier } from "../../../src/adapters/auth/siwe-token.js";
-import { describeSiweToken } from "../../../src/app/playground/client/siwe-token.js";
-import { type Eip1193Provider, signInWithWallet } from "../../../src/app/playground/client/wallet-sign-in.js";
+import { describeSiweToken } from "../../../src/app/web/client/siwe-token.js";
+import { type Eip1193Provider, signInWithWallet } from "../../../src/app/web/client/wallet-sign-in.js";
 
 const account = privateKeyToAccount(generatePrivateKey());
 const settings = { siweDomain: "herald.example:4000", siweChainIds: null, siweMaxTtlS: 3600 };

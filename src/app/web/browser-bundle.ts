@@ -1,62 +1,69 @@
 import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { brotliCompress, constants as zlib, gzip } from "node:zlib";
 import { build } from "esbuild";
 import type { Logger } from "pino";
 
-/** One file of the IDE, held in memory with its compressed forms. */
-export interface PlaygroundAsset {
+/** One file of a page's bundle, held in memory with its compressed forms. */
+export interface BrowserAsset {
   readonly contentType: string;
   readonly identity: Buffer;
   readonly gzip: Buffer;
   readonly brotli: Buffer;
 }
 
-export interface PlaygroundAssets {
+export interface BrowserBundle {
   /** By file name; names carry a content hash, so browsers may cache them for good. */
-  readonly files: ReadonlyMap<string, PlaygroundAsset>;
+  readonly files: ReadonlyMap<string, BrowserAsset>;
   readonly script: string;
   readonly stylesheet: string;
   readonly buildMs: number;
 }
 
-const ENTRY = fileURLToPath(new URL("./client/main.tsx", import.meta.url));
+export interface BrowserBundleSource {
+  /** For the log line: "GraphQL IDE", "console". */
+  readonly title: string;
+  /** The client's entry point (a .tsx file), an absolute path. */
+  readonly entry: string;
+}
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
 };
 
-let bundled: Promise<PlaygroundAssets> | undefined;
-
 /**
- * The IDE's script and stylesheet, bundled from the installed packages with esbuild on first use
- * and kept for the life of the process. Bundling at run time means `npm ci && npm start` needs no
- * build step, and processes that never serve the IDE (tests, workers) never pay for it.
+ * A page's script and stylesheet, bundled from the installed packages with esbuild on first use and
+ * kept for the life of the process. Bundling at run time means `npm ci && npm start` needs no build
+ * step, and processes that never serve the page (tests, workers) never pay for it. The returned
+ * function bundles once however many requests wait for it.
  */
-export function playgroundAssets(logger: Logger): Promise<PlaygroundAssets> {
-  bundled ??= bundlePlayground().then(
-    (assets) => {
-      const sizes = Object.fromEntries([...assets.files].map(([name, file]) => [name, { bytes: file.identity.length, brotli: file.brotli.length }]));
-      logger.info({ buildMs: assets.buildMs, sizes }, "GraphQL IDE bundled");
-      return assets;
-    },
-    (error: unknown) => {
-      // Let the next request try again rather than keep a failure forever.
-      bundled = undefined;
-      throw error;
-    },
-  );
-  return bundled;
+export function browserBundle(source: BrowserBundleSource): (logger: Logger) => Promise<BrowserBundle> {
+  let bundled: Promise<BrowserBundle> | undefined;
+  return (logger) => {
+    bundled ??= bundle(source.entry).then(
+      (assets) => {
+        const sizes = Object.fromEntries([...assets.files].map(([name, file]) => [name, { bytes: file.identity.length, brotli: file.brotli.length }]));
+        logger.info({ buildMs: assets.buildMs, sizes }, `${source.title} bundled`);
+        return assets;
+      },
+      (error: unknown) => {
+        // Let the next request try again rather than keep a failure forever.
+        bundled = undefined;
+        throw error;
+      },
+    );
+    return bundled;
+  };
 }
 
-async function bundlePlayground(): Promise<PlaygroundAssets> {
+async function bundle(entry: string): Promise<BrowserBundle> {
   const started = performance.now();
   const result = await build({
-    entryPoints: [ENTRY],
+    entryPoints: [entry],
     bundle: true,
     write: false,
-    outdir: "playground",
+    outdir: "bundle",
     entryNames: "[name]-[hash]",
     format: "iife",
     platform: "browser",
@@ -67,18 +74,18 @@ async function bundlePlayground(): Promise<PlaygroundAssets> {
     define: { "process.env.NODE_ENV": '"production"' },
     logLevel: "silent",
   });
-  const files = new Map<string, PlaygroundAsset>();
+  const files = new Map<string, BrowserAsset>();
   for (const output of result.outputFiles) {
     const name = basename(output.path);
     const contentType = CONTENT_TYPES[name.slice(name.lastIndexOf("."))];
-    if (!contentType) throw new Error(`the playground bundle has an unexpected file: ${name}`);
+    if (!contentType) throw new Error(`the bundle of ${entry} has an unexpected file: ${name}`);
     const identity = Buffer.from(output.contents);
     files.set(name, { contentType, identity, ...(await compress(identity)) });
   }
   const names = [...files.keys()];
   const script = names.find((name) => name.endsWith(".js"));
   const stylesheet = names.find((name) => name.endsWith(".css"));
-  if (!script || !stylesheet) throw new Error("the playground bundle lacks its script or its stylesheet");
+  if (!script || !stylesheet) throw new Error(`the bundle of ${entry} lacks its script or its stylesheet`);
   return { files, script, stylesheet, buildMs: Math.round(performance.now() - started) };
 }
 
@@ -92,4 +99,3 @@ async function compress(identity: Buffer): Promise<{ gzip: Buffer; brotli: Buffe
   ]);
   return { gzip: gzipped, brotli };
 }
-

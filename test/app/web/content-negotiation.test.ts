@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pickEncoding, prefersHtml } from "../../../src/app/playground/content-negotiation.js";
+import { pickEncoding, prefersHtml } from "../../../src/app/web/content-negotiation.js";
 
 describe("prefersHtml", () => {
   it("is true for what browsers send when navigating", () => {
