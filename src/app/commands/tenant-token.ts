@@ -1,5 +1,4 @@
-import { createTenantToken } from "../../adapters/auth/tenant-token.js";
-import type { TenantScope } from "../../domain/waypoint-matching.js";
+import { type TenantTokenScope, createTenantToken } from "../../adapters/auth/tenant-token.js";
 import { loadConfig } from "../config.js";
 import { type CliCommand, CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
 
@@ -44,7 +43,7 @@ export const tenantTokenCommand: CliCommand = {
   },
 };
 
-function scopeFrom(values: { wallet?: string; group?: string; admin?: boolean }): TenantScope {
+function scopeFrom(values: { wallet?: string; group?: string; admin?: boolean }): TenantTokenScope {
   if (values.admin) {
     if (!values.group) throw new CliUsageError("--admin needs --group <group_id>");
     if (values.wallet) throw new CliUsageError("--admin keys are for a group: drop --wallet");

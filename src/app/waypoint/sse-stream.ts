@@ -47,3 +47,13 @@ export class SseStream {
     this.response.once("close", listener);
   }
 }
+
+/**
+ * The keep-alive comment as sse-starlette (acapy-cloud's SSE library) writes it: `ping - ` and
+ * Python's `str(datetime.now(timezone.utc))`, whose fraction is microseconds and is left out when zero.
+ */
+export function pingComment(at: Date): string {
+  const iso = at.toISOString();
+  const ms = at.getUTCMilliseconds();
+  return `ping - ${iso.slice(0, 10)} ${iso.slice(11, 19)}${ms === 0 ? "" : `.${String(ms).padStart(3, "0")}000`}+00:00`;
+}
