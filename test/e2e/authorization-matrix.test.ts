@@ -103,7 +103,7 @@ const OPERATIONS: readonly GraphqlOperation[] = [
   {
     name: "node(endpoint)",
     writes: false,
-    document: `query($id: ID!) { node(id: $id) { id } }`,
+    document: `query($id: String!) { node(id: $id) { id } }`,
     variables: (r) => ({ id: r.endpointNodeId }),
   },
   {
@@ -137,7 +137,7 @@ const OPERATIONS: readonly GraphqlOperation[] = [
   {
     name: "node(subscription)",
     writes: false,
-    document: `query($id: ID!) { node(id: $id) { id } }`,
+    document: `query($id: String!) { node(id: $id) { id } }`,
     variables: (r) => ({ id: r.subscriptionNodeId }),
   },
   {
