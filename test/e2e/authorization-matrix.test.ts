@@ -79,9 +79,10 @@ const OPERATIONS: readonly GraphqlOperation[] = [
     document: `query($webhookId: String!) { webhookEndpoint(webhookId: $webhookId) { apiKey signingSecret } }`,
     variables: (r) => ({ webhookId: r.webhookId }),
     success: (data) => {
-      const { apiKey, signingSecret } = data.webhookEndpoint as { apiKey: string | null; signingSecret: string | null };
-      if (typeof apiKey === "string" && signingSecret?.startsWith("whsec_")) return "secrets open";
-      return apiKey === null && signingSecret === null ? "secrets sealed" : "ok";
+      const { apiKey, signingSecret } = data.webhookEndpoint as { apiKey: string; signingSecret: string | null };
+      // apiKey is String! (as in the Asset Register's schema): sealed, it reads as a placeholder.
+      if (apiKey !== "[redacted]" && signingSecret?.startsWith("whsec_")) return "secrets open";
+      return apiKey === "[redacted]" && signingSecret === null ? "secrets sealed" : "ok";
     },
   },
   {
