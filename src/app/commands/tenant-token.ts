@@ -17,6 +17,8 @@ options:
   --help            this text
 
 Signed with HERALD_TENANT_JWT_SECRET, or in embedded mode the secret kept in HERALD_DATA_DIR.
+acapy-cloud's static tenant-admin key needs no command: tenant-admin.<HERALD_TENANT_ADMIN_API_KEY>
+waits on every wallet.
 `;
 
 const DEFAULT_TTL_S = 86_400;
