@@ -20,11 +20,10 @@ export class SseStream {
     this.response.flushHeaders();
   }
 
-  /** An event; without `event` it is a default message, which fires EventSource's onmessage. */
-  send(message: { readonly id?: string; readonly event?: string; readonly data: string }): void {
+  /** A default message, which fires EventSource's onmessage. */
+  send(message: { readonly id?: string; readonly data: string }): void {
     if (this.#ended) return;
     let text = "";
-    if (message.event !== undefined) text += `event: ${message.event}\n`;
     if (message.id !== undefined) text += `id: ${message.id}\n`;
     // A data field cannot hold a line break: each line becomes its own data line (JSON has none).
     for (const line of message.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
