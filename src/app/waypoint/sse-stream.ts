@@ -25,7 +25,8 @@ export class SseStream {
     if (this.#ended) return;
     let text = "";
     if (message.id !== undefined) text += `id: ${message.id}\n`;
-    // A data field cannot hold a line break: each line becomes its own data line (JSON has none).
+    // A data field cannot hold a line break: each line becomes its own data line, which EventSource
+    // joins with \n (compact JSON, as publishers send it, is one line).
     for (const line of message.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
     this.response.write(`${text}\n`);
   }
