@@ -65,7 +65,7 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     const waits = Array.from({ length: WAITERS }, () => ({ walletId: randomUUID(), connectionId: randomUUID() }));
     const apiKey = createTenantToken(SECRET, { kind: "tenant-admin", groupId: GROUP }, { ttlS: 3600 });
-    const urls = waits.map((wait) => `${herald.url}/v1/sse/${wait.walletId}/connections/connection_id/${wait.connectionId}/completed?look_back=0`);
+    const urls = waits.map((wait) => `${herald.url}/v1/sse/${wait.walletId}/connections/connection_id/${wait.connectionId}/completed?look_back=-1`);
 
     const before = memoryBytes();
     const connectStarted = performance.now();

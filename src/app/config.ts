@@ -26,6 +26,8 @@ export interface Config {
   readonly adminAddresses: readonly string[];
   readonly auditorAddresses: readonly string[];
   readonly tenantJwtSecret: string | undefined;
+  /** `tenant-admin.<this>` waits on every wallet, as acapy-cloud's tenant admin API key does; undefined: refused. */
+  readonly tenantAdminApiKey: string | undefined;
   readonly allowPrivateTargets: boolean;
   readonly deliveryTimeoutMs: number;
   readonly retryBaseMs: number;
@@ -168,8 +170,8 @@ export function loadConfig(env: Env = process.env): Config {
     natsUrl: url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]),
     txSubject: subject("HERALD_TX_SUBJECT", "asset-register.transactions"),
     txStream: subject("HERALD_TX_STREAM", "ASSET_REGISTER"),
-    tenantEventsSubject: subject("HERALD_TENANT_EVENTS_SUBJECT", "cloudapi.aries.events.>"),
-    tenantEventsStream: subject("HERALD_TENANT_EVENTS_STREAM", "CLOUDAPI_ARIES_EVENTS"),
+    tenantEventsSubject: subject("HERALD_TENANT_EVENTS_SUBJECT", "cloudapi.aries.events.*.*"),
+    tenantEventsStream: subject("HERALD_TENANT_EVENTS_STREAM", "cloudapi_aries_events"),
     natsDurable: subject("HERALD_NATS_DURABLE", "herald"),
     ingestToken: embeddedSecret("HERALD_INGEST_TOKEN", () => randomBytes(24).toString("base64url")),
     siweDomain: read("HERALD_SIWE_DOMAIN") ?? `localhost:${port}`,
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminAddresses: addresses("HERALD_ADMIN_ADDRESSES"),
     auditorAddresses: addresses("HERALD_AUDITOR_ADDRESSES"),
     tenantJwtSecret: embeddedSecret("HERALD_TENANT_JWT_SECRET", () => randomBytes(32).toString("base64url")),
+    tenantAdminApiKey: read("HERALD_TENANT_ADMIN_API_KEY") || undefined,
     allowPrivateTargets: bool("HERALD_ALLOW_PRIVATE_TARGETS", false),
     deliveryTimeoutMs: int("HERALD_DELIVERY_TIMEOUT_MS", 15_000, 1),
     retryBaseMs,

@@ -119,13 +119,13 @@ export class DeliveryRecovery {
 
   /** The position of the redelivery appended, or undefined when the delivery is not failed (any more). */
   async #redeliverOne(metadata: EventMetadata, history: DeliveryHistory): Promise<RecoveryOutcome<Position | undefined>> {
-    const { deliveryId, webhookId, transaction } = history;
+    const { deliveryId, webhookId, transaction, publishedText } = history;
     const outcome = await runCommand<DeliveryState, DeliveryEvent>(this.options.store, {
       stream: deliveryStream(deliveryId),
       initial: initialDeliveryState,
       evolve,
       decide: (state): Decision<DeliveryEvent> => {
-        const decision = decide({ type: "Redeliver", deliveryId, webhookId, transaction, now: Date.now() }, state);
+        const decision = decide({ type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: Date.now() }, state);
         // Not failed: already taken back by an earlier request, or never failed. Nothing to do.
         return decision.ok ? accept(...decision.events) : accept();
       },

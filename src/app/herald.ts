@@ -194,6 +194,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     matcher: waypoint,
     count: (outcome) => sseRequests.inc({ outcome }),
     tenantJwtSecret: config.tenantJwtSecret,
+    tenantAdminApiKey: config.tenantAdminApiKey,
     timeoutS: config.sseTimeoutS,
     keepaliveS: config.sseKeepaliveS,
     maxLookBackS: config.sseMaxLookBackS,

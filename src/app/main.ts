@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { ConfigError, loadConfig } from "./config.js";
+import { NatsLayoutError } from "../adapters/nats/jetstream-ingest.js";
 import { startHerald } from "./herald.js";
 import { createLogger } from "./logger.js";
 
@@ -16,7 +17,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const herald = await startHerald(config, logger);
+  const herald = await startHerald(config, logger).catch((error: unknown) => {
+    if (!(error instanceof NatsLayoutError)) throw error;
+    process.stderr.write(`herald: cannot use NATS: ${error.message}\n`);
+    process.exit(1);
+  });
   logger.info({ url: herald.url, embedded: config.embedded, dataDir: config.embedded ? config.dataDir : undefined }, "herald is listening");
   if (config.embedded) {
     // Printed once for people trying herald by hand; it is also kept in the data directory.

@@ -1,5 +1,5 @@
 import type { DeliveryAttempted, DeliveryEvent, DeliveryFailureReason } from "./delivery.js";
-import type { Transaction } from "./ingest-events.js";
+import type { PublishedText, Transaction } from "./ingest-events.js";
 
 /**
  * One delivery's history as an auditor reads it: what was delivered, every attempt with what it saw
@@ -16,7 +16,7 @@ export type AttemptHistory = Omit<DeliveryAttempted["data"], "deliveryId" | "att
 
 export type DeliveryHistoryStatus = "pending" | "paused" | "succeeded" | "failed";
 
-export interface DeliveryHistory {
+export interface DeliveryHistory extends PublishedText {
   readonly deliveryId: string;
   readonly webhookId: string;
   readonly transactionId: string;
@@ -34,8 +34,9 @@ export interface DeliveryHistory {
 /** Undefined until DeliveryScheduled, which every delivery stream opens with. */
 export function evolveDeliveryHistory(history: DeliveryHistory | undefined, event: DeliveryEvent): DeliveryHistory | undefined {
   if (event.type === "DeliveryScheduled") {
-    const { deliveryId, webhookId, transactionId, transaction, scheduledAt } = event.data;
-    return { deliveryId, webhookId, transactionId, transaction, scheduledAt, status: "pending", attempts: [], nextAttemptAt: scheduledAt };
+    const { deliveryId, webhookId, transactionId, transaction, publishedText, scheduledAt } = event.data;
+    const text = publishedText === undefined ? {} : { publishedText };
+    return { deliveryId, webhookId, transactionId, transaction, ...text, scheduledAt, status: "pending", attempts: [], nextAttemptAt: scheduledAt };
   }
   if (!history) return history;
   switch (event.type) {

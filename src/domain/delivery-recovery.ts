@@ -122,7 +122,7 @@ export function failedDelivery(deliveryId: string, current: DeliveryAtRevision):
  */
 export function decideRecordedRedelivery(recorded: FailedDelivery, current: DeliveryAtRevision, now: number): Decision<DeliveryEvent> {
   if (current.revision !== recorded.revision || !current.scheduled) return accept();
-  const { deliveryId, webhookId, transaction } = current.scheduled;
-  const decision = decide({ type: "Redeliver", deliveryId, webhookId, transaction, now }, current.delivery);
+  const { deliveryId, webhookId, transaction, publishedText } = current.scheduled;
+  const decision = decide({ type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now }, current.delivery);
   return decision.ok ? accept(...decision.events) : accept();
 }

@@ -1,5 +1,5 @@
 import { deterministicId } from "./deterministic-id.js";
-import type { Transaction } from "./ingest-events.js";
+import type { PublishedText, Transaction } from "./ingest-events.js";
 import { type AttemptErrorClass, type AttemptResult, type RetrySchedule, decideRetry } from "./retry-policy.js";
 
 /**
@@ -20,7 +20,8 @@ export type DeliveryFailureReason = "not_retryable" | "retries_exhausted" | "neg
 
 export interface DeliveryScheduled {
   readonly type: "DeliveryScheduled";
-  readonly data: {
+  /** `publishedText` is the body every attempt sends, as published (see ingest-events.ts). */
+  readonly data: PublishedText & {
     readonly deliveryId: string;
     readonly webhookId: string;
     readonly transactionId: string;
@@ -88,7 +89,7 @@ export interface DeliveryResumed {
  */
 export interface DeliveryRedeliveryRequested {
   readonly type: "DeliveryRedeliveryRequested";
-  readonly data: {
+  readonly data: PublishedText & {
     readonly deliveryId: string;
     readonly webhookId: string;
     readonly transaction: Transaction;
@@ -177,6 +178,7 @@ export type DeliveryCommand =
       readonly deliveryId: string;
       readonly webhookId: string;
       readonly transaction: Transaction;
+      readonly publishedText?: string;
       readonly now: number;
     };
 
@@ -211,8 +213,9 @@ export function decide(command: DeliveryCommand, state: DeliveryState): Decision
       // it succeeded) decides nothing, which is what makes redelivery idempotent under the caller's
       // expected revision.
       if (state.status !== "failed") return refuse("not failed");
-      const { deliveryId, webhookId, transaction, now } = command;
-      return { ok: true, events: [{ type: "DeliveryRedeliveryRequested", data: { deliveryId, webhookId, transaction, attempts: state.attempts, dueAt: now } }] };
+      const { deliveryId, webhookId, transaction, publishedText, now } = command;
+      const data = { deliveryId, webhookId, transaction, ...(publishedText === undefined ? {} : { publishedText }), attempts: state.attempts, dueAt: now };
+      return { ok: true, events: [{ type: "DeliveryRedeliveryRequested", data }] };
     }
   }
 }

@@ -57,6 +57,7 @@ export function decodeTransactionMessage(
       data: {
         transactionId,
         transaction,
+        publishedText: publishedText(message),
         source: message.source,
         ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
         receivedAt: message.receivedAt,
@@ -82,6 +83,7 @@ export function decodeTenantEventMessage(
       data: {
         tenantEventId,
         event: parsed.value,
+        publishedText: publishedText(message),
         source: message.source,
         ...(message.subject === undefined ? {} : { subject: message.subject }),
         receivedAt: message.receivedAt,
@@ -132,6 +134,11 @@ export function parseTenantEvent(value: unknown): Parsed<TenantEvent> {
   }
   if (!isObject(value.payload)) return { ok: false, reason: "payload must be an object" };
   return { ok: true, value: value as unknown as TenantEvent };
+}
+
+/** The body as text, exactly: it was checked to be UTF-8, and a byte-order mark stays. */
+function publishedText(message: IngestMessage): string {
+  return Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString("utf8");
 }
 
 function readJson(message: IngestMessage): Parsed<unknown> {

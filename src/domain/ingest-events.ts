@@ -25,9 +25,19 @@ export interface TransactionEvent {
   readonly [field: string]: unknown;
 }
 
+/**
+ * Received events keep the message's text exactly as published beside its parsed form: webhook
+ * bodies and SSE `data:` are that text, byte for byte (re-serialising the parsed form would change
+ * whitespace, the order of integer-like keys and the spelling of numbers; jsonb even reorders keys).
+ * Events recorded before herald kept it have no `publishedText`: they are sent re-serialised.
+ */
+export interface PublishedText {
+  readonly publishedText?: string;
+}
+
 export interface TransactionReceived {
   readonly type: "TransactionReceived";
-  readonly data: {
+  readonly data: PublishedText & {
     /** Derived from the signature when there is a real one, else from the message id. */
     readonly transactionId: string;
     readonly transaction: Transaction;
@@ -54,7 +64,7 @@ export interface TenantEvent {
 
 export interface TenantEventReceived {
   readonly type: "TenantEventReceived";
-  readonly data: {
+  readonly data: PublishedText & {
     readonly tenantEventId: string;
     readonly event: TenantEvent;
     readonly source: "nats" | "http";
@@ -78,4 +88,14 @@ export interface IngestRejection {
   /** The first bytes of the message, for an operator; never the whole of an oversized one. */
   readonly excerpt: string;
   readonly receivedAt: number;
+}
+
+/** The transaction's text as published (a webhook's body). */
+export function transactionText(data: PublishedText & { readonly transaction: Transaction }): string {
+  return data.publishedText ?? JSON.stringify(data.transaction);
+}
+
+/** The tenant event's text as published (an SSE match's `data:`). */
+export function tenantEventText(data: PublishedText & { readonly event: TenantEvent }): string {
+  return data.publishedText ?? JSON.stringify(data.event);
 }

@@ -2,45 +2,32 @@ import type { TenantEvent } from "./ingest-events.js";
 
 /**
  * Waypoint: a tenant waits for one event it knows is coming (see shared/seeds/waypoint-sse.txt).
- * This file holds the rules only: which topics exist, what a wait asks for, which event answers it
- * and who may ask. The matcher and the HTTP route apply them.
+ * This file holds the rules only: what a wait asks for, which event answers it and who may ask. The
+ * matcher and the HTTP route apply them. Any topic is a wait, as in acapy-cloud: its pipelines
+ * publish topics the documentation does not list (`basic-message`, `deleted_credential`, …), and a
+ * topic that never occurs is a wait that times out.
  */
 
-/** The seed's topics, in its order. */
-export const WAYPOINT_TOPICS = [
-  "basic-messages",
-  "connections",
-  "credentials",
-  "credentials_indy",
-  "credentials_ld",
-  "endorsements",
-  "issuer_cred_rev",
-  "oob",
-  "problem_report",
-  "proofs",
-  "revocation",
-] as const;
-
-export type WaypointTopic = (typeof WAYPOINT_TOPICS)[number];
-
-export function isWaypointTopic(topic: string): topic is WaypointTopic {
-  return (WAYPOINT_TOPICS as readonly string[]).includes(topic);
-}
-
-/** What one SSE request waits for: the path's five segments. */
+/** What one SSE request waits for: the path's five segments, and acapy-cloud's hidden `?group_id=`. */
 export interface WaypointWait {
   readonly walletId: string;
-  readonly topic: WaypointTopic;
+  readonly topic: string;
   /** A payload field; dots reach into nested objects (`connection.id`). */
   readonly field: string;
   readonly fieldId: string;
   readonly desiredState: string;
+  /** Only an event of this group answers (a wrong group is a wait that never matches). */
+  readonly groupId?: string;
 }
 
-/** Who is asking, from the tenant key. */
+/**
+ * Who is asking, from the tenant key: a tenant its wallet, a tenant-admin token its group, the
+ * static tenant-admin key (acapy-cloud's `tenant-admin.<admin API key>`) every wallet.
+ */
 export type TenantScope =
   | { readonly kind: "tenant"; readonly walletId: string; readonly groupId?: string }
-  | { readonly kind: "tenant-admin"; readonly groupId: string };
+  | { readonly kind: "tenant-admin"; readonly groupId: string }
+  | { readonly kind: "tenant-admin-key" };
 
 /**
  * Waiters are indexed by this key, which an event yields without knowing any waiter: the event's
@@ -87,19 +74,35 @@ export function payloadFieldText(payload: Readonly<Record<string, unknown>>, fie
   }
 }
 
-/** The match rule: that wallet and topic, `payload[field]` equal to `fieldId`, `payload.state` the desired one. */
+/**
+ * The match rule: that wallet and topic, `payload[field]` equal to `fieldId`, `payload.state` the
+ * desired one, and the group when the wait names one.
+ */
 export function eventAnswersWait(event: TenantEvent, wait: WaypointWait): boolean {
   return (
     event.wallet_id === wait.walletId &&
     event.topic === wait.topic &&
     event.payload.state === wait.desiredState &&
+    inWaitedGroup(event, wait) &&
     payloadFieldText(event.payload, wait.field) === wait.fieldId
   );
 }
 
-/** Whether the scope may see this event: a tenant its wallet's, a tenant-admin its group's. */
+/** True when the wait names no group or the event's group is the one named. */
+export function inWaitedGroup(event: TenantEvent, wait: WaypointWait): boolean {
+  return wait.groupId === undefined || event.group_id === wait.groupId;
+}
+
+/** Whether the scope may see this event: a tenant its wallet's, a tenant-admin token its group's, the static key all. */
 export function eventInScope(event: TenantEvent, scope: TenantScope): boolean {
-  return scope.kind === "tenant" ? event.wallet_id === scope.walletId : event.group_id === scope.groupId;
+  switch (scope.kind) {
+    case "tenant":
+      return event.wallet_id === scope.walletId;
+    case "tenant-admin":
+      return event.group_id === scope.groupId;
+    case "tenant-admin-key":
+      return true;
+  }
 }
 
 export type WaitPermission =
@@ -113,6 +116,7 @@ export type WaitPermission =
  */
 export function mayWaitOn(scope: TenantScope, walletId: string, knownGroupOfWallet: string | undefined): WaitPermission {
   if (scope.kind === "tenant") return scope.walletId === walletId ? { ok: true } : { ok: false, reason: "foreign-wallet" };
+  if (scope.kind === "tenant-admin-key") return { ok: true };
   if (knownGroupOfWallet !== undefined && knownGroupOfWallet !== scope.groupId) return { ok: false, reason: "wallet-of-another-group" };
   return { ok: true };
 }

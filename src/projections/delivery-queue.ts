@@ -1,6 +1,7 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
-import type { DeliveryEvent } from "../domain/delivery.js";
+import type { DeliveryEvent, DeliveryRedeliveryRequested, DeliveryScheduled } from "../domain/delivery.js";
+import { transactionText } from "../domain/ingest-events.js";
 import type { WebhookEndpointEvent } from "../domain/webhook-events.js";
 import type { Projection } from "./projection.js";
 
@@ -168,7 +169,7 @@ class QueueChanges {
 
   /** The same body as the first attempt's: attempts are signed over it. */
   #insert(
-    event: StoredEvent & { readonly data: { readonly deliveryId: string; readonly webhookId: string; readonly transaction: unknown } },
+    event: StoredEvent & { readonly data: DeliveryScheduled["data"] | DeliveryRedeliveryRequested["data"] },
     position: Pick<QueueRow, "attempts" | "revision" | "due_at">,
   ): void {
     this.#due = true;
@@ -177,7 +178,7 @@ class QueueChanges {
       row: {
         delivery_id: event.data.deliveryId,
         webhook_id: event.data.webhookId,
-        payload: JSON.stringify(event.data.transaction),
+        payload: transactionText(event.data),
         correlation_id: event.metadata.correlationId,
         state: "pending",
         leased_until: null,

@@ -122,12 +122,12 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
   };
 
   function schedule(event: StoredEvent<string, TransactionReceived["data"]>): void {
-    const { transactionId, transaction } = event.data;
+    const { transactionId, transaction, publishedText } = event.data;
     const now = Date.now();
     for (const [webhookId, subscriptionIds] of index.match(transaction)) {
       const id = deliveryId(webhookId, transactionId);
       const decision = decide(
-        { type: "Schedule", data: { deliveryId: id, webhookId, transactionId, subscriptionIds, transaction, scheduledAt: now } },
+        { type: "Schedule", data: { deliveryId: id, webhookId, transactionId, subscriptionIds, transaction, ...(publishedText === undefined ? {} : { publishedText }), scheduledAt: now } },
         initialDeliveryState,
       );
       if (!decision.ok) continue;

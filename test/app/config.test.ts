@@ -15,8 +15,8 @@ describe("loadConfig", () => {
       host: "127.0.0.1",
       txSubject: "asset-register.transactions",
       txStream: "ASSET_REGISTER",
-      tenantEventsSubject: "cloudapi.aries.events.>",
-      tenantEventsStream: "CLOUDAPI_ARIES_EVENTS",
+      tenantEventsSubject: "cloudapi.aries.events.*.*",
+      tenantEventsStream: "cloudapi_aries_events",
       natsDurable: "herald",
       siweDomain: "localhost:4000",
       siweMaxTtlS: 86_400,
@@ -42,6 +42,7 @@ describe("loadConfig", () => {
       embedded: false,
       ingestToken: undefined,
       tenantJwtSecret: undefined,
+      tenantAdminApiKey: undefined,
     });
   });
 

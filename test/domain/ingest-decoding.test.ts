@@ -74,3 +74,15 @@ describe("decodeTenantEventMessage", () => {
     expect((decision.event.data as { reason: string }).reason).toBe("payload must be an object");
   });
 });
+
+describe("published text", () => {
+  it("keeps each accepted message's text exactly as it came, beside the parsed form", () => {
+    const transaction = `\uFEFF{ "status":"SUCCESS","events":[{"type":"asset-link","action":"create","collectionId":"c","2":1.50,"1":1e2}], "10":"é\\u00e9" }`;
+    const tenantEvent = `{"payload":{"state":"done","10":1.0},"wallet_id":"w","topic":"basic-message"}`;
+    const tx = decodeTransactionMessage(message(new TextEncoder().encode(transaction)));
+    const te = decodeTenantEventMessage(message(new TextEncoder().encode(tenantEvent)));
+    expect(tx.accepted && te.accepted).toBe(true);
+    expect(tx.event.data).toMatchObject({ publishedText: transaction, transaction: { status: "SUCCESS", "10": "éé" } });
+    expect(te.event.data).toMatchObject({ publishedText: tenantEvent, event: { wallet_id: "w", topic: "basic-message" } });
+  });
+});

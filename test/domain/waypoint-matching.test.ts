@@ -2,11 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TenantEvent } from "../../src/domain/ingest-events.js";
 import {
-  WAYPOINT_TOPICS,
   type WaypointWait,
   eventAnswersWait,
   eventInScope,
-  isWaypointTopic,
+  inWaitedGroup,
   mayWaitOn,
   payloadFieldText,
   waitKeyOfEvent,
@@ -18,7 +17,7 @@ const [connectionCompleted, proofDone, otherGroupCredential] = fixtureTenantEven
 
 const waitFor = (event: TenantEvent, field: string, overrides: Partial<WaypointWait> = {}): WaypointWait => ({
   walletId: event.wallet_id,
-  topic: event.topic as WaypointWait["topic"],
+  topic: event.topic,
   field,
   fieldId: String(event.payload[field]),
   desiredState: String(event.payload.state),
@@ -26,10 +25,19 @@ const waitFor = (event: TenantEvent, field: string, overrides: Partial<WaypointW
 });
 
 describe("topics", () => {
-  it("are the seed's eleven", () => {
-    expect(WAYPOINT_TOPICS).toHaveLength(11);
-    expect(isWaypointTopic("proofs")).toBe(true);
-    expect(isWaypointTopic("transactions")).toBe(false);
+  it("given a topic the documentation does not list (acapy-cloud publishes basic-message), then it is a wait like any other", () => {
+    const message: TenantEvent = { ...connectionCompleted, topic: "basic-message", payload: { connection_id: "c1", state: "received" } };
+    expect(eventAnswersWait(message, waitFor(message, "connection_id"))).toBe(true);
+    expect(eventAnswersWait(message, waitFor(message, "connection_id", { topic: "basic-messages" }))).toBe(false);
+  });
+});
+
+describe("group_id", () => {
+  it("given a wait naming a group, then only an event of that group answers it", () => {
+    expect(eventAnswersWait(connectionCompleted, waitFor(connectionCompleted, "connection_id", { groupId: connectionCompleted.group_id! }))).toBe(true);
+    expect(eventAnswersWait(connectionCompleted, waitFor(connectionCompleted, "connection_id", { groupId: "another" }))).toBe(false);
+    expect(inWaitedGroup({ ...connectionCompleted, group_id: undefined }, waitFor(connectionCompleted, "connection_id", { groupId: "acme" }))).toBe(false);
+    expect(inWaitedGroup({ ...connectionCompleted, group_id: undefined }, waitFor(connectionCompleted, "connection_id"))).toBe(true);
   });
 });
 
@@ -84,7 +92,7 @@ describe("payloadFieldText", () => {
 describe("waitKey", () => {
   it("given any event and a wait it answers, then both yield the same index key", () => {
     fc.assert(
-      fc.property(fc.string(), fc.constantFrom(...WAYPOINT_TOPICS), fc.string(), fc.string(), fc.string(), (wallet, topic, field, id, state) => {
+      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), fc.string(), (wallet, topic, field, id, state) => {
         const event: TenantEvent = { wallet_id: wallet, topic, payload: { [field]: id, state } };
         const wait: WaypointWait = { walletId: wallet, topic, field, fieldId: id, desiredState: state };
         if (eventAnswersWait(event, wait)) expect(waitKeyOfEvent(event)).toBe(waitKeyOfWait(wait));
@@ -122,6 +130,13 @@ describe("scope", () => {
     expect(eventInScope(connectionCompleted, acmeAdmin)).toBe(true);
     expect(eventInScope(otherGroupCredential, acmeAdmin)).toBe(false);
     expect(eventInScope({ ...connectionCompleted, group_id: undefined }, acmeAdmin)).toBe(false);
+  });
+
+  it("given the static tenant-admin key, then it may wait on any wallet and every event is in scope", () => {
+    const keyAdmin = { kind: "tenant-admin-key" as const };
+    expect(mayWaitOn(keyAdmin, otherGroupCredential.wallet_id, "globex")).toEqual({ ok: true });
+    expect(eventInScope(otherGroupCredential, keyAdmin)).toBe(true);
+    expect(eventInScope({ ...connectionCompleted, group_id: undefined }, keyAdmin)).toBe(true);
   });
 
   it("given a tenant key, then only its wallet's events are in scope", () => {

@@ -50,7 +50,7 @@ const CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES = {
 const ENDPOINT_FIELDS = "id webhookId subscriber url apiKey retries createdAt";
 const SUBSCRIPTION_FIELDS = "id subscriptionId webhookId type actions collectionId createdAt";
 const QUERY_ENDPOINT = `query($webhookId: String!) { webhookEndpoint(webhookId: $webhookId) { ${ENDPOINT_FIELDS} } }`;
-const QUERY_ENDPOINTS = `query($first: Int, $after: String, $last: Int, $before: String, $subscriber: String) {
+const QUERY_ENDPOINTS = `query($first: Float, $after: String, $last: Float, $before: String, $subscriber: String) {
   webhookEndpoints(first: $first, after: $after, last: $last, before: $before, subscriber: $subscriber) {
     edges { cursor node { ${ENDPOINT_FIELDS} } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -61,7 +61,7 @@ const QUERY_SUBSCRIPTION = `query($subscriptionId: String!) { webhookSubscriptio
 const QUERY_SUBSCRIPTIONS = `query($webhookId: String!) {
   webhookSubscriptions(webhookId: $webhookId) { edges { cursor node { ${SUBSCRIPTION_FIELDS} } } pageInfo { hasNextPage hasPreviousPage } total }
 }`;
-const QUERY_NODE = `query($id: ID!) { node(id: $id) { id ... on WebhookEndpoint { webhookId } ... on WebhookSubscription { subscriptionId } } }`;
+const QUERY_NODE = `query($id: String!) { node(id: $id) { id ... on WebhookEndpoint { webhookId } ... on WebhookSubscription { subscriptionId } } }`;
 
 const DOMAIN = "herald.test";
 
@@ -91,11 +91,11 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     return token;
   }
 
-  async function gql(query: string, variables: object, auth: PrivateKeyAccount | string | undefined): Promise<GraphqlResponse> {
+  async function gql(query: string, variables: object, auth: PrivateKeyAccount | string | undefined, scheme = "Bearer "): Promise<GraphqlResponse> {
     const token = typeof auth === "string" || auth === undefined ? auth : await tokenOf(auth);
     const response = await fetch(`${herald.url}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      headers: { "content-type": "application/json", ...(token === undefined ? {} : { authorization: `${scheme}${token}` }) },
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as Omit<GraphqlResponse, "status">;
@@ -353,7 +353,8 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
     it("lets admins see everyone's endpoints and filter by subscriber, without opening their secrets", async () => {
       const endpoint = await createEndpoint(bob);
-      const all = await gql(QUERY_ENDPOINTS, {}, admin);
+      // The newest page: the endpoint just created is on it, however many others exist.
+      const all = await gql(QUERY_ENDPOINTS, { last: 10 }, admin);
       const ids = all.data!.webhookEndpoints.edges.map((edge: any) => edge.node.webhookId);
       expect(ids).toContain(endpoint.webhookId);
       const bobs = await gql(QUERY_ENDPOINTS, { subscriber: bob.address.toLowerCase() }, admin);
@@ -361,7 +362,76 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       expect(bobs.data!.webhookEndpoints.total).toBeGreaterThan(0);
       expect(bobs.data!.webhookEndpoints.total).toBeLessThan(all.data!.webhookEndpoints.total);
       const seen = await gql(QUERY_ENDPOINT, { webhookId: endpoint.webhookId }, admin);
-      expect(seen.data!.webhookEndpoint).toMatchObject({ webhookId: endpoint.webhookId, subscriber: bob.address, apiKey: null });
+      // apiKey is String! in the Asset Register's schema: admins read a placeholder, not null and not the key.
+      expect(seen.data!.webhookEndpoint).toMatchObject({ webhookId: endpoint.webhookId, subscriber: bob.address, apiKey: "[redacted]" });
+    });
+  });
+
+  describe("operations as Futureverse's Asset Register SDK writes them", () => {
+    // sdk-unity-asset-register declares one variable per argument, with the real schema's types.
+    const SDK_ENDPOINTS = `query ($first: Float, $after: String) { webhookEndpoints (first: $first, after: $after) {
+      edges { node { id webhookId subscriber url apiKey retries createdAt } cursor }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor nextPage } total } }`;
+    const SDK_CREATE_ENDPOINT = `mutation ($input: CreateWebhookEndpointInput!) { createWebhookEndpoint (input: $input) { webhookEndpoint { id webhookId retries apiKey } } }`;
+    const SDK_CREATE_SUBSCRIPTION = `mutation ($webhookId: String!, $type: String!, $actions: [String!]!, $collectionId: CollectionId!) {
+      createWebhookSubscription (input: { webhookId: $webhookId, type: $type, actions: $actions, collectionId: $collectionId }) { webhookSubscription { id collectionId } } }`;
+    const SDK_SUBSCRIPTIONS = `query ($webhookId: String!, $first: Float) { webhookSubscriptions (webhookId: $webhookId, first: $first) { edges { node { subscriptionId } } pageInfo { nextPage } total } }`;
+    const SDK_NODE = `query ($id: String!) { node (id: $id) { id ... on WebhookEndpoint { webhookId } ... on WebhookSubscription { subscriptionId } } }`;
+
+    it("create with Float retries, subscribe with a CollectionId variable, list with Float first, fetch with node(id: String!)", async () => {
+      const account = newAccount();
+      const created = await gql(SDK_CREATE_ENDPOINT, { input: { url: "https://example.com/sdk", retries: 3.0 } }, account);
+      expect(created.errors).toBeUndefined();
+      const endpoint = created.data!.createWebhookEndpoint.webhookEndpoint;
+      expect(endpoint.retries).toBe(3);
+      const subscribed = await gql(SDK_CREATE_SUBSCRIPTION, { webhookId: endpoint.webhookId, type: "asset-link", actions: ["create"], collectionId: CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input.collectionId }, account);
+      expect(subscribed.errors).toBeUndefined();
+      expect(subscribed.data!.createWebhookSubscription.webhookSubscription.collectionId).toBe(CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input.collectionId);
+      const subscriptions = await gql(SDK_SUBSCRIPTIONS, { webhookId: endpoint.webhookId, first: 10.0 }, account);
+      expect(subscriptions.data!.webhookSubscriptions).toMatchObject({ total: 1, pageInfo: { nextPage: null } });
+      for (const id of [endpoint.id, subscribed.data!.createWebhookSubscription.webhookSubscription.id]) {
+        const node = await gql(SDK_NODE, { id }, account);
+        expect(node.errors).toBeUndefined();
+        expect(node.data!.node.id).toBe(id);
+      }
+      expect(errorOf(await gql(SDK_NODE, { id: "not-a-node" }, account))).toMatchObject({ code: "NOT_FOUND" });
+    });
+
+    it("pages 10 at a time by default, with nextPage to pass as after", async () => {
+      const account = newAccount();
+      for (let i = 0; i < 12; i++) await createEndpoint(account, `https://example.com/page-${i}`);
+      const first = await gql(SDK_ENDPOINTS, {}, account);
+      expect(first.data!.webhookEndpoints.edges).toHaveLength(10);
+      expect(first.data!.webhookEndpoints.total).toBe(12);
+      const { pageInfo } = first.data!.webhookEndpoints;
+      expect(pageInfo).toMatchObject({ hasNextPage: true, nextPage: pageInfo.endCursor });
+      const rest = await gql(SDK_ENDPOINTS, { after: pageInfo.nextPage }, account);
+      expect(rest.data!.webhookEndpoints.edges).toHaveLength(2);
+      expect(rest.data!.webhookEndpoints.pageInfo).toMatchObject({ hasNextPage: false, nextPage: null });
+      // A null first is the default too.
+      expect((await gql(SDK_ENDPOINTS, { first: null }, account)).data!.webhookEndpoints.edges).toHaveLength(10);
+    });
+
+    it("refuses a non-integral or out-of-range Float with BAD_USER_INPUT naming the field, writing nothing", async () => {
+      const account = newAccount();
+      const before = await webhookEventCount();
+      expect(errorOf(await gql(SDK_ENDPOINTS, { first: 2.5 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "first" });
+      expect(errorOf(await gql(SDK_ENDPOINTS, { first: -1 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "first" });
+      expect(errorOf(await gql(QUERY_ENDPOINTS, { last: 1e300 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "last" });
+      for (const retries of [2.5, -1, 21, 1e300]) {
+        expect(errorOf(await gql(SDK_CREATE_ENDPOINT, { input: { url: "https://example.com/sdk", retries } }, account))).toMatchObject({ code: "BAD_USER_INPUT", field: "retries" });
+      }
+      expect(await webhookEventCount()).toBe(before);
+    });
+
+    it("accepts the SIWE token in Authorization with or without Bearer", async () => {
+      const account = newAccount();
+      await createEndpoint(account);
+      for (const scheme of ["", "Bearer ", "bearer "]) {
+        const response = await gql(SDK_ENDPOINTS, {}, account, scheme);
+        expect(response.errors, scheme).toBeUndefined();
+        expect(response.data!.webhookEndpoints.total).toBe(1);
+      }
     });
   });
 

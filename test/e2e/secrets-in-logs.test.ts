@@ -13,6 +13,7 @@ import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-r
 
 const DOMAIN = "herald.test";
 const TENANT_SECRET = "logs-tenant-jwt-secret";
+const TENANT_ADMIN_API_KEY = "logs-tenant-admin-api-key";
 
 /**
  * Drives every feature at LOG_LEVEL=debug (GraphQL with good and bad sign-ins, key rotation, HTTP and
@@ -36,6 +37,7 @@ describe("secrets never reach the log", () => {
         LOG_LEVEL: "debug",
         HERALD_SIWE_DOMAIN: DOMAIN,
         HERALD_TENANT_JWT_SECRET: TENANT_SECRET,
+        HERALD_TENANT_ADMIN_API_KEY: TENANT_ADMIN_API_KEY,
         HERALD_RETRY_BASE_MS: "200",
         HERALD_DELIVERY_TIMEOUT_MS: "2000",
       },
@@ -43,6 +45,7 @@ describe("secrets never reach the log", () => {
     remember("encryption key", TEST_ENCRYPTION_KEY);
     remember("ingest token", TEST_INGEST_TOKEN);
     remember("tenant JWT secret", TENANT_SECRET);
+    remember("tenant-admin API key", TENANT_ADMIN_API_KEY);
   });
   afterAll(async () => {
     await herald?.cleanup();
@@ -147,6 +150,12 @@ describe("secrets never reach the log", () => {
     expect(answered.status).toBe(200);
     expect(await answered.text()).toContain(tenantEvent.wallet_id);
     expect((await sse(foreignKey)).status).toBe(403);
+    // The static tenant-admin key, answered and refused (a near miss and a key with no role).
+    const admin = await sse(`tenant-admin.${TENANT_ADMIN_API_KEY}`);
+    expect(admin.status).toBe(200);
+    expect(await admin.text()).toContain(tenantEvent.wallet_id);
+    expect((await sse(`tenant-admin.${TENANT_ADMIN_API_KEY}x`)).status).toBe(403);
+    expect((await sse(TENANT_ADMIN_API_KEY)).status).toBe(401);
     expect((await fetch(`${herald.url}/metrics`)).status).toBe(200);
   }
 });

@@ -4,15 +4,18 @@ import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
-import { WAYPOINT_TOPICS } from "../../src/domain/waypoint-matching.js";
 import type { TenantEvent } from "../../src/domain/ingest-events.js";
 import { fixtureTenantEvents } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
 import { SseClient } from "../support/sse-client.js";
+import { SseListener, SseListenerTimeoutError } from "../support/sse-listener.js";
 import { appendTenantEvents, tenantEventAppend } from "../support/tenant-event-appends.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
 
 const SECRET = "test-tenant-jwt-secret";
+const ADMIN_API_KEY = "test-tenant-admin-api-key";
+/** sse-starlette's keep-alive: `: ping - ` and Python's str() of a UTC datetime. */
+const PING = /^: ping - \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00$/;
 const [connectionTemplate, proofTemplate] = fixtureTenantEvents() as [TenantEvent, TenantEvent, TenantEvent];
 
 /** A fresh wallet and connection each time, so tests never answer each other's waits. */
@@ -36,7 +39,7 @@ describe("Waypoint SSE: wait for one tenant event", () => {
 
   beforeAll(async () => {
     herald = await startTestHerald({
-      env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "2", HERALD_SSE_KEEPALIVE_S: "1" },
+      env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_TENANT_ADMIN_API_KEY: ADMIN_API_KEY, HERALD_SSE_TIMEOUT_S: "2", HERALD_SSE_KEEPALIVE_S: "1" },
     });
     nc = await connect({ servers: NATS_URL });
     js = jetstream(nc);
@@ -58,8 +61,8 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     return client;
   }
 
-  async function publish(event: TenantEvent): Promise<void> {
-    await js.publish(`${herald.nats!.tenantSubjectRoot}.${event.group_id}.${event.wallet_id}`, JSON.stringify(event));
+  async function publish(event: TenantEvent | string, subjectOf: TenantEvent = event as TenantEvent): Promise<void> {
+    await js.publish(`${herald.nats!.tenantSubjectRoot}.${subjectOf.group_id}.${subjectOf.wallet_id}`, typeof event === "string" ? event : JSON.stringify(event));
   }
 
   /** Until this herald's matcher has the event in its window (it arrived before the request). */
@@ -117,7 +120,7 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     expect(JSON.parse((await client.next("message")).data)).toEqual(event);
   });
 
-  it("sends a timeout event and closes when nothing matches, with keep-alive comments meanwhile", async () => {
+  it("closes with nothing but `: ping - <UTC time>` comments when nothing matches, as acapy-cloud does", async () => {
     const event = newConnectionEvent();
     const response = await fetch(sseUrl(herald.url, event), { headers: { "x-api-key": tenantKey(event.wallet_id) } });
     expect(response.status).toBe(200);
@@ -127,29 +130,89 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     const started = Date.now();
     const body = await response.text();
     expect(Date.now() - started).toBeGreaterThan(1500);
-    expect(body).toContain(": keep-alive\n\n");
-    expect(body).toMatch(/event: timeout\ndata: \{.*\}\n\n$/);
+    const lines = body.split("\n").filter((line) => line !== "");
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const line of lines) expect(line).toMatch(PING);
+    expect(body).not.toMatch(/^(event|data|id):/m);
     expect(herald.herald.waypoint.waiterCount).toBe(0);
   });
 
-  it("the seed's client sees the timeout event", async () => {
+  it("the seed's client sees the stream end without a message when nothing matches", async () => {
     const event = newConnectionEvent();
     const client = listen(sseUrl(herald.url, event), tenantKey(event.wallet_id));
-    expect(JSON.parse((await client.next("timeout", 5000)).data)).toMatchObject({ error: "timeout" });
+    await client.next("open");
+    await client.next("error", 5000, (error) => error.status === undefined);
+    expect(client.entries.some((entry) => entry.kind === "message")).toBe(false);
   });
 
-  it("does not replay an earlier event with look_back=0", async () => {
+  it("treats look_back=0 as the default window (acapy-cloud forwards only a non-zero look_back) and a negative one as live only", async () => {
     const event = newConnectionEvent();
     const before = herald.herald.waypoint.windowSize;
     await publish(event);
     await seenBy(herald, before + 1);
-    const client = listen(sseUrl(herald.url, event, "connection_id", "?look_back=0"), tenantKey(event.wallet_id));
-    await client.next("timeout", 5000);
-    expect(client.entries.some((entry) => entry.kind === "message")).toBe(false);
+    const zero = listen(sseUrl(herald.url, event, "connection_id", "?look_back=0"), tenantKey(event.wallet_id));
+    expect(JSON.parse((await zero.next("message")).data)).toEqual(event);
+    const clamped = listen(sseUrl(herald.url, event, "connection_id", "?look_back=100000"), tenantKey(event.wallet_id));
+    expect(JSON.parse((await clamped.next("message")).data)).toEqual(event);
+    const live = new SseListener(herald.url, event.wallet_id, event.topic, tenantKey(event.wallet_id));
+    await expect(live.waitForEvent("connection_id", String(event.payload.connection_id), "completed", { lookBack: -1 })).rejects.toThrow(SseListenerTimeoutError);
+  });
+
+  describe("acapy-cloud's own listener (sse_listener.py) against herald", () => {
+    const listener = (event: TenantEvent, key = tenantKey(event.wallet_id)) => new SseListener(herald.url, event.wallet_id, event.topic, key);
+
+    it("a match: the first data line is the event, byte for byte as published", async () => {
+      const event = newConnectionEvent();
+      // Published with its own spacing and key order, which a re-serialisation would change.
+      const published = `{ "payload": {"state":"completed", "connection_id":"${String(event.payload.connection_id)}", "10": 1.50, "2": 1e2},\t"wallet_id":"${event.wallet_id}", "topic":"connections", "origin":"multitenant", "group_id":"acme" }`;
+      const waiting = listener(event).waitForEvent("connection_id", String(event.payload.connection_id), "completed");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await publish(published, event);
+      const result = await waiting;
+      expect(result.data).toBe(published);
+      expect(result.payload).toMatchObject({ connection_id: event.payload.connection_id, state: "completed" });
+      // herald's one addition, the id: line, is what the listener notes and skips.
+      expect(result.unexpected).toEqual([expect.stringMatching(/^id: \d+-\d+$/)]);
+    });
+
+    it("a timeout: the stream ends without a data line and the listener raises SseListenerTimeoutError", async () => {
+      const event = newConnectionEvent();
+      const l = listener(event);
+      await expect(l.waitForEvent("connection_id", String(event.payload.connection_id), "completed")).rejects.toThrow(SseListenerTimeoutError);
+      for (const line of l.lines.filter((text) => text !== "")) expect(line).toMatch(PING);
+    });
+
+    it("basic-message, the topic acapy-cloud's pipelines publish (its e2e test_messaging waits on it), is a wait like any other", async () => {
+      const event: TenantEvent = { wallet_id: randomUUID(), topic: "basic-message", origin: "multitenant", group_id: "acme", payload: { connection_id: randomUUID(), content: "hello", state: "received" } };
+      const waiting = listener(event).waitForEvent("connection_id", String(event.payload.connection_id), "received");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await publish(event);
+      expect((await waiting).payload).toEqual(event.payload);
+    });
+
+    it("two matches inside look_back: the oldest answers, as acapy-cloud's stream order does", async () => {
+      const first = newConnectionEvent();
+      const second: TenantEvent = { ...first, payload: { ...first.payload, their_label: "second" } };
+      const before = herald.herald.waypoint.windowSize;
+      await publish({ ...first, payload: { ...first.payload, their_label: "first" } });
+      await publish(second);
+      await seenBy(herald, before + 2);
+      const result = await listener(first).waitForEvent("connection_id", String(first.payload.connection_id), "completed", { lookBack: 60 });
+      expect(result.payload).toMatchObject({ their_label: "first" });
+    });
   });
 
   describe("refusals, as JSON before any stream opens", () => {
     const get = (url: string, apiKey?: string) => fetch(url, { headers: apiKey === undefined ? {} : { "x-api-key": apiKey } });
+
+    it("401 with FastAPI's detail for a key without a role prefix or with an unknown role", async () => {
+      const event = newConnectionEvent();
+      for (const key of ["no-dot-at-all", "admin.whatever", tenantKey(event.wallet_id).replace(/^tenant/, "tenants")]) {
+        const response = await get(sseUrl(herald.url, event), key);
+        expect(response.status).toBe(401);
+        expect(await response.json()).toMatchObject({ detail: expect.any(String), code: "TENANT_KEY_REFUSED", reason: "unknown-role" });
+      }
+    });
 
     it("403 for a missing, malformed, expired or foreign-secret key", async () => {
       const event = newConnectionEvent();
@@ -159,7 +222,7 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       for (const [key, reason] of [[undefined, "missing"], ["tenant.nope", "malformed"], [expired, "expired"], [foreign, "bad-signature"]] as const) {
         const response = await get(url, key);
         expect(response.status).toBe(403);
-        expect(await response.json()).toMatchObject({ code: "TENANT_KEY_REFUSED", reason });
+        expect(await response.json()).toMatchObject({ detail: expect.any(String), code: "TENANT_KEY_REFUSED", reason });
       }
       // No key, nor any part of one, is logged: every JWT starts with this header.
       expect(herald.logs.join("\n")).not.toContain(foreign.split(".")[1]);
@@ -174,19 +237,22 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       expect((await client.next("error")).status).toBe(403);
     });
 
-    it("422 listing the topics for an unknown topic", async () => {
+    it("no refusal for a topic outside the documented eleven: it opens a wait", async () => {
       const event = { ...newConnectionEvent(), topic: "transactions" };
       const response = await get(sseUrl(herald.url, event), tenantKey(event.wallet_id));
-      expect(response.status).toBe(422);
-      expect(await response.json()).toMatchObject({ code: "UNKNOWN_TOPIC", topics: [...WAYPOINT_TOPICS] });
+      expect(response.status).toBe(200);
+      await response.body?.cancel();
     });
 
-    it("422 for a look_back that is not whole seconds up to the maximum", async () => {
+    it("422 with FastAPI's int_parsing detail for a look_back that is not an integer", async () => {
       const event = newConnectionEvent();
-      for (const lookBack of ["-1", "abc", "1.5", "301"]) {
+      for (const lookBack of ["abc", "1.5", ""]) {
         const response = await get(sseUrl(herald.url, event, "connection_id", `?look_back=${lookBack}`), tenantKey(event.wallet_id));
         expect(response.status).toBe(422);
-        expect(await response.json()).toMatchObject({ code: "INVALID_LOOK_BACK", max_look_back: 300 });
+        expect(await response.json()).toMatchObject({
+          code: "INVALID_LOOK_BACK",
+          detail: [{ type: "int_parsing", loc: ["query", "look_back"], input: lookBack }],
+        });
       }
     });
   });
@@ -233,8 +299,23 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       const client = listen(sseUrl(herald.url, event), adminKey("acme"));
       await client.next("open");
       await publish(event);
-      await client.next("timeout", 5000);
+      await client.next("error", 5000, (error) => error.status === undefined);
       expect(client.entries.some((entry) => entry.kind === "message")).toBe(false);
+    });
+
+    it("the static key (HERALD_TENANT_ADMIN_API_KEY) waits on any wallet; ?group_id= filters, a wrong group never matches", async () => {
+      const event = newConnectionEvent("globex");
+      const key = `tenant-admin.${ADMIN_API_KEY}`;
+      const any = listen(sseUrl(herald.url, event), key);
+      const right = listen(sseUrl(herald.url, event, "connection_id", "?group_id=globex"), key);
+      const wrong = new SseListener(herald.url, event.wallet_id, event.topic, key);
+      const wrongWait = wrong.waitForEvent("connection_id", String(event.payload.connection_id), "completed", { query: "&group_id=acme" });
+      await any.next("open");
+      await right.next("open");
+      await publish(event);
+      expect(JSON.parse((await any.next("message")).data)).toEqual(event);
+      expect(JSON.parse((await right.next("message")).data)).toEqual(event);
+      await expect(wrongWait).rejects.toThrow(SseListenerTimeoutError);
     });
   });
 

@@ -41,12 +41,12 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
     /** A new endpoint of the owner's at `url`, subscribed to the seed transaction's events. */
     async endpointAt(url: string, retries = 3): Promise<string> {
       const created = await ok(
-        `mutation($url: String!, $retries: Int) { createWebhookEndpoint(input: { url: $url, retries: $retries }) { webhookEndpoint { webhookId } } }`,
+        `mutation($url: String!, $retries: Float) { createWebhookEndpoint(input: { url: $url, retries: $retries }) { webhookEndpoint { webhookId } } }`,
         { url, retries },
       );
       const webhookId = created.createWebhookEndpoint.webhookEndpoint.webhookId as string;
       await ok(
-        `mutation($webhookId: String!, $collectionId: String!) {
+        `mutation($webhookId: String!, $collectionId: CollectionId!) {
           createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create", "delete"], collectionId: $collectionId }) { webhookSubscription { subscriptionId } }
         }`,
         { webhookId, collectionId: SEED_COLLECTION },

@@ -3,7 +3,6 @@ import EventSource from "eventsource";
 export type SseEntry =
   | { readonly kind: "open" }
   | { readonly kind: "message"; readonly id: string; readonly data: string }
-  | { readonly kind: "timeout"; readonly data: string }
   | { readonly kind: "error"; readonly status: number | undefined };
 
 /**
@@ -19,7 +18,6 @@ export class SseClient {
     this.source = new EventSource(url, { headers });
     this.source.onopen = () => this.#record({ kind: "open" });
     this.source.onmessage = (event) => this.#record({ kind: "message", id: event.lastEventId, data: event.data });
-    this.source.addEventListener("timeout", (event) => this.#record({ kind: "timeout", data: event.data }));
     this.source.onerror = (error) => this.#record({ kind: "error", status: error.status });
   }
 

@@ -31,7 +31,7 @@ export function natsTestNames(): NatsTestNames {
       NATS_URL,
       HERALD_TX_SUBJECT: txSubject,
       HERALD_TX_STREAM: txStream,
-      HERALD_TENANT_EVENTS_SUBJECT: `${tenantSubjectRoot}.>`,
+      HERALD_TENANT_EVENTS_SUBJECT: `${tenantSubjectRoot}.*.*`,
       HERALD_TENANT_EVENTS_STREAM: tenantStream,
       HERALD_NATS_DURABLE: `herald-${prefix}`,
     },

@@ -8,9 +8,22 @@ import type { TenantScope } from "../../domain/waypoint-matching.js";
  * token cannot pick its own algorithm (`none`, or an asymmetric one keyed with our secret).
  */
 
-export type TenantTokenProblem = "missing" | "malformed" | "bad-signature" | "expired" | "not-yet-valid" | "missing-claim";
+export type TenantTokenProblem = "missing" | "unknown-role" | "malformed" | "bad-signature" | "expired" | "not-yet-valid" | "missing-claim";
 
-export type TenantTokenCheck = { readonly ok: true; readonly scope: TenantScope } | { readonly ok: false; readonly problem: TenantTokenProblem };
+/** acapy-cloud's roles, the prefix before the key's first dot; herald accepts no governance key. */
+export type TenantKeyRole = "tenant" | "tenant-admin" | "governance";
+
+/** The key's role prefix; undefined when it has no dot or names no role (acapy-cloud answers 401 to both). */
+export function tenantKeyRole(apiKey: string): TenantKeyRole | undefined {
+  const dot = apiKey.indexOf(".");
+  const role = apiKey.slice(0, dot);
+  return dot > 0 && (role === "tenant" || role === "tenant-admin" || role === "governance") ? role : undefined;
+}
+
+/** The scopes a tenant JWT carries (the static tenant-admin key is no token). */
+export type TenantTokenScope = Exclude<TenantScope, { readonly kind: "tenant-admin-key" }>;
+
+export type TenantTokenCheck = { readonly ok: true; readonly scope: TenantTokenScope } | { readonly ok: false; readonly problem: TenantTokenProblem };
 
 const HEADER = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
 
@@ -22,7 +35,7 @@ export interface TenantTokenOptions {
 }
 
 /** Makes the `x-api-key` value for a scope. */
-export function createTenantToken(secret: string, scope: TenantScope, options: TenantTokenOptions = {}): string {
+export function createTenantToken(secret: string, scope: TenantTokenScope, options: TenantTokenOptions = {}): string {
   const iat = options.nowS ?? Math.floor(Date.now() / 1000);
   const claims =
     scope.kind === "tenant"
@@ -35,10 +48,10 @@ export function createTenantToken(secret: string, scope: TenantScope, options: T
 /** Checks an `x-api-key` value; never throws, and the result never repeats the token. */
 export function verifyTenantToken(secret: string, apiKey: string | undefined, nowS = Math.floor(Date.now() / 1000)): TenantTokenCheck {
   if (!apiKey) return { ok: false, problem: "missing" };
-  const dot = apiKey.indexOf(".");
-  const kind = apiKey.slice(0, dot);
-  if (dot < 0 || (kind !== "tenant" && kind !== "tenant-admin")) return { ok: false, problem: "malformed" };
-  const parts = apiKey.slice(dot + 1).split(".");
+  const kind = tenantKeyRole(apiKey);
+  if (kind === undefined) return { ok: false, problem: "unknown-role" };
+  if (kind === "governance") return { ok: false, problem: "malformed" };
+  const parts = apiKey.slice(kind.length + 1).split(".");
   if (parts.length !== 3) return { ok: false, problem: "malformed" };
   const [header, body, signature] = parts as [string, string, string];
 

@@ -2,6 +2,7 @@ import { AckPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jet
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import pRetry, { AbortError } from "p-retry";
 import type { Logger } from "pino";
+import { chooseStream } from "../../domain/nats-subjects.js";
 import type { AppendRequest, EventStore } from "../eventstore/event-store.js";
 
 /** What the ingest consumer needs to know about one message. */
@@ -16,7 +17,7 @@ export interface JetStreamIngestOptions {
   readonly nats: NatsConnection;
   readonly store: EventStore;
   readonly logger: Logger;
-  /** Created with this subject when it does not exist. */
+  /** Created with this subject when no stream holds the subject (see chooseStream). */
   readonly stream: string;
   readonly subject: string;
   readonly durable: string;
@@ -43,15 +44,15 @@ const ACK_WAIT_MS = 30_000;
 export async function startJetStreamIngest(options: JetStreamIngestOptions): Promise<JetStreamIngest> {
   const { nats, logger, store } = options;
   const manager = await jetstreamManager(nats);
-  await ensureStream(manager, options.stream, options.subject, logger);
-  await manager.consumers.add(options.stream, {
+  const stream = await ensureStream(manager, options.stream, options.subject, logger);
+  await manager.consumers.add(stream, {
     durable_name: options.durable,
     ack_policy: AckPolicy.Explicit,
     filter_subject: options.subject,
     ack_wait: nanos(ACK_WAIT_MS),
     max_ack_pending: 10_000,
   });
-  const consumer = await jetstream(nats).consumers.get(options.stream, options.durable);
+  const consumer = await jetstream(nats).consumers.get(stream, options.durable);
 
   const maxBatch = options.maxBatch ?? 256;
   let buffer: JsMsg[] = [];
@@ -113,7 +114,7 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
     },
   });
 
-  logger.info({ stream: options.stream, subject: options.subject, durable: options.durable }, "NATS ingest consuming");
+  logger.info({ stream, subject: options.subject, durable: options.durable }, "NATS ingest consuming");
   return {
     async stop() {
       await messages.close().catch(() => {});
@@ -123,21 +124,26 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
   };
 }
 
-async function ensureStream(
-  manager: Awaited<ReturnType<typeof jetstreamManager>>,
-  name: string,
-  subject: string,
-  logger: Logger,
-): Promise<void> {
-  try {
-    const info = await manager.streams.info(name);
-    if (!info.config.subjects?.includes(subject)) {
-      logger.warn({ stream: name, subject, subjects: info.config.subjects }, "stream exists without the configured subject");
-    }
-    return;
-  } catch (error) {
-    if ((error as { name?: string }).name !== "StreamNotFoundError" && !/stream not found/i.test((error as Error).message)) throw error;
+/** The NATS layout cannot carry the subject; the message is one line naming the stream and the subject. */
+export class NatsLayoutError extends Error {
+  readonly code = "NATS_LAYOUT";
+  constructor(message: string) {
+    super(message);
+    this.name = "NatsLayoutError";
   }
-  await manager.streams.add({ name, subjects: [subject], duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
-  logger.info({ stream: name, subject }, "created NATS stream");
+}
+
+/** Attaches to the stream that holds the subject, or creates one; returns the stream's name. */
+async function ensureStream(manager: Awaited<ReturnType<typeof jetstreamManager>>, name: string, subject: string, logger: Logger): Promise<string> {
+  const existing: { name: string; subjects: string[] }[] = [];
+  for await (const info of manager.streams.list()) existing.push({ name: info.config.name, subjects: info.config.subjects ?? [] });
+  const choice = chooseStream(existing, name, subject);
+  if (choice.kind === "unusable") throw new NatsLayoutError(choice.reason);
+  if (choice.kind === "create") {
+    await manager.streams.add({ name, subjects: [subject], duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
+    logger.info({ stream: name, subject }, "created NATS stream");
+  } else {
+    logger.info({ stream: choice.stream, subject }, "attached to NATS stream");
+  }
+  return choice.stream;
 }

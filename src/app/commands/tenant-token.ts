@@ -1,5 +1,4 @@
-import { createTenantToken } from "../../adapters/auth/tenant-token.js";
-import type { TenantScope } from "../../domain/waypoint-matching.js";
+import { type TenantTokenScope, createTenantToken } from "../../adapters/auth/tenant-token.js";
 import { loadConfig } from "../config.js";
 import { type CliCommand, CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
 
@@ -18,6 +17,8 @@ options:
   --help            this text
 
 Signed with HERALD_TENANT_JWT_SECRET, or in embedded mode the secret kept in HERALD_DATA_DIR.
+acapy-cloud's static tenant-admin key needs no command: tenant-admin.<HERALD_TENANT_ADMIN_API_KEY>
+waits on every wallet.
 `;
 
 const DEFAULT_TTL_S = 86_400;
@@ -44,7 +45,7 @@ export const tenantTokenCommand: CliCommand = {
   },
 };
 
-function scopeFrom(values: { wallet?: string; group?: string; admin?: boolean }): TenantScope {
+function scopeFrom(values: { wallet?: string; group?: string; admin?: boolean }): TenantTokenScope {
   if (values.admin) {
     if (!values.group) throw new CliUsageError("--admin needs --group <group_id>");
     if (values.wallet) throw new CliUsageError("--admin keys are for a group: drop --wallet");

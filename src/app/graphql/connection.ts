@@ -1,11 +1,16 @@
-import { ArgsType, type ClassType, Field, Int, ObjectType } from "type-graphql";
+import { ArgsType, type ClassType, Field, Float, ObjectType } from "type-graphql";
 import { isResourceId } from "../../domain/plain-text.js";
 import type { Page, PageKey, PageRequest } from "../../projections/keyset-page.js";
 import { BadUserInputError } from "./errors.js";
 
-/** Relay-style connections: `edges { node cursor }`, `pageInfo`, and `total`. */
+/**
+ * Relay-style connections: `edges { node cursor }`, `pageInfo`, and `total`, typed as the Asset
+ * Register's schema types them (`first`/`last`/`total` are Float there; herald takes whole numbers).
+ */
 
 export const MAX_PAGE_SIZE = 100;
+/** The Asset Register's default page. */
+export const DEFAULT_FIRST = 10;
 
 @ObjectType("PageInfo")
 export class PageInfo {
@@ -13,13 +18,17 @@ export class PageInfo {
   @Field(() => Boolean) hasPreviousPage!: boolean;
   @Field(() => String, { nullable: true }) startCursor!: string | null;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field(() => String, { nullable: true, description: "The cursor to pass as `after` for the next page; null on the last page." })
+  nextPage!: string | null;
 }
 
 @ArgsType()
 export class ConnectionArgs {
-  @Field(() => Int, { nullable: true, description: `At most ${MAX_PAGE_SIZE}.` }) first?: number | null;
+  @Field(() => Float, { nullable: true, defaultValue: DEFAULT_FIRST, description: `A whole number, at most ${MAX_PAGE_SIZE}.` })
+  first?: number | null;
   @Field(() => String, { nullable: true }) after?: string | null;
-  @Field(() => Int, { nullable: true, description: `At most ${MAX_PAGE_SIZE}.` }) last?: number | null;
+  @Field(() => Float, { nullable: true, description: `A whole number, at most ${MAX_PAGE_SIZE}; pages from the end, and then first is not used.` })
+  last?: number | null;
   @Field(() => String, { nullable: true }) before?: string | null;
 }
 
@@ -29,30 +38,32 @@ export interface Connection<Node> {
   total: number;
 }
 
-/** The `<Name>Connection` and `<Name>Edge` object types of one node type. */
-export function connectionType<Node extends object>(name: string, node: ClassType<Node>): ClassType<Connection<Node>> {
+/** The `<Name>Edge` object type of one node type and its connection type (`<Name>Connection` unless named). */
+export function connectionType<Node extends object>(name: string, node: ClassType<Node>, connectionName = `${name}Connection`): ClassType<Connection<Node>> {
   @ObjectType(`${name}Edge`)
   class Edge {
     @Field(() => node) node!: Node;
     @Field(() => String) cursor!: string;
   }
-  @ObjectType(`${name}Connection`)
+  @ObjectType(connectionName)
   class NodeConnection {
     @Field(() => [Edge]) edges!: Edge[];
     @Field(() => PageInfo) pageInfo!: PageInfo;
-    @Field(() => Int, { description: "All items, whatever the page." }) total!: number;
+    @Field(() => Float, { description: "All items, whatever the page." }) total!: number;
   }
   return NodeConnection;
 }
 
-/** Checks the arguments and turns cursors into keys. */
+/**
+ * Checks the arguments and turns cursors into keys. `first` has a default, so a client asking for
+ * `last` alone sends both: `last` decides.
+ */
 export function pageRequest(args: ConnectionArgs): PageRequest {
-  const first = args.first ?? undefined;
   const last = args.last ?? undefined;
-  if (first !== undefined && last !== undefined) throw new BadUserInputError("last", "give first or last, not both");
-  for (const [field, value] of [["first", first], ["last", last]] as const) {
-    if (value !== undefined && (value < 0 || value > MAX_PAGE_SIZE)) {
-      throw new BadUserInputError(field, `${field} must be from 0 to ${MAX_PAGE_SIZE}`);
+  const first = last === undefined ? (args.first ?? DEFAULT_FIRST) : undefined;
+  for (const [field, value] of [["first", args.first], ["last", last]] as const) {
+    if (value != null && (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE)) {
+      throw new BadUserInputError(field, `${field} must be a whole number from 0 to ${MAX_PAGE_SIZE}`);
     }
   }
   return { first, last, after: cursorKey("after", args.after), before: cursorKey("before", args.before) };
@@ -67,6 +78,7 @@ export function toConnection<Row, Node>(page: Page<Row>, key: (row: Row) => Page
       hasPreviousPage: page.hasPreviousPage,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
+      nextPage: page.hasNextPage ? (edges.at(-1)?.cursor ?? null) : null,
     },
     total: page.total,
   };

@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, Query, Resolver } from "type-graphql";
 import type { WebhookEndpointRecord } from "../../projections/webhook-endpoints.js";
 import type { WebhookSubscriptionRecord } from "../../projections/webhook-subscriptions.js";
 import { callerOf, type GraphqlContext } from "./context.js";
@@ -10,8 +10,8 @@ import { readableSubscription } from "./webhook-subscription-resolver.js";
 
 @Resolver()
 export class NodeResolver {
-  @Query(() => Node, { nullable: true, description: "Fetches anything by its global id." })
-  async node(@Arg("id", () => ID) id: string, @Ctx() context: GraphqlContext): Promise<WebhookEndpointRecord | WebhookSubscriptionRecord> {
+  @Query(() => Node, { description: "Fetches anything by its global id (typed String!, as in the Asset Register's schema)." })
+  async node(@Arg("id", () => String) id: string, @Ctx() context: GraphqlContext): Promise<WebhookEndpointRecord | WebhookSubscriptionRecord> {
     callerOf(context);
     const decoded = fromGlobalId(id);
     if (!decoded) throw new NotFoundError("no node has this id");

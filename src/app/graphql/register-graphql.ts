@@ -93,8 +93,9 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
 async function authenticate(request: FastifyRequest, deps: GraphqlDependencies): Promise<GraphqlContext["authentication"]> {
   const header = request.headers.authorization;
   if (!header) return { ok: false, reason: "the authorization header is missing: send Bearer <SIWE token>" };
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) return { ok: false, reason: "the authorization header must be Bearer <SIWE token>" };
+  // The Asset Register's SDK sends the token as it is; `Bearer ` in front is accepted too.
+  const match = /^(?:Bearer\s+)?(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) return { ok: false, reason: "the authorization header must be [Bearer ]<SIWE token>" };
   const verification = await deps.verifier.verify(match[1]);
   if (!verification.ok) return verification;
   const address = verification.address.toLowerCase();

@@ -3,6 +3,7 @@ import { getAddress } from "ethers";
 import { Arg, Args, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { canOpenSecrets, canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
+import { REDACTED } from "../../domain/redact-secrets.js";
 import type { WebhookEndpoint } from "../../domain/webhook-endpoint.js";
 import { findWebhookEndpoint, listWebhookEndpoints, type WebhookEndpointRecord } from "../../projections/webhook-endpoints.js";
 import { readWebhookEndpoint } from "../entity-streams.js";
@@ -26,7 +27,7 @@ import {
   RotateWebhookEndpointApiKeySuccess,
   UpdateWebhookEndpointInput,
   UpdateWebhookEndpointSuccess,
-  WebhookEndpointConnection,
+  WebhookEndpointsConnection,
   WebhookEndpointDisabledReason,
   WebhookEndpointsArgs,
   WebhookEndpointStatus,
@@ -46,7 +47,7 @@ export class WebhookEndpointResolver {
     return time === undefined ? readableEndpoint(context, webhookId) : readableEndpointAsOf(context, webhookId, time);
   }
 
-  @Query(() => WebhookEndpointConnection, { description: "Your endpoints, oldest first; admins see everyone's." })
+  @Query(() => WebhookEndpointsConnection, { description: "Your endpoints, oldest first; admins see everyone's." })
   async webhookEndpoints(
     @Args(() => WebhookEndpointsArgs) args: WebhookEndpointsArgs,
     @Ctx() context: GraphqlContext,
@@ -135,9 +136,9 @@ export class WebhookEndpointResolver {
     return toGlobalId("WebhookEndpoint", endpoint.webhookId);
   }
 
-  @FieldResolver(() => String, { nullable: true, description: "Sent as x-api-key with every delivery. Only its owner sees it." })
-  apiKey(@Root() endpoint: WebhookEndpointRecord, @Ctx() context: GraphqlContext): string | null {
-    return canOpenSecrets(callerOf(context), endpoint.subscriber) ? context.secrets.open(endpoint.apiKey) : null;
+  @FieldResolver(() => String, { description: `Sent as x-api-key with every delivery. Only its owner sees it; others read "${REDACTED}".` })
+  apiKey(@Root() endpoint: WebhookEndpointRecord, @Ctx() context: GraphqlContext): string {
+    return canOpenSecrets(callerOf(context), endpoint.subscriber) ? context.secrets.open(endpoint.apiKey) : REDACTED;
   }
 
   @FieldResolver(() => String, { nullable: true, description: "Standard Webhooks signing secret (whsec_…). Only its owner sees it." })

@@ -3,6 +3,7 @@ import { MAX_RATE_LIMIT } from "../../domain/rate-limit.js";
 import { DEFAULT_RETRIES, MAX_RETRIES } from "../../domain/webhook-endpoint.js";
 import { ConnectionArgs, connectionType } from "./connection.js";
 import { Node } from "./node.js";
+import { ChainAddressScalar } from "./scalars.js";
 
 /** The GraphQL shapes of webhook endpoints, compatible with the Asset Register schema. */
 
@@ -42,14 +43,14 @@ const RATE_LIMIT_DESCRIPTION =
 @ObjectType("WebhookEndpoint", { implements: Node })
 export class WebhookEndpointType extends Node {
   @Field(() => String) webhookId!: string;
-  @Field(() => String, { description: "EIP-55 checksummed address of the owner." }) subscriber!: string;
+  @Field(() => ChainAddressScalar, { description: "EIP-55 checksummed address of the owner." }) subscriber!: string;
   @Field(() => String) url!: string;
-  @Field(() => Int, { description: `Retries after a failed attempt, 0 to ${MAX_RETRIES}.` }) retries!: number;
+  @Field(() => Float, { description: `Retries after a failed attempt, a whole number from 0 to ${MAX_RETRIES}.` }) retries!: number;
   @Field(() => Int, { nullable: true, description: RATE_LIMIT_DESCRIPTION }) rateLimit?: number;
   @Field(() => Float, { description: "Milliseconds since the epoch." }) createdAt!: number;
 }
 
-export const WebhookEndpointConnection = connectionType("WebhookEndpoint", WebhookEndpointType);
+export const WebhookEndpointsConnection = connectionType("WebhookEndpoint", WebhookEndpointType, "WebhookEndpointsConnection");
 
 @ArgsType()
 export class WebhookEndpointsArgs extends ConnectionArgs {
@@ -60,7 +61,7 @@ export class WebhookEndpointsArgs extends ConnectionArgs {
 @InputType("CreateWebhookEndpointInput")
 export class CreateWebhookEndpointInput {
   @Field(() => String, { description: "Absolute http(s) URL, at most 2048 characters." }) url!: string;
-  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_RETRIES, description: `0 to ${MAX_RETRIES}.` }) retries?: number | null;
+  @Field(() => Float, { nullable: true, description: `A whole number from 0 to ${MAX_RETRIES}; ${DEFAULT_RETRIES} when left out.` }) retries?: number | null;
   @Field(() => Int, { nullable: true, description: RATE_LIMIT_DESCRIPTION }) rateLimit?: number | null;
 }
 
@@ -68,7 +69,7 @@ export class CreateWebhookEndpointInput {
 export class UpdateWebhookEndpointInput {
   @Field(() => String) webhookId!: string;
   @Field(() => String, { nullable: true }) url?: string | null;
-  @Field(() => Int, { nullable: true }) retries?: number | null;
+  @Field(() => Float, { nullable: true, description: `A whole number from 0 to ${MAX_RETRIES}.` }) retries?: number | null;
   @Field(() => Int, { nullable: true, description: "Omit to keep the endpoint's rate limit; null removes it." }) rateLimit?: number | null;
 }
 

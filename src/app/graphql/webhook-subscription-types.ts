@@ -1,6 +1,7 @@
 import { ArgsType, Field, Float, InputType, ObjectType } from "type-graphql";
 import { ConnectionArgs, connectionType } from "./connection.js";
 import { Node } from "./node.js";
+import { CollectionIdScalar } from "./scalars.js";
 
 /** The GraphQL shapes of webhook subscriptions, compatible with the Asset Register schema. */
 
@@ -11,7 +12,7 @@ export class WebhookSubscriptionType extends Node {
   @Field(() => String) webhookId!: string;
   @Field(() => String, { description: "The transaction event type, e.g. asset-link." }) type!: string;
   @Field(() => [String]) actions!: string[];
-  @Field(() => String, { description: "<chainId>:<chainType>:<address>, lower case." }) collectionId!: string;
+  @Field(() => CollectionIdScalar, { description: "<chainId>:<chainType>:<address>, lower case." }) collectionId!: string;
   @Field(() => Float, { description: "Milliseconds since the epoch." }) createdAt!: number;
 }
 
@@ -27,7 +28,7 @@ export class CreateWebhookSubscriptionInput {
   @Field(() => String) webhookId!: string;
   @Field(() => String) type!: string;
   @Field(() => [String]) actions!: string[];
-  @Field(() => String) collectionId!: string;
+  @Field(() => CollectionIdScalar) collectionId!: string;
 }
 
 @InputType("DeleteWebhookSubscriptionInput")

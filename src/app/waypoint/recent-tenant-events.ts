@@ -41,13 +41,10 @@ export class RecentTenantEvents {
     return this.#groupNamers.get(walletId)?.event.group_id;
   }
 
-  /** This key's events received at or after `notBefore`, newest first. */
+  /** This key's events received at or after `notBefore`, oldest first (log order). */
   *withKey(key: string, notBefore: number): Iterable<SeenTenantEvent> {
-    const list = this.#byKey.get(key) ?? [];
-    for (let i = list.length - 1; i >= 0; i--) {
-      const seen = list[i]!;
-      if (seen.receivedAt < notBefore) continue;
-      yield seen;
+    for (const seen of this.#byKey.get(key) ?? []) {
+      if (seen.receivedAt >= notBefore) yield seen;
     }
   }
 

@@ -23,13 +23,13 @@ export class SseStream {
     this.response.flushHeaders();
   }
 
-  /** An event; without `event` it is a default message, which fires EventSource's onmessage. */
-  send(message: { readonly id?: string; readonly event?: string; readonly data: string }): void {
+  /** A default message, which fires EventSource's onmessage. */
+  send(message: { readonly id?: string; readonly data: string }): void {
     if (this.#ended) return;
     let text = "";
-    if (message.event !== undefined) text += `event: ${message.event}\n`;
     if (message.id !== undefined) text += `id: ${message.id}\n`;
-    // A data field cannot hold a line break: each line becomes its own data line (JSON has none).
+    // A data field cannot hold a line break: each line becomes its own data line, which EventSource
+    // joins with \n (compact JSON, as publishers send it, is one line).
     for (const line of message.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
     this.response.write(`${text}\n`);
   }
@@ -49,4 +49,14 @@ export class SseStream {
   onClose(listener: () => void): void {
     this.response.once("close", listener);
   }
+}
+
+/**
+ * The keep-alive comment as sse-starlette (acapy-cloud's SSE library) writes it: `ping - ` and
+ * Python's `str(datetime.now(timezone.utc))`, whose fraction is microseconds and is left out when zero.
+ */
+export function pingComment(at: Date): string {
+  const iso = at.toISOString();
+  const ms = at.getUTCMilliseconds();
+  return `ping - ${iso.slice(0, 10)} ${iso.slice(11, 19)}${ms === 0 ? "" : `.${String(ms).padStart(3, "0")}000`}+00:00`;
 }

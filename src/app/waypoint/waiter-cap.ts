@@ -24,7 +24,7 @@ export class WaiterCap {
 
   /** A slot for one stream, released exactly once however often `release` is called. */
   acquire(scope: TenantScope, address: string): WaiterSlot {
-    const key = scope.kind === "tenant" ? `tenant:${scope.walletId}` : `tenant-admin:${scope.groupId}`;
+    const key = scopeKey(scope);
     if ((this.#byKey.get(key) ?? 0) >= this.limits.perKey) {
       return { ok: false, code: "SSE_WAITERS_PER_KEY", detail: `this key already holds ${this.limits.perKey} open waits; close one first` };
     }
@@ -51,4 +51,16 @@ function add(counts: Map<string, number>, key: string, by: number): void {
   const next = (counts.get(key) ?? 0) + by;
   if (next === 0) counts.delete(key);
   else counts.set(key, next);
+}
+
+/** The static tenant-admin key is one key for every wallet, so all its waits share one count. */
+function scopeKey(scope: TenantScope): string {
+  switch (scope.kind) {
+    case "tenant":
+      return `tenant:${scope.walletId}`;
+    case "tenant-admin":
+      return `tenant-admin:${scope.groupId}`;
+    case "tenant-admin-key":
+      return "tenant-admin-key";
+  }
 }

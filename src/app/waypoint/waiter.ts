@@ -6,6 +6,8 @@ import type { TenantScope, WaypointWait } from "../../domain/waypoint-matching.j
 export interface SeenTenantEvent {
   readonly position: Position;
   readonly event: TenantEvent;
+  /** What a match sends as `data:`: the event's text exactly as published. */
+  readonly text: string;
   /** Milliseconds since the epoch, set at ingest. */
   readonly receivedAt: number;
   /** The index key it answers (waitKeyOfEvent); undefined: it answers no wait and is held for its group only. */

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { type EventStore, type Position, type ReadBefore, type StoredEvent, type Subscription, SubscriptionClosedError } from "../../adapters/eventstore/event-store.js";
 import { comparePositions } from "../../adapters/eventstore/position.js";
-import type { TenantEventReceived } from "../../domain/ingest-events.js";
-import { eventAnswersWait, eventInScope, waitKeyOfEvent, waitKeyOfWait } from "../../domain/waypoint-matching.js";
+import { type TenantEventReceived, tenantEventText } from "../../domain/ingest-events.js";
+import { eventAnswersWait, eventInScope, inWaitedGroup, waitKeyOfEvent, waitKeyOfWait } from "../../domain/waypoint-matching.js";
 import { RecentTenantEvents } from "./recent-tenant-events.js";
 import type { SeenTenantEvent, Waiter } from "./waiter.js";
 import { WaiterIndex } from "./waiter-index.js";
@@ -113,7 +113,8 @@ export class WaypointMatcher {
 
   /**
    * Registers the waiter, then replays the window: the event it waits for is either already in the
-   * window or not yet seen, in which case the live subscription will offer it. Both happen in this
+   * window or not yet seen, in which case the live subscription will offer it. The oldest match in
+   * the window answers, as acapy-cloud's consumer yields the stream in order. Both happen in this
    * one synchronous call, so no event can slip between them. Returns the cancel function (idempotent).
    */
   wait(waiter: Waiter): () => void {
@@ -159,7 +160,7 @@ export class WaypointMatcher {
   #offer(seen: SeenTenantEvent): void {
     if (seen.key === undefined) return;
     for (const waiter of this.#index.candidates(seen.event, seen.key)) {
-      if (eventInScope(seen.event, waiter.scope)) this.#answer(waiter, seen);
+      if (eventInScope(seen.event, waiter.scope) && inWaitedGroup(seen.event, waiter.wait)) this.#answer(waiter, seen);
     }
   }
 
@@ -169,8 +170,9 @@ export class WaypointMatcher {
 }
 
 function toSeen(stored: StoredEvent): SeenTenantEvent {
-  const { event, receivedAt } = stored.data as TenantEventReceived["data"];
-  return { position: stored.position, event, receivedAt, key: waitKeyOfEvent(event) };
+  const data = stored.data as TenantEventReceived["data"];
+  const { event, receivedAt } = data;
+  return { position: stored.position, event, text: tenantEventText(data), receivedAt, key: waitKeyOfEvent(event) };
 }
 
 function worthHolding(seen: SeenTenantEvent): boolean {

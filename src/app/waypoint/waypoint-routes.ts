@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { formatPosition } from "../../adapters/eventstore/position.js";
-import { SseStream } from "./sse-stream.js";
+import { SseStream, pingComment } from "./sse-stream.js";
 import type { Waiter } from "./waiter.js";
 import { WaiterCap, type WaiterCapLimits } from "./waiter-cap.js";
 import type { WaypointMatcher } from "./waypoint-matcher.js";
@@ -13,6 +13,7 @@ export interface WaypointRoutesOptions {
   readonly matcher: WaypointMatcher;
   readonly count: (outcome: WaypointOutcome) => void;
   readonly tenantJwtSecret: string | undefined;
+  readonly tenantAdminApiKey: string | undefined;
   readonly timeoutS: number;
   readonly keepaliveS: number;
   readonly maxLookBackS: number;
@@ -25,11 +26,14 @@ const PATH = "/v1/sse/:wallet_id/:topic/:field/:field_id/:desired_state";
 
 /**
  * `GET /v1/sse/{wallet_id}/{topic}/{field}/{field_id}/{desired_state}`: waits for one tenant event and
- * sends it as a default SSE message, then closes; or sends `event: timeout` and closes.
+ * sends it as a default SSE message, then closes. No match in time: the stream just closes, as
+ * acapy-cloud's does, so a client that reads the first `data:` line as the event never mistakes a
+ * timeout for one.
  */
 export function registerWaypointRoutes(http: FastifyInstance, options: WaypointRoutesOptions): void {
   const rules = {
     tenantJwtSecret: options.tenantJwtSecret,
+    tenantAdminApiKey: options.tenantAdminApiKey,
     maxLookBackS: options.maxLookBackS,
     groupOfWallet: (walletId: string) => options.matcher.groupOfWallet(walletId),
   };
@@ -83,7 +87,7 @@ function openStream(request: FastifyRequest, reply: FastifyReply, parsed: Waypoi
     scope: parsed.scope,
     notBefore: Date.now() - parsed.lookBackS * 1000,
     answer(match) {
-      stream.send({ id: formatPosition(match.position), data: JSON.stringify(match.event) });
+      stream.send({ id: formatPosition(match.position), data: match.text });
       finish("match");
     },
     shutdown: () => finish("shutdown"),
@@ -93,11 +97,8 @@ function openStream(request: FastifyRequest, reply: FastifyReply, parsed: Waypoi
   reply.hijack();
   stream.open({ "x-request-id": request.id });
   stream.onClose(() => finish("disconnect"));
-  timeout = setTimeout(() => {
-    stream.send({ event: "timeout", data: JSON.stringify({ error: "timeout", timeout_s: options.timeoutS }) });
-    finish("timeout");
-  }, options.timeoutS * 1000);
-  keepalive = setInterval(() => stream.comment("keep-alive"), options.keepaliveS * 1000);
+  timeout = setTimeout(() => finish("timeout"), options.timeoutS * 1000);
+  keepalive = setInterval(() => stream.comment(pingComment(new Date())), options.keepaliveS * 1000);
   // Last: the window may answer at once, which calls finish("match").
   cancel = options.matcher.wait(waiter);
 }

@@ -43,8 +43,10 @@ describe("tenant tokens", () => {
   it.each([
     ["nothing", undefined, "missing"],
     ["an empty key", "", "missing"],
-    ["no prefix", "eyJ.eyJ.sig", "malformed"],
-    ["an unknown prefix", "admin.a.b.c", "malformed"],
+    ["no role prefix", "eyJ.eyJ.sig", "unknown-role"],
+    ["no dot at all", "some-static-key", "unknown-role"],
+    ["an unknown prefix", "admin.a.b.c", "unknown-role"],
+    ["a governance key, which herald never accepts", "governance.a.b.c", "malformed"],
     ["two parts", "tenant.a.b", "malformed"],
     ["alg none", forge("tenant", { alg: "none" }, { wallet_id: "w" }), "malformed"],
     ["a body that is not JSON", `tenant.${b64({ alg: "HS256" })}.bm90IGpzb24.sig`, "bad-signature"],

@@ -53,7 +53,7 @@ describe("WaiterIndex", () => {
 describe("RecentTenantEvents", () => {
   const seen = (connectionId: string, receivedAt: number): SeenTenantEvent => {
     const event = eventFor(connectionId);
-    return { position: { commit: 1n, prepare: BigInt(receivedAt) }, event, receivedAt, key: waitKeyOfEvent(event)! };
+    return { position: { commit: 1n, prepare: BigInt(receivedAt) }, event, text: JSON.stringify(event), receivedAt, key: waitKeyOfEvent(event)! };
   };
   const key = waitKeyOfEvent(eventFor("x"))!;
 
@@ -69,20 +69,20 @@ describe("RecentTenantEvents", () => {
   it("given more events than the cap, then the oldest go first", () => {
     const window = new RecentTenantEvents(60_000, 2);
     for (const [i, id] of ["a", "b", "c"].entries()) window.add(seen(id, i), i);
-    expect([...window.withKey(key, 0)].map((s) => s.event.payload.connection_id)).toEqual(["c", "b"]);
+    expect([...window.withKey(key, 0)].map((s) => s.event.payload.connection_id)).toEqual(["b", "c"]);
   });
 
-  it("given a notBefore, then only events received since then are offered, newest first", () => {
+  it("given a notBefore, then only events received since then are offered, oldest first (acapy-cloud's stream order)", () => {
     const window = new RecentTenantEvents(60_000, 100);
     for (const [i, id] of ["a", "b", "c"].entries()) window.add(seen(id, i * 10), i * 10);
-    expect([...window.withKey(key, 10)].map((s) => s.event.payload.connection_id)).toEqual(["c", "b"]);
+    expect([...window.withKey(key, 10)].map((s) => s.event.payload.connection_id)).toEqual(["b", "c"]);
   });
 
   it("given events naming wallets' groups, then each wallet's group is the newest one held, forgotten with it", () => {
     const window = new RecentTenantEvents(1000, 100);
     const of = (walletId: string, groupId: string | undefined, receivedAt: number, state?: string): SeenTenantEvent => {
       const event: TenantEvent = { wallet_id: walletId, topic: "connections", ...(groupId ? { group_id: groupId } : {}), payload: state ? { state } : {} };
-      return { position: { commit: 1n, prepare: BigInt(receivedAt) }, event, receivedAt, key: waitKeyOfEvent(event) };
+      return { position: { commit: 1n, prepare: BigInt(receivedAt) }, event, text: JSON.stringify(event), receivedAt, key: waitKeyOfEvent(event) };
     };
     window.add(of("w1", "acme", 0), 0);
     window.add(of("w1", "globex", 100, "completed"), 100);

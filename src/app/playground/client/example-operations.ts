@@ -52,7 +52,7 @@ export const EXAMPLE_OPERATIONS: readonly ExampleOperation[] = [
     }),
   },
   {
-    query: `query WebhookEndpoints($first: Int, $after: String) {
+    query: `query WebhookEndpoints($first: Float, $after: String) {
   webhookEndpoints(first: $first, after: $after) {
     edges {
       node {
@@ -88,7 +88,7 @@ export const EXAMPLE_OPERATIONS: readonly ExampleOperation[] = [
     variables: json({ webhookId: "8fafd82a-ca5e-4495-9ad4-d28c4ea6adf0" }),
   },
   {
-    query: `query WebhookSubscriptions($webhookId: String!, $first: Int, $after: String) {
+    query: `query WebhookSubscriptions($webhookId: String!, $first: Float, $after: String) {
   webhookSubscriptions(webhookId: $webhookId, first: $first, after: $after) {
     edges {
       node {
