@@ -40,6 +40,11 @@ export interface Config {
   /** 32 bytes. */
   readonly encryptionKey: Buffer;
   readonly playground: boolean;
+  /** The largest GraphQL answer (JSON bytes). */
+  readonly graphqlMaxResponseBytes: number;
+  /** Quotas: live endpoints per subscriber, live subscriptions per endpoint. */
+  readonly maxEndpointsPerSubscriber: number;
+  readonly maxSubscriptionsPerEndpoint: number;
   readonly logLevel: string;
   /** True when running on embedded storage (no DATABASE_URL). */
   readonly embedded: boolean;
@@ -177,6 +182,9 @@ export function loadConfig(env: Env = process.env): Config {
     sseMaxLookBackS: int("HERALD_SSE_MAX_LOOK_BACK_S", 300, 0),
     encryptionKey,
     playground: bool("HERALD_PLAYGROUND", true),
+    graphqlMaxResponseBytes: int("HERALD_GRAPHQL_MAX_RESPONSE_BYTES", 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxEndpointsPerSubscriber: int("HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER", 100, 1, 1_000_000),
+    maxSubscriptionsPerEndpoint: int("HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT", 100, 1, 1_000_000),
     logLevel,
     embedded,
     generated,

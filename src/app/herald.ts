@@ -207,6 +207,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     adminAddresses: config.adminAddresses,
     auditorAddresses: config.auditorAddresses,
     playground: config.playground,
+    maxResponseBytes: config.graphqlMaxResponseBytes,
     logger,
   });
   if (config.playground) {

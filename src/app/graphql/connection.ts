@@ -50,12 +50,14 @@ export function pageRequest(args: ConnectionArgs): PageRequest {
   const first = args.first ?? undefined;
   const last = args.last ?? undefined;
   if (first !== undefined && last !== undefined) throw new BadUserInputError("last", "give first or last, not both");
-  for (const [field, value] of [["first", first], ["last", last]] as const) {
-    if (value !== undefined && (value < 0 || value > MAX_PAGE_SIZE)) {
-      throw new BadUserInputError(field, `${field} must be from 0 to ${MAX_PAGE_SIZE}`);
-    }
-  }
+  for (const [field, value] of [["first", first], ["last", last]] as const) if (value !== undefined) checkPageSize(field, value);
   return { first, last, after: cursorKey("after", args.after), before: cursorKey("before", args.before) };
+}
+
+/** A page size argument of any list: 0 to MAX_PAGE_SIZE, which is also what query costs price it at most. */
+export function checkPageSize(field: string, value: number): number {
+  if (value < 0 || value > MAX_PAGE_SIZE) throw new BadUserInputError(field, `${field} must be from 0 to ${MAX_PAGE_SIZE}`);
+  return value;
 }
 
 export function toConnection<Row, Node>(page: Page<Row>, key: (row: Row) => PageKey, node: (row: Row) => Node): Connection<Node> {

@@ -19,7 +19,7 @@ import { PUBLIC_ERROR_CODES } from "./errors.js";
 import { AuditResolver } from "./audit-resolver.js";
 import { DeliveryResolver } from "./delivery-resolver.js";
 import { NodeResolver } from "./node-resolver.js";
-import { queryLimitsPlugin } from "./query-limits.js";
+import { DEFAULT_QUERY_LIMITS, queryLimitsPlugin } from "./query-limits.js";
 import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
 import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js";
 
@@ -35,6 +35,8 @@ export interface GraphqlDependencies {
   readonly auditorAddresses: readonly string[];
   /** Introspection and suggestions (HERALD_PLAYGROUND). */
   readonly playground: boolean;
+  /** HERALD_GRAPHQL_MAX_RESPONSE_BYTES. */
+  readonly maxResponseBytes: number;
   readonly logger: Logger;
 }
 
@@ -55,6 +57,7 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
   const apollo = new ApolloServer<GraphqlContext>({
     schema,
     introspection: deps.playground,
+    parseOptions: { maxTokens: DEFAULT_QUERY_LIMITS.maxTokens },
     includeStacktraceInErrorResponses: false,
     logger: apolloLogger(deps.logger),
     plugins: [
@@ -62,7 +65,7 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
       // The default landing page loads Apollo's sandbox from a CDN.
       ApolloServerPluginLandingPageDisabled(),
       ...(deps.playground ? [] : [ApolloServerPluginDisableSuggestions()]),
-      queryLimitsPlugin({ maxDepth: 8, maxComplexity: 5000 }),
+      queryLimitsPlugin({ ...DEFAULT_QUERY_LIMITS, maxResponseBytes: deps.maxResponseBytes }),
     ],
     formatError: (formatted, error) => {
       const code = formatted.extensions?.code;
