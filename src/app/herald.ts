@@ -189,6 +189,8 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       store,
       secrets,
       rules: { allowPrivateTargets: config.allowPrivateTargets },
+      db: database.db,
+      quotas: { endpointsPerSubscriber: config.maxEndpointsPerSubscriber, subscriptionsPerEndpoint: config.maxSubscriptionsPerEndpoint },
       endpointReadModels: runner(webhookEndpointsProjection.name),
       subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
       logger: logger.child({ component: "webhook-commands" }),

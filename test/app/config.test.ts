@@ -32,6 +32,9 @@ describe("loadConfig", () => {
       sseKeepaliveS: 15,
       sseMaxLookBackS: 300,
       playground: true,
+      graphqlMaxResponseBytes: 8_388_608,
+      maxEndpointsPerSubscriber: 100,
+      maxSubscriptionsPerEndpoint: 100,
       logLevel: "info",
       embedded: false,
       ingestToken: undefined,
@@ -51,6 +54,9 @@ describe("loadConfig", () => {
     [{ HERALD_ENCRYPTION_KEY: "c2hvcnQ=" }, "HERALD_ENCRYPTION_KEY"],
     [{ HERALD_ENCRYPTION_KEY: "" }, "HERALD_ENCRYPTION_KEY"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ HERALD_GRAPHQL_MAX_RESPONSE_BYTES: "100" }, "HERALD_GRAPHQL_MAX_RESPONSE_BYTES"],
+    [{ HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER: "0" }, "HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER"],
+    [{ HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT: "many" }, "HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT"],
     [{ HERALD_RETRY_BASE_MS: "10000", HERALD_RETRY_MAX_MS: "5000" }, "HERALD_RETRY_MAX_MS"],
   ])("refuses %j, naming %s", (env, variable) => {
     let error: unknown;

@@ -4,6 +4,7 @@ import {
   type FragmentDefinitionNode,
   getNamedType,
   getNullableType,
+  getVariableValues,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -37,7 +38,7 @@ export interface CostInput {
   readonly schema: GraphQLSchema;
   readonly document: DocumentNode;
   readonly operation: OperationDefinitionNode;
-  /** Coerced, with the operation's defaults: `first: $n` is priced by `$n`. */
+  /** As the request sent them: `first: $n` is priced by `$n`, or by its default in the operation. */
   readonly variables: Readonly<Record<string, unknown>>;
   readonly bounds: ListBounds;
 }
@@ -73,11 +74,14 @@ class CostWalk {
   aliases = 0;
   readonly #fragments = new Map<string, FragmentDefinitionNode>();
   readonly #measured = new Map<string, Measured>();
+  readonly #variables: Readonly<Record<string, unknown>>;
 
   constructor(
     private readonly input: CostInput,
     private readonly limits: CostLimits,
   ) {
+    // Values that do not coerce fail the request anyway; they are priced as sent.
+    this.#variables = getVariableValues(input.schema, input.operation.variableDefinitions ?? [], input.variables).coerced ?? input.variables;
     for (const definition of input.document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.#fragments.set(definition.name.value, definition);
     }
@@ -110,7 +114,7 @@ class CostWalk {
     const field = parent && fieldOf(this.input.schema, parent, node.name.value);
     // Unknown fields are refused by validation before this runs; they cost what a leaf costs.
     if (!field || !parent) return { depth: 1, cost: 1 };
-    const bound = this.input.bounds(parent, field, node, this.input.variables, census);
+    const bound = this.input.bounds(parent, field, node, this.#variables, census);
     const child = node.selectionSet ? this.selectionSet(node.selectionSet, getNamedType(field.type), above + 1, bound.census) : undefined;
     // A list of leaves costs its items; a connection's fields (pageInfo, total) are priced as if per item.
     const each = child ? child.cost : isListType(getNullableType(field.type)) ? 1 : 0;

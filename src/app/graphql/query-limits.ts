@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { type DocumentNode, getVariableValues, GraphQLError, type GraphQLSchema, Kind, visit } from "graphql";
+import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, visit } from "graphql";
 import { jsonBytesOver } from "./json-size.js";
 import { listBounds, type ListBounds } from "./list-bounds.js";
 import { type CostLimits, measureOperation } from "./query-cost.js";
@@ -50,9 +50,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
           if (!operation) return;
           let schemaBounds = bounds.get(schema);
           if (!schemaBounds) bounds.set(schema, (schemaBounds = listBounds(schema)));
-          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
-          const variables = coerced.coerced ?? request.variables ?? {};
-          const measured = measureOperation({ schema, document, operation, variables, bounds: schemaBounds }, limits);
+          const measured = measureOperation({ schema, document, operation, variables: request.variables ?? {}, bounds: schemaBounds }, limits);
           if (!measured.ok) throw tooBig(measured.reason);
         },
         async willSendResponse({ response, operation }) {
