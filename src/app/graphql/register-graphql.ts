@@ -19,7 +19,7 @@ import { PUBLIC_ERROR_CODES } from "./errors.js";
 import { AuditResolver } from "./audit-resolver.js";
 import { DeliveryResolver } from "./delivery-resolver.js";
 import { NodeResolver } from "./node-resolver.js";
-import { DEFAULT_QUERY_LIMITS, queryLimitsPlugin } from "./query-limits.js";
+import { DEFAULT_QUERY_LIMITS, type QueryLimits, queryLimitsPlugin, registerDocumentLimits } from "./query-limits.js";
 import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
 import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js";
 
@@ -54,10 +54,12 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
 /** Mounts the webhook management API (type-graphql on Apollo Server) at /graphql. */
 export async function registerGraphql(http: FastifyInstance, deps: GraphqlDependencies): Promise<void> {
   const schema = await buildHeraldSchema();
+  const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, maxResponseBytes: deps.maxResponseBytes };
+  registerDocumentLimits(http, GRAPHQL_PATH, limits);
   const apollo = new ApolloServer<GraphqlContext>({
     schema,
     introspection: deps.playground,
-    parseOptions: { maxTokens: DEFAULT_QUERY_LIMITS.maxTokens },
+    parseOptions: { maxTokens: limits.maxTokens },
     includeStacktraceInErrorResponses: false,
     logger: apolloLogger(deps.logger),
     plugins: [
@@ -65,7 +67,7 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
       // The default landing page loads Apollo's sandbox from a CDN.
       ApolloServerPluginLandingPageDisabled(),
       ...(deps.playground ? [] : [ApolloServerPluginDisableSuggestions()]),
-      queryLimitsPlugin({ ...DEFAULT_QUERY_LIMITS, maxResponseBytes: deps.maxResponseBytes }),
+      queryLimitsPlugin(limits),
     ],
     formatError: (formatted, error) => {
       const code = formatted.extensions?.code;
