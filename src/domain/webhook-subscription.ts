@@ -68,7 +68,7 @@ export function decideWebhookSubscription(
       return refuse({ code: "FORBIDDEN", message: `not allowed to subscribe webhook endpoint ${webhookId}` });
     }
     if (state.subscription) return refuse({ code: "CONFLICT", message: `webhook subscription ${subscriptionId} already exists` });
-    const overQuota = quotaRefusal(command.quota, "webhook subscriptions per endpoint", "delete a subscription of this endpoint, or use another endpoint");
+    const overQuota = quotaRefusal(command.quota, "webhook subscriptions per endpoint", "delete a subscription of this endpoint");
     if (overQuota) return refuse(overQuota);
     return accept({
       type: "WebhookSubscriptionCreated",
