@@ -24,9 +24,10 @@ import { MAX_PAGE_SIZE } from "./connection.js";
  *
  * Introspection lists are bounded by the schema itself, and most tightly where a query enumerates
  * it: `__schema { types { fields { args } } }` lists every type once, every field of every type once
- * and every argument once, so there the lists are priced by the schema's averages (the sum over the
- * items is then the schema's total: exact, not a guess). A type reached by reference (`type`,
- * `ofType`, `interfaces`, `__type(name:)`) may be the largest, so below it lists cost their maximum.
+ * and every argument once, so there the lists are priced by the schema's averages (summed over the
+ * enumeration, the schema's totals: a bound, not a guess; a list is never priced below one item).
+ * A type reached by reference (`type`, `ofType`, `interfaces`, `__type(name:)`) may be the
+ * largest, so below it lists cost their maximum.
  * `census` says whether the parent objects are such an enumeration.
  */
 export type ListBounds = (
@@ -66,7 +67,7 @@ export function listBounds(schema: GraphQLSchema): ListBounds {
     const cap = isListType(getNullableType(field.type)) ? caps.get(`${parent.name}.${field.name}`) : undefined;
     if (!cap) return ONE;
     return { items: census ? cap.average : cap.max, census: census && cap.census };
-  }
+  };
 }
 
 /** Every unpaged list field of the schema (introspection included) with its cap; throws on one without. */
