@@ -45,8 +45,9 @@ export interface CostInput {
 
 /**
  * Depth, cost and aliases of one operation, in time linear in the document: each selection is
- * visited once (`visits` counts them), because a fragment's depth and cost are computed the first
- * time it is spread and remembered (its type condition fixes the type it is measured on). The walk
+ * visited at most twice (`visits` counts them), because a fragment's depth and cost are computed
+ * the first time it is spread and remembered (its type condition fixes the type it is measured on),
+ * once inside an enumeration of the schema and once outside (list-bounds.ts prices the two apart). The walk
  * stops at the first limit passed: costs only add and multiply by bounds of at least 1, so a part
  * over the limit means the whole is.
  */
