@@ -50,6 +50,11 @@ export interface Config {
   readonly playground: boolean;
   /** The delivery console at /console (HERALD_CONSOLE). */
   readonly console: boolean;
+  /** The largest GraphQL answer (JSON bytes). */
+  readonly graphqlMaxResponseBytes: number;
+  /** Quotas: live endpoints per subscriber, live subscriptions per endpoint. */
+  readonly maxEndpointsPerSubscriber: number;
+  readonly maxSubscriptionsPerEndpoint: number;
   readonly logLevel: string;
   /** True when running on embedded storage (no DATABASE_URL). */
   readonly embedded: boolean;
@@ -200,6 +205,9 @@ export function loadConfig(env: Env = process.env): Config {
     encryptionKey,
     playground: bool("HERALD_PLAYGROUND", true),
     console: bool("HERALD_CONSOLE", true),
+    graphqlMaxResponseBytes: int("HERALD_GRAPHQL_MAX_RESPONSE_BYTES", 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxEndpointsPerSubscriber: int("HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER", 100, 1, 1_000_000),
+    maxSubscriptionsPerEndpoint: int("HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT", 100, 1, 1_000_000),
     logLevel,
     embedded,
     generated,

@@ -49,6 +49,8 @@ type Window = { readonly since?: number | undefined; readonly until?: number | u
 
 const PAGE_SIZE = 100;
 
+const DELIVERY_NOT_FOUND: Refusal = { code: "NOT_FOUND", message: "delivery not found" };
+
 /**
  * Redelivery (issue 6): a failed delivery gets one more attempt, recorded in its own stream, so it
  * lands in the same history. Each delivery is decided on its stream and appended with the revision
@@ -68,9 +70,10 @@ export class DeliveryRecovery {
     const badKey = idempotencyKey === undefined ? undefined : idempotencyKeyRefusal(idempotencyKey);
     if (badKey) return { ok: false, error: badKey };
     const history = isResourceId(deliveryId) ? await readDeliveryHistory(this.options.store, deliveryId) : undefined;
-    if (!history) return { ok: false, error: { code: "NOT_FOUND", message: "delivery not found" } };
+    if (!history) return { ok: false, error: DELIVERY_NOT_FOUND };
     const refusal = mayRecoverDeliveries(caller, history.webhookId, await readWebhookEndpoint(this.options.store, history.webhookId));
-    if (refusal) return { ok: false, error: refusal };
+    // Another subscriber's delivery answers as an unknown one does: not even its endpoint's id leaks.
+    if (refusal) return { ok: false, error: refusal.code === "NOT_FOUND" ? DELIVERY_NOT_FOUND : refusal };
     const outcome =
       idempotencyKey === undefined
         ? await this.#redeliverFailed(caller, [[history]])

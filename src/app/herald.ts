@@ -211,6 +211,8 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
       store,
       secrets,
       rules: { allowPrivateTargets: config.allowPrivateTargets },
+      db: database.db,
+      quotas: { endpointsPerSubscriber: config.maxEndpointsPerSubscriber, subscriptionsPerEndpoint: config.maxSubscriptionsPerEndpoint },
       endpointReadModels: runner(webhookEndpointsProjection.name),
       subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
       logger: logger.child({ component: "webhook-commands" }),
@@ -229,6 +231,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     adminAddresses: config.adminAddresses,
     auditorAddresses: config.auditorAddresses,
     playground: config.playground,
+    maxResponseBytes: config.graphqlMaxResponseBytes,
     logger,
   });
   const siweSettings = { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS };

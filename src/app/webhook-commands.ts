@@ -3,8 +3,10 @@ import type { Logger } from "pino";
 import type { SecretBox } from "../adapters/crypto/secret-box.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, Position } from "../adapters/eventstore/event-store.js";
+import type { Kysely } from "kysely";
 import type { Caller } from "../domain/caller.js";
 import { isResourceId } from "../domain/plain-text.js";
+import type { Quota } from "../domain/quota.js";
 import {
   decideWebhookEndpoint,
   evolveWebhookEndpoint,
@@ -21,18 +23,23 @@ import {
   type WebhookSubscriptionCommand,
 } from "../domain/webhook-subscription.js";
 import { ProjectionTimeoutError, type ProjectionRunner } from "../projections/projection-runner.js";
+import { listWebhookEndpoints } from "../projections/webhook-endpoints.js";
+import { listWebhookSubscriptions } from "../projections/webhook-subscriptions.js";
 import { readWebhookEndpoint } from "./entity-streams.js";
 import { type CommandOutcome, runCommand } from "./run-command.js";
 
 /** Distributive Omit, so that each command keeps its own fields. */
 type WithoutGenerated<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-export type EndpointRequest = WithoutGenerated<WebhookEndpointCommand, "apiKey" | "signingSecret" | "now">;
-export type SubscriptionRequest = WithoutGenerated<WebhookSubscriptionCommand, "now">;
+export type EndpointRequest = WithoutGenerated<WebhookEndpointCommand, "apiKey" | "signingSecret" | "now" | "quota">;
+export type SubscriptionRequest = WithoutGenerated<WebhookSubscriptionCommand, "now" | "quota">;
 
 export interface WebhookCommandsOptions {
   readonly store: EventStore;
   readonly secrets: SecretBox;
   readonly rules: WebhookEndpointRules;
+  /** The read models' database, where quotas are counted. */
+  readonly db: Kysely<any>;
+  readonly quotas: { readonly endpointsPerSubscriber: number; readonly subscriptionsPerEndpoint: number };
   /** The read models a command's answer must be visible in before it returns (read-your-writes). */
   readonly endpointReadModels: readonly ProjectionRunner[];
   readonly subscriptionReadModels: readonly ProjectionRunner[];
@@ -46,11 +53,21 @@ export interface WebhookCommandsOptions {
  * revision → wait until the read models have applied it, so that the caller's next query sees it.
  */
 export class WebhookCommands {
+  readonly #queues = new Map<string, Promise<void>>();
+
   constructor(private readonly options: WebhookCommandsOptions) {}
 
   async endpoint(caller: Caller, request: EndpointRequest): Promise<CommandOutcome<WebhookEndpoint>> {
     if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
-    const command = this.#withSecrets(request);
+    if (request.kind !== "CreateWebhookEndpoint") return this.#endpoint(caller, this.#withSecrets(request));
+    // The new endpoint is the caller's own, admins' too: their quota applies.
+    return this.#oneAtATime(`endpoints of ${caller.address}`, async () => {
+      const { total } = await listWebhookEndpoints(this.options.db, caller.address, { first: 0 });
+      return this.#endpoint(caller, this.#withSecrets(request, { used: total, limit: this.options.quotas.endpointsPerSubscriber }));
+    });
+  }
+
+  async #endpoint(caller: Caller, command: WebhookEndpointCommand): Promise<CommandOutcome<WebhookEndpoint>> {
     const outcome = await runCommand<WebhookEndpointState, WebhookEndpointEvent>(this.options.store, {
       stream: endpointStream(command.webhookId),
       initial: undefined,
@@ -70,8 +87,15 @@ export class WebhookCommands {
   async subscription(caller: Caller, request: SubscriptionRequest): Promise<CommandOutcome<WebhookSubscription>> {
     if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
     if (!isResourceId(request.subscriptionId)) return notFound("webhook subscription");
-    const command: WebhookSubscriptionCommand =
-      request.kind === "CreateWebhookSubscription" ? { ...request, now: Date.now() } : request;
+    if (request.kind !== "CreateWebhookSubscription") return this.#subscription(caller, request);
+    return this.#oneAtATime(`subscriptions of ${request.webhookId}`, async () => {
+      const { total } = await listWebhookSubscriptions(this.options.db, request.webhookId, { first: 0 });
+      const quota = { used: total, limit: this.options.quotas.subscriptionsPerEndpoint };
+      return this.#subscription(caller, { ...request, now: Date.now(), quota });
+    });
+  }
+
+  async #subscription(caller: Caller, command: WebhookSubscriptionCommand): Promise<CommandOutcome<WebhookSubscription>> {
     // Decisions read the endpoint's own stream, never a read model that may lag behind.
     const endpoint = await readWebhookEndpoint(this.options.store, command.webhookId);
     const outcome = await runCommand<WebhookSubscription | undefined, WebhookSubscriptionEvent>(this.options.store, {
@@ -90,16 +114,35 @@ export class WebhookCommands {
    * New endpoints and rotations get a fresh API key and signing secret, sealed before any event sees
    * them; commands that record a time get the clock here, so that decide stays pure.
    */
-  #withSecrets(request: EndpointRequest): WebhookEndpointCommand {
+  #withSecrets(request: EndpointRequest, quota?: Quota): WebhookEndpointCommand {
     const sealedPair = () => ({
       apiKey: this.options.secrets.seal(randomBytes(32).toString("base64url")),
       // Standard Webhooks: whsec_ followed by the base64 of the key bytes.
       signingSecret: this.options.secrets.seal(`whsec_${randomBytes(32).toString("base64")}`),
     });
-    if (request.kind === "CreateWebhookEndpoint") return { ...request, ...sealedPair(), now: Date.now() };
+    if (request.kind === "CreateWebhookEndpoint") return { ...request, ...sealedPair(), now: Date.now(), quota };
     if (request.kind === "RotateWebhookEndpointApiKey") return { ...request, ...sealedPair() };
     if (request.kind === "ResumeWebhookEndpoint") return { ...request, now: Date.now() };
     return request;
+  }
+
+  /**
+   * Creates counted against a quota run one at a time per quota in this process, each until its
+   * read models show it, so the next one counts it. Processes do not wait for each other: with N
+   * processes, N creates at once may pass a quota by N - 1 (README, "Quotas").
+   */
+  async #oneAtATime<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const current = (this.#queues.get(key) ?? Promise.resolve()).then(run);
+    const settled = current.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(key, settled);
+    try {
+      return await current;
+    } finally {
+      if (this.#queues.get(key) === settled) this.#queues.delete(key);
+    }
   }
 
   /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */

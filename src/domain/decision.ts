@@ -12,7 +12,9 @@ export type Refusal =
   /** The caller may see the resource but not change it. */
   | { readonly code: "FORBIDDEN"; readonly message: string }
   /** The resource is not in a state that allows the command. */
-  | { readonly code: "CONFLICT"; readonly message: string };
+  | { readonly code: "CONFLICT"; readonly message: string }
+  /** The caller has as many of these as they may have (quota.ts). */
+  | { readonly code: "QUOTA_EXCEEDED"; readonly message: string };
 
 export const accept = <Event>(...events: Event[]): Decision<Event> => ({ ok: true, events });
 export const refuse = <Event>(error: Refusal): Decision<Event> => ({ ok: false, error });

@@ -1,6 +1,7 @@
 import { type Caller, canChange, canRead } from "./caller.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { checkWebhookUrl } from "./network-address.js";
+import { type Quota, quotaRefusal } from "./quota.js";
 import { isPlainText } from "./plain-text.js";
 import { checkRateLimit } from "./rate-limit.js";
 import type { EndpointDisabledReason, Sealed, WebhookEndpointEvent } from "./webhook-events.js";
@@ -52,6 +53,8 @@ export type WebhookEndpointCommand =
       readonly apiKey: Sealed;
       readonly signingSecret: Sealed;
       readonly now: number;
+      /** The caller's live endpoints: the new one is the caller's own, whatever their role. */
+      readonly quota?: Quota;
     }
   | {
       readonly kind: "UpdateWebhookEndpoint";
@@ -86,6 +89,8 @@ export function decideWebhookEndpoint(
     const rateLimit = checkRateLimit(command.rateLimit ?? null);
     if (!rateLimit.ok) return rateLimit.refusal;
     if (state) return refuse({ code: "CONFLICT", message: `webhook endpoint ${webhookId} already exists` });
+    const overQuota = quotaRefusal(command.quota, "webhook endpoints per subscriber", "delete an endpoint you no longer need");
+    if (overQuota) return refuse(overQuota);
     return accept({
       type: "WebhookEndpointCreated",
       data: {

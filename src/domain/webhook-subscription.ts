@@ -2,6 +2,7 @@ import { type Caller, canChange, canRead } from "./caller.js";
 import { normalizeCollectionId } from "./collection-id.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { isPlainText } from "./plain-text.js";
+import { type Quota, quotaRefusal } from "./quota.js";
 import type { WebhookEndpointState } from "./webhook-endpoint.js";
 import type { WebhookSubscriptionEvent } from "./webhook-events.js";
 
@@ -35,6 +36,8 @@ export type WebhookSubscriptionCommand =
       readonly actions: readonly string[];
       readonly collectionId: string;
       readonly now: number;
+      /** The endpoint's live subscriptions: whoever subscribes it, admins too, within its owner's quota. */
+      readonly quota?: Quota;
     }
   | { readonly kind: "DeleteWebhookSubscription"; readonly subscriptionId: string; readonly webhookId: string };
 
@@ -65,6 +68,8 @@ export function decideWebhookSubscription(
       return refuse({ code: "FORBIDDEN", message: `not allowed to subscribe webhook endpoint ${webhookId}` });
     }
     if (state.subscription) return refuse({ code: "CONFLICT", message: `webhook subscription ${subscriptionId} already exists` });
+    const overQuota = quotaRefusal(command.quota, "webhook subscriptions per endpoint", "delete a subscription of this endpoint");
+    if (overQuota) return refuse(overQuota);
     return accept({
       type: "WebhookSubscriptionCreated",
       data: {

@@ -46,6 +46,12 @@ describe("webhook endpoint: decide", () => {
     for (const retries of [0, 20]) expect(given().when({ ...create, retries }).ok).toBe(true);
   });
 
+  it("creates within the caller's quota and refuses beyond it, bad input first", () => {
+    expect(given().when({ ...create, quota: { used: 2, limit: 3 } })).toEqual({ ok: true, events: [created] });
+    expect(given().when({ ...create, quota: { used: 3, limit: 3 } })).toMatchObject({ ok: false, error: { code: "QUOTA_EXCEEDED", message: expect.stringContaining("at most 3 webhook endpoints") } });
+    expect(given().when({ ...create, url: "ftp://x", quota: { used: 3, limit: 3 } })).toMatchObject({ ok: false, error: { code: "INVALID", field: "url" } });
+  });
+
   it("refuses to create an endpoint twice", () => {
     expect(given(created).when(create)).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
   });

@@ -37,6 +37,14 @@ describe("webhook subscription: decide", () => {
     expect(given(endpoint).when(create)).toEqual({ ok: true, events: [created] });
   });
 
+  it("subscribes within the endpoint's quota, admins too; a stranger learns nothing of it", () => {
+    const full = { ...create, quota: { used: 2, limit: 2 } };
+    expect(given(endpoint).when({ ...create, quota: { used: 1, limit: 2 } })).toEqual({ ok: true, events: [created] });
+    expect(given(endpoint).when(full)).toMatchObject({ ok: false, error: { code: "QUOTA_EXCEEDED", message: expect.stringContaining("at most 2 webhook subscriptions") } });
+    expect(given(endpoint).when(full, admin)).toMatchObject({ ok: false, error: { code: "QUOTA_EXCEEDED" } });
+    expect(given(endpoint).when(full, stranger)).toMatchObject({ ok: false, error: { code: "NOT_FOUND" } });
+  });
+
   it("subscribes on the owner's behalf when an admin asks", () => {
     expect(given(endpoint).when(create, admin)).toEqual({ ok: true, events: [created] });
   });

@@ -65,6 +65,13 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
     expect(errorCode(await gql(REDELIVER, { deliveryId: outside }, auditor))).toBe("FORBIDDEN");
     expect(errorCode(await gql(RECOVER, { webhookId, since, until }, bob))).toBe("NOT_FOUND");
     expect(errorCode(await gql(REDELIVER, { deliveryId: outside }, bob))).toBe("NOT_FOUND");
+    // Another subscriber's delivery answers exactly as an unknown one, key or not: status, message, code, path.
+    const unknown = deliveryId(randomUUID(), randomUUID());
+    for (const idempotencyKey of [null, "probe"]) {
+      const others = await gql(REDELIVER, { deliveryId: outside, idempotencyKey }, bob);
+      expect(others).toEqual(await gql(REDELIVER, { deliveryId: unknown, idempotencyKey }, bob));
+      expect(JSON.stringify(others)).not.toContain(webhookId);
+    }
 
     const twice = await Promise.all([api.ok(RECOVER, { webhookId, since, until }), api.ok(RECOVER, { webhookId, since, until })]);
     const scheduled = twice.flatMap((data) => data.recoverDeliveries.deliveryIds as string[]);

@@ -1,5 +1,7 @@
 import { GraphQLJSONObject } from "graphql-scalars";
-import { ArgsType, Field, ObjectType } from "type-graphql";
+import { ArgsType, Field, Int, ObjectType } from "type-graphql";
+import { DEFAULT_PAGE_SIZE } from "../../projections/keyset-page.js";
+import { MAX_PAGE_SIZE } from "./connection.js";
 
 /** The GraphQL shapes of the audit trail. */
 
@@ -22,4 +24,8 @@ export class AuditTrailArgs {
   @Field(() => String, { nullable: true }) webhookId?: string | null;
   @Field(() => String, { nullable: true }) subscriptionId?: string | null;
   @Field(() => String, { nullable: true }) deliveryId?: string | null;
+  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `The first this many events after \`after\` (at most ${MAX_PAGE_SIZE}).` })
+  first!: number;
+  @Field(() => String, { nullable: true, description: "The position of the last event already read: the page starts after it." })
+  after?: string | null;
 }

@@ -61,12 +61,19 @@ export function connectionType<Node extends object>(name: string, node: ClassTyp
 export function pageRequest(args: ConnectionArgs): PageRequest {
   const last = args.last ?? undefined;
   const first = last === undefined ? (args.first ?? DEFAULT_FIRST) : undefined;
-  for (const [field, value] of [["first", args.first], ["last", last]] as const) {
-    if (value != null && (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE)) {
-      throw new BadUserInputError(field, `${field} must be a whole number from 0 to ${MAX_PAGE_SIZE}`);
-    }
-  }
+  for (const [field, value] of [["first", args.first], ["last", last]] as const) if (value != null) checkPageSize(field, value);
   return { first, last, after: cursorKey("after", args.after), before: cursorKey("before", args.before) };
+}
+
+/**
+ * A page size argument of any list: a whole number from 0 to MAX_PAGE_SIZE (typed `Float` where the
+ * Asset Register's schema says so), which is also what query costs price it at most.
+ */
+export function checkPageSize(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_PAGE_SIZE) {
+    throw new BadUserInputError(field, `${field} must be a whole number from 0 to ${MAX_PAGE_SIZE}`);
+  }
+  return value;
 }
 
 export function toConnection<Row, Node>(page: Page<Row>, key: (row: Row) => PageKey, node: (row: Row) => Node): Connection<Node> {

@@ -1,14 +1,16 @@
-import { Arg, Args, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
 import { type Caller, canRead } from "../../domain/caller.js";
-import type { DeliveryHistory } from "../../domain/delivery-history.js";
+import type { AttemptHistory, DeliveryHistory } from "../../domain/delivery-history.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import { findDeliveryHistory, listDeliveryHistories } from "../../projections/delivery-history.js";
 import { readWebhookEndpoint } from "../entity-streams.js";
-import { type Connection, pageRequest, toConnection } from "./connection.js";
+import { checkPageSize, type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { NotFoundError, refusalError } from "./errors.js";
 import {
+  AttemptsArgs,
   DeliveriesArgs,
+  DeliveryAttemptType,
   DeliveryConnection,
   DeliveryType,
   IDEMPOTENCY_KEY_DESCRIPTION,
@@ -41,6 +43,12 @@ export class DeliveryResolver {
     if (!isResourceId(args.webhookId) || !(await mayReadEndpoint(context, caller, args.webhookId))) throw new NotFoundError("webhook endpoint not found");
     const page = await listDeliveryHistories(context.db, { webhookId: args.webhookId, status: args.status ?? undefined, since, until }, request);
     return toConnection(page, (row) => ({ createdAt: row.scheduledAt, id: row.deliveryId }), (row) => row);
+  }
+
+  @FieldResolver(() => [DeliveryAttemptType], { description: "Oldest first, a page at a time: page on with `after`." })
+  attempts(@Root() delivery: DeliveryHistory, @Args(() => AttemptsArgs) { first, after }: AttemptsArgs): AttemptHistory[] {
+    const size = checkPageSize("first", first);
+    return delivery.attempts.filter((attempt) => after == null || attempt.number > after).slice(0, size);
   }
 
   @Mutation(() => RedeliverPayload, { description: "One more attempt for a failed delivery; repeating the request sends nothing more." })

@@ -1,6 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { ArgsType, Field, Float, Int, ObjectType, registerEnumType } from "type-graphql";
-import { ConnectionArgs, connectionType } from "./connection.js";
+import { ConnectionArgs, connectionType, MAX_PAGE_SIZE } from "./connection.js";
 
 /** The GraphQL shapes of delivery history (src/domain/delivery-history.ts). */
 
@@ -36,7 +36,6 @@ export class DeliveryType {
   @Field(() => GraphQLJSONObject, { description: "The body every attempt sent." }) transaction!: Record<string, unknown>;
   @Field(() => Float, { description: "Milliseconds since the epoch." }) scheduledAt!: number;
   @Field(() => DeliveryStatus) status!: DeliveryStatus;
-  @Field(() => [DeliveryAttemptType]) attempts!: DeliveryAttemptType[];
   @Field(() => Float, { nullable: true, description: "While pending: when the next attempt is due." }) nextAttemptAt?: number;
   @Field(() => Float, { nullable: true, description: "When it succeeded or failed for good." }) finishedAt?: number;
   @Field(() => String, { nullable: true, description: "Why it failed: not_retryable, retries_exhausted, negative_retry_after, endpoint_deleted." })
@@ -44,6 +43,17 @@ export class DeliveryType {
 }
 
 export const DeliveryConnection = connectionType("Delivery", DeliveryType);
+
+/** A delivery has at most retries + 1 attempts (MAX_RETRIES + 1 = 21) unless redelivered: one page holds them. */
+export const DEFAULT_ATTEMPTS_PAGE = 25;
+
+@ArgsType()
+export class AttemptsArgs {
+  @Field(() => Int, { defaultValue: DEFAULT_ATTEMPTS_PAGE, description: `The first this many attempts after \`after\` (at most ${MAX_PAGE_SIZE}).` })
+  first!: number;
+  @Field(() => Int, { nullable: true, description: "The number of the last attempt already read: the page starts after it." })
+  after?: number | null;
+}
 
 @ArgsType()
 export class DeliveriesArgs extends ConnectionArgs {

@@ -35,6 +35,12 @@ export class ConflictError extends GraphQLError {
   }
 }
 
+export class QuotaExceededError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: "QUOTA_EXCEEDED" } });
+  }
+}
+
 /** The codes a client may see; everything else is masked. */
 export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   "UNAUTHENTICATED",
@@ -42,6 +48,7 @@ export const PUBLIC_ERROR_CODES: ReadonlySet<string> = new Set([
   "BAD_USER_INPUT",
   "NOT_FOUND",
   "CONFLICT",
+  "QUOTA_EXCEEDED",
   // Apollo's own answers to malformed requests.
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
@@ -62,5 +69,7 @@ export function refusalError(refusal: Refusal): GraphQLError {
       return new ForbiddenError(refusal.message);
     case "CONFLICT":
       return new ConflictError(refusal.message);
+    case "QUOTA_EXCEEDED":
+      return new QuotaExceededError(refusal.message);
   }
 }

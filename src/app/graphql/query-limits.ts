@@ -1,44 +1,105 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import {
-  type FieldNode,
-  type FragmentDefinitionNode,
-  getNamedType,
-  GraphQLError,
-  type GraphQLNamedType,
-  type GraphQLSchema,
-  isInterfaceType,
-  isObjectType,
-  Kind,
-  type SelectionSetNode,
-} from "graphql";
-import { DEFAULT_PAGE_SIZE } from "../../projections/keyset-page.js";
-import { MAX_PAGE_SIZE } from "./connection.js";
+import type { FastifyInstance } from "fastify";
+import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, parse, visit } from "graphql";
+import { jsonBytesOver } from "./json-size.js";
+import { listBounds, type ListBounds } from "./list-bounds.js";
+import { type CostLimits, measureOperation } from "./query-cost.js";
 
-export interface QueryLimits {
-  /** Deepest field nesting, introspection excluded. */
-  readonly maxDepth: number;
-  /** Estimated fields resolved: each field costs 1, a list field's selection costs `first`/`last` times over. */
-  readonly maxComplexity: number;
+/**
+ * The limits on one GraphQL request (README, "Webhook management"). The cheap ones come first, on
+ * the text and the parsed document before validation (whose overlapping-fields rule is quadratic
+ * in the fields of a document: 600 repeated fields took a second); depth, cost and aliases come
+ * after validation, with the variables.
+ */
+export interface QueryLimits extends CostLimits {
+  /** The document's text in UTF-8. */
+  readonly maxDocumentBytes: number;
+  /** Lexical tokens, counted by the parser as it goes (`parse(source, { maxTokens })`). */
+  readonly maxTokens: number;
+  /** Field selections written in the document, aliased or not, fragments included. */
+  readonly maxFields: number;
+  /** The JSON answer, in bytes; a larger one is replaced by a RESPONSE_TOO_LARGE error. */
+  readonly maxResponseBytes: number;
 }
 
 /**
- * Refuses operations that are too deep or too costly before they run. It works on the operation
- * with its variables (a validation rule sees no variables), so `first: $n` is priced by `$n`.
+ * The GraphiQL introspection query (getIntrospectionQuery with every option) measures 2 KB, 181
+ * tokens, 70 fields, 15 levels and a cost of 14,991 on herald's schema: the limits leave it room.
  */
+export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, "maxResponseBytes"> = {
+  maxDocumentBytes: 32_768,
+  maxTokens: 2_500,
+  maxFields: 200,
+  maxAliases: 50,
+  maxDepth: 20,
+  maxCost: 50_000,
+};
+
+/**
+ * Bytes and fields, checked on the request before Apollo sees it: an error thrown by a plugin
+ * before validation would answer 500. A document that does not parse is left to Apollo, which
+ * parses it again (with the same token limit) and says why.
+ */
+export function registerDocumentLimits(http: FastifyInstance, path: string, limits: QueryLimits): void {
+  http.addHook("preHandler", async (request, reply) => {
+    if (request.routeOptions.url !== path) return;
+    const source = documentOf(request.method === "GET" ? request.query : request.body);
+    if (source === undefined) return;
+    const refusal = documentRefusal(source, limits);
+    if (refusal) return reply.code(400).send({ errors: [{ message: refusal, extensions: { code: "BAD_USER_INPUT", field: "query" } }] });
+  });
+}
+
+function documentOf(payload: unknown): string | undefined {
+  const query = payload !== null && typeof payload === "object" ? (payload as { query?: unknown }).query : undefined;
+  return typeof query === "string" ? query : undefined;
+}
+
+function documentRefusal(source: string, limits: QueryLimits): string | undefined {
+  const bytes = Buffer.byteLength(source, "utf8");
+  if (bytes > limits.maxDocumentBytes) return `the query is ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`;
+  let document: DocumentNode;
+  try {
+    document = parse(source, { maxTokens: limits.maxTokens });
+  } catch {
+    return undefined;
+  }
+  const fields = countFields(document);
+  return fields > limits.maxFields ? `the query selects ${fields} fields; at most ${limits.maxFields} are allowed` : undefined;
+}
+
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
+  const bounds = new WeakMap<GraphQLSchema, ListBounds>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, request, schema }) {
           if (!operation) return;
-          const fragments = new Map<string, FragmentDefinitionNode>();
-          for (const definition of document.definitions) {
-            if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-          }
-          const root = schema.getRootType(operation.operation) ?? undefined;
-          const { depth, cost } = measure(operation.selectionSet, root, { schema, fragments, variables: request.variables ?? {} });
-          if (depth > limits.maxDepth) throw tooBig(`the query is ${depth} levels deep; at most ${limits.maxDepth} are allowed`);
-          if (cost > limits.maxComplexity) throw tooBig(`the query costs ${cost}; at most ${limits.maxComplexity} is allowed`);
+          let schemaBounds = bounds.get(schema);
+          if (!schemaBounds) bounds.set(schema, (schemaBounds = listBounds(schema)));
+          const measured = measureOperation({ schema, document, operation, variables: request.variables ?? {}, bounds: schemaBounds }, limits);
+          if (!measured.ok) throw tooBig(measured.reason);
+        },
+        async willSendResponse({ response, operation }) {
+          if (response.body.kind !== "single") return;
+          const bytes = jsonBytesOver(response.body.singleResult, limits.maxResponseBytes);
+          if (bytes === undefined) return;
+          const mutation = operation?.operation === "mutation";
+          response.body = {
+            kind: "single",
+            singleResult: {
+              errors: [
+                {
+                  message:
+                    `the answer is more than ${limits.maxResponseBytes} bytes (HERALD_GRAPHQL_MAX_RESPONSE_BYTES): ask for fewer items (first) or fields` +
+                    (mutation ? "; the mutation took effect, read its outcome with a query" : ""),
+                  extensions: { code: "RESPONSE_TOO_LARGE" },
+                },
+              ],
+            },
+          };
+          // A mutation's changes stand, so its answer is not a bad request.
+          if (!mutation) response.http.status = 400;
         },
       };
     },
@@ -50,41 +111,12 @@ function tooBig(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", field: "query", http: { status: 400 } } });
 }
 
-interface Walk {
-  readonly schema: GraphQLSchema;
-  readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
-  readonly variables: Readonly<Record<string, unknown>>;
-}
-
-function measure(selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, walk: Walk): { depth: number; cost: number } {
-  let depth = 0;
-  let cost = 0;
-  for (const selection of selectionSet.selections) {
-    let inner: { depth: number; cost: number } | undefined;
-    if (selection.kind === Kind.FIELD) {
-      // Introspection is bounded by the schema itself, and tools send deep introspection queries.
-      if (selection.name.value.startsWith("__")) continue;
-      const field = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[selection.name.value] : undefined;
-      const child = selection.selectionSet && field ? measure(selection.selectionSet, getNamedType(field.type), walk) : { depth: 0, cost: 0 };
-      const paged = field?.args.some((arg) => arg.name === "first") ?? false;
-      inner = { depth: child.depth + 1, cost: 1 + (paged ? pageSize(selection, walk.variables) : 1) * child.cost };
-    } else {
-      const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : walk.fragments.get(selection.name.value);
-      // Fragment cycles and unknown fragments are refused by validation before this runs.
-      if (!fragment) continue;
-      const type = fragment.typeCondition ? walk.schema.getType(fragment.typeCondition.name.value) : parent;
-      inner = measure(fragment.selectionSet, type ?? undefined, walk);
-    }
-    depth = Math.max(depth, inner.depth);
-    cost += inner.cost;
-  }
-  return { depth, cost };
-}
-
-/** How many items a paged field returns at most: its `first` or `last`, else the default page. */
-function pageSize(field: FieldNode, variables: Readonly<Record<string, unknown>>): number {
-  const size = field.arguments?.find((arg) => arg.name.value === "first" || arg.name.value === "last")?.value;
-  if (!size) return DEFAULT_PAGE_SIZE;
-  const value = size.kind === Kind.VARIABLE ? variables[size.name.value] : size.kind === Kind.INT ? Number(size.value) : undefined;
-  return typeof value === "number" && value >= 0 ? Math.min(value, MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
+function countFields(document: DocumentNode): number {
+  let fields = 0;
+  visit(document, {
+    [Kind.FIELD]() {
+      fields++;
+    },
+  });
+  return fields;
 }

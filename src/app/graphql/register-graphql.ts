@@ -19,7 +19,7 @@ import { PUBLIC_ERROR_CODES } from "./errors.js";
 import { AuditResolver } from "./audit-resolver.js";
 import { DeliveryResolver } from "./delivery-resolver.js";
 import { NodeResolver } from "./node-resolver.js";
-import { queryLimitsPlugin } from "./query-limits.js";
+import { DEFAULT_QUERY_LIMITS, type QueryLimits, queryLimitsPlugin, registerDocumentLimits } from "./query-limits.js";
 import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
 import { ViewerResolver } from "./viewer-resolver.js";
 import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js";
@@ -36,6 +36,8 @@ export interface GraphqlDependencies {
   readonly auditorAddresses: readonly string[];
   /** Introspection and suggestions (HERALD_PLAYGROUND). */
   readonly playground: boolean;
+  /** HERALD_GRAPHQL_MAX_RESPONSE_BYTES. */
+  readonly maxResponseBytes: number;
   readonly logger: Logger;
 }
 
@@ -53,9 +55,12 @@ export function buildHeraldSchema(): Promise<GraphQLSchema> {
 /** Mounts the webhook management API (type-graphql on Apollo Server) at /graphql. */
 export async function registerGraphql(http: FastifyInstance, deps: GraphqlDependencies): Promise<void> {
   const schema = await buildHeraldSchema();
+  const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, maxResponseBytes: deps.maxResponseBytes };
+  registerDocumentLimits(http, GRAPHQL_PATH, limits);
   const apollo = new ApolloServer<GraphqlContext>({
     schema,
     introspection: deps.playground,
+    parseOptions: { maxTokens: limits.maxTokens },
     includeStacktraceInErrorResponses: false,
     // Apollo would otherwise (unless NODE_ENV=test) stop itself on SIGTERM and send the signal again,
     // which main.ts takes for a second signal and exits 1 mid-drain. main.ts owns shutdown.
@@ -66,7 +71,7 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
       // The default landing page loads Apollo's sandbox from a CDN.
       ApolloServerPluginLandingPageDisabled(),
       ...(deps.playground ? [] : [ApolloServerPluginDisableSuggestions()]),
-      queryLimitsPlugin({ maxDepth: 8, maxComplexity: 5000 }),
+      queryLimitsPlugin(limits),
     ],
     formatError: (formatted, error) => {
       const code = formatted.extensions?.code;
