@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useSignedIn } from "./console-session.js";
 import { hrefOf } from "./console-route.js";
-import { type Endpoint, endpointFiguresQuery, ENDPOINTS, type PageInfo } from "./console-queries.js";
+import { type Endpoint, endpointFiguresQuery, ENDPOINTS, FIGURES_PER_REQUEST, type PageInfo } from "./console-queries.js";
 import { ErrorMessage, formatTime, Loading, StatusBadge, TableScroll } from "./console-ui.js";
 
 const PAGE_SIZE = 25;
@@ -42,20 +42,27 @@ export function EndpointsPage() {
     queryKey: ["endpoint-figures", nodes.map((node) => node.webhookId)],
     enabled: nodes.length > 0,
     queryFn: async () => {
-      const variables = Object.fromEntries(nodes.map((node, index) => [`w${index}`, node.webhookId]));
-      const data = await request<Record<string, any>>(endpointFiguresQuery(nodes.length), { ...variables, since: new Date(Date.now() - DAY_MS).toISOString() });
-      return new Map<string, Figures>(
-        nodes.map((node, i) => [
-          node.webhookId,
-          {
-            subscriptions: data[`s${i}`].total,
-            succeeded: data[`ok${i}`].total,
-            retrying: data[`pending${i}`].total + data[`paused${i}`].total,
-            failed: data[`failed${i}`].total,
-            last: data[`last${i}`].edges[0]?.node,
-          },
-        ]),
+      const since = new Date(Date.now() - DAY_MS).toISOString();
+      const chunks = Array.from({ length: Math.ceil(nodes.length / FIGURES_PER_REQUEST) }, (_, c) =>
+        nodes.slice(c * FIGURES_PER_REQUEST, (c + 1) * FIGURES_PER_REQUEST),
       );
+      const answers = await Promise.all(
+        chunks.map(async (chunk) => {
+          const variables = Object.fromEntries(chunk.map((node, index) => [`w${index}`, node.webhookId]));
+          const data = await request<Record<string, any>>(endpointFiguresQuery(chunk.length), { ...variables, since });
+          return chunk.map((node, i): [string, Figures] => [
+            node.webhookId,
+            {
+              subscriptions: data[`s${i}`].total,
+              succeeded: data[`ok${i}`].total,
+              retrying: data[`pending${i}`].total + data[`paused${i}`].total,
+              failed: data[`failed${i}`].total,
+              last: data[`last${i}`].edges[0]?.node,
+            },
+          ]);
+        }),
+      );
+      return new Map<string, Figures>(answers.flat());
     },
     refetchInterval: 10_000,
   });
