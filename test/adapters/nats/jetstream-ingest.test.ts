@@ -96,7 +96,10 @@ describe("JetStream ingest", () => {
       const stored = await log.store.readStream(streamOf(index));
       expect(stored.map((event) => event.data)).toEqual(POISON.includes(body) ? [] : [JSON.parse(body)]);
     }
-    const rejections = await log.store.readAll("start", { filter: { eventTypes: ["TransactionRejected"] }, maxCount: 100 });
+    // The global log shows an append once every earlier-started one has ended: wait for all three.
+    const readRejections = () => log.store.readAll("start", { filter: { eventTypes: ["TransactionRejected"] }, maxCount: 100 });
+    await until(async () => (await readRejections()).length === 3, "the three rejections are readable");
+    const rejections = await readRejections();
     expect(rejections.map((event) => (event.data as { reason: string }).reason)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^the event store refused it: error 22P05$/), expect.stringMatching(/22P02$/)]),
     );
