@@ -1,4 +1,3 @@
-import { createServer, type Server, type Socket, connect as connectTcp } from "node:net";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +16,8 @@ import {
 import { natsIngestCodec } from "../../../src/app/ingest.js";
 import { createLogger } from "../../../src/app/logger.js";
 import { useEventLogDatabase } from "../../support/event-log-database.js";
-import { NATS_URL, POSTGRES_URL } from "../../support/services.js";
+import { NATS_URL } from "../../support/services.js";
+import { postgresProxy } from "../../support/postgres-proxy.js";
 import { natsTestNames } from "../../support/test-herald.js";
 import { createTestDatabase } from "../../support/test-database.js";
 
@@ -120,9 +120,7 @@ describe("JetStream ingest", () => {
   it("retries while the store is down, reports itself stalled, and stops at once without acknowledging", async () => {
     const proxy = await postgresProxy();
     const testDatabase = await createTestDatabase();
-    const url = new URL(testDatabase.url);
-    url.port = String(proxy.port);
-    const database = await openPostgres(url.toString());
+    const database = await openPostgres(proxy.url(testDatabase.url));
     await migrate(database.db);
     const store = await createPostgresEventStore(database);
     cleanups.push(async () => {
@@ -152,34 +150,3 @@ describe("JetStream ingest", () => {
     expect(next.outcomes).toEqual([{ kind: "accepted" }, { kind: "accepted" }]);
   });
 });
-
-/** A TCP relay to PostgreSQL that can be taken down: connections cut, new ones refused. */
-async function postgresProxy(): Promise<{ port: number; down(): void; close(): void }> {
-  const target = new URL(POSTGRES_URL);
-  const sockets = new Set<Socket>();
-  let up = true;
-  const server: Server = createServer((client) => {
-    if (!up) return client.destroy();
-    const upstream = connectTcp(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("error", () => {});
-      socket.on("close", () => sockets.delete(socket));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const down = () => {
-    up = false;
-    for (const socket of sockets) socket.destroy();
-  };
-  return {
-    port: typeof address === "object" && address ? address.port : 0,
-    down,
-    close() {
-      down();
-      server.close();
-    },
-  };
-}
