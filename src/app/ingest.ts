@@ -30,7 +30,7 @@ function rejectionCode(decision: IngestDecision<{ type: string; data: unknown }>
   return decision.accepted ? undefined : ((decision.event.data as IngestRejection).code ?? "invalid_shape");
 }
 
-/** Counts each message by kind, source and outcome once it is settled (for /metrics); `code` says why a rejection was one. */
+/** Counts each message by kind, source and outcome once it is settled (for /metrics): a message the store refused never counts as accepted. */
 export type IngestCounter = (kind: IngestKind, source: "nats" | "http", outcome: IngestOutcome) => void;
 
 const NATS_ACTOR = "system:ingest-nats";
