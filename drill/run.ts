@@ -5,6 +5,7 @@
  * Prints a pass/fail table; exits 1 when a drill fails.
  */
 import { alwaysOk, type ReceiverBehaviour } from "./drill-receiver.js";
+import { POISON_ENV, poisonFault } from "./poison-messages.js";
 import { type DrillContext, type DrillResult, runScenario, type Scenario } from "./scenario.js";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,6 +76,15 @@ const scenarios: readonly Scenario[] = [
       await pause(0);
       return "two herald processes on one database, NATS and queue";
     },
+  },
+  {
+    name: "poison-messages",
+    transactions: 1000,
+    processes: 1,
+    retries: 10,
+    behaviour: alwaysOk,
+    env: POISON_ENV,
+    fault: (context) => poisonFault(context, 1000),
   },
 ];
 

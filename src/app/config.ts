@@ -36,6 +36,8 @@ export interface Config {
   readonly endpointConcurrency: number;
   readonly endpointDisableAfterS: number;
   readonly maxPayloadBytes: number;
+  /** A NATS consumer with messages waiting that settles none for this long is not ready. */
+  readonly ingestStallS: number;
   readonly sseTimeoutS: number;
   readonly sseKeepaliveS: number;
   readonly sseMaxLookBackS: number;
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     endpointConcurrency: int("HERALD_ENDPOINT_CONCURRENCY", 10, 1, 10_000),
     endpointDisableAfterS: int("HERALD_ENDPOINT_DISABLE_AFTER_S", 432_000, 1),
     maxPayloadBytes: int("HERALD_MAX_PAYLOAD_BYTES", 262_144, 1, 64 * 1024 * 1024),
+    ingestStallS: int("HERALD_INGEST_STALL_S", 30, 1, 86_400),
     sseTimeoutS: int("HERALD_SSE_TIMEOUT_S", 60, 1),
     sseKeepaliveS: int("HERALD_SSE_KEEPALIVE_S", 15, 1),
     sseMaxLookBackS: int("HERALD_SSE_MAX_LOOK_BACK_S", 300, 0),

@@ -28,7 +28,7 @@ import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
-import { type IngestCounter, natsIngestDecoder, registerIngestRoutes } from "./ingest.js";
+import { type IngestCounter, type IngestKind, natsIngestCodec, registerIngestRoutes } from "./ingest.js";
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
 import { registerPlayground } from "./playground/register-playground.js";
@@ -147,8 +147,12 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   const metrics = new MetricsRegistry();
   /** Gauges read from the store and the database: one read serves every scrape for a few seconds. */
   const fromStorage = { cacheMs: METRICS_STORAGE_CACHE_MS };
-  const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome");
-  const countIngest: IngestCounter = (kind, source, outcome) => ingested.inc({ kind, source, outcome });
+  const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome (accepted, rejected, dropped)");
+  const rejected = metrics.counter("herald_ingest_rejected_total", "Messages refused and recorded as rejected, by kind, source and reason");
+  const countIngest: IngestCounter = (kind, source, outcome) => {
+    ingested.inc({ kind, source, outcome: outcome.kind });
+    if (outcome.kind === "rejected") rejected.inc({ kind, source, reason: outcome.code });
+  };
   metrics.gauge("herald_projection_lag_seconds", "Age of the oldest event a projection has not applied yet (0 when caught up)", () =>
     Promise.all([...projections.values()].map(async (runner) => {
       const checkpoint = await readCheckpoint(database.db, runner.name);
@@ -259,17 +263,33 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   const ingests: JetStreamIngest[] = [];
   if (nats) {
     const ingestLogger = logger.child({ component: "ingest" });
-    ingests.push(
-      await startJetStreamIngest({
-        nats, store, logger: ingestLogger,
-        stream: config.txStream, subject: config.txSubject, durable: `${config.natsDurable}-transactions`,
-        decode: natsIngestDecoder("transactions", config.maxPayloadBytes, countIngest),
-      }),
-      await startJetStreamIngest({
-        nats, store, logger: ingestLogger,
-        stream: config.tenantEventsStream, subject: config.tenantEventsSubject, durable: `${config.natsDurable}-tenant-events`,
-        decode: natsIngestDecoder("tenantEvents", config.maxPayloadBytes, countIngest),
-      }),
+    const consumers: { kind: IngestKind; name: string; stream: string; subject: string }[] = [
+      { kind: "transactions", name: "transactions", stream: config.txStream, subject: config.txSubject },
+      { kind: "tenantEvents", name: "tenant-events", stream: config.tenantEventsStream, subject: config.tenantEventsSubject },
+    ];
+    const statuses: { labels: { consumer: string; stream: string }; ingest: JetStreamIngest }[] = [];
+    for (const { kind, name, stream, subject } of consumers) {
+      const ingest = await startJetStreamIngest({
+        nats, store, logger: ingestLogger, stream, subject, durable: `${config.natsDurable}-${name}`,
+        ...natsIngestCodec(kind, config.maxPayloadBytes),
+        onOutcome: (outcome) => countIngest(kind, "nats", outcome),
+        stallAfterMs: config.ingestStallS * 1000,
+      });
+      ingests.push(ingest);
+      statuses.push({ labels: { consumer: name, stream }, ingest });
+      // Messages wait and none is settled: this process takes no more ingest until appends succeed.
+      readiness.push({
+        name: `nats-ingest:${name}`,
+        check: async () => {
+          if (ingest.status().stalled) throw new Error(`no message settled for ${config.ingestStallS} s while messages wait`);
+        },
+      });
+    }
+    metrics.gauge("herald_ingest_stalled", "1 when a NATS consumer has messages waiting and settled none for HERALD_INGEST_STALL_S", () =>
+      statuses.map(({ labels, ingest }) => ({ labels, value: ingest.status().stalled ? 1 : 0 })),
+    );
+    metrics.gauge("herald_ingest_waiting", "Messages a NATS consumer of this process received and has not acknowledged yet", () =>
+      statuses.map(({ labels, ingest }) => ({ labels, value: ingest.status().waiting })),
     );
   }
   await http.listen({ port: config.port, host: config.host });

@@ -1,16 +1,18 @@
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { timingSafeEqual } from "node:crypto";
-import type { AppendRequest, EventStore } from "../adapters/eventstore/event-store.js";
+import { isPermanentAppendError } from "../adapters/eventstore/append-errors.js";
+import type { AppendOutcome, AppendRequest, EventStore } from "../adapters/eventstore/event-store.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
-import type { ReceivedMessage } from "../adapters/nats/jetstream-ingest.js";
-import { type IngestDecision, type IngestMessage, decodeTenantEventMessage, decodeTransactionMessage } from "../domain/ingest-decoding.js";
+import type { DecodedMessage, IngestOutcome, JetStreamIngestOptions } from "../adapters/nats/jetstream-ingest.js";
+import { type IngestDecision, type IngestMessage, decodeTenantEventMessage, decodeTransactionMessage, rejectMessage } from "../domain/ingest-decoding.js";
+import type { IngestRejection, IngestRejectionCode } from "../domain/ingest-events.js";
 
 type Decoder = (message: IngestMessage) => IngestDecision<{ type: string; data: unknown }>;
 
 /** The two kinds of message herald ingests, from NATS or HTTP, and how each is decoded. */
 export const INGEST_KINDS = {
-  transactions: { decode: decodeTransactionMessage as Decoder, idField: "transactionId", path: "/v1/transactions" },
-  tenantEvents: { decode: decodeTenantEventMessage as Decoder, idField: "tenantEventId", path: "/v1/events" },
+  transactions: { decode: decodeTransactionMessage as Decoder, rejectionType: "TransactionRejected", idField: "transactionId", path: "/v1/transactions" },
+  tenantEvents: { decode: decodeTenantEventMessage as Decoder, rejectionType: "TenantEventRejected", idField: "tenantEventId", path: "/v1/events" },
 } as const;
 
 export type IngestKind = keyof typeof INGEST_KINDS;
@@ -23,15 +25,29 @@ function toAppendRequest(decision: IngestDecision<{ type: string; data: unknown 
   };
 }
 
-/** Counts each decoded message by kind, source and outcome (for /metrics). */
-export type IngestCounter = (kind: IngestKind, source: "nats" | "http", outcome: "accepted" | "rejected") => void;
+/** Why a decision refused its message (the rejection's code). */
+function rejectionCode(decision: IngestDecision<{ type: string; data: unknown }>): IngestRejectionCode | undefined {
+  return decision.accepted ? undefined : ((decision.event.data as IngestRejection).code ?? "invalid_shape");
+}
 
-/** For the NATS consumer: every message becomes an append, accepted or recorded as rejected. */
-export function natsIngestDecoder(kind: IngestKind, maxBytes: number, count: IngestCounter): (message: ReceivedMessage) => AppendRequest {
-  return (message) => {
-    const decision = INGEST_KINDS[kind].decode({ ...message, source: "nats", maxBytes });
-    count(kind, "nats", decision.accepted ? "accepted" : "rejected");
-    return toAppendRequest(decision, "system:ingest-nats");
+/** Counts each message by kind, source and outcome once it is settled (for /metrics): a message the store refused never counts as accepted. */
+export type IngestCounter = (kind: IngestKind, source: "nats" | "http", outcome: IngestOutcome) => void;
+
+const NATS_ACTOR = "system:ingest-nats";
+
+/**
+ * For the NATS consumer: every message becomes an append, accepted or recorded as rejected; a message
+ * the store refused after all is recorded as rejected with the store's reason.
+ */
+export function natsIngestCodec(kind: IngestKind, maxBytes: number): Pick<JetStreamIngestOptions, "decode" | "refuse"> {
+  const { decode, rejectionType } = INGEST_KINDS[kind];
+  const asDecoded = (decision: IngestDecision<{ type: string; data: unknown }>): DecodedMessage => {
+    const code = rejectionCode(decision);
+    return { request: toAppendRequest(decision, NATS_ACTOR), ...(code === undefined ? {} : { rejected: code }) };
+  };
+  return {
+    decode: (message) => asDecoded(decode({ ...message, source: "nats", maxBytes })),
+    refuse: (message, reason) => asDecoded(rejectMessage({ ...message, source: "nats", maxBytes }, { code: "store_refused", reason }, rejectionType)),
   };
 }
 
@@ -45,10 +61,17 @@ export interface IngestRoutesOptions {
 
 /**
  * `POST /v1/transactions` and `POST /v1/events`, for set-ups without NATS. Unlike NATS messages, a
- * malformed body is the caller's to fix: it gets a 400 and nothing is written.
+ * malformed body is the caller's to fix: it gets a 4xx naming the reason and nothing is written.
  */
 export function registerIngestRoutes(http: FastifyInstance, options: IngestRoutesOptions): void {
   void http.register(async (scope) => {
+    // Before the body is read: a sender without the token cannot hold a connection open by trickling
+    // one, and the connection closes after the answer instead of waiting for the rest.
+    scope.addHook("onRequest", async (request, reply) => {
+      if (authorized(request, options.ingestToken)) return;
+      reply.header("connection", "close");
+      return unauthorized(reply, options.ingestToken);
+    });
     // Raw bytes, whatever the content type: the limit and the JSON parsing are ingest's own rules.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.maxPayloadBytes }, (_request, body, done) => {
@@ -57,7 +80,6 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
     for (const kind of Object.keys(INGEST_KINDS) as IngestKind[]) {
       const { path, decode, idField } = INGEST_KINDS[kind];
       scope.post(path, async (request, reply) => {
-        if (!authorized(request, options.ingestToken)) return unauthorized(reply, options.ingestToken);
         const idempotencyKey = request.headers["idempotency-key"];
         const decision = decode({
           body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
@@ -66,11 +88,23 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
           receivedAt: Date.now(),
           maxBytes: options.maxPayloadBytes,
         });
-        options.count(kind, "http", decision.accepted ? "accepted" : "rejected");
-        if (!decision.accepted) {
-          return reply.status(400).send({ error: (decision.event.data as { reason: string }).reason, code: "INVALID_MESSAGE" });
+        const code = rejectionCode(decision);
+        if (code !== undefined) {
+          options.count(kind, "http", { kind: "rejected", code });
+          const { reason } = decision.event.data as IngestRejection;
+          return reply.status(code === "too_large" ? 413 : 400).send({ error: reason, code: "INVALID_MESSAGE", reason: code });
         }
-        const [outcome] = await options.store.appendMany([toAppendRequest(decision, "system:ingest-http")]);
+        let outcome: AppendOutcome | undefined;
+        try {
+          [outcome] = await options.store.appendMany([toAppendRequest(decision, "system:ingest-http")]);
+        } catch (error) {
+          if (!isPermanentAppendError(error)) throw error;
+          // Decoding let it through, yet the store refuses the data itself: still the sender's to fix.
+          request.log.warn({ err: error }, "the event store refused an ingested message");
+          options.count(kind, "http", { kind: "rejected", code: "store_refused" });
+          return reply.status(422).send({ error: "the event store cannot hold this message", code: "INVALID_MESSAGE", reason: "store_refused" });
+        }
+        options.count(kind, "http", { kind: "accepted" });
         return reply.status(202).send({ [idField]: decision.id, duplicate: outcome?.ok === false });
       });
     }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { deterministicId } from "./deterministic-id.js";
 import {
   type IngestRejection,
+  type IngestRejectionCode,
   type TenantEvent,
   type TenantEventReceived,
   type TenantEventRejected,
@@ -12,6 +13,7 @@ import {
   tenantEventStream,
   transactionStream,
 } from "./ingest-events.js";
+import { findUnstorable, storableText } from "./storable-json.js";
 
 /** One message as it reached herald, from NATS or HTTP. */
 export interface IngestMessage {
@@ -37,15 +39,22 @@ export interface IngestDecision<Event extends { type: string; data: unknown }> {
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
+/** Why a message was refused: a stable code (metrics, HTTP answers) and the words for a person. */
+export interface Refusal {
+  readonly code: IngestRejectionCode;
+  readonly reason: string;
+}
+
+type Read<T> = { readonly ok: true; readonly value: T } | ({ readonly ok: false } & Refusal);
+
 const EXCERPT_BYTES = 512;
 
 export function decodeTransactionMessage(
   message: IngestMessage,
 ): IngestDecision<TransactionReceived> | IngestDecision<TransactionRejected> {
-  const json = readJson(message);
-  const parsed = json.ok ? parseTransaction(json.value) : json;
-  if (!parsed.ok) return reject(message, parsed.reason, "TransactionRejected");
-  const transaction = parsed.value as Transaction;
+  const parsed = readMessage(message, parseTransaction);
+  if (!parsed.ok) return rejectMessage(message, parsed, "TransactionRejected");
+  const transaction = parsed.value;
   const transactionId = transactionIdFor(transaction, message.messageId);
   return {
     accepted: true,
@@ -69,9 +78,8 @@ export function decodeTransactionMessage(
 export function decodeTenantEventMessage(
   message: IngestMessage,
 ): IngestDecision<TenantEventReceived> | IngestDecision<TenantEventRejected> {
-  const json = readJson(message);
-  const parsed = json.ok ? parseTenantEvent(json.value) : json;
-  if (!parsed.ok) return reject(message, parsed.reason, "TenantEventRejected");
+  const parsed = readMessage(message, parseTenantEvent);
+  if (!parsed.ok) return rejectMessage(message, parsed, "TenantEventRejected");
   const tenantEventId = message.messageId ? deterministicId("herald/tenant-event", message.messageId) : randomUUID();
   return {
     accepted: true,
@@ -141,26 +149,42 @@ function publishedText(message: IngestMessage): string {
   return Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString("utf8");
 }
 
-function readJson(message: IngestMessage): Parsed<unknown> {
+/** The message's body as JSON that the store can hold, in the shape `parse` wants. */
+function readMessage<T>(message: IngestMessage, parse: (value: unknown) => Parsed<T>): Read<T> {
+  const json = readJson(message);
+  if (!json.ok) return json;
+  // The message id and subject are stored with an accepted message: they must be storable too.
+  const unstorable = findUnstorable(json.value) ?? findUnstorable({ messageId: message.messageId, subject: message.subject });
+  if (unstorable) return { ok: false, ...unstorable };
+  const parsed = parse(json.value);
+  return parsed.ok ? parsed : { ok: false, code: "invalid_shape", reason: parsed.reason };
+}
+
+function readJson(message: IngestMessage): Read<unknown> {
   if (message.body.byteLength > message.maxBytes) {
-    return { ok: false, reason: `too large: ${message.body.byteLength} bytes, the limit is ${message.maxBytes}` };
+    return { ok: false, code: "too_large", reason: `too large: ${message.body.byteLength} bytes, the limit is ${message.maxBytes}` };
   }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(message.body);
   } catch {
-    return { ok: false, reason: "not valid UTF-8" };
+    return { ok: false, code: "not_utf8", reason: "not valid UTF-8" };
   }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+    return { ok: false, code: "not_json", reason: `not JSON: ${(error as Error).message}` };
   }
 }
 
-function reject<Type extends "TransactionRejected" | "TenantEventRejected">(
+/**
+ * The record of a refused message, on a stream of its own. Also for a message the store refused
+ * after decoding let it through. Every text in it is made storable: the record of a refusal must not
+ * fail as the message did.
+ */
+export function rejectMessage<Type extends "TransactionRejected" | "TenantEventRejected">(
   message: IngestMessage,
-  reason: string,
+  refusal: Refusal,
   type: Type,
 ): IngestDecision<{ type: Type; data: IngestRejection }> {
   // A redelivered bad message has the same id, so it is recorded once.
@@ -175,11 +199,12 @@ function reject<Type extends "TransactionRejected" | "TenantEventRejected">(
       type,
       data: {
         source: message.source,
-        ...(message.subject === undefined ? {} : { subject: message.subject }),
-        ...(message.messageId === undefined ? {} : { messageId: message.messageId }),
-        reason,
+        ...(message.subject === undefined ? {} : { subject: storableText(message.subject) }),
+        ...(message.messageId === undefined ? {} : { messageId: storableText(message.messageId) }),
+        code: refusal.code,
+        reason: storableText(refusal.reason),
         sizeBytes: message.body.byteLength,
-        excerpt,
+        excerpt: storableText(excerpt),
         receivedAt: message.receivedAt,
       },
     },

@@ -78,10 +78,26 @@ export interface TenantEventRejected {
   readonly data: IngestRejection;
 }
 
+/**
+ * Why a message was refused. `store_refused`: decoding let it through but the event store refused
+ * its append for good (a data error); recorded so that the consumer moves on.
+ */
+export type IngestRejectionCode =
+  | "too_large"
+  | "not_utf8"
+  | "not_json"
+  | "nul_character"
+  | "lone_surrogate"
+  | "too_deep"
+  | "invalid_shape"
+  | "store_refused";
+
 export interface IngestRejection {
   readonly source: "nats" | "http";
   readonly subject?: string;
   readonly messageId?: string;
+  /** Absent from rejections recorded before the codes existed. */
+  readonly code?: IngestRejectionCode;
   /** Why: "not JSON", "too large: … bytes", "events[0].type must be a non-empty string", … */
   readonly reason: string;
   readonly sizeBytes: number;

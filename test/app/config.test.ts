@@ -28,6 +28,7 @@ describe("loadConfig", () => {
       endpointConcurrency: 10,
       endpointDisableAfterS: 432_000,
       maxPayloadBytes: 262_144,
+      ingestStallS: 30,
       sseTimeoutS: 60,
       sseKeepaliveS: 15,
       sseMaxLookBackS: 300,

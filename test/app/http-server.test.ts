@@ -1,9 +1,11 @@
 import { Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { createHttpServer } from "../../src/app/http-server.js";
 import { createLogger } from "../../src/app/logger.js";
+import { POSTGRES_URL } from "../support/services.js";
 
 const timeouts = { headersMs: 10_000, requestMs: 30_000, connectionMs: 60_000 };
 
@@ -95,6 +97,26 @@ describe("HTTP server answers and logs", () => {
       expect(urls).toEqual(["/healthz", "/v1/sse/w1", "/nowhere"]);
       expect(logs.join("\n")).not.toMatch(/abc123|look_back|group_id/);
     } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("HTTP server errors", () => {
+  it("answers a 5xx with a request id and no internal code: a real PostgreSQL error's SQLSTATE stays in the log", async () => {
+    const logs: string[] = [];
+    const app = createHttpServer({ logger: createLogger("error", { write: (line: string) => void logs.push(line) }), readiness: [], bodyLimit: 1024, timeouts });
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    app.get("/fails", async () => client.query("select $1::jsonb", ['"\\u0000"']));
+    try {
+      const response = await app.inject({ method: "GET", url: "/fails", headers: { "x-request-id": "req-1" } });
+      expect(response.statusCode).toBe(500);
+      expect(response.json()).toEqual({ error: "internal error, retry", code: "INTERNAL", requestId: "req-1" });
+      expect(response.body).not.toContain("22P05");
+      expect(logs.join("\n")).toContain("22P05");
+    } finally {
+      await client.end();
       await app.close();
     }
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeTenantEventMessage, decodeTransactionMessage, transactionIdFor } from "../../src/domain/ingest-decoding.js";
+import { findUnstorable } from "../../src/domain/storable-json.js";
 import { fixtureTenantEvents, fixtureTransactions } from "../support/fixtures.js";
 
 const encode = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
@@ -52,6 +53,36 @@ describe("decodeTransactionMessage", () => {
     expect((big.event.data as { excerpt: string }).excerpt.length).toBeLessThanOrEqual(512);
   });
 
+  it.each([
+    ["a NUL in a string", '{"status":"SUCCESS","events":[],"label":"a\\u0000b"}', "nul_character", "$.label"],
+    ["a NUL in a key", '{"status":"SUCCESS","events":[],"a\\u0000":1}', "nul_character", "a key in $"],
+    ["a lone high surrogate", '{"status":"SUCCESS","events":[],"x":"\\ud800"}', "lone_surrogate", "$.x"],
+    ["a lone low surrogate in a key", '{"status":"SUCCESS","events":[],"\\udc00":1}', "lone_surrogate", "a key in $"],
+    ["5,000 levels of nesting", `{"status":"SUCCESS","events":[],"deep":${"[".repeat(5000)}${"]".repeat(5000)}}`, "too_deep", "nested deeper than 64 levels"],
+  ])("refuses %s, which the store cannot hold, with its code and a storable record", (_name, body, code, where) => {
+    const decision = decodeTransactionMessage({ ...message(encode(body), "poison-1"), maxBytes: 65_536 });
+    expect(decision.accepted).toBe(false);
+    const data = decision.event.data as { code: string; reason: string; excerpt: string };
+    expect(data.code).toBe(code);
+    expect(data.reason).toContain(where);
+    expect(findUnstorable(decision.event.data)).toBeUndefined();
+  });
+
+  it("refuses a message id the store cannot hold, and records it made storable", () => {
+    const decision = decodeTransactionMessage(message(encode({ status: "SUCCESS", events: [] }), "id\u0000"));
+    expect(decision.accepted).toBe(false);
+    expect(decision.event.data).toMatchObject({ code: "nul_character", messageId: "id\uFFFD" });
+  });
+
+  it("keeps the record of a raw NUL byte or a cut multi-byte character storable", () => {
+    const raw = decodeTransactionMessage(message(new Uint8Array([0x7b, 0x00, 0x7d])));
+    expect(raw.event.data).toMatchObject({ code: "not_json" });
+    expect(findUnstorable(raw.event.data)).toBeUndefined();
+    const cut = decodeTransactionMessage({ ...message(encode(`"${"é".repeat(600)}"`)), maxBytes: 100 });
+    expect(cut.event.data).toMatchObject({ code: "too_large" });
+    expect(findUnstorable(cut.event.data)).toBeUndefined();
+  });
+
   it("records a redelivered bad message under the same id", () => {
     const a = decodeTransactionMessage(message(encode("{"), "same"));
     const b = decodeTransactionMessage(message(encode("{"), "same"));
@@ -71,7 +102,12 @@ describe("decodeTenantEventMessage", () => {
   it("rejects an event without a wallet or with a non-object payload", () => {
     expect(decodeTenantEventMessage(message(encode({ topic: "proofs", payload: {} }))).accepted).toBe(false);
     const decision = decodeTenantEventMessage(message(encode({ wallet_id: "w", topic: "proofs", payload: "x" })));
-    expect((decision.event.data as { reason: string }).reason).toBe("payload must be an object");
+    expect(decision.event.data).toMatchObject({ code: "invalid_shape", reason: "payload must be an object" });
+  });
+
+  it("refuses a payload the store cannot hold", () => {
+    const decision = decodeTenantEventMessage(message(encode('{"wallet_id":"w","topic":"connections","payload":{"label":"\\udfff"}}')));
+    expect(decision.event.data).toMatchObject({ code: "lone_surrogate", reason: expect.stringContaining("$.payload.label") });
   });
 });
 

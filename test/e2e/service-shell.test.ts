@@ -44,7 +44,7 @@ describe("service shell", () => {
     const ready = await fetch(`${herald.url}/readyz`);
     expect(ready.status).toBe(200);
     const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
-    expect(body.checks.map((check) => check.name).sort()).toEqual(["database", "eventstore", "nats"]);
+    expect(body.checks.map((check) => check.name).sort()).toEqual(["database", "eventstore", "nats", "nats-ingest:tenant-events", "nats-ingest:transactions"]);
     expect(body.checks.every((check) => check.ok)).toBe(true);
     expect(health.headers.get("x-request-id")).toMatch(/.+/);
   });
