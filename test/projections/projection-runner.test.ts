@@ -8,6 +8,7 @@ import { positionToJSON } from "../../src/adapters/eventstore/position.js";
 import type { Projection } from "../../src/projections/projection.js";
 import { ProjectionRunner, readCheckpoint, rebuildProjection } from "../../src/projections/projection-runner.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { rowsRead } from "../support/rows-read.js";
 
 interface CounterTables {
   counter_totals: { name: string; total: number };
@@ -155,5 +156,51 @@ describe("projection runner", () => {
     expect(await total(database.db, "e")).toBe(2);
     expect((await readCheckpoint(database.db, "counter"))?.version).toBe(2);
     await upgraded.stop();
+  });
+});
+
+describe("projection runner behind a long stretch of events it does not handle", () => {
+  // One connection, so that rowsRead sees every read the runner makes.
+  const log = useEventLogDatabase({ max: 1 });
+  const logger = pino({ level: "silent" });
+  const OTHERS = 100_000;
+
+  it(`given ${OTHERS.toLocaleString("en")} events of other types after its last event, then the next wake-up and a restart each read a bounded number of rows, not them all`, { timeout: 180_000 }, async () => {
+    const { database, store } = log;
+    const { projection } = counterProjection();
+    const stream = `counter-tail-${Date.now()}`;
+    const runner = new ProjectionRunner({ database, store, projection, logger });
+    runner.start();
+    const first = await store.append(stream, [added("t", 1)], "no_stream");
+    await runner.waitFor(first.position, 20_000);
+
+    const other: NewEvent = { type: "SomethingElse", data: {}, metadata };
+    let lastOther: StoredEvent["position"] | undefined;
+    for (let batch = 0; batch < OTHERS / 5000; batch++) {
+      const [outcome] = await store.appendMany([{ stream: `${stream}-other-${batch}`, events: Array.from({ length: 5000 }, () => other), expectedRevision: "no_stream" }]);
+      if (!outcome?.ok) throw new Error("bulk append refused");
+      lastOther = outcome.result.position;
+    }
+    // Reading past them once is the one read that pays for them.
+    await runner.waitFor(lastOther!, 60_000);
+
+    const beforeWakeUp = await rowsRead(database.db, "herald_events");
+    const second = await store.append(stream, [added("t", 2)], 0n);
+    await runner.waitFor(second.position, 20_000);
+    const wakeUp = (await rowsRead(database.db, "herald_events")) - beforeWakeUp;
+    await runner.stop();
+
+    const beforeRestart = await rowsRead(database.db, "herald_events");
+    const restarted = new ProjectionRunner({ database, store, projection, logger });
+    restarted.start();
+    const third = await store.append(stream, [added("t", 3)], 1n);
+    await restarted.waitFor(third.position, 20_000);
+    const restart = (await rowsRead(database.db, "herald_events")) - beforeRestart;
+    await restarted.stop();
+
+    console.log(JSON.stringify({ otherEvents: OTHERS, rowsReadByWakeUp: wakeUp, rowsReadByRestart: restart }));
+    expect(wakeUp).toBeLessThan(1000);
+    expect(restart).toBeLessThan(1000);
+    expect(await total(database.db, "t")).toBe(6);
   });
 });

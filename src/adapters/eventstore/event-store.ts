@@ -84,12 +84,30 @@ export interface ReadAllOptions {
   readonly maxCount?: number;
 }
 
+/**
+ * What a filtered reader got from one look at the log: the events that passed its filter, and the
+ * position it has looked up to, passed or not. Reading on from `position` neither skips nor repeats
+ * an event, and a reader whose events are rare still moves on with the log instead of re-reading
+ * its tail.
+ */
+export interface LogPage {
+  readonly events: StoredEvent[];
+  /** The last event looked at (the page's `from` when nothing new was visible). */
+  readonly position: ReadFrom;
+}
+
 export interface Subscription extends AsyncIterable<StoredEvent> {
   /**
    * Waits until at least one event is available and returns up to `max` of them in order.
    * Rejects when the subscription is closed or fails for good.
    */
   nextBatch(max: number): Promise<StoredEvent[]>;
+  /**
+   * Like nextBatch, but also returns when the subscription has only moved past events that its
+   * filter leaves out (then `events` is empty and `position` is further on), so that its owner can
+   * keep its checkpoint up with the log.
+   */
+  nextPage(max: number): Promise<LogPage>;
   close(): Promise<void>;
 }
 
@@ -109,6 +127,13 @@ export interface EventStore {
    * every append that started before it has ended, which may be a moment after its own append returned.
    */
   readAll(from: ReadFrom, options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /**
+   * Looks at the next `maxCount` events after `from` (default 500), in position order and with
+   * readAll's visibility, and returns those that pass the filter with the position of the last one
+   * looked at. Its cost is bounded by `maxCount` however few events pass the filter; readAll with a
+   * filter reads on until it has `maxCount` matches or reaches the head.
+   */
+  readPage(from: ReadFrom, options?: ReadAllOptions): Promise<LogPage>;
   /**
    * One page of the global log before `before`, newest first: the events readAll would show, in
    * reverse, so that a reader can take the recent end of a long log without reading the rest.

@@ -9,6 +9,7 @@ import {
   type EventFilter,
   type EventStore,
   type ExpectedRevision,
+  type LogPage,
   type NewEvent,
   type Position,
   type ReadAllOptions,
@@ -86,22 +87,51 @@ export async function createPostgresEventStore(database: Database): Promise<Even
    * One page of the rows readers may see, after `from` or (backwards) before it, exclusive;
    * undefined: from that end. Either way it is a scan of herald_events_read_order.
    */
-  async function readPage(direction: "forwards" | "backwards", from: Position | undefined, options: ReadAllOptions): Promise<StoredEvent[]> {
+  async function readRows(direction: "forwards" | "backwards", from: Position | undefined, options: ReadAllOptions): Promise<StoredEvent[]> {
     const limit = options.maxCount ?? 500;
     const forwards = direction === "forwards";
     const result = await sql<EventRow>`
       select position, transaction_id::text as xid_text, event_id, stream, revision, type, data, metadata
       from herald_events
       where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ${from === undefined ? sql`` : sql`and (transaction_id, position) ${sql.raw(forwards ? ">" : "<")} (${from.commit.toString()}::xid8, ${from.prepare.toString()}::bigint)`}
-        ${filterClause(options.filter)}
+        ${after(forwards ? ">" : "<", from)}
+        ${options.filter ? sql`and ${filterCondition(options.filter)}` : sql``}
       order by ${forwards ? sql`transaction_id, position` : sql`transaction_id desc, position desc`}
       limit ${limit}`.execute(db);
     return result.rows.map(toStoredEvent);
   }
 
-  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) => readPage("forwards", from === "start" ? undefined : from, options);
-  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) => readPage("backwards", before === "end" ? undefined : before, options);
+  /**
+   * The next `maxCount` visible rows in read order, whatever their type (an index range of at most
+   * that many rows); of those, the ones that pass the filter, plus the last one so that the reader
+   * learns how far it has looked.
+   */
+  async function readPage(from: ReadFrom, options: ReadAllOptions = {}): Promise<LogPage> {
+    const result = await sql<EventRow & { passed: boolean }>`
+      with looked as materialized (
+        select position, transaction_id, event_id, stream, revision, type, data, metadata
+        from herald_events
+        where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${after(">", from === "start" ? undefined : from)}
+        order by transaction_id, position
+        limit ${options.maxCount ?? 500}
+      ), last as (
+        select transaction_id, position from looked order by transaction_id desc, position desc limit 1
+      )
+      select position, transaction_id::text as xid_text, event_id, stream, revision, type, data, metadata,
+        ${filterCondition(options.filter)} as passed
+      from looked
+      where ${filterCondition(options.filter)} or (transaction_id, position) = (select transaction_id, position from last)
+      order by transaction_id, position`.execute(db);
+    const last = result.rows.at(-1);
+    return {
+      events: result.rows.filter((row) => row.passed).map(toStoredEvent),
+      position: last ? toStoredEvent(last).position : from,
+    };
+  }
+
+  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) => readRows("forwards", from === "start" ? undefined : from, options);
+  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) => readRows("backwards", before === "end" ? undefined : before, options);
 
   const store: EventStore = {
     kind: "postgres",
@@ -131,8 +161,9 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     },
     readAll,
     readAllBackwards,
+    readPage,
     subscribeAll(from, options = {}) {
-      return new LiveSubscription(from, (position, max) => readAll(position, { filter: options.filter, maxCount: max }), wake);
+      return new LiveSubscription(from, (position, max) => readPage(position, { ...options, maxCount: max }), wake);
     },
     async headPosition() {
       const [newest] = await readAllBackwards("end", { maxCount: 1 });
@@ -174,16 +205,23 @@ function toStoredEvent(row: EventRow): StoredEvent {
   };
 }
 
-function filterClause(filter: EventFilter | undefined) {
-  const parts = [];
+/** Rows strictly after (">") or before ("<") `from` in read order; every row when undefined. */
+function after(direction: ">" | "<", from: Position | undefined) {
+  if (from === undefined) return sql``;
+  return sql`and (transaction_id, position) ${sql.raw(direction)} (${from.commit.toString()}::xid8, ${from.prepare.toString()}::bigint)`;
+}
+
+/** The port's filter as a condition on herald_events' columns; true without one. */
+function filterCondition(filter: EventFilter | undefined) {
+  const parts = [sql`true`];
   if (filter?.eventTypes) {
-    parts.push(sql`and type = any(${sql.val([...filter.eventTypes])}::text[])`);
+    parts.push(sql`type = any(${sql.val([...filter.eventTypes])}::text[])`);
   }
   if (filter?.streamPrefixes) {
-    const prefixes = sql.join(filter.streamPrefixes.map((prefix) => sql`starts_with(stream, ${prefix})`), sql` or `);
-    parts.push(sql`and (${prefixes})`);
+    const prefixes = filter.streamPrefixes.map((prefix) => sql`starts_with(stream, ${prefix})`);
+    parts.push(sql`(${sql.join([sql`false`, ...prefixes], sql` or `)})`);
   }
-  return sql.join(parts, sql` `);
+  return sql`(${sql.join(parts, sql` and `)})`;
 }
 
 type RevisionCheck = { ok: true; firstRevision: bigint } | { ok: false; error: WrongExpectedVersionError };
