@@ -13,8 +13,11 @@ import type { CoreTables } from "./schema.js";
 export interface Database {
   readonly kind: "pg" | "pglite";
   readonly db: Kysely<CoreTables>;
-  /** Calls `onNotify` for every NOTIFY on `channel` until the returned function is called. */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onNotify` with the payload of every NOTIFY on `channel` until the returned function is
+   * called; also with "" whenever listening (re)starts, since notifications may have been missed.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /**
    * Tries to take a lock that lasts until released or until this process dies. Returns undefined
    * when another holder has it. `onLost` fires when the lock's connection fails.
@@ -92,10 +95,10 @@ export async function openPostgres(connectionString: string, options: { max?: nu
             if (!stopped) setTimeout(() => void open(), 1000).unref();
           });
           client.on("notification", (message) => {
-            if (message.channel === channel) onNotify();
+            if (message.channel === channel) onNotify(message.payload ?? "");
           });
           await client.query(`LISTEN ${quoteIdent(channel)}`);
-          onNotify();
+          onNotify("");
         } catch {
           if (!stopped) setTimeout(() => void open(), 1000).unref();
         }

@@ -21,7 +21,6 @@ import {
 } from "./event-store.js";
 import { LiveSubscription } from "./live-subscription.js";
 
-/** Must match the trigger in migration 0001. */
 const CHANNEL = "herald_events";
 
 /**
@@ -33,7 +32,15 @@ const CHANNEL = "herald_events";
 export async function createPostgresEventStore(database: Database): Promise<EventStore> {
   const { db } = database;
   const wake = new AppendSignal();
-  const unlisten = await database.listen(CHANNEL, () => wake.notify());
+  // Other processes' appends arrive by NOTIFY; this store's own wake its readers directly, so the
+  // echo of its own NOTIFY (tagged with its token) is ignored.
+  const token = randomUUID();
+  const unlisten = await database.listen(CHANNEL, (payload) => {
+    if (payload !== token) wake.notify();
+  });
+  const notifyOthers = coalesced(async () => {
+    await sql`select pg_notify(${CHANNEL}, ${token})`.execute(db);
+  });
 
   async function appendInTransaction(trx: Transaction<CoreTables>, requests: readonly AppendRequest[]) {
     const outcomes: (AppendOutcome | { ok: true; pending: { stream: string; nextRevision: bigint; lastEventId?: string } })[] =
@@ -66,7 +73,6 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     const positions = new Map<string, bigint>();
     let commit = 0n;
     if (rows.length > 0) {
-      // The NOTIFY that wakes readers comes from a statement trigger (migration 0001), at commit.
       const inserted = await trx
         .insertInto("herald_events")
         .values(rows)
@@ -143,7 +149,14 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     },
     async appendMany(requests) {
       if (requests.length === 0) return [];
-      return db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      const outcomes = await db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      // After commit, outside the append's transaction: a NOTIFY inside it would make every append
+      // commit wait its turn for PostgreSQL's notify lock.
+      if (outcomes.some((outcome, index) => outcome.ok && requests[index]!.events.length > 0)) {
+        wake.notify();
+        notifyOthers();
+      }
+      return outcomes;
     },
     async readStream(stream, options: ReadStreamOptions = {}) {
       const backwards = options.direction === "backwards";
@@ -292,7 +305,30 @@ async function lockRevisions(trx: Transaction<CoreTables>, streams: readonly str
   return new Map(result.rows.map((row) => [row.stream, BigInt(row.revision)]));
 }
 
-/** Wakes readers when an append commits (NOTIFY) so that they need not poll fast. */
+/**
+ * Runs `send` when called, one run at a time: calls made while a run is under way share one more
+ * run after it. Under load that is one NOTIFY per round trip, however many appends commit.
+ */
+function coalesced(send: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const run = async () => {
+    running = true;
+    do {
+      again = false;
+      // A NOTIFY that fails (the database is restarting) costs other processes' readers at most
+      // their idle poll.
+      await send().catch(() => {});
+    } while (again);
+    running = false;
+  };
+  return () => {
+    if (running) again = true;
+    else void run();
+  };
+}
+
+/** Wakes readers when an append commits (directly or by NOTIFY) so that they need not poll fast. */
 export class AppendSignal {
   #count = 0;
   #waiters = new Set<() => void>();
