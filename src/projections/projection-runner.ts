@@ -166,12 +166,18 @@ export class ProjectionRunner {
     let pending: LogPage | undefined;
     let next: Promise<LogPage> | undefined;
     while (!this.#stopping && !this.#lockLost) {
-      try {
-        if (!pending) {
-          next ??= subscription.nextPage(this.options.batchSize ?? 500);
+      if (!pending) {
+        next ??= subscription.nextPage(this.options.batchSize ?? 500);
+        try {
           pending = await this.#untilPageOrCheckpointDue(next);
-          if (pending) next = undefined;
+        } catch (error) {
+          if (this.#stopping || this.#lockLost) break;
+          throw error;
         }
+        if (pending) next = undefined;
+      }
+      try {
+        // No page: the checkpoint is due to catch up with what was read past.
         if (pending) await this.#applyPage(pending);
         else await this.#storePassed();
         pending = undefined;
@@ -179,8 +185,7 @@ export class ProjectionRunner {
         this.#state = "running";
       } catch (error) {
         if (this.#stopping || this.#lockLost) break;
-        if (!pending) throw error;
-        const failed = error instanceof ProjectionHandlerError ? error.event : pending.events[0];
+        const failed = error instanceof ProjectionHandlerError ? error.event : pending?.events[0];
         this.#state = "retrying";
         logger.error(
           { err: error, projection: this.name, eventType: failed?.type, stream: failed?.stream, position: failed ? positionToJSON(failed.position) : undefined },

@@ -38,8 +38,9 @@ export async function createPostgresEventStore(database: Database): Promise<Even
   const unlisten = await database.listen(CHANNEL, (payload) => {
     if (payload !== token) wake.notify();
   });
+  let closed = false;
   const notifyOthers = coalesced(async () => {
-    await sql`select pg_notify(${CHANNEL}, ${token})`.execute(db);
+    if (!closed) await database.notify(CHANNEL, token);
   });
 
   async function appendInTransaction(trx: Transaction<CoreTables>, requests: readonly AppendRequest[]) {
@@ -186,6 +187,7 @@ export async function createPostgresEventStore(database: Database): Promise<Even
       await sql`select 1`.execute(db);
     },
     async close() {
+      closed = true;
       wake.close();
       await unlisten();
     },
