@@ -20,6 +20,7 @@ import {
   type ReadAllOptions,
   type ReadBefore,
   type ReadFrom,
+  type ReadPageOptions,
   type ReadStreamOptions,
   type StoredEvent,
   WrongExpectedVersionError,
@@ -145,14 +146,16 @@ export async function createEsdbEventStore(connectionString: string, options: Es
     return result;
   }
 
-  /** One server page of `$all`, filtered here; the position is that of the last event the server sent. */
-  async function readPage(from: ReadFrom, readOptions: ReadAllOptions = {}): Promise<LogPage> {
+  /** One server page of `$all`, filtered here, cut after the `maxCount`-th event that passes. */
+  async function readPage(from: ReadFrom, readOptions: ReadPageOptions = {}): Promise<LogPage> {
+    const maxCount = readOptions.maxCount ?? 500;
     const events: StoredEvent[] = [];
     let position = from;
-    for (const event of await readAllPage(from, "forwards", readOptions.maxCount ?? 500)) {
+    for (const event of await readAllPage(from, "forwards", readOptions.scanLimit ?? 10 * maxCount)) {
       if (from !== "start" && comparePositions(event.position, from) <= 0) continue;
       position = event.position;
       if (!isSystemEvent(event.stream, event.type) && matchesFilter(readOptions.filter, event.stream, event.type)) events.push(event);
+      if (events.length === maxCount) break;
     }
     return { events, position };
   }

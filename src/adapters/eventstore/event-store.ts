@@ -96,6 +96,11 @@ export interface LogPage {
   readonly position: ReadFrom;
 }
 
+export interface ReadPageOptions extends ReadAllOptions {
+  /** The most events one page looks at (default 10 × maxCount, maxCount defaulting to 500). */
+  readonly scanLimit?: number;
+}
+
 export interface Subscription extends AsyncIterable<StoredEvent> {
   /**
    * Waits until at least one event is available and returns up to `max` of them in order.
@@ -128,12 +133,13 @@ export interface EventStore {
    */
   readAll(from: ReadFrom, options?: ReadAllOptions): Promise<StoredEvent[]>;
   /**
-   * Looks at the next `maxCount` events after `from` (default 500), in position order and with
-   * readAll's visibility, and returns those that pass the filter with the position of the last one
-   * looked at. Its cost is bounded by `maxCount` however few events pass the filter; readAll with a
-   * filter reads on until it has `maxCount` matches or reaches the head.
+   * Looks at up to `scanLimit` events after `from`, in position order and with readAll's
+   * visibility, and returns the first `maxCount` of them that pass the filter with the position of
+   * the last event looked at (the last one returned when it stopped there). Its cost is bounded by
+   * `scanLimit` however few events pass the filter; readAll with a filter reads on until it has
+   * `maxCount` matches or reaches the head.
    */
-  readPage(from: ReadFrom, options?: ReadAllOptions): Promise<LogPage>;
+  readPage(from: ReadFrom, options?: ReadPageOptions): Promise<LogPage>;
   /**
    * One page of the global log before `before`, newest first: the events readAll would show, in
    * reverse, so that a reader can take the recent end of a long log without reading the rest.

@@ -15,6 +15,7 @@ import {
   type ReadAllOptions,
   type ReadBefore,
   type ReadFrom,
+  type ReadPageOptions,
   type ReadStreamOptions,
   type StoredEvent,
   WrongExpectedVersionError,
@@ -108,28 +109,8 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     return result.rows.map(toStoredEvent);
   }
 
-  /**
-   * The next `maxCount` visible rows in read order, whatever their type (an index range of at most
-   * that many rows); of those, the ones that pass the filter, plus the last one so that the reader
-   * learns how far it has looked.
-   */
-  async function readPage(from: ReadFrom, options: ReadAllOptions = {}): Promise<LogPage> {
-    const result = await sql<EventRow & { passed: boolean }>`
-      with looked as materialized (
-        select position, transaction_id, event_id, stream, revision, type, data, metadata
-        from herald_events
-        where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          ${after(">", from === "start" ? undefined : from)}
-        order by transaction_id, position
-        limit ${options.maxCount ?? 500}
-      ), last as (
-        select transaction_id, position from looked order by transaction_id desc, position desc limit 1
-      )
-      select position, transaction_id::text as xid_text, event_id, stream, revision, type, data, metadata,
-        ${filterCondition(options.filter)} as passed
-      from looked
-      where ${filterCondition(options.filter)} or (transaction_id, position) = (select transaction_id, position from last)
-      order by transaction_id, position`.execute(db);
+  async function readPage(from: ReadFrom, options: ReadPageOptions = {}): Promise<LogPage> {
+    const result = await readPageQuery(from, options).execute(db);
     const last = result.rows.at(-1);
     return {
       events: result.rows.filter((row) => row.passed).map(toStoredEvent),
@@ -193,6 +174,40 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     },
   };
   return store;
+}
+
+/**
+ * readPage's query: the next `scanLimit` visible rows in read order, whatever their type (an index
+ * range of at most that many rows), cut after the `maxCount`-th that passes the filter; of those, the
+ * ones that pass, plus the last one so that the reader learns how far it has looked. Only those are
+ * fetched whole: the rest costs a look at its type and stream. Exported for
+ * `npm run bench -- read-cost`, which explains it.
+ */
+export function readPageQuery(from: ReadFrom, options: ReadPageOptions = {}) {
+  const maxCount = options.maxCount ?? 500;
+  return sql<EventRow & { passed: boolean }>`
+    with looked as materialized (
+      select position, transaction_id, ${filterCondition(options.filter)} as passed
+      from herald_events
+      where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${after(">", from === "start" ? undefined : from)}
+      order by transaction_id, position
+      limit ${options.scanLimit ?? 10 * maxCount}
+    ), counted as (
+      select *, count(*) filter (where passed) over (order by transaction_id, position) as passed_so_far from looked
+    ), kept as (
+      select * from counted where passed_so_far < ${maxCount} or (passed_so_far = ${maxCount} and passed)
+    ), last as (
+      select transaction_id, position from kept order by transaction_id desc, position desc limit 1
+    ), wanted as (
+      select transaction_id, position, passed from kept
+      where passed or (transaction_id, position) = (select transaction_id, position from last)
+    )
+    select e.position, e.transaction_id::text as xid_text, e.event_id, e.stream, e.revision, e.type, e.data, e.metadata, w.passed
+    from wanted w
+    -- A primary-key lookup per wanted row (limit 1 keeps the planner from turning it into a scan).
+    cross join lateral (select * from herald_events h where h.position = w.position limit 1) e
+    order by w.transaction_id, w.position`;
 }
 
 interface EventRow {

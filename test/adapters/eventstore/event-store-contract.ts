@@ -222,25 +222,29 @@ export function describeEventStoreContract(
       expect(none).toEqual([]);
     });
 
-    it("reads a page with a bounded look: the events that pass the filter, and how far it looked", async () => {
+    it("reads a page with a bounded look: the events that pass the filter (at most maxCount), and how far it looked", async () => {
       const name = stream();
       const rare = `Rare${randomUUID().slice(0, 8)}`;
       const before = await store.append(name, events(1, "Other"), "no_stream");
       const written = await store.append(name, [...events(10, "Other"), ...events(1, rare)], 0n);
       await untilHead(store, written.position);
       const filter = { eventTypes: [rare] };
-      const first = await store.readPage(before.position, { filter, maxCount: 4 });
+      const first = await store.readPage(before.position, { filter, scanLimit: 4 });
       expect(first.events).toEqual([]);
       expect(comparePositions(first.position, before.position)).toBeGreaterThan(0);
       const found: StoredEvent[] = [];
       let position: ReadFrom = first.position;
       for (let pages = 0; found.length === 0 && pages < 20; pages++) {
-        const page = await store.readPage(position, { filter, maxCount: 4 });
+        const page = await store.readPage(position, { filter, scanLimit: 4 });
         expect(comparePositions(page.position, position)).toBeGreaterThan(0);
         found.push(...page.events);
         position = page.position;
       }
       expect(found.map((event) => [event.stream, event.type, event.revision])).toEqual([[name, rare, 11n]]);
+      // Cut after maxCount events that pass, at the last of them.
+      const cut = await store.readPage(before.position, { filter: { streamPrefixes: [name] }, maxCount: 3, scanLimit: 100 });
+      expect(cut.events.map((event) => event.revision)).toEqual([1n, 2n, 3n]);
+      expect(cut.position).toEqual(cut.events[2]!.position);
       const atHead = await store.readPage(await store.headPosition(), { filter });
       expect(atHead.events).toEqual([]);
       expect(atHead.position).toEqual(await store.headPosition());
