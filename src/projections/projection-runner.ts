@@ -39,8 +39,9 @@ export class ProjectionTimeoutError extends Error {
  * database lock); the others wait in standby and take over from the checkpoint when the holder dies.
  * Each batch and its checkpoint commit in one transaction, so a crash neither loses nor repeats an
  * event. The checkpoint also moves over the events the projection does not handle (at most every
- * PASSED_CHECKPOINT_EVERY_MS), so no read, now or after a restart, re-scans a long tail of them. A failing handler halts the projection at that event (logged with type and position) and
- * retries it with backoff; the event is never skipped.
+ * PASSED_CHECKPOINT_EVERY_MS), so no read, now or after a restart, re-scans a long tail of them. A
+ * failing handler halts the projection at that event (logged with type and position) and retries
+ * it with backoff; the event is never skipped.
  */
 export class ProjectionRunner {
   readonly name: string;
