@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../adapters/db/database.js";
 import type { CoreTables } from "../adapters/db/schema.js";
-import type { EventStore, Position, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
+import type { EventStore, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
 import { comparePositions, parsePosition, positionToJSON } from "../adapters/eventstore/position.js";
 import { type AnyProjection, ProjectionHandlerError } from "./projection.js";
 
@@ -16,6 +16,13 @@ export interface ProjectionRunnerOptions {
   /** How often a standby process tries to take over the projection. */
   readonly standbyRetryMs?: number;
 }
+
+/**
+ * How long a checkpoint may trail the position a projection has read past without applying
+ * anything (events it does not handle). Writing it on every such page would cost a write per
+ * append; a crash re-reads at most this much of the log, never skips any of it.
+ */
+const PASSED_CHECKPOINT_EVERY_MS = 1000;
 
 export type ProjectionState = "starting" | "standby" | "running" | "retrying" | "stopped";
 
@@ -31,14 +38,19 @@ export class ProjectionTimeoutError extends Error {
  * Feeds one projection from its checkpoint. Only one process runs a projection at a time (a
  * database lock); the others wait in standby and take over from the checkpoint when the holder dies.
  * Each batch and its checkpoint commit in one transaction, so a crash neither loses nor repeats an
- * event. A failing handler halts the projection at that event (logged with type and position) and
- * retries it with backoff; the event is never skipped.
+ * event. The checkpoint also moves over the events the projection does not handle (at most every
+ * PASSED_CHECKPOINT_EVERY_MS), so no read, now or after a restart, re-scans a long tail of them. A
+ * failing handler halts the projection at that event (logged with type and position) and retries
+ * it with backoff; the event is never skipped.
  */
 export class ProjectionRunner {
   readonly name: string;
   readonly eventTypes: readonly string[];
   #state: ProjectionState = "starting";
   #position: ReadFrom = "start";
+  /** The checkpoint as stored, and when this process stored it. */
+  #stored: ReadFrom = "start";
+  #storedAt = 0;
   #subscription: Subscription | undefined;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -55,7 +67,7 @@ export class ProjectionRunner {
     return this.#state;
   }
 
-  /** The last position this process applied (only meaningful while running). */
+  /** The position this process has applied or read past (only meaningful while running). */
   get position(): ReadFrom {
     return this.#position;
   }
@@ -75,8 +87,8 @@ export class ProjectionRunner {
 
   /**
    * Resolves once the projection has applied the event at `position` (read-your-writes). Works in
-   * any process: a standby reads the leader's checkpoint. The position must be of an event this
-   * projection handles.
+   * any process: a standby reads the leader's checkpoint, which reaches the position of an event the
+   * projection does not handle only up to PASSED_CHECKPOINT_EVERY_MS later.
    */
   async waitFor(position: ReadFrom, timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -136,29 +148,45 @@ export class ProjectionRunner {
     const db = database.db;
     await prepareTables(db, projection, logger);
     const checkpoint = await readCheckpoint(db, this.name);
-    this.#position = checkpoint?.position ?? "start";
+    this.#position = this.#stored = checkpoint?.position ?? "start";
+    this.#storedAt = Date.now();
     this.#state = "running";
     logger.info({ projection: this.name, from: positionToJSON(this.#position) }, "projection running");
-    this.#subscription = store.subscribeAll(this.#position, { filter: { eventTypes: projection.eventTypes } });
+    const subscription = store.subscribeAll(this.#position, { filter: { eventTypes: projection.eventTypes } });
+    this.#subscription = subscription;
+    try {
+      await this.#follow(subscription);
+    } finally {
+      await subscription.close();
+    }
+  }
+
+  async #follow(subscription: Subscription): Promise<void> {
+    const { logger } = this.options;
     let backoff = 100;
-    let pending: StoredEvent[] = [];
+    let pending: LogPage | undefined;
+    let next: Promise<LogPage> | undefined;
     while (!this.#stopping && !this.#lockLost) {
-      if (pending.length === 0) {
+      if (!pending) {
+        next ??= subscription.nextPage(this.options.batchSize ?? 500);
         try {
-          pending = await this.#subscription.nextBatch(this.options.batchSize ?? 500);
+          pending = await this.#untilPageOrCheckpointDue(next);
         } catch (error) {
-          if (this.#stopping || this.#lockLost) return;
+          if (this.#stopping || this.#lockLost) break;
           throw error;
         }
+        if (pending) next = undefined;
       }
       try {
-        await this.#applyBatch(pending);
-        pending = [];
+        // No page: the checkpoint is due to catch up with what was read past.
+        if (pending) await this.#applyPage(pending);
+        else await this.#storePassed();
+        pending = undefined;
         backoff = 100;
         this.#state = "running";
       } catch (error) {
-        if (this.#stopping || this.#lockLost) return;
-        const failed = error instanceof ProjectionHandlerError ? error.event : pending[0];
+        if (this.#stopping || this.#lockLost) break;
+        const failed = error instanceof ProjectionHandlerError ? error.event : pending?.events[0];
         this.#state = "retrying";
         logger.error(
           { err: error, projection: this.name, eventType: failed?.type, stream: failed?.stream, position: failed ? positionToJSON(failed.position) : undefined },
@@ -168,16 +196,46 @@ export class ProjectionRunner {
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
+    next?.catch(() => {});
+    if (this.#stopping && !this.#lockLost) {
+      await this.#storePassed().catch((error: unknown) => logger.warn({ err: error, projection: this.name }, "could not store the checkpoint at stop"));
+    }
   }
 
-  async #applyBatch(events: readonly StoredEvent[]): Promise<void> {
-    const last = events.at(-1);
-    if (!last) return;
-    await applyBatch(this.options.database.db, this.options.projection, this.#position, events);
-    this.#position = last.position;
+  /** The next page, or undefined when the checkpoint trails what was read past and is due first. */
+  async #untilPageOrCheckpointDue(next: Promise<LogPage>): Promise<LogPage | undefined> {
+    if (comparePositions(this.#position, this.#stored) === 0) return next;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const due = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), Math.max(0, this.#storedAt + PASSED_CHECKPOINT_EVERY_MS - Date.now()));
+    });
+    try {
+      return await Promise.race([next, due]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #applyPage(page: LogPage): Promise<void> {
+    if (page.events.length > 0) {
+      await applyBatch(this.options.database.db, this.options.projection, this.#stored, page.events, page.position);
+      this.#stored = page.position;
+      this.#storedAt = Date.now();
+    }
+    this.#position = page.position;
+    if (Date.now() - this.#storedAt >= PASSED_CHECKPOINT_EVERY_MS) await this.#storePassed();
     for (const waiter of this.#waiters) {
       if (comparePositions(this.#position, waiter.position) >= 0) waiter.resolve();
     }
+  }
+
+  /** Stores the position read past when the checkpoint trails it. */
+  async #storePassed(): Promise<void> {
+    const position = this.#position;
+    if (comparePositions(position, this.#stored) === 0) return;
+    await moveCheckpoint(this.options.database.db, this.options.projection, this.#stored, position);
+    this.#stored = position;
+    this.#storedAt = Date.now();
   }
 }
 
@@ -190,8 +248,8 @@ export class CheckpointMovedError extends Error {
 }
 
 /**
- * Applies a batch and moves the checkpoint from `from` to the batch's last position in one
- * transaction. The checkpoint row is locked and compared first, so a process that lost the
+ * Applies a batch and moves the checkpoint from `from` to `to` (default: the batch's last position)
+ * in one transaction. The checkpoint row is locked and compared first, so a process that lost the
  * projection's lock without noticing cannot apply a batch twice.
  */
 export async function applyBatch(
@@ -199,6 +257,7 @@ export async function applyBatch(
   projection: AnyProjection,
   from: ReadFrom,
   events: readonly StoredEvent[],
+  to?: ReadFrom,
 ): Promise<void> {
   const last = events.at(-1);
   if (!last) return;
@@ -224,8 +283,31 @@ export async function applyBatch(
         throw new ProjectionHandlerError(projection.name, last, { cause });
       }
     }
-    await writeCheckpoint(trx, projection.name, projection.version, last.position);
+    await writeCheckpoint(trx, projection.name, projection.version, to ?? last.position);
   });
+}
+
+/**
+ * Moves the checkpoint from `from` to `to` over events the projection does not handle: one
+ * statement, conditional on `from` as applyBatch's lock is.
+ */
+async function moveCheckpoint(db: Kysely<CoreTables>, projection: AnyProjection, from: ReadFrom, to: ReadFrom): Promise<void> {
+  const values = { position: positionToJSON(to), updated_at: new Date() };
+  const moved =
+    from === "start"
+      ? await db
+          .insertInto("herald_checkpoints")
+          .values({ projection: projection.name, version: projection.version, ...values })
+          .onConflict((oc) => oc.column("projection").doUpdateSet(values).where("herald_checkpoints.position", "=", "start"))
+          .executeTakeFirst()
+      : await db
+          .updateTable("herald_checkpoints")
+          .set(values)
+          .where("projection", "=", projection.name)
+          .where("position", "=", positionToJSON(from))
+          .executeTakeFirst();
+  const rows = "numInsertedOrUpdatedRows" in moved ? moved.numInsertedOrUpdatedRows : moved.numUpdatedRows;
+  if (rows !== 1n) throw new CheckpointMovedError(projection.name);
 }
 
 export interface RebuildOptions {

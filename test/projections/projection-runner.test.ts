@@ -8,6 +8,7 @@ import { positionToJSON } from "../../src/adapters/eventstore/position.js";
 import type { Projection } from "../../src/projections/projection.js";
 import { ProjectionRunner, readCheckpoint, rebuildProjection } from "../../src/projections/projection-runner.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { rowsRead } from "../support/rows-read.js";
 
 interface CounterTables {
   counter_totals: { name: string; total: number };
@@ -155,5 +156,57 @@ describe("projection runner", () => {
     expect(await total(database.db, "e")).toBe(2);
     expect((await readCheckpoint(database.db, "counter"))?.version).toBe(2);
     await upgraded.stop();
+  });
+});
+
+describe("projection runner behind a long stretch of events it does not handle", () => {
+  // One connection, so that rowsRead sees every read the runner makes.
+  const log = useEventLogDatabase({ max: 1 });
+  const logger = pino({ level: "silent" });
+  const OTHERS = 100_000;
+  const other: NewEvent = { type: "SomethingElse", data: {}, metadata };
+
+  /** Appends OTHERS events of a type the counter does not handle, in bulk; returns the last one's position. */
+  async function appendOthers(store: EventStore, prefix: string): Promise<StoredEvent["position"]> {
+    let last: StoredEvent["position"] | undefined;
+    for (let batch = 0; batch < OTHERS / 5000; batch++) {
+      const [outcome] = await store.appendMany([{ stream: `${prefix}-${batch}`, events: Array.from({ length: 5000 }, () => other), expectedRevision: "no_stream" }]);
+      if (!outcome?.ok) throw new Error("bulk append refused");
+      last = outcome.result.position;
+    }
+    return last!;
+  }
+
+  it(`given ${OTHERS.toLocaleString("en")} events of other types after its last event, then the next wake-up reads a bounded number of rows, not them all, and so does a restart`, { timeout: 240_000 }, async () => {
+    const { database, store } = log;
+    const { projection } = counterProjection();
+    const stream = `counter-tail-${Date.now()}`;
+    const runner = new ProjectionRunner({ database, store, projection, logger });
+    runner.start();
+    const first = await store.append(stream, [added("t", 1)], "no_stream");
+    await runner.waitFor(first.position, 20_000);
+
+    // Reading past them once is the one read that pays for them; the wake-up on the next event does not.
+    await runner.waitFor(await appendOthers(store, `${stream}-live`), 60_000);
+    const beforeWakeUp = await rowsRead(database.db, "herald_events");
+    const second = await store.append(stream, [added("t", 2)], 0n);
+    await runner.waitFor(second.position, 20_000);
+    const wakeUp = (await rowsRead(database.db, "herald_events")) - beforeWakeUp;
+
+    // Stopped after reading past another stretch: the stored checkpoint is past it too.
+    await runner.waitFor(await appendOthers(store, `${stream}-stopped`), 60_000);
+    await runner.stop();
+    const beforeRestart = await rowsRead(database.db, "herald_events");
+    const restarted = new ProjectionRunner({ database, store, projection, logger });
+    restarted.start();
+    const third = await store.append(stream, [added("t", 3)], 1n);
+    await restarted.waitFor(third.position, 20_000);
+    const restart = (await rowsRead(database.db, "herald_events")) - beforeRestart;
+    await restarted.stop();
+
+    console.log(JSON.stringify({ otherEvents: OTHERS, rowsReadByWakeUp: wakeUp, rowsReadByRestart: restart }));
+    expect(wakeUp).toBeLessThan(1000);
+    expect(restart).toBeLessThan(1000);
+    expect(await total(database.db, "t")).toBe(6);
   });
 });

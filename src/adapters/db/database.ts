@@ -13,8 +13,13 @@ import type { CoreTables } from "./schema.js";
 export interface Database {
   readonly kind: "pg" | "pglite";
   readonly db: Kysely<CoreTables>;
-  /** Calls `onNotify` for every NOTIFY on `channel` until the returned function is called. */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onNotify` with the payload of every NOTIFY on `channel` until the returned function is
+   * called; also with "" whenever listening (re)starts, since notifications may have been missed.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Sends a NOTIFY on a connection of its own, so that it neither waits for nor holds a pooled one. */
+  notify(channel: string, payload: string): Promise<void>;
   /**
    * Tries to take a lock that lasts until released or until this process dies. Returns undefined
    * when another holder has it. `onLost` fires when the lock's connection fails.
@@ -60,6 +65,8 @@ export async function openPostgres(connectionString: string, options: { max?: nu
   }
 
   const dedicated = new Set<pg.Client>();
+  let notifier: Promise<pg.Client> | undefined;
+  let closed = false;
   async function connectDedicated(onLost: () => void): Promise<pg.Client> {
     const client = new pg.Client({ connectionString, types: typeParsers });
     client.on("error", () => {
@@ -70,6 +77,11 @@ export async function openPostgres(connectionString: string, options: { max?: nu
       if (dedicated.delete(client)) onLost();
     });
     await client.connect();
+    if (closed) {
+      // Closed while this connection was being opened: close would not have seen it.
+      await client.end().catch(() => {});
+      throw new DatabaseUnavailableError("the database handle is closed");
+    }
     dedicated.add(client);
     return client;
   }
@@ -92,10 +104,10 @@ export async function openPostgres(connectionString: string, options: { max?: nu
             if (!stopped) setTimeout(() => void open(), 1000).unref();
           });
           client.on("notification", (message) => {
-            if (message.channel === channel) onNotify();
+            if (message.channel === channel) onNotify(message.payload ?? "");
           });
           await client.query(`LISTEN ${quoteIdent(channel)}`);
-          onNotify();
+          onNotify("");
         } catch {
           if (!stopped) setTimeout(() => void open(), 1000).unref();
         }
@@ -105,6 +117,16 @@ export async function openPostgres(connectionString: string, options: { max?: nu
         stopped = true;
         if (client) await endDedicated(client);
       };
+    },
+    async notify(channel, payload) {
+      if (closed) throw new DatabaseUnavailableError("the database handle is closed");
+      notifier ??= connectDedicated(() => {
+        notifier = undefined;
+      }).catch((error: unknown) => {
+        notifier = undefined;
+        throw error;
+      });
+      await (await notifier).query("select pg_notify($1, $2)", [channel, payload]);
     },
     async tryLock(name, onLost) {
       const client = await connectDedicated(onLost);
@@ -119,6 +141,7 @@ export async function openPostgres(connectionString: string, options: { max?: nu
       return () => endDedicated(client);
     },
     async close() {
+      closed = true;
       await Promise.all([...dedicated].map(endDedicated));
       await db.destroy();
     },
@@ -158,6 +181,9 @@ export async function openPglite(dataDir: string): Promise<Database> {
     async listen(channel, onNotify) {
       const unlisten = await pglite.listen(channel, onNotify);
       return unlisten;
+    },
+    async notify(channel, payload) {
+      await pglite.query("select pg_notify($1, $2)", [channel, payload]);
     },
     // One PGlite instance belongs to one process, so every lock is already this process's.
     async tryLock() {

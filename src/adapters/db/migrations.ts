@@ -43,6 +43,14 @@ const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  "0003-notify-after-commit": {
+    async up(db) {
+      // A NOTIFY inside the append's transaction made commits queue for PostgreSQL's notify lock
+      // one fsync at a time; the event store now notifies after commit (postgres-event-store.ts).
+      await sql`drop trigger if exists herald_events_notify on herald_events`.execute(db);
+      await sql`drop function if exists herald_events_notify()`.execute(db);
+    },
+  },
 };
 
 export async function migrate(db: Kysely<any>): Promise<void> {

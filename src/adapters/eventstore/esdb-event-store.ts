@@ -16,9 +16,11 @@ import {
   type AppendResult,
   type EventStore,
   EventStoreUnavailableError,
+  type LogPage,
   type ReadAllOptions,
   type ReadBefore,
   type ReadFrom,
+  type ReadPageOptions,
   type ReadStreamOptions,
   type StoredEvent,
   WrongExpectedVersionError,
@@ -144,6 +146,20 @@ export async function createEsdbEventStore(connectionString: string, options: Es
     return result;
   }
 
+  /** One server page of `$all`, filtered here, cut after the `maxCount`-th event that passes. */
+  async function readPage(from: ReadFrom, readOptions: ReadPageOptions = {}): Promise<LogPage> {
+    const maxCount = readOptions.maxCount ?? 500;
+    const events: StoredEvent[] = [];
+    let position = from;
+    for (const event of await readAllPage(from, "forwards", readOptions.scanLimit ?? 10 * maxCount)) {
+      if (from !== "start" && comparePositions(event.position, from) <= 0) continue;
+      position = event.position;
+      if (!isSystemEvent(event.stream, event.type) && matchesFilter(readOptions.filter, event.stream, event.type)) events.push(event);
+      if (events.length === maxCount) break;
+    }
+    return { events, position };
+  }
+
   /** Runs one stream's requests in order, streams side by side, at most APPEND_CONCURRENCY at once. */
   async function appendMany(requests: readonly AppendRequest[]): Promise<AppendOutcome[]> {
     const outcomes: (AppendOutcome | undefined)[] = new Array(requests.length).fill(undefined);
@@ -183,6 +199,7 @@ export async function createEsdbEventStore(connectionString: string, options: Es
     readStream,
     readAll: (from, readOptions = {}) => readFiltered(from, "forwards", readOptions),
     readAllBackwards: (before, readOptions = {}) => readFiltered(before, "backwards", readOptions),
+    readPage,
     subscribeAll(from, subscribeOptions = {}) {
       const subscription = new EsdbSubscription(client, from, {
         ...(subscribeOptions.filter ? { filter: subscribeOptions.filter } : {}),

@@ -64,14 +64,16 @@ export function toStoredEvent(event: RecordedEvent<EventType>): StoredEvent {
  * or event type), so with both in the port's filter the stream prefixes go to the server and the
  * types are checked here; event types go as prefixes of themselves, which can over-match
  * ("Paid" also matches "PaidOut"). Either way the caller re-checks every event with
- * `matchesFilter`. Without a filter the server still leaves out system events.
+ * `matchesFilter`. Without a filter the server still leaves out system events. `checkpointReached`
+ * hears the server's checkpoints: how far it has looked, passed or not.
  */
-export function toServerFilter(filter: EventFilter | undefined): Filter {
+export function toServerFilter(filter: EventFilter | undefined, checkpointReached?: Filter["checkpointReached"]): Filter {
+  const checkpoints = checkpointReached ? { checkpointReached } : {};
   if (filter?.streamPrefixes && filter.streamPrefixes.length > 0) {
-    return streamNameFilter({ prefixes: [...filter.streamPrefixes] });
+    return streamNameFilter({ prefixes: [...filter.streamPrefixes], ...checkpoints });
   }
   if (filter?.eventTypes && filter.eventTypes.length > 0) {
-    return eventTypeFilter({ prefixes: [...filter.eventTypes] });
+    return eventTypeFilter({ prefixes: [...filter.eventTypes], ...checkpoints });
   }
-  return excludeSystemEvents();
+  return excludeSystemEvents(checkpoints);
 }

@@ -1,6 +1,6 @@
 import { type AllStreamSubscription, type EventStoreDBClient, ErrorType, isCommandError } from "@eventstore/db-client";
 import { isSystemEvent, matchesFilter } from "./event-filter.js";
-import type { EventFilter, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
+import type { EventFilter, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
 import { SubscriptionClosedError } from "./event-store.js";
 import { toReadPosition, toServerFilter, toStoredEvent } from "./esdb-mapping.js";
 import { comparePositions } from "./position.js";
@@ -44,7 +44,9 @@ export interface EsdbSubscriptionOptions {
  * exponential backoff, so no event is lost or repeated across a restart.
  *
  * Received events wait in a buffer for `nextBatch`; when the buffer is full, reading from the
- * server pauses (gRPC flow control then holds the server back).
+ * server pauses (gRPC flow control then holds the server back). The server's checkpoints move the
+ * position over the events its filter left out, so `nextPage` moves on with the log and a
+ * resubscription starts after them rather than after the last event that passed.
  */
 export class EsdbSubscription implements Subscription {
   readonly #client: EventStoreDBClient;
@@ -52,6 +54,8 @@ export class EsdbSubscription implements Subscription {
   readonly #buffer: StoredEvent[] = [];
   readonly #consumers = new Set<() => void>();
   #position: ReadFrom;
+  /** The position the last page handed out reached. */
+  #handedOut: ReadFrom;
   #closed = false;
   #failure: { error: unknown } | undefined;
   #resumeProducer: (() => void) | undefined;
@@ -63,16 +67,30 @@ export class EsdbSubscription implements Subscription {
     this.#client = client;
     this.#options = options;
     this.#position = from;
+    this.#handedOut = from;
     this.#running = this.#run();
   }
 
   async nextBatch(max: number): Promise<StoredEvent[]> {
     for (;;) {
+      const { events } = await this.nextPage(max);
+      if (events.length > 0) return events;
+    }
+  }
+
+  async nextPage(max: number): Promise<LogPage> {
+    for (;;) {
       if (this.#closed) throw new SubscriptionClosedError();
       if (this.#buffer.length > 0) {
-        const batch = this.#buffer.splice(0, Math.max(1, max));
+        const events = this.#buffer.splice(0, Math.max(1, max));
         if (this.#buffer.length < HIGH_WATER / 2) this.#resumeProducer?.();
-        return batch;
+        // Everything up to #position was looked at, but only up to the last event handed out when more wait.
+        this.#handedOut = this.#buffer.length === 0 ? this.#position : events.at(-1)!.position;
+        return { events, position: this.#handedOut };
+      }
+      if (comparePositions(this.#position, this.#handedOut) > 0) {
+        this.#handedOut = this.#position;
+        return { events: [], position: this.#handedOut };
       }
       if (this.#failure) throw this.#failure.error;
       await new Promise<void>((resolve) => this.#consumers.add(resolve));
@@ -104,13 +122,16 @@ export class EsdbSubscription implements Subscription {
     while (!this.#closed) {
       const subscription = this.#client.subscribeToAll({
         fromPosition: toReadPosition(this.#position),
-        filter: toServerFilter(this.#options.filter),
+        // The client calls this while it transforms the server's messages, in their order, so pushing
+        // the checkpoint into its stream hands it to the loop below after every event sent before it.
+        filter: toServerFilter(this.#options.filter, (stream, position) => void stream.push({ checkpoint: position })),
       });
       this.#current = subscription;
       try {
-        for await (const resolved of subscription as AsyncIterable<{ event?: Parameters<typeof toStoredEvent>[0] }>) {
+        for await (const resolved of subscription as AsyncIterable<{ event?: Parameters<typeof toStoredEvent>[0]; checkpoint?: Position }>) {
           if (this.#closed) break;
           retryMs = FIRST_RETRY_MS;
+          if (resolved.checkpoint) this.#passed(resolved.checkpoint);
           if (!resolved.event) continue;
           this.#receive(toStoredEvent(resolved.event));
           if (this.#buffer.length >= HIGH_WATER) await this.#waitForConsumer();
@@ -143,6 +164,13 @@ export class EsdbSubscription implements Subscription {
     this.#position = event.position;
     if (isSystemEvent(event.stream, event.type) || !matchesFilter(this.#options.filter, event.stream, event.type)) return;
     this.#buffer.push(event);
+    this.#wakeConsumers();
+  }
+
+  /** The server has looked at everything up to `position`; what passed its filter came before. */
+  #passed(position: Position): void {
+    if (comparePositions(position, this.#position) <= 0) return;
+    this.#position = position;
     this.#wakeConsumers();
   }
 

@@ -84,12 +84,35 @@ export interface ReadAllOptions {
   readonly maxCount?: number;
 }
 
+/**
+ * What a filtered reader got from one look at the log: the events that passed its filter, and the
+ * position it has looked up to, passed or not. Reading on from `position` neither skips nor repeats
+ * an event, and a reader whose events are rare still moves on with the log instead of re-reading
+ * its tail.
+ */
+export interface LogPage {
+  readonly events: StoredEvent[];
+  /** The last event looked at (the page's `from` when nothing new was visible). */
+  readonly position: ReadFrom;
+}
+
+export interface ReadPageOptions extends ReadAllOptions {
+  /** The most events one page looks at (default 10 × maxCount, maxCount defaulting to 500). */
+  readonly scanLimit?: number;
+}
+
 export interface Subscription extends AsyncIterable<StoredEvent> {
   /**
    * Waits until at least one event is available and returns up to `max` of them in order.
    * Rejects when the subscription is closed or fails for good.
    */
   nextBatch(max: number): Promise<StoredEvent[]>;
+  /**
+   * Like nextBatch, but also returns when the subscription has only moved past events that its
+   * filter leaves out (then `events` is empty and `position` is further on), so that its owner can
+   * keep its checkpoint up with the log.
+   */
+  nextPage(max: number): Promise<LogPage>;
   close(): Promise<void>;
 }
 
@@ -109,6 +132,14 @@ export interface EventStore {
    * every append that started before it has ended, which may be a moment after its own append returned.
    */
   readAll(from: ReadFrom, options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /**
+   * Looks at up to `scanLimit` events after `from`, in position order and with readAll's
+   * visibility, and returns the first `maxCount` of them that pass the filter with the position of
+   * the last event looked at (the last one returned when it stopped there). Its cost is bounded by
+   * `scanLimit` however few events pass the filter; readAll with a filter reads on until it has
+   * `maxCount` matches or reaches the head.
+   */
+  readPage(from: ReadFrom, options?: ReadPageOptions): Promise<LogPage>;
   /**
    * One page of the global log before `before`, newest first: the events readAll would show, in
    * reverse, so that a reader can take the recent end of a long log without reading the rest.

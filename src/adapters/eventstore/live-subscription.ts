@@ -1,5 +1,5 @@
 import { comparePositions } from "./position.js";
-import { type ReadFrom, type StoredEvent, type Subscription, SubscriptionClosedError } from "./event-store.js";
+import { type LogPage, type ReadFrom, type StoredEvent, type Subscription, SubscriptionClosedError } from "./event-store.js";
 import { subscriptionEvents } from "./subscription-events.js";
 
 /** What a polling subscription needs from its store's wake-up signal. */
@@ -8,14 +8,16 @@ export interface WakeSignal {
   wait(ms: number): Promise<void>;
 }
 
-export type ReadPage = (from: ReadFrom, max: number) => Promise<StoredEvent[]>;
+/** Looks at up to `max` events after `from`: EventStore.readPage with the subscription's filter. */
+export type ReadPage = (from: ReadFrom, max: number) => Promise<LogPage>;
 
 const IDLE_POLL_MS = 1000;
 const MAX_ERROR_BACKOFF_MS = 5000;
 
 /**
- * Catch-up then live, for stores that read pages and publish a wake-up signal. After a wake-up that
- * finds nothing (an older transaction is still open and holds readers back) it re-reads soon, backing
+ * Catch-up then live, for stores that read pages and publish a wake-up signal. Its position moves
+ * over every event looked at, filtered out or not, so no read looks at an event twice. After a
+ * wake-up that finds nothing (an older transaction is still open and holds readers back) it re-reads soon, backing
  * off to the idle poll. Read errors are retried with backoff until the subscription is closed, so a
  * database restart pauses readers instead of ending them.
  */
@@ -35,14 +37,21 @@ export class LiveSubscription implements Subscription {
   }
 
   async nextBatch(max: number): Promise<StoredEvent[]> {
+    for (;;) {
+      const { events } = await this.nextPage(max);
+      if (events.length > 0) return events;
+    }
+  }
+
+  async nextPage(max: number): Promise<LogPage> {
     let emptyDelay = 0;
     let errorDelay = 100;
     for (;;) {
       if (this.#closed) throw new SubscriptionClosedError();
       const signalBefore = this.signal.count;
-      let events: StoredEvent[];
+      let page: LogPage;
       try {
-        events = await this.readPage(this.#position, max);
+        page = await this.readPage(this.#position, max);
         errorDelay = 100;
       } catch (error) {
         if (this.#closed) throw new SubscriptionClosedError();
@@ -52,13 +61,13 @@ export class LiveSubscription implements Subscription {
         continue;
       }
       if (this.#closed) throw new SubscriptionClosedError();
-      const last = events.at(-1);
-      if (last) {
-        if (comparePositions(last.position, this.#position) <= 0) {
-          throw new Error("event store returned a position that is not after the subscription's position");
-        }
-        this.#position = last.position;
-        return events;
+      const moved = comparePositions(page.position, this.#position);
+      if (moved < 0 || (moved === 0 && page.events.length > 0)) {
+        throw new Error("event store returned a position that is not after the subscription's position");
+      }
+      if (moved > 0) {
+        this.#position = page.position;
+        return page;
       }
       if (signalBefore !== this.#seenSignal || this.signal.count !== signalBefore) {
         // Something was appended since the last look, or during this read (whose signal has come and

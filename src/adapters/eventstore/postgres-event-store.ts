@@ -9,18 +9,19 @@ import {
   type EventFilter,
   type EventStore,
   type ExpectedRevision,
+  type LogPage,
   type NewEvent,
   type Position,
   type ReadAllOptions,
   type ReadBefore,
   type ReadFrom,
+  type ReadPageOptions,
   type ReadStreamOptions,
   type StoredEvent,
   WrongExpectedVersionError,
 } from "./event-store.js";
 import { LiveSubscription } from "./live-subscription.js";
 
-/** Must match the trigger in migration 0001. */
 const CHANNEL = "herald_events";
 
 /**
@@ -32,7 +33,16 @@ const CHANNEL = "herald_events";
 export async function createPostgresEventStore(database: Database): Promise<EventStore> {
   const { db } = database;
   const wake = new AppendSignal();
-  const unlisten = await database.listen(CHANNEL, () => wake.notify());
+  // Other processes' appends arrive by NOTIFY; this store's own wake its readers directly, so the
+  // echo of its own NOTIFY (tagged with its token) is ignored.
+  const token = randomUUID();
+  const unlisten = await database.listen(CHANNEL, (payload) => {
+    if (payload !== token) wake.notify();
+  });
+  let closed = false;
+  const notifyOthers = coalesced(async () => {
+    if (!closed) await database.notify(CHANNEL, token);
+  });
 
   async function appendInTransaction(trx: Transaction<CoreTables>, requests: readonly AppendRequest[]) {
     const outcomes: (AppendOutcome | { ok: true; pending: { stream: string; nextRevision: bigint; lastEventId?: string } })[] =
@@ -65,7 +75,6 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     const positions = new Map<string, bigint>();
     let commit = 0n;
     if (rows.length > 0) {
-      // The NOTIFY that wakes readers comes from a statement trigger (migration 0001), at commit.
       const inserted = await trx
         .insertInto("herald_events")
         .values(rows)
@@ -86,22 +95,31 @@ export async function createPostgresEventStore(database: Database): Promise<Even
    * One page of the rows readers may see, after `from` or (backwards) before it, exclusive;
    * undefined: from that end. Either way it is a scan of herald_events_read_order.
    */
-  async function readPage(direction: "forwards" | "backwards", from: Position | undefined, options: ReadAllOptions): Promise<StoredEvent[]> {
+  async function readRows(direction: "forwards" | "backwards", from: Position | undefined, options: ReadAllOptions): Promise<StoredEvent[]> {
     const limit = options.maxCount ?? 500;
     const forwards = direction === "forwards";
     const result = await sql<EventRow>`
       select position, transaction_id::text as xid_text, event_id, stream, revision, type, data, metadata
       from herald_events
       where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ${from === undefined ? sql`` : sql`and (transaction_id, position) ${sql.raw(forwards ? ">" : "<")} (${from.commit.toString()}::xid8, ${from.prepare.toString()}::bigint)`}
-        ${filterClause(options.filter)}
+        ${after(forwards ? ">" : "<", from)}
+        ${options.filter ? sql`and ${filterCondition(options.filter)}` : sql``}
       order by ${forwards ? sql`transaction_id, position` : sql`transaction_id desc, position desc`}
       limit ${limit}`.execute(db);
     return result.rows.map(toStoredEvent);
   }
 
-  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) => readPage("forwards", from === "start" ? undefined : from, options);
-  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) => readPage("backwards", before === "end" ? undefined : before, options);
+  async function readPage(from: ReadFrom, options: ReadPageOptions = {}): Promise<LogPage> {
+    const result = await readPageQuery(from, options).execute(db);
+    const last = result.rows.at(-1);
+    return {
+      events: result.rows.filter((row) => row.passed).map(toStoredEvent),
+      position: last ? toStoredEvent(last).position : from,
+    };
+  }
+
+  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) => readRows("forwards", from === "start" ? undefined : from, options);
+  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) => readRows("backwards", before === "end" ? undefined : before, options);
 
   const store: EventStore = {
     kind: "postgres",
@@ -113,7 +131,14 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     },
     async appendMany(requests) {
       if (requests.length === 0) return [];
-      return db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      const outcomes = await db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      // After commit, outside the append's transaction: a NOTIFY inside it would make every append
+      // commit wait its turn for PostgreSQL's notify lock.
+      if (outcomes.some((outcome, index) => outcome.ok && requests[index]!.events.length > 0)) {
+        wake.notify();
+        notifyOthers();
+      }
+      return outcomes;
     },
     async readStream(stream, options: ReadStreamOptions = {}) {
       const backwards = options.direction === "backwards";
@@ -131,8 +156,9 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     },
     readAll,
     readAllBackwards,
+    readPage,
     subscribeAll(from, options = {}) {
-      return new LiveSubscription(from, (position, max) => readAll(position, { filter: options.filter, maxCount: max }), wake);
+      return new LiveSubscription(from, (position, max) => readPage(position, { ...options, maxCount: max }), wake);
     },
     async headPosition() {
       const [newest] = await readAllBackwards("end", { maxCount: 1 });
@@ -142,11 +168,46 @@ export async function createPostgresEventStore(database: Database): Promise<Even
       await sql`select 1`.execute(db);
     },
     async close() {
+      closed = true;
       wake.close();
       await unlisten();
     },
   };
   return store;
+}
+
+/**
+ * readPage's query: the next `scanLimit` visible rows in read order, whatever their type (an index
+ * range of at most that many rows), cut after the `maxCount`-th that passes the filter; of those, the
+ * ones that pass, plus the last one so that the reader learns how far it has looked. Only those are
+ * fetched whole: the rest costs a look at its type and stream. Exported for
+ * `npm run bench -- read-cost`, which explains it.
+ */
+export function readPageQuery(from: ReadFrom, options: ReadPageOptions = {}) {
+  const maxCount = options.maxCount ?? 500;
+  return sql<EventRow & { passed: boolean }>`
+    with looked as materialized (
+      select position, transaction_id, ${filterCondition(options.filter)} as passed
+      from herald_events
+      where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${after(">", from === "start" ? undefined : from)}
+      order by transaction_id, position
+      limit ${options.scanLimit ?? 10 * maxCount}
+    ), counted as (
+      select *, count(*) filter (where passed) over (order by transaction_id, position) as passed_so_far from looked
+    ), kept as (
+      select * from counted where passed_so_far < ${maxCount} or (passed_so_far = ${maxCount} and passed)
+    ), last as (
+      select transaction_id, position from kept order by transaction_id desc, position desc limit 1
+    ), wanted as (
+      select transaction_id, position, passed from kept
+      where passed or (transaction_id, position) = (select transaction_id, position from last)
+    )
+    select e.position, e.transaction_id::text as xid_text, e.event_id, e.stream, e.revision, e.type, e.data, e.metadata, w.passed
+    from wanted w
+    -- A primary-key lookup per wanted row (limit 1 keeps the planner from turning it into a scan).
+    cross join lateral (select * from herald_events h where h.position = w.position limit 1) e
+    order by w.transaction_id, w.position`;
 }
 
 interface EventRow {
@@ -174,16 +235,23 @@ function toStoredEvent(row: EventRow): StoredEvent {
   };
 }
 
-function filterClause(filter: EventFilter | undefined) {
-  const parts = [];
+/** Rows strictly after (">") or before ("<") `from` in read order; every row when undefined. */
+function after(direction: ">" | "<", from: Position | undefined) {
+  if (from === undefined) return sql``;
+  return sql`and (transaction_id, position) ${sql.raw(direction)} (${from.commit.toString()}::xid8, ${from.prepare.toString()}::bigint)`;
+}
+
+/** The port's filter as a condition on herald_events' columns; true without one. */
+function filterCondition(filter: EventFilter | undefined) {
+  const parts = [sql`true`];
   if (filter?.eventTypes) {
-    parts.push(sql`and type = any(${sql.val([...filter.eventTypes])}::text[])`);
+    parts.push(sql`type = any(${sql.val([...filter.eventTypes])}::text[])`);
   }
   if (filter?.streamPrefixes) {
-    const prefixes = sql.join(filter.streamPrefixes.map((prefix) => sql`starts_with(stream, ${prefix})`), sql` or `);
-    parts.push(sql`and (${prefixes})`);
+    const prefixes = filter.streamPrefixes.map((prefix) => sql`starts_with(stream, ${prefix})`);
+    parts.push(sql`(${sql.join([sql`false`, ...prefixes], sql` or `)})`);
   }
-  return sql.join(parts, sql` `);
+  return sql`(${sql.join(parts, sql` and `)})`;
 }
 
 type RevisionCheck = { ok: true; firstRevision: bigint } | { ok: false; error: WrongExpectedVersionError };
@@ -254,7 +322,30 @@ async function lockRevisions(trx: Transaction<CoreTables>, streams: readonly str
   return new Map(result.rows.map((row) => [row.stream, BigInt(row.revision)]));
 }
 
-/** Wakes readers when an append commits (NOTIFY) so that they need not poll fast. */
+/**
+ * Runs `send` when called, one run at a time: calls made while a run is under way share one more
+ * run after it. Under load that is one NOTIFY per round trip, however many appends commit.
+ */
+function coalesced(send: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const run = async () => {
+    running = true;
+    do {
+      again = false;
+      // A NOTIFY that fails (the database is restarting) costs other processes' readers at most
+      // their idle poll.
+      await send().catch(() => {});
+    } while (again);
+    running = false;
+  };
+  return () => {
+    if (running) again = true;
+    else void run();
+  };
+}
+
+/** Wakes readers when an append commits (directly or by NOTIFY) so that they need not poll fast. */
 export class AppendSignal {
   #count = 0;
   #waiters = new Set<() => void>();

@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type EventFilter,
   type EventStore,
+  type LogPage,
   type NewEvent,
   type ReadBefore,
+  type ReadFrom,
   type StoredEvent,
   WrongExpectedVersionError,
 } from "../../../src/adapters/eventstore/event-store.js";
@@ -220,6 +222,54 @@ export function describeEventStoreContract(
       expect(none).toEqual([]);
     });
 
+    it("reads a page with a bounded look: the events that pass the filter (at most maxCount), and how far it looked", async () => {
+      const name = stream();
+      const rare = `Rare${randomUUID().slice(0, 8)}`;
+      const before = await store.append(name, events(1, "Other"), "no_stream");
+      const written = await store.append(name, [...events(10, "Other"), ...events(1, rare)], 0n);
+      await untilHead(store, written.position);
+      const filter = { eventTypes: [rare] };
+      const first = await store.readPage(before.position, { filter, scanLimit: 4 });
+      expect(first.events).toEqual([]);
+      expect(comparePositions(first.position, before.position)).toBeGreaterThan(0);
+      const found: StoredEvent[] = [];
+      let position: ReadFrom = first.position;
+      for (let pages = 0; found.length === 0 && pages < 20; pages++) {
+        const page = await store.readPage(position, { filter, scanLimit: 4 });
+        expect(comparePositions(page.position, position)).toBeGreaterThan(0);
+        found.push(...page.events);
+        position = page.position;
+      }
+      expect(found.map((event) => [event.stream, event.type, event.revision])).toEqual([[name, rare, 11n]]);
+      // Cut after maxCount events that pass, at the last of them.
+      const cut = await store.readPage(before.position, { filter: { streamPrefixes: [name] }, maxCount: 3, scanLimit: 100 });
+      expect(cut.events.map((event) => event.revision)).toEqual([1n, 2n, 3n]);
+      expect(cut.position).toEqual(cut.events[2]!.position);
+      const atHead = await store.readPage(await store.headPosition(), { filter });
+      expect(atHead.events).toEqual([]);
+      expect(atHead.position).toEqual(await store.headPosition());
+    });
+
+    it("moves a filtered subscription past the events it leaves out, and resuming from there skips nothing", async () => {
+      const name = stream();
+      const rare = `Rare${randomUUID().slice(0, 8)}`;
+      const before = await store.append(name, events(1, "Other"), "no_stream");
+      const subscription = store.subscribeAll(before.position, { filter: { eventTypes: [rare] } });
+      // More than a filtered EventStoreDB subscription looks at between two checkpoints (32 by default).
+      await store.append(name, events(100, "Other"), 0n);
+      const passed: LogPage = await subscription.nextPage(10);
+      expect(passed.events).toEqual([]);
+      expect(comparePositions(passed.position, before.position)).toBeGreaterThan(0);
+      await store.append(name, events(1, rare), 100n);
+      const batch = await subscription.nextBatch(10);
+      await subscription.close();
+      expect(batch.map((event) => [event.type, event.revision])).toEqual([[rare, 101n]]);
+      const resumed = store.subscribeAll(passed.position, { filter: { eventTypes: [rare] } });
+      const again = await resumed.nextBatch(10);
+      await resumed.close();
+      expect(again.map((event) => [event.type, event.revision])).toEqual([[rare, 101n]]);
+    });
+
     it("reports the head position", async () => {
       const name = stream();
       const result = await store.append(name, events(1), "no_stream");
@@ -286,6 +336,14 @@ export function describeEventStoreContract(
       }
     });
   });
+}
+
+/** Waits until readers can see `position` (see readAtLeast). */
+async function untilHead(store: EventStore, position: ReadFrom): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (comparePositions(await store.headPosition(), position) < 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /**

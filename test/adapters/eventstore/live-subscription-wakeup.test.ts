@@ -30,7 +30,7 @@ describe("LiveSubscription wake-ups", () => {
           committedAt = performance.now();
           signal.notify();
         }
-        return visible;
+        return { events: visible, position: visible.at(-1)?.position ?? "start" };
       },
       signal,
     );

@@ -70,3 +70,38 @@ describe("PostgreSQL event log: reading backwards", () => {
     }
   });
 });
+
+describe("PostgreSQL event log: waking readers", () => {
+  it("commits appends without a NOTIFY inside them, and wakes a reader in another process by one sent after commit", async () => {
+    const testDatabase = await createTestDatabase();
+    const writerDatabase = await openPostgres(testDatabase.url);
+    const readerDatabase = await openPostgres(testDatabase.url);
+    const listener = new pg.Client({ connectionString: testDatabase.url });
+    try {
+      await migrate(writerDatabase.db);
+      const triggers = await listener.connect().then(() => listener.query("select count(*)::int as n from pg_trigger where tgrelid = 'herald_events'::regclass and not tgisinternal"));
+      expect(triggers.rows[0].n).toBe(0);
+      const notified: string[] = [];
+      listener.on("notification", (message) => notified.push(message.payload ?? ""));
+      await listener.query("listen herald_events");
+
+      const writer = await createPostgresEventStore(writerDatabase);
+      const reader = await createPostgresEventStore(readerDatabase);
+      const subscription = reader.subscribeAll(await reader.headPosition());
+      const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
+      await writer.append("s-1", [{ type: "Happened", data: {}, metadata }], "no_stream");
+      const batch = await subscription.nextBatch(10);
+      expect(batch.map((event) => event.stream)).toEqual(["s-1"]);
+      while (notified.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(notified.every((payload) => payload.length > 0)).toBe(true);
+      await subscription.close();
+      await reader.close();
+      await writer.close();
+    } finally {
+      await listener.end();
+      await readerDatabase.close();
+      await writerDatabase.close();
+      await testDatabase.drop();
+    }
+  });
+});
