@@ -109,9 +109,29 @@ export function allProjections(deps: {
  * The composition root: the only place that creates connections and wires the parts together.
  */
 export async function startHerald(config: Config, logger: Logger): Promise<Herald> {
+  const started: Closer[] = [];
+  try {
+    return await assembleHerald(config, logger, started);
+  } catch (error) {
+    // A start that fails half way (a NATS layout herald cannot use, a port in use) leaves nothing
+    // running: what started is stopped, newest first, and the first error is the one reported.
+    for (const close of started.reverse()) await close().catch(() => {});
+    throw error;
+  }
+}
+
+/** Stops one part that start-up has already started. */
+type Closer = () => Promise<unknown>;
+
+async function assembleHerald(config: Config, logger: Logger, started: Closer[]): Promise<Herald> {
   const { database, store } = await openStorage(config, logger);
+  started.push(() => database.close(), () => store.close());
   let nats: NatsConnection | undefined;
-  if (config.natsUrl) nats = await connectNats(config.natsUrl);
+  if (config.natsUrl) {
+    const connection = await connectNats(config.natsUrl);
+    started.push(() => connection.drain());
+    nats = connection;
+  }
 
   const projections = new Map<string, ProjectionRunner>();
   for (const projection of allProjections({ store, logger, config })) {
@@ -138,12 +158,14 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     bodyLimit: config.maxPayloadBytes + 1024,
     timeouts: { headersMs: config.httpHeadersTimeoutMs, requestMs: config.httpRequestTimeoutMs, connectionMs: config.httpConnectionTimeoutMs },
   });
+  started.push(() => http.close());
   const waypoint = await WaypointMatcher.start({
     store,
     logger: logger.child({ component: "waypoint" }),
     windowS: config.sseMaxLookBackS,
     readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
   });
+  started.push(() => waypoint.stop());
   const metrics = new MetricsRegistry();
   /** Gauges read from the store and the database: one read serves every scrape for a few seconds. */
   const fromStorage = { cacheMs: METRICS_STORAGE_CACHE_MS };
@@ -243,6 +265,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
   if (config.console) registerConsole(http, { settings: { ...siweSettings, graphqlPath: GRAPHQL_PATH }, logger });
 
   for (const runner of projections.values()) runner.start();
+  started.push(() => Promise.all([...projections.values()].map((runner) => runner.stop())));
   const worker: DeliveryWorker = await startDeliveryWorker({
     database,
     store,
@@ -260,6 +283,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
     logger: logger.child({ component: "delivery-worker" }),
     config,
   });
+  started.push(() => worker.stop());
   const ingests: JetStreamIngest[] = [];
   if (nats) {
     const ingestLogger = logger.child({ component: "ingest" });
@@ -276,6 +300,7 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
         stallAfterMs: config.ingestStallS * 1000,
       });
       ingests.push(ingest);
+      started.push(() => ingest.stop());
       statuses.push({ labels: { consumer: name, stream }, ingest });
       // Messages wait and none is settled: this process takes no more ingest until appends succeed.
       readiness.push({

@@ -1,15 +1,28 @@
 import { randomUUID } from "node:crypto";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import { NatsLayoutError } from "../../src/adapters/nats/jetstream-ingest.js";
 import { subjectsOverlap } from "../../src/domain/nats-subjects.js";
-import { NATS_URL } from "../support/services.js";
+import { NATS_URL, POSTGRES_URL } from "../support/services.js";
 import { SseListener } from "../support/sse-listener.js";
+import { createTestDatabase } from "../support/test-database.js";
 import { natsTestNames, startTestHerald } from "../support/test-herald.js";
 
 const SECRET = "nats-layout-tenant-secret";
+
+async function connectionsTo(database: string): Promise<number> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ count: string }>("select count(*) from pg_stat_activity where datname = $1", [database]);
+    return Number(rows[0]?.count);
+  } finally {
+    await client.end();
+  }
+}
 
 /**
  * herald on acapy-cloud's NATS layout: the stream `cloudapi_aries_events` on `cloudapi.aries.events.*.*`
@@ -77,8 +90,11 @@ describe("NATS layout", () => {
     const names = natsTestNames();
     const acapyStream = `${names.prefix}_cloudapi_aries_events`;
     await manager.streams.add({ name: acapyStream, subjects: [`${names.tenantSubjectRoot}.*.*`] });
+    const database = await createTestDatabase();
     try {
-      const starting = startTestHerald({ env: { ...names.env, HERALD_TENANT_EVENTS_SUBJECT: `${names.tenantSubjectRoot}.>` } });
+      const starting = startTestHerald({
+        env: { ...names.env, DATABASE_URL: database.url, HERALD_TENANT_EVENTS_SUBJECT: `${names.tenantSubjectRoot}.>` },
+      });
       const error = await starting.then(
         async (herald) => {
           await herald.cleanup();
@@ -92,7 +108,10 @@ describe("NATS layout", () => {
       expect(message).toContain(`${names.tenantSubjectRoot}.>`);
       expect(message).not.toContain("\n");
       expect(await streamsNear(`${names.tenantSubjectRoot}.>`)).toEqual([{ name: acapyStream, subjects: [`${names.tenantSubjectRoot}.*.*`] }]);
+      // The half-started herald stopped what it had started: no connection to its database is left.
+      expect(await connectionsTo(database.name)).toBe(0);
     } finally {
+      await database.drop();
       await names.cleanup();
       await manager.streams.delete(acapyStream);
     }

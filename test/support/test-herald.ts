@@ -89,7 +89,13 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
     ...nats?.env,
     ...options.env,
   };
-  return launch(env, database, nats);
+  try {
+    return await launch(env, database, nats);
+  } catch (error) {
+    await nats?.cleanup();
+    await database.drop();
+    throw error;
+  }
 }
 
 async function launch(env: Record<string, string>, database: TestDatabase, nats: NatsTestNames | undefined): Promise<TestHerald> {
