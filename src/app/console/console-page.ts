@@ -1,3 +1,4 @@
+import { appPage } from "../web/app-page.js";
 import type { BrowserBundle } from "../web/browser-bundle.js";
 import { type ConsoleSettings, CONSOLE_SETTINGS_ELEMENT_ID } from "./client/console-settings.js";
 
@@ -17,25 +18,11 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** The HTML that loads the console, with herald's settings for it as (inert) JSON. */
+/** The HTML that loads the console, with herald's settings for it. */
 export function consolePage(settings: ConsoleSettings, assets: BrowserBundle, assetsPath: string): string {
-  // "<" escaped, so that no value can close the script element.
-  const settingsJson = JSON.stringify(settings).replace(/</g, "\\u003c");
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>herald console</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${assetsPath}/${assets.stylesheet}">
-<script type="application/json" id="${CONSOLE_SETTINGS_ELEMENT_ID}">${settingsJson}</script>
-<script defer src="${assetsPath}/${assets.script}"></script>
-</head>
-<body>
-<div id="console"></div>
-<noscript>The delivery console needs JavaScript. Without it, use the GraphQL API at /graphql.</noscript>
-</body>
-</html>
-`;
+  return appPage(
+    { title: "herald console", rootId: "console", settingsElementId: CONSOLE_SETTINGS_ELEMENT_ID, settings, noscript: "The delivery console needs JavaScript. Without it, use the GraphQL API at /graphql." },
+    assets,
+    assetsPath,
+  );
 }

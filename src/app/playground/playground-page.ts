@@ -1,3 +1,4 @@
+import { appPage } from "../web/app-page.js";
 import type { BrowserBundle } from "../web/browser-bundle.js";
 import { type PlaygroundSettings, SETTINGS_ELEMENT_ID } from "./client/playground-settings.js";
 
@@ -17,25 +18,11 @@ export const PLAYGROUND_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** The HTML that loads the IDE, with herald's settings for it as (inert) JSON. */
+/** The HTML that loads the IDE, with herald's settings for it. */
 export function playgroundPage(settings: PlaygroundSettings, assets: BrowserBundle, assetsPath: string): string {
-  // "<" escaped, so that no value can close the script element.
-  const settingsJson = JSON.stringify(settings).replace(/</g, "\\u003c");
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>herald GraphQL</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${assetsPath}/${assets.stylesheet}">
-<script type="application/json" id="${SETTINGS_ELEMENT_ID}">${settingsJson}</script>
-<script defer src="${assetsPath}/${assets.script}"></script>
-</head>
-<body>
-<div id="playground"></div>
-<noscript>The GraphQL IDE needs JavaScript. Without it, POST GraphQL requests to this URL.</noscript>
-</body>
-</html>
-`;
+  return appPage(
+    { title: "herald GraphQL", rootId: "playground", settingsElementId: SETTINGS_ELEMENT_ID, settings, noscript: "The GraphQL IDE needs JavaScript. Without it, POST GraphQL requests to this URL." },
+    assets,
+    assetsPath,
+  );
 }
