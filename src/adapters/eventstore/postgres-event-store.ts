@@ -110,12 +110,16 @@ export async function createPostgresEventStore(database: Database): Promise<Even
   }
 
   async function readPage(from: ReadFrom, options: ReadPageOptions = {}): Promise<LogPage> {
-    const result = await readPageQuery(from, options).execute(db);
-    const last = result.rows.at(-1);
-    return {
-      events: result.rows.filter((row) => row.passed).map(toStoredEvent),
-      position: last ? toStoredEvent(last).position : from,
-    };
+    const maxCount = options.maxCount ?? DEFAULT_PAGE_MATCHES;
+    const { rows } = await readPageQuery(from, options).execute(db);
+    const events: StoredEvent[] = [];
+    let last: LookedRow | undefined;
+    for (const row of rows) {
+      last = row;
+      if (row.passed) events.push(toStoredEvent(row));
+      if (events.length === maxCount) break;
+    }
+    return { events, position: last ? { commit: BigInt(last.xid_text), prepare: last.position } : from };
   }
 
   const readAll = (from: ReadFrom, options: ReadAllOptions = {}) => readRows("forwards", from === "start" ? undefined : from, options);
@@ -176,38 +180,37 @@ export async function createPostgresEventStore(database: Database): Promise<Even
   return store;
 }
 
+/** How many matching events a page holds when the caller does not say. */
+const DEFAULT_PAGE_MATCHES = 500;
+
+/** A row readPage looked at: whole when it passed the filter, its place in the log otherwise. */
+type LookedRow = EventRow & { passed: boolean };
+
 /**
  * readPage's query: the next `scanLimit` visible rows in read order, whatever their type (an index
- * range of at most that many rows), cut after the `maxCount`-th that passes the filter; of those, the
- * ones that pass, plus the last one so that the reader learns how far it has looked. Only those are
- * fetched whole: the rest costs a look at its type and stream. Exported for
- * `npm run bench -- read-cost`, which explains it.
+ * range of at most that many rows); readPage keeps those up to the `maxCount`-th that passes the
+ * filter. Only passing rows carry their data: the rest costs a look at its type and stream. One plain
+ * statement, because every reader runs it on every wake-up: a CTE-and-window form of it took a few
+ * milliseconds to plan each time, which tripled SSE latency under load (`npm run bench -- sse`,
+ * p50 14 → 47 ms). Exported for `npm run bench -- read-cost`, which explains it.
  */
 export function readPageQuery(from: ReadFrom, options: ReadPageOptions = {}) {
-  const maxCount = options.maxCount ?? 500;
-  return sql<EventRow & { passed: boolean }>`
-    with looked as materialized (
-      select position, transaction_id, ${filterCondition(options.filter)} as passed
+  const limit = options.scanLimit ?? 10 * (options.maxCount ?? DEFAULT_PAGE_MATCHES);
+  return sql<LookedRow>`
+    select position, xid_text, passed, stream, revision, type,
+      case when passed then event_id end as event_id,
+      case when passed then data end as data,
+      case when passed then metadata end as metadata
+    from (
+      select position, transaction_id, transaction_id::text as xid_text, ${filterCondition(options.filter)} as passed,
+        event_id, stream, revision, type, data, metadata
       from herald_events
       where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
         ${after(">", from === "start" ? undefined : from)}
       order by transaction_id, position
-      limit ${options.scanLimit ?? 10 * maxCount}
-    ), counted as (
-      select *, count(*) filter (where passed) over (order by transaction_id, position) as passed_so_far from looked
-    ), kept as (
-      select * from counted where passed_so_far < ${maxCount} or (passed_so_far = ${maxCount} and passed)
-    ), last as (
-      select transaction_id, position from kept order by transaction_id desc, position desc limit 1
-    ), wanted as (
-      select transaction_id, position, passed from kept
-      where passed or (transaction_id, position) = (select transaction_id, position from last)
-    )
-    select e.position, e.transaction_id::text as xid_text, e.event_id, e.stream, e.revision, e.type, e.data, e.metadata, w.passed
-    from wanted w
-    -- A primary-key lookup per wanted row (limit 1 keeps the planner from turning it into a scan).
-    cross join lateral (select * from herald_events h where h.position = w.position limit 1) e
-    order by w.transaction_id, w.position`;
+      limit ${limit}
+    ) looked
+    order by transaction_id, position`;
 }
 
 interface EventRow {
