@@ -175,8 +175,9 @@ async function untilConsumersEmpty(natsUrl: string): Promise<string | undefined>
     const deadline = Date.now() + 30_000;
     for (;;) {
       const left: string[] = [];
-      for (const [stream, durable] of [["ASSET_REGISTER", "herald-transactions"], ["CLOUDAPI_ARIES_EVENTS", "herald-tenant-events"]] as const) {
-        const info = await manager.consumers.info(stream, durable);
+      // The streams herald attached to or created, found by a subject each carries.
+      for (const [subject, durable] of [["asset-register.transactions", "herald-transactions"], ["cloudapi.aries.events.acme.drill", "herald-tenant-events"]] as const) {
+        const info = await manager.consumers.info(await manager.streams.find(subject), durable);
         if (info.num_pending + info.num_ack_pending > 0) left.push(`${durable}: ${info.num_pending} pending, ${info.num_ack_pending} unacknowledged`);
       }
       if (left.length === 0) return undefined;
