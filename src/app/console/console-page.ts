@@ -1,4 +1,4 @@
-import { appPage } from "../web/app-page.js";
+import { appPage, appPagePolicy } from "../web/app-page.js";
 import type { BrowserBundle } from "../web/browser-bundle.js";
 import { type ConsoleSettings, CONSOLE_SETTINGS_ELEMENT_ID } from "./client/console-settings.js";
 
@@ -6,17 +6,7 @@ import { type ConsoleSettings, CONSOLE_SETTINGS_ELEMENT_ID } from "./client/cons
  * Stricter than the IDE's: the console has no editor that positions widgets with inline styles and
  * no fonts or icons as data: URLs, so everything it loads is herald's own file or its API.
  */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  // data: for the empty favicon, which keeps the browser from asking for /favicon.ico.
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export const CONSOLE_CSP = appPagePolicy({ styleSrc: "'self'" });
 
 /** The HTML that loads the console, with herald's settings for it. */
 export function consolePage(settings: ConsoleSettings, assets: BrowserBundle, assetsPath: string): string {

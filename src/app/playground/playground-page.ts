@@ -1,4 +1,4 @@
-import { appPage } from "../web/app-page.js";
+import { appPage, appPagePolicy } from "../web/app-page.js";
 import type { BrowserBundle } from "../web/browser-bundle.js";
 import { type PlaygroundSettings, SETTINGS_ELEMENT_ID } from "./client/playground-settings.js";
 
@@ -6,17 +6,7 @@ import { type PlaygroundSettings, SETTINGS_ELEMENT_ID } from "./client/playgroun
  * The page's scripts and styles come from herald itself; inline styles are GraphiQL's (CodeMirror
  * positions its widgets with them) and data: URLs are its fonts and icons.
  */
-export const PLAYGROUND_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "font-src 'self' data:",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export const PLAYGROUND_CSP = appPagePolicy({ styleSrc: "'self' 'unsafe-inline'", fontSrc: "'self' data:" });
 
 /** The HTML that loads the IDE, with herald's settings for it. */
 export function playgroundPage(settings: PlaygroundSettings, assets: BrowserBundle, assetsPath: string): string {

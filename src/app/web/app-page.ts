@@ -34,3 +34,22 @@ export function appPage(page: AppPage, assets: BrowserBundle, assetsPath: string
 </html>
 `;
 }
+
+/**
+ * The content security policy of a herald page: its scripts, styles and API calls come from herald
+ * itself and nothing else; `styleSrc` and `fontSrc` are where the pages differ.
+ */
+export function appPagePolicy(sources: { readonly styleSrc: string; readonly fontSrc?: string }): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    `style-src ${sources.styleSrc}`,
+    ...(sources.fontSrc === undefined ? [] : [`font-src ${sources.fontSrc}`]),
+    // data: for the empty favicon, which keeps the browser from asking for /favicon.ico.
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
