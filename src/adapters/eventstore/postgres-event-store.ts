@@ -96,7 +96,7 @@ export async function createPostgresEventStore(database: Database): Promise<Even
    * undefined: from that end. Either way it is a scan of herald_events_read_order.
    */
   async function readRows(direction: "forwards" | "backwards", from: Position | undefined, options: ReadAllOptions): Promise<StoredEvent[]> {
-    const limit = options.maxCount ?? 500;
+    const limit = options.maxCount ?? DEFAULT_PAGE_SIZE;
     const forwards = direction === "forwards";
     const result = await sql<EventRow>`
       select position, transaction_id::text as xid_text, event_id, stream, revision, type, data, metadata
@@ -110,7 +110,7 @@ export async function createPostgresEventStore(database: Database): Promise<Even
   }
 
   async function readPage(from: ReadFrom, options: ReadPageOptions = {}): Promise<LogPage> {
-    const maxCount = options.maxCount ?? DEFAULT_PAGE_MATCHES;
+    const maxCount = options.maxCount ?? DEFAULT_PAGE_SIZE;
     const { rows } = await readPageQuery(from, options).execute(db);
     const events: StoredEvent[] = [];
     let last: LookedRow | undefined;
@@ -180,8 +180,8 @@ export async function createPostgresEventStore(database: Database): Promise<Even
   return store;
 }
 
-/** How many matching events a page holds when the caller does not say. */
-const DEFAULT_PAGE_MATCHES = 500;
+/** How many events a read returns (readPage: how many matching ones) when the caller does not say. */
+const DEFAULT_PAGE_SIZE = 500;
 
 /** A row readPage looked at: whole when it passed the filter, its place in the log otherwise. */
 type LookedRow = EventRow & { passed: boolean };
@@ -195,7 +195,7 @@ type LookedRow = EventRow & { passed: boolean };
  * p50 14 → 47 ms). Exported for `npm run bench -- read-cost`, which explains it.
  */
 export function readPageQuery(from: ReadFrom, options: ReadPageOptions = {}) {
-  const limit = options.scanLimit ?? 10 * (options.maxCount ?? DEFAULT_PAGE_MATCHES);
+  const limit = options.scanLimit ?? 10 * (options.maxCount ?? DEFAULT_PAGE_SIZE);
   return sql<LookedRow>`
     select position, xid_text, passed, stream, revision, type,
       case when passed then event_id end as event_id,
