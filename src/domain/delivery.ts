@@ -31,7 +31,21 @@ export interface DeliveryScheduled {
     readonly transaction: Transaction;
     /** Milliseconds since the epoch; the first attempt is due then. */
     readonly scheduledAt: number;
+    /**
+     * Set when the process that scheduled the delivery started its first attempt itself, right after
+     * the append committed: the queue holds the delivery leased to that worker until `until`, so no
+     * other worker claims it meanwhile; if that process dies, the lease expires and the queue delivers.
+     */
+    readonly lease?: DeliveryLease;
   };
+}
+
+/** A delivery held by one worker until a time: the queue leaves it to that worker until then. */
+export interface DeliveryLease {
+  /** The worker (one per process). */
+  readonly worker: string;
+  /** Milliseconds since the epoch. */
+  readonly until: number;
 }
 
 export interface DeliveryAttempted {

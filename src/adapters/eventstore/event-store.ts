@@ -61,6 +61,28 @@ export interface AppendRequest {
   readonly expectedRevision: ExpectedRevision;
 }
 
+/**
+ * A fence: one stream whose revision a whole appendMany depends on (herald's `subscription-set`,
+ * which every subscription change moves on, so that scheduling at ingest cannot miss one).
+ * - With `expectedRevision` (a check): nothing is written unless `stream` is at that revision, and no
+ *   append that writes `stream` under a fence can commit between the check and this call's commit.
+ *   A failed check throws FenceMovedError and writes nothing.
+ * - Without (a write): this call appends to `stream` (one of its requests) and waits for the checks
+ *   in flight; checks that start later wait for it.
+ * PostgreSQL holds the fence with a lock taken before anything else in the append's transaction, so
+ * the log's order agrees with the order of the decisions. EventStoreDB has no transaction across
+ * streams: there a check is a read of the stream's revision before the appends, and the dispatch
+ * auditor closes the window that leaves.
+ */
+export interface AppendFence {
+  readonly stream: string;
+  readonly expectedRevision?: ExpectedRevision;
+}
+
+export interface AppendManyOptions {
+  readonly fence?: AppendFence;
+}
+
 export type AppendOutcome =
   | { readonly ok: true; readonly result: AppendResult }
   | { readonly ok: false; readonly error: WrongExpectedVersionError };
@@ -124,7 +146,7 @@ export interface EventStore {
    * Appends to many streams in as few round trips as the backend allows. Each request succeeds or
    * fails on its own revision check; a failure never undoes the others.
    */
-  appendMany(requests: readonly AppendRequest[]): Promise<AppendOutcome[]>;
+  appendMany(requests: readonly AppendRequest[], options?: AppendManyOptions): Promise<AppendOutcome[]>;
   /** A missing stream reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   /**
@@ -173,6 +195,20 @@ export class WrongExpectedVersionError extends Error {
  * server became unreachable, …). EventStoreDB has no transaction across streams, so appends that
  * succeeded stay written: `outcomes` says which (undefined: not attempted or unknown).
  */
+/** An appendMany's fence check failed: nothing was written. `actual` says how far the fence stream is. */
+export class FenceMovedError extends Error {
+  readonly code = "FENCE_MOVED";
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedRevision,
+    /** The fence stream's last revision, or "no_stream". */
+    readonly actual: bigint | "no_stream",
+  ) {
+    super(`fence ${stream}: expected revision ${String(expected)}, actual ${String(actual)}; nothing was appended`);
+    this.name = "FenceMovedError";
+  }
+}
+
 export class AppendManyIncompleteError extends Error {
   readonly code = "APPEND_MANY_INCOMPLETE";
   constructor(
