@@ -3,12 +3,14 @@ import { sql, type Transaction } from "kysely";
 import type { Database } from "../db/database.js";
 import type { CoreTables } from "../db/schema.js";
 import {
+  type AppendFence,
   type AppendOutcome,
   type AppendRequest,
   type AppendResult,
   type EventFilter,
   type EventStore,
   type ExpectedRevision,
+  FenceMovedError,
   type LogPage,
   type NewEvent,
   type Position,
@@ -20,6 +22,7 @@ import {
   type StoredEvent,
   WrongExpectedVersionError,
 } from "./event-store.js";
+import { expectedRevisionHolds } from "./expected-revision.js";
 import { LiveSubscription } from "./live-subscription.js";
 
 const CHANNEL = "herald_events";
@@ -133,9 +136,13 @@ export async function createPostgresEventStore(database: Database): Promise<Even
       if (!outcome.ok) throw outcome.error;
       return outcome.result;
     },
-    async appendMany(requests) {
+    async appendMany(requests, options = {}) {
       if (requests.length === 0) return [];
-      const outcomes = await db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      const { fence } = options;
+      const outcomes = await db.transaction().execute(async (trx) => {
+        if (fence) await holdFence(trx, fence);
+        return appendInTransaction(trx, requests);
+      });
       // After commit, outside the append's transaction: a NOTIFY inside it would make every append
       // commit wait its turn for PostgreSQL's notify lock.
       if (outcomes.some((outcome, index) => outcome.ok && requests[index]!.events.length > 0)) {
@@ -257,6 +264,26 @@ function filterCondition(filter: EventFilter | undefined) {
   return sql`(${sql.join(parts, sql` and `)})`;
 }
 
+/**
+ * Takes the fence's advisory lock, first thing in the transaction: a lock assigns no transaction id,
+ * so the ids (the log's order) of fenced appends follow the order in which they took the fence. A
+ * check shares it and then reads the fence stream, which no fenced write can move until it commits;
+ * a write takes it alone. (A row lock FOR SHARE would not do: a share locker can pass an exclusive
+ * one that is waiting.)
+ */
+async function holdFence(trx: Transaction<CoreTables>, fence: AppendFence): Promise<void> {
+  const { stream, expectedRevision } = fence;
+  if (expectedRevision === undefined) {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${stream}, 0))`.execute(trx);
+    return;
+  }
+  await sql`select pg_advisory_xact_lock_shared(hashtextextended(${stream}, 0))`.execute(trx);
+  const { rows } = await sql<{ revision: bigint }>`select revision from herald_streams where stream = ${stream}`.execute(trx);
+  const revision = rows[0]?.revision;
+  const actual = revision === undefined || BigInt(revision) === NO_STREAM ? "no_stream" : BigInt(revision);
+  if (!expectedRevisionHolds(expectedRevision, actual)) throw new FenceMovedError(stream, expectedRevision, actual);
+}
+
 type RevisionCheck = { ok: true; firstRevision: bigint } | { ok: false; error: WrongExpectedVersionError };
 
 /** A stream row this batch created and has not written to yet: the stream does not exist. */
@@ -307,10 +334,7 @@ function checkRevision(request: AppendRequest, current: Map<string, bigint>): Re
   const { stream, expectedRevision: expected } = request;
   const revision = current.get(stream) ?? NO_STREAM;
   const actual = revision === NO_STREAM ? "no_stream" : revision;
-  const fail = (): RevisionCheck => ({ ok: false, error: new WrongExpectedVersionError(stream, expected, actual) });
-  if (actual === "no_stream" ? expected === "stream_exists" || typeof expected === "bigint" : expected === "no_stream" || (typeof expected === "bigint" && expected !== actual)) {
-    return fail();
-  }
+  if (!expectedRevisionHolds(expected, actual)) return { ok: false, error: new WrongExpectedVersionError(stream, expected, actual) };
   current.set(stream, revision + BigInt(request.events.length));
   return { ok: true, firstRevision: revision + 1n };
 }
