@@ -159,6 +159,18 @@ export function describeEventStoreContract(
       expect(await store.readStream(missing)).toHaveLength(1);
     });
 
+    it("runs concurrent batches over the same streams in opposite orders to the end (no deadlock, no lost revision)", async () => {
+      const names = Array.from({ length: 6 }, (_, index) => (index === 0 ? stream(`n${index}`) : `${prefix}-n${index}`));
+      const batches = Array.from({ length: 12 }, (_, batch) =>
+        (batch % 2 === 0 ? names : [...names].reverse()).map((name) => ({ stream: name, events: events(2), expectedRevision: "any" as const })),
+      );
+      const outcomes = await Promise.all(batches.map((requests) => store.appendMany(requests)));
+      expect(outcomes.flat().every((outcome) => outcome.ok)).toBe(true);
+      for (const name of names) {
+        expect((await store.readStream(name)).map((event) => event.revision)).toEqual(Array.from({ length: 24 }, (_, index) => BigInt(index)));
+      }
+    });
+
     it("refuses a whole appendMany whose fence check fails, writing nothing", async () => {
       const fence = stream("fence");
       const target = `${prefix}-target`;

@@ -140,7 +140,8 @@ describe("PostgreSQL event log: the fence", () => {
     await withHolder(async (store, holder) => {
       await store.append("subscription-set", event("Changed"), "no_stream");
       await holder.query("begin");
-      await holder.query("select pg_advisory_xact_lock_shared(hashtextextended('subscription-set', 0))");
+      // herald_append as appendMany calls it, with a fence check and nothing to append.
+      await holder.query("select * from herald_append('{}', '{}', '{}', '{}', '{}', '{}', '{}', 'subscription-set', 0)");
       const order: string[] = [];
       const write = store
         .appendMany([{ stream: "subscription-set", events: event("Changed"), expectedRevision: 0n }], { fence: { stream: "subscription-set" } })
@@ -160,11 +161,11 @@ describe("PostgreSQL event log: the fence", () => {
     await withHolder(async (store, holder) => {
       await store.append("subscription-set", event("Changed"), "no_stream");
       await holder.query("begin");
-      await holder.query("select pg_advisory_xact_lock(hashtextextended('subscription-set', 0))");
-      await holder.query("update herald_streams set revision = 1 where stream = 'subscription-set'");
-      await holder.query(
-        "insert into herald_events (event_id, stream, revision, type, data, metadata) values (gen_random_uuid(), 'subscription-set', 1, 'Changed', '{}', '{}')",
+      // herald_append as appendMany calls it for a fenced write of one event to the fence stream.
+      const written = await holder.query(
+        "select appended from herald_append(array['subscription-set'], array[0::bigint], array[1], array[gen_random_uuid()], array['Changed'], array['{}'::jsonb], array['{}'::jsonb], 'subscription-set', null)",
       );
+      expect(written.rows).toEqual([{ appended: true }]);
       const order: string[] = [];
       const check = store
         .appendMany([{ stream: "transaction-1", events: event("Received"), expectedRevision: "no_stream" }], {
