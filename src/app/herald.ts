@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { type Database, openPglite, openPglites, openPostgres } from "../adapters/db/database.js";
 import { migrate } from "../adapters/db/migrations.js";
+import { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
@@ -215,7 +216,9 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     "Due deliveries this process claimed and put back because their endpoint was at its limit, by reason (endpoint_concurrency, rate_limit)",
   );
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
-  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
+  // One batcher for the process's small appends: concurrent POSTs share a commit.
+  const appends = new AppendBatcher(store);
+  registerIngestRoutes(http, { appends, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
   registerWaypointRoutes(http, {
     matcher: waypoint,
     count: (outcome) => sseRequests.inc({ outcome }),

@@ -1,7 +1,8 @@
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { timingSafeEqual } from "node:crypto";
 import { isPermanentAppendError } from "../adapters/eventstore/append-errors.js";
-import type { AppendOutcome, AppendRequest, EventStore } from "../adapters/eventstore/event-store.js";
+import type { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
+import type { AppendOutcome, AppendRequest } from "../adapters/eventstore/event-store.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { DecodedMessage, IngestOutcome, JetStreamIngestOptions } from "../adapters/nats/jetstream-ingest.js";
 import { type IngestDecision, type IngestMessage, decodeTenantEventMessage, decodeTransactionMessage, rejectMessage } from "../domain/ingest-decoding.js";
@@ -52,7 +53,8 @@ export function natsIngestCodec(kind: IngestKind, maxBytes: number): Pick<JetStr
 }
 
 export interface IngestRoutesOptions {
-  readonly store: EventStore;
+  /** Shared with the process's other appenders: concurrent POSTs are written together. */
+  readonly appends: AppendBatcher;
   /** Undefined: HTTP ingest is off and answers 401. */
   readonly ingestToken: string | undefined;
   readonly maxPayloadBytes: number;
@@ -94,18 +96,19 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
           const { reason } = decision.event.data as IngestRejection;
           return reply.status(code === "too_large" ? 413 : 400).send({ error: reason, code: "INVALID_MESSAGE", reason: code });
         }
-        let outcome: AppendOutcome | undefined;
+        let outcome: AppendOutcome;
         try {
-          [outcome] = await options.store.appendMany([toAppendRequest(decision, "system:ingest-http")]);
+          outcome = await options.appends.append(toAppendRequest(decision, "system:ingest-http"));
         } catch (error) {
           if (!isPermanentAppendError(error)) throw error;
           // Decoding let it through, yet the store refuses the data itself: still the sender's to fix.
+          // (The batcher fails only the request it refuses, never the others written with it.)
           request.log.warn({ err: error }, "the event store refused an ingested message");
           options.count(kind, "http", { kind: "rejected", code: "store_refused" });
           return reply.status(422).send({ error: "the event store cannot hold this message", code: "INVALID_MESSAGE", reason: "store_refused" });
         }
         options.count(kind, "http", { kind: "accepted" });
-        return reply.status(202).send({ [idField]: decision.id, duplicate: outcome?.ok === false });
+        return reply.status(202).send({ [idField]: decision.id, duplicate: !outcome.ok });
       });
     }
   });

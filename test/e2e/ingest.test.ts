@@ -127,6 +127,17 @@ describe("ingest: NATS JetStream and HTTP", () => {
       expect(second.duplicate).toBe(true);
     });
 
+    it("writes concurrent POSTs together, each on its own: every one appended once, the repeated key a duplicate", async () => {
+      const body = JSON.stringify({ status: "SUCCESS", events: [] });
+      const keys = [...Array.from({ length: 40 }, (_, index) => `concurrent-${index}`), "concurrent-0"];
+      const answers = await Promise.all(
+        keys.map(async (key) => (await (await post("/v1/transactions", body, TEST_INGEST_TOKEN, { "idempotency-key": key })).json()) as { transactionId: string; duplicate: boolean }),
+      );
+      expect(answers.filter((answer) => answer.duplicate)).toHaveLength(1);
+      expect(new Set(answers.map((answer) => answer.transactionId)).size).toBe(40);
+      for (const answer of answers) expect(await herald.herald.store.readStream(`transaction-${answer.transactionId}`)).toHaveLength(1);
+    });
+
     it("answers 400 with a JSON error for a malformed body and writes nothing", async () => {
       const before = (await herald.herald.store.readAll("start", { maxCount: 100_000 })).length;
       const response = await post("/v1/transactions", "{broken");

@@ -1,54 +1,123 @@
+import { isPermanentAppendError } from "./append-errors.js";
 import { AppendManyIncompleteError, type AppendOutcome, type AppendRequest, type EventStore } from "./event-store.js";
 
+interface Entry {
+  readonly request: AppendRequest;
+  readonly resolve: (outcome: AppendOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
- * Group commit for many small concurrent appends: requests that arrive while a batch is being
- * written go out together in the next `appendMany`. Each request keeps its own revision check and
- * gets its own outcome; when the batch fails part way (AppendManyIncompleteError), the requests
- * that were written still get theirs.
+ * Group commit for many small concurrent appends, from any number of callers: requests that arrive
+ * while batches are being written go out together in the next `appendMany`. Two batches may be in
+ * flight at once, so that PostgreSQL can flush one commit while the next batch is on its way (its
+ * own group commit), but a request whose stream is in a batch in flight waits for that batch: one
+ * stream's requests still apply in the order they were made.
+ *
+ * Each request keeps its own revision check and gets its own outcome. When a batch fails part way
+ * (AppendManyIncompleteError), the requests that were written still get theirs. When the store
+ * refuses a batch for good (isPermanentAppendError: the data of one request), the batch is halved
+ * until the refused request is alone, so that one caller's bad data never fails the others'.
  */
 export class AppendBatcher {
-  #queue: { request: AppendRequest; resolve: (outcome: AppendOutcome) => void; reject: (error: unknown) => void }[] = [];
-  #flushing: Promise<void> | undefined;
+  #queue: Entry[] = [];
+  /** Streams written by the batches in flight. */
+  #busy = new Map<string, number>();
+  #inFlight = 0;
+  #scheduled = false;
+  #idle: (() => void)[] = [];
 
   constructor(
     private readonly store: EventStore,
     private readonly maxBatch = 256,
+    private readonly maxInFlight = 2,
   ) {}
 
   append(request: AppendRequest): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
-      // Wait a tick so that appends started together are written together.
-      this.#flushing ??= new Promise<void>((done) => setImmediate(done)).then(() => this.#flush());
+      this.#schedule();
     });
   }
 
   /** Resolves when everything queued so far is written. */
-  async drain(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
+  drain(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.maxBatch);
-      try {
-        const outcomes = await this.store.appendMany(batch.map((entry) => entry.request));
-        batch.forEach((entry, index) => {
-          const outcome = outcomes[index];
-          if (outcome) entry.resolve(outcome);
-          else entry.reject(new Error("appendMany returned fewer outcomes than requests"));
-        });
-      } catch (error) {
-        // Without a transaction across streams (EventStoreDB) some appends may have been written
-        // before the failure: those callers get their outcome, only the others the error.
-        const known = error instanceof AppendManyIncompleteError ? error.outcomes : [];
-        batch.forEach((entry, index) => {
-          const outcome = known[index];
-          if (outcome) entry.resolve(outcome);
-          else entry.reject(error);
-        });
-      }
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.maxInFlight || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    // Wait a tick so that appends started together are written together.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#start();
+    });
+  }
+
+  /** Starts batches while there is room in flight and something to write. */
+  #start(): void {
+    while (this.#inFlight < this.maxInFlight) {
+      const batch = this.#take();
+      if (batch.length === 0) break;
+      this.#inFlight++;
+      const streams = [...new Set(batch.map((entry) => entry.request.stream))];
+      for (const stream of streams) this.#busy.set(stream, (this.#busy.get(stream) ?? 0) + 1);
+      void this.#write(batch).finally(() => {
+        this.#inFlight--;
+        for (const stream of streams) {
+          const count = (this.#busy.get(stream) ?? 1) - 1;
+          if (count === 0) this.#busy.delete(stream);
+          else this.#busy.set(stream, count);
+        }
+        if (this.#queue.length === 0 && this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+        this.#start();
+      });
     }
-    this.#flushing = undefined;
+  }
+
+  /** Up to maxBatch queued requests, in order, leaving those whose stream is in flight. */
+  #take(): Entry[] {
+    const batch: Entry[] = [];
+    const left: Entry[] = [];
+    for (const entry of this.#queue) {
+      if (batch.length < this.maxBatch && !this.#busy.has(entry.request.stream)) batch.push(entry);
+      else left.push(entry);
+    }
+    this.#queue = left;
+    return batch;
+  }
+
+  async #write(batch: readonly Entry[]): Promise<void> {
+    let error: unknown;
+    try {
+      const outcomes = await this.store.appendMany(batch.map((entry) => entry.request));
+      batch.forEach((entry, index) => {
+        const outcome = outcomes[index];
+        if (outcome) entry.resolve(outcome);
+        else entry.reject(new Error("appendMany returned fewer outcomes than requests"));
+      });
+      return;
+    } catch (caught) {
+      error = caught;
+    }
+    // Without a transaction across streams (EventStoreDB) some appends may have been written
+    // before the failure: those callers get their outcome, only the others the error.
+    const known = error instanceof AppendManyIncompleteError ? error.outcomes : [];
+    const unsettled: Entry[] = [];
+    batch.forEach((entry, index) => {
+      const outcome = known[index];
+      if (outcome) entry.resolve(outcome);
+      else unsettled.push(entry);
+    });
+    if (unsettled.length > 1 && isPermanentAppendError(error)) {
+      // In order, so that one stream's requests still apply in the order they were made.
+      const half = Math.ceil(unsettled.length / 2);
+      await this.#write(unsettled.slice(0, half));
+      await this.#write(unsettled.slice(half));
+      return;
+    }
+    for (const entry of unsettled) entry.reject(error);
   }
 }

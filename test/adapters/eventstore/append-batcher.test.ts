@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
 import { AppendBatcher } from "../../../src/adapters/eventstore/append-batcher.js";
-import { AppendManyIncompleteError, type AppendOutcome, type EventStore } from "../../../src/adapters/eventstore/event-store.js";
+import { AppendManyIncompleteError, type AppendOutcome, type AppendRequest, type EventStore } from "../../../src/adapters/eventstore/event-store.js";
 
 const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "2026-11-24T00:00:00.000Z" };
 const request = (stream: string) => ({ stream, events: [{ type: "A", data: {}, metadata }], expectedRevision: "any" as const });
@@ -17,4 +17,54 @@ it("when appendMany stops part way, the appends that were written resolve; only 
   const [first, second] = await Promise.allSettled([batcher.append(request("a")), batcher.append(request("b"))]);
   expect(first).toEqual({ status: "fulfilled", value: written });
   expect(second).toMatchObject({ status: "rejected", reason: { code: "APPEND_MANY_INCOMPLETE" } });
+});
+
+const written = (revision: bigint): AppendOutcome => ({ ok: true, result: { nextRevision: revision, position: { commit: 1n, prepare: revision } } });
+
+it("isolates a request the store refuses for good: the batch is halved until it is alone, the others are written", async () => {
+  const refused = Object.assign(new Error("invalid byte sequence"), { code: "22021" });
+  const calls: string[][] = [];
+  const store = {
+    appendMany: async (requests: readonly AppendRequest[]) => {
+      calls.push(requests.map((entry) => entry.stream));
+      if (requests.some((entry) => entry.stream === "bad")) throw refused;
+      return requests.map(() => written(0n));
+    },
+  } as unknown as EventStore;
+  const batcher = new AppendBatcher(store);
+  const streams = ["a", "b", "bad", "c", "d"];
+  const settled = await Promise.allSettled(streams.map((stream) => batcher.append(request(stream))));
+  expect(settled.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+  expect((settled[2] as PromiseRejectedResult).reason).toBe(refused);
+  expect(calls[0]).toEqual(streams);
+  // Every request was written exactly once.
+  expect(calls.filter((call) => !call.includes("bad")).flat().sort()).toEqual(["a", "b", "c", "d"]);
+});
+
+it("keeps two batches in flight, holding back a request whose stream is in one of them until it is written", async () => {
+  const calls: { streams: string[]; release: () => void }[] = [];
+  const store = {
+    appendMany: (requests: readonly AppendRequest[]) =>
+      new Promise<AppendOutcome[]>((resolve) => {
+        calls.push({ streams: requests.map((entry) => entry.stream), release: () => resolve(requests.map(() => written(0n))) });
+      }),
+  } as unknown as EventStore;
+  const batcher = new AppendBatcher(store);
+  const first = batcher.append(request("s1"));
+  await expect.poll(() => calls.length).toBe(1);
+  const second = batcher.append(request("s2"));
+  const third = batcher.append(request("s1"));
+  await expect.poll(() => calls.length).toBe(2);
+  expect(calls.map((call) => call.streams)).toEqual([["s1"], ["s2"]]);
+  calls[1]!.release();
+  await second;
+  // s1's batch is still in flight: its next request waits for it.
+  expect(calls).toHaveLength(2);
+  calls[0]!.release();
+  await first;
+  await expect.poll(() => calls.length).toBe(3);
+  expect(calls[2]!.streams).toEqual(["s1"]);
+  calls[2]!.release();
+  await third;
+  await batcher.drain();
 });
