@@ -115,7 +115,7 @@ const migrations: Record<string, Migration> = {
             v_count := v_counts[v_request];
             v_new := null;
             if v_count = 0 then
-              -- A revision check: it holds until commit, as a write would.
+              -- A revision check: on a stream that exists it holds until commit, as a write would.
               if v_expected = -2 then
                 select s.revision into v_current from herald_streams s where s.stream = v_stream;
               else

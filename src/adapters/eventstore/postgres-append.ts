@@ -29,9 +29,10 @@ interface AppendRow {
  * One appendMany as a single call of herald_append (migration 0004), one round trip whatever the
  * batch. It keeps the rules the port promises: every request succeeds or fails on its own revision
  * check; requests to one stream apply in the order given; streams are locked in one global order
- * (by name), so batches cannot deadlock; a request with no events is a revision check, held until
- * commit. Checks are conditional writes (UPDATE … WHERE revision = expected, INSERT … ON CONFLICT
- * DO NOTHING for no_stream), so a stream costs one row write and no separate lock. The fence's
+ * (by name), so batches cannot deadlock; a request with no events is a revision check (on a stream
+ * that exists, held until commit by a row lock; on a missing one, a plain read). Revision checks
+ * are conditional writes (UPDATE … WHERE revision = expected, INSERT … ON CONFLICT DO NOTHING for
+ * no_stream), so a stream costs one row write and no separate lock. The fence's
  * advisory lock comes first, before anything takes a transaction id: a lock assigns none, so
  * fenced appends get their ids, their order in the log, in the order they took the fence. A check
  * shares the lock and reads the fence stream, which no fenced write can move before it commits; a
