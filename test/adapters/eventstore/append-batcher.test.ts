@@ -1,6 +1,11 @@
 import { expect, it } from "vitest";
+import { openPostgres } from "../../../src/adapters/db/database.js";
+import { migrate } from "../../../src/adapters/db/migrations.js";
 import { AppendBatcher } from "../../../src/adapters/eventstore/append-batcher.js";
+import { isPermanentAppendError } from "../../../src/adapters/eventstore/append-errors.js";
 import { AppendManyIncompleteError, type AppendOutcome, type AppendRequest, type EventStore } from "../../../src/adapters/eventstore/event-store.js";
+import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
+import { createTestDatabase } from "../../support/test-database.js";
 
 const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "2026-11-24T00:00:00.000Z" };
 const request = (stream: string) => ({ stream, events: [{ type: "A", data: {}, metadata }], expectedRevision: "any" as const });
@@ -67,4 +72,25 @@ it("keeps two batches in flight, holding back a request whose stream is in one o
   calls[2]!.release();
   await third;
   await batcher.drain();
+});
+
+it("on PostgreSQL, writes the rest of a shared batch when the store refuses one request's data", async () => {
+  const testDatabase = await createTestDatabase();
+  const database = await openPostgres(testDatabase.url);
+  try {
+    await migrate(database.db);
+    const store = await createPostgresEventStore(database);
+    const batcher = new AppendBatcher(store);
+    // jsonb holds no NUL character: PostgreSQL refuses that request for good (SQLSTATE 22P05).
+    const nul = { stream: "nul", events: [{ type: "A", data: { text: "a\u0000b" }, metadata }], expectedRevision: "no_stream" as const };
+    const settled = await Promise.allSettled([batcher.append(request("a")), batcher.append(nul), batcher.append(request("b"))]);
+    expect(settled.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(isPermanentAppendError((settled[1] as PromiseRejectedResult).reason)).toBe(true);
+    for (const stream of ["a", "b"]) expect(await store.readStream(stream)).toHaveLength(1);
+    expect(await store.readStream("nul")).toEqual([]);
+    await store.close();
+  } finally {
+    await database.close();
+    await testDatabase.drop();
+  }
 });
