@@ -68,7 +68,7 @@ export interface HandOffReservation {
    * The append committed: `written` are the deliveries it created (a duplicate's refused creation is
    * not among them). Their first attempts start now, at revision 0; the other slots are freed.
    */
-  commit(written: ReadonlySet<string>): void;
+  commit(written: Iterable<string>): void;
   /** The append failed: every slot is freed. */
   cancel(): void;
 }
@@ -341,7 +341,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     };
     const reservation: HandOffReservation = {
       leases,
-      commit(written) {
+      commit(writtenIds) {
+        const written = new Set(writtenIds);
         if (!settle()) {
           const late = [...reserved.keys()].filter((id) => written.has(id));
           if (late.length > 0) logger.info({ deliveries: late.length }, "hand-off committed after the worker stopped; the queue delivers them when their lease ends");
