@@ -39,7 +39,7 @@ export async function startHeraldChild(databaseUrl: string, names: NatsTestNames
   child.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   while (!output.includes('"msg":"herald is listening"')) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`herald exited: ${output}`);
     if (Date.now() > deadline) throw new Error(`herald did not start: ${output}`);
