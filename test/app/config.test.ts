@@ -47,7 +47,12 @@ describe("loadConfig", () => {
       ingestToken: undefined,
       tenantJwtSecret: undefined,
       tenantAdminApiKey: undefined,
+      faultAt: undefined,
     });
+  });
+
+  it("takes a known fault point for tests and drills", () => {
+    expect(loadConfig({ ...server, HERALD_FAULT_AT: "before-post" }).faultAt).toBe("before-post");
   });
 
   it.each([
@@ -62,6 +67,7 @@ describe("loadConfig", () => {
     [{ HERALD_ENCRYPTION_KEY: "c2hvcnQ=" }, "HERALD_ENCRYPTION_KEY"],
     [{ HERALD_ENCRYPTION_KEY: "" }, "HERALD_ENCRYPTION_KEY"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ HERALD_FAULT_AT: "everywhere" }, "HERALD_FAULT_AT"],
     [{ HERALD_GRAPHQL_MAX_RESPONSE_BYTES: "100" }, "HERALD_GRAPHQL_MAX_RESPONSE_BYTES"],
     [{ HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER: "0" }, "HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER"],
     [{ HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT: "many" }, "HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT"],
