@@ -215,7 +215,11 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     "Due deliveries this process claimed and put back because their endpoint was at its limit, by reason (endpoint_concurrency, rate_limit)",
   );
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
-  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
+  registerIngestRoutes(http, {
+    store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest,
+    // This process's tenant events reach its SSE waiters at commit, not when the log reader gets to them.
+    onAppended: (appended) => waypoint.offer(appended),
+  });
   registerWaypointRoutes(http, {
     matcher: waypoint,
     count: (outcome) => sseRequests.inc({ outcome }),
@@ -297,6 +301,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
         nats, store, logger: ingestLogger, stream, subject, durable: `${config.natsDurable}-${name}`,
         ...natsIngestCodec(kind, config.maxPayloadBytes),
         onOutcome: (outcome) => countIngest(kind, "nats", outcome),
+        onAppended: (appended) => waypoint.offer(appended),
         stallAfterMs: config.ingestStallS * 1000,
       });
       ingests.push(ingest);
