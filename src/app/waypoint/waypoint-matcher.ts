@@ -136,9 +136,10 @@ export class WaypointMatcher {
 
   /**
    * Registers the waiter, then replays the window: the event it waits for is either already in the
-   * window or not yet seen, in which case the log reader or an ingest of this process brings it. The oldest match in
-   * the window answers, as acapy-cloud's consumer yields the stream in order. Both happen in this
-   * one synchronous call, so no event can slip between them. Returns the cancel function (idempotent).
+   * window or not yet seen, in which case the log reader or an ingest of this process brings it. The
+   * oldest match in the window (by position) answers, as acapy-cloud's consumer yields the stream in
+   * order. Both happen in this one synchronous call, so no event can slip between them. Returns the
+   * cancel function (idempotent).
    */
   wait(waiter: Waiter): () => void {
     if (this.#stopped) throw new MatcherStoppedError();
