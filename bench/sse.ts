@@ -1,7 +1,8 @@
 /**
- * Waypoint SSE: hold 10,000 concurrent waiters on one herald, then publish matching tenant events
- * over NATS at a steady rate and time each from publish to the client reading the match. herald
- * runs in this process (so its memory can be measured); the clients run in a child process.
+ * Waypoint SSE: hold 10,000 idle waiters on one herald (keys no event ever matches), open one more
+ * waiter per match to come, then publish the matching tenant events over NATS at a steady rate and
+ * time each from publish to the client reading the match. herald runs in this process (so its
+ * memory can be measured); the clients run in a child process.
  */
 // herald's GraphQL layer (type-graphql) needs the metadata polyfill before it loads.
 import "reflect-metadata";
@@ -25,7 +26,9 @@ import { appendTenantEvents } from "../test/support/tenant-event-appends.js";
 import { startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { latencySummary, machine, progress, round } from "./bench-support.js";
 
+/** Idle waiters, held for the whole run: what the matcher, the index and the sockets carry meanwhile. */
 const WAITERS = 10_000;
+/** Matching waiters, opened before the first publish: each is answered once and closes. */
 const MATCHES = 1_000;
 const MATCHES_PER_SECOND = 100;
 const SECRET = "bench-tenant-secret";
@@ -52,8 +55,8 @@ export async function run(): Promise<Record<string, unknown>> {
       HERALD_SSE_TIMEOUT_S: "600",
       HERALD_SSE_KEEPALIVE_S: "15",
       // Every waiter comes from this machine on one tenant-admin key: the caps must let them all in.
-      HERALD_SSE_MAX_WAITERS_PER_KEY: String(WAITERS),
-      HERALD_SSE_MAX_WAITERS_PER_ADDRESS: String(WAITERS),
+      HERALD_SSE_MAX_WAITERS_PER_KEY: String(WAITERS + MATCHES),
+      HERALD_SSE_MAX_WAITERS_PER_ADDRESS: String(WAITERS + MATCHES),
       LOG_LEVEL: "warn",
     },
   });
@@ -63,7 +66,8 @@ export async function run(): Promise<Record<string, unknown>> {
   });
   const nc = await connect({ servers: NATS_URL });
   try {
-    const waits = Array.from({ length: WAITERS }, () => ({ walletId: randomUUID(), connectionId: randomUUID() }));
+    // The first MATCHES waits are answered; the rest wait on keys that no event published here carries.
+    const waits = Array.from({ length: MATCHES + WAITERS }, () => ({ walletId: randomUUID(), connectionId: randomUUID() }));
     const apiKey = createTenantToken(SECRET, { kind: "tenant-admin", groupId: GROUP }, { ttlS: 3600 });
     const urls = waits.map((wait) => `${herald.url}/v1/sse/${wait.walletId}/connections/connection_id/${wait.connectionId}/completed?look_back=-1`);
 
@@ -77,12 +81,12 @@ export async function run(): Promise<Record<string, unknown>> {
       });
     });
     clients.send({ connect: { urls, apiKey, concurrency: 200 } });
-    const watch = setInterval(() => progress("waiters connecting", herald.herald.waypoint.waiterCount, WAITERS), 500);
+    const watch = setInterval(() => progress("waiters connecting", herald.herald.waypoint.waiterCount, urls.length), 500);
     await connected;
     clearInterval(watch);
-    progress("waiters connecting", herald.herald.waypoint.waiterCount, WAITERS);
+    progress("waiters connecting", herald.herald.waypoint.waiterCount, urls.length);
     const connectSeconds = (performance.now() - connectStarted) / 1000;
-    const held = herald.herald.waypoint.waiterCount;
+    const heldAtFirstPublish = herald.herald.waypoint.waiterCount;
     const after = memoryBytes();
 
     // Matches for the first MATCHES waiters, one every 1/rate seconds, without waiting for each.
@@ -108,20 +112,21 @@ export async function run(): Promise<Record<string, unknown>> {
     const deadline = Date.now() + 30_000;
     while (received.size < MATCHES && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     const latencies = [...received].map(([index, at]) => at - sentAt.get(index)!).sort((a, b) => a - b);
-    const waitersLeftUnmatched = herald.herald.waypoint.waiterCount;
+    // The idle waiters still held once every match is in: all of them, unless some stream failed.
+    const waitersHeld = herald.herald.waypoint.waiterCount;
 
     return {
-      waitersHeld: held,
+      waitersHeld,
+      heldAtFirstPublish,
       connectSeconds: round(connectSeconds),
       memoryPerWaiterBytes: {
-        heapAndExternal: Math.round((after.heapAndExternal - before.heapAndExternal) / held),
-        rss: Math.round((after.rss - before.rss) / held),
+        heapAndExternal: Math.round((after.heapAndExternal - before.heapAndExternal) / heldAtFirstPublish),
+        rss: Math.round((after.rss - before.rss) / heldAtFirstPublish),
       },
       matches: { published: MATCHES, received: received.size, perSecond: MATCHES_PER_SECOND },
       latencyMs: latencySummary(latencies),
-      waitersLeftUnmatched,
       startUp: await startUp(herald),
-      path: "NATS publish → JetStream ingest → PostgreSQL append → NOTIFY → matcher → SSE",
+      path: "NATS publish → JetStream ingest → PostgreSQL append → matcher at commit → SSE",
       machine: machine(),
       // The machine is shared: a load above its core count stretches the tail.
       loadAverage1m: round(loadavg()[0] ?? 0),

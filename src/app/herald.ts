@@ -220,7 +220,11 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
   // One batcher for the process's small appends: concurrent POSTs share a commit.
   const appends = new AppendBatcher(store);
-  registerIngestRoutes(http, { appends, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
+  registerIngestRoutes(http, {
+    appends, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest,
+    // This process's tenant events reach its SSE waiters at commit, not when the log reader gets to them.
+    onAppended: (appended) => waypoint.offer(appended),
+  });
   registerWaypointRoutes(http, {
     matcher: waypoint,
     count: (outcome) => sseRequests.inc({ outcome }),
@@ -302,6 +306,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
         nats, store, logger: ingestLogger, stream, subject, durable: `${config.natsDurable}-${name}`,
         ...natsIngestCodec(kind, config.maxPayloadBytes),
         onOutcome: (outcome) => countIngest(kind, "nats", outcome),
+        onAppended: (appended) => waypoint.offer(appended),
         stallAfterMs: config.ingestStallS * 1000,
       });
       ingests.push(ingest);

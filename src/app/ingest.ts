@@ -2,7 +2,7 @@ import { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fa
 import { timingSafeEqual } from "node:crypto";
 import { isPermanentAppendError } from "../adapters/eventstore/append-errors.js";
 import type { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
-import type { AppendOutcome, AppendRequest } from "../adapters/eventstore/event-store.js";
+import type { AppendedRequest, AppendOutcome, AppendRequest } from "../adapters/eventstore/event-store.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { DecodedMessage, IngestOutcome, JetStreamIngestOptions } from "../adapters/nats/jetstream-ingest.js";
 import { type IngestDecision, type IngestMessage, decodeTenantEventMessage, decodeTransactionMessage, rejectMessage } from "../domain/ingest-decoding.js";
@@ -59,6 +59,8 @@ export interface IngestRoutesOptions {
   readonly ingestToken: string | undefined;
   readonly maxPayloadBytes: number;
   readonly count: IngestCounter;
+  /** Called with each committed append, before the answer (the SSE matcher takes tenant events from it). */
+  readonly onAppended?: (appended: readonly AppendedRequest[]) => void;
 }
 
 /**
@@ -96,9 +98,10 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
           const { reason } = decision.event.data as IngestRejection;
           return reply.status(code === "too_large" ? 413 : 400).send({ error: reason, code: "INVALID_MESSAGE", reason: code });
         }
+        const append = toAppendRequest(decision, "system:ingest-http");
         let outcome: AppendOutcome;
         try {
-          outcome = await options.appends.append(toAppendRequest(decision, "system:ingest-http"));
+          outcome = await options.appends.append(append);
         } catch (error) {
           if (!isPermanentAppendError(error)) throw error;
           // Decoding let it through, yet the store refuses the data itself: still the sender's to fix.
@@ -107,6 +110,7 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
           options.count(kind, "http", { kind: "rejected", code: "store_refused" });
           return reply.status(422).send({ error: "the event store cannot hold this message", code: "INVALID_MESSAGE", reason: "store_refused" });
         }
+        options.onAppended?.([{ request: append, outcome }]);
         options.count(kind, "http", { kind: "accepted" });
         return reply.status(202).send({ [idField]: decision.id, duplicate: !outcome.ok });
       });

@@ -87,6 +87,12 @@ export type AppendOutcome =
   | { readonly ok: true; readonly result: AppendResult }
   | { readonly ok: false; readonly error: WrongExpectedVersionError };
 
+/** One request of a committed appendMany and what became of it (its outcome at the same index). */
+export interface AppendedRequest {
+  readonly request: AppendRequest;
+  readonly outcome: AppendOutcome;
+}
+
 export interface EventFilter {
   /** Only these event types. */
   readonly eventTypes?: readonly string[];

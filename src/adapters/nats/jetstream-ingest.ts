@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { chooseStream } from "../../domain/nats-subjects.js";
 import { isPermanentAppendError } from "../eventstore/append-errors.js";
-import type { AppendRequest, EventStore } from "../eventstore/event-store.js";
+import type { AppendedRequest, AppendOutcome, AppendRequest, EventStore } from "../eventstore/event-store.js";
 
 /** What the ingest consumer needs to know about one message. */
 export interface ReceivedMessage {
@@ -37,6 +37,8 @@ export interface JetStreamIngestOptions {
   readonly refuse: (message: ReceivedMessage, reason: string) => DecodedMessage;
   /** Called for each message when it is acknowledged or terminated (metrics, tests). */
   readonly onOutcome?: (outcome: IngestOutcome) => void;
+  /** Called with each committed append's requests and outcomes, before their messages are acknowledged. */
+  readonly onAppended?: (appended: readonly AppendedRequest[]) => void;
   readonly maxBatch?: number;
   /** Messages waiting and none settled for this long: the consumer is stalled (default 30 s). */
   readonly stallAfterMs?: number;
@@ -125,16 +127,19 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
   const appendRetrying = async (requests: readonly AppendRequest[]): Promise<{ ok: true } | { ok: false; error: unknown }> => {
     for (let attempt = 0; ; attempt++) {
       if (stopping) throw new IngestStopped();
+      let outcomes: AppendOutcome[];
       try {
         // Stopping does not wait for an append that hangs on an unreachable store.
-        await abortable(store.appendMany(requests), stopSignal.signal);
-        return { ok: true };
+        outcomes = await abortable(store.appendMany(requests), stopSignal.signal);
       } catch (error) {
         if (isPermanentAppendError(error)) return { ok: false, error };
         if (stopping) throw new IngestStopped();
         logger.warn({ err: error, stream: options.stream, attempt }, "append failed; retrying the batch");
         await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt), undefined, { signal: stopSignal.signal }).catch(() => {});
+        continue;
       }
+      options.onAppended?.(requests.map((request, index) => ({ request, outcome: outcomes[index]! })));
+      return { ok: true };
     }
   };
 

@@ -1,12 +1,14 @@
+import { comparePositions } from "../../adapters/eventstore/position.js";
 import type { SeenTenantEvent } from "./waiter.js";
 
 /**
  * The tenant events of the last `maxAgeMs` (the largest look_back), at most `maxCount` of them, by
  * index key, so that a new waiter finds an event that arrived before it asked; and each of their
  * wallets' newest group, which is what the matcher knows before the wallet-groups read model has
- * caught up. Events come in log order, which is arrival order give or take the clocks of the
- * ingesting processes, so the oldest are always at the front: eviction takes from the front of the
- * queue and of the key's list.
+ * caught up. The queue and each key's list are in log (position) order, which is arrival order give
+ * or take the clocks of the ingesting processes, so the oldest are at the front: eviction takes from
+ * the front. Most events come in log order; one that comes late (offered at commit after a later
+ * one, or read after one offered) is put in its place, a few steps from the end.
  */
 export class RecentTenantEvents {
   #queue: SeenTenantEvent[] = [];
@@ -26,13 +28,16 @@ export class RecentTenantEvents {
 
   add(seen: SeenTenantEvent, now: number): void {
     if (this.maxAgeMs === 0 || this.maxCount === 0) return;
-    this.#queue.push(seen);
+    insertInOrder(this.#queue, this.#head, seen);
     if (seen.key !== undefined) {
       const list = this.#byKey.get(seen.key);
-      if (list) list.push(seen);
+      if (list) insertInOrder(list, 0, seen);
       else this.#byKey.set(seen.key, [seen]);
     }
-    if (seen.event.group_id) this.#groupNamers.set(seen.event.wallet_id, seen);
+    if (seen.event.group_id) {
+      const newest = this.#groupNamers.get(seen.event.wallet_id);
+      if (!newest || comparePositions(newest.position, seen.position) < 0) this.#groupNamers.set(seen.event.wallet_id, seen);
+    }
     this.evict(now);
   }
 
@@ -67,4 +72,12 @@ export class RecentTenantEvents {
       this.#head = 0;
     }
   }
+}
+
+/** Inserts after the last element (from `start` on) whose position is before the event's: O(1) for an event in log order. */
+function insertInOrder(list: SeenTenantEvent[], start: number, seen: SeenTenantEvent): void {
+  let at = list.length;
+  while (at > start && comparePositions(list[at - 1]!.position, seen.position) > 0) at--;
+  if (at === list.length) list.push(seen);
+  else list.splice(at, 0, seen);
 }

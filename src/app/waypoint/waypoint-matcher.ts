@@ -1,6 +1,14 @@
 import type { Logger } from "pino";
-import { type EventStore, type Position, type ReadBefore, type StoredEvent, type Subscription, SubscriptionClosedError } from "../../adapters/eventstore/event-store.js";
-import { comparePositions } from "../../adapters/eventstore/position.js";
+import {
+  type AppendedRequest,
+  type EventStore,
+  type Position,
+  type ReadBefore,
+  type ReadFrom,
+  type Subscription,
+  SubscriptionClosedError,
+} from "../../adapters/eventstore/event-store.js";
+import { comparePositions, formatPosition } from "../../adapters/eventstore/position.js";
 import { type TenantEventReceived, tenantEventText } from "../../domain/ingest-events.js";
 import { eventAnswersWait, eventInScope, inWaitedGroup, waitKeyOfEvent, waitKeyOfWait } from "../../domain/waypoint-matching.js";
 import { RecentTenantEvents } from "./recent-tenant-events.js";
@@ -11,6 +19,11 @@ const TENANT_EVENTS = { eventTypes: ["TenantEventReceived"] } as const;
 const PAGE = 1000;
 /** Bounds the look_back window's memory whatever the event rate (the age bound is HERALD_SSE_MAX_LOOK_BACK_S). */
 const WINDOW_MAX_EVENTS = 50_000;
+/**
+ * Bounds the events offered at commit that the log reader has not brought yet (it may be held back
+ * by a long transaction). Beyond it offers are declined: the reader brings those events later.
+ */
+const MAX_OFFERED_AHEAD = 10_000;
 
 export interface WaypointMatcherOptions {
   readonly store: EventStore;
@@ -29,14 +42,23 @@ export class MatcherStoppedError extends Error {
   }
 }
 
+/** What the matcher takes of a tenant event, whether the log reader brought it or an ingest offered it. */
+type TenantEventRecord = { readonly position: Position; readonly data: TenantEventReceived["data"] };
+
 /**
  * The SSE matcher of one herald process: it follows the event store's tenant events live (so a waiter
  * here sees an event ingested by any process), keeps a window of recent ones for look_back, and
- * answers waiters from an index.
+ * answers waiters from an index. This process's own ingests also offer it their tenant events right
+ * at commit (offer), ahead of the log reader, which may wait for older transactions to end before it
+ * sees them; the two are told apart by position, so each event counts once.
  */
 export class WaypointMatcher {
   readonly #index = new WaiterIndex();
   readonly #window: RecentTenantEvents;
+  /** Events offered at commit that the reader has not brought yet, by formatPosition. */
+  readonly #aheadOfReader = new Map<string, Position>();
+  /** How far the reader has looked: every tenant event at or before it has been seen (the xmin rule). */
+  #readerAt: ReadFrom = "start";
   #subscription: Subscription | undefined;
   #following: Promise<void> | undefined;
   #stopped = false;
@@ -55,6 +77,7 @@ export class WaypointMatcher {
     const matcher = new WaypointMatcher(options);
     const head = await options.store.headPosition();
     if (head !== "start") await matcher.#warm(head);
+    matcher.#readerAt = head;
     matcher.#subscription = options.store.subscribeAll(head, { filter: TENANT_EVENTS });
     matcher.#following = matcher.#follow(matcher.#subscription);
     return matcher;
@@ -75,7 +98,7 @@ export class WaypointMatcher {
         before = stored.position;
         // Appended since the head was taken: the subscription brings it.
         if (comparePositions(stored.position, head) > 0) continue;
-        const seen = toSeen(stored);
+        const seen = toSeen(stored.position, stored.data as TenantEventReceived["data"]);
         if (seen.receivedAt < cutoff) break reading;
         if (!worthHolding(seen)) continue;
         newestFirst.push(seen);
@@ -113,9 +136,10 @@ export class WaypointMatcher {
 
   /**
    * Registers the waiter, then replays the window: the event it waits for is either already in the
-   * window or not yet seen, in which case the live subscription will offer it. The oldest match in
-   * the window answers, as acapy-cloud's consumer yields the stream in order. Both happen in this
-   * one synchronous call, so no event can slip between them. Returns the cancel function (idempotent).
+   * window or not yet seen, in which case the log reader or an ingest of this process brings it. The
+   * oldest match in the window (by position) answers, as acapy-cloud's consumer yields the stream in
+   * order. Both happen in this one synchronous call, so no event can slip between them. Returns the
+   * cancel function (idempotent).
    */
   wait(waiter: Waiter): () => void {
     if (this.#stopped) throw new MatcherStoppedError();
@@ -130,6 +154,31 @@ export class WaypointMatcher {
     return () => void this.#index.remove(waiter);
   }
 
+  /**
+   * Tenant events appended by this process, right after their commit: they answer waiters and enter
+   * the window now instead of when the log reader reaches them. Takes the appended requests as they
+   * are (other types, refusals and multi-event requests are left to the reader); never throws.
+   * An event the reader has already passed was seen through it, and one offered twice counts once.
+   */
+  offer(appended: readonly AppendedRequest[]): void {
+    if (this.#stopped) return;
+    for (const { request, outcome } of appended) {
+      const [event, ...more] = request.events;
+      if (!outcome.ok || !event || more.length > 0 || event.type !== "TenantEventReceived") continue;
+      const { position } = outcome.result;
+      if (comparePositions(position, this.#readerAt) <= 0 || this.#aheadOfReader.size >= MAX_OFFERED_AHEAD) continue;
+      const key = formatPosition(position);
+      if (this.#aheadOfReader.has(key)) continue;
+      this.#aheadOfReader.set(key, position);
+      try {
+        this.#take({ position, data: event.data as TenantEventReceived["data"] });
+      } catch (error) {
+        // The append has committed: its ingest must still answer and acknowledge.
+        this.options.logger.error({ err: error }, "the waypoint matcher failed on an event offered at commit");
+      }
+    }
+  }
+
   /** Ends every open wait and stops following the store. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -141,7 +190,13 @@ export class WaypointMatcher {
   async #follow(subscription: Subscription): Promise<void> {
     try {
       for (;;) {
-        for (const stored of await subscription.nextBatch(PAGE)) this.#offer(this.#see(stored));
+        const page = await subscription.nextPage(PAGE);
+        // In one synchronous step with moving #readerAt, so that offer() never falls between the two.
+        for (const stored of page.events) {
+          if (!this.#aheadOfReader.delete(formatPosition(stored.position))) this.#take(stored as TenantEventRecord);
+        }
+        this.#readerAt = page.position;
+        if (this.#aheadOfReader.size > 0) this.#forgetPassed();
       }
     } catch (error) {
       if (error instanceof SubscriptionClosedError) return;
@@ -150,14 +205,26 @@ export class WaypointMatcher {
     }
   }
 
-  /** Holds a tenant event in the window when it can answer a wait or names a group. */
-  #see(stored: StoredEvent): SeenTenantEvent {
-    const seen = toSeen(stored);
-    if (worthHolding(seen)) this.#window.add(seen, Date.now());
-    return seen;
+  /**
+   * Offered events the reader has passed without bringing them: none when the offered position is the
+   * one the reader reports (it brings every tenant event in order); this keeps the map bounded if a
+   * backend ever reported an append's position otherwise.
+   */
+  #forgetPassed(): void {
+    for (const [key, position] of this.#aheadOfReader) {
+      if (comparePositions(position, this.#readerAt) <= 0) this.#aheadOfReader.delete(key);
+    }
   }
 
-  #offer(seen: SeenTenantEvent): void {
+  /** A tenant event seen for the first time: it enters the window and answers the waiters it matches. */
+  #take(record: TenantEventRecord): void {
+    const seen = toSeen(record.position, record.data);
+    // Held when it can answer a wait or names a group.
+    if (worthHolding(seen)) this.#window.add(seen, Date.now());
+    this.#answerLive(seen);
+  }
+
+  #answerLive(seen: SeenTenantEvent): void {
     if (seen.key === undefined) return;
     for (const waiter of this.#index.candidates(seen.event, seen.key)) {
       if (eventInScope(seen.event, waiter.scope) && inWaitedGroup(seen.event, waiter.wait)) this.#answer(waiter, seen);
@@ -169,10 +236,9 @@ export class WaypointMatcher {
   }
 }
 
-function toSeen(stored: StoredEvent): SeenTenantEvent {
-  const data = stored.data as TenantEventReceived["data"];
+function toSeen(position: Position, data: TenantEventReceived["data"]): SeenTenantEvent {
   const { event, receivedAt } = data;
-  return { position: stored.position, event, text: tenantEventText(data), receivedAt, key: waitKeyOfEvent(event) };
+  return { position, event, text: tenantEventText(data), receivedAt, key: waitKeyOfEvent(event) };
 }
 
 function worthHolding(seen: SeenTenantEvent): boolean {

@@ -138,8 +138,15 @@ export function describeEventStoreContract(
         { stream: b, events: events(1), expectedRevision: 0n },
       ]);
       expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, true]);
-      expect(await store.readStream(a)).toHaveLength(2);
-      expect(await store.readStream(b)).toHaveLength(2);
+      const readA = await store.readStream(a);
+      const readB = await store.readStream(b);
+      expect(readA).toHaveLength(2);
+      expect(readB).toHaveLength(2);
+      // Each request's position is its last event's as readers see it: the SSE matcher tells an
+      // event offered at commit from the same event read from the log by it.
+      const positions = outcomes.map((outcome) => (outcome.ok ? outcome.result.position : undefined));
+      expect(comparePositions(positions[0]!, readA[1]!.position)).toBe(0);
+      expect(comparePositions(positions[2]!, readB[1]!.position)).toBe(0);
     });
 
     it("applies a batch's requests to one stream in order, and a refused first append leaves no stream", async () => {

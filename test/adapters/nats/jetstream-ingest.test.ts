@@ -5,7 +5,8 @@ import { openPostgres } from "../../../src/adapters/db/database.js";
 import { migrate } from "../../../src/adapters/db/migrations.js";
 import { eventMetadata } from "../../../src/adapters/eventstore/event-metadata.js";
 import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
-import type { EventStore } from "../../../src/adapters/eventstore/event-store.js";
+import type { AppendedRequest, EventStore } from "../../../src/adapters/eventstore/event-store.js";
+import { comparePositions } from "../../../src/adapters/eventstore/position.js";
 import {
   type DecodedMessage,
   type IngestOutcome,
@@ -105,6 +106,30 @@ describe("JetStream ingest", () => {
     );
     const info = await consumerInfo();
     expect([info.num_pending, info.num_ack_pending]).toEqual([0, 0]);
+  });
+
+  it("hands each committed append's requests and outcomes to onAppended before acknowledging their messages", async () => {
+    const calls: { appended: readonly AppendedRequest[]; settledBefore: number }[] = [];
+    let settled: IngestOutcome[] = [];
+    const { outcomes, publish, streamOf } = await start(log.store, {
+      onAppended: (appended) => void calls.push({ appended, settledBefore: settled.length }),
+    });
+    settled = outcomes;
+    await publish([good(0), good(1), good(2)]);
+    await until(() => outcomes.length === 3, "every message is settled");
+
+    const appended = calls.flatMap((call) => call.appended);
+    expect(appended.map(({ request }) => request.stream).sort()).toEqual([0, 1, 2].map(streamOf).sort());
+    for (const { request, outcome } of appended) {
+      const [stored] = await log.store.readStream(request.stream);
+      expect(outcome.ok && comparePositions(outcome.result.position, stored!.position)).toBe(0);
+    }
+    // Each call came before any message of its batch was acknowledged.
+    let before = 0;
+    for (const call of calls) {
+      expect(call.settledBefore).toBe(before);
+      before += call.appended.length;
+    }
   });
 
   it("terminates a message when not even the record of its rejection can be stored, and moves on", async () => {

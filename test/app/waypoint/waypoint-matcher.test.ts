@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/adapters/db/database.js";
-import type { EventStore } from "../../../src/adapters/eventstore/event-store.js";
+import type { AppendedRequest, EventStore, Position } from "../../../src/adapters/eventstore/event-store.js";
 import { createLogger } from "../../../src/app/logger.js";
-import type { Waiter } from "../../../src/app/waypoint/waiter.js";
+import type { SeenTenantEvent, Waiter } from "../../../src/app/waypoint/waiter.js";
 import { WaypointMatcher } from "../../../src/app/waypoint/waypoint-matcher.js";
 import type { TenantEvent } from "../../../src/domain/ingest-events.js";
 import { rebuildProjection } from "../../../src/projections/projection-runner.js";
 import { findWalletGroup, walletGroupsProjection } from "../../../src/projections/wallet-groups.js";
 import { countingReads } from "../../support/counting-reads.js";
+import { heldSubscriptions } from "../../support/held-subscriptions.js";
 import { appendTenantEvents, tenantEventAppend } from "../../support/tenant-event-appends.js";
 import { useEventLogDatabase } from "../../support/event-log-database.js";
 import { untilVisible } from "../../support/until-visible.js";
@@ -35,6 +36,33 @@ function answeredFromWindow(matcher: WaypointMatcher, event: TenantEvent): Tenan
   };
   matcher.wait(waiter)();
   return match;
+}
+
+/** A waiter on the event's connection that records what answers it; `notBefore` as a look_back sets it. */
+function recordingWaiter(event: TenantEvent, notBefore: number): { waiter: Waiter; answers: SeenTenantEvent[] } {
+  const answers: SeenTenantEvent[] = [];
+  const waiter: Waiter = {
+    wait: { walletId: event.wallet_id, topic: "connections", field: "connection_id", fieldId: String(event.payload.connection_id), desiredState: "completed" },
+    scope: { kind: "tenant", walletId: event.wallet_id },
+    notBefore,
+    answer: (seen) => void answers.push(seen),
+    shutdown: () => {},
+  };
+  return { waiter, answers };
+}
+
+/** Appends the tenant event as an ingest does, returning what an ingest offers the matcher. */
+async function ingest(store: EventStore, event: TenantEvent): Promise<AppendedRequest[]> {
+  const request = tenantEventAppend(event, Date.now());
+  const [outcome] = await store.appendMany([request]);
+  if (!outcome?.ok) throw new Error("the tenant event append was refused");
+  return [{ request, outcome }];
+}
+
+function positionOf(appended: readonly AppendedRequest[]): Position {
+  const outcome = appended[0]?.outcome;
+  if (!outcome?.ok) throw new Error("no committed append");
+  return outcome.result.position;
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
@@ -124,5 +152,72 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     await rebuildProjection({ database, store, projection: walletGroupsProjection() });
     expect(await matcher.groupOfWallet(longAgo.wallet_id)).toBe("globex");
     expect(await matcher.groupOfWallet(randomUUID())).toBeUndefined();
+  });
+  it("given its log reader held back, when this process ingests a tenant event, then the event answers its waiter at commit, and the reader's copy later answers nothing and enters the window no second time", async () => {
+    const held = heldSubscriptions(store);
+    const matcher = await start(held.store);
+    const baseline = matcher.windowSize;
+    const event = connectionEvent();
+    const early = recordingWaiter(event, 0);
+    matcher.wait(early.waiter);
+
+    const appended = await ingest(store, event);
+    matcher.offer(appended);
+    expect(early.answers.map((seen) => seen.event)).toEqual([event]);
+    expect(early.answers[0]?.position).toEqual(positionOf(appended));
+    expect(matcher.windowSize).toBe(baseline + 1);
+    matcher.offer(appended);
+    expect(matcher.windowSize).toBe(baseline + 1);
+
+    // Asked after the event arrived and without look_back: only an event yet to come may answer it.
+    const late = recordingWaiter(event, Date.now() + 1);
+    const cancelLate = matcher.wait(late.waiter);
+    expect(late.answers).toEqual([]);
+
+    held.release();
+    const marker = connectionEvent();
+    await store.appendMany([tenantEventAppend(marker, Date.now())]);
+    await until(() => answeredFromWindow(matcher, marker) !== undefined, "the reader to bring the events");
+    expect(late.answers).toEqual([]);
+    expect(matcher.windowSize).toBe(baseline + 2);
+    cancelLate();
+  });
+
+  it("given the reader brought a tenant event first, when this process offers it after, then it answers nothing and enters the window no second time", async () => {
+    const matcher = await start();
+    const event = connectionEvent();
+    const appended = await ingest(store, event);
+    await until(() => answeredFromWindow(matcher, event) !== undefined, "the reader to bring the event");
+    const size = matcher.windowSize;
+    const late = recordingWaiter(event, Date.now() + 1);
+    const cancelLate = matcher.wait(late.waiter);
+
+    matcher.offer(appended);
+    expect(late.answers).toEqual([]);
+    expect(matcher.windowSize).toBe(size);
+    cancelLate();
+  });
+
+  it("given an event offered at commit, when an event with an earlier position arrives later through the reader, then the window holds both in position order and the older one answers a look_back", async () => {
+    const held = heldSubscriptions(store);
+    const matcher = await start(held.store);
+    const walletId = randomUUID();
+    const connectionId = randomUUID();
+    const first: TenantEvent = { wallet_id: walletId, topic: "connections", group_id: "acme", payload: { connection_id: connectionId, state: "completed", n: 1 } };
+    const second: TenantEvent = { ...first, payload: { ...first.payload, n: 2 } };
+    // The first as another process ingests it (only the reader brings it), the second ingested here.
+    await store.appendMany([tenantEventAppend(first, Date.now())]);
+    matcher.offer(await ingest(store, second));
+    const before = recordingWaiter(first, 0);
+    matcher.wait(before.waiter);
+    expect(before.answers.map((seen) => seen.event)).toEqual([second]);
+
+    held.release();
+    const marker = connectionEvent();
+    await store.appendMany([tenantEventAppend(marker, Date.now())]);
+    await until(() => answeredFromWindow(matcher, marker) !== undefined, "the reader to bring the events");
+    const after = recordingWaiter(first, 0);
+    matcher.wait(after.waiter);
+    expect(after.answers.map((seen) => seen.event)).toEqual([first]);
   });
 });
