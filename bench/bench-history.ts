@@ -1,0 +1,110 @@
+/**
+ * A long history for a stopped herald, loaded in bulk: the delivery bench's own finished deliveries
+ * copied until the log holds `target` events, so that a restarted herald stands where a herald
+ * stands after a busy month of deliveries.
+ *
+ * Why copies, and what makes the restart real:
+ * - The copied events are the ones herald itself wrote for the bench's transactions (every event on
+ *   a `transaction-…` or `delivery-…` stream: TransactionReceived, DeliveryScheduled, the attempts and
+ *   outcomes, whatever the code under test writes), so types, payload sizes and the mix are herald's
+ *   own. Copy k renames each stream `<stream>-h<k>` (herald_events and herald_streams alike); the ids
+ *   inside the data are left as they were, since no reader of old events looks at them again.
+ * - Each copy batch is one INSERT … SELECT over generate_series (one transaction id per batch, as a
+ *   group commit would give), positions numbered in log order past the current head.
+ * - Read models: every table with a `delivery_id` column (the delivery history, which keeps every
+ *   delivery, and whatever else the code under test keys by delivery) gets the copied deliveries'
+ *   rows as well, renamed the same way. Finished deliveries leave no queue rows to copy.
+ * - Checkpoints: every row of herald_checkpoints moves to the new head, which is where a herald that
+ *   applied the history stands (readers move over events they do not handle).
+ * - VACUUM ANALYZE, as autovacuum would have done on a log that grew over weeks.
+ * herald must be stopped (and caught up) while this runs: no reader may see the log change under it.
+ */
+import { type Kysely, type RawBuilder, sql } from "kysely";
+import { openPostgres } from "../src/adapters/db/database.js";
+import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
+import { positionToJSON } from "../src/adapters/eventstore/position.js";
+import { deliveryStream } from "../src/domain/delivery.js";
+import { transactionStream } from "../src/domain/ingest-events.js";
+import { progress } from "./bench-support.js";
+
+/** Rows per INSERT … SELECT: one transaction each. */
+const ROWS_PER_STATEMENT = 50_000;
+
+export interface LoadedHistory {
+  readonly eventsInLog: number;
+  readonly eventsCopied: number;
+  readonly seconds: number;
+}
+
+export async function loadHistory(databaseUrl: string, target: number): Promise<LoadedHistory> {
+  const database = await openPostgres(databaseUrl, { max: 2 });
+  const started = performance.now();
+  try {
+    // One connection throughout: the templates are temporary tables of this session.
+    return await database.db.connection().execute(async (db) => {
+      const onDeliveryFlow = sql.join([transactionStream(""), deliveryStream("")].map((prefix) => sql`stream like ${`${prefix}%`}`), sql` or `);
+      await sql`create temp table copy_events as select * from herald_events where ${onDeliveryFlow}`.execute(db);
+      await sql`create temp table copy_streams as select * from herald_streams where ${onDeliveryFlow}`.execute(db);
+      const deliveryTables = await tablesWithColumn(db, "delivery_id");
+      for (const table of deliveryTables) {
+        await sql`
+          create temp table ${sql.table(`copy_${table}`)} as select * from ${sql.table(table)}
+          where delivery_id in (select substr(stream, ${deliveryStream("").length + 1}) from copy_streams)`.execute(db);
+      }
+      const counts = await sql<{ total: string; last: string; templates: string }>`
+        select (select count(*) from herald_events) as total, (select coalesce(max(position), 0) from herald_events) as last,
+          (select count(*) from copy_events) as templates`.execute(db);
+      const { total, last, templates } = counts.rows[0]!;
+      const perCopy = Number(templates);
+      if (perCopy === 0) throw new Error("bench: no delivery events to copy into a history");
+      const copies = Math.max(0, Math.ceil((target - Number(total)) / perCopy));
+      const copiesPerStatement = Math.max(1, Math.floor(ROWS_PER_STATEMENT / perCopy));
+      const copy = async (table: string, from: string, replaced: Record<string, RawBuilder<unknown>>, first: number, lastCopy: number) => {
+        const columns = await columnsOf(db, table);
+        await sql`
+          insert into ${sql.table(table)} (${sql.join(columns.map((column) => sql.ref(column)))})
+          select ${sql.join(columns.map((column) => replaced[column] ?? sql.ref(`t.${column}`)))}
+          from ${sql.table(from)} t, generate_series(${first}::int, ${lastCopy}::int) k`.execute(db);
+      };
+      let base = BigInt(last);
+      for (let first = 1; first <= copies; first += copiesPerStatement) {
+        const lastCopy = Math.min(copies, first + copiesPerStatement - 1);
+        await copy("herald_events", "copy_events", {
+          position: sql`${base.toString()}::bigint + row_number() over (order by k, t.transaction_id, t.position)`,
+          transaction_id: sql`pg_current_xact_id()`,
+          event_id: sql`gen_random_uuid()`,
+          stream: sql`t.stream || '-h' || k`,
+          recorded_at: sql`now()`,
+        }, first, lastCopy);
+        await copy("herald_streams", "copy_streams", { stream: sql`t.stream || '-h' || k` }, first, lastCopy);
+        for (const table of deliveryTables) await copy(table, `copy_${table}`, { delivery_id: sql`t.delivery_id || '-h' || k` }, first, lastCopy);
+        base += BigInt((lastCopy - first + 1) * perCopy);
+        progress("history: bulk load", lastCopy, copies);
+      }
+      await sql`select setval(pg_get_serial_sequence('herald_events', 'position'), ${base.toString()}::bigint)`.execute(db);
+
+      const store = await createPostgresEventStore(database);
+      const head = await store.headPosition();
+      await store.close();
+      await sql`update herald_checkpoints set position = ${positionToJSON(head)}`.execute(db);
+      for (const table of ["herald_events", "herald_streams", ...deliveryTables]) await sql`vacuum analyze ${sql.table(table)}`.execute(db);
+      return { eventsInLog: Number(total) + copies * perCopy, eventsCopied: copies * perCopy, seconds: (performance.now() - started) / 1000 };
+    });
+  } finally {
+    await database.close();
+  }
+}
+
+async function columnsOf(db: Kysely<any>, table: string): Promise<string[]> {
+  const result = await sql<{ column_name: string }>`
+    select column_name from information_schema.columns
+    where table_schema = current_schema() and table_name = ${table} and is_generated = 'NEVER' order by ordinal_position`.execute(db);
+  return result.rows.map((row) => row.column_name);
+}
+
+async function tablesWithColumn(db: Kysely<any>, column: string): Promise<string[]> {
+  const result = await sql<{ table_name: string }>`
+    select c.table_name from information_schema.columns c join information_schema.tables t using (table_schema, table_name)
+    where c.table_schema = current_schema() and c.column_name = ${column} and t.table_type = 'BASE TABLE' order by c.table_name`.execute(db);
+  return result.rows.map((row) => row.table_name);
+}
