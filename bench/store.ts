@@ -14,7 +14,6 @@ import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-ev
 import { createTestDatabase } from "../test/support/test-database.js";
 import { machine, progress, round } from "./bench-support.js";
 
-export const about = "append through the event store port, batches of 1 and of 100, beside a plain one-row INSERT transaction and a 100-row INSERT into a table of the same shape; catch-up read";
 
 const WRITERS = 8;
 const SINGLES = 5_000;
