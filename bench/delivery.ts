@@ -283,6 +283,7 @@ async function caughtUp(herald: TestHerald, timeoutMs = 300_000): Promise<void> 
   for (;;) {
     const text = await (await fetch(`${herald.url}/metrics`)).text();
     const lags = text.split("\n").filter((line) => line.startsWith("herald_projection_lag_seconds{")).map((line) => Number(line.split(" ").at(-1)));
+    if (lags.length === 0) throw new Error("bench: /metrics has no herald_projection_lag_seconds to tell when herald is caught up");
     if (lags.every((lag) => lag === 0) && Date.now() - started > 5_500) return;
     if (Date.now() - started > timeoutMs) throw new Error("bench: the projections did not catch up");
     await sleep(500);
