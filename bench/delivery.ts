@@ -56,6 +56,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const publisher = transactionPublisher(nc, herald.nats!.txSubject, collections);
 
     await receiver.phase(WARMUP, () => publisher.publish(WARMUP), "delivery: warm-up");
+    const freshEvents = await eventsInLog(herald.herald.store);
     const fresh = await idleAndPaced(herald, publisher, receiver);
 
     const burst = await receiver.phase(
@@ -70,8 +71,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const burstSeconds = (performance.now() - burst.result) / 1000;
     const body = JSON.stringify(publisher.transaction(0));
     const plain = await plainLoop(`${receiver.url}/plain`, body, BURST);
-    await everyAttemptAppended(herald.herald.store, "start", receiver.uniqueSince(0));
-    const freshEvents = await eventsInLog(herald.herald.store);
+    await everyAttemptAppended(herald.herald.store, "start", receiver.delivered());
 
     let history: Record<string, unknown> | undefined;
     if (HISTORY_EVENTS > 0) {
@@ -80,11 +80,11 @@ export async function run(): Promise<Record<string, unknown>> {
       const loaded = await loadHistory(herald.database.url, HISTORY_EVENTS);
       herald = await herald.restart();
       const from = await herald.herald.store.headPosition();
-      const receivedBefore = receiver.uniqueSince(0);
+      const deliveredBefore = receiver.delivered();
       // A restarted process: its connections and caches are new, as after a deploy.
       await receiver.phase(WARMUP, () => publisher.publish(WARMUP), "delivery: warm-up after restart");
       const runs = await idleAndPaced(herald, publisher, receiver);
-      await everyAttemptAppended(herald.herald.store, from, receiver.uniqueSince(0) - receivedBefore);
+      await everyAttemptAppended(herald.herald.store, from, receiver.delivered() - deliveredBefore);
       history = { eventsInLog: loaded.eventsInLog, loadSeconds: loaded.seconds, ...runs };
     }
 
@@ -93,6 +93,7 @@ export async function run(): Promise<Record<string, unknown>> {
     return {
       endpoints: ENDPOINTS,
       concurrency: CONCURRENCY,
+      // When the idle and paced runs began (the history's figure is the same, after its load).
       eventsInLog: freshEvents,
       ...fresh,
       burst: {
@@ -244,7 +245,8 @@ async function startReceiver() {
         current = undefined;
       }
     },
-    uniqueSince: (before: number) => seen.size - before,
+    /** Distinct deliveries received so far. */
+    delivered: () => seen.size,
     duplicates: () => duplicates,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
