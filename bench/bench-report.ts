@@ -76,7 +76,7 @@ async function markdown(results: BenchResults, context: RunContext, hasChart: bo
         `Idle: single transactions one at a time. Paced: transactions/s well spread, against ${figure(results, "delivery.burst.deliveriesPerSecond") ?? "?"} deliveries/s measured in the burst of this run; ` +
         "when the paced latency is seconds rather than milliseconds, the machine did not keep up with that rate. " +
         `Burst: ${figure(results, "delivery.burst.transactions") ?? "?"} published at once, so latency includes the time queued behind the burst. ` +
-        `History: the same runs after herald restarted on a log of ${formatted(figure(results, "delivery.history.eventsInLog"))} events (loaded in bulk), against ${formatted(figure(results, "delivery.eventsInLog"))} for the others.`,
+        `History: the same runs after herald restarted on a log of ${formatted(figure(results, "delivery.history.eventsInLog"))} events (loaded in bulk), against ${formatted(figure(results, "delivery.eventsInLog"))} when the fresh idle and paced runs began.`,
       "",
       `![delivery latency percentiles](${CHART})`,
       "",
