@@ -22,7 +22,7 @@ import type { EventStore, ReadFrom } from "../src/adapters/eventstore/event-stor
 import { NATS_URL } from "../test/support/services.js";
 import { startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { createEndpoint, createSubscription } from "../test/support/webhooks.js";
-import { loadHistory } from "./bench-history.js";
+import { loadHistory, vacuumAnalyze } from "./bench-history.js";
 import { latencySummary, machine, progress, round } from "./bench-support.js";
 
 
@@ -56,6 +56,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const publisher = transactionPublisher(nc, herald.nats!.txSubject, collections);
 
     await receiver.phase(WARMUP, () => publisher.publish(WARMUP), "delivery: warm-up");
+    await vacuumAnalyze(herald.database.url);
     const freshEvents = await eventsInLog(herald.herald.store);
     const fresh = await idleAndPaced(herald, publisher, receiver);
 
