@@ -137,8 +137,8 @@ function goalRows(results: BenchResults): string[] {
       `p99 ${formatted(history, " ms")}`,
       `p99 ${formatted(fresh, " ms")} on a log of ${formatted(figure(results, "delivery.eventsInLog"))} events`,
       `${formatted(growth)}×`,
-      `${rate === 500 ? "p99 ≤ 50 ms and " : ""}no growth (≤ ${NO_GROWTH}×)`,
-      growth === undefined ? undefined : growth <= NO_GROWTH && (rate !== 500 || (history ?? Infinity) <= 50),
+      rate === 500 ? `p99 ≤ 50 ms and no growth (≤ ${NO_GROWTH}×)` : "— (500 tx/s is the goal)",
+      rate === 500 && growth !== undefined ? growth <= NO_GROWTH && (history ?? Infinity) <= 50 : undefined,
     );
   }
   const burst = figure(results, "delivery.burst.deliveriesPerSecond");
