@@ -1,121 +1,116 @@
 /**
- * Webhook delivery end to end: transactions published on NATS until the receiver has them and every
- * attempt is appended (DeliverySucceeded for each), with herald in this process on a fresh database.
- * The same receiver is then driven by a plain undici loop at the same concurrency: the ratio of the
- * two rates is the figure that counts (how much the durable, recorded path costs over a bare POST).
+ * Webhook delivery end to end, NATS publish → POST received by a loopback receiver, with herald in
+ * this process on a database of its own (8 endpoints, one subscription each). In one run:
+ * - idle: single transactions published one at a time, each after the previous one arrived and a pause;
+ * - paced at 200 and at 500 transactions/s (p50/p90/p99/max of each delivery);
+ * - a burst published at once, its deliveries/s beside a plain keep-alive undici loop POSTing to the
+ *   same receiver at the same concurrency (the ratio is the figure that counts: what the durable,
+ *   recorded path costs over a bare POST);
+ * - history: herald stopped, the log grown to BENCH_HISTORY_EVENTS events in bulk (bench-history.ts),
+ *   herald restarted on it, and idle and paced runs again: p99 at both sizes side by side.
+ * Only public surfaces: NATS, the receiver, /metrics, the event store port (endpoints, the final check).
  */
 // herald in this process: type-graphql needs the metadata polyfill before it loads, as in main.ts.
 import "reflect-metadata";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { jetstream } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, request } from "undici";
-import { readCheckpoint } from "../src/projections/projection-runner.js";
+import type { EventStore, ReadFrom } from "../src/adapters/eventstore/event-store.js";
 import { NATS_URL } from "../test/support/services.js";
-import { startTestHerald } from "../test/support/test-herald.js";
+import { startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { createEndpoint, createSubscription } from "../test/support/webhooks.js";
+import { loadHistory, vacuumAnalyze } from "./bench-history.js";
 import { latencySummary, machine, progress, round } from "./bench-support.js";
 
-const TRANSACTIONS = Number(process.env.BENCH_DELIVERIES ?? 5000);
+
+const BURST = Number(process.env.BENCH_DELIVERIES ?? 5000);
+const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 1_000_000);
 const WARMUP = 200;
 /** Endpoints on the one receiver, so HERALD_ENDPOINT_CONCURRENCY (10) does not cap the worker's 64. */
 const ENDPOINTS = 8;
 const CONCURRENCY = 64;
-/** The paced phase: well under capacity, so its latency is a delivery's own, not time spent queued. */
-const PACED_PER_SECOND = 200;
+/** Paced rates: under capacity, so that latency is a delivery's own, not time spent queued. */
+const PACED_RATES = [200, 500] as const;
 const PACED_SECONDS = 5;
+/** Publications are spread over ticks this long, not sent in bunches. */
+const PACED_TICK_MS = 20;
+const IDLE_TRANSACTIONS = 30;
+/** Between idle transactions: long enough for herald to finish recording the previous one. */
+const IDLE_PAUSE_MS = 150;
+
+type Latency = ReturnType<typeof latencySummary>;
 
 export async function run(): Promise<Record<string, unknown>> {
   const receiver = await startReceiver();
-  const herald = await startTestHerald({ env: { LOG_LEVEL: "warn", HERALD_WORKER_CONCURRENCY: String(CONCURRENCY) } });
+  let herald = await startTestHerald({ env: { LOG_LEVEL: "warn", HERALD_WORKER_CONCURRENCY: String(CONCURRENCY) } });
   const nc = await connect({ servers: NATS_URL });
   try {
-    const store = herald.herald.store;
     const collections = Array.from({ length: ENDPOINTS }, (_, i) => `1:evm:0x${(i + 1).toString(16).padStart(40, "0")}`);
     for (const [i, collectionId] of collections.entries()) {
-      const endpoint = await createEndpoint(store, `${receiver.url}/hook-${i}`, 5);
-      await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId });
+      const endpoint = await createEndpoint(herald.herald.store, `${receiver.url}/hook-${i}`, 5);
+      await createSubscription(herald.herald.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId });
     }
-    const js = jetstream(nc);
-    let sequence = 0;
-    const publish = async (count: number, label: string) => {
-      for (let sent = 0; sent < count; ) {
-        const chunk = Math.min(250, count - sent);
-        await Promise.all(
-          Array.from({ length: chunk }, () => {
-            const n = sequence++;
-            const transaction = {
-              status: "SUCCESS",
-              signature: `0x${(n + 1).toString(16).padStart(64, "0")}`,
-              message: "",
-              sentAt: Date.now(),
-              events: [{ type: "asset-link", action: "create", args: ["equipWith_asmBrain", `did:fv-asset:1:evm:0x6bca:${n}`], collectionId: collections[n % ENDPOINTS] }],
-            };
-            return js.publish(herald.nats!.txSubject, JSON.stringify(transaction), { msgID: `bench-${n}` });
-          }),
-        );
-        sent += chunk;
-        progress(label, sent, count);
-      }
-    };
-    const succeeded = async () => (await store.readAll("start", { filter: { eventTypes: ["DeliverySucceeded"] }, maxCount: 1_000_000 })).length;
+    const publisher = transactionPublisher(nc, herald.nats!.txSubject, collections);
 
-    await publish(WARMUP, "delivery: warm-up publish");
-    await waitUntil(async () => receiver.received.length >= WARMUP && (await succeeded()) >= WARMUP);
-    receiver.received.length = 0;
+    await receiver.phase(WARMUP, () => publisher.publish(WARMUP), "delivery: warm-up");
+    await vacuumAnalyze(herald.database.url);
+    const freshEvents = await eventsInLog(herald.herald.store);
+    const fresh = await idleAndPaced(herald, publisher, receiver);
 
-    const started = performance.now();
-    const publishing = publish(TRANSACTIONS, "delivery: publish");
-    await waitUntil(async () => {
-      progress("delivery: received", Math.min(receiver.received.length, TRANSACTIONS), TRANSACTIONS);
-      return receiver.received.length >= TRANSACTIONS;
-    });
-    await publishing;
-    await waitUntil(async () => (await succeeded()) >= WARMUP + TRANSACTIONS);
-    const seconds = (performance.now() - started) / 1000;
-    const latencies = receiver.received.map((r) => r.latencyMs).sort((a, b) => a - b);
-    const duplicates = receiver.received.length - new Set(receiver.received.map((r) => r.id)).size;
+    const burst = await receiver.phase(
+      BURST,
+      async () => {
+        const started = performance.now();
+        await publisher.publish(BURST, "delivery: burst publish");
+        return started;
+      },
+      "delivery: burst received",
+    );
+    const burstSeconds = (performance.now() - burst.result) / 1000;
+    const body = JSON.stringify(publisher.transaction(0));
+    const plain = await plainLoop(`${receiver.url}/plain`, body, BURST);
+    await everyAttemptAppended(herald.herald.store, "start", receiver.delivered());
 
-    // Paced: batches every 100 ms, then the latency of each delivery on its own. The burst's events
-    // are still being applied by the read models that are not on the delivery path (history, health…):
-    // pacing before they catch up would measure their backlog, not a delivery.
-    await waitUntil(async () => {
-      const behind = await Promise.all(
-        [...herald.herald.projections.values()].map(async (runner) => {
-          const checkpoint = await readCheckpoint(herald.herald.database.db, runner.name);
-          return (await store.readAll(checkpoint?.position ?? "start", { filter: { eventTypes: runner.eventTypes }, maxCount: 1 })).length;
-        }),
-      );
-      return behind.every((count) => count === 0);
-    });
-    receiver.received.length = 0;
-    const paced = PACED_PER_SECOND * PACED_SECONDS;
-    for (let tick = 0; tick < PACED_SECONDS * 10; tick++) {
-      const tickStarted = performance.now();
-      await publish(PACED_PER_SECOND / 10, "delivery: paced publish");
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (performance.now() - tickStarted))));
+    let history: Record<string, unknown> | undefined;
+    if (HISTORY_EVENTS > 0) {
+      await caughtUp(herald);
+      await herald.stop();
+      const loaded = await loadHistory(herald.database.url, HISTORY_EVENTS);
+      herald = await herald.restart();
+      const from = await herald.herald.store.headPosition();
+      const deliveredBefore = receiver.delivered();
+      // A restarted process: its connections and caches are new, as after a deploy.
+      await receiver.phase(WARMUP, () => publisher.publish(WARMUP), "delivery: warm-up after restart");
+      const runs = await idleAndPaced(herald, publisher, receiver);
+      await everyAttemptAppended(herald.herald.store, from, receiver.delivered() - deliveredBefore);
+      history = { eventsInLog: loaded.eventsInLog, loadSeconds: loaded.seconds, ...runs };
     }
-    await waitUntil(async () => receiver.received.length >= paced);
-    const pacedLatencies = receiver.received.map((r) => r.latencyMs).sort((a, b) => a - b);
 
-    const body = JSON.stringify({ status: "SUCCESS", signature: "0x00", message: "", sentAt: Date.now(), events: [{ type: "asset-link", action: "create", args: ["x", "y"], collectionId: collections[0] }] });
-    const plain = await plainLoop(`${receiver.url}/plain`, body, TRANSACTIONS);
-
-    const rate = TRANSACTIONS / seconds;
+    const deliveriesPerSecond = BURST / burstSeconds;
+    const p99 = (runs: Record<string, unknown> | undefined, key: string) => (runs?.[key] as { latencyMs: Latency } | undefined)?.latencyMs.p99;
     return {
-      deliveries: TRANSACTIONS,
       endpoints: ENDPOINTS,
       concurrency: CONCURRENCY,
-      deliveriesPerSecond: round(rate),
-      // A burst of `deliveries` published at once: latency includes the time spent queued behind it.
-      burstLatencyMs: latencySummary(latencies),
-      pacedPerSecond: PACED_PER_SECOND,
-      pacedLatencyMs: latencySummary(pacedLatencies),
-      duplicateDeliveries: duplicates,
+      // When the idle and paced runs began (the history's figure is the same, after its load).
+      eventsInLog: freshEvents,
+      ...fresh,
+      burst: {
+        transactions: BURST,
+        deliveriesPerSecond: round(deliveriesPerSecond),
+        // Published at once: latency includes the time spent queued behind the burst.
+        latencyMs: latencySummary(burst.latencies),
+      },
+      plainKeepAlivePostsPerSecond: round(plain),
+      burstRatioToPlain: round(deliveriesPerSecond / plain, 3),
+      history: history ?? "skipped (BENCH_HISTORY_EVENTS=0)",
+      p99ByLogSize: Object.fromEntries(
+        ["idle", ...PACED_RATES.map((rate) => `paced${rate}`)].map((key) => [key, { fresh: p99(fresh, key), history: p99(history, key) }]),
+      ),
+      duplicateDeliveries: receiver.duplicates(),
       everyAttemptAppended: true,
-      plainUndiciPostsPerSecond: round(plain),
-      ratioToPlainUndici: round(rate / plain, 3),
       machine: machine(),
     };
   } finally {
@@ -125,21 +120,108 @@ export async function run(): Promise<Record<string, unknown>> {
   }
 }
 
-interface Receipt {
-  readonly id: string;
-  readonly latencyMs: number;
+/**
+ * Idle single transactions, then each paced rate. Read models off the delivery path (history,
+ * health…) may still be applying what came before: herald is caught up before the idle run and
+ * between rates, or the figures would measure their backlog, not a delivery.
+ */
+async function idleAndPaced(herald: TestHerald, publisher: Publisher, receiver: Receiver): Promise<Record<string, { transactions: number; latencyMs: Latency }>> {
+  await caughtUp(herald);
+  const latencies: number[] = [];
+  for (let i = 0; i < IDLE_TRANSACTIONS; i++) {
+    await sleep(IDLE_PAUSE_MS);
+    const { latencies: one } = await receiver.phase(1, () => publisher.publish(1));
+    latencies.push(...one);
+    progress("delivery: idle, one at a time", i + 1, IDLE_TRANSACTIONS);
+  }
+  const runs: Record<string, { transactions: number; latencyMs: Latency }> = {
+    idle: { transactions: IDLE_TRANSACTIONS, latencyMs: latencySummary(latencies.sort((a, b) => a - b)) },
+  };
+  for (const [i, rate] of PACED_RATES.entries()) {
+    // The idle run leaves nothing behind; a paced one may.
+    if (i > 0) await caughtUp(herald);
+    const total = rate * PACED_SECONDS;
+    const paced = await receiver.phase(total, () => publisher.paced(rate, total, `delivery: paced ${rate}/s`), `delivery: received at ${rate}/s`);
+    runs[`paced${rate}`] = { transactions: total, latencyMs: latencySummary(paced.latencies) };
+  }
+  return runs;
 }
 
-/** A bare loopback endpoint: 200 for everything; for deliveries, the latency since publication. */
+type Publisher = ReturnType<typeof transactionPublisher>;
+
+function transactionPublisher(nc: NatsConnection, subject: string, collections: readonly string[]) {
+  const js = jetstream(nc);
+  let sequence = 0;
+  const transaction = (n: number) => ({
+    status: "SUCCESS",
+    signature: `0x${(n + 1).toString(16).padStart(64, "0")}`,
+    message: "",
+    // The receiver's clock: the latency of a delivery is its arrival time minus this.
+    sentAt: Date.now(),
+    events: [{ type: "asset-link", action: "create", args: ["equipWith_asmBrain", `did:fv-asset:1:evm:0x6bca:${n}`], collectionId: collections[n % collections.length] }],
+  });
+  const send = (count: number) =>
+    Promise.all(
+      Array.from({ length: count }, () => {
+        const n = sequence++;
+        return js.publish(subject, JSON.stringify(transaction(n)), { msgID: `bench-${n}` });
+      }),
+    );
+  return {
+    transaction,
+    /** `count` transactions as fast as NATS takes them, 250 in flight. */
+    async publish(count: number, label?: string) {
+      for (let sent = 0; sent < count; ) {
+        const chunk = Math.min(250, count - sent);
+        await send(chunk);
+        sent += chunk;
+        if (label) progress(label, sent, count);
+      }
+    },
+    /** `total` transactions at `perSecond`, spread over ticks of PACED_TICK_MS (catching up if a tick ran late). */
+    async paced(perSecond: number, total: number, label: string) {
+      const started = performance.now();
+      const pending: Promise<unknown>[] = [];
+      for (let sent = 0; sent < total; ) {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond) + 1);
+        if (due > sent) {
+          pending.push(send(due - sent));
+          sent = due;
+          progress(label, sent, total);
+        }
+        await sleep(PACED_TICK_MS);
+      }
+      await Promise.all(pending);
+    },
+  };
+}
+
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/**
+ * A bare loopback endpoint: 200 for everything; for deliveries, the latency since publication. A
+ * phase counts the distinct deliveries it receives, without polling anything.
+ */
 async function startReceiver() {
-  const received: Receipt[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  let current: { latencies: number[]; expected: number; label?: string; done: () => void } | undefined;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       if (req.url?.startsWith("/hook-")) {
-        const { sentAt } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { sentAt: number };
-        received.push({ id: String(req.headers["webhook-id"]), latencyMs: Date.now() - sentAt });
+        const latency = Date.now() - (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { sentAt: number }).sentAt;
+        const id = String(req.headers["webhook-id"]);
+        if (seen.has(id)) duplicates++;
+        else {
+          seen.add(id);
+          if (current) {
+            current.latencies.push(latency);
+            if (current.label) progress(current.label, current.latencies.length, current.expected);
+            if (current.latencies.length >= current.expected) current.done();
+          }
+        }
       }
       res.writeHead(200, { "content-type": "text/plain" });
       res.end("ok");
@@ -149,7 +231,24 @@ async function startReceiver() {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
+    /** Runs `publish` and waits for `expected` new deliveries; their latencies come back sorted. */
+    async phase<T>(expected: number, publish: () => Promise<T>, label?: string, timeoutMs = 300_000): Promise<{ result: T; latencies: number[] }> {
+      const latencies: number[] = [];
+      const arrived = new Promise<void>((resolve) => (current = { latencies, expected, label, done: resolve }));
+      const timer = setTimeout(() => current?.done(), timeoutMs);
+      try {
+        const result = await publish();
+        await arrived;
+        if (latencies.length < expected) throw new Error(`bench: ${latencies.length} of ${expected} deliveries arrived within ${timeoutMs} ms`);
+        return { result, latencies: latencies.sort((a, b) => a - b) };
+      } finally {
+        clearTimeout(timer);
+        current = undefined;
+      }
+    },
+    /** Distinct deliveries received so far. */
+    delivered: () => seen.size,
+    duplicates: () => duplicates,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -157,7 +256,7 @@ async function startReceiver() {
   };
 }
 
-/** The same receiver, the same concurrency, the same kind of body: POSTs in a loop with undici. */
+/** The same receiver, the same concurrency, the same kind of body: POSTs in a keep-alive loop with undici. */
 async function plainLoop(url: string, body: string, total: number): Promise<number> {
   const agent = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 30_000 });
   let issued = 0;
@@ -169,7 +268,7 @@ async function plainLoop(url: string, body: string, total: number): Promise<numb
         issued++;
         const response = await request(url, { method: "POST", dispatcher: agent, headers: { "content-type": "application/json" }, body });
         await response.body.text();
-        progress("delivery: plain undici", ++done, total);
+        progress("delivery: plain keep-alive loop", ++done, total);
       }
     }),
   );
@@ -178,10 +277,47 @@ async function plainLoop(url: string, body: string, total: number): Promise<numb
   return rate;
 }
 
-async function waitUntil(done: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+/**
+ * Every projection caught up, as /metrics reports it (herald_projection_lag_seconds 0 for all). The
+ * gauge is cached for up to 5 s, so only a reading taken that long after the wait began counts.
+ */
+async function caughtUp(herald: TestHerald, timeoutMs = 300_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const text = await (await fetch(`${herald.url}/metrics`)).text();
+    const lags = text.split("\n").filter((line) => line.startsWith("herald_projection_lag_seconds{")).map((line) => Number(line.split(" ").at(-1)));
+    if (lags.length === 0) throw new Error("bench: /metrics has no herald_projection_lag_seconds to tell when herald is caught up");
+    if (lags.every((lag) => lag === 0) && Date.now() - started > 5_500) return;
+    if (Date.now() - started > timeoutMs) throw new Error("bench: the projections did not catch up");
+    await sleep(500);
+  }
+}
+
+/** Once at the end: one DeliverySucceeded in the log for each delivery received (they are appended just after the POST). */
+async function everyAttemptAppended(store: EventStore, from: ReadFrom, expected: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error("bench: timed out waiting for deliveries");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  for (;;) {
+    let count = 0;
+    for (let position = from; ; ) {
+      const page = await store.readAll(position, { filter: { eventTypes: ["DeliverySucceeded"] }, maxCount: 10_000 });
+      const last = page.at(-1);
+      if (!last) break;
+      count += page.length;
+      position = last.position;
+    }
+    if (count >= expected) return;
+    if (Date.now() > deadline) throw new Error(`bench: ${count} DeliverySucceeded in the log for ${expected} deliveries received`);
+    await sleep(250);
+  }
+}
+
+async function eventsInLog(store: EventStore): Promise<number> {
+  let count = 0;
+  for (let position: ReadFrom = "start"; ; ) {
+    const page = await store.readAll(position, { maxCount: 10_000 });
+    const last = page.at(-1);
+    if (!last) return count;
+    count += page.length;
+    position = last.position;
   }
 }

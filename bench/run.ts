@@ -3,7 +3,7 @@
  * prints ONE JSON line on stdout; progress goes to stderr. With no name, or with --write-docs, the
  * results also become docs/benchmarks.md (and its latency chart).
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type BenchResults, loadAverage, writeBenchmarksDoc } from "./bench-report.js";
@@ -16,8 +16,23 @@ const available = readdirSync(here)
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
+  const described = available.map((name) => `  ${name}\n${headerComment(join(here, `${name}.ts`)).replace(/^/gm, "    ")}`);
   process.stdout.write(
-    `usage: npm run bench [-- <name> …] [--write-docs]\n\nbenchmarks: ${available.join(", ")}\nEach prints one JSON line on stdout; progress goes to stderr.\nWith no name, or with --write-docs, the results are also written to docs/benchmarks.md.\n`,
+    [
+      "usage: npm run bench [-- <name> …] [--write-docs]",
+      "",
+      "Each benchmark prints one JSON line on stdout; progress goes to stderr. With no name, or with",
+      "--write-docs, the results are also written to docs/benchmarks.md, with the goals of issue 13",
+      "(herald, its baseline, the ratio or the bound, met or not) computed from them.",
+      "",
+      "environment:",
+      "  BENCH_DELIVERIES      delivery: transactions in the burst (default 5000)",
+      "  BENCH_HISTORY_EVENTS  delivery: events in the log for the history variant (default 1000000; 0 skips it)",
+      "",
+      "benchmarks:",
+      ...described,
+      "",
+    ].join("\n"),
   );
   process.exit(0);
 }
@@ -44,4 +59,10 @@ if (writeDocs) {
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const path = await writeBenchmarksDoc(join(here, "..", "docs"), results as BenchResults, { command, startedAt, seconds, loadBefore, loadAfter: loadAverage() });
   process.stderr.write(`bench: wrote ${path}\n`);
+}
+
+/** The text of a benchmark's leading doc comment: what it measures and against what. */
+function headerComment(file: string): string {
+  const comment = /\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, "utf8"))?.[1] ?? "";
+  return comment.split("\n").map((line) => line.replace(/^\s*\* ?/, "")).join("\n").trim();
 }
