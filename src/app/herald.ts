@@ -24,11 +24,13 @@ import { findWalletGroup, walletGroupsProjection } from "../projections/wallet-g
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
+import { startDeliveryDirectory } from "./delivery-directory.js";
 import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, type IngestKind, natsIngestCodec, registerIngestRoutes } from "./ingest.js";
+import { ingestScheduler } from "./ingest-scheduler.js";
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
 import { registerPlayground } from "./playground/register-playground.js";
@@ -88,11 +90,17 @@ export function allProjections(deps: {
   readonly store: EventStore;
   readonly logger: Logger;
   readonly config: Pick<Config, "endpointDisableAfterS">;
+  /** Told of deliveries the dispatch auditor had to schedule itself (metrics). */
+  readonly onDispatchRepairs?: (count: number) => void;
 }): AnyProjection[] {
   return [
     webhookEndpointsProjection,
     webhookSubscriptionsProjection,
-    dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
+    dispatcherProjection({
+      store: deps.store,
+      logger: deps.logger.child({ component: "dispatcher" }),
+      ...(deps.onDispatchRepairs ? { onRepairs: deps.onDispatchRepairs } : {}),
+    }),
     deliveryQueueProjection(),
     deliveryHistoryProjection,
     walletGroupsProjection(),
@@ -133,8 +141,13 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     nats = connection;
   }
 
+  const metrics = new MetricsRegistry();
+  const repairs = metrics.counter(
+    "herald_dispatch_repairs_total",
+    "Deliveries the dispatch auditor scheduled because ingest had not (EventStoreDB crash or race windows; 0 on PostgreSQL)",
+  );
   const projections = new Map<string, ProjectionRunner>();
-  for (const projection of allProjections({ store, logger, config })) {
+  for (const projection of allProjections({ store, logger, config, onDispatchRepairs: (count) => repairs.inc({}, count) })) {
     projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
   }
 
@@ -166,7 +179,6 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
   });
   started.push(() => waypoint.stop());
-  const metrics = new MetricsRegistry();
   /** Gauges read from the store and the database: one read serves every scrape for a few seconds. */
   const fromStorage = { cacheMs: METRICS_STORAGE_CACHE_MS };
   const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome (accepted, rejected, dropped)");
@@ -214,8 +226,17 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     "herald_delivery_deferred_total",
     "Due deliveries this process claimed and put back because their endpoint was at its limit, by reason (endpoint_concurrency, rate_limit)",
   );
+  // Every process schedules what it ingests, standby or not, from its own copy of the subscriptions.
+  const deliveryDirectory = await startDeliveryDirectory({ store, db: database.db, logger: logger.child({ component: "delivery-directory" }) });
+  started.push(() => deliveryDirectory.stop());
+  const ingestAppend = ingestScheduler({
+    store,
+    directory: deliveryDirectory.directory,
+    db: database.db,
+    logger: logger.child({ component: "ingest-scheduler" }),
+  });
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
-  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest });
+  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest, append: ingestAppend });
   registerWaypointRoutes(http, {
     matcher: waypoint,
     count: (outcome) => sseRequests.inc({ outcome }),
@@ -296,6 +317,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       const ingest = await startJetStreamIngest({
         nats, store, logger: ingestLogger, stream, subject, durable: `${config.natsDurable}-${name}`,
         ...natsIngestCodec(kind, config.maxPayloadBytes),
+        ...(kind === "transactions" ? { append: ingestAppend } : {}),
         onOutcome: (outcome) => countIngest(kind, "nats", outcome),
         stallAfterMs: config.ingestStallS * 1000,
       });
@@ -331,6 +353,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       // in flight: fastify waits for requests, the worker for its attempts (each bounded by
       // HERALD_DELIVERY_TIMEOUT_MS) and records them before the store closes.
       await Promise.all([http.close(), ...ingests.map((ingest) => ingest.stop()), worker.stop()]);
+      await deliveryDirectory.stop();
       await Promise.all([...projections.values()].map((runner) => runner.stop()));
       if (nats) await nats.drain().catch(() => {});
       await store.close();

@@ -57,6 +57,8 @@ export interface IngestRoutesOptions {
   readonly ingestToken: string | undefined;
   readonly maxPayloadBytes: number;
   readonly count: IngestCounter;
+  /** Appends an accepted message instead of store.appendMany (scheduling at ingest). */
+  readonly append?: (requests: readonly AppendRequest[]) => Promise<AppendOutcome[]>;
 }
 
 /**
@@ -64,6 +66,7 @@ export interface IngestRoutesOptions {
  * malformed body is the caller's to fix: it gets a 4xx naming the reason and nothing is written.
  */
 export function registerIngestRoutes(http: FastifyInstance, options: IngestRoutesOptions): void {
+  const appendMany = options.append ?? ((requests: readonly AppendRequest[]) => options.store.appendMany(requests));
   void http.register(async (scope) => {
     // Before the body is read: a sender without the token cannot hold a connection open by trickling
     // one, and the connection closes after the answer instead of waiting for the rest.
@@ -96,7 +99,7 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
         }
         let outcome: AppendOutcome | undefined;
         try {
-          [outcome] = await options.store.appendMany([toAppendRequest(decision, "system:ingest-http")]);
+          [outcome] = await appendMany([toAppendRequest(decision, "system:ingest-http")]);
         } catch (error) {
           if (!isPermanentAppendError(error)) throw error;
           // Decoding let it through, yet the store refuses the data itself: still the sender's to fix.

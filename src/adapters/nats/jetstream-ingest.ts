@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { chooseStream } from "../../domain/nats-subjects.js";
 import { isPermanentAppendError } from "../eventstore/append-errors.js";
-import type { AppendRequest, EventStore } from "../eventstore/event-store.js";
+import type { AppendOutcome, AppendRequest, EventStore } from "../eventstore/event-store.js";
 
 /** What the ingest consumer needs to know about one message. */
 export interface ReceivedMessage {
@@ -35,6 +35,11 @@ export interface JetStreamIngestOptions {
   readonly decode: (message: ReceivedMessage) => DecodedMessage;
   /** The record of a message whose append the store refused for good (`reason` says how). */
   readonly refuse: (message: ReceivedMessage, reason: string) => DecodedMessage;
+  /**
+   * Appends a batch instead of store.appendMany, with what else belongs in the same append (the
+   * deliveries scheduled at ingest); the messages are acknowledged only once it returns.
+   */
+  readonly append?: (requests: readonly AppendRequest[]) => Promise<AppendOutcome[]>;
   /** Called for each message when it is acknowledged or terminated (metrics, tests). */
   readonly onOutcome?: (outcome: IngestOutcome) => void;
   readonly maxBatch?: number;
@@ -99,6 +104,7 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
   });
   const consumer = await jetstream(nats).consumers.get(stream, options.durable);
 
+  const appendMany = options.append ?? ((requests: readonly AppendRequest[]) => store.appendMany(requests));
   const maxBatch = options.maxBatch ?? 256;
   const stallAfterMs = options.stallAfterMs ?? 30_000;
   let buffer: JsMsg[] = [];
@@ -127,7 +133,7 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
       if (stopping) throw new IngestStopped();
       try {
         // Stopping does not wait for an append that hangs on an unreachable store.
-        await abortable(store.appendMany(requests), stopSignal.signal);
+        await abortable(appendMany(requests), stopSignal.signal);
         return { ok: true };
       } catch (error) {
         if (isPermanentAppendError(error)) return { ok: false, error };
