@@ -146,6 +146,8 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     "herald_dispatch_repairs_total",
     "Deliveries the dispatch auditor scheduled because ingest had not (EventStoreDB crash or race windows; 0 on PostgreSQL)",
   );
+  // Shown from the start: 0 is the figure an operator checks for.
+  repairs.inc({}, 0);
   const projections = new Map<string, ProjectionRunner>();
   for (const projection of allProjections({ store, logger, config, onDispatchRepairs: (count) => repairs.inc({}, count) })) {
     projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
