@@ -10,12 +10,15 @@ import {
 } from "@eventstore/db-client";
 import { isSystemEvent, matchesFilter } from "./event-filter.js";
 import {
+  type AppendFence,
   AppendManyIncompleteError,
+  type AppendManyOptions,
   type AppendOutcome,
   type AppendRequest,
   type AppendResult,
   type EventStore,
   EventStoreUnavailableError,
+  FenceMovedError,
   type LogPage,
   type ReadAllOptions,
   type ReadBefore,
@@ -25,6 +28,7 @@ import {
   type StoredEvent,
   WrongExpectedVersionError,
 } from "./event-store.js";
+import { expectedRevisionHolds } from "./expected-revision.js";
 import { toEsdbEvent, toEsdbRevision, toReadPosition, toStoredEvent } from "./esdb-mapping.js";
 import { EsdbSubscription, isTransientEsdbError } from "./esdb-subscription.js";
 import { comparePositions } from "./position.js";
@@ -75,14 +79,22 @@ export async function createEsdbEventStore(connectionString: string, options: Es
    */
   async function emptyAppend(request: AppendRequest): Promise<AppendOutcome> {
     const [last] = await readStream(request.stream, { direction: "backwards", maxCount: 1 });
-    const current = last?.revision;
+    const actual = last?.revision ?? "no_stream";
     const expected = request.expectedRevision;
-    const fails =
-      (expected === "no_stream" && current !== undefined) ||
-      (expected === "stream_exists" && current === undefined) ||
-      (typeof expected === "bigint" && expected !== current);
-    if (fails) return { ok: false, error: new WrongExpectedVersionError(request.stream, expected, current ?? "no_stream") };
-    return { ok: true, result: { nextRevision: current ?? -1n, position: last?.position ?? { commit: 0n, prepare: 0n } } };
+    if (!expectedRevisionHolds(expected, actual)) return { ok: false, error: new WrongExpectedVersionError(request.stream, expected, actual) };
+    return { ok: true, result: { nextRevision: last?.revision ?? -1n, position: last?.position ?? { commit: 0n, prepare: 0n } } };
+  }
+
+  /**
+   * A check reads the fence stream's revision before anything is appended. Without a transaction
+   * across streams a fenced write can still land between the read and the appends: the dispatch
+   * auditor closes that window. A write needs nothing more than its own append.
+   */
+  async function checkFence(fence: AppendFence): Promise<void> {
+    if (fence.expectedRevision === undefined) return;
+    const [last] = await readStream(fence.stream, { direction: "backwards", maxCount: 1 });
+    const actual = last?.revision ?? "no_stream";
+    if (!expectedRevisionHolds(fence.expectedRevision, actual)) throw new FenceMovedError(fence.stream, fence.expectedRevision, actual);
   }
 
   async function readStream(stream: string, readOptions: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -161,7 +173,9 @@ export async function createEsdbEventStore(connectionString: string, options: Es
   }
 
   /** Runs one stream's requests in order, streams side by side, at most APPEND_CONCURRENCY at once. */
-  async function appendMany(requests: readonly AppendRequest[]): Promise<AppendOutcome[]> {
+  async function appendMany(requests: readonly AppendRequest[], appendOptions: AppendManyOptions = {}): Promise<AppendOutcome[]> {
+    if (requests.length === 0) return [];
+    if (appendOptions.fence) await checkFence(appendOptions.fence);
     const outcomes: (AppendOutcome | undefined)[] = new Array(requests.length).fill(undefined);
     const byStream = new Map<string, number[]>();
     requests.forEach((request, index) => {

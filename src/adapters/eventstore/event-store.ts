@@ -190,11 +190,6 @@ export class WrongExpectedVersionError extends Error {
   }
 }
 
-/**
- * `appendMany` could not finish: an append failed for a reason other than its revision check (the
- * server became unreachable, …). EventStoreDB has no transaction across streams, so appends that
- * succeeded stay written: `outcomes` says which (undefined: not attempted or unknown).
- */
 /** An appendMany's fence check failed: nothing was written. `actual` says how far the fence stream is. */
 export class FenceMovedError extends Error {
   readonly code = "FENCE_MOVED";
@@ -209,6 +204,11 @@ export class FenceMovedError extends Error {
   }
 }
 
+/**
+ * `appendMany` could not finish: an append failed for a reason other than its revision check (the
+ * server became unreachable, …). EventStoreDB has no transaction across streams, so appends that
+ * succeeded stay written: `outcomes` says which (undefined: not attempted or unknown).
+ */
 export class AppendManyIncompleteError extends Error {
   readonly code = "APPEND_MANY_INCOMPLETE";
   constructor(

@@ -1,16 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { sql, type Transaction } from "kysely";
+import { sql } from "kysely";
 import type { Database } from "../db/database.js";
-import type { CoreTables } from "../db/schema.js";
 import {
-  type AppendOutcome,
-  type AppendRequest,
-  type AppendResult,
   type EventFilter,
   type EventStore,
-  type ExpectedRevision,
   type LogPage,
-  type NewEvent,
   type Position,
   type ReadAllOptions,
   type ReadBefore,
@@ -18,9 +12,9 @@ import {
   type ReadPageOptions,
   type ReadStreamOptions,
   type StoredEvent,
-  WrongExpectedVersionError,
 } from "./event-store.js";
 import { LiveSubscription } from "./live-subscription.js";
+import { appendStatement, toAppendOutcomes } from "./postgres-append.js";
 
 const CHANNEL = "herald_events";
 
@@ -43,53 +37,6 @@ export async function createPostgresEventStore(database: Database): Promise<Even
   const notifyOthers = coalesced(async () => {
     if (!closed) await database.notify(CHANNEL, token);
   });
-
-  async function appendInTransaction(trx: Transaction<CoreTables>, requests: readonly AppendRequest[]) {
-    const outcomes: (AppendOutcome | { ok: true; pending: { stream: string; nextRevision: bigint; lastEventId?: string } })[] =
-      [];
-    const rows: { event_id: string; stream: string; revision: bigint; type: string; data: string; metadata: string }[] =
-      [];
-    const checks = await reserveRevisions(trx, requests);
-    for (const [index, request] of requests.entries()) {
-      const checked = checks[index];
-      if (!checked) throw new Error("reserveRevisions returned fewer checks than requests");
-      if (!checked.ok) {
-        outcomes.push({ ok: false, error: checked.error });
-        continue;
-      }
-      let revision = checked.firstRevision;
-      let lastEventId: string | undefined;
-      for (const event of request.events) {
-        lastEventId = event.id ?? randomUUID();
-        rows.push({
-          event_id: lastEventId,
-          stream: request.stream,
-          revision: revision++,
-          type: event.type,
-          data: JSON.stringify(event.data),
-          metadata: JSON.stringify(event.metadata),
-        });
-      }
-      outcomes.push({ ok: true, pending: { stream: request.stream, nextRevision: revision - 1n, lastEventId } });
-    }
-    const positions = new Map<string, bigint>();
-    let commit = 0n;
-    if (rows.length > 0) {
-      const inserted = await trx
-        .insertInto("herald_events")
-        .values(rows)
-        .returning(["event_id", "position", sql<string>`transaction_id::text`.as("xid_text")])
-        .execute();
-      for (const row of inserted) positions.set(row.event_id, row.position);
-      commit = BigInt(inserted[0]?.xid_text ?? "0");
-    }
-    return outcomes.map((outcome): AppendOutcome => {
-      if (!("pending" in outcome)) return outcome;
-      const { nextRevision, lastEventId } = outcome.pending;
-      const prepare = lastEventId ? (positions.get(lastEventId) ?? 0n) : 0n;
-      return { ok: true, result: { nextRevision, position: { commit, prepare } } };
-    });
-  }
 
   /**
    * One page of the rows readers may see, after `from` or (backwards) before it, exclusive;
@@ -133,9 +80,10 @@ export async function createPostgresEventStore(database: Database): Promise<Even
       if (!outcome.ok) throw outcome.error;
       return outcome.result;
     },
-    async appendMany(requests) {
+    async appendMany(requests, options = {}) {
       if (requests.length === 0) return [];
-      const outcomes = await db.transaction().execute((trx) => appendInTransaction(trx, requests));
+      const { rows } = await appendStatement(requests, options.fence).execute(db);
+      const outcomes = toAppendOutcomes(requests, options.fence, rows);
       // After commit, outside the append's transaction: a NOTIFY inside it would make every append
       // commit wait its turn for PostgreSQL's notify lock.
       if (outcomes.some((outcome, index) => outcome.ok && requests[index]!.events.length > 0)) {
@@ -255,74 +203,6 @@ function filterCondition(filter: EventFilter | undefined) {
     parts.push(sql`(${sql.join([sql`false`, ...prefixes], sql` or `)})`);
   }
   return sql`(${sql.join(parts, sql` and `)})`;
-}
-
-type RevisionCheck = { ok: true; firstRevision: bigint } | { ok: false; error: WrongExpectedVersionError };
-
-/** A stream row this batch created and has not written to yet: the stream does not exist. */
-const NO_STREAM = -1n;
-
-/**
- * Checks every request's expected revision and reserves its revisions with a fixed number of
- * statements, whatever the batch size (one round trip per request made a batch of 500 cost half a
- * second). The streams' rows are locked until commit, in stream order so that concurrent batches
- * cannot deadlock; missing streams get a placeholder row (NO_STREAM) so that they are locked too.
- * Requests to one stream apply in order, as if appended one after the other.
- */
-async function reserveRevisions(trx: Transaction<CoreTables>, requests: readonly AppendRequest[]): Promise<RevisionCheck[]> {
-  const streams = [...new Set(requests.map((request) => request.stream))].sort();
-  const locked = await lockRevisions(trx, streams);
-  const missing = streams.filter((stream) => !locked.has(stream));
-  if (missing.length > 0) {
-    const created = await sql<{ stream: string }>`
-      insert into herald_streams (stream, revision)
-      select stream, ${NO_STREAM.toString()}::bigint from unnest(${sql.val(missing)}::text[]) as stream
-      on conflict (stream) do nothing
-      returning stream`.execute(trx);
-    for (const row of created.rows) locked.set(row.stream, NO_STREAM);
-    // Streams another transaction created since we looked: lock them as they are now.
-    const raced = missing.filter((stream) => !locked.has(stream));
-    if (raced.length > 0) for (const [stream, revision] of await lockRevisions(trx, raced)) locked.set(stream, revision);
-  }
-
-  const current = new Map(locked);
-  const checks = requests.map((request) => checkRevision(request, current));
-
-  const changed = streams.filter((stream) => current.get(stream) !== locked.get(stream));
-  if (changed.length > 0) {
-    await sql`
-      update herald_streams as s set revision = v.revision
-      from unnest(${sql.val(changed)}::text[], ${sql.val(changed.map((stream) => (current.get(stream) ?? NO_STREAM).toString()))}::bigint[]) as v(stream, revision)
-      where s.stream = v.stream`.execute(trx);
-  }
-  const unused = streams.filter((stream) => current.get(stream) === NO_STREAM);
-  if (unused.length > 0) {
-    await sql`delete from herald_streams where stream = any(${sql.val(unused)}::text[]) and revision = ${NO_STREAM.toString()}::bigint`.execute(trx);
-  }
-  return checks;
-}
-
-/** One request against the streams' revisions so far in the batch; moves them on when it succeeds. */
-function checkRevision(request: AppendRequest, current: Map<string, bigint>): RevisionCheck {
-  const { stream, expectedRevision: expected } = request;
-  const revision = current.get(stream) ?? NO_STREAM;
-  const actual = revision === NO_STREAM ? "no_stream" : revision;
-  const fail = (): RevisionCheck => ({ ok: false, error: new WrongExpectedVersionError(stream, expected, actual) });
-  if (actual === "no_stream" ? expected === "stream_exists" || typeof expected === "bigint" : expected === "no_stream" || (typeof expected === "bigint" && expected !== actual)) {
-    return fail();
-  }
-  current.set(stream, revision + BigInt(request.events.length));
-  return { ok: true, firstRevision: revision + 1n };
-}
-
-async function lockRevisions(trx: Transaction<CoreTables>, streams: readonly string[]): Promise<Map<string, bigint>> {
-  if (streams.length === 0) return new Map();
-  const result = await sql<{ stream: string; revision: bigint }>`
-    select stream, revision from herald_streams
-    where stream = any(${sql.val([...streams])}::text[])
-    order by stream
-    for update`.execute(trx);
-  return new Map(result.rows.map((row) => [row.stream, BigInt(row.revision)]));
 }
 
 /**

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type EventFilter,
   type EventStore,
+  FenceMovedError,
   type LogPage,
   type NewEvent,
   type ReadBefore,
@@ -156,6 +157,72 @@ export function describeEventStoreContract(
       expect(await store.readStream(missing)).toEqual([]);
       await store.append(missing, events(1), "no_stream");
       expect(await store.readStream(missing)).toHaveLength(1);
+    });
+
+    it("runs concurrent batches over the same streams in opposite orders to the end (no deadlock, no lost revision)", async () => {
+      const names = Array.from({ length: 6 }, (_, index) => (index === 0 ? stream(`n${index}`) : `${prefix}-n${index}`));
+      const batches = Array.from({ length: 12 }, (_, batch) =>
+        (batch % 2 === 0 ? names : [...names].reverse()).map((name) => ({ stream: name, events: events(2), expectedRevision: "any" as const })),
+      );
+      const outcomes = await Promise.all(batches.map((requests) => store.appendMany(requests)));
+      expect(outcomes.flat().every((outcome) => outcome.ok)).toBe(true);
+      for (const name of names) {
+        expect((await store.readStream(name)).map((event) => event.revision)).toEqual(Array.from({ length: 24 }, (_, index) => BigInt(index)));
+      }
+    });
+
+    it("refuses a whole appendMany whose fence check fails, writing nothing", async () => {
+      const fence = stream("fence");
+      const target = `${prefix}-target`;
+      const missingFence = `${prefix}-missing-fence`;
+      await store.append(fence, events(1), "no_stream");
+      const request = { stream: target, events: events(1), expectedRevision: "no_stream" as const };
+      const moved = await store.appendMany([request], { fence: { stream: fence, expectedRevision: 5n } }).catch((e: unknown) => e);
+      expect(moved).toBeInstanceOf(FenceMovedError);
+      expect(moved).toMatchObject({ stream: fence, expected: 5n, actual: 0n });
+      const created = await store.appendMany([request], { fence: { stream: fence, expectedRevision: "no_stream" } }).catch((e: unknown) => e);
+      expect(created).toMatchObject({ code: "FENCE_MOVED", actual: 0n });
+      const missing = await store.appendMany([request], { fence: { stream: missingFence, expectedRevision: 0n } }).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ code: "FENCE_MOVED", actual: "no_stream" });
+      expect(await store.readStream(target)).toEqual([]);
+      expect(await store.readStream(fence)).toHaveLength(1);
+    });
+
+    it("appends under a fence check at the fence's revision, no_stream included", async () => {
+      const fence = stream("fence");
+      const target = `${prefix}-target`;
+      const first = await store.appendMany([{ stream: target, events: events(1), expectedRevision: "no_stream" }], {
+        fence: { stream: fence, expectedRevision: "no_stream" },
+      });
+      expect(first.map((outcome) => outcome.ok)).toEqual([true]);
+      await store.append(fence, events(2), "no_stream");
+      const second = await store.appendMany([{ stream: target, events: events(1), expectedRevision: 0n }], {
+        fence: { stream: fence, expectedRevision: 1n },
+      });
+      expect(second.map((outcome) => outcome.ok)).toEqual([true]);
+      expect(await store.readStream(target)).toHaveLength(2);
+    });
+
+    it("moves the fence with a fenced write, so that a check at the old revision fails", async () => {
+      const fence = stream("fence");
+      const target = `${prefix}-target`;
+      await store.append(fence, events(1), "no_stream");
+      const written = await store.appendMany(
+        [
+          { stream: fence, events: events(1, "FenceMoved"), expectedRevision: 0n },
+          { stream: target, events: events(1), expectedRevision: "no_stream" },
+        ],
+        { fence: { stream: fence } },
+      );
+      expect(written.map((outcome) => outcome.ok)).toEqual([true, true]);
+      const stale = await store
+        .appendMany([{ stream: target, events: events(1), expectedRevision: 0n }], { fence: { stream: fence, expectedRevision: 0n } })
+        .catch((e: unknown) => e);
+      expect(stale).toMatchObject({ code: "FENCE_MOVED", actual: 1n });
+      const current = await store.appendMany([{ stream: target, events: events(1), expectedRevision: 0n }], {
+        fence: { stream: fence, expectedRevision: 1n },
+      });
+      expect(current.map((outcome) => outcome.ok)).toEqual([true]);
     });
 
     it("reads the global log in position order, exclusive of the starting position", async () => {

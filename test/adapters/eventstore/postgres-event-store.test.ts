@@ -5,6 +5,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { openPglite, openPostgres } from "../../../src/adapters/db/database.js";
 import { migrate } from "../../../src/adapters/db/migrations.js";
+import type { EventStore } from "../../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
 import { createTestDatabase } from "../../support/test-database.js";
 import { describeEventStoreContract } from "./event-store-contract.js";
@@ -103,5 +104,83 @@ describe("PostgreSQL event log: waking readers", () => {
       await writerDatabase.close();
       await testDatabase.drop();
     }
+  });
+});
+
+describe("PostgreSQL event log: the fence", () => {
+  const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "2026-11-24T00:00:00.000Z" };
+  const event = (type: string) => [{ type, data: {}, metadata }];
+
+  /** Runs `test` with a store and a second connection that can hold the fence the way an append does. */
+  async function withHolder(test: (store: EventStore, holder: pg.Client) => Promise<void>): Promise<void> {
+    const testDatabase = await createTestDatabase();
+    const database = await openPostgres(testDatabase.url);
+    const holder = new pg.Client({ connectionString: testDatabase.url });
+    try {
+      await migrate(database.db);
+      await holder.connect();
+      const store = await createPostgresEventStore(database);
+      await test(store, holder);
+      await store.close();
+    } finally {
+      await holder.end();
+      await database.close();
+      await testDatabase.drop();
+    }
+  }
+
+  /** Until another connection waits for an advisory lock: the append under test is blocked on the fence. */
+  async function untilWaitingOnFence(holder: pg.Client): Promise<void> {
+    await expect
+      .poll(async () => (await holder.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted")).rows[0].n)
+      .toBe(1);
+  }
+
+  it("makes a fenced write wait for a check that took the fence first", async () => {
+    await withHolder(async (store, holder) => {
+      await store.append("subscription-set", event("Changed"), "no_stream");
+      await holder.query("begin");
+      // herald_append as appendMany calls it, with a fence check and nothing to append.
+      await holder.query("select * from herald_append('{}', '{}', '{}', '{}', '{}', '{}', '{}', 'subscription-set', 0)");
+      const order: string[] = [];
+      const write = store
+        .appendMany([{ stream: "subscription-set", events: event("Changed"), expectedRevision: 0n }], { fence: { stream: "subscription-set" } })
+        .then((outcomes) => {
+          order.push("write");
+          return outcomes;
+        });
+      await untilWaitingOnFence(holder);
+      order.push("check commits");
+      await holder.query("commit");
+      expect((await write).map((outcome) => outcome.ok)).toEqual([true]);
+      expect(order).toEqual(["check commits", "write"]);
+    });
+  });
+
+  it("makes a check wait for a fenced write that took the fence first, and then refuses it", async () => {
+    await withHolder(async (store, holder) => {
+      await store.append("subscription-set", event("Changed"), "no_stream");
+      await holder.query("begin");
+      // herald_append as appendMany calls it for a fenced write of one event to the fence stream.
+      const written = await holder.query(
+        "select appended from herald_append(array['subscription-set'], array[0::bigint], array[1], array[gen_random_uuid()], array['Changed'], array['{}'::jsonb], array['{}'::jsonb], 'subscription-set', null)",
+      );
+      expect(written.rows).toEqual([{ appended: true }]);
+      const order: string[] = [];
+      const check = store
+        .appendMany([{ stream: "transaction-1", events: event("Received"), expectedRevision: "no_stream" }], {
+          fence: { stream: "subscription-set", expectedRevision: 0n },
+        })
+        .catch((error: unknown) => {
+          order.push("check");
+          return error;
+        });
+      await untilWaitingOnFence(holder);
+      order.push("write commits");
+      await holder.query("commit");
+      expect(await check).toMatchObject({ code: "FENCE_MOVED", actual: 1n });
+      expect(order).toEqual(["write commits", "check"]);
+      expect(await store.readStream("transaction-1")).toEqual([]);
+    });
   });
 });
