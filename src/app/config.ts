@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { FAULT_POINTS, type FaultPoint } from "./fault-injection.js";
 
 /**
  * herald's configuration: only the variables of the table in DESIGN.md, validated at start. A bad
@@ -58,6 +59,8 @@ export interface Config {
   readonly maxEndpointsPerSubscriber: number;
   readonly maxSubscriptionsPerEndpoint: number;
   readonly logLevel: string;
+  /** Tests and drills only: where the process kills itself (fault-injection.ts). */
+  readonly faultAt: FaultPoint | undefined;
   /** True when running on embedded storage (no DATABASE_URL). */
   readonly embedded: boolean;
   /** Secrets generated for embedded mode, to print once at start. */
@@ -168,6 +171,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError("LOG_LEVEL", "must be one of fatal, error, warn, info, debug, trace, silent");
   }
 
+  const faultAt = read("HERALD_FAULT_AT");
+  if (faultAt !== undefined && !(FAULT_POINTS as readonly string[]).includes(faultAt)) {
+    throw new ConfigError("HERALD_FAULT_AT", `must be one of ${FAULT_POINTS.join(", ")}`);
+  }
+
   return {
     port,
     host: read("HOST") ?? "127.0.0.1",
@@ -212,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxEndpointsPerSubscriber: int("HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER", 100, 1, 1_000_000),
     maxSubscriptionsPerEndpoint: int("HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT", 100, 1, 1_000_000),
     logLevel,
+    faultAt: faultAt as FaultPoint | undefined,
     embedded,
     generated,
   };

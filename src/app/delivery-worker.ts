@@ -7,7 +7,7 @@ import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import type { WebhookSender } from "../adapters/http/webhook-sender.js";
-import { type AttemptReport, type DeliveryCommand, decide, deliveryStream } from "../domain/delivery.js";
+import { type AttemptReport, type DeliveryCommand, type DeliveryLease, decide, deliveryStream } from "../domain/delivery.js";
 import {
   type ClaimedDelivery,
   claimDeliveries,
@@ -18,6 +18,7 @@ import {
 } from "../projections/delivery-queue.js";
 import { takeEndpointSendSlots } from "../projections/delivery-send-slots.js";
 import type { Config } from "./config.js";
+import { faultPoint } from "./fault-injection.js";
 
 export interface DeliveryWorkerOptions {
   readonly database: Database;
@@ -35,8 +36,41 @@ export interface DeliveryWorkerOptions {
 export type DeferralReason = "endpoint_concurrency" | "rate_limit";
 
 export interface DeliveryWorker {
-  /** Stops claiming, lets attempts in flight finish and records them. */
+  /**
+   * Hand-off (ingest → worker, no queue round trip): takes attempt slots for the candidates this
+   * worker can start at once (active endpoint without a rate limit, within HERALD_WORKER_CONCURRENCY
+   * and the endpoint's cap); the others get no lease and are left to the queue. Never waits: no
+   * free slot is no lease, so overflow takes the queue path and ingest never blocks on the worker.
+   */
+  reserve(candidates: readonly HandOffCandidate[]): HandOffReservation;
+  /**
+   * Stops claiming and handing off, lets attempts in flight finish (handed-off ones included) and
+   * records them; reservations whose append is still running are waited for a moment, then cancelled.
+   */
   stop(): Promise<void>;
+}
+
+/** A delivery ingest is about to schedule, with what its first attempt needs. */
+export interface HandOffCandidate {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  /** The exact body every attempt sends. */
+  readonly payload: string;
+  readonly correlationId: string;
+  /** The endpoint as ingest's cache holds it; secrets sealed. */
+  readonly endpoint: ClaimedDelivery["endpoint"];
+}
+
+export interface HandOffReservation {
+  /** deliveryId → the lease to write into its DeliveryScheduled; candidates absent here go through the queue. */
+  readonly leases: ReadonlyMap<string, DeliveryLease>;
+  /**
+   * The append committed: `written` are the deliveries it created (a duplicate's refused creation is
+   * not among them). Their first attempts start now, at revision 0; the other slots are freed.
+   */
+  commit(written: Iterable<string>): void;
+  /** The append failed: every slot is freed. */
+  cancel(): void;
 }
 
 /** How long an endpoint at its concurrency cap through other processes' attempts is left alone: they send no signal when one ends. */
@@ -44,6 +78,8 @@ const CAP_HELD_ELSEWHERE_MS = 100;
 /** The longest idle wait: a safety net under NOTIFY and the next due time. */
 const IDLE_POLL_MS = 1000;
 const ERROR_BACKOFF_MS = 1000;
+/** The revision of a delivery stream holding only its DeliveryScheduled. */
+const SCHEDULED_REVISION = 0n;
 
 /**
  * Claims due deliveries from the queue in batches and runs their attempts, at most
@@ -54,6 +90,12 @@ const ERROR_BACKOFF_MS = 1000;
  * appended with the delivery stream's expected revision, so a worker whose lease expired (and whose
  * delivery someone else took over) has its append refused and dropped. A crash loses only leases:
  * they expire and the deliveries are attempted again (at-least-once).
+ *
+ * Ingest hands fresh deliveries over directly (reserve, then commit once their DeliveryScheduled,
+ * carrying this worker's lease, is durable): the first attempt starts without a claim, and the
+ * queue row the projection writes later is leased already. The claim loop is the backstop for
+ * everything else: retries, rate-limited, paused and deleted endpoints, recoveries, and leases a
+ * crash left behind.
  */
 export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
   const { database, logger, config } = options;
@@ -66,15 +108,24 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const wake = new AppendSignal();
   const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => wake.notify());
   const worker = randomUUID();
-  /** This worker's attempts in flight, by endpoint. */
+  /** Slots held by endpoint: this worker's attempts in flight and hand-offs reserved. */
   const perEndpoint = new Map<string, number>();
   /**
    * Endpoints this worker leaves alone until a time (Date.now() ms): out of rate-limit slots, or at
    * their concurrency cap through other processes' attempts.
    */
   const waits = new Map<string, number>();
-  /** Deliveries holding a slot: their attempt is in flight. */
-  const inFlight = new Set<string>();
+  /** Deliveries holding a slot: their attempt is in flight, or reserved for a hand-off. */
+  const holding = new Set<string>();
+  /** Hand-offs whose append has not come back yet. */
+  const reservations = new Set<HandOffReservation>();
+  /**
+   * Other workers' attempts by endpoint, for hand-offs, which must not wait for a query: refreshed
+   * in the background when older than CAP_HELD_ELSEWHERE_MS, so it lags by about that much.
+   */
+  let elsewhere = new Map<string, number>();
+  let elsewhereAt = 0;
+  let elsewhereRefreshing = false;
   /** Every delivery still being worked on, including those whose attempt is being recorded. */
   const tasks = new Set<Promise<void>>();
   let stopping = false;
@@ -129,22 +180,27 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     return { admitted, giveBack };
   }
 
+  const takeSlot = (deliveryId: string, webhookId: string) => {
+    holding.add(deliveryId);
+    perEndpoint.set(webhookId, (perEndpoint.get(webhookId) ?? 0) + 1);
+  };
+  const freeSlot = (deliveryId: string, webhookId: string) => {
+    if (!holding.delete(deliveryId)) return;
+    const left = (perEndpoint.get(webhookId) ?? 1) - 1;
+    if (left === 0) perEndpoint.delete(webhookId);
+    else perEndpoint.set(webhookId, left);
+    wake.notify();
+  };
+
+  /** Runs a delivery whose slot is taken. */
   const start = (delivery: ClaimedDelivery) => {
-    inFlight.add(delivery.deliveryId);
-    perEndpoint.set(delivery.webhookId, (perEndpoint.get(delivery.webhookId) ?? 0) + 1);
     // The slot is freed when the attempt ends, not when it is recorded: recording is group-committed
     // with other attempts' and must not hold the next attempt back. The lease covers both.
-    const freeSlot = () => {
-      if (!inFlight.delete(delivery.deliveryId)) return;
-      const left = (perEndpoint.get(delivery.webhookId) ?? 1) - 1;
-      if (left === 0) perEndpoint.delete(delivery.webhookId);
-      else perEndpoint.set(delivery.webhookId, left);
-      wake.notify();
-    };
-    const task = process(delivery, freeSlot)
+    const attemptEnded = () => freeSlot(delivery.deliveryId, delivery.webhookId);
+    const task = process(delivery, attemptEnded)
       .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.deliveryId }, "delivery task failed; its lease will expire and it will be retried"))
       .finally(() => {
-        freeSlot();
+        attemptEnded();
         tasks.delete(task);
       });
     tasks.add(task);
@@ -178,6 +234,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     const { deliveryId, endpoint } = delivery;
     const lifecycle = lifecycleCommand(delivery, Date.now());
     if (lifecycle) return lifecycle;
+    faultPoint("before-post");
     const report = await options.sender.send({
       url: endpoint.url,
       id: deliveryId,
@@ -204,7 +261,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   async function run(): Promise<void> {
     while (!stopping) {
       const signalBefore = wake.count;
-      const free = config.workerConcurrency - inFlight.size;
+      const free = config.workerConcurrency - holding.size;
       if (free < claimThreshold) {
         await wake.wait(IDLE_POLL_MS);
         continue;
@@ -219,7 +276,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
           await releaseDeliveries(db, claimed.map((delivery) => delivery.deliveryId));
           break;
         }
-        for (const delivery of admitted) start(delivery);
+        for (const delivery of admitted) {
+          takeSlot(delivery.deliveryId, delivery.webhookId);
+          start(delivery);
+        }
         await releaseDeliveries(db, giveBack);
         if (claimed.length === free && giveBack.length === 0) continue;
         waitMs = Math.min((await msUntilNextDue(db, blocked())) ?? IDLE_POLL_MS, IDLE_POLL_MS, msUntilWaitEnds());
@@ -236,14 +296,97 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     }
   }
 
+  const refreshElsewhere = () => {
+    if (elsewhereRefreshing || Date.now() - elsewhereAt < CAP_HELD_ELSEWHERE_MS) return;
+    elsewhereRefreshing = true;
+    attemptsElsewhere(db, undefined, { worker, leaseMs, attemptMs: config.deliveryTimeoutMs })
+      .then(
+        (counts) => {
+          elsewhere = counts;
+          elsewhereAt = Date.now();
+        },
+        // Until the queue's tables exist (first start) or while the database is away, the last counts stand.
+        (error: unknown) => logger.debug({ err: error }, "counting other workers' attempts failed"),
+      )
+      .finally(() => {
+        elsewhereRefreshing = false;
+      });
+  };
+
+  function reserve(candidates: readonly HandOffCandidate[]): HandOffReservation {
+    refreshElsewhere();
+    const leases = new Map<string, DeliveryLease>();
+    const reserved = new Map<string, HandOffCandidate>();
+    const until = Date.now() + leaseMs;
+    for (const candidate of candidates) {
+      if (stopping || holding.size >= config.workerConcurrency) break;
+      const { deliveryId, webhookId, endpoint } = candidate;
+      // Rate limits are shared by every process through the database (delivery-send-slots.ts), and a
+      // paused or deleted endpoint's delivery needs a lifecycle record, not an attempt: the queue's way.
+      if (endpoint.status !== "active" || endpoint.rateLimit !== null) continue;
+      // Already here: a redelivered message whose delivery this worker is attempting.
+      if (holding.has(deliveryId)) continue;
+      if ((perEndpoint.get(webhookId) ?? 0) + (elsewhere.get(webhookId) ?? 0) >= config.endpointConcurrency) continue;
+      takeSlot(deliveryId, webhookId);
+      reserved.set(deliveryId, candidate);
+      leases.set(deliveryId, { worker, until });
+    }
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      reservations.delete(reservation);
+      wake.notify();
+      return true;
+    };
+    const reservation: HandOffReservation = {
+      leases,
+      commit(writtenIds) {
+        const written = new Set(writtenIds);
+        if (!settle()) {
+          const late = [...reserved.keys()].filter((id) => written.has(id));
+          if (late.length > 0) logger.info({ deliveries: late.length }, "hand-off committed after the worker stopped; the queue delivers them when their lease ends");
+          return;
+        }
+        for (const [deliveryId, candidate] of reserved) {
+          if (!written.has(deliveryId)) {
+            freeSlot(deliveryId, candidate.webhookId);
+            continue;
+          }
+          const { webhookId, payload, correlationId, endpoint } = candidate;
+          start({ deliveryId, webhookId, payload, correlationId, state: "pending", attempts: 0, revision: SCHEDULED_REVISION, endpoint });
+        }
+      },
+      cancel() {
+        if (!settle()) return;
+        for (const [deliveryId, candidate] of reserved) freeSlot(deliveryId, candidate.webhookId);
+      },
+    };
+    if (reserved.size > 0) reservations.add(reservation);
+    else settled = true;
+    return reservation;
+  }
+
+  /** Resolves when no hand-off awaits its append, or after `ms`. */
+  async function reservationsSettled(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (reservations.size > 0 && Date.now() < deadline) await wake.wait(deadline - Date.now());
+  }
+
   const loop = run();
+  refreshElsewhere();
   logger.info({ concurrency: config.workerConcurrency, perEndpoint: config.endpointConcurrency, leaseMs }, "delivery worker running");
   return {
+    reserve,
     async stop() {
       stopping = true;
       wake.notify();
       await loop;
-      await Promise.allSettled([...tasks]);
+      // Ingest stops alongside and settles its append in flight: attempts it hands over are finished
+      // like the others. One it never settles is cancelled; its leases expire and the queue delivers.
+      await reservationsSettled(config.deliveryTimeoutMs);
+      for (const reservation of [...reservations]) reservation.cancel();
+      while (tasks.size > 0) await Promise.allSettled([...tasks]);
       await batcher.drain();
       await unlisten();
       await options.sender.close();

@@ -27,6 +27,7 @@ import type { Config } from "./config.js";
 import { startDeliveryDirectory } from "./delivery-directory.js";
 import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
+import { armFaultPoint } from "./fault-injection.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, type IngestKind, natsIngestCodec, registerIngestRoutes } from "./ingest.js";
@@ -117,6 +118,7 @@ export function allProjections(deps: {
  * The composition root: the only place that creates connections and wires the parts together.
  */
 export async function startHerald(config: Config, logger: Logger): Promise<Herald> {
+  armFaultPoint(config.faultAt);
   const started: Closer[] = [];
   try {
     return await assembleHerald(config, logger, started);

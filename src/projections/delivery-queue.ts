@@ -10,8 +10,10 @@ import type { Projection } from "./projection.js";
  * which stream revision) plus what an attempt needs to know about each endpoint (URL, retries, the
  * sealed API key and secret, whether it is active). Workers claim due rows with
  * `FOR UPDATE SKIP LOCKED` and a lease, so two workers never attempt one delivery at once and a
- * dead worker's claim expires. A row leaves the queue when its delivery succeeds or fails for good,
- * and comes back when a failed delivery is redelivered.
+ * dead worker's claim expires. A delivery handed off at ingest (its DeliveryScheduled carries a
+ * lease) arrives claimed by the worker attempting it; its lease ends like any claim's. A row leaves
+ * the queue when its delivery succeeds or fails for good, and comes back when a failed delivery is
+ * redelivered.
  */
 export interface DeliveryQueueTables {
   delivery_queue: {
@@ -142,10 +144,14 @@ class QueueChanges {
     // lease (see write()).
     const revision = event.revision;
     switch (event.type) {
-      case "DeliveryScheduled":
-        return this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt) });
+      case "DeliveryScheduled": {
+        // Handed off at ingest: the scheduling process is attempting it, so it is claimed already.
+        const { lease } = event.data;
+        const leased = lease === undefined ? { leased_until: null, leased_by: null } : { leased_until: new Date(lease.until), leased_by: lease.worker };
+        return this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt), ...leased });
+      }
       case "DeliveryRedeliveryRequested":
-        return this.#insert(event, { attempts: event.data.attempts, revision, due_at: new Date(event.data.dueAt) });
+        return this.#insert(event, { attempts: event.data.attempts, revision, due_at: new Date(event.data.dueAt), leased_until: null, leased_by: null });
       case "DeliveryAttempted":
         // An attempt is always appended together with its outcome (retry, success or failure), but a
         // batch may end between the two: EventStoreDB subscriptions hand events over one by one, and
@@ -170,7 +176,7 @@ class QueueChanges {
   /** The same body as the first attempt's: attempts are signed over it. */
   #insert(
     event: StoredEvent & { readonly data: DeliveryScheduled["data"] | DeliveryRedeliveryRequested["data"] },
-    position: Pick<QueueRow, "attempts" | "revision" | "due_at">,
+    position: Pick<QueueRow, "attempts" | "revision" | "due_at" | "leased_until" | "leased_by">,
   ): void {
     this.#due = true;
     this.#rows.set(event.data.deliveryId, {
@@ -181,8 +187,6 @@ class QueueChanges {
         payload: transactionText(event.data),
         correlation_id: event.metadata.correlationId,
         state: "pending",
-        leased_until: null,
-        leased_by: null,
         ...position,
       },
     });
@@ -191,9 +195,9 @@ class QueueChanges {
   #update(id: string, update: RowUpdate): void {
     const current = this.#rows.get(id);
     if (current?.kind === "insert") {
-      // A row inserted in this batch is not leased yet.
-      const { endsLease: _, ...columns } = update;
-      this.#rows.set(id, { kind: "insert", row: { ...current.row, ...columns } });
+      // A row inserted in this batch is leased only by its hand-off, which ends like a claim's.
+      const { endsLease, ...columns } = update;
+      this.#rows.set(id, { kind: "insert", row: { ...current.row, ...columns, ...(endsLease ? { leased_until: null } : {}) } });
     } else if (current?.kind === "update") this.#rows.set(id, { ...current, ...update });
     else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
   }
@@ -218,7 +222,8 @@ class QueueChanges {
             attempts: eb.ref("excluded.attempts"),
             revision: eb.ref("excluded.revision"),
             due_at: eb.ref("excluded.due_at"),
-            leased_until: null,
+            leased_until: eb.ref("excluded.leased_until"),
+            leased_by: eb.ref("excluded.leased_by"),
           })),
         )
         .execute();
@@ -380,13 +385,15 @@ type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & Omit
  */
 export async function attemptsElsewhere(
   db: Kysely<any>,
-  webhookIds: readonly string[],
+  /** Undefined: every endpoint. */
+  webhookIds: readonly string[] | undefined,
   options: { readonly worker: string; readonly leaseMs: number; readonly attemptMs: number },
 ): Promise<Map<string, number>> {
-  if (webhookIds.length === 0) return new Map();
+  if (webhookIds?.length === 0) return new Map();
+  const only = webhookIds === undefined ? sql`` : sql`webhook_id = any(${sql.val([...webhookIds])}::text[]) and`;
   const result = await sql<{ webhook_id: string; leased: number }>`
     select webhook_id, count(*)::int as leased from delivery_queue
-    where webhook_id = any(${sql.val([...webhookIds])}::text[]) and leased_until is not null and leased_by <> ${options.worker}
+    where ${only} leased_until is not null and leased_by <> ${options.worker}
       and leased_until > now() + ${options.leaseMs - options.attemptMs} * interval '1 millisecond'
     group by webhook_id`.execute(db);
   return new Map(result.rows.map((row) => [row.webhook_id, Number(row.leased)]));

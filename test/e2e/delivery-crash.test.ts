@@ -1,14 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openPostgres } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
-import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { EventStore } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
 import { NATS_URL } from "../support/services.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
-import { natsTestNames, type NatsTestNames, TEST_ENCRYPTION_KEY } from "../support/test-herald.js";
+import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
+import { natsTestNames, type NatsTestNames } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
@@ -26,7 +26,7 @@ describe("delivery survives SIGKILL", () => {
   let store: EventStore;
   let receiver: WebhookReceiver;
   let nc: NatsConnection;
-  let child: ChildProcess | undefined;
+  let child: HeraldChild | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -38,7 +38,7 @@ describe("delivery survives SIGKILL", () => {
     nc = await connect({ servers: NATS_URL });
   });
   afterAll(async () => {
-    child?.kill("SIGKILL");
+    await child?.kill();
     await nc?.close();
     await receiver?.close();
     await store?.close();
@@ -46,42 +46,6 @@ describe("delivery survives SIGKILL", () => {
     await names?.cleanup();
     await database?.drop();
   });
-
-  /** `node --import tsx` rather than the tsx CLI: the CLI forks, and SIGKILL would miss the real process. */
-  async function startHerald(): Promise<ChildProcess> {
-    const process_ = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts"], {
-      env: {
-        ...process.env,
-        ...names.env,
-        DATABASE_URL: database.url,
-        PORT: "0",
-        HERALD_ALLOW_PRIVATE_TARGETS: "true",
-        HERALD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-        HERALD_DELIVERY_TIMEOUT_MS: "1000",
-        HERALD_RETRY_BASE_MS: "200",
-        // info: readiness is the "herald is listening" line.
-        LOG_LEVEL: "info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    process_.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
-    process_.stderr?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
-    // Ready once its HTTP server answers: the worker and projections start before it listens.
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('"msg":"herald is listening"')) {
-      if (process_.exitCode !== null) throw new Error(`herald exited: ${output}`);
-      if (Date.now() > deadline) throw new Error(`herald did not start: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return process_;
-  }
-
-  async function kill(process_: ChildProcess): Promise<void> {
-    const exited = new Promise((resolve) => process_.once("exit", resolve));
-    process_.kill("SIGKILL");
-    await exited;
-  }
 
   const uniqueTransactions = () => new Set(receiver.requests.map((request) => (JSON.parse(request.body) as { signature: string }).signature)).size;
 
@@ -93,19 +57,12 @@ describe("delivery survives SIGKILL", () => {
     }
   }
 
-  async function all(type: string): Promise<StoredEvent[]> {
-    const events: StoredEvent[] = [];
-    for (;;) {
-      const page = await store.readAll(events.at(-1)?.position ?? "start", { filter: { eventTypes: [type] }, maxCount: 5000 });
-      if (page.length === 0) return events;
-      events.push(...page);
-    }
-  }
+  const all = (type: string) => eventsOfType(store, type);
 
   it(`delivers all ${TRANSACTIONS} transactions at least once and schedules none twice`, { timeout: 150_000 }, async () => {
     const endpoint = await createEndpoint(store, `${receiver.url}/hook`, 10);
     await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
-    child = await startHerald();
+    child = await startHeraldChild(database.url, names);
 
     const js = jetstream(nc);
     const started = Date.now();
@@ -127,13 +84,13 @@ describe("delivery survives SIGKILL", () => {
     })();
 
     await receivedAtLeast(300, 60_000);
-    await kill(child);
+    await child.kill();
     const firstKillAt = uniqueTransactions();
-    child = await startHerald();
+    child = await startHeraldChild(database.url, names);
     await receivedAtLeast(firstKillAt + 500, 60_000);
-    await kill(child);
+    await child.kill();
     const secondKillAt = uniqueTransactions();
-    child = await startHerald();
+    child = await startHeraldChild(database.url, names);
     await publishing;
     await receivedAtLeast(TRANSACTIONS, 90_000);
 

@@ -1,0 +1,93 @@
+import { sql } from "kysely";
+import { beforeAll, expect, it } from "vitest";
+import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { deliveryStream } from "../../src/domain/delivery.js";
+import { endpointStream } from "../../src/domain/webhook-events.js";
+import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
+import type { AnyProjection } from "../../src/projections/projection.js";
+import { applyBatch } from "../../src/projections/projection-runner.js";
+import { useEventLogDatabase } from "../support/event-log-database.js";
+
+/**
+ * A DeliveryScheduled carrying a lease (handed off at ingest) puts its row in the queue claimed by
+ * that worker; from there the row behaves like any claimed one, whether the outcome comes in the same
+ * batch or a later one, and an expired lease (its worker died) leaves the row to the backstop.
+ */
+const log = useEventLogDatabase();
+const projection: AnyProjection = deliveryQueueProjection();
+const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
+const webhookId = "00000000-0000-4000-8000-0000000000aa";
+const url = "http://127.0.0.1:1/x";
+let offset = 0n;
+let from: ReadFrom = "start";
+
+const stored = (stream: string, revision: bigint, type: string, data: object): StoredEvent => {
+  offset += 100n;
+  return { id: crypto.randomUUID(), stream, revision, position: { commit: offset, prepare: offset }, type, data, metadata };
+};
+const apply = async (...events: StoredEvent[]) => {
+  await applyBatch(log.database.db, projection, from, events);
+  from = events.at(-1)!.position;
+};
+/** What the backstop claims of one delivery (the tests share the queue). */
+const claim = async (deliveryId: string) =>
+  (await claimDeliveries(log.database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "backstop" })).filter((claimed) => claimed.deliveryId === deliveryId);
+const row = async (deliveryId: string) =>
+  (await sql<{ leased_by: string | null; leased_until: Date | null; revision: bigint }>`
+    select leased_by, leased_until, revision from delivery_queue where delivery_id = ${deliveryId}`.execute(log.database.db)).rows[0];
+
+function delivery(lease: { worker: string; until: number }) {
+  const deliveryId = crypto.randomUUID();
+  const stream = deliveryStream(deliveryId);
+  return {
+    deliveryId,
+    scheduled: stored(stream, 0n, "DeliveryScheduled", { deliveryId, webhookId, transactionId: deliveryId, subscriptionIds: [], transaction: {}, scheduledAt: Date.now() - 1000, lease }),
+    attempted: () => stored(stream, 1n, "DeliveryAttempted", { deliveryId, attempt: 1, startedAt: Date.now(), durationMs: 1, url, status: 503 }),
+    retry: () => stored(stream, 2n, "DeliveryRetryScheduled", { deliveryId, attempt: 2, dueAt: Date.now() - 1 }),
+    succeeded: () => stored(stream, 2n, "DeliverySucceeded", { deliveryId, attempt: 1, at: Date.now() }),
+  };
+}
+const live = { worker: "ingesting-process", until: Date.now() + 60_000 };
+
+beforeAll(async () => {
+  await projection.setup(log.database.db);
+  await apply(stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", { webhookId, url, retries: 5, apiKey: "k", signingSecret: "s" }));
+});
+
+it("a leased DeliveryScheduled's row is claimed by its worker until the lease ends", async () => {
+  const handedOff = delivery(live);
+  await apply(handedOff.scheduled);
+  expect(await row(handedOff.deliveryId)).toEqual({ leased_by: live.worker, leased_until: new Date(live.until), revision: 0n });
+  expect(await claim(handedOff.deliveryId)).toEqual([]);
+
+  // The attempt alone keeps the lease (its outcome may be in the next batch); the retry ends it.
+  await apply(handedOff.attempted());
+  expect(await claim(handedOff.deliveryId)).toEqual([]);
+  await apply(handedOff.retry());
+  expect(await claim(handedOff.deliveryId)).toMatchObject([{ deliveryId: handedOff.deliveryId, revision: 2n, attempts: 1 }]);
+});
+
+it("with its attempt and retry in the same batch, the row is written unleased at the new revision", async () => {
+  const handedOff = delivery(live);
+  await apply(handedOff.scheduled, handedOff.attempted(), handedOff.retry());
+  expect(await row(handedOff.deliveryId)).toMatchObject({ leased_until: null, revision: 2n });
+  expect(await claim(handedOff.deliveryId)).toMatchObject([{ deliveryId: handedOff.deliveryId, revision: 2n }]);
+});
+
+it("a success in the same batch writes no row; in a later batch it deletes the leased row", async () => {
+  const sameBatch = delivery(live);
+  await apply(sameBatch.scheduled, sameBatch.attempted(), sameBatch.succeeded());
+  expect(await row(sameBatch.deliveryId)).toBeUndefined();
+
+  const later = delivery(live);
+  await apply(later.scheduled);
+  expect(await row(later.deliveryId)).toBeDefined();
+  await apply(later.attempted(), later.succeeded());
+  expect(await row(later.deliveryId)).toBeUndefined();
+});
+
+it("a lease that ended before the projection saw it (its worker died) leaves the delivery to the backstop", async () => {
+  const crashed = delivery({ worker: "dead-process", until: Date.now() - 1 });
+  await apply(crashed.scheduled);
+  expect(await claim(crashed.deliveryId)).toMatchObject([{ deliveryId: crashed.deliveryId, revision: 0n, attempts: 0 }]);
+});
