@@ -230,17 +230,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     "herald_delivery_deferred_total",
     "Due deliveries this process claimed and put back because their endpoint was at its limit, by reason (endpoint_concurrency, rate_limit)",
   );
-  // Every process schedules what it ingests, standby or not, from its own copy of the subscriptions.
-  const deliveryDirectory = await startDeliveryDirectory({ store, db: database.db, logger: logger.child({ component: "delivery-directory" }) });
-  started.push(() => deliveryDirectory.stop());
-  const ingestAppend = ingestScheduler({
-    store,
-    directory: deliveryDirectory.directory,
-    db: database.db,
-    logger: logger.child({ component: "ingest-scheduler" }),
-  });
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
-  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest, append: ingestAppend });
   registerWaypointRoutes(http, {
     matcher: waypoint,
     count: (outcome) => sseRequests.inc({ outcome }),
@@ -309,6 +299,18 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     config,
   });
   started.push(() => worker.stop());
+  // Every process schedules what it ingests, standby or not, from its own copy of the subscriptions,
+  // and hands what it scheduled to its own worker.
+  const deliveryDirectory = await startDeliveryDirectory({ store, db: database.db, logger: logger.child({ component: "delivery-directory" }) });
+  started.push(() => deliveryDirectory.stop());
+  const ingestAppend = ingestScheduler({
+    store,
+    directory: deliveryDirectory.directory,
+    db: database.db,
+    handOff: worker,
+    logger: logger.child({ component: "ingest-scheduler" }),
+  });
+  registerIngestRoutes(http, { store, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest, append: ingestAppend });
   const ingests: JetStreamIngest[] = [];
   if (nats) {
     const ingestLogger = logger.child({ component: "ingest" });

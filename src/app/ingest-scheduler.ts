@@ -6,25 +6,12 @@ import { type AppendOutcome, type AppendRequest, type EventStore, FenceMovedErro
 import { type DeliveryLease, decide, deliveryId, deliveryStream, initialDeliveryState } from "../domain/delivery.js";
 import { type TransactionReceived, transactionText } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
-import type { ClaimedDelivery, DeliveryQueueTables } from "../projections/delivery-queue.js";
+import type { DeliveryQueueTables } from "../projections/delivery-queue.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
-
-/** A delivery scheduled at ingest that this process's worker may start itself once the append commits. */
-export type DeliveryCandidate = Pick<ClaimedDelivery, "deliveryId" | "webhookId" | "payload" | "correlationId" | "endpoint">;
-
-/** Leases the worker took for candidates; exactly one of commit or cancel follows. */
-export interface DeliveryReservation {
-  readonly leases: ReadonlyMap<string, DeliveryLease>;
-  /** The append committed: these deliveries (a subset of the leased ones) are the worker's to start. */
-  commit(writtenIds: readonly string[]): void;
-  /** Nothing was written, or not known to be: the worker forgets the reservation. */
-  cancel(): void;
-}
+import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
 
 /** The worker's side of the hand-off (delivery-worker.ts). */
-export interface DeliveryHandOff {
-  reserve(candidates: readonly DeliveryCandidate[]): DeliveryReservation | Promise<DeliveryReservation>;
-}
+export type DeliveryHandOff = Pick<DeliveryWorker, "reserve">;
 
 export interface IngestSchedulerOptions {
   readonly store: EventStore;
@@ -84,7 +71,7 @@ export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
         if (!reached) logger.warn({ actual: String(error.actual), version: String(directory.version) }, "delivery directory is behind the subscription set");
         continue;
       }
-      reservation?.commit(leased.filter((_, i) => outcomes[withIds.length + i]?.ok).map((delivery) => delivery.deliveryId));
+      reservation?.commit(new Set(leased.filter((_, i) => outcomes[withIds.length + i]?.ok).map((delivery) => delivery.deliveryId)));
       return outcomes.slice(0, withIds.length);
     }
   };
@@ -144,7 +131,7 @@ function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined
  * Offers the worker the deliveries it may start itself: to active endpoints without a rate limit
  * (paused, deleted and rate-limited ones keep the queue's rules). One query per batch.
  */
-async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestSchedulerOptions): Promise<DeliveryReservation | undefined> {
+async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestSchedulerOptions): Promise<HandOffReservation | undefined> {
   if (!options.handOff || scheduled.length === 0) return undefined;
   const webhookIds = [...new Set(scheduled.map((delivery) => delivery.webhookId))];
   const endpoints = await (options.db as Kysely<DeliveryQueueTables>)
@@ -160,7 +147,7 @@ async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestS
       return [];
     });
   const byId = new Map(endpoints.map((row) => [row.webhook_id, row]));
-  const candidates: DeliveryCandidate[] = [];
+  const candidates: HandOffCandidate[] = [];
   for (const { deliveryId: id, webhookId, payload, correlationId } of scheduled) {
     const row = byId.get(webhookId);
     if (!row) continue;

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { DeliveryDirectory } from "../../src/app/delivery-directory.js";
 import { natsIngestCodec } from "../../src/app/ingest.js";
-import { type DeliveryCandidate, type DeliveryHandOff, ingestScheduler } from "../../src/app/ingest-scheduler.js";
+import type { HandOffCandidate } from "../../src/app/delivery-worker.js";
+import { type DeliveryHandOff, ingestScheduler } from "../../src/app/ingest-scheduler.js";
 import { createLogger } from "../../src/app/logger.js";
 import { type DeliveryScheduled, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
@@ -16,16 +17,19 @@ import { createEndpoint, createSubscription } from "../support/webhooks.js";
 const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 const logger = createLogger("silent");
 
-/** A hand-off that leases every candidate and remembers what it was told: the worker's side is another part's. */
+/**
+ * Stands in for the worker (whose hand-off has tests of its own, and runs for real in
+ * test/e2e/ingest-scheduling.test.ts) to see exactly what ingest offers and commits.
+ */
 function recordingHandOff() {
-  const offered: DeliveryCandidate[][] = [];
+  const offered: HandOffCandidate[][] = [];
   const committed: string[][] = [];
   let cancelled = 0;
   const handOff: DeliveryHandOff = {
     reserve(candidates) {
       offered.push([...candidates]);
       const leases = new Map(candidates.map((candidate) => [candidate.deliveryId, { worker: "w1", until: 1_000 }]));
-      return { leases, commit: (ids) => void committed.push([...ids]), cancel: () => void cancelled++ };
+      return { leases, commit: (written) => void committed.push([...written]), cancel: () => void cancelled++ };
     },
   };
   return { handOff, offered, committed, cancelled: () => cancelled };

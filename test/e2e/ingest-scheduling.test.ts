@@ -92,6 +92,8 @@ describe("scheduling at ingest on PostgreSQL", () => {
     expect(events.filter((event) => event.type === "DeliveryScheduled")).toHaveLength(1);
     const [received] = await herald.herald.store.readStream(transactionStream(transactionId));
     expect(events[0]?.metadata).toMatchObject({ actor: "system:ingest", causationId: received?.id });
+    // Handed to this process's worker: leased in the event, no claim needed.
+    expect(events[0]?.data).toMatchObject({ lease: { until: expect.any(Number) } });
     expect(receiver.on("/fresh")).toHaveLength(1);
     expect(await repairs(herald)).toBe(0);
   });
