@@ -90,6 +90,28 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     expect(recorder.cancelled()).toBe(0);
   });
 
+  it("matches again when the subscription set moved past its directory (the fence), once the directory caught up", async () => {
+    const endpoint = await createEndpoint(log.store, "http://127.0.0.1:1/late");
+    // The directory knows the set as it was before this subscription.
+    const directory = await directoryOf();
+    const before = directory.version;
+    const subscriptionId = await createSubscription(log.store, endpoint.webhookId, { type: "asset-link", actions: ["delete"], collectionId: COLLECTION });
+    const append = ingestScheduler({ store: log.store, directory, db: log.database.db, logger });
+    const codec = natsIngestCodec("transactions", 1_000_000);
+    const [seed] = fixtureTransactions() as [Transaction];
+    const request = codec.decode({ body: Buffer.from(JSON.stringify(seed)), subject: "tx", messageId: "m-fence", receivedAt: Date.now() }).request;
+
+    const appended = append([request]);
+    // Its log reader brings the directory up to date while ingest waits.
+    directory.handle([...(await log.store.readStream(subscriptionStream(subscriptionId))), ...(await log.store.readStream(SUBSCRIPTION_SET_STREAM))]);
+    const [outcome] = await appended;
+    expect(outcome?.ok).toBe(true);
+    expect(directory.version).not.toEqual(before);
+    const transactionId = (request.events[0]?.data as { transactionId: string }).transactionId;
+    const events = await log.store.readStream(deliveryStream(deliveryId(endpoint.webhookId, transactionId)));
+    expect(events.map((event) => event.type)).toEqual(["DeliveryScheduled"]);
+  });
+
   it("passes batches without a transaction straight through", async () => {
     const append = ingestScheduler({ store: log.store, directory: await directoryOf(), db: log.database.db, logger });
     const codec = natsIngestCodec("transactions", 1_000_000);
