@@ -9,6 +9,7 @@ import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
 import type { DeliveryQueueTables } from "../projections/delivery-queue.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
 import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
+import { faultPoint } from "./fault-injection.js";
 
 /** The worker's side of the hand-off (delivery-worker.ts). */
 export type DeliveryHandOff = Pick<DeliveryWorker, "reserve">;
@@ -71,6 +72,7 @@ export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
         if (!reached) logger.warn({ actual: String(error.actual), version: String(directory.version) }, "delivery directory is behind the subscription set");
         continue;
       }
+      faultPoint("after-ingest-commit");
       reservation?.commit(new Set(leased.filter((_, i) => outcomes[withIds.length + i]?.ok).map((delivery) => delivery.deliveryId)));
       return outcomes.slice(0, withIds.length);
     }
