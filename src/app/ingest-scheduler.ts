@@ -8,6 +8,7 @@ import { type TransactionReceived, transactionText } from "../domain/ingest-even
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
 import type { DeliveryQueueTables } from "../projections/delivery-queue.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
+import { readWebhookEndpoint } from "./entity-streams.js";
 import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
 import { faultPoint } from "./fault-injection.js";
 
@@ -131,29 +132,36 @@ function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined
 
 /**
  * Offers the worker the deliveries it may start itself: to active endpoints without a rate limit
- * (paused, deleted and rate-limited ones keep the queue's rules). One query per batch.
+ * (paused, deleted and rate-limited ones keep the queue's rules). One query per batch on the queue's
+ * endpoints; an endpoint the queue does not know yet (a process starting, an endpoint just made) is
+ * read from its own stream instead, so the first transactions after a start are handed off too.
  */
 async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestSchedulerOptions): Promise<HandOffReservation | undefined> {
   if (!options.handOff || scheduled.length === 0) return undefined;
   const webhookIds = [...new Set(scheduled.map((delivery) => delivery.webhookId))];
-  const endpoints = await (options.db as Kysely<DeliveryQueueTables>)
+  const rows = await (options.db as Kysely<DeliveryQueueTables>)
     .selectFrom("delivery_endpoints")
     .select(["webhook_id", "url", "retries", "rate_limit", "api_key", "signing_secret", "status"])
     .where("webhook_id", "in", webhookIds)
-    .where("status", "=", "active")
-    .where("rate_limit", "is", null)
     .execute()
     .catch((error: unknown) => {
-      // Without candidates every delivery goes through the queue: slower, never lost.
-      options.logger.warn({ err: error }, "could not read endpoints for the hand-off");
+      options.logger.debug({ err: error }, "queue endpoints unreadable; reading the endpoints' streams");
       return [];
     });
-  const byId = new Map(endpoints.map((row) => [row.webhook_id, row]));
+  const endpoints = new Map<string, HandOffCandidate["endpoint"]>(
+    rows.map((row) => [row.webhook_id, { url: row.url, retries: row.retries, rateLimit: row.rate_limit, apiKey: row.api_key, signingSecret: row.signing_secret, status: row.status }]),
+  );
+  for (const webhookId of webhookIds.filter((id) => !endpoints.has(id))) {
+    const endpoint = await readWebhookEndpoint(options.store, webhookId);
+    if (!endpoint) continue;
+    const status = endpoint.deleted ? "deleted" : endpoint.paused || endpoint.disabledReason ? "paused" : "active";
+    const { url, retries, apiKey, signingSecret } = endpoint;
+    endpoints.set(webhookId, { url, retries, rateLimit: endpoint.rateLimit ?? null, apiKey, signingSecret, status });
+  }
   const candidates: HandOffCandidate[] = [];
   for (const { deliveryId: id, webhookId, payload, correlationId } of scheduled) {
-    const row = byId.get(webhookId);
-    if (!row) continue;
-    const endpoint = { url: row.url, retries: row.retries, rateLimit: row.rate_limit, apiKey: row.api_key, signingSecret: row.signing_secret, status: row.status };
+    const endpoint = endpoints.get(webhookId);
+    if (endpoint?.status !== "active" || endpoint.rateLimit !== null) continue;
     candidates.push({ deliveryId: id, webhookId, payload, correlationId, endpoint });
   }
   return candidates.length === 0 ? undefined : options.handOff.reserve(candidates);
