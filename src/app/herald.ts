@@ -25,12 +25,14 @@ import { findWalletGroup, walletGroupsProjection } from "../projections/wallet-g
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
 import type { Config } from "./config.js";
+import { startDeliveryDirectory } from "./delivery-directory.js";
 import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
 import { armFaultPoint } from "./fault-injection.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, type IngestKind, natsIngestCodec, registerIngestRoutes } from "./ingest.js";
+import { ingestScheduler } from "./ingest-scheduler.js";
 import { MetricsRegistry } from "./metrics.js";
 import { readCheckpoint } from "../projections/projection-runner.js";
 import { registerPlayground } from "./playground/register-playground.js";
@@ -90,11 +92,17 @@ export function allProjections(deps: {
   readonly store: EventStore;
   readonly logger: Logger;
   readonly config: Pick<Config, "endpointDisableAfterS">;
+  /** Told of deliveries the dispatch auditor had to schedule itself (metrics). */
+  readonly onDispatchRepairs?: (count: number) => void;
 }): AnyProjection[] {
   return [
     webhookEndpointsProjection,
     webhookSubscriptionsProjection,
-    dispatcherProjection({ store: deps.store, logger: deps.logger.child({ component: "dispatcher" }) }),
+    dispatcherProjection({
+      store: deps.store,
+      logger: deps.logger.child({ component: "dispatcher" }),
+      ...(deps.onDispatchRepairs ? { onRepairs: deps.onDispatchRepairs } : {}),
+    }),
     deliveryQueueProjection(),
     deliveryHistoryProjection,
     walletGroupsProjection(),
@@ -136,8 +144,15 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     nats = connection;
   }
 
+  const metrics = new MetricsRegistry();
+  const repairs = metrics.counter(
+    "herald_dispatch_repairs_total",
+    "Deliveries the dispatch auditor scheduled because ingest had not (EventStoreDB crash or race windows; 0 on PostgreSQL)",
+  );
+  // Shown from the start: 0 is the figure an operator checks for.
+  repairs.inc({}, 0);
   const projections = new Map<string, ProjectionRunner>();
-  for (const projection of allProjections({ store, logger, config })) {
+  for (const projection of allProjections({ store, logger, config, onDispatchRepairs: (count) => repairs.inc({}, count) })) {
     projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
   }
 
@@ -169,7 +184,6 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
   });
   started.push(() => waypoint.stop());
-  const metrics = new MetricsRegistry();
   /** Gauges read from the store and the database: one read serves every scrape for a few seconds. */
   const fromStorage = { cacheMs: METRICS_STORAGE_CACHE_MS };
   const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome (accepted, rejected, dropped)");
@@ -218,13 +232,6 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     "Due deliveries this process claimed and put back because their endpoint was at its limit, by reason (endpoint_concurrency, rate_limit)",
   );
   http.get("/metrics", async (_request, reply) => reply.type("text/plain; version=0.0.4").send(await metrics.render()));
-  // One batcher for the process's small appends: concurrent POSTs share a commit.
-  const appends = new AppendBatcher(store);
-  registerIngestRoutes(http, {
-    appends, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest,
-    // This process's tenant events reach its SSE waiters at commit, not when the log reader gets to them.
-    onAppended: (appended) => waypoint.offer(appended),
-  });
   registerWaypointRoutes(http, {
     matcher: waypoint,
     count: (outcome) => sseRequests.inc({ outcome }),
@@ -293,6 +300,25 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     config,
   });
   started.push(() => worker.stop());
+  // Every process schedules what it ingests, standby or not, from its own copy of the subscriptions,
+  // and hands what it scheduled to its own worker.
+  const deliveryDirectory = await startDeliveryDirectory({ store, db: database.db, logger: logger.child({ component: "delivery-directory" }) });
+  started.push(() => deliveryDirectory.stop());
+  const ingestAppend = ingestScheduler({
+    store,
+    directory: deliveryDirectory.directory,
+    db: database.db,
+    handOff: worker,
+    logger: logger.child({ component: "ingest-scheduler" }),
+  });
+  // One batcher for the process's small appends: concurrent POSTs share a commit.
+  const appends = new AppendBatcher(store);
+  registerIngestRoutes(http, {
+    appends, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest,
+    appendTransactions: ingestAppend,
+    // This process's tenant events reach its SSE waiters at commit, not when the log reader gets to them.
+    onAppended: (appended) => waypoint.offer(appended),
+  });
   const ingests: JetStreamIngest[] = [];
   if (nats) {
     const ingestLogger = logger.child({ component: "ingest" });
@@ -305,6 +331,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       const ingest = await startJetStreamIngest({
         nats, store, logger: ingestLogger, stream, subject, durable: `${config.natsDurable}-${name}`,
         ...natsIngestCodec(kind, config.maxPayloadBytes),
+        ...(kind === "transactions" ? { append: ingestAppend } : {}),
         onOutcome: (outcome) => countIngest(kind, "nats", outcome),
         onAppended: (appended) => waypoint.offer(appended),
         stallAfterMs: config.ingestStallS * 1000,
@@ -341,6 +368,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       // in flight: fastify waits for requests, the worker for its attempts (each bounded by
       // HERALD_DELIVERY_TIMEOUT_MS) and records them before the store closes.
       await Promise.all([http.close(), ...ingests.map((ingest) => ingest.stop()), worker.stop()]);
+      await deliveryDirectory.stop();
       await Promise.all([...projections.values()].map((runner) => runner.stop()));
       if (nats) await nats.drain().catch(() => {});
       await store.close();

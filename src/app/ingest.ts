@@ -61,6 +61,8 @@ export interface IngestRoutesOptions {
   readonly count: IngestCounter;
   /** Called with each committed append, before the answer (the SSE matcher takes tenant events from it). */
   readonly onAppended?: (appended: readonly AppendedRequest[]) => void;
+  /** Appends an accepted transaction instead of the batcher, with the deliveries scheduled at ingest. */
+  readonly appendTransactions?: (requests: readonly AppendRequest[]) => Promise<AppendOutcome[]>;
 }
 
 /**
@@ -68,6 +70,12 @@ export interface IngestRoutesOptions {
  * malformed body is the caller's to fix: it gets a 4xx naming the reason and nothing is written.
  */
 export function registerIngestRoutes(http: FastifyInstance, options: IngestRoutesOptions): void {
+  const appendOne = async (kind: IngestKind, request: AppendRequest): Promise<AppendOutcome> => {
+    if (kind !== "transactions" || !options.appendTransactions) return options.appends.append(request);
+    const [outcome] = await options.appendTransactions([request]);
+    if (!outcome) throw new Error("the ingest append returned no outcome");
+    return outcome;
+  };
   void http.register(async (scope) => {
     // Before the body is read: a sender without the token cannot hold a connection open by trickling
     // one, and the connection closes after the answer instead of waiting for the rest.
@@ -101,7 +109,7 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
         const append = toAppendRequest(decision, "system:ingest-http");
         let outcome: AppendOutcome;
         try {
-          outcome = await options.appends.append(append);
+          outcome = await appendOne(kind, append);
         } catch (error) {
           if (!isPermanentAppendError(error)) throw error;
           // Decoding let it through, yet the store refuses the data itself: still the sender's to fix.

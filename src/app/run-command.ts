@@ -1,4 +1,5 @@
 import {
+  type AppendRequest,
   type EventMetadata,
   type EventStore,
   type Position,
@@ -13,6 +14,14 @@ export interface CommandPlan<State, Event extends { readonly type: string; reado
   readonly evolve: (state: State, event: Event) => State;
   readonly decide: (state: State) => Decision<Event>;
   readonly metadata: EventMetadata;
+  /**
+   * Events that some of the decided events also add to a fence stream (AppendFence), written in the
+   * same appendMany after them, with the fence held for writing.
+   */
+  readonly fence?: {
+    readonly stream: string;
+    readonly events: (decided: readonly Event[]) => readonly { readonly type: string; readonly data: unknown }[];
+  };
 }
 
 export type CommandOutcome<State> =
@@ -39,15 +48,29 @@ export async function runCommand<State, Event extends { readonly type: string; r
     if (decision.events.length === 0) return { ok: true, state, position: undefined };
     const last = stored.at(-1);
     try {
-      const result = await store.append(
-        plan.stream,
-        decision.events.map((event) => ({ type: event.type, data: event.data, metadata: plan.metadata })),
-        last ? last.revision : "no_stream",
-      );
+      const result = await append(store, plan, decision.events, last ? last.revision : "no_stream");
       return { ok: true, state: decision.events.reduce(plan.evolve, state), position: result.position };
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
     }
   }
   return { ok: false, error: { code: "CONFLICT", message: `${plan.stream} is being changed concurrently; try again` } };
+}
+
+async function append<State, Event extends { readonly type: string; readonly data: unknown }>(
+  store: EventStore,
+  plan: CommandPlan<State, Event>,
+  events: readonly Event[],
+  expectedRevision: AppendRequest["expectedRevision"],
+) {
+  const request: AppendRequest = { stream: plan.stream, expectedRevision, events: events.map((event) => ({ type: event.type, data: event.data, metadata: plan.metadata })) };
+  const fenced = plan.fence?.events(events) ?? [];
+  if (!plan.fence || fenced.length === 0) return store.append(request.stream, request.events, expectedRevision);
+  const marker: AppendRequest = { stream: plan.fence.stream, expectedRevision: "any", events: fenced.map((event) => ({ ...event, metadata: plan.metadata })) };
+  // When the change itself loses its race the marker is written all the same: that only makes ingest
+  // match again, while a marker missing next to a change would let ingest miss it.
+  const [outcome] = await store.appendMany([request, marker], { fence: { stream: plan.fence.stream } });
+  if (!outcome) throw new Error(`appendMany returned no outcome for ${plan.stream}`);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.result;
 }

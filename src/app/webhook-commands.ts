@@ -15,7 +15,14 @@ import {
   type WebhookEndpointRules,
   type WebhookEndpointState,
 } from "../domain/webhook-endpoint.js";
-import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionEvent } from "../domain/webhook-events.js";
+import {
+  endpointStream,
+  SUBSCRIPTION_SET_STREAM,
+  subscriptionSetChange,
+  subscriptionStream,
+  type WebhookEndpointEvent,
+  type WebhookSubscriptionEvent,
+} from "../domain/webhook-events.js";
 import {
   decideWebhookSubscription,
   evolveWebhookSubscription,
@@ -74,6 +81,7 @@ export class WebhookCommands {
       evolve: evolveWebhookEndpoint,
       decide: (state) => decideWebhookEndpoint(command, state, caller, this.options.rules),
       metadata: eventMetadata(caller.address),
+      fence: SUBSCRIPTION_SET_FENCE,
     });
     if (!outcome.ok) return outcome;
     const readModels = command.kind === "DeleteWebhookEndpoint"
@@ -104,6 +112,7 @@ export class WebhookCommands {
       evolve: evolveWebhookSubscription,
       decide: (subscription) => decideWebhookSubscription(command, { subscription, endpoint }, caller),
       metadata: eventMetadata(caller.address),
+      fence: SUBSCRIPTION_SET_FENCE,
     });
     if (!outcome.ok) return outcome;
     await this.#visible(outcome.position, this.options.subscriptionReadModels);
@@ -156,6 +165,13 @@ export class WebhookCommands {
     }
   }
 }
+
+/** Changes of which endpoints can match (create or delete a subscription, delete an endpoint) move ingest's fence. */
+const SUBSCRIPTION_SET_FENCE = {
+  stream: SUBSCRIPTION_SET_STREAM,
+  events: (decided: readonly (WebhookEndpointEvent | WebhookSubscriptionEvent)[]) =>
+    decided.map(subscriptionSetChange).filter((marker) => marker !== undefined),
+};
 
 /** For ids that cannot name anything; the id is not echoed, since it is arbitrary input. */
 function notFound(what: string): CommandOutcome<never> {

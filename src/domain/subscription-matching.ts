@@ -1,5 +1,15 @@
 import { collectionKey } from "./collection-id.js";
 import type { Transaction } from "./ingest-events.js";
+import type { WebhookEndpointDeleted, WebhookSubscriptionEvent } from "./webhook-events.js";
+
+/** The events that change which subscriptions exist. */
+export type SubscriptionIndexEvent = WebhookSubscriptionEvent | WebhookEndpointDeleted;
+
+export const SUBSCRIPTION_INDEX_EVENT_TYPES = [
+  "WebhookSubscriptionCreated",
+  "WebhookSubscriptionDeleted",
+  "WebhookEndpointDeleted",
+] as const satisfies readonly SubscriptionIndexEvent["type"][];
 
 /**
  * Which endpoints a transaction goes to. A transaction matches a subscription when one of its
@@ -56,6 +66,21 @@ export class SubscriptionIndex {
       if (webhooks?.size === 0) actions.delete(action);
     }
     if (actions.size === 0) this.#byKey.delete(key);
+  }
+
+  /** Applies one change of the subscription set; applying it again changes nothing. */
+  apply(event: SubscriptionIndexEvent): void {
+    switch (event.type) {
+      case "WebhookSubscriptionCreated": {
+        const { subscriptionId, webhookId, type, actions, collectionId } = event.data;
+        return this.add({ subscriptionId, webhookId, type, actions: [...actions], collectionId });
+      }
+      case "WebhookSubscriptionDeleted":
+        return this.remove(event.data.subscriptionId);
+      case "WebhookEndpointDeleted":
+        for (const subscription of this.subscriptionsOf(event.data.webhookId)) this.remove(subscription.subscriptionId);
+        return;
+    }
   }
 
   /** Every subscription of one endpoint, e.g. to drop them when it is deleted. */

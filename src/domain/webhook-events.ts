@@ -129,3 +129,35 @@ export const WEBHOOK_SUBSCRIPTION_EVENT_TYPES = [
   "WebhookSubscriptionCreated",
   "WebhookSubscriptionDeleted",
 ] as const satisfies readonly WebhookSubscriptionEvent["type"][];
+
+/**
+ * The stream that moves on with every change of which endpoints a transaction can match. Ingest
+ * schedules deliveries against the subscriptions it knows and fences its append on this stream's
+ * revision, so a decision never misses a change that committed before it (see AppendFence).
+ */
+export const SUBSCRIPTION_SET_STREAM = "subscription-set";
+
+/** Written with the change it marks, in the same append, after it. */
+export interface SubscriptionSetChanged {
+  readonly type: "SubscriptionSetChanged";
+  readonly data: {
+    readonly cause: "WebhookSubscriptionCreated" | "WebhookSubscriptionDeleted" | "WebhookEndpointDeleted";
+    readonly webhookId: string;
+    readonly subscriptionId?: string;
+  };
+}
+
+/** The marker a change of the subscription set needs; undefined for events that change no match. */
+export function subscriptionSetChange(event: WebhookEndpointEvent | WebhookSubscriptionEvent): SubscriptionSetChanged | undefined {
+  switch (event.type) {
+    case "WebhookSubscriptionCreated":
+    case "WebhookSubscriptionDeleted": {
+      const { webhookId, subscriptionId } = event.data;
+      return { type: "SubscriptionSetChanged", data: { cause: event.type, webhookId, subscriptionId } };
+    }
+    case "WebhookEndpointDeleted":
+      return { type: "SubscriptionSetChanged", data: { cause: event.type, webhookId: event.data.webhookId } };
+    default:
+      return undefined;
+  }
+}

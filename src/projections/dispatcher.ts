@@ -1,21 +1,29 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
+import type { CoreTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
-import type { AppendRequest, EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
-import { decide, deliveryId, deliveryStream, initialDeliveryState } from "../domain/delivery.js";
+import type { AppendRequest, EventStore, ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
+import { type DeliveryScheduled, decide, deliveryId, deliveryStream, initialDeliveryState } from "../domain/delivery.js";
 import type { TransactionReceived } from "../domain/ingest-events.js";
-import { SubscriptionIndex } from "../domain/subscription-matching.js";
+import { SUBSCRIPTION_INDEX_EVENT_TYPES, type SubscriptionIndexEvent, SubscriptionIndex } from "../domain/subscription-matching.js";
 import type { WebhookEndpointDeleted, WebhookSubscriptionCreated, WebhookSubscriptionDeleted } from "../domain/webhook-events.js";
+import { readCheckpoint } from "./projection-runner.js";
 import type { Projection } from "./projection.js";
 
 /**
- * The dispatcher: keeps the live subscriptions (a table, and the in-memory index built from it) and
- * turns each TransactionReceived into one DeliveryScheduled per matching endpoint.
+ * The dispatch auditor: keeps the live subscriptions (a table, and the in-memory index built from
+ * it) and makes sure each TransactionReceived has one DeliveryScheduled per matching endpoint, in
+ * log order. Ingest schedules them itself in the append of the transaction (ingest-scheduler.ts),
+ * so on PostgreSQL every append here is refused as already done; what it does write is a repair
+ * (EventStoreDB, where the two are separate appends, or a transaction appended by something else).
  *
  * Appending is a side effect outside the runner's transaction, so it is made idempotent: each
  * delivery's stream is created with expected revision no_stream, and a stream that exists means
  * "already scheduled". The appends of a batch go out together before its checkpoint commits, so a
  * crash in between replays the batch and the replayed appends are dropped.
+ *
+ * It also stores the revision of the last SubscriptionSetChanged it applied with its table, so that
+ * a process's delivery directory can start from the table instead of the whole log.
  */
 export interface DispatcherTables {
   dispatcher_subscriptions: {
@@ -25,12 +33,22 @@ export interface DispatcherTables {
     actions: string[];
     collection_id: string;
   };
+  /** One row: the subscription set's revision the table reflects (none yet: no row). */
+  dispatcher_subscription_set: {
+    id: boolean;
+    revision: string;
+  };
 }
 
 export interface DispatcherOptions {
   readonly store: EventStore;
   readonly logger: Logger;
+  /** Told how many DeliveryScheduled a batch wrote: each one is a delivery ingest did not schedule. */
+  readonly onRepairs?: (count: number) => void;
 }
+
+const NAME = "dispatcher";
+const VERSION = 2;
 
 export function dispatcherProjection(options: DispatcherOptions): Projection<DispatcherTables> {
   let index = new SubscriptionIndex();
@@ -43,9 +61,10 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
   let unfinished: Transaction<DispatcherTables> | undefined;
 
   return {
-    name: "dispatcher",
-    version: 1,
-    eventTypes: ["WebhookSubscriptionCreated", "WebhookSubscriptionDeleted", "WebhookEndpointDeleted", "TransactionReceived"],
+    name: NAME,
+    // 2: the subscription set's revision is kept (dispatcher_subscription_set).
+    version: VERSION,
+    eventTypes: [...SUBSCRIPTION_INDEX_EVENT_TYPES, "SubscriptionSetChanged", "TransactionReceived"],
 
     // Called whenever this process starts leading the projection (and after a rebuild's teardown):
     // the index must match the tables at the checkpoint, whatever another process did meanwhile.
@@ -59,6 +78,11 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
           collection_id text not null
         )`.execute(db);
       await sql`create index if not exists dispatcher_subscriptions_webhook on dispatcher_subscriptions (webhook_id)`.execute(db);
+      await sql`
+        create table if not exists dispatcher_subscription_set (
+          id boolean primary key default true check (id),
+          revision text not null
+        )`.execute(db);
       index = await loadIndex(db);
       pending.clear();
       unfinished = undefined;
@@ -66,6 +90,7 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
 
     async teardown(db) {
       await sql`drop table if exists dispatcher_subscriptions`.execute(db);
+      await sql`drop table if exists dispatcher_subscription_set`.execute(db);
       index = new SubscriptionIndex();
     },
 
@@ -80,25 +105,33 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
       switch (event.type) {
         case "WebhookSubscriptionCreated": {
           const data = (event as StoredEvent<string, WebhookSubscriptionCreated["data"]>).data;
-          const subscription = { subscriptionId: data.subscriptionId, webhookId: data.webhookId, type: data.type, actions: [...data.actions], collectionId: data.collectionId };
           await trx
             .insertInto("dispatcher_subscriptions")
             .values({ subscription_id: data.subscriptionId, webhook_id: data.webhookId, type: data.type, actions: [...data.actions], collection_id: data.collectionId })
             .onConflict((oc) => oc.column("subscription_id").doNothing())
             .execute();
-          index.add(subscription);
+          index.apply(event as StoredEvent & SubscriptionIndexEvent);
           return;
         }
         case "WebhookSubscriptionDeleted": {
           const { subscriptionId } = (event as StoredEvent<string, WebhookSubscriptionDeleted["data"]>).data;
           await trx.deleteFrom("dispatcher_subscriptions").where("subscription_id", "=", subscriptionId).execute();
-          index.remove(subscriptionId);
+          index.apply(event as StoredEvent & SubscriptionIndexEvent);
           return;
         }
         case "WebhookEndpointDeleted": {
           const { webhookId } = (event as StoredEvent<string, WebhookEndpointDeleted["data"]>).data;
           await trx.deleteFrom("dispatcher_subscriptions").where("webhook_id", "=", webhookId).execute();
-          for (const subscription of index.subscriptionsOf(webhookId)) index.remove(subscription.subscriptionId);
+          index.apply(event as StoredEvent & SubscriptionIndexEvent);
+          return;
+        }
+        case "SubscriptionSetChanged": {
+          const revision = String(event.revision);
+          await trx
+            .insertInto("dispatcher_subscription_set")
+            .values({ id: true, revision })
+            .onConflict((oc) => oc.column("id").doUpdateSet({ revision }))
+            .execute();
           return;
         }
         case "TransactionReceived":
@@ -116,8 +149,14 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
       const outcomes = await options.store.appendMany(requests);
       pending.clear();
       unfinished = undefined;
-      const already = outcomes.filter((outcome) => !outcome.ok).length;
-      if (already > 0) options.logger.debug({ already }, "deliveries already scheduled (replay or duplicate)");
+      const repaired = requests.filter((_, i) => outcomes[i]?.ok);
+      for (const request of repaired) {
+        const { deliveryId, webhookId, transactionId } = request.events[0]?.data as DeliveryScheduled["data"];
+        options.logger.warn({ deliveryId, webhookId, transactionId }, "dispatch repair: a delivery ingest had not scheduled");
+      }
+      if (repaired.length > 0) options.onRepairs?.(repaired.length);
+      const already = outcomes.length - repaired.length;
+      if (already > 0) options.logger.debug({ already }, "deliveries already scheduled (at ingest, replay or duplicate)");
     },
   };
 
@@ -143,6 +182,32 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
       });
     }
   }
+}
+
+/** The subscriptions as of the dispatcher's checkpoint: where a delivery directory starts following the log. */
+export interface DispatcherSnapshot {
+  readonly index: SubscriptionIndex;
+  /** The revision of the last SubscriptionSetChanged in `index`. */
+  readonly version: bigint | "no_stream";
+  readonly position: ReadFrom;
+}
+
+/**
+ * Reads the table, its subscription set revision and the checkpoint in one snapshot (the runner
+ * writes them in one transaction). Before the dispatcher ever ran at this version (no tables, or a
+ * rebuild pending) the snapshot is empty, at the start of the log.
+ */
+export async function readDispatcherSnapshot(db: Kysely<CoreTables>): Promise<DispatcherSnapshot> {
+  const empty: DispatcherSnapshot = { index: new SubscriptionIndex(), version: "no_stream", position: "start" };
+  const exists = await sql<{ found: boolean }>`select to_regclass('dispatcher_subscription_set') is not null as found`.execute(db);
+  if (!exists.rows[0]?.found) return empty;
+  return db.transaction().setIsolationLevel("repeatable read").execute(async (trx) => {
+    const checkpoint = await readCheckpoint(trx, NAME);
+    if (!checkpoint || checkpoint.version !== VERSION) return empty;
+    const tables = trx as unknown as Kysely<DispatcherTables>;
+    const set = await tables.selectFrom("dispatcher_subscription_set").select("revision").executeTakeFirst();
+    return { index: await loadIndex(tables), version: set ? BigInt(set.revision) : "no_stream", position: checkpoint.position };
+  });
 }
 
 async function loadIndex(db: Kysely<DispatcherTables>): Promise<SubscriptionIndex> {

@@ -2,12 +2,20 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { EventStore } from "../../src/adapters/eventstore/event-store.js";
-import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionCreated } from "../../src/domain/webhook-events.js";
+import {
+  endpointStream,
+  SUBSCRIPTION_SET_STREAM,
+  subscriptionSetChange,
+  subscriptionStream,
+  type WebhookEndpointEvent,
+  type WebhookSubscriptionCreated,
+} from "../../src/domain/webhook-events.js";
 import { TEST_ENCRYPTION_KEY } from "./test-herald.js";
 
 /**
  * Endpoints and subscriptions made the way the GraphQL API makes them: by appending their domain
- * events (webhook-events.ts, secrets sealed) through the event store's port.
+ * events (webhook-events.ts, secrets sealed) through the event store's port, subscription changes
+ * with their SubscriptionSetChanged marker under the subscription set's fence.
  */
 export interface TestEndpoint {
   readonly webhookId: string;
@@ -47,6 +55,15 @@ export async function createSubscription(
 ): Promise<string> {
   const subscriptionId = randomUUID();
   const data: WebhookSubscriptionCreated["data"] = { subscriptionId, webhookId, subscriber: SUBSCRIBER, ...match, createdAt: Date.now() };
-  await store.append(subscriptionStream(subscriptionId), [{ type: "WebhookSubscriptionCreated", data, metadata: eventMetadata(SUBSCRIBER) }], "no_stream");
+  const created = { type: "WebhookSubscriptionCreated" as const, data };
+  const marker = subscriptionSetChange(created)!;
+  const [outcome] = await store.appendMany(
+    [
+      { stream: subscriptionStream(subscriptionId), expectedRevision: "no_stream", events: [{ ...created, metadata: eventMetadata(SUBSCRIBER) }] },
+      { stream: SUBSCRIPTION_SET_STREAM, expectedRevision: "any", events: [{ ...marker, metadata: eventMetadata(SUBSCRIBER) }] },
+    ],
+    { fence: { stream: SUBSCRIPTION_SET_STREAM } },
+  );
+  if (!outcome?.ok) throw new Error(`could not create subscription ${subscriptionId}`);
   return subscriptionId;
 }

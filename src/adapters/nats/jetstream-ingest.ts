@@ -35,6 +35,11 @@ export interface JetStreamIngestOptions {
   readonly decode: (message: ReceivedMessage) => DecodedMessage;
   /** The record of a message whose append the store refused for good (`reason` says how). */
   readonly refuse: (message: ReceivedMessage, reason: string) => DecodedMessage;
+  /**
+   * Appends a batch instead of store.appendMany, with what else belongs in the same append (the
+   * deliveries scheduled at ingest); the messages are acknowledged only once it returns.
+   */
+  readonly append?: (requests: readonly AppendRequest[]) => Promise<AppendOutcome[]>;
   /** Called for each message when it is acknowledged or terminated (metrics, tests). */
   readonly onOutcome?: (outcome: IngestOutcome) => void;
   /** Called with each committed append's requests and outcomes, before their messages are acknowledged. */
@@ -101,6 +106,7 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
   });
   const consumer = await jetstream(nats).consumers.get(stream, options.durable);
 
+  const appendMany = options.append ?? ((requests: readonly AppendRequest[]) => store.appendMany(requests));
   const maxBatch = options.maxBatch ?? 256;
   const stallAfterMs = options.stallAfterMs ?? 30_000;
   let buffer: JsMsg[] = [];
@@ -130,7 +136,7 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
       let outcomes: AppendOutcome[];
       try {
         // Stopping does not wait for an append that hangs on an unreachable store.
-        outcomes = await abortable(store.appendMany(requests), stopSignal.signal);
+        outcomes = await abortable(appendMany(requests), stopSignal.signal);
       } catch (error) {
         if (isPermanentAppendError(error)) return { ok: false, error };
         if (stopping) throw new IngestStopped();

@@ -1,0 +1,168 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
+import { type AppendOutcome, type AppendRequest, type EventStore, FenceMovedError } from "../adapters/eventstore/event-store.js";
+import { type DeliveryLease, decide, deliveryId, deliveryStream, initialDeliveryState } from "../domain/delivery.js";
+import { type TransactionReceived, transactionText } from "../domain/ingest-events.js";
+import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
+import type { DeliveryQueueTables } from "../projections/delivery-queue.js";
+import type { DeliveryDirectory } from "./delivery-directory.js";
+import { readWebhookEndpoint } from "./entity-streams.js";
+import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
+import { faultPoint } from "./fault-injection.js";
+
+/** The worker's side of the hand-off (delivery-worker.ts). */
+export type DeliveryHandOff = Pick<DeliveryWorker, "reserve">;
+
+export interface IngestSchedulerOptions {
+  readonly store: EventStore;
+  readonly directory: DeliveryDirectory;
+  /** The read models' database (delivery_endpoints), for the hand-off's candidates. */
+  readonly db: Kysely<any>;
+  /** Absent: every delivery goes through the queue. */
+  readonly handOff?: DeliveryHandOff;
+  readonly logger: Logger;
+  /** How long a retry waits for the directory to reach a moved fence (default 5 s). */
+  readonly fenceWaitMs?: number;
+}
+
+/** Ingest's append: requests in, one outcome per request, as EventStore.appendMany. */
+export type IngestAppend = (requests: readonly AppendRequest[]) => Promise<AppendOutcome[]>;
+
+const ACTOR = "system:ingest";
+/** Subscription changes are rare: more moves than this while one batch retries means something is off. */
+const MAX_FENCE_RETRIES = 5;
+const FENCE_WAIT_MS = 5000;
+
+/**
+ * Schedules deliveries at ingest: each TransactionReceived goes out with one DeliveryScheduled per
+ * endpoint its transaction matches in this process's directory, in one append fenced on the
+ * subscription set's revision the directory reflects. A subscription change that committed since
+ * moves the fence, the append writes nothing, and the batch is matched again once the directory has
+ * caught up: the decisions agree with the log's order, as the dispatch auditor's do.
+ *
+ * A message delivered again (NATS redelivery, HTTP retry with the same idempotency key) lands on the
+ * same streams, created with no_stream: its transaction and its deliveries are refused, nothing is
+ * scheduled twice.
+ */
+export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
+  const { store, directory, logger } = options;
+  return async (requests) => {
+    const received = requests.map(transactionOf);
+    if (received.every((data) => data === undefined)) return store.appendMany(requests);
+    // The transaction's event id is fixed here, so retries and the deliveries' causation agree.
+    const withIds = requests.map((request, i) =>
+      received[i] ? { ...request, events: request.events.map((event) => ({ ...event, id: event.id ?? randomUUID() })) } : request,
+    );
+    for (let attempt = 0; ; attempt++) {
+      const version = directory.version;
+      const scheduled = withIds.flatMap((request) => schedule(request, directory));
+      const reservation = await reserve(scheduled, options);
+      const leased = scheduled.map((delivery) => withLease(delivery, reservation?.leases.get(delivery.deliveryId)));
+      let outcomes: AppendOutcome[];
+      try {
+        outcomes = await store.appendMany([...withIds, ...leased.map((delivery) => delivery.request)], {
+          fence: { stream: SUBSCRIPTION_SET_STREAM, expectedRevision: version },
+        });
+      } catch (error) {
+        reservation?.cancel();
+        if (!(error instanceof FenceMovedError) || attempt >= MAX_FENCE_RETRIES) throw error;
+        logger.info({ expected: String(error.expected), actual: String(error.actual), attempt }, "subscriptions changed while scheduling; matching again");
+        const reached = await directory.reached(error.actual, options.fenceWaitMs ?? FENCE_WAIT_MS);
+        if (!reached) logger.warn({ actual: String(error.actual), version: String(directory.version) }, "delivery directory is behind the subscription set");
+        continue;
+      }
+      faultPoint("after-ingest-commit");
+      reservation?.commit(new Set(leased.filter((_, i) => outcomes[withIds.length + i]?.ok).map((delivery) => delivery.deliveryId)));
+      return outcomes.slice(0, withIds.length);
+    }
+  };
+}
+
+interface ScheduledDelivery {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly payload: string;
+  readonly correlationId: string;
+  readonly request: AppendRequest;
+}
+
+function transactionOf(request: AppendRequest): TransactionReceived["data"] | undefined {
+  const [event, ...rest] = request.events;
+  return event?.type === "TransactionReceived" && rest.length === 0 ? (event.data as TransactionReceived["data"]) : undefined;
+}
+
+/** The DeliveryScheduled of every endpoint the transaction matches now. */
+function schedule(request: AppendRequest, directory: DeliveryDirectory): ScheduledDelivery[] {
+  const data = transactionOf(request);
+  const [received] = request.events;
+  if (!data || !received?.id) return [];
+  const { transactionId, transaction, publishedText } = data;
+  const now = Date.now();
+  const correlationId = received.metadata.correlationId;
+  const deliveries: ScheduledDelivery[] = [];
+  for (const [webhookId, subscriptionIds] of directory.match(transaction)) {
+    const id = deliveryId(webhookId, transactionId);
+    const decision = decide(
+      { type: "Schedule", data: { deliveryId: id, webhookId, transactionId, subscriptionIds, transaction, ...(publishedText === undefined ? {} : { publishedText }), scheduledAt: now } },
+      initialDeliveryState,
+    );
+    if (!decision.ok) continue;
+    deliveries.push({
+      deliveryId: id,
+      webhookId,
+      payload: transactionText(data),
+      correlationId,
+      request: {
+        stream: deliveryStream(id),
+        expectedRevision: "no_stream",
+        events: decision.events.map((event) => ({ type: event.type, data: event.data, metadata: eventMetadata(ACTOR, { correlationId, causationId: received.id }) })),
+      },
+    });
+  }
+  return deliveries;
+}
+
+function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined): ScheduledDelivery {
+  if (!lease) return delivery;
+  const events = delivery.request.events.map((event) => ({ ...event, data: { ...(event.data as object), lease } }));
+  return { ...delivery, request: { ...delivery.request, events } };
+}
+
+/**
+ * Offers the worker the deliveries it may start itself: to active endpoints without a rate limit
+ * (paused, deleted and rate-limited ones keep the queue's rules). One query per batch on the queue's
+ * endpoints; an endpoint the queue does not know yet (a process starting, an endpoint just made) is
+ * read from its own stream instead, so the first transactions after a start are handed off too.
+ */
+async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestSchedulerOptions): Promise<HandOffReservation | undefined> {
+  if (!options.handOff || scheduled.length === 0) return undefined;
+  const webhookIds = [...new Set(scheduled.map((delivery) => delivery.webhookId))];
+  const rows = await (options.db as Kysely<DeliveryQueueTables>)
+    .selectFrom("delivery_endpoints")
+    .select(["webhook_id", "url", "retries", "rate_limit", "api_key", "signing_secret", "status"])
+    .where("webhook_id", "in", webhookIds)
+    .execute()
+    .catch((error: unknown) => {
+      options.logger.debug({ err: error }, "queue endpoints unreadable; reading the endpoints' streams");
+      return [];
+    });
+  const endpoints = new Map<string, HandOffCandidate["endpoint"]>(
+    rows.map((row) => [row.webhook_id, { url: row.url, retries: row.retries, rateLimit: row.rate_limit, apiKey: row.api_key, signingSecret: row.signing_secret, status: row.status }]),
+  );
+  for (const webhookId of webhookIds.filter((id) => !endpoints.has(id))) {
+    const endpoint = await readWebhookEndpoint(options.store, webhookId);
+    if (!endpoint) continue;
+    const status = endpoint.deleted ? "deleted" : endpoint.paused || endpoint.disabledReason ? "paused" : "active";
+    const { url, retries, apiKey, signingSecret } = endpoint;
+    endpoints.set(webhookId, { url, retries, rateLimit: endpoint.rateLimit ?? null, apiKey, signingSecret, status });
+  }
+  const candidates: HandOffCandidate[] = [];
+  for (const { deliveryId: id, webhookId, payload, correlationId } of scheduled) {
+    const endpoint = endpoints.get(webhookId);
+    if (endpoint?.status !== "active" || endpoint.rateLimit !== null) continue;
+    candidates.push({ deliveryId: id, webhookId, payload, correlationId, endpoint });
+  }
+  return candidates.length === 0 ? undefined : options.handOff.reserve(candidates);
+}
