@@ -146,8 +146,14 @@ class QueueChanges {
     switch (event.type) {
       case "DeliveryScheduled": {
         // Handed off at ingest: the scheduling process is attempting it, so it is claimed already.
+        // The lease runs its full length from when the row appears, not only from the hand-off: a
+        // queue that lags by more than a lease would otherwise write a row already expired, and a
+        // claimer would POST again a delivery whose outcome is only further down the log.
         const { lease } = event.data;
-        const leased = lease === undefined ? { leased_until: null, leased_by: null } : { leased_until: new Date(lease.until), leased_by: lease.worker };
+        const leased =
+          lease === undefined
+            ? { leased_until: null, leased_by: null }
+            : { leased_until: new Date(Math.max(lease.until, Date.now() + (lease.until - event.data.scheduledAt))), leased_by: lease.worker };
         return this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt), ...leased });
       }
       case "DeliveryRedeliveryRequested":
