@@ -11,7 +11,8 @@ import { useEventLogDatabase } from "../support/event-log-database.js";
 /**
  * A DeliveryScheduled carrying a lease (handed off at ingest) puts its row in the queue claimed by
  * that worker; from there the row behaves like any claimed one, whether the outcome comes in the same
- * batch or a later one, and an expired lease (its worker died) leaves the row to the backstop.
+ * batch or a later one, and an expired lease (its worker died) leaves the row to the backstop once the
+ * lease has run its length from the row's writing.
  */
 const log = useEventLogDatabase();
 const projection: AnyProjection = deliveryQueueProjection();
@@ -36,12 +37,13 @@ const row = async (deliveryId: string) =>
   (await sql<{ leased_by: string | null; leased_until: Date | null; revision: bigint }>`
     select leased_by, leased_until, revision from delivery_queue where delivery_id = ${deliveryId}`.execute(log.database.db)).rows[0];
 
-function delivery(lease: { worker: string; until: number }) {
+/** `scheduledAt` is the hand-off: a lease lasts `until - scheduledAt`. */
+function delivery(lease: { worker: string; until: number }, scheduledAt = Date.now()) {
   const deliveryId = crypto.randomUUID();
   const stream = deliveryStream(deliveryId);
   return {
     deliveryId,
-    scheduled: stored(stream, 0n, "DeliveryScheduled", { deliveryId, webhookId, transactionId: deliveryId, subscriptionIds: [], transaction: {}, scheduledAt: Date.now() - 1000, lease }),
+    scheduled: stored(stream, 0n, "DeliveryScheduled", { deliveryId, webhookId, transactionId: deliveryId, subscriptionIds: [], transaction: {}, scheduledAt, lease }),
     attempted: () => stored(stream, 1n, "DeliveryAttempted", { deliveryId, attempt: 1, startedAt: Date.now(), durationMs: 1, url, status: 503 }),
     retry: () => stored(stream, 2n, "DeliveryRetryScheduled", { deliveryId, attempt: 2, dueAt: Date.now() - 1 }),
     succeeded: () => stored(stream, 2n, "DeliverySucceeded", { deliveryId, attempt: 1, at: Date.now() }),
@@ -57,7 +59,8 @@ beforeAll(async () => {
 it("a leased DeliveryScheduled's row is claimed by its worker until the lease ends", async () => {
   const handedOff = delivery(live);
   await apply(handedOff.scheduled);
-  expect(await row(handedOff.deliveryId)).toEqual({ leased_by: live.worker, leased_until: new Date(live.until), revision: 0n });
+  expect(await row(handedOff.deliveryId)).toMatchObject({ leased_by: live.worker, revision: 0n });
+  expect((await row(handedOff.deliveryId))?.leased_until?.getTime()).toBeGreaterThanOrEqual(live.until);
   expect(await claim(handedOff.deliveryId)).toEqual([]);
 
   // The attempt alone keeps the lease (its outcome may be in the next batch); the retry ends it.
@@ -86,8 +89,14 @@ it("a success in the same batch writes no row; in a later batch it deletes the l
   expect(await row(later.deliveryId)).toBeUndefined();
 });
 
-it("a lease that ended before the projection saw it (its worker died) leaves the delivery to the backstop", async () => {
-  const crashed = delivery({ worker: "dead-process", until: Date.now() - 1 });
+it("a lease that ended before the projection saw it runs its length again from the row, then leaves the delivery to the backstop", async () => {
+  // Handed off 2 s ago with a 300 ms lease, and its worker died: the lagging queue writes the row
+  // leased for 300 ms more, since the outcome might still be further down the log.
+  const handedOffAt = Date.now() - 2000;
+  const crashed = delivery({ worker: "dead-process", until: handedOffAt + 300 }, handedOffAt);
   await apply(crashed.scheduled);
-  expect(await claim(crashed.deliveryId)).toMatchObject([{ deliveryId: crashed.deliveryId, revision: 0n, attempts: 0 }]);
+  const leasedUntil = (await row(crashed.deliveryId))?.leased_until?.getTime() ?? 0;
+  expect(leasedUntil).toBeGreaterThan(handedOffAt + 300);
+  expect(await claim(crashed.deliveryId)).toEqual([]);
+  await expect.poll(() => claim(crashed.deliveryId), { timeout: 5000 }).toMatchObject([{ deliveryId: crashed.deliveryId, revision: 0n, attempts: 0 }]);
 });
