@@ -6,7 +6,7 @@ import { decide, deliveryId, deliveryStream, initialDeliveryState } from "../dom
 import type { TransactionReceived } from "../domain/ingest-events.js";
 import { SubscriptionIndex } from "../domain/subscription-matching.js";
 import type { WebhookEndpointDeleted, WebhookSubscriptionCreated, WebhookSubscriptionDeleted } from "../domain/webhook-events.js";
-import type { Projection } from "./projection.js";
+import type { Projection } from "../projections/projection.js";
 
 /**
  * The dispatcher: keeps the live subscriptions (a table, and the in-memory index built from it) and
