@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Agent, request } from "undici";
-import { readCheckpoint } from "../src/projections/projection-runner.js";
+import { readCheckpoint } from "../src/projections/checkpoints.js";
 import { NATS_URL } from "../test/support/services.js";
 import { startTestHerald } from "../test/support/test-herald.js";
 import { createEndpoint, createSubscription } from "../test/support/webhooks.js";

@@ -10,7 +10,7 @@ import {
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
-import { applyBatch } from "../../src/projections/projection-runner.js";
+import { applyBatch } from "../../src/projections/projection-batch.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 
