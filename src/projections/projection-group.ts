@@ -96,8 +96,7 @@ export interface ProjectionGroupOptions {
   readonly projections: readonly AnyProjection[];
   /**
    * Projections that append (dispatch auditor, endpoint health). Each applies a page in a
-   * transaction of its own before the group's, so the group's never holds a transaction id while
-   * they append.
+   * transaction of its own, so the group's never holds a transaction id while they append.
    */
   readonly reactors?: readonly AnyProjection[];
   readonly logger: Logger;
@@ -110,8 +109,8 @@ export interface ProjectionGroupOptions {
 /**
  * Feeds a group of projections from the process's log pump. One process leads the group (one
  * database lock); the others stand by and take over from the checkpoints when it dies. Per page,
- * the reactors apply their slices first (each in its own transaction, since they append), then
- * every other projection's slice and every checkpoint commit in one short transaction. Every
+ * each reactor applies its slice in a transaction of its own (they append), and beside them every
+ * other projection's slice and every checkpoint commit in one short transaction. Every
  * checkpoint moves on every page, whether the page held events of its projection or not, so no read
  * (live or after a restart) re-scans a tail of events a projection does not handle.
  *
@@ -264,20 +263,23 @@ export class ProjectionGroup implements LogConsumer {
     }
     const reactors = slices.filter(({ member }) => member.reactor);
     const projections = slices.filter(({ member }) => !member.reactor);
-    await Promise.all(reactors.map(({ member, slice }) => this.#applyAlone(member, slice, page.position)));
+    // Each has a checkpoint of its own, so the reactors' transactions run beside the group's.
+    await Promise.all([
+      ...reactors.map(({ member, slice }) => this.#applyAlone(member, slice, page.position)),
+      this.#applyTogether(projections, page.position),
+    ]);
+    lead.position = page.position;
+  }
+
+  async #applyTogether(projections: readonly { member: ProjectionMember; slice: BatchSlice }[], to: ReadFrom): Promise<void> {
     try {
-      await applyGroupBatch(
-        this.options.database.db,
-        projections.map(({ slice }) => slice),
-        page.position,
-      );
-      for (const { member } of projections) member.advance(page.position);
+      await applyGroupBatch(this.options.database.db, projections.map(({ slice }) => slice), to);
+      for (const { member } of projections) member.advance(to);
     } catch (error) {
       if (error instanceof CheckpointMovedError) return this.#stepDown(error);
       // Which one failed: each applies the page on its own; the failing one halts, the others go on.
-      await Promise.all(projections.map(({ member, slice }) => this.#applyAlone(member, slice, page.position)));
+      await Promise.all(projections.map(({ member, slice }) => this.#applyAlone(member, slice, to)));
     }
-    lead.position = page.position;
   }
 
   async #applyAlone(member: ProjectionMember, slice: BatchSlice, to: ReadFrom): Promise<void> {

@@ -9,7 +9,7 @@ export interface RebuildOptions {
   readonly database: Database;
   readonly store: EventStore;
   readonly projections: readonly AnyProjection[];
-  /** Projections that append: each applies a page in its own transaction, before the others'. */
+  /** Projections that append: each applies a page in its own transaction, beside the others'. */
   readonly reactors?: readonly AnyProjection[];
   /** Events read per page (one transaction for the group per page). */
   readonly pageSize?: number;
@@ -60,8 +60,11 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
         applied.set(projection.name, (applied.get(projection.name) ?? 0) + mine.length);
         return { projection, from: position, events: mine };
       };
-      for (const projection of reactors) await applyBatch(database.db, projection, position, slice(projection).events, last.position, { rebuild: true });
-      await applyGroupBatch(database.db, options.projections.map(slice), last.position, { rebuild: true });
+      const from = position;
+      await Promise.all([
+        ...reactors.map((projection) => applyBatch(database.db, projection, from, slice(projection).events, last.position, { rebuild: true })),
+        applyGroupBatch(database.db, options.projections.map(slice), last.position, { rebuild: true }),
+      ]);
       position = last.position;
       read += events.length;
       options.onProgress?.(read, last.position);

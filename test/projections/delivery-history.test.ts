@@ -4,9 +4,9 @@ import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import { type DeliveryEvent, deliveryStream } from "../../src/domain/delivery.js";
 import { evolveDeliveryHistory } from "../../src/domain/delivery-history.js";
 import { deliveryHistoryProjection, findDeliveryHistory } from "../../src/projections/delivery-history.js";
-import { rebuildProjections } from "../../src/projections/rebuild.js";
 import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { rebuiltAlike } from "../support/rebuilt-alike.js";
 import { untilVisible } from "../support/until-visible.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 
@@ -51,12 +51,7 @@ it("gives every delivery the same history whether its events come one per batch 
   await untilVisible(log.store, last);
   const histories = async () => Promise.all(ids.map((id) => findDeliveryHistory(log.database.db, id)));
 
-  await rebuildProjections({ database: log.database, store: log.store, projections: [deliveryHistoryProjection], pageSize: 1 });
-  const oneByOne = await histories();
-  await rebuildProjections({ database: log.database, store: log.store, projections: [deliveryHistoryProjection], pageSize: 7 });
-  expect(await histories()).toEqual(oneByOne);
-  await rebuildProjections({ database: log.database, store: log.store, projections: [deliveryHistoryProjection], pageSize: 1000 });
-  expect(await histories()).toEqual(oneByOne);
+  const oneByOne = await rebuiltAlike(log, deliveryHistoryProjection, histories);
 
   // …and the same as the domain's fold of each stream.
   expect(oneByOne).toEqual(streams.map((events) => events.reduce(evolveDeliveryHistory, undefined)));

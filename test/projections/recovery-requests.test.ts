@@ -4,8 +4,8 @@ import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { type DeliveryRecoveryRequested, type RecoveryRequest, recoveryStream } from "../../src/domain/delivery-recovery.js";
 import { listRecoveryIds, recoveryRequestsProjection } from "../../src/projections/recovery-requests.js";
-import { rebuildProjections } from "../../src/projections/rebuild.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { rebuiltAlike } from "../support/rebuilt-alike.js";
 import { untilVisible } from "../support/until-visible.js";
 
 const log = useEventLogDatabase();
@@ -26,12 +26,7 @@ it("indexes the same requests whether they come one per batch or many to a batch
   const about = [...webhooks.map((webhookId) => ({ webhookId })), ...deliveries.map((deliveryId) => ({ deliveryId }))];
   const index = async () => Promise.all(about.map(async (what) => (await listRecoveryIds(log.database.db, what)).sort()));
 
-  await rebuildProjections({ database: log.database, store: log.store, projections: [recoveryRequestsProjection], pageSize: 1 });
-  const oneByOne = await index();
-  await rebuildProjections({ database: log.database, store: log.store, projections: [recoveryRequestsProjection], pageSize: 7 });
-  expect(await index()).toEqual(oneByOne);
-  await rebuildProjections({ database: log.database, store: log.store, projections: [recoveryRequestsProjection], pageSize: 1000 });
-  expect(await index()).toEqual(oneByOne);
+  const oneByOne = await rebuiltAlike(log, recoveryRequestsProjection, index);
 
   const expected = about.map((what) =>
     requests

@@ -5,8 +5,8 @@ import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { evolveWebhookEndpoint } from "../../src/domain/webhook-endpoint.js";
 import { endpointStream, type WebhookEndpointEvent } from "../../src/domain/webhook-events.js";
 import { findWebhookEndpoint, webhookEndpointsProjection } from "../../src/projections/webhook-endpoints.js";
-import { rebuildProjections } from "../../src/projections/rebuild.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { rebuiltAlike } from "../support/rebuilt-alike.js";
 import { untilVisible } from "../support/until-visible.js";
 
 const log = useEventLogDatabase();
@@ -42,12 +42,7 @@ it("gives every endpoint the same row whether its events come one per batch or m
   await untilVisible(log.store, last);
   const rows = async () => Promise.all(ids.map((id) => findWebhookEndpoint(log.database.db, id)));
 
-  await rebuildProjections({ database: log.database, store: log.store, projections: [webhookEndpointsProjection], pageSize: 1 });
-  const oneByOne = await rows();
-  await rebuildProjections({ database: log.database, store: log.store, projections: [webhookEndpointsProjection], pageSize: 7 });
-  expect(await rows()).toEqual(oneByOne);
-  await rebuildProjections({ database: log.database, store: log.store, projections: [webhookEndpointsProjection], pageSize: 1000 });
-  expect(await rows()).toEqual(oneByOne);
+  const oneByOne = await rebuiltAlike(log, webhookEndpointsProjection, rows);
 
   // …and the same as the domain's fold of each stream.
   const folded = streams.map((events) => {

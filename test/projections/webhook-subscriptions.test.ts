@@ -4,8 +4,8 @@ import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { AppendRequest, ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionEvent } from "../../src/domain/webhook-events.js";
 import { findWebhookSubscription, webhookSubscriptionsProjection } from "../../src/projections/webhook-subscriptions.js";
-import { rebuildProjections } from "../../src/projections/rebuild.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { rebuiltAlike } from "../support/rebuilt-alike.js";
 import { untilVisible } from "../support/until-visible.js";
 
 const log = useEventLogDatabase();
@@ -33,12 +33,7 @@ it("keeps the same subscriptions whether their events come one per batch or many
   await untilVisible(log.store, last);
   const rows = async () => Promise.all(subscriptions.map(({ id }) => findWebhookSubscription(log.database.db, id)));
 
-  await rebuildProjections({ database: log.database, store: log.store, projections: [webhookSubscriptionsProjection], pageSize: 1 });
-  const oneByOne = await rows();
-  await rebuildProjections({ database: log.database, store: log.store, projections: [webhookSubscriptionsProjection], pageSize: 7 });
-  expect(await rows()).toEqual(oneByOne);
-  await rebuildProjections({ database: log.database, store: log.store, projections: [webhookSubscriptionsProjection], pageSize: 1000 });
-  expect(await rows()).toEqual(oneByOne);
+  const oneByOne = await rebuiltAlike(log, webhookSubscriptionsProjection, rows);
 
   // What one event at a time means: deleted ones gone, the deleted endpoint's gone up to its deletion.
   const alive = subscriptions.map(({ webhookId }, i) => i % 3 !== 1 && !(webhookId === webhooks[3] && i <= 10));
