@@ -276,6 +276,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   projectionGroup.start();
   pump.start();
   started.push(() => pump.stop(), () => projectionGroup.stop());
+  await projectionGroup.ready();
   const worker: DeliveryWorker = await startDeliveryWorker({
     database,
     store,

@@ -51,20 +51,27 @@ export async function ensureCheckpoint(db: Kysely<CoreTables>, projection: strin
 }
 
 /**
- * Moves many checkpoints in one statement, each only from where this process last put it (the
- * Emmett way: a conditional update instead of locking the rows first), so a process that lost the
- * projections' lock without noticing cannot apply a batch twice: it throws, and its transaction
- * rolls back.
+ * Moves many checkpoints in one statement, all of them or none: each only from where this process
+ * last put it (the Emmett way: a conditional update instead of locking the rows first), so a
+ * process that lost the projections' lock without noticing cannot apply a batch twice: it throws,
+ * and its transaction rolls back.
  */
 export async function moveCheckpoints(db: Kysely<CoreTables>, moves: readonly CheckpointMove[]): Promise<void> {
   if (moves.length === 0) return;
+  // All or none: outside a transaction a partial move would stay.
   const result = await sql`
-    update herald_checkpoints as checkpoint set position = move.target, updated_at = now()
-    from unnest(
-      ${sql.val(moves.map((move) => move.projection))}::text[],
-      ${sql.val(moves.map((move) => positionToJSON(move.from)))}::text[],
-      ${sql.val(moves.map((move) => positionToJSON(move.to)))}::text[]
-    ) as move(projection, expected, target)
-    where checkpoint.projection = move.projection and checkpoint.position = move.expected`.execute(db);
+    with move as (
+      select * from unnest(
+        ${sql.val(moves.map((move) => move.projection))}::text[],
+        ${sql.val(moves.map((move) => positionToJSON(move.from)))}::text[],
+        ${sql.val(moves.map((move) => positionToJSON(move.to)))}::text[]
+      ) as move(projection, expected, target)
+    ), found as (
+      select checkpoint.projection, move.target from herald_checkpoints as checkpoint
+      join move on checkpoint.projection = move.projection and checkpoint.position = move.expected
+    )
+    update herald_checkpoints as checkpoint set position = found.target, updated_at = now()
+    from found
+    where checkpoint.projection = found.projection and (select count(*) from found) = ${moves.length}`.execute(db);
   if (result.numAffectedRows !== BigInt(moves.length)) throw new CheckpointMovedError(moves.map((move) => move.projection));
 }

@@ -27,13 +27,18 @@ export interface BatchOptions {
  */
 export async function applyGroupBatch(db: Kysely<CoreTables>, slices: readonly BatchSlice[], to: ReadFrom, options: BatchOptions = {}): Promise<void> {
   if (slices.length === 0) return;
+  const moves = slices.map(({ projection, from }) => ({ projection: projection.name, from, to }));
+  if (slices.every(({ events, from }) => events.length === 0 && from !== "start")) {
+    // Nothing to apply (a page of events none of them handles): one statement, no transaction.
+    return moveCheckpoints(db, moves);
+  }
   await db.transaction().execute(async (trx) => {
     if (options.rebuild) await sql`set local synchronous_commit = off`.execute(trx);
     for (const { projection, events } of slices) await applyEvents(trx, projection, events);
     for (const { projection, from } of slices) {
       if (from === "start") await ensureCheckpoint(trx, projection.name, projection.version);
     }
-    await moveCheckpoints(trx, slices.map(({ projection, from }) => ({ projection: projection.name, from, to })));
+    await moveCheckpoints(trx, moves);
   });
 }
 

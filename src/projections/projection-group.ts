@@ -130,6 +130,8 @@ export class ProjectionGroup implements LogConsumer {
   #lead: { position: ReadFrom; end: () => void } | undefined;
   readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #wakeStandby: (() => void) | undefined;
+  #markReady: () => void = () => {};
+  readonly #ready = new Promise<void>((resolve) => (this.#markReady = resolve));
 
   constructor(private readonly options: ProjectionGroupOptions) {
     const members = [
@@ -142,6 +144,14 @@ export class ProjectionGroup implements LogConsumer {
 
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  /**
+   * Resolves once this process leads with every projection's tables created, or stands by (another
+   * process leads): from then on, queries find the tables.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   async stop(): Promise<void> {
@@ -194,6 +204,7 @@ export class ProjectionGroup implements LogConsumer {
       });
       if (!release) {
         for (const member of this.members.values()) member.state = "standby";
+        this.#markReady();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.options.standbyRetryMs ?? 2000);
           this.#wakeStandby = () => {
@@ -208,6 +219,7 @@ export class ProjectionGroup implements LogConsumer {
       } catch (error) {
         if (!this.#stopping) logger.error({ err: error }, "projection group stopped unexpectedly");
       } finally {
+        this.#markReady();
         await release().catch(() => {});
       }
       if (!this.#stopping) await sleep(500);
@@ -218,7 +230,8 @@ export class ProjectionGroup implements LogConsumer {
   async #leadUntil(ended: Promise<void>, end: () => void): Promise<void> {
     const { database, pump, logger } = this.options;
     const members = [...this.members.values()];
-    for (const member of members) await prepareProjection(database.db, member.projection, logger);
+    await Promise.all(members.map((member) => prepareProjection(database.db, member.projection, logger)));
+    this.#markReady();
     const stored = await readCheckpoints(database.db, [...this.members.keys()]);
     let from: ReadFrom | undefined;
     for (const member of members) {
@@ -261,8 +274,10 @@ export class ProjectionGroup implements LogConsumer {
       const events = page.events.filter((event) => comparePositions(event.position, member.position) > 0 && member.types.has(event.type));
       slices.push({ member, slice: { projection: member.projection, from: member.position, events } });
     }
-    const reactors = slices.filter(({ member }) => member.reactor);
-    const projections = slices.filter(({ member }) => !member.reactor);
+    // A reactor with nothing to apply only moves its checkpoint: that joins the group's statement.
+    const alone = ({ member, slice }: (typeof slices)[number]) => member.reactor && slice.events.length > 0;
+    const reactors = slices.filter(alone);
+    const projections = slices.filter((slice) => !alone(slice));
     // Each has a checkpoint of its own, so the reactors' transactions run beside the group's.
     await Promise.all([
       ...reactors.map(({ member, slice }) => this.#applyAlone(member, slice, page.position)),

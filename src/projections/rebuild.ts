@@ -60,10 +60,12 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
         applied.set(projection.name, (applied.get(projection.name) ?? 0) + mine.length);
         return { projection, from: position, events: mine };
       };
-      const from = position;
+      // As in the group: a reactor with events applies in a transaction of its own, beside the others'.
+      const slices = all.map(slice);
+      const alone = slices.filter((one) => reactors.includes(one.projection) && one.events.length > 0);
       await Promise.all([
-        ...reactors.map((projection) => applyBatch(database.db, projection, from, slice(projection).events, last.position, { rebuild: true })),
-        applyGroupBatch(database.db, options.projections.map(slice), last.position, { rebuild: true }),
+        ...alone.map((one) => applyBatch(database.db, one.projection, one.from, one.events, last.position, { rebuild: true })),
+        applyGroupBatch(database.db, slices.filter((one) => !alone.includes(one)), last.position, { rebuild: true }),
       ]);
       position = last.position;
       read += events.length;
