@@ -127,6 +127,50 @@ describe("projection group", () => {
     await runner.stop();
   });
 
+  it("halts only the failing projection of a group: the others go on, and it catches up once its handler passes", async () => {
+    const { projection } = counterProjection();
+    const stream = `counter-isolated-${Date.now()}`;
+    let failures = 0;
+    const seen: number[] = [];
+    const fragile: Projection = {
+      name: "fragile",
+      version: 1,
+      eventTypes: ["Added"],
+      async setup() {},
+      async teardown() {},
+      async handle(_trx, event) {
+        const { amount } = event.data as { amount: number };
+        if (event.stream !== stream) return;
+        if (amount === 7 && failures < 3) {
+          failures++;
+          throw new Error("fragile failed on purpose");
+        }
+        seen.push(amount);
+      },
+    };
+    const pump = new LogPump({ store, logger });
+    const group = new ProjectionGroup({ database, store, pump, projections: [projection, fragile], logger });
+    pump.start();
+    group.start();
+    try {
+      const written = await store.append(stream, [added("i", 5), added("i", 7), added("i", 1)], "no_stream");
+      await group.members.get("counter")!.waitFor(written.position, 10_000);
+      expect(await total(database.db, "i")).toBe(13);
+      await group.members.get("fragile")!.waitFor(written.position, 20_000);
+      expect(failures).toBe(3);
+      // Halted at the 7, never past it: each retry starts again from its checkpoint, before the 5.
+      expect(seen.slice(-3)).toEqual([5, 7, 1]);
+      expect(seen.filter((amount) => amount !== 5)).toEqual([7, 1]);
+      expect(group.members.get("fragile")!.state).toBe("running");
+      const halted = logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "projection halted on an event; retrying it");
+      // The group's transaction failed (not logged), then fragile alone (halted), then one retry (halted again).
+      expect(halted.map((entry) => entry.projection)).toEqual(["fragile", "fragile"]);
+    } finally {
+      await group.stop();
+      await pump.stop();
+    }
+  });
+
   it("lets one process run a projection while another stands by, and hands over when it stops", async () => {
     const { projection } = counterProjection();
     const leader = oneProjection({ database, store, projection, logger });
