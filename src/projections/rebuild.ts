@@ -28,8 +28,9 @@ export interface RebuildResult {
 /**
  * Drops the projections' tables and replays them all from the first event up to the store's head in
  * one pass over the log, under the group's lock so that no running process applies events at the
- * same time: pages of 5,000 events, the next page read while one is applied, rebuild transactions
- * (no wait for the WAL flush), secondary indexes created after the last page.
+ * same time: pages of 5,000 events, the next page read while one is applied, the projections'
+ * transactions of a page side by side, rebuild transactions (no wait for the WAL flush), secondary
+ * indexes created after the last page.
  */
 export async function rebuildProjections(options: RebuildOptions): Promise<RebuildResult> {
   const { database, store } = options;
@@ -60,12 +61,13 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
         applied.set(projection.name, (applied.get(projection.name) ?? 0) + mine.length);
         return { projection, from: position, events: mine };
       };
-      // As in the group: a reactor with events applies in a transaction of its own, beside the others'.
+      // Each projection with events applies in a transaction of its own, all at once: their statements
+      // wait on round trips, not on each other. Those without events move together in one statement.
       const slices = all.map(slice);
-      const alone = slices.filter((one) => reactors.includes(one.projection) && one.events.length > 0);
+      const busy = slices.filter((one) => one.events.length > 0);
       await Promise.all([
-        ...alone.map((one) => applyBatch(database.db, one.projection, one.from, one.events, last.position, { rebuild: true })),
-        applyGroupBatch(database.db, slices.filter((one) => !alone.includes(one)), last.position, { rebuild: true }),
+        ...busy.map((one) => applyBatch(database.db, one.projection, one.from, one.events, last.position, { rebuild: true })),
+        applyGroupBatch(database.db, slices.filter((one) => one.events.length === 0), last.position, { rebuild: true }),
       ]);
       position = last.position;
       read += events.length;
