@@ -6,7 +6,7 @@ import type { EventStore, ReadFrom, StoredEvent, Subscription } from "../adapter
 import type { Transaction } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_INDEX_EVENT_TYPES, type SubscriptionIndexEvent, SubscriptionIndex } from "../domain/subscription-matching.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
-import { readDispatcherSnapshot } from "../projections/dispatcher.js";
+import { readDispatcherSnapshot } from "../reactions/dispatch-auditor.js";
 
 /** What the directory follows in the log. */
 export const DELIVERY_DIRECTORY_EVENT_TYPES = [...SUBSCRIPTION_INDEX_EVENT_TYPES, "SubscriptionSetChanged"] as const;

@@ -27,7 +27,7 @@ import {
 import { isResourceId } from "../domain/plain-text.js";
 import { listDeliveryHistories } from "../projections/delivery-history.js";
 import type { PageKey } from "../projections/keyset-page.js";
-import { ProjectionTimeoutError, type ProjectionRunner } from "../projections/projection-runner.js";
+import { type ProjectionMember, ProjectionTimeoutError } from "../projections/projection-group.js";
 import { readDeliveryAtRevision, readDeliveryHistory, readWebhookEndpoint } from "./entity-streams.js";
 import { type CommandOutcome, runCommand } from "./run-command.js";
 
@@ -36,9 +36,9 @@ export interface DeliveryRecoveryOptions {
   /** The read models' database: recoverDeliveries finds the window's failed deliveries there. */
   readonly db: Kysely<any>;
   /** What must show a redelivery before the answer goes out (the delivery history: read-your-writes). */
-  readonly historyReadModels: readonly ProjectionRunner[];
+  readonly historyReadModels: readonly ProjectionMember[];
   /** What must show a recorded request before the answer goes out (the index behind audit trails). */
-  readonly recoveryReadModels: readonly ProjectionRunner[];
+  readonly recoveryReadModels: readonly ProjectionMember[];
   readonly logger: Logger;
   readonly readYourWritesMs?: number;
 }
@@ -223,7 +223,7 @@ export class DeliveryRecovery {
   }
 
   /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */
-  async #visible(positions: readonly Position[], readModels: readonly ProjectionRunner[]): Promise<void> {
+  async #visible(positions: readonly Position[], readModels: readonly ProjectionMember[]): Promise<void> {
     const last = positions.reduce<Position | undefined>((max, position) => (!max || comparePositions(position, max) > 0 ? position : max), undefined);
     if (!last) return;
     try {

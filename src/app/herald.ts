@@ -8,6 +8,7 @@ import { migrate } from "../adapters/db/migrations.js";
 import { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
+import { LogPump } from "../adapters/eventstore/log-pump.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
 import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
@@ -16,10 +17,10 @@ import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
 import type { AttemptResult } from "../domain/retry-policy.js";
 import { countDeliveriesByStatus, deliveryHistoryProjection } from "../projections/delivery-history.js";
 import { deliveryQueueProjection, deliveryQueueStats } from "../projections/delivery-queue.js";
-import { dispatcherProjection } from "../projections/dispatcher.js";
-import { endpointHealthProjection } from "../projections/endpoint-health.js";
+import { dispatcherProjection } from "../reactions/dispatch-auditor.js";
+import { endpointHealthProjection } from "../reactions/endpoint-health.js";
 import type { AnyProjection } from "../projections/projection.js";
-import { ProjectionRunner } from "../projections/projection-runner.js";
+import { type ProjectionMember, ProjectionGroup } from "../projections/projection-group.js";
 import { recoveryRequestsProjection } from "../projections/recovery-requests.js";
 import { findWalletGroup, walletGroupsProjection } from "../projections/wallet-groups.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
@@ -34,7 +35,6 @@ import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, type IngestKind, natsIngestCodec, registerIngestRoutes } from "./ingest.js";
 import { ingestScheduler } from "./ingest-scheduler.js";
 import { MetricsRegistry } from "./metrics.js";
-import { readCheckpoint } from "../projections/projection-runner.js";
 import { registerPlayground } from "./playground/register-playground.js";
 import { registerConsole } from "./console/register-console.js";
 import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
@@ -48,7 +48,9 @@ export interface Herald {
   readonly database: Database;
   readonly store: EventStore;
   readonly http: FastifyInstance;
-  readonly projections: ReadonlyMap<string, ProjectionRunner>;
+  readonly projections: ReadonlyMap<string, ProjectionMember>;
+  /** Every projection, led by one process at a time (the map above is its members). */
+  readonly projectionGroup: ProjectionGroup;
   readonly metrics: MetricsRegistry;
   /** The SSE matcher (its waiter count is a metric). */
   readonly waypoint: WaypointMatcher;
@@ -85,8 +87,8 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
 }
 
 /**
- * Every read model herald keeps. The dispatcher (DeliveryScheduled) and endpoint health
- * (WebhookEndpointFailing, Recovered, Disabled) append, so they need the store.
+ * Every read model herald keeps, and the reactors: the dispatcher (DeliveryScheduled) and endpoint
+ * health (WebhookEndpointFailing, Recovered, Disabled) append, so they need the store.
  */
 export function allProjections(deps: {
   readonly store: EventStore;
@@ -94,25 +96,29 @@ export function allProjections(deps: {
   readonly config: Pick<Config, "endpointDisableAfterS">;
   /** Told of deliveries the dispatch auditor had to schedule itself (metrics). */
   readonly onDispatchRepairs?: (count: number) => void;
-}): AnyProjection[] {
-  return [
-    webhookEndpointsProjection,
-    webhookSubscriptionsProjection,
-    dispatcherProjection({
-      store: deps.store,
-      logger: deps.logger.child({ component: "dispatcher" }),
-      ...(deps.onDispatchRepairs ? { onRepairs: deps.onDispatchRepairs } : {}),
-    }),
-    deliveryQueueProjection(),
-    deliveryHistoryProjection,
-    walletGroupsProjection(),
-    endpointHealthProjection({
-      store: deps.store,
-      rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
-      logger: deps.logger.child({ component: "endpoint-health" }),
-    }),
-    recoveryRequestsProjection,
-  ];
+}): { readonly projections: AnyProjection[]; readonly reactors: AnyProjection[] } {
+  return {
+    projections: [
+      webhookEndpointsProjection,
+      webhookSubscriptionsProjection,
+      deliveryQueueProjection(),
+      deliveryHistoryProjection,
+      walletGroupsProjection(),
+      recoveryRequestsProjection,
+    ],
+    reactors: [
+      dispatcherProjection({
+        store: deps.store,
+        logger: deps.logger.child({ component: "dispatcher" }),
+        ...(deps.onDispatchRepairs ? { onRepairs: deps.onDispatchRepairs } : {}),
+      }),
+      endpointHealthProjection({
+        store: deps.store,
+        rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
+        logger: deps.logger.child({ component: "endpoint-health" }),
+      }),
+    ],
+  };
 }
 
 /**
@@ -151,10 +157,16 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   );
   // Shown from the start: 0 is the figure an operator checks for.
   repairs.inc({}, 0);
-  const projections = new Map<string, ProjectionRunner>();
-  for (const projection of allProjections({ store, logger, config, onDispatchRepairs: (count) => repairs.inc({}, count) })) {
-    projections.set(projection.name, new ProjectionRunner({ database, store, projection, logger: logger.child({ component: "projection" }) }));
-  }
+  // One reader of the log for the whole process; the projection group is one of its consumers.
+  const pump = new LogPump({ store, logger: logger.child({ component: "log-pump" }) });
+  const projectionGroup = new ProjectionGroup({
+    database,
+    store,
+    pump,
+    ...allProjections({ store, logger, config, onDispatchRepairs: (count) => repairs.inc({}, count) }),
+    logger: logger.child({ component: "projection" }),
+  });
+  const projections = projectionGroup.members;
 
   const readiness: ReadinessCheck[] = [
     { name: "eventstore", check: () => store.ping() },
@@ -192,13 +204,10 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     ingested.inc({ kind, source, outcome: outcome.kind });
     if (outcome.kind === "rejected") rejected.inc({ kind, source, reason: outcome.code });
   };
-  metrics.gauge("herald_projection_lag_seconds", "Age of the oldest event a projection has not applied yet (0 when caught up)", () =>
-    Promise.all([...projections.values()].map(async (runner) => {
-      const checkpoint = await readCheckpoint(database.db, runner.name);
-      const [next] = await store.readAll(checkpoint?.position ?? "start", { filter: { eventTypes: runner.eventTypes }, maxCount: 1 });
-      const lag = next ? Math.max(0, (Date.now() - Date.parse(next.metadata.at)) / 1000) : 0;
-      return { labels: { projection: runner.name }, value: lag };
-    })),
+  metrics.gauge(
+    "herald_projection_lag_seconds",
+    "Age of the oldest event a projection has not read past yet (0 when caught up)",
+    async () => [...(await projectionGroup.lagSeconds())].map(([projection, value]) => ({ labels: { projection }, value })),
     fromStorage,
   );
   metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [{ value: waypoint.waiterCount }]);
@@ -244,7 +253,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   });
 
   const secrets = createSecretBox(config.encryptionKey);
-  const runner = (name: string): ProjectionRunner[] => {
+  const runner = (name: string): ProjectionMember[] => {
     const found = projections.get(name);
     return found ? [found] : [];
   };
@@ -280,8 +289,10 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   if (config.playground) registerPlayground(http, { path: GRAPHQL_PATH, settings: siweSettings, logger });
   if (config.console) registerConsole(http, { settings: { ...siweSettings, graphqlPath: GRAPHQL_PATH }, logger });
 
-  for (const runner of projections.values()) runner.start();
-  started.push(() => Promise.all([...projections.values()].map((runner) => runner.stop())));
+  projectionGroup.start();
+  pump.start();
+  started.push(() => pump.stop(), () => projectionGroup.stop());
+  await projectionGroup.ready();
   const worker: DeliveryWorker = await startDeliveryWorker({
     database,
     store,
@@ -369,7 +380,8 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       // HERALD_DELIVERY_TIMEOUT_MS) and records them before the store closes.
       await Promise.all([http.close(), ...ingests.map((ingest) => ingest.stop()), worker.stop()]);
       await deliveryDirectory.stop();
-      await Promise.all([...projections.values()].map((runner) => runner.stop()));
+      await projectionGroup.stop();
+      await pump.stop();
       if (nats) await nats.drain().catch(() => {});
       await store.close();
       await database.close();
@@ -377,7 +389,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     return stopping;
   };
 
-  return { url, config, database, store, http, projections, metrics, waypoint, stop };
+  return { url, config, database, store, http, projections, projectionGroup, metrics, waypoint, stop };
 }
 
 /** How long a gauge read from storage is reused: a scrape costs a dozen reads (one per projection and more). */

@@ -29,7 +29,7 @@ import {
   type WebhookSubscription,
   type WebhookSubscriptionCommand,
 } from "../domain/webhook-subscription.js";
-import { ProjectionTimeoutError, type ProjectionRunner } from "../projections/projection-runner.js";
+import { type ProjectionMember, ProjectionTimeoutError } from "../projections/projection-group.js";
 import { listWebhookEndpoints } from "../projections/webhook-endpoints.js";
 import { listWebhookSubscriptions } from "../projections/webhook-subscriptions.js";
 import { readWebhookEndpoint } from "./entity-streams.js";
@@ -48,8 +48,8 @@ export interface WebhookCommandsOptions {
   readonly db: Kysely<any>;
   readonly quotas: { readonly endpointsPerSubscriber: number; readonly subscriptionsPerEndpoint: number };
   /** The read models a command's answer must be visible in before it returns (read-your-writes). */
-  readonly endpointReadModels: readonly ProjectionRunner[];
-  readonly subscriptionReadModels: readonly ProjectionRunner[];
+  readonly endpointReadModels: readonly ProjectionMember[];
+  readonly subscriptionReadModels: readonly ProjectionMember[];
   readonly logger: Logger;
   /** The longest a command waits for its read models. */
   readonly readYourWritesMs?: number;
@@ -155,7 +155,7 @@ export class WebhookCommands {
   }
 
   /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */
-  async #visible(position: Position | undefined, readModels: readonly ProjectionRunner[]): Promise<void> {
+  async #visible(position: Position | undefined, readModels: readonly ProjectionMember[]): Promise<void> {
     if (!position) return;
     try {
       await Promise.all(readModels.map((runner) => runner.waitFor(position, this.options.readYourWritesMs ?? 5000)));

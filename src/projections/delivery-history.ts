@@ -2,6 +2,7 @@ import { type Kysely, sql } from "kysely";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import { DELIVERY_EVENT_TYPES, type DeliveryEvent } from "../domain/delivery.js";
 import { type DeliveryHistory, type DeliveryHistoryStatus, evolveDeliveryHistory } from "../domain/delivery-history.js";
+import { perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
 
@@ -20,8 +21,8 @@ export interface DeliveryHistoryTables {
   };
 }
 
-/** Each batch's events by delivery, gathered under the batch's transaction (a failed batch's are dropped with it). */
-const gathered = new WeakMap<object, Map<string, DeliveryEvent[]>>();
+/** Each batch's events by delivery. */
+const gathered = perBatch(() => new Map<string, DeliveryEvent[]>());
 
 export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
   name: "delivery-history",
@@ -36,6 +37,8 @@ export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
         created_at bigint not null,
         history jsonb not null
       )`.execute(db);
+  },
+  async indexes(db) {
     await sql`create index if not exists delivery_history_webhook_page on delivery_history (webhook_id, created_at, delivery_id)`.execute(db);
     await sql`create index if not exists delivery_history_webhook_status_page on delivery_history (webhook_id, status, created_at, delivery_id)`.execute(db);
   },
@@ -46,15 +49,13 @@ export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
   // memory and written with the others' in one statement, instead of a read and a write per event.
   async handle(trx, stored) {
     const event = stored as StoredEvent & DeliveryEvent;
-    const batch = gathered.get(trx) ?? new Map<string, DeliveryEvent[]>();
-    gathered.set(trx, batch);
+    const batch = gathered.of(trx);
     const events = batch.get(event.data.deliveryId);
     if (events) events.push(event);
     else batch.set(event.data.deliveryId, [event]);
   },
   async afterBatch(trx) {
-    const batch = gathered.get(trx);
-    gathered.delete(trx);
+    const batch = gathered.take(trx);
     if (!batch) return;
     const rows = await trx.selectFrom("delivery_history").select(["delivery_id", "history"]).where("delivery_id", "in", [...batch.keys()]).execute();
     const current = new Map(rows.map((row) => [row.delivery_id, row.history]));

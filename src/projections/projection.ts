@@ -13,9 +13,19 @@ export interface Projection<Tables = unknown> {
   readonly eventTypes: readonly string[];
   /** Creates the tables if they do not exist. */
   setup(db: Kysely<Tables>): Promise<void>;
+  /**
+   * Optional: creates the secondary indexes (if they do not exist). Runs after setup, except in a
+   * rebuild, which runs it after its last page: building an index once costs less than keeping it up
+   * through every page.
+   */
+  indexes?(db: Kysely<Tables>): Promise<void>;
   /** Drops the tables. */
   teardown(db: Kysely<Tables>): Promise<void>;
-  /** Applies one event inside the batch's transaction; the checkpoint commits in the same one. */
+  /**
+   * Applies one event inside the batch's transaction; the checkpoint commits in the same one. A
+   * batch handles its events one by one and then calls afterBatch, so a projection may gather them
+   * and write in bulk there.
+   */
   handle(trx: Transaction<Tables>, event: StoredEvent): Promise<void>;
   /**
    * Optional: runs after the batch's events were handled, before the checkpoint commits in the same

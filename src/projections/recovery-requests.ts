@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import { type DeliveryRecoveryRequested, RECOVERY_EVENT_TYPES } from "../domain/delivery-recovery.js";
+import { type BulkColumn, insertRows, perBatch } from "./bulk-write.js";
 import type { Projection } from "./projection.js";
 
 /**
@@ -28,21 +29,39 @@ export const recoveryRequestsProjection: Projection<RecoveryRequestsTables> = {
         webhook_id text not null,
         delivery_id text
       )`.execute(db);
+  },
+  async indexes(db) {
     await sql`create index if not exists recovery_requests_webhook on recovery_requests (webhook_id)`.execute(db);
     await sql`create index if not exists recovery_requests_delivery on recovery_requests (delivery_id) where delivery_id is not null`.execute(db);
   },
   async teardown(db) {
     await sql`drop table if exists recovery_requests`.execute(db);
   },
+  // Gathered and written with one insert per batch; the first request of an id wins, as it would
+  // one insert at a time.
   async handle(trx, stored) {
     const { recoveryId, request } = (stored as StoredEvent & DeliveryRecoveryRequested).data;
-    await trx
-      .insertInto("recovery_requests")
-      .values({ recovery_id: recoveryId, webhook_id: request.webhookId, delivery_id: request.mutation === "redeliver" ? request.deliveryId : null })
-      .onConflict((oc) => oc.column("recovery_id").doNothing())
-      .execute();
+    const rows = gathered.of(trx);
+    if (!rows.has(recoveryId)) {
+      rows.set(recoveryId, { recovery_id: recoveryId, webhook_id: request.webhookId, delivery_id: request.mutation === "redeliver" ? request.deliveryId : null });
+    }
+  },
+  async afterBatch(trx) {
+    const rows = gathered.take(trx);
+    if (!rows) return;
+    await insertRows(trx, "recovery_requests", RECOVERY_COLUMNS, [...rows.values()], { key: "recovery_id", update: false });
   },
 };
+
+type RecoveryRow = RecoveryRequestsTables["recovery_requests"];
+
+const gathered = perBatch(() => new Map<string, RecoveryRow>());
+
+const RECOVERY_COLUMNS: readonly BulkColumn<RecoveryRow>[] = [
+  ["recovery_id", "text"],
+  ["webhook_id", "text"],
+  ["delivery_id", "text"],
+];
 
 /** The ids of the recovery requests about an endpoint (all of them) or a delivery (redeliver only). */
 export async function listRecoveryIds(db: Kysely<any>, about: { readonly webhookId: string } | { readonly deliveryId: string }): Promise<string[]> {

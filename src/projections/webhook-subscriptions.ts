@@ -6,6 +6,7 @@ import {
   type WebhookEndpointDeleted,
   type WebhookSubscriptionEvent,
 } from "../domain/webhook-events.js";
+import { type BulkColumn, deleteRows, insertRows, perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
 
@@ -43,39 +44,69 @@ export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionsTabl
         collection_id text not null,
         created_at bigint not null
       )`.execute(db);
+  },
+  async indexes(db) {
     await sql`create index if not exists webhook_subscriptions_webhook_page on webhook_subscriptions (webhook_id, created_at, subscription_id)`.execute(db);
   },
   async teardown(db) {
     await sql`drop table if exists webhook_subscriptions`.execute(db);
   },
+  // A batch's events are folded into its net changes, written with two deletes and one insert.
   async handle(trx, stored) {
     const event = stored as StoredEvent & (WebhookSubscriptionEvent | WebhookEndpointDeleted);
+    const changes = gathered.of(trx);
     switch (event.type) {
       case "WebhookSubscriptionCreated": {
         const { subscriptionId, webhookId, subscriber, type, actions, collectionId, createdAt } = event.data;
-        await trx
-          .insertInto("webhook_subscriptions")
-          .values({
-            subscription_id: subscriptionId,
-            webhook_id: webhookId,
-            subscriber,
-            type,
-            actions: sql`${JSON.stringify(actions)}::jsonb` as unknown as string[],
-            collection_id: collectionId,
-            created_at: BigInt(createdAt),
-          })
-          .execute();
+        changes.created.set(subscriptionId, {
+          subscription_id: subscriptionId,
+          webhook_id: webhookId,
+          subscriber,
+          type,
+          actions: JSON.stringify(actions),
+          collection_id: collectionId,
+          created_at: BigInt(createdAt),
+        });
         return;
       }
       case "WebhookSubscriptionDeleted":
-        await trx.deleteFrom("webhook_subscriptions").where("subscription_id", "=", event.data.subscriptionId).execute();
+        changes.created.delete(event.data.subscriptionId);
+        changes.deleted.add(event.data.subscriptionId);
         return;
       case "WebhookEndpointDeleted":
-        await trx.deleteFrom("webhook_subscriptions").where("webhook_id", "=", event.data.webhookId).execute();
+        for (const [id, row] of changes.created) if (row.webhook_id === event.data.webhookId) changes.created.delete(id);
+        changes.endpointsDeleted.add(event.data.webhookId);
         return;
     }
   },
+  async afterBatch(trx) {
+    const changes = gathered.take(trx);
+    if (!changes) return;
+    // The deletes reach only rows from earlier batches: this batch's own were taken out above.
+    await deleteRows(trx, "webhook_subscriptions", "subscription_id", changes.deleted);
+    await deleteRows(trx, "webhook_subscriptions", "webhook_id", changes.endpointsDeleted);
+    await insertRows(trx, "webhook_subscriptions", SUBSCRIPTION_COLUMNS, [...changes.created.values()]);
+  },
 };
+
+/** A row as written: `actions` as JSON text. */
+type SubscriptionInsert = Omit<WebhookSubscriptionsTables["webhook_subscriptions"], "actions"> & { actions: string };
+
+const gathered = perBatch(() => ({
+  created: new Map<string, SubscriptionInsert>(),
+  deleted: new Set<string>(),
+  endpointsDeleted: new Set<string>(),
+}));
+
+const SUBSCRIPTION_COLUMNS: readonly BulkColumn<SubscriptionInsert>[] = [
+  ["subscription_id", "text"],
+  ["webhook_id", "text"],
+  ["subscriber", "text"],
+  ["type", "text"],
+  ["actions", "jsonb"],
+  ["collection_id", "text"],
+  ["created_at", "int8"],
+];
 
 export async function findWebhookSubscription(db: Kysely<any>, subscriptionId: string): Promise<WebhookSubscriptionRecord | undefined> {
   const row = await (db as Kysely<WebhookSubscriptionsTables>)

@@ -10,7 +10,7 @@ import { type DeliveryWorker, type HandOffCandidate, type HandOffReservation, st
 import { type DeliveryLease, type DeliveryScheduled, deliveryStream } from "../../src/domain/delivery.js";
 import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
-import { applyBatch } from "../../src/projections/projection-runner.js";
+import { applyBatch } from "../../src/projections/projection-batch.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { TEST_ENCRYPTION_KEY } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/app/config.js";
 import { allProjections, type Herald, startHerald } from "../../src/app/herald.js";
 import { createLogger } from "../../src/app/logger.js";
-import { rebuildProjection } from "../../src/projections/projection-runner.js";
+import { rebuildProjections } from "../../src/projections/rebuild.js";
 import type { WebhookEndpointsTables } from "../../src/projections/webhook-endpoints.js";
 import { newAccount, signedToken } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
@@ -644,11 +644,9 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       };
       const before = await answers();
       expect(before.endpoints.data!.webhookEndpoints.total).toBeGreaterThan(3);
-      // A rebuild takes the projection's lock: the running projections step aside first.
-      await Promise.all([...herald.projections.values()].map((runner) => runner.stop()));
-      for (const projection of allProjections({ store: herald.store, logger: createLogger("silent"), config: herald.config })) {
-        await rebuildProjection({ database: herald.database, store: herald.store, projection });
-      }
+      // A rebuild takes the projections' lock: the running projections step aside first.
+      await herald.projectionGroup.stop();
+      await rebuildProjections({ database: herald.database, store: herald.store, ...allProjections({ store: herald.store, logger: createLogger("silent"), config: herald.config }) });
       expect(await answers()).toEqual(before);
     });
   });

@@ -4,9 +4,9 @@ import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import { type DeliveryEvent, deliveryStream } from "../../src/domain/delivery.js";
 import { evolveDeliveryHistory } from "../../src/domain/delivery-history.js";
 import { deliveryHistoryProjection, findDeliveryHistory } from "../../src/projections/delivery-history.js";
-import { rebuildProjection } from "../../src/projections/projection-runner.js";
 import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { rebuiltAlike } from "../support/rebuilt-alike.js";
 import { untilVisible } from "../support/until-visible.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 
@@ -51,12 +51,7 @@ it("gives every delivery the same history whether its events come one per batch 
   await untilVisible(log.store, last);
   const histories = async () => Promise.all(ids.map((id) => findDeliveryHistory(log.database.db, id)));
 
-  await rebuildProjection({ database: log.database, store: log.store, projection: deliveryHistoryProjection, batchSize: 1 });
-  const oneByOne = await histories();
-  await rebuildProjection({ database: log.database, store: log.store, projection: deliveryHistoryProjection, batchSize: 7 });
-  expect(await histories()).toEqual(oneByOne);
-  await rebuildProjection({ database: log.database, store: log.store, projection: deliveryHistoryProjection, batchSize: 1000 });
-  expect(await histories()).toEqual(oneByOne);
+  const oneByOne = await rebuiltAlike(log, deliveryHistoryProjection, histories);
 
   // …and the same as the domain's fold of each stream.
   expect(oneByOne).toEqual(streams.map((events) => events.reduce(evolveDeliveryHistory, undefined)));

@@ -5,7 +5,7 @@ import { deliveryStream } from "../../src/domain/delivery.js";
 import { endpointStream } from "../../src/domain/webhook-events.js";
 import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
-import { applyBatch } from "../../src/projections/projection-runner.js";
+import { applyBatch } from "../../src/projections/projection-batch.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 
 /**

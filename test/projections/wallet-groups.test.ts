@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { expect, it } from "vitest";
 import type { TenantEvent } from "../../src/domain/ingest-events.js";
-import { rebuildProjection } from "../../src/projections/projection-runner.js";
+import { rebuildProjections } from "../../src/projections/rebuild.js";
 import { findWalletGroup, walletGroupsProjection } from "../../src/projections/wallet-groups.js";
 import { tenantEventAppend } from "../support/tenant-event-appends.js";
 import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
@@ -28,8 +28,8 @@ it("keeps each wallet's newest group, in one batch or across many; an event with
   await untilVisible(log.store, last);
 
   for (const batchSize of [1000, 1]) {
-    const result = await rebuildProjection({ database: log.database, store: log.store, projection: walletGroupsProjection(), batchSize });
-    expect(result.events).toBe(events.length);
+    const result = await rebuildProjections({ database: log.database, store: log.store, projections: [walletGroupsProjection()], pageSize: batchSize });
+    expect(result.applied.get("wallet-groups")).toBe(events.length);
     const groups = await Promise.all([moved, stays, groupless].map((walletId) => findWalletGroup(log.database.db, walletId)));
     expect(groups).toEqual(["globex", "initech", undefined]);
   }

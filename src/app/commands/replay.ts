@@ -1,4 +1,4 @@
-import { rebuildProjection } from "../../projections/projection-runner.js";
+import { rebuildProjections } from "../../projections/rebuild.js";
 import { loadConfig } from "../config.js";
 import { allProjections, openStorage } from "../herald.js";
 import { createLogger } from "../logger.js";
@@ -7,8 +7,9 @@ import { type CliCommand, CliUsageError, parseCommandArgs } from "./cli-command.
 
 const HELP = `usage: npx herald replay [projection|all]
 
-Rebuilds read models from the event store: drops each projection's tables and replays every event
-it handles from the first one, with a progress bar, then prints events/s. Stop herald first (a
+Rebuilds read models from the event store: drops the tables of the projections named (all: every
+one) and replays them together in one pass over the log from the first event, with a progress bar,
+then prints each projection's events and the pass's events/s. Stop herald first (a
 running process holds the projections; with embedded storage it also holds the data directory).
 
 Reads the same environment as herald (DATABASE_URL, EVENTSTORE_URL, HERALD_DATA_DIR, …).
@@ -31,28 +32,27 @@ export const replayCommand: CliCommand = {
     const { database, store } = await openStorage(config, logger);
     try {
       // The dispatcher appends while it replays (idempotently: a delivery stream is created once).
-      const projections = allProjections({ store, logger, config });
-      const names = projections.map((projection) => projection.name);
-      const selected = wanted === "all" ? projections : projections.filter((projection) => projection.name === wanted);
-      if (wanted !== "all" && selected.length === 0) throw new CliUsageError(`no projection "${wanted}"; there are: ${names.join(", ")}`);
-      for (const projection of selected) {
-        // Progress is the share of the log behind the last applied position: both stores' positions
-        // grow with the log, so this needs no second pass to count events.
-        const head = await store.headPosition();
-        const end = head === "start" ? 1 : Number(head.prepare);
-        const label = `replay ${projection.name}`;
-        const result = await rebuildProjection({
-          database,
-          store,
-          projection,
-          onProgress: (_applied, position) => progress(label, Math.min(Number(position.prepare), end), end),
-        });
-        progress(label, end, end);
-        const rate = result.events / Math.max(result.ms / 1000, 1e-9);
-        process.stdout.write(
-          `${JSON.stringify({ projection: projection.name, events: result.events, seconds: Number((result.ms / 1000).toFixed(2)), eventsPerSecond: Math.round(rate) })}\n`,
-        );
-      }
+      const { projections, reactors } = allProjections({ store, logger, config });
+      const names = [...reactors, ...projections].map((projection) => projection.name);
+      const chosen = (list: typeof projections) => (wanted === "all" ? list : list.filter((projection) => projection.name === wanted));
+      const selected = { projections: chosen(projections), reactors: chosen(reactors) };
+      if (selected.projections.length + selected.reactors.length === 0) throw new CliUsageError(`no projection "${wanted}"; there are: ${names.join(", ")}`);
+      // Progress is the share of the log behind the last position read: both stores' positions grow
+      // with the log, so this needs no second pass to count events.
+      const head = await store.headPosition();
+      const end = head === "start" ? 1 : Number(head.prepare);
+      const label = `replay ${wanted}`;
+      const result = await rebuildProjections({
+        database,
+        store,
+        ...selected,
+        onProgress: (_read, position) => progress(label, Math.min(Number(position.prepare), end), end),
+      });
+      progress(label, end, end);
+      const seconds = Number((result.ms / 1000).toFixed(2));
+      for (const [projection, events] of result.applied) process.stdout.write(`${JSON.stringify({ projection, events, seconds })}\n`);
+      const rate = result.events / Math.max(result.ms / 1000, 1e-9);
+      process.stdout.write(`${JSON.stringify({ replay: wanted, eventsRead: result.events, seconds, eventsPerSecond: Math.round(rate) })}\n`);
       return 0;
     } finally {
       await store.close();

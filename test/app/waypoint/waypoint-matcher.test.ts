@@ -6,7 +6,7 @@ import { createLogger } from "../../../src/app/logger.js";
 import type { SeenTenantEvent, Waiter } from "../../../src/app/waypoint/waiter.js";
 import { WaypointMatcher } from "../../../src/app/waypoint/waypoint-matcher.js";
 import type { TenantEvent } from "../../../src/domain/ingest-events.js";
-import { rebuildProjection } from "../../../src/projections/projection-runner.js";
+import { rebuildProjections } from "../../../src/projections/rebuild.js";
 import { findWalletGroup, walletGroupsProjection } from "../../../src/projections/wallet-groups.js";
 import { countingReads } from "../../support/counting-reads.js";
 import { heldSubscriptions } from "../../support/held-subscriptions.js";
@@ -149,7 +149,7 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     await until(() => answeredFromWindow(matcher, justNow) !== undefined, "the matcher to see the new event");
     expect(await matcher.groupOfWallet(justNow.wallet_id)).toBe("initech");
 
-    await rebuildProjection({ database, store, projection: walletGroupsProjection() });
+    await rebuildProjections({ database, store, projections: [walletGroupsProjection()] });
     expect(await matcher.groupOfWallet(longAgo.wallet_id)).toBe("globex");
     expect(await matcher.groupOfWallet(randomUUID())).toBeUndefined();
   });

@@ -8,9 +8,9 @@ import {
   type StoredEvent,
 } from "../../src/adapters/eventstore/event-store.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
-import { dispatcherProjection } from "../../src/projections/dispatcher.js";
+import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
-import { applyBatch } from "../../src/projections/projection-runner.js";
+import { applyBatch } from "../../src/projections/projection-batch.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 

@@ -5,8 +5,12 @@ import type { Database } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, NewEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { positionToJSON } from "../../src/adapters/eventstore/position.js";
-import type { Projection } from "../../src/projections/projection.js";
-import { ProjectionRunner, readCheckpoint, rebuildProjection } from "../../src/projections/projection-runner.js";
+import { LogPump } from "../../src/adapters/eventstore/log-pump.js";
+import type { Database as HeraldDatabase } from "../../src/adapters/db/database.js";
+import { readCheckpoint } from "../../src/projections/checkpoints.js";
+import type { AnyProjection, Projection } from "../../src/projections/projection.js";
+import { ProjectionGroup } from "../../src/projections/projection-group.js";
+import { rebuildProjections } from "../../src/projections/rebuild.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { rowsRead } from "../support/rows-read.js";
 
@@ -46,12 +50,33 @@ function counterProjection(options: { version?: number; failOn?: { amount: numbe
   return { projection, failures: () => failures };
 }
 
+/** A process's log pump and a projection group of one projection: what herald runs, in small. */
+function oneProjection(options: { database: HeraldDatabase; store: EventStore; projection: AnyProjection; logger: pino.Logger; standbyRetryMs?: number }) {
+  const pump = new LogPump({ store: options.store, logger: options.logger });
+  const group = new ProjectionGroup({ ...options, pump, projections: [options.projection] });
+  const member = group.members.get(options.projection.name)!;
+  return {
+    get state() {
+      return member.state;
+    },
+    waitFor: (position: Parameters<typeof member.waitFor>[0], timeoutMs?: number) => member.waitFor(position, timeoutMs),
+    start() {
+      pump.start();
+      group.start();
+    },
+    async stop() {
+      await group.stop();
+      await pump.stop();
+    },
+  };
+}
+
 async function total(db: Kysely<any>, name: string): Promise<number | undefined> {
   const row = await db.selectFrom("counter_totals").select("total").where("name", "=", name).executeTakeFirst();
   return row?.total as number | undefined;
 }
 
-describe("projection runner", () => {
+describe("projection group", () => {
   const log = useEventLogDatabase();
   let database: Database;
   let store: EventStore;
@@ -70,7 +95,7 @@ describe("projection runner", () => {
   it("applies events with the checkpoint and resumes from it after a restart", async () => {
     const stream = `counter-${Date.now()}`;
     const { projection } = counterProjection();
-    const first = new ProjectionRunner({ database, store, projection, logger });
+    const first = oneProjection({ database, store, projection, logger });
     first.start();
     const written = await store.append(stream, [added("a", 1), added("a", 2)], "no_stream");
     await first.waitFor(written.position);
@@ -79,7 +104,7 @@ describe("projection runner", () => {
 
     // Appended while no runner runs: the next one picks up exactly there, neither losing nor repeating.
     const later = await store.append(stream, [added("a", 10)], 1n);
-    const second = new ProjectionRunner({ database, store, projection, logger });
+    const second = oneProjection({ database, store, projection, logger });
     second.start();
     await second.waitFor(later.position);
     expect(await total(database.db, "a")).toBe(13);
@@ -90,7 +115,7 @@ describe("projection runner", () => {
 
   it("halts on a failing handler, logs the event, and never skips it", async () => {
     const { projection, failures } = counterProjection({ failOn: { amount: 7, times: 2 } });
-    const runner = new ProjectionRunner({ database, store, projection, logger });
+    const runner = oneProjection({ database, store, projection, logger });
     runner.start();
     const written = await store.append(`counter-fail-${Date.now()}`, [added("b", 5), added("b", 7), added("b", 1)], "no_stream");
     await runner.waitFor(written.position, 10_000);
@@ -102,10 +127,54 @@ describe("projection runner", () => {
     await runner.stop();
   });
 
+  it("halts only the failing projection of a group: the others go on, and it catches up once its handler passes", async () => {
+    const { projection } = counterProjection();
+    const stream = `counter-isolated-${Date.now()}`;
+    let failures = 0;
+    const seen: number[] = [];
+    const fragile: Projection = {
+      name: "fragile",
+      version: 1,
+      eventTypes: ["Added"],
+      async setup() {},
+      async teardown() {},
+      async handle(_trx, event) {
+        const { amount } = event.data as { amount: number };
+        if (event.stream !== stream) return;
+        if (amount === 7 && failures < 3) {
+          failures++;
+          throw new Error("fragile failed on purpose");
+        }
+        seen.push(amount);
+      },
+    };
+    const pump = new LogPump({ store, logger });
+    const group = new ProjectionGroup({ database, store, pump, projections: [projection, fragile], logger });
+    pump.start();
+    group.start();
+    try {
+      const written = await store.append(stream, [added("i", 5), added("i", 7), added("i", 1)], "no_stream");
+      await group.members.get("counter")!.waitFor(written.position, 10_000);
+      expect(await total(database.db, "i")).toBe(13);
+      await group.members.get("fragile")!.waitFor(written.position, 20_000);
+      expect(failures).toBe(3);
+      // Halted at the 7, never past it: each retry starts again from its checkpoint, before the 5.
+      expect(seen.slice(-3)).toEqual([5, 7, 1]);
+      expect(seen.filter((amount) => amount !== 5)).toEqual([7, 1]);
+      expect(group.members.get("fragile")!.state).toBe("running");
+      const halted = logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "projection halted on an event; retrying it");
+      // The group's transaction failed (not logged), then fragile alone (halted), then one retry (halted again).
+      expect(halted.map((entry) => entry.projection)).toEqual(["fragile", "fragile"]);
+    } finally {
+      await group.stop();
+      await pump.stop();
+    }
+  });
+
   it("lets one process run a projection while another stands by, and hands over when it stops", async () => {
     const { projection } = counterProjection();
-    const leader = new ProjectionRunner({ database, store, projection, logger });
-    const standby = new ProjectionRunner({ database, store, projection, logger, standbyRetryMs: 50 });
+    const leader = oneProjection({ database, store, projection, logger });
+    const standby = oneProjection({ database, store, projection, logger, standbyRetryMs: 50 });
     leader.start();
     const written = await store.append(`counter-ha-${Date.now()}`, [added("c", 1)], "no_stream");
     await leader.waitFor(written.position);
@@ -124,7 +193,7 @@ describe("projection runner", () => {
 
   it("rebuilds from the first event with progress, giving the same rows", async () => {
     const { projection } = counterProjection();
-    const runner = new ProjectionRunner({ database, store, projection, logger });
+    const runner = oneProjection({ database, store, projection, logger });
     runner.start();
     const written = await store.append(`counter-rebuild-${Date.now()}`, [added("d", 4), added("d", 6)], "no_stream");
     await runner.waitFor(written.position);
@@ -132,16 +201,16 @@ describe("projection runner", () => {
     await runner.stop();
 
     const reported: number[] = [];
-    const result = await rebuildProjection({ database, store, projection, batchSize: 2, onProgress: (n) => reported.push(n) });
+    const result = await rebuildProjections({ database, store, projections: [projection], pageSize: 2, onProgress: (n) => reported.push(n) });
     const after = await (database.db as Kysely<any>).selectFrom("counter_totals").selectAll().orderBy("name").execute();
     expect(after).toEqual(before);
-    expect(result.events).toBeGreaterThanOrEqual(2);
+    expect(result.applied.get("counter")).toBeGreaterThanOrEqual(2);
     expect(reported.at(-1)).toBe(result.events);
   });
 
   it("rebuilds automatically when the projection's version changes", async () => {
     const v1 = counterProjection({ version: 1 }).projection;
-    const runner = new ProjectionRunner({ database, store, projection: v1, logger });
+    const runner = oneProjection({ database, store, projection: v1, logger });
     runner.start();
     const written = await store.append(`counter-version-${Date.now()}`, [added("e", 2)], "no_stream");
     await runner.waitFor(written.position);
@@ -149,7 +218,7 @@ describe("projection runner", () => {
     await (database.db as Kysely<any>).updateTable("counter_totals").set({ total: 999 }).execute();
 
     const v2 = counterProjection({ version: 2 }).projection;
-    const upgraded = new ProjectionRunner({ database, store, projection: v2, logger });
+    const upgraded = oneProjection({ database, store, projection: v2, logger });
     upgraded.start();
     while (upgraded.state !== "running") await new Promise((resolve) => setTimeout(resolve, 10));
     await upgraded.waitFor(written.position, 10_000);
@@ -159,7 +228,7 @@ describe("projection runner", () => {
   });
 });
 
-describe("projection runner behind a long stretch of events it does not handle", () => {
+describe("projection group behind a long stretch of events it does not handle", () => {
   // One connection, so that rowsRead sees every read the runner makes.
   const log = useEventLogDatabase({ max: 1 });
   const logger = pino({ level: "silent" });
@@ -181,7 +250,7 @@ describe("projection runner behind a long stretch of events it does not handle",
     const { database, store } = log;
     const { projection } = counterProjection();
     const stream = `counter-tail-${Date.now()}`;
-    const runner = new ProjectionRunner({ database, store, projection, logger });
+    const runner = oneProjection({ database, store, projection, logger });
     runner.start();
     const first = await store.append(stream, [added("t", 1)], "no_stream");
     await runner.waitFor(first.position, 20_000);
@@ -197,7 +266,7 @@ describe("projection runner behind a long stretch of events it does not handle",
     await runner.waitFor(await appendOthers(store, `${stream}-stopped`), 60_000);
     await runner.stop();
     const beforeRestart = await rowsRead(database.db, "herald_events");
-    const restarted = new ProjectionRunner({ database, store, projection, logger });
+    const restarted = oneProjection({ database, store, projection, logger });
     restarted.start();
     const third = await store.append(stream, [added("t", 3)], 1n);
     await restarted.waitFor(third.position, 20_000);

@@ -7,8 +7,8 @@ import { type DeliveryScheduled, decide, deliveryId, deliveryStream, initialDeli
 import type { TransactionReceived } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_INDEX_EVENT_TYPES, type SubscriptionIndexEvent, SubscriptionIndex } from "../domain/subscription-matching.js";
 import type { WebhookEndpointDeleted, WebhookSubscriptionCreated, WebhookSubscriptionDeleted } from "../domain/webhook-events.js";
-import { readCheckpoint } from "./projection-runner.js";
-import type { Projection } from "./projection.js";
+import { readCheckpoint } from "../projections/checkpoints.js";
+import type { Projection } from "../projections/projection.js";
 
 /**
  * The dispatch auditor: keeps the live subscriptions (a table, and the in-memory index built from

@@ -7,7 +7,7 @@ import { type AttemptObservation, decideEndpointHealthOf, type EndpointHealthRul
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
 import { endpointStream, type WebhookEndpointEvent } from "../domain/webhook-events.js";
 import { runCommand } from "../app/run-command.js";
-import type { Projection } from "./projection.js";
+import type { Projection } from "../projections/projection.js";
 
 /**
  * Endpoint health as a reaction: follows delivery attempts and appends what they mean for their

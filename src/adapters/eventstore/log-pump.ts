@@ -1,0 +1,184 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import type { EventStore, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
+import { comparePositions, positionToJSON } from "./position.js";
+
+/** What a consumer gets: the events of one look at the log that it asked for, and how far that look went. */
+export interface PumpPage {
+  readonly events: readonly StoredEvent[];
+  readonly position: Position;
+}
+
+export interface LogConsumer {
+  /** For logs. */
+  readonly name: string;
+  /** Only these types reach `handle` (all when absent); the page's position still moves over the others. */
+  readonly eventTypes?: readonly string[];
+  /** Resolves once the page is applied; the consumer's next page starts where this one ends. */
+  handle(page: PumpPage): Promise<void>;
+}
+
+export interface LogPumpOptions {
+  readonly store: EventStore;
+  readonly logger: Logger;
+  /** Events a page reads at the head of the log. */
+  readonly pageSize?: number;
+  /** Events a page reads while the previous page was full (catching up). */
+  readonly catchUpPageSize?: number;
+}
+
+interface Registration {
+  readonly consumer: LogConsumer;
+  readonly types: ReadonlySet<string> | undefined;
+  /** The last position this consumer was handed (or registered at). */
+  position: ReadFrom;
+  /** After a failure: when it gets its page again, and the wait after the next failure. */
+  retryAt: number;
+  backoff: number;
+}
+
+const MAX_RETRY_BACKOFF_MS = 30_000;
+
+/**
+ * One reader of the whole log per process, fanning each page out to its consumers (projections,
+ * caches, the SSE matcher), instead of one filtered reader each: the log is read once however many
+ * follow it. It reads from the oldest consumer's position; a consumer registered behind the reader
+ * (a process that became the projections' leader) makes it go back, and the others skip what they
+ * already had. Consumers of one page run together and the next page is read while they do.
+ *
+ * A consumer that throws is left behind and gets its page again after a backoff (the reader goes
+ * back for it then), while the others go on.
+ */
+export class LogPump {
+  readonly #registrations = new Set<Registration>();
+  #subscription: Subscription | undefined;
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  /** Set when the reader must start again from the oldest consumer's position. */
+  #rewind = false;
+  #wake: (() => void) | undefined;
+  readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Where the reader is (undefined while it has no consumer). */
+  #readerAt: ReadFrom | undefined;
+
+  constructor(private readonly options: LogPumpOptions) {}
+
+  /** Hands `consumer` every page after `from`, from the next page on. Returns its unregistration. */
+  register(consumer: LogConsumer, from: ReadFrom): () => void {
+    const registration: Registration = {
+      consumer,
+      types: consumer.eventTypes && new Set(consumer.eventTypes),
+      position: from,
+      retryAt: 0,
+      backoff: 100,
+    };
+    this.#registrations.add(registration);
+    if (this.#readerAt === undefined || comparePositions(from, this.#readerAt) < 0) this.#restartReader();
+    return () => void this.#registrations.delete(registration);
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#restartReader();
+    await this.#loop;
+  }
+
+  /** Starts the reader again from the oldest position a consumer needs (it may not be at the head). */
+  #restartReader(): void {
+    this.#rewind = true;
+    this.#wake?.();
+    void this.#subscription?.close();
+  }
+
+  async #run(): Promise<void> {
+    const { store, logger } = this.options;
+    while (!this.#stopping) {
+      this.#rewind = false;
+      const from = this.#oldest();
+      this.#readerAt = from;
+      if (from === undefined) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      const subscription = store.subscribeAll(from);
+      this.#subscription = subscription;
+      try {
+        await this.#follow(subscription, from);
+      } catch (error) {
+        if (!this.#stopping && !this.#rewind) {
+          logger.error({ err: error, from: positionToJSON(from) }, "log reader failed; reading again");
+          await sleep(500);
+        }
+      } finally {
+        this.#subscription = undefined;
+        await subscription.close();
+      }
+    }
+  }
+
+  async #follow(subscription: Subscription, from: ReadFrom): Promise<void> {
+    const { pageSize = 1000, catchUpPageSize = 5000 } = this.options;
+    let next: Promise<LogPage> = subscription.nextPage(pageSize);
+    try {
+      while (!this.#stopping && !this.#rewind) {
+        const page = await next;
+        // Read-ahead: the next page is on its way while this one is applied.
+        next = subscription.nextPage(page.events.length >= pageSize ? catchUpPageSize : pageSize);
+        const { position } = page;
+        if (position === "start") continue;
+        await this.#fanOut(from, { events: page.events, position });
+        from = this.#readerAt = position;
+      }
+    } finally {
+      next.catch(() => {});
+    }
+  }
+
+  async #fanOut(from: ReadFrom, page: PumpPage): Promise<void> {
+    const now = Date.now();
+    const handed: Promise<void>[] = [];
+    for (const registration of this.#registrations) {
+      // Pages reach a consumer in order, none missing: one that is behind this page waits for the
+      // reader to go back for it; one ahead (it read on by itself) takes only what is new to it.
+      if (comparePositions(registration.position, from) < 0 || comparePositions(registration.position, page.position) >= 0) continue;
+      if (registration.retryAt > now) continue;
+      const events = page.events.filter(
+        (event) => comparePositions(event.position, registration.position) > 0 && (!registration.types || registration.types.has(event.type)),
+      );
+      handed.push(this.#hand(registration, { events, position: page.position }));
+    }
+    await Promise.all(handed);
+  }
+
+  async #hand(registration: Registration, page: PumpPage): Promise<void> {
+    try {
+      await registration.consumer.handle(page);
+      registration.position = page.position;
+      registration.backoff = 100;
+    } catch (error) {
+      this.options.logger.error({ err: error, consumer: registration.consumer.name }, "log consumer failed on a page; it gets it again");
+      registration.retryAt = Date.now() + registration.backoff;
+      const timer = setTimeout(() => {
+        this.#retryTimers.delete(timer);
+        this.#restartReader();
+      }, registration.backoff);
+      this.#retryTimers.add(timer);
+      registration.backoff = Math.min(registration.backoff * 2, MAX_RETRY_BACKOFF_MS);
+    }
+  }
+
+  /** The oldest position a registered consumer has had, or undefined when there is none. */
+  #oldest(): ReadFrom | undefined {
+    let oldest: ReadFrom | undefined;
+    for (const { position } of this.#registrations) {
+      if (oldest === undefined || comparePositions(position, oldest) < 0) oldest = position;
+    }
+    return oldest;
+  }
+}
