@@ -96,14 +96,24 @@ describe("HERALD_ENDPOINT_CONCURRENCY across processes", () => {
     await first?.cleanup();
   });
 
-  it("holds the cap for an endpoint when two processes deliver to it", async () => {
+  it("holds the cap for an endpoint when two processes claim its deliveries from the queue", async () => {
     receiver.script("/hang", [{ hang: true, status: 200 }]);
-    const api = deliveryApi(first.url, graphqlClient(first.url, DOMAIN), owner);
-    await api.endpointAt(`${receiver.url}/hang`);
-    // Ten deliveries due at once, ingested through both processes so that both workers claim them.
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) => deliveryApi(i % 2 ? second.url : first.url, graphqlClient(first.url, DOMAIN), owner).ingest(seed, `cap-${i}`)),
+    const gql = graphqlClient(first.url, DOMAIN);
+    const api = deliveryApi(first.url, gql, owner);
+    const webhookId = await api.endpointAt(`${receiver.url}/hang`);
+    // Ingested while the endpoint is paused, so nothing is handed off at ingest (README, Isolation):
+    // resumed, ten deliveries are due at once in the queue, and both workers claim them.
+    const setPaused = async (paused: boolean) => {
+      const mutation = paused ? "pauseWebhookEndpoint" : "resumeWebhookEndpoint";
+      const response = await gql(`mutation($input: ${paused ? "Pause" : "Resume"}WebhookEndpointInput!) { ${mutation}(input: $input) { __typename } }`, { input: { webhookId } }, owner);
+      expect(response.errors).toBeUndefined();
+    };
+    await setPaused(true);
+    const transactionIds = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => deliveryApi(i % 2 ? second.url : first.url, gql, owner).ingest(seed, `cap-${i}`)),
     );
+    await Promise.all(transactionIds.map((id) => api.deliveryWhen(deliveryId(webhookId, id), (delivery) => delivery.status === "PAUSED", 30_000)));
+    await setPaused(false);
     await receiver.waitFor(CONCURRENCY, "/hang");
     // Both workers have had time to claim and start what they could (they claim every 100 ms or so).
     await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS / 2));

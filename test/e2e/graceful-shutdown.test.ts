@@ -148,8 +148,9 @@ describe("graceful shutdown as npm start runs herald", () => {
       expect(receiver.received).toHaveLength(1);
       expect(receiver.answered).toHaveLength(1);
       expect(JSON.parse(receiver.answered[0] ?? "{}")).toMatchObject({ signature });
+      // Appended before the exit; global reads may trail an append by a moment (the event store port).
+      await expect.poll(async () => (await eventsOf("DeliverySucceeded")).length, { timeout: 20_000 }).toBe(1);
       const succeeded = await eventsOf("DeliverySucceeded");
-      expect(succeeded).toHaveLength(1);
       expect(succeeded[0]?.stream).toContain("delivery-");
       const attempts = (await eventsOf("DeliveryAttempted")).filter((event) => event.stream === succeeded[0]?.stream);
       expect(attempts).toHaveLength(1);
