@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import { type AppendOutcome, type AppendRequest, type EventStore, FenceMovedError } from "../adapters/eventstore/event-store.js";
-import { type DeliveryLease, decide, deliveryId, deliveryStream, initialDeliveryState } from "../domain/delivery.js";
+import type { DeliveryLease } from "../domain/delivery.js";
 import { type TransactionReceived, transactionText } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
 import type { DeliveryQueueTables } from "../projections/delivery-queue.js";
+import { scheduleRequests } from "../reactions/dispatch-auditor.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
 import { readWebhookEndpoint } from "./entity-streams.js";
 import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
@@ -98,30 +98,13 @@ function schedule(request: AppendRequest, directory: DeliveryDirectory): Schedul
   const data = transactionOf(request);
   const [received] = request.events;
   if (!data || !received?.id) return [];
-  const { transactionId, transaction, publishedText } = data;
-  const now = Date.now();
   const correlationId = received.metadata.correlationId;
-  const deliveries: ScheduledDelivery[] = [];
-  for (const [webhookId, subscriptionIds] of directory.match(transaction)) {
-    const id = deliveryId(webhookId, transactionId);
-    const decision = decide(
-      { type: "Schedule", data: { deliveryId: id, webhookId, transactionId, subscriptionIds, transaction, ...(publishedText === undefined ? {} : { publishedText }), scheduledAt: now } },
-      initialDeliveryState,
-    );
-    if (!decision.ok) continue;
-    deliveries.push({
-      deliveryId: id,
-      webhookId,
-      payload: transactionText(data),
-      correlationId,
-      request: {
-        stream: deliveryStream(id),
-        expectedRevision: "no_stream",
-        events: decision.events.map((event) => ({ type: event.type, data: event.data, metadata: eventMetadata(ACTOR, { correlationId, causationId: received.id }) })),
-      },
-    });
-  }
-  return deliveries;
+  const payload = transactionText(data);
+  return scheduleRequests(data, directory.match(data.transaction), { actor: ACTOR, correlationId, causationId: received.id }).map((scheduled) => ({
+    ...scheduled,
+    payload,
+    correlationId,
+  }));
 }
 
 function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined): ScheduledDelivery {

@@ -161,27 +161,45 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
   };
 
   function schedule(event: StoredEvent<string, TransactionReceived["data"]>): void {
-    const { transactionId, transaction, publishedText } = event.data;
-    const now = Date.now();
-    for (const [webhookId, subscriptionIds] of index.match(transaction)) {
-      const id = deliveryId(webhookId, transactionId);
-      const decision = decide(
-        { type: "Schedule", data: { deliveryId: id, webhookId, transactionId, subscriptionIds, transaction, ...(publishedText === undefined ? {} : { publishedText }), scheduledAt: now } },
-        initialDeliveryState,
-      );
-      if (!decision.ok) continue;
-      const stream = deliveryStream(id);
-      pending.set(stream, {
-        stream,
-        expectedRevision: "no_stream",
-        events: decision.events.map((scheduled) => ({
-          type: scheduled.type,
-          data: scheduled.data,
-          metadata: eventMetadata("system:dispatcher", { correlationId: event.metadata.correlationId, causationId: event.id }),
-        })),
-      });
-    }
+    const cause = { actor: "system:dispatcher", correlationId: event.metadata.correlationId, causationId: event.id };
+    for (const { request } of scheduleRequests(event.data, index.match(event.data.transaction), cause)) pending.set(request.stream, request);
   }
+}
+
+/** One scheduled delivery: its id, endpoint and the append that creates its stream. */
+export interface ScheduleRequest {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly request: AppendRequest;
+}
+
+/**
+ * The DeliveryScheduled appends of a transaction's matches, each creating its delivery's stream
+ * (no_stream): ingest and the auditor build the same ones, so whichever comes second is refused.
+ */
+export function scheduleRequests(
+  received: TransactionReceived["data"],
+  matches: Iterable<readonly [webhookId: string, subscriptionIds: readonly string[]]>,
+  cause: { readonly actor: string; readonly correlationId: string; readonly causationId: string },
+): ScheduleRequest[] {
+  const { transactionId, transaction, publishedText } = received;
+  const now = Date.now();
+  const scheduled: ScheduleRequest[] = [];
+  for (const [webhookId, subscriptionIds] of matches) {
+    const id = deliveryId(webhookId, transactionId);
+    const decision = decide(
+      { type: "Schedule", data: { deliveryId: id, webhookId, transactionId, subscriptionIds: [...subscriptionIds], transaction, ...(publishedText === undefined ? {} : { publishedText }), scheduledAt: now } },
+      initialDeliveryState,
+    );
+    if (!decision.ok) continue;
+    const metadata = eventMetadata(cause.actor, { correlationId: cause.correlationId, causationId: cause.causationId });
+    scheduled.push({
+      deliveryId: id,
+      webhookId,
+      request: { stream: deliveryStream(id), expectedRevision: "no_stream", events: decision.events.map((event) => ({ type: event.type, data: event.data, metadata })) },
+    });
+  }
+  return scheduled;
 }
 
 /** The subscriptions as of the dispatcher's checkpoint: where a delivery directory starts following the log. */

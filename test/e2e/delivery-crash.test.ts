@@ -1,15 +1,7 @@
 import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/adapters/db/database.js";
-import { migrate } from "../../src/adapters/db/migrations.js";
-import type { EventStore } from "../../src/adapters/eventstore/event-store.js";
-import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
-import { NATS_URL } from "../support/services.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
+import { closeCrashWorld, type CrashWorld, openCrashWorld } from "../support/crash-world.js";
 import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
-import { natsTestNames, type NatsTestNames } from "../support/test-herald.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
 const TRANSACTIONS = 2000;
@@ -20,34 +12,18 @@ const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
  * twice mid-run, without warning, then started again on the same database and NATS names.
  */
 describe("delivery survives SIGKILL", () => {
-  let database: TestDatabase;
-  let names: NatsTestNames;
-  let storage: Database;
-  let store: EventStore;
-  let receiver: WebhookReceiver;
-  let nc: NatsConnection;
+  let world: CrashWorld;
   let child: HeraldChild | undefined;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    names = natsTestNames();
-    storage = await openPostgres(database.url);
-    await migrate(storage.db);
-    store = await createPostgresEventStore(storage);
-    receiver = await startWebhookReceiver();
-    nc = await connect({ servers: NATS_URL });
+    world = await openCrashWorld();
   });
   afterAll(async () => {
     await child?.kill();
-    await nc?.close();
-    await receiver?.close();
-    await store?.close();
-    await storage?.close();
-    await names?.cleanup();
-    await database?.drop();
+    await closeCrashWorld(world);
   });
 
-  const uniqueTransactions = () => new Set(receiver.requests.map((request) => (JSON.parse(request.body) as { signature: string }).signature)).size;
+  const uniqueTransactions = () => new Set(world.receiver.requests.map((request) => (JSON.parse(request.body) as { signature: string }).signature)).size;
 
   async function receivedAtLeast(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -57,14 +33,14 @@ describe("delivery survives SIGKILL", () => {
     }
   }
 
-  const all = (type: string) => eventsOfType(store, type);
+  const all = (type: string) => eventsOfType(world.store, type);
 
   it(`delivers all ${TRANSACTIONS} transactions at least once and schedules none twice`, { timeout: 150_000 }, async () => {
-    const endpoint = await createEndpoint(store, `${receiver.url}/hook`, 10);
-    await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
-    child = await startHeraldChild(database.url, names);
+    const endpoint = await createEndpoint(world.store, `${world.receiver.url}/hook`, 10);
+    await createSubscription(world.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+    child = await startHeraldChild(world.database.url, world.names);
 
-    const js = jetstream(nc);
+    const js = jetstream(world.nc);
     const started = Date.now();
     const publishing = (async () => {
       for (let i = 0; i < TRANSACTIONS; i += 100) {
@@ -77,7 +53,7 @@ describe("delivery survives SIGKILL", () => {
               message: "",
               events: [{ type: "asset-link", action: "create", args: [`n${n}`], collectionId: COLLECTION }],
             };
-            return js.publish(names.txSubject, JSON.stringify(transaction), { msgID: `crash-${n}` });
+            return js.publish(world.names.txSubject, JSON.stringify(transaction), { msgID: `crash-${n}` });
           }),
         );
       }
@@ -86,15 +62,15 @@ describe("delivery survives SIGKILL", () => {
     await receivedAtLeast(300, 60_000);
     await child.kill();
     const firstKillAt = uniqueTransactions();
-    child = await startHeraldChild(database.url, names);
+    child = await startHeraldChild(world.database.url, world.names);
     await receivedAtLeast(firstKillAt + 500, 60_000);
     await child.kill();
     const secondKillAt = uniqueTransactions();
-    child = await startHeraldChild(database.url, names);
+    child = await startHeraldChild(world.database.url, world.names);
     await publishing;
     await receivedAtLeast(TRANSACTIONS, 90_000);
 
-    // Every delivery completes in the store too, each scheduled exactly once.
+    // Every delivery completes in the world.store too, each scheduled exactly once.
     const deadline = Date.now() + 30_000;
     let succeeded = await all("DeliverySucceeded");
     while (succeeded.length < TRANSACTIONS && Date.now() < deadline) {
@@ -106,7 +82,7 @@ describe("delivery survives SIGKILL", () => {
     const received = await all("TransactionReceived");
     const durationS = (Date.now() - started) / 1000;
     process.stderr.write(
-      `${JSON.stringify({ crash: { killedAtUnique: [firstKillAt, secondKillAt], requests: receiver.requests.length, unique: uniqueTransactions(), scheduled: scheduled.length, attempted: attempted.length, succeeded: succeeded.length, durationS } })}\n`,
+      `${JSON.stringify({ crash: { killedAtUnique: [firstKillAt, secondKillAt], requests: world.receiver.requests.length, unique: uniqueTransactions(), scheduled: scheduled.length, attempted: attempted.length, succeeded: succeeded.length, durationS } })}\n`,
     );
     expect(received).toHaveLength(TRANSACTIONS);
     expect(uniqueTransactions()).toBe(TRANSACTIONS);
@@ -114,8 +90,8 @@ describe("delivery survives SIGKILL", () => {
     expect(new Set(scheduled.map((event) => event.stream)).size).toBe(TRANSACTIONS);
     expect(succeeded).toHaveLength(TRANSACTIONS);
     expect(new Set(succeeded.map((event) => event.stream)).size).toBe(TRANSACTIONS);
-    // Every recorded attempt reached the receiver; an attempt cut off by a kill reached it but went unrecorded.
+    // Every recorded attempt reached the world.receiver; an attempt cut off by a kill reached it but went unrecorded.
     expect(attempted.length).toBeGreaterThanOrEqual(TRANSACTIONS);
-    expect(receiver.requests.length).toBeGreaterThanOrEqual(attempted.length);
+    expect(world.receiver.requests.length).toBeGreaterThanOrEqual(attempted.length);
   });
 });

@@ -1,17 +1,9 @@
 import { jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Database, openPostgres } from "../../src/adapters/db/database.js";
-import { migrate } from "../../src/adapters/db/migrations.js";
-import type { EventStore } from "../../src/adapters/eventstore/event-store.js";
-import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
 import type { DeliveryScheduled } from "../../src/domain/delivery.js";
+import { closeCrashWorld, type CrashWorld, openCrashWorld } from "../support/crash-world.js";
 import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
-import { NATS_URL } from "../support/services.js";
-import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
-import { natsTestNames, type NatsTestNames } from "../support/test-herald.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
 const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
@@ -24,35 +16,19 @@ const REDELIVERY_MS = 30_000;
  * without it on the same database and NATS names. Attempts take at most 1 s, so a lease lasts 7 s.
  */
 describe("hand-off survives SIGKILL", () => {
-  let database: TestDatabase;
-  let names: NatsTestNames;
-  let storage: Database;
-  let store: EventStore;
-  let receiver: WebhookReceiver;
-  let nc: NatsConnection;
+  let world: CrashWorld;
   let child: HeraldChild | undefined;
 
   beforeEach(async () => {
-    database = await createTestDatabase();
-    names = natsTestNames();
-    storage = await openPostgres(database.url);
-    await migrate(storage.db);
-    store = await createPostgresEventStore(storage);
-    receiver = await startWebhookReceiver();
-    nc = await connect({ servers: NATS_URL });
+    world = await openCrashWorld();
   });
   afterEach(async () => {
     await child?.kill();
-    await nc?.close();
-    await receiver?.close();
-    await store?.close();
-    await storage?.close();
-    await names?.cleanup();
-    await database?.drop();
+    await closeCrashWorld(world);
   });
 
   async function publish(count: number, prefix: string): Promise<void> {
-    const js = jetstream(nc);
+    const js = jetstream(world.nc);
     await Promise.all(
       Array.from({ length: count }, (_, n) => {
         const transaction = {
@@ -61,14 +37,14 @@ describe("hand-off survives SIGKILL", () => {
           message: "",
           events: [{ type: "asset-link", action: "create", args: [`n${n}`], collectionId: COLLECTION }],
         };
-        return js.publish(names.txSubject, JSON.stringify(transaction), { msgID: `${prefix}-${n}` });
+        return js.publish(world.names.txSubject, JSON.stringify(transaction), { msgID: `${prefix}-${n}` });
       }),
     );
   }
 
   async function subscribedEndpoint(path: string): Promise<string> {
-    const endpoint = await createEndpoint(store, `${receiver.url}${path}`, 10);
-    await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+    const endpoint = await createEndpoint(world.store, `${world.receiver.url}${path}`, 10);
+    await createSubscription(world.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
     return endpoint.webhookId;
   }
 
@@ -77,9 +53,9 @@ describe("hand-off survives SIGKILL", () => {
    * endpoints its read models know, so the messages wait for that.
    */
   async function crashAt(faultAt: string, webhookId: string, whileRunning: () => Promise<void>): Promise<void> {
-    child = await startHeraldChild(database.url, names, { HERALD_FAULT_AT: faultAt });
+    child = await startHeraldChild(world.database.url, world.names, { HERALD_FAULT_AT: faultAt });
     await expect
-      .poll(async () => (await sql`select 1 from delivery_endpoints where webhook_id = ${webhookId}`.execute(storage.db).catch(() => ({ rows: [] }))).rows.length, {
+      .poll(async () => (await sql`select 1 from delivery_endpoints where webhook_id = ${webhookId}`.execute(world.storage.db).catch(() => ({ rows: [] }))).rows.length, {
         timeout: 20_000,
       })
       .toBe(1);
@@ -88,8 +64,8 @@ describe("hand-off survives SIGKILL", () => {
     expect(child.output()).toContain(`"faultAt":"${faultAt}"`);
   }
 
-  const schedules = async () => (await eventsOfType(store, "DeliveryScheduled")) as unknown as (DeliveryScheduled & { stream: string })[];
-  const uniqueBodies = (path: string) => new Set(receiver.on(path).map((request) => request.body)).size;
+  const schedules = async () => (await eventsOfType(world.store, "DeliveryScheduled")) as unknown as (DeliveryScheduled & { stream: string })[];
+  const uniqueBodies = (path: string) => new Set(world.receiver.on(path).map((request) => request.body)).size;
 
   it("between the ingest commit and the NATS ack: after a restart nothing is scheduled twice and everything is delivered", { timeout: 150_000 }, async () => {
     const TRANSACTIONS = 20;
@@ -97,17 +73,17 @@ describe("hand-off survives SIGKILL", () => {
     await crashAt("after-ingest-commit", webhookId, () => publish(TRANSACTIONS, "a"));
 
     // The first batch committed with its schedules; NATS has no ack for it.
-    await expect.poll(async () => (await eventsOfType(store, "TransactionReceived")).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await eventsOfType(world.store, "TransactionReceived")).length, { timeout: 20_000 }).toBeGreaterThan(0);
     const committed = await schedules();
     expect(committed.length).toBeGreaterThan(0);
     // Up to the endpoint's cap (10) were handed off; the rest of the batch waits in the queue unleased.
     expect(committed.some((event) => event.data.lease !== undefined)).toBe(true);
 
-    child = await startHeraldChild(database.url, names);
+    child = await startHeraldChild(world.database.url, world.names);
     await expect.poll(() => uniqueBodies("/a"), { timeout: REDELIVERY_MS + 60_000, interval: 250 }).toBe(TRANSACTIONS);
-    await expect.poll(async () => (await eventsOfType(store, "DeliverySucceeded")).length, { timeout: 30_000 }).toBe(TRANSACTIONS);
+    await expect.poll(async () => (await eventsOfType(world.store, "DeliverySucceeded")).length, { timeout: 30_000 }).toBe(TRANSACTIONS);
 
-    const received = await eventsOfType(store, "TransactionReceived");
+    const received = await eventsOfType(world.store, "TransactionReceived");
     const scheduled = await schedules();
     // The committed batch's messages came again from NATS: refused as duplicates, not scheduled again.
     expect(received).toHaveLength(TRANSACTIONS);
@@ -125,16 +101,16 @@ describe("hand-off survives SIGKILL", () => {
     const [scheduled] = await schedules();
     const lease = scheduled?.data.lease;
     expect(lease).toBeDefined();
-    expect(receiver.on("/b")).toEqual([]);
-    expect(await eventsOfType(store, "DeliveryAttempted")).toEqual([]);
+    expect(world.receiver.on("/b")).toEqual([]);
+    expect(await eventsOfType(world.store, "DeliveryAttempted")).toEqual([]);
 
-    child = await startHeraldChild(database.url, names);
-    const [request] = await receiver.waitFor(1, "/b", 60_000);
+    child = await startHeraldChild(world.database.url, world.names);
+    const [request] = await world.receiver.waitFor(1, "/b", 60_000);
     // The backstop left the delivery to its (dead) worker until the lease ended.
     expect(request?.at).toBeGreaterThanOrEqual(lease?.until ?? Number.POSITIVE_INFINITY);
-    await expect.poll(async () => (await eventsOfType(store, "DeliverySucceeded")).map((event) => event.stream), { timeout: 20_000 }).toEqual([scheduled?.stream]);
-    const attempted = await eventsOfType(store, "DeliveryAttempted");
+    await expect.poll(async () => (await eventsOfType(world.store, "DeliverySucceeded")).map((event) => event.stream), { timeout: 20_000 }).toEqual([scheduled?.stream]);
+    const attempted = await eventsOfType(world.store, "DeliveryAttempted");
     expect(attempted.map((event) => [event.stream, event.revision])).toEqual([[scheduled?.stream, 1n]]);
-    expect(receiver.on("/b")).toHaveLength(1);
+    expect(world.receiver.on("/b")).toHaveLength(1);
   });
 });
