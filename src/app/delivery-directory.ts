@@ -17,7 +17,7 @@ const RESUBSCRIBE_MS = 1000;
 
 /**
  * This process's copy of the live subscriptions, for scheduling at ingest, and the revision of the
- * subscription-set stream it reflects (the fence ingest appends under). Every process keeps one,
+ * fence-subscriptions stream it reflects (the fence ingest appends under). Every process keeps one,
  * standby or not: whoever ingests matches in memory.
  */
 export class DeliveryDirectory {

@@ -135,7 +135,7 @@ export const WEBHOOK_SUBSCRIPTION_EVENT_TYPES = [
  * schedules deliveries against the subscriptions it knows and fences its append on this stream's
  * revision, so a decision never misses a change that committed before it (see AppendFence).
  */
-export const SUBSCRIPTION_SET_STREAM = "subscription-set";
+export const SUBSCRIPTION_SET_STREAM = "fence-subscriptions";
 
 /** Written with the change it marks, in the same append, after it. */
 export interface SubscriptionSetChanged {

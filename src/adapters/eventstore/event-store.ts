@@ -62,7 +62,7 @@ export interface AppendRequest {
 }
 
 /**
- * A fence: one stream whose revision a whole appendMany depends on (herald's `subscription-set`,
+ * A fence: one stream whose revision a whole appendMany depends on (herald's `fence-subscriptions`,
  * which every subscription change moves on, so that scheduling at ingest cannot miss one).
  * - With `expectedRevision` (a check): nothing is written unless `stream` is at that revision, and no
  *   append that writes `stream` under a fence can commit between the check and this call's commit.
