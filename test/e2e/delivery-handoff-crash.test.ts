@@ -92,7 +92,7 @@ describe("hand-off survives SIGKILL", () => {
     expect(new Set(scheduled.map((event) => event.stream)).size).toBe(TRANSACTIONS);
   });
 
-  it("after the hand-off, before the POST: the lease ends and the backstop delivers it once", { timeout: 90_000 }, async () => {
+  it("after the hand-off, before the POST: the lease ends and the backstop delivers it once", { timeout: 150_000 }, async () => {
     const webhookId = await subscribedEndpoint("/b");
     await crashAt("before-post", webhookId, () => publish(1, "b"));
 
