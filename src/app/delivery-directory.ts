@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { CoreTables } from "../adapters/db/schema.js";
 import type { EventStore, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
+import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import type { Transaction } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_INDEX_EVENT_TYPES, type SubscriptionIndexEvent, SubscriptionIndex } from "../domain/subscription-matching.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
@@ -23,7 +24,8 @@ const RESUBSCRIBE_MS = 1000;
 export class DeliveryDirectory {
   #index: SubscriptionIndex;
   #version: Version;
-  readonly #waiters = new Set<() => void>();
+  /** Notified whenever the version moves, for reached(). */
+  readonly #moved = new AppendSignal();
 
   constructor(index = new SubscriptionIndex(), version: Version = "no_stream") {
     this.#index = index;
@@ -51,7 +53,7 @@ export class DeliveryDirectory {
         this.#index.apply(event as StoredEvent & SubscriptionIndexEvent);
       }
     }
-    if (moved) for (const wake of [...this.#waiters]) wake();
+    if (moved) this.#moved.notify();
   }
 
   /** Resolves true once the directory reflects `revision` (or later), false after `timeoutMs`. */
@@ -60,15 +62,7 @@ export class DeliveryDirectory {
     while (!atLeast(this.#version, revision)) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.#waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, left);
-        this.#waiters.add(done);
-      });
+      await this.#moved.wait(left);
     }
     return true;
   }
