@@ -57,7 +57,7 @@ export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
     );
     for (let attempt = 0; ; attempt++) {
       const version = directory.version;
-      const scheduled = withIds.flatMap((request) => schedule(request, directory));
+      const scheduled = withIds.flatMap((request, i) => schedule(request, received[i], directory));
       const reservation = await reserve(scheduled, options);
       const leased = scheduled.map((delivery) => withLease(delivery, reservation?.leases.get(delivery.deliveryId)));
       let outcomes: AppendOutcome[];
@@ -94,8 +94,7 @@ function transactionOf(request: AppendRequest): TransactionReceived["data"] | un
 }
 
 /** The DeliveryScheduled of every endpoint the transaction matches now. */
-function schedule(request: AppendRequest, directory: DeliveryDirectory): ScheduledDelivery[] {
-  const data = transactionOf(request);
+function schedule(request: AppendRequest, data: TransactionReceived["data"] | undefined, directory: DeliveryDirectory): ScheduledDelivery[] {
   const [received] = request.events;
   if (!data || !received?.id) return [];
   const correlationId = received.metadata.correlationId;
@@ -114,10 +113,10 @@ function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined
 }
 
 /**
- * Offers the worker the deliveries it may start itself: to active endpoints without a rate limit
- * (paused, deleted and rate-limited ones keep the queue's rules). One query per batch on the queue's
- * endpoints; an endpoint the queue does not know yet (a process starting, an endpoint just made) is
- * read from its own stream instead, so the first transactions after a start are handed off too.
+ * Offers the worker the deliveries with their endpoints; the worker's reserve() decides which it
+ * starts itself (active endpoints without a rate limit, within its caps). One query per batch on the
+ * queue's endpoints; an endpoint the queue does not know yet (a process starting, an endpoint just
+ * made) is read from its own stream instead, so the first transactions after a start are handed off too.
  */
 async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestSchedulerOptions): Promise<HandOffReservation | undefined> {
   if (!options.handOff || scheduled.length === 0) return undefined;
@@ -144,7 +143,7 @@ async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestS
   const candidates: HandOffCandidate[] = [];
   for (const { deliveryId: id, webhookId, payload, correlationId } of scheduled) {
     const endpoint = endpoints.get(webhookId);
-    if (endpoint?.status !== "active" || endpoint.rateLimit !== null) continue;
+    if (!endpoint) continue;
     candidates.push({ deliveryId: id, webhookId, payload, correlationId, endpoint });
   }
   return candidates.length === 0 ? undefined : options.handOff.reserve(candidates);
