@@ -1,8 +1,7 @@
 import fc from "fast-check";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { findUnstorable, MAX_JSON_DEPTH, storableText } from "../../src/domain/storable-json.js";
-import { POSTGRES_URL } from "../support/services.js";
+import { useServerConnection } from "../support/test-database.js";
 
 const nested = (depth: number, inner: unknown = 1): unknown => {
   let value = inner;
@@ -30,21 +29,14 @@ function plant(host: unknown, bad: unknown, asKey: boolean, at: number): unknown
 }
 
 describe("findUnstorable", () => {
-  let client: pg.Client;
-  beforeAll(async () => {
-    client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-  });
+  const server = useServerConnection();
 
   it("lets through exactly what PostgreSQL jsonb stores and gives back unchanged", async () => {
     await fc.assert(
       fc.asyncProperty(anyJson, async (value) => {
         const text = JSON.stringify(value);
         const problem = findUnstorable(value);
-        const stored = await client.query<{ v: unknown }>("select $1::jsonb as v", [text]).then(
+        const stored = await server.client.query<{ v: unknown }>("select $1::jsonb as v", [text]).then(
           (result) => ({ ok: true as const, value: result.rows[0]?.v }),
           (error: { code?: string }) => ({ ok: false as const, code: error.code }),
         );

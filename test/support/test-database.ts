@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { POSTGRES_URL } from "./services.js";
 
 /** A database of this test run's own, `herald_test_<random>`, dropped by `drop()`. */
@@ -29,4 +30,25 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
   } finally {
     await client.end();
   }
+}
+
+/**
+ * For the tests of the calling file or describe block: one connection to the server's default
+ * database, opened before them and closed after them. Read `client` inside tests and hooks.
+ */
+export function useServerConnection(): { readonly client: pg.Client } {
+  let client: pg.Client | undefined;
+  beforeAll(async () => {
+    client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+  });
+  return {
+    get client() {
+      if (!client) throw new Error("useServerConnection: read client inside a test or hook");
+      return client;
+    },
+  };
 }

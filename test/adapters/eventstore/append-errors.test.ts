@@ -1,8 +1,9 @@
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isPermanentAppendError } from "../../../src/adapters/eventstore/append-errors.js";
 import { AppendManyIncompleteError, EventStoreUnavailableError } from "../../../src/adapters/eventstore/event-store.js";
 import { POSTGRES_URL } from "../../support/services.js";
+import { useServerConnection } from "../../support/test-database.js";
 
 /** The error a real PostgreSQL (or the driver) gives for `run`. */
 async function errorOf(run: () => Promise<unknown>): Promise<unknown> {
@@ -15,27 +16,20 @@ async function errorOf(run: () => Promise<unknown>): Promise<unknown> {
 }
 
 describe("isPermanentAppendError", () => {
-  let client: pg.Client;
-  beforeAll(async () => {
-    client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-  });
+  const server = useServerConnection();
 
   it.each([
     ["22P05 (a NUL in jsonb)", ['"\\u0000"']],
     ["22P02 (a lone surrogate in jsonb)", ['"\\udc00"']],
   ])("calls %s permanent", async (_name, values) => {
-    const error = await errorOf(() => client.query("select $1::jsonb", values));
+    const error = await errorOf(() => server.client.query("select $1::jsonb", values));
     expect(isPermanentAppendError(error)).toBe(true);
     // Also when appendMany wraps it (EventStoreDB stops part way).
     expect(isPermanentAppendError(new AppendManyIncompleteError([], { cause: error }))).toBe(true);
   });
 
   it("calls 54001 (stack depth exceeded) permanent", async () => {
-    const error = await errorOf(() => client.query(`select $1::jsonb`, [`${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`]));
+    const error = await errorOf(() => server.client.query(`select $1::jsonb`, [`${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`]));
     expect((error as { code?: string }).code).toMatch(/^54/);
     expect(isPermanentAppendError(error)).toBe(true);
   });
@@ -62,11 +56,11 @@ describe("isPermanentAppendError", () => {
     const terminated = errorOf(() => victim.query("select pg_sleep(30)"));
     // Terminated mid-query, so that the query itself gets the server's 57P01.
     for (let tries = 0; tries < 200; tries++) {
-      const active = await client.query("select 1 from pg_stat_activity where pid = $1 and state = 'active'", [rows[0]!.pid]);
+      const active = await server.client.query("select 1 from pg_stat_activity where pid = $1 and state = 'active'", [rows[0]!.pid]);
       if (active.rowCount === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await client.query("select pg_terminate_backend($1)", [rows[0]!.pid]);
+    await server.client.query("select pg_terminate_backend($1)", [rows[0]!.pid]);
     const error = await terminated;
     expect((error as { code?: string }).code).toBe("57P01");
     expect(isPermanentAppendError(error)).toBe(false);
