@@ -21,8 +21,8 @@
  */
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { openPostgres } from "../src/adapters/db/database.js";
-import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
 import { positionToJSON } from "../src/adapters/eventstore/position.js";
+import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
 import { deliveryStream } from "../src/domain/delivery.js";
 import { transactionStream } from "../src/domain/ingest-events.js";
 import { progress } from "./bench-support.js";
@@ -48,11 +48,16 @@ export async function loadHistory(databaseUrl: string, target: number): Promise<
   try {
     // One connection throughout: the templates are temporary tables of this session.
     return await database.db.connection().execute(async (db) => {
-      const onDeliveryFlow = sql.join([transactionStream(""), deliveryStream("")].map((prefix) => sql`stream like ${`${prefix}%`}`), sql` or `);
+      const onDeliveryFlow = sql.join(
+        [transactionStream(""), deliveryStream("")].map((prefix) => sql`stream like ${`${prefix}%`}`),
+        sql` or `,
+      );
       // rank: the event's place in its copy, so that positions follow log order without a sort.
       await sql`
         create temp table copy_events as
-        select row_number() over (order by transaction_id, position) as rank, * from herald_events where ${onDeliveryFlow}`.execute(db);
+        select row_number() over (order by transaction_id, position) as rank, * from herald_events where ${onDeliveryFlow}`.execute(
+        db,
+      );
       await sql`create temp table copy_streams as select * from herald_streams where ${onDeliveryFlow}`.execute(db);
       const deliveryTables = await tablesWithColumn(db, "delivery_id");
       for (const table of deliveryTables) {
@@ -70,7 +75,13 @@ export async function loadHistory(databaseUrl: string, target: number): Promise<
       if (perCopy === 0) throw new Error("bench: no delivery events to copy into a history");
       const copies = Math.max(0, Math.ceil((target - Number(total)) / perCopy));
       const copiesPerStatement = Math.max(1, Math.floor(ROWS_PER_STATEMENT / perCopy));
-      const copy = async (table: string, from: string, replaced: Record<string, RawBuilder<unknown>>, first: number, lastCopy: number) => {
+      const copy = async (
+        table: string,
+        from: string,
+        replaced: Record<string, RawBuilder<unknown>>,
+        first: number,
+        lastCopy: number,
+      ) => {
         const columns = await columnsOf(db, table);
         await sql`
           insert into ${sql.table(table)} (${sql.join(columns.map((column) => sql.ref(column)))})
@@ -81,18 +92,27 @@ export async function loadHistory(databaseUrl: string, target: number): Promise<
       const indexes = await dropIndexes(db, tables);
       for (let first = 1; first <= copies; first += copiesPerStatement) {
         const lastCopy = Math.min(copies, first + copiesPerStatement - 1);
-        await copy("herald_events", "copy_events", {
-          position: sql`${last}::bigint + (k - 1) * ${perCopy}::bigint + t.rank`,
-          transaction_id: sql`pg_current_xact_id()`,
-          event_id: sql`gen_random_uuid()`,
-          stream: sql`t.stream || '-h' || k`,
-          recorded_at: sql`now()`,
-        }, first, lastCopy);
+        await copy(
+          "herald_events",
+          "copy_events",
+          {
+            position: sql`${last}::bigint + (k - 1) * ${perCopy}::bigint + t.rank`,
+            transaction_id: sql`pg_current_xact_id()`,
+            event_id: sql`gen_random_uuid()`,
+            stream: sql`t.stream || '-h' || k`,
+            recorded_at: sql`now()`,
+          },
+          first,
+          lastCopy,
+        );
         await copy("herald_streams", "copy_streams", { stream: sql`t.stream || '-h' || k` }, first, lastCopy);
-        for (const table of deliveryTables) await copy(table, `copy_${table}`, { delivery_id: sql`t.delivery_id || '-h' || k` }, first, lastCopy);
+        for (const table of deliveryTables)
+          await copy(table, `copy_${table}`, { delivery_id: sql`t.delivery_id || '-h' || k` }, first, lastCopy);
         progress("history: bulk load", lastCopy, copies);
       }
-      await sql`select setval(pg_get_serial_sequence('herald_events', 'position'), ${last}::bigint + ${copies * perCopy}::bigint)`.execute(db);
+      await sql`select setval(pg_get_serial_sequence('herald_events', 'position'), ${last}::bigint + ${copies * perCopy}::bigint)`.execute(
+        db,
+      );
       const copySeconds = lap();
       for (const [i, index] of indexes.entries()) {
         await sql.raw(index).execute(db);
@@ -105,7 +125,11 @@ export async function loadHistory(databaseUrl: string, target: number): Promise<
       await sql`update herald_checkpoints set position = ${positionToJSON(head)}`.execute(db);
       const indexSeconds = lap();
       await sql`vacuum analyze`.execute(db);
-      return { eventsInLog: Number(total) + copies * perCopy, eventsCopied: copies * perCopy, seconds: { copy: copySeconds, indexes: indexSeconds, vacuum: lap() } };
+      return {
+        eventsInLog: Number(total) + copies * perCopy,
+        eventsCopied: copies * perCopy,
+        seconds: { copy: copySeconds, indexes: indexSeconds, vacuum: lap() },
+      };
     });
   } finally {
     await database.close();
@@ -132,7 +156,13 @@ export async function vacuumAnalyze(databaseUrl: string): Promise<void> {
  * same indexes (denser than ones grown event by event, as a REINDEX would leave them).
  */
 async function dropIndexes(db: Kysely<any>, tables: readonly string[]): Promise<string[]> {
-  const result = await sql<{ table_name: string; index_name: string; index_definition: string; constraint_name: string | null; constraint_definition: string | null }>`
+  const result = await sql<{
+    table_name: string;
+    index_name: string;
+    index_definition: string;
+    constraint_name: string | null;
+    constraint_definition: string | null;
+  }>`
     select c.relname as table_name, i.relname as index_name, pg_get_indexdef(i.oid) as index_definition,
       con.conname as constraint_name, pg_get_constraintdef(con.oid) as constraint_definition
     from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid
@@ -143,7 +173,9 @@ async function dropIndexes(db: Kysely<any>, tables: readonly string[]): Promise<
     const table = sql.table(row.table_name);
     if (row.constraint_name && row.constraint_definition) {
       await sql`alter table ${table} drop constraint ${sql.ref(row.constraint_name)}`.execute(db);
-      rebuild.push(`alter table "${row.table_name}" add constraint "${row.constraint_name}" ${row.constraint_definition}`);
+      rebuild.push(
+        `alter table "${row.table_name}" add constraint "${row.constraint_name}" ${row.constraint_definition}`,
+      );
     } else {
       await sql`drop index ${sql.ref(row.index_name)}`.execute(db);
       rebuild.push(row.index_definition);
@@ -155,13 +187,17 @@ async function dropIndexes(db: Kysely<any>, tables: readonly string[]): Promise<
 async function columnsOf(db: Kysely<any>, table: string): Promise<string[]> {
   const result = await sql<{ column_name: string }>`
     select column_name from information_schema.columns
-    where table_schema = current_schema() and table_name = ${table} and is_generated = 'NEVER' order by ordinal_position`.execute(db);
+    where table_schema = current_schema() and table_name = ${table} and is_generated = 'NEVER' order by ordinal_position`.execute(
+    db,
+  );
   return result.rows.map((row) => row.column_name);
 }
 
 async function tablesWithColumn(db: Kysely<any>, column: string): Promise<string[]> {
   const result = await sql<{ table_name: string }>`
     select c.table_name from information_schema.columns c join information_schema.tables t using (table_schema, table_name)
-    where c.table_schema = current_schema() and c.column_name = ${column} and t.table_type = 'BASE TABLE' order by c.table_name`.execute(db);
+    where c.table_schema = current_schema() and c.column_name = ${column} and t.table_type = 'BASE TABLE' order by c.table_name`.execute(
+    db,
+  );
   return result.rows.map((row) => row.table_name);
 }

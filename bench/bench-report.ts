@@ -65,7 +65,14 @@ async function markdown(results: BenchResults, context: RunContext, hasChart: bo
 
   const comparisons = comparisonRows(results);
   if (comparisons.length > 0) {
-    lines.push("## herald against its baselines", "", "| figure | herald | baseline | herald ÷ baseline |", "|---|---|---|---|", ...comparisons, "");
+    lines.push(
+      "## herald against its baselines",
+      "",
+      "| figure | herald | baseline | herald ÷ baseline |",
+      "|---|---|---|---|",
+      ...comparisons,
+      "",
+    );
   }
   if (hasChart) {
     const runs = latencyRuns(results);
@@ -98,12 +105,15 @@ async function markdown(results: BenchResults, context: RunContext, hasChart: bo
 /** A number at a dotted path of the results (`delivery.burst.deliveriesPerSecond`), if that benchmark ran. */
 function figure(results: BenchResults, path: string): number | undefined {
   let value: unknown = results;
-  for (const key of path.split(".")) value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  for (const key of path.split("."))
+    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
   return typeof value === "number" ? value : undefined;
 }
 
-const formatted = (value: number | undefined, unit = "") => (value === undefined ? "not measured" : `${value.toLocaleString("en")}${unit}`);
-const ratioOf = (herald: number | undefined, baseline: number | undefined) => (herald === undefined || baseline === undefined ? undefined : round(herald / baseline, 3));
+const formatted = (value: number | undefined, unit = "") =>
+  value === undefined ? "not measured" : `${value.toLocaleString("en")}${unit}`;
+const ratioOf = (herald: number | undefined, baseline: number | undefined) =>
+  herald === undefined || baseline === undefined ? undefined : round(herald / baseline, 3);
 const verdict = (met: boolean | undefined) => (met === undefined ? "—" : met ? "**met**" : "not met");
 
 /** herald's p99 may grow this much with history and still count as "no growth": paced tails on a shared machine vary that much run to run. */
@@ -112,8 +122,14 @@ const NO_GROWTH = 1.25;
 /** The table of issue 13's "Must show", one row per figure, computed from the results only. */
 function goalRows(results: BenchResults): string[] {
   const rows: string[] = [];
-  const row = (name: string, herald: string, baseline: string, measured: string, goal: string, met: boolean | undefined) =>
-    rows.push(`| ${name} | ${herald} | ${baseline} | ${measured} | ${goal} | ${verdict(met)} |`);
+  const row = (
+    name: string,
+    herald: string,
+    baseline: string,
+    measured: string,
+    goal: string,
+    met: boolean | undefined,
+  ) => rows.push(`| ${name} | ${herald} | ${baseline} | ${measured} | ${goal} | ${verdict(met)} |`);
   const bound = (value: number | undefined, max: number) => (value === undefined ? undefined : value <= max);
   const atLeast = (value: number | undefined, min: number) => (value === undefined ? undefined : value >= min);
 
@@ -144,7 +160,14 @@ function goalRows(results: BenchResults): string[] {
   const burst = figure(results, "delivery.burst.deliveriesPerSecond");
   const plainPosts = figure(results, "delivery.plainKeepAlivePostsPerSecond");
   const burstRatio = ratioOf(burst, plainPosts);
-  row("burst deliveries/s ÷ a plain keep-alive HTTP loop to the same receivers", `${formatted(burst)} deliveries/s`, `${formatted(plainPosts)} POSTs/s`, `${formatted(burstRatio)}×`, "≥ 0.25×", atLeast(burstRatio, 0.25));
+  row(
+    "burst deliveries/s ÷ a plain keep-alive HTTP loop to the same receivers",
+    `${formatted(burst)} deliveries/s`,
+    `${formatted(plainPosts)} POSTs/s`,
+    `${formatted(burstRatio)}×`,
+    "≥ 0.25×",
+    atLeast(burstRatio, 0.25),
+  );
   const idle = figure(results, "delivery.idle.latencyMs.p50");
   row(
     "one transaction on an idle herald, ingest → POST",
@@ -157,14 +180,35 @@ function goalRows(results: BenchResults): string[] {
   const single = figure(results, "store.appendEventsPerSecond.batchOf1");
   const plainInsert = figure(results, "store.plainInsertRowsPerSecond.oneRowPerTransaction");
   const appendRatio = ratioOf(single, plainInsert);
-  row("append, batch of 1", `${formatted(single)} events/s`, `plain one-row INSERT transaction: ${formatted(plainInsert)} rows/s`, `${formatted(appendRatio)}×`, "≥ 0.5×", atLeast(appendRatio, 0.5));
+  row(
+    "append, batch of 1",
+    `${formatted(single)} events/s`,
+    `plain one-row INSERT transaction: ${formatted(plainInsert)} rows/s`,
+    `${formatted(appendRatio)}×`,
+    "≥ 0.5×",
+    atLeast(appendRatio, 0.5),
+  );
   const replay = figure(results, "replay.replayAll.storeEventsPerSecond");
   const plainRead = figure(results, "replay.plainSequentialReadEventsPerSecond");
   const replayRatio = ratioOf(replay, plainRead);
-  row("`replay all`", `${formatted(replay)} store events/s`, `plain sequential read: ${formatted(plainRead)} events/s`, `${formatted(replayRatio)}×`, "≥ 0.25×", atLeast(replayRatio, 0.25));
+  row(
+    "`replay all`",
+    `${formatted(replay)} store events/s`,
+    `plain sequential read: ${formatted(plainRead)} events/s`,
+    `${formatted(replayRatio)}×`,
+    "≥ 0.25×",
+    atLeast(replayRatio, 0.25),
+  );
   const sse = figure(results, "sse.latencyMs.p99");
   const waiters = figure(results, "sse.waitersHeld");
-  row(`SSE publish → client${waiters === undefined ? "" : `, ${formatted(waiters)} waiters held`}`, `p99 ${formatted(sse, " ms")}`, "—", `p99 ${formatted(sse, " ms")}`, "p99 ≤ 25 ms", bound(sse, 25));
+  row(
+    `SSE publish → client${waiters === undefined ? "" : `, ${formatted(waiters)} waiters held`}`,
+    `p99 ${formatted(sse, " ms")}`,
+    "—",
+    `p99 ${formatted(sse, " ms")}`,
+    "p99 ≤ 25 ms",
+    bound(sse, 25),
+  );
   return rows;
 }
 
@@ -172,25 +216,70 @@ function goalRows(results: BenchResults): string[] {
 function comparisonRows(results: BenchResults): string[] {
   const rows: string[] = [];
   const ratio = (herald: number, baseline: number) => `${round(herald / baseline, herald / baseline < 10 ? 3 : 0)}×`;
-  const compare = (name: string, heraldPath: string, heraldLabel: string, baselinePath: string, baselineLabel: string) => {
+  const compare = (
+    name: string,
+    heraldPath: string,
+    heraldLabel: string,
+    baselinePath: string,
+    baselineLabel: string,
+  ) => {
     const herald = figure(results, heraldPath);
     const baseline = figure(results, baselinePath);
-    if (herald !== undefined && baseline !== undefined) rows.push(`| ${name} | ${heraldLabel}: ${herald.toLocaleString("en")} | ${baselineLabel}: ${baseline.toLocaleString("en")} | ${ratio(herald, baseline)} |`);
+    if (herald !== undefined && baseline !== undefined)
+      rows.push(
+        `| ${name} | ${heraldLabel}: ${herald.toLocaleString("en")} | ${baselineLabel}: ${baseline.toLocaleString("en")} | ${ratio(herald, baseline)} |`,
+      );
   };
   for (const [key, value] of Object.entries(results.matching ?? {})) {
     if (!key.startsWith("subscriptions")) continue;
-    const figures = value as { subscriptions: number; indexMicrosecondsPerTransaction: number; linearScanMicrosecondsPerTransaction: number; indexTransactionsPerSecond: number; linearScanTransactionsPerSecond: number };
+    const figures = value as {
+      subscriptions: number;
+      indexMicrosecondsPerTransaction: number;
+      linearScanMicrosecondsPerTransaction: number;
+      indexTransactionsPerSecond: number;
+      linearScanTransactionsPerSecond: number;
+    };
     rows.push(
       `| matching, ${figures.subscriptions.toLocaleString("en")} subscriptions: transactions/s (µs each) | index: ${figures.indexTransactionsPerSecond.toLocaleString("en")} (${figures.indexMicrosecondsPerTransaction}) | linear scan: ${figures.linearScanTransactionsPerSecond.toLocaleString("en")} (${figures.linearScanMicrosecondsPerTransaction}) | ${ratio(figures.indexTransactionsPerSecond, figures.linearScanTransactionsPerSecond)} |`,
     );
   }
-  compare("delivery throughput, per second", "delivery.burst.deliveriesPerSecond", "herald deliveries (NATS → store → POST, every attempt appended)", "delivery.plainKeepAlivePostsPerSecond", "plain keep-alive undici loop, POSTs to the same receiver");
+  compare(
+    "delivery throughput, per second",
+    "delivery.burst.deliveriesPerSecond",
+    "herald deliveries (NATS → store → POST, every attempt appended)",
+    "delivery.plainKeepAlivePostsPerSecond",
+    "plain keep-alive undici loop, POSTs to the same receiver",
+  );
   for (const rate of [200, 500]) {
-    compare(`delivery p99 at ${rate} tx/s, ms (lower is better)`, `delivery.history.paced${rate}.latencyMs.p99`, "after the history", `delivery.paced${rate}.latencyMs.p99`, "fresh log");
+    compare(
+      `delivery p99 at ${rate} tx/s, ms (lower is better)`,
+      `delivery.history.paced${rate}.latencyMs.p99`,
+      "after the history",
+      `delivery.paced${rate}.latencyMs.p99`,
+      "fresh log",
+    );
   }
-  compare("append, batch of 1, per second", "store.appendEventsPerSecond.batchOf1", "herald events", "store.plainInsertRowsPerSecond.oneRowPerTransaction", "plain one-row INSERT transactions, same table shape");
-  compare("append, batch of 100, per second", "store.appendEventsPerSecond.batchOf100", "herald events", "store.plainInsertRowsPerSecond.hundredRowsPerStatement", "plain 100-row INSERT rows, same table shape");
-  compare("replay, events per second", "replay.replayAll.storeEventsPerSecond", "`herald replay all`", "replay.plainSequentialReadEventsPerSecond", "plain sequential read of the same log");
+  compare(
+    "append, batch of 1, per second",
+    "store.appendEventsPerSecond.batchOf1",
+    "herald events",
+    "store.plainInsertRowsPerSecond.oneRowPerTransaction",
+    "plain one-row INSERT transactions, same table shape",
+  );
+  compare(
+    "append, batch of 100, per second",
+    "store.appendEventsPerSecond.batchOf100",
+    "herald events",
+    "store.plainInsertRowsPerSecond.hundredRowsPerStatement",
+    "plain 100-row INSERT rows, same table shape",
+  );
+  compare(
+    "replay, events per second",
+    "replay.replayAll.storeEventsPerSecond",
+    "`herald replay all`",
+    "replay.plainSequentialReadEventsPerSecond",
+    "plain sequential read of the same log",
+  );
   return rows;
 }
 
@@ -219,7 +308,8 @@ function chartPanels(results: BenchResults): [string, Latency][] {
 
 /** `a.b.c | value` rows; arrays of objects by index (`projections.0.name`). */
 function flatten(value: unknown, prefix = ""): [string, string][] {
-  if (Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null)) return [[prefix, value.join(", ")]];
+  if (Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null))
+    return [[prefix, value.join(", ")]];
   if (typeof value !== "object" || value === null) return [[prefix, String(value)]];
   return Object.entries(value).flatMap(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key));
 }
@@ -277,7 +367,13 @@ function latencyChart(panels: readonly [string, Latency][]): string {
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="20" y="24" font-size="15" font-weight="bold">herald delivery latency, NATS publish → webhook received (ms)</text>`,
     ...panels.map(([title, latency], i) =>
-      panel(20 + (i % 2) * 380, top + Math.floor(i / 2) * panelHeight, title === "burst" ? "burst (includes time queued)" : title, latency, colours[i % colours.length]!),
+      panel(
+        20 + (i % 2) * 380,
+        top + Math.floor(i / 2) * panelHeight,
+        title === "burst" ? "burst (includes time queued)" : title,
+        latency,
+        colours[i % colours.length]!,
+      ),
     ),
     `<text x="20" y="${height - 12}" fill="#555">Each panel has its own scale. Source: docs/benchmarks.md, same run.</text>`,
     "</svg>",

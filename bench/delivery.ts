@@ -25,7 +25,6 @@ import { createEndpoint, createSubscription } from "../test/support/webhooks.js"
 import { loadHistory, vacuumAnalyze } from "./bench-history.js";
 import { latencySummary, machine, progress, round } from "./bench-support.js";
 
-
 const BURST = Number(process.env.BENCH_DELIVERIES ?? 5000);
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 1_000_000);
 const WARMUP = 200;
@@ -48,10 +47,17 @@ export async function run(): Promise<Record<string, unknown>> {
   let herald = await startTestHerald({ env: { LOG_LEVEL: "warn", HERALD_WORKER_CONCURRENCY: String(CONCURRENCY) } });
   const nc = await connect({ servers: NATS_URL });
   try {
-    const collections = Array.from({ length: ENDPOINTS }, (_, i) => `1:evm:0x${(i + 1).toString(16).padStart(40, "0")}`);
+    const collections = Array.from(
+      { length: ENDPOINTS },
+      (_, i) => `1:evm:0x${(i + 1).toString(16).padStart(40, "0")}`,
+    );
     for (const [i, collectionId] of collections.entries()) {
       const endpoint = await createEndpoint(herald.herald.store, `${receiver.url}/hook-${i}`, 5);
-      await createSubscription(herald.herald.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId });
+      await createSubscription(herald.herald.store, endpoint.webhookId, {
+        type: "asset-link",
+        actions: ["create"],
+        collectionId,
+      });
     }
     const publisher = transactionPublisher(nc, herald.nats!.txSubject, collections);
 
@@ -90,7 +96,8 @@ export async function run(): Promise<Record<string, unknown>> {
     }
 
     const deliveriesPerSecond = BURST / burstSeconds;
-    const p99 = (runs: Record<string, unknown> | undefined, key: string) => (runs?.[key] as { latencyMs: Latency } | undefined)?.latencyMs.p99;
+    const p99 = (runs: Record<string, unknown> | undefined, key: string) =>
+      (runs?.[key] as { latencyMs: Latency } | undefined)?.latencyMs.p99;
     return {
       endpoints: ENDPOINTS,
       concurrency: CONCURRENCY,
@@ -107,7 +114,10 @@ export async function run(): Promise<Record<string, unknown>> {
       burstRatioToPlain: round(deliveriesPerSecond / plain, 3),
       history: history ?? "skipped (BENCH_HISTORY_EVENTS=0)",
       p99ByLogSize: Object.fromEntries(
-        ["idle", ...PACED_RATES.map((rate) => `paced${rate}`)].map((key) => [key, { fresh: p99(fresh, key), history: p99(history, key) }]),
+        ["idle", ...PACED_RATES.map((rate) => `paced${rate}`)].map((key) => [
+          key,
+          { fresh: p99(fresh, key), history: p99(history, key) },
+        ]),
       ),
       duplicateDeliveries: receiver.duplicates(),
       everyAttemptAppended: true,
@@ -125,7 +135,11 @@ export async function run(): Promise<Record<string, unknown>> {
  * health…) may still be applying what came before: herald is caught up before the idle run and
  * between rates, or the figures would measure their backlog, not a delivery.
  */
-async function idleAndPaced(herald: TestHerald, publisher: Publisher, receiver: Receiver): Promise<Record<string, { transactions: number; latencyMs: Latency }>> {
+async function idleAndPaced(
+  herald: TestHerald,
+  publisher: Publisher,
+  receiver: Receiver,
+): Promise<Record<string, { transactions: number; latencyMs: Latency }>> {
   await caughtUp(herald);
   const latencies: number[] = [];
   for (let i = 0; i < IDLE_TRANSACTIONS; i++) {
@@ -141,7 +155,11 @@ async function idleAndPaced(herald: TestHerald, publisher: Publisher, receiver: 
     // The idle run leaves nothing behind; a paced one may.
     if (i > 0) await caughtUp(herald);
     const total = rate * PACED_SECONDS;
-    const paced = await receiver.phase(total, () => publisher.paced(rate, total, `delivery: paced ${rate}/s`), `delivery: received at ${rate}/s`);
+    const paced = await receiver.phase(
+      total,
+      () => publisher.paced(rate, total, `delivery: paced ${rate}/s`),
+      `delivery: received at ${rate}/s`,
+    );
     runs[`paced${rate}`] = { transactions: total, latencyMs: latencySummary(paced.latencies) };
   }
   return runs;
@@ -158,7 +176,14 @@ function transactionPublisher(nc: NatsConnection, subject: string, collections: 
     message: "",
     // The receiver's clock: the latency of a delivery is its arrival time minus this.
     sentAt: Date.now(),
-    events: [{ type: "asset-link", action: "create", args: ["equipWith_asmBrain", `did:fv-asset:1:evm:0x6bca:${n}`], collectionId: collections[n % collections.length] }],
+    events: [
+      {
+        type: "asset-link",
+        action: "create",
+        args: ["equipWith_asmBrain", `did:fv-asset:1:evm:0x6bca:${n}`],
+        collectionId: collections[n % collections.length],
+      },
+    ],
   });
   const send = (count: number) =>
     Promise.all(
@@ -232,14 +257,20 @@ async function startReceiver() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     /** Runs `publish` and waits for `expected` new deliveries; their latencies come back sorted. */
-    async phase<T>(expected: number, publish: () => Promise<T>, label?: string, timeoutMs = 300_000): Promise<{ result: T; latencies: number[] }> {
+    async phase<T>(
+      expected: number,
+      publish: () => Promise<T>,
+      label?: string,
+      timeoutMs = 300_000,
+    ): Promise<{ result: T; latencies: number[] }> {
       const latencies: number[] = [];
       const arrived = new Promise<void>((resolve) => (current = { latencies, expected, label, done: resolve }));
       const timer = setTimeout(() => current?.done(), timeoutMs);
       try {
         const result = await publish();
         await arrived;
-        if (latencies.length < expected) throw new Error(`bench: ${latencies.length} of ${expected} deliveries arrived within ${timeoutMs} ms`);
+        if (latencies.length < expected)
+          throw new Error(`bench: ${latencies.length} of ${expected} deliveries arrived within ${timeoutMs} ms`);
         return { result, latencies: latencies.sort((a, b) => a - b) };
       } finally {
         clearTimeout(timer);
@@ -249,10 +280,11 @@ async function startReceiver() {
     /** Distinct deliveries received so far. */
     delivered: () => seen.size,
     duplicates: () => duplicates,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -266,7 +298,12 @@ async function plainLoop(url: string, body: string, total: number): Promise<numb
     Array.from({ length: CONCURRENCY }, async () => {
       while (issued < total) {
         issued++;
-        const response = await request(url, { method: "POST", dispatcher: agent, headers: { "content-type": "application/json" }, body });
+        const response = await request(url, {
+          method: "POST",
+          dispatcher: agent,
+          headers: { "content-type": "application/json" },
+          body,
+        });
         await response.body.text();
         progress("delivery: plain keep-alive loop", ++done, total);
       }
@@ -285,8 +322,12 @@ async function caughtUp(herald: TestHerald, timeoutMs = 300_000): Promise<void> 
   const started = Date.now();
   for (;;) {
     const text = await (await fetch(`${herald.url}/metrics`)).text();
-    const lags = text.split("\n").filter((line) => line.startsWith("herald_projection_lag_seconds{")).map((line) => Number(line.split(" ").at(-1)));
-    if (lags.length === 0) throw new Error("bench: /metrics has no herald_projection_lag_seconds to tell when herald is caught up");
+    const lags = text
+      .split("\n")
+      .filter((line) => line.startsWith("herald_projection_lag_seconds{"))
+      .map((line) => Number(line.split(" ").at(-1)));
+    if (lags.length === 0)
+      throw new Error("bench: /metrics has no herald_projection_lag_seconds to tell when herald is caught up");
     if (lags.every((lag) => lag === 0) && Date.now() - started > 5_500) return;
     if (Date.now() - started > timeoutMs) throw new Error("bench: the projections did not catch up");
     await sleep(500);
@@ -294,7 +335,12 @@ async function caughtUp(herald: TestHerald, timeoutMs = 300_000): Promise<void> 
 }
 
 /** Once at the end: one DeliverySucceeded in the log for each delivery received (they are appended just after the POST). */
-async function everyAttemptAppended(store: EventStore, from: ReadFrom, expected: number, timeoutMs = 60_000): Promise<void> {
+async function everyAttemptAppended(
+  store: EventStore,
+  from: ReadFrom,
+  expected: number,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let count = 0;
@@ -306,7 +352,8 @@ async function everyAttemptAppended(store: EventStore, from: ReadFrom, expected:
       position = last.position;
     }
     if (count >= expected) return;
-    if (Date.now() > deadline) throw new Error(`bench: ${count} DeliverySucceeded in the log for ${expected} deliveries received`);
+    if (Date.now() > deadline)
+      throw new Error(`bench: ${count} DeliverySucceeded in the log for ${expected} deliveries received`);
     await sleep(250);
   }
 }

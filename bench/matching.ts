@@ -57,12 +57,20 @@ function transactions(count: number, collections: number, next: () => number): P
 }
 
 /** The baseline: every subscription tested against every event, same rule and same answer shape. */
-function linearMatch(all: readonly IndexedSubscription[], transaction: Pick<Transaction, "events">): Map<string, string[]> {
+function linearMatch(
+  all: readonly IndexedSubscription[],
+  transaction: Pick<Transaction, "events">,
+): Map<string, string[]> {
   const matched = new Map<string, Set<string>>();
   for (const event of transaction.events) {
     const key = collectionKey(event.collectionId);
     for (const subscription of all) {
-      if (subscription.type !== event.type || !subscription.actions.includes(event.action) || collectionKey(subscription.collectionId) !== key) continue;
+      if (
+        subscription.type !== event.type ||
+        !subscription.actions.includes(event.action) ||
+        collectionKey(subscription.collectionId) !== key
+      )
+        continue;
       let ids = matched.get(subscription.webhookId);
       if (!ids) matched.set(subscription.webhookId, (ids = new Set()));
       ids.add(subscription.subscriptionId);
@@ -72,7 +80,11 @@ function linearMatch(all: readonly IndexedSubscription[], transaction: Pick<Tran
 }
 
 /** Transactions per second, matching round-robin over the sample for at least MIN_MS. */
-function rate(label: string, sample: readonly Pick<Transaction, "events">[], match: (transaction: Pick<Transaction, "events">) => unknown): number {
+function rate(
+  label: string,
+  sample: readonly Pick<Transaction, "events">[],
+  match: (transaction: Pick<Transaction, "events">) => unknown,
+): number {
   let done = 0;
   let sink = 0;
   const started = performance.now();
@@ -90,7 +102,8 @@ function rate(label: string, sample: readonly Pick<Transaction, "events">[], mat
   return done / (elapsed / 1000);
 }
 
-const same = (a: Map<string, string[]>, b: Map<string, string[]>) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+const same = (a: Map<string, string[]>, b: Map<string, string[]>) =>
+  JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
 
 export async function run(): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
@@ -106,7 +119,9 @@ export async function run(): Promise<Record<string, unknown>> {
 
     // Both ways must give the same answer, or the comparison means nothing.
     const checked = sample.slice(0, size > 1000 ? 100 : SAMPLE);
-    const mismatches = checked.filter((transaction) => !same(index.match(transaction), linearMatch(all, transaction))).length;
+    const mismatches = checked.filter(
+      (transaction) => !same(index.match(transaction), linearMatch(all, transaction)),
+    ).length;
     const matchedShare = checked.filter((transaction) => index.match(transaction).size > 0).length / checked.length;
 
     const indexed = rate(`matching ${size}: index`, sample, (transaction) => index.match(transaction).size);

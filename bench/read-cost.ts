@@ -28,16 +28,25 @@ export async function run(): Promise<Record<string, unknown>> {
     let appended = 0;
     for (const tail of TAILS) {
       for (; appended < tail; appended += 5000) {
-        await store.appendMany([{ stream: `other-${appended}`, events: Array.from({ length: 5000 }, () => ({ type: "Other", data: {}, metadata })), expectedRevision: "no_stream" }]);
+        await store.appendMany([
+          {
+            stream: `other-${appended}`,
+            events: Array.from({ length: 5000 }, () => ({ type: "Other", data: {}, metadata })),
+            expectedRevision: "no_stream",
+          },
+        ]);
         progress("read-cost: appending", appended + 5000, TAILS.at(-1)!);
       }
       await sql`analyze herald_events`.execute(database.db);
       const head = await store.headPosition();
       if (head === "start") throw new Error("the log is empty");
-      const filtered = await explain(database, sql`
+      const filtered = await explain(
+        database,
+        sql`
         select position, transaction_id::text, event_id, stream, revision, type, data, metadata from herald_events
         where transaction_id < pg_snapshot_xmin(pg_current_snapshot()) and ${after(from)} and type = any(${sql.val(["Rare"])}::text[])
-        order by transaction_id, position limit 500`);
+        order by transaction_id, position limit 500`,
+      );
       const filter = { eventTypes: ["Rare"] };
       const firstPage = await explain(database, readPageQuery(from, { filter }));
       const atHead = await explain(database, readPageQuery(head, { filter }));
@@ -65,7 +74,8 @@ async function explain(database: Awaited<ReturnType<typeof openPostgres>>, query
   const [plan] = result.rows[0]!["QUERY PLAN"] as [{ "Execution Time": number; Plan: PlanNode }];
   let rows = 0;
   const visit = (node: PlanNode) => {
-    if (node["Relation Name"] === "herald_events") rows += (node["Actual Rows"] + (node["Rows Removed by Filter"] ?? 0)) * node["Actual Loops"];
+    if (node["Relation Name"] === "herald_events")
+      rows += (node["Actual Rows"] + (node["Rows Removed by Filter"] ?? 0)) * node["Actual Loops"];
     for (const child of node.Plans ?? []) visit(child);
   };
   visit(plan.Plan);

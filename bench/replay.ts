@@ -26,7 +26,6 @@ const EVENTS_PER_ENDPOINT = 5;
 /** Endpoints per appendMany call (each call is a handful of round trips). */
 const ENDPOINTS_PER_BATCH = 400;
 
-
 /** Rows per page of the plain sequential read. */
 const PLAIN_PAGE = 5_000;
 
@@ -75,7 +74,11 @@ async function plainSequentialRead(database: Database, total: number): Promise<n
   const started = performance.now();
   let read = 0;
   for (let after = "0"; ; ) {
-    const { rows } = await sql<{ position: string }>`select * from herald_events where position > ${after}::bigint order by position limit ${PLAIN_PAGE}`.execute(database.db);
+    const { rows } = await sql<{
+      position: string;
+    }>`select * from herald_events where position > ${after}::bigint order by position limit ${PLAIN_PAGE}`.execute(
+      database.db,
+    );
     const last = rows.at(-1);
     if (!last) break;
     after = String(last.position);
@@ -91,7 +94,8 @@ async function appendHistories(store: EventStore, secrets: ReturnType<typeof cre
   let appended = 0;
   for (let first = 0; first < endpoints; first += ENDPOINTS_PER_BATCH) {
     const requests: AppendRequest[] = [];
-    for (let index = first; index < Math.min(first + ENDPOINTS_PER_BATCH, endpoints); index++) requests.push(...history(index, secrets));
+    for (let index = first; index < Math.min(first + ENDPOINTS_PER_BATCH, endpoints); index++)
+      requests.push(...history(index, secrets));
     const outcomes = await store.appendMany(requests);
     const refused = outcomes.find((outcome) => !outcome.ok);
     if (refused && !refused.ok) throw refused.error;
@@ -125,12 +129,28 @@ function history(index: number, secrets: ReturnType<typeof createSecretBox>): Ap
     const subscriptionId = randomUUID();
     const created: WebhookSubscriptionEvent = {
       type: "WebhookSubscriptionCreated",
-      data: { subscriptionId, webhookId, subscriber, type: "asset-link", actions: [action], collectionId: `1:evm:0x${index.toString(16).padStart(40, "0")}`, createdAt: Date.now() },
+      data: {
+        subscriptionId,
+        webhookId,
+        subscriber,
+        type: "asset-link",
+        actions: [action],
+        collectionId: `1:evm:0x${index.toString(16).padStart(40, "0")}`,
+        createdAt: Date.now(),
+      },
     };
-    return { stream: subscriptionStream(subscriptionId), events: [{ ...created, metadata }], expectedRevision: "no_stream" };
+    return {
+      stream: subscriptionStream(subscriptionId),
+      events: [{ ...created, metadata }],
+      expectedRevision: "no_stream",
+    };
   });
   return [
-    { stream: endpointStream(webhookId), events: endpointEvents.map((event) => ({ ...event, metadata })), expectedRevision: "no_stream" },
+    {
+      stream: endpointStream(webhookId),
+      events: endpointEvents.map((event) => ({ ...event, metadata })),
+      expectedRevision: "no_stream",
+    },
     ...subscriptions,
   ];
 }
@@ -146,5 +166,8 @@ async function replayAll(env: Record<string, string>): Promise<Record<string, un
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   const code = await new Promise<number | null>((resolve, reject) => child.once("error", reject).once("exit", resolve));
   if (code !== 0) throw new Error(`herald replay all exited with ${code}: ${stdout}`);
-  return stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }

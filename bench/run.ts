@@ -16,7 +16,9 @@ const available = readdirSync(here)
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  const described = available.map((name) => `  ${name}\n${headerComment(join(here, `${name}.ts`)).replace(/^/gm, "    ")}`);
+  const described = available.map(
+    (name) => `  ${name}\n${headerComment(join(here, `${name}.ts`)).replace(/^/gm, "    ")}`,
+  );
   process.stdout.write(
     [
       "usage: npm run bench [-- <name> …] [--write-docs]",
@@ -50,19 +52,31 @@ const loadBefore = loadAverage();
 const results: Record<string, Record<string, unknown>> = {};
 for (const [i, name] of selected.entries()) {
   process.stderr.write(`bench: ${name} (${i + 1} of ${selected.length})\n`);
-  const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run(): Promise<Record<string, unknown>> };
+  const module = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as {
+    run(): Promise<Record<string, unknown>>;
+  };
   results[name] = await module.run();
   process.stdout.write(`${JSON.stringify({ bench: name, ...results[name] })}\n`);
 }
 if (writeDocs) {
   const command = `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`;
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
-  const path = await writeBenchmarksDoc(join(here, "..", "docs"), results as BenchResults, { command, startedAt, seconds, loadBefore, loadAfter: loadAverage() });
+  const path = await writeBenchmarksDoc(join(here, "..", "docs"), results as BenchResults, {
+    command,
+    startedAt,
+    seconds,
+    loadBefore,
+    loadAfter: loadAverage(),
+  });
   process.stderr.write(`bench: wrote ${path}\n`);
 }
 
 /** The text of a benchmark's leading doc comment: what it measures and against what. */
 function headerComment(file: string): string {
   const comment = /\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, "utf8"))?.[1] ?? "";
-  return comment.split("\n").map((line) => line.replace(/^\s*\* ?/, "")).join("\n").trim();
+  return comment
+    .split("\n")
+    .map((line) => line.replace(/^\s*\* ?/, ""))
+    .join("\n")
+    .trim();
 }

@@ -8,17 +8,17 @@
 import "reflect-metadata";
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { dirname, join } from "node:path";
 import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
-import type { TenantEvent } from "../src/domain/ingest-events.js";
 import { createLogger } from "../src/app/logger.js";
 import { WaypointMatcher } from "../src/app/waypoint/waypoint-matcher.js";
+import type { TenantEvent } from "../src/domain/ingest-events.js";
 import { findWalletGroup } from "../src/projections/wallet-groups.js";
 import { countingReads } from "../test/support/counting-reads.js";
 import { NATS_URL } from "../test/support/services.js";
@@ -67,9 +67,15 @@ export async function run(): Promise<Record<string, unknown>> {
   const nc = await connect({ servers: NATS_URL });
   try {
     // The first MATCHES waits are answered; the rest wait on keys that no event published here carries.
-    const waits = Array.from({ length: MATCHES + WAITERS }, () => ({ walletId: randomUUID(), connectionId: randomUUID() }));
+    const waits = Array.from({ length: MATCHES + WAITERS }, () => ({
+      walletId: randomUUID(),
+      connectionId: randomUUID(),
+    }));
     const apiKey = createTenantToken(SECRET, { kind: "tenant-admin", groupId: GROUP }, { ttlS: 3600 });
-    const urls = waits.map((wait) => `${herald.url}/v1/sse/${wait.walletId}/connections/connection_id/${wait.connectionId}/completed?look_back=-1`);
+    const urls = waits.map(
+      (wait) =>
+        `${herald.url}/v1/sse/${wait.walletId}/connections/connection_id/${wait.connectionId}/completed?look_back=-1`,
+    );
 
     const before = memoryBytes();
     const connectStarted = performance.now();
@@ -81,7 +87,10 @@ export async function run(): Promise<Record<string, unknown>> {
       });
     });
     clients.send({ connect: { urls, apiKey, concurrency: 200 } });
-    const watch = setInterval(() => progress("waiters connecting", herald.herald.waypoint.waiterCount, urls.length), 500);
+    const watch = setInterval(
+      () => progress("waiters connecting", herald.herald.waypoint.waiterCount, urls.length),
+      500,
+    );
     await connected;
     clearInterval(watch);
     progress("waiters connecting", herald.herald.waypoint.waiterCount, urls.length);
@@ -152,7 +161,9 @@ async function startUp(herald: TestHerald): Promise<Record<string, unknown>> {
     group_id: GROUP,
     payload: { connection_id: randomUUID(), state: "completed" },
   });
-  await appendTenantEvents(store, OLD_TENANT_EVENTS, Date.now() - 86_400_000, event, (done) => progress("old tenant events appended", done, OLD_TENANT_EVENTS));
+  await appendTenantEvents(store, OLD_TENANT_EVENTS, Date.now() - 86_400_000, event, (done) =>
+    progress("old tenant events appended", done, OLD_TENANT_EVENTS),
+  );
   await appendTenantEvents(store, RECENT_TENANT_EVENTS, Date.now(), event);
   // Read models of tenant events catch up first, so that their work does not count as start-up.
   const head = await store.headPosition();

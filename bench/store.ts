@@ -14,15 +14,23 @@ import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-ev
 import { createTestDatabase } from "../test/support/test-database.js";
 import { machine, progress, round } from "./bench-support.js";
 
-
 const WRITERS = 8;
 const SINGLES = 5_000;
 const BATCHED = 100_000;
 const metadata = { correlationId: "bench", causationId: "bench", actor: "bench", at: new Date(0).toISOString() };
-const event = (index: number): NewEvent => ({ type: "BenchHappened", data: { index, payload: "x".repeat(200) }, metadata });
+const event = (index: number): NewEvent => ({
+  type: "BenchHappened",
+  data: { index, payload: "x".repeat(200) },
+  metadata,
+});
 
 /** Events or rows per second with WRITERS concurrent writers, each calling `write(writer, batch)` for batchSize rows until `total`. */
-async function rate(label: string, batchSize: number, total: number, write: (writer: number, batch: number) => Promise<unknown>): Promise<number> {
+async function rate(
+  label: string,
+  batchSize: number,
+  total: number,
+  write: (writer: number, batch: number) => Promise<unknown>,
+): Promise<number> {
   let written = 0;
   const started = performance.now();
   await Promise.all(
@@ -39,7 +47,11 @@ async function rate(label: string, batchSize: number, total: number, write: (wri
 
 const herald = (store: EventStore, batchSize: number, total: number) =>
   rate(`append, batches of ${batchSize}`, batchSize, total, (writer, batch) =>
-    store.append(`bench-${batchSize}-${writer}-${batch % 50}`, Array.from({ length: batchSize }, (_, index) => event(index)), "any"),
+    store.append(
+      `bench-${batchSize}-${writer}-${batch % 50}`,
+      Array.from({ length: batchSize }, (_, index) => event(index)),
+      "any",
+    ),
   );
 
 /** INSERTs of `rows` rows each (one statement, one transaction) into plain_events. */
@@ -49,7 +61,9 @@ const plain = (database: Database, rows: number, total: number) =>
       const { type, data } = event(index);
       return sql`(${randomUUID()}, ${`plain-${rows}-${writer}-${batch}-${index}`}, 0, ${type}, ${JSON.stringify(data)}::jsonb, ${JSON.stringify(metadata)}::jsonb)`;
     });
-    return sql`insert into plain_events (event_id, stream, revision, type, data, metadata) values ${sql.join(values)}`.execute(database.db);
+    return sql`insert into plain_events (event_id, stream, revision, type, data, metadata) values ${sql.join(values)}`.execute(
+      database.db,
+    );
   });
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -60,7 +74,9 @@ export async function run(): Promise<Record<string, unknown>> {
     // herald_events' columns, defaults, constraints and indexes, with a position sequence of its own.
     await sql`create table plain_events (like herald_events including all)`.execute(database.db);
     await sql`create sequence plain_events_position owned by plain_events.position`.execute(database.db);
-    await sql`alter table plain_events alter column position set default nextval('plain_events_position')`.execute(database.db);
+    await sql`alter table plain_events alter column position set default nextval('plain_events_position')`.execute(
+      database.db,
+    );
     const store = await createPostgresEventStore(database);
     const batchOf1 = await herald(store, 1, SINGLES);
     const plainOneRow = await plain(database, 1, SINGLES);
@@ -84,7 +100,10 @@ export async function run(): Promise<Record<string, unknown>> {
       backend: "postgres",
       concurrentWriters: WRITERS,
       appendEventsPerSecond: { batchOf1: round(batchOf1), batchOf100: round(batchOf100) },
-      plainInsertRowsPerSecond: { oneRowPerTransaction: round(plainOneRow), hundredRowsPerStatement: round(plainMultiRow) },
+      plainInsertRowsPerSecond: {
+        oneRowPerTransaction: round(plainOneRow),
+        hundredRowsPerStatement: round(plainMultiRow),
+      },
       // Goal of issue 13: batch of 1 at least half the plain one-row INSERT.
       ratioBatchOf1ToPlainOneRow: round(batchOf1 / plainOneRow, 3),
       ratioBatchOf100ToPlainHundredRows: round(batchOf100 / plainMultiRow, 3),

@@ -11,7 +11,11 @@ export type ReceiverAnswer =
   | { readonly kind: "hang" };
 
 /** Decides the answer to a request: `attempt` counts this receiver's requests for that delivery, from 1. */
-export type ReceiverBehaviour = (request: { readonly deliveryId: string; readonly attempt: number; readonly sequence: number }) => ReceiverAnswer;
+export type ReceiverBehaviour = (request: {
+  readonly deliveryId: string;
+  readonly attempt: number;
+  readonly sequence: number;
+}) => ReceiverAnswer;
 
 export interface DrillReceiver {
   readonly url: string;

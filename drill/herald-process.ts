@@ -7,7 +7,11 @@ export interface HeraldProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function startHeraldProcess(env: Record<string, string>, port: number, logFile: string): Promise<HeraldProcess> {
+export async function startHeraldProcess(
+  env: Record<string, string>,
+  port: number,
+  logFile: string,
+): Promise<HeraldProcess> {
   // `node --import tsx` rather than the tsx CLI: the CLI forks, and SIGKILL would miss the real process.
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts"], {
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
@@ -21,7 +25,10 @@ export async function startHeraldProcess(env: Record<string, string>, port: numb
   for (;;) {
     if (child.exitCode !== null) throw new Error(`herald exited with ${child.exitCode} at start; see ${logFile}`);
     if (Date.now() > deadline) throw new Error(`herald did not answer /healthz in 60 s; see ${logFile}`);
-    const up = await fetch(`${url}/healthz`).then((response) => response.ok, () => false);
+    const up = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (up) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

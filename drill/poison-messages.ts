@@ -10,12 +10,21 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
 import { openPostgres } from "../src/adapters/db/database.js";
-import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
 import type { StoredEvent } from "../src/adapters/eventstore/event-store.js";
-import { goodTenantEvent, goodTransaction, type PoisonMessage, poisonMessages } from "../test/support/poison-messages.js";
+import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
+import {
+  goodTenantEvent,
+  goodTransaction,
+  type PoisonMessage,
+  poisonMessages,
+} from "../test/support/poison-messages.js";
 import type { DrillContext } from "./scenario.js";
 
-export const POISON_ENV = { HERALD_TENANT_JWT_SECRET: "drill-tenant-secret", HERALD_MAX_PAYLOAD_BYTES: "65536", HERALD_SSE_TIMEOUT_S: "600" };
+export const POISON_ENV = {
+  HERALD_TENANT_JWT_SECRET: "drill-tenant-secret",
+  HERALD_MAX_PAYLOAD_BYTES: "65536",
+  HERALD_SSE_TIMEOUT_S: "600",
+};
 const MAX_BYTES = Number(POISON_ENV.HERALD_MAX_PAYLOAD_BYTES);
 const TENANT_EVENTS = 1000;
 const WAITERS = 100;
@@ -33,7 +42,11 @@ export async function poisonFault(context: DrillContext, transactions: number): 
   const nc = await connect({ servers: context.nats.url });
   try {
     const js = jetstream(nc);
-    const publishAll = async (messages: readonly { subject: string; body: Uint8Array | string; id: string }[], pauseEvery: number, pauseMs: number) => {
+    const publishAll = async (
+      messages: readonly { subject: string; body: Uint8Array | string; id: string }[],
+      pauseEvery: number,
+      pauseMs: number,
+    ) => {
       for (const [index, message] of messages.entries()) {
         await js.publish(message.subject, message.body, { msgID: message.id });
         if (index % pauseEvery === 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
@@ -48,13 +61,23 @@ export async function poisonFault(context: DrillContext, transactions: number): 
     });
     // The transaction poison is spread over the scenario's own publishing of the good transactions.
     await Promise.all([
-      publishAll(txPoison.map((bad, index) => ({ subject: "asset-register.transactions", body: bad.body, id: `tx-bad-${index}` })), 1, 50),
+      publishAll(
+        txPoison.map((bad, index) => ({
+          subject: "asset-register.transactions",
+          body: bad.body,
+          id: `tx-bad-${index}`,
+        })),
+        1,
+        50,
+      ),
       publishAll(tenantMessages, 25, 10),
     ]);
 
     await context.acknowledged(transactions);
     const answers = await Promise.all(waiters.map((waiter) => waiter.answer));
-    const unanswered = answers.filter((answer, index) => !isDeepStrictEqual(parseOrUndefined(answer), events[index])).length;
+    const unanswered = answers.filter(
+      (answer, index) => !isDeepStrictEqual(parseOrUndefined(answer), events[index]),
+    ).length;
 
     const store = await readLog(context.postgres.url);
     const received = await store.count("TenantEventReceived", TENANT_EVENTS);
@@ -108,7 +131,10 @@ function pollReadiness(url: string): { stop(): Promise<{ polls: number; failed: 
   let running = true;
   const loop = (async () => {
     while (running) {
-      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) }).then((response) => response.status, () => 0);
+      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) }).then(
+        (response) => response.status,
+        () => 0,
+      );
       polls++;
       if (status !== 200) failed++;
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -124,8 +150,15 @@ function pollReadiness(url: string): { stop(): Promise<{ polls: number; failed: 
 }
 
 /** A Waypoint SSE request for exactly this event, answered with its data line (or "" when it closes without). */
-async function openWaiter(heraldUrl: string, event: ReturnType<typeof goodTenantEvent>): Promise<{ answer: Promise<string>; close(): void }> {
-  const key = createTenantToken(POISON_ENV.HERALD_TENANT_JWT_SECRET, { kind: "tenant", walletId: event.wallet_id }, { ttlS: 3600 });
+async function openWaiter(
+  heraldUrl: string,
+  event: ReturnType<typeof goodTenantEvent>,
+): Promise<{ answer: Promise<string>; close(): void }> {
+  const key = createTenantToken(
+    POISON_ENV.HERALD_TENANT_JWT_SECRET,
+    { kind: "tenant", walletId: event.wallet_id },
+    { ttlS: 3600 },
+  );
   const controller = new AbortController();
   const url = `${heraldUrl}/v1/sse/${event.wallet_id}/connections/connection_id/${String(event.payload.connection_id)}/completed?look_back=0`;
   const response = await fetch(url, { headers: { "x-api-key": key }, signal: controller.signal });
@@ -159,7 +192,8 @@ async function readLog(databaseUrl: string) {
   };
   return {
     count: async (type: string, expected: number) => (await ofType(type, expected)).length,
-    codes: async (type: string, expected: number) => (await ofType(type, expected)).map((event) => String((event.data as { code?: string }).code)),
+    codes: async (type: string, expected: number) =>
+      (await ofType(type, expected)).map((event) => String((event.data as { code?: string }).code)),
     async close() {
       await store.close();
       await database.close();
@@ -176,9 +210,13 @@ async function untilConsumersEmpty(natsUrl: string): Promise<string | undefined>
     for (;;) {
       const left: string[] = [];
       // The streams herald attached to or created, found by a subject each carries.
-      for (const [subject, durable] of [["asset-register.transactions", "herald-transactions"], ["cloudapi.aries.events.acme.drill", "herald-tenant-events"]] as const) {
+      for (const [subject, durable] of [
+        ["asset-register.transactions", "herald-transactions"],
+        ["cloudapi.aries.events.acme.drill", "herald-tenant-events"],
+      ] as const) {
         const info = await manager.consumers.info(await manager.streams.find(subject), durable);
-        if (info.num_pending + info.num_ack_pending > 0) left.push(`${durable}: ${info.num_pending} pending, ${info.num_ack_pending} unacknowledged`);
+        if (info.num_pending + info.num_ack_pending > 0)
+          left.push(`${durable}: ${info.num_pending} pending, ${info.num_ack_pending} unacknowledged`);
       }
       if (left.length === 0) return undefined;
       if (Date.now() > deadline) return left.join(", ");

@@ -3,7 +3,7 @@
  * directories on free loopback ports. Drills restart them mid-run; the machine's shared servers
  * are never touched.
  */
-import { execFileSync, type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -97,7 +97,9 @@ export async function startPrivateNats(): Promise<PrivateNats> {
       socket.once("error", () => resolve(false));
     });
   const start = async () => {
-    child = spawn("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+    child = spawn("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], {
+      stdio: "ignore",
+    });
     await waitFor(portOpen, "private nats-server");
   };
   const halt = async () => {

@@ -90,12 +90,16 @@ const scenarios: readonly Scenario[] = [
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  process.stdout.write(`usage: npm run drill [-- <name> …]\n\ndrills: ${scenarios.map((scenario) => scenario.name).join(", ")}\n`);
+  process.stdout.write(
+    `usage: npm run drill [-- <name> …]\n\ndrills: ${scenarios.map((scenario) => scenario.name).join(", ")}\n`,
+  );
   process.exit(0);
 }
 const unknown = args.filter((name) => !scenarios.some((scenario) => scenario.name === name));
 if (unknown.length > 0) {
-  process.stderr.write(`drill: unknown ${unknown.join(", ")}; available: ${scenarios.map((scenario) => scenario.name).join(", ")}\n`);
+  process.stderr.write(
+    `drill: unknown ${unknown.join(", ")}; available: ${scenarios.map((scenario) => scenario.name).join(", ")}\n`,
+  );
   process.exit(2);
 }
 
@@ -106,17 +110,31 @@ for (const scenario of scenarios.filter((candidate) => args.length === 0 || args
     results.push(await runScenario(scenario));
   } catch (error) {
     results.push({
-      drill: scenario.name, passed: false, transactions: scenario.transactions, delivered: 0, received: 0, scheduledTwice: 0,
-      incompleteHistories: 0, concurrentAttempts: 0, attempts: 0, seconds: 0, fault: `error: ${(error as Error).message}`, log: "",
+      drill: scenario.name,
+      passed: false,
+      transactions: scenario.transactions,
+      delivered: 0,
+      received: 0,
+      scheduledTwice: 0,
+      incompleteHistories: 0,
+      concurrentAttempts: 0,
+      attempts: 0,
+      seconds: 0,
+      fault: `error: ${(error as Error).message}`,
+      log: "",
     });
   }
   const last = results.at(-1)!;
-  process.stderr.write(`drill ${scenario.name}: ${last.passed ? "PASS" : "FAIL"}${last.log ? ` (log: ${last.log})` : ""}\n`);
+  process.stderr.write(
+    `drill ${scenario.name}: ${last.passed ? "PASS" : "FAIL"}${last.log ? ` (log: ${last.log})` : ""}\n`,
+  );
 }
 
-const header = "| drill | result | published | delivered | received | scheduled twice | incomplete histories | concurrent attempts | attempts | seconds | fault |";
-const rows = results.map((r) =>
-  `| ${r.drill} | ${r.passed ? "PASS" : "FAIL"} | ${r.transactions} | ${r.delivered} | ${r.received} | ${r.scheduledTwice} | ${r.incompleteHistories} | ${r.concurrentAttempts} | ${r.attempts} | ${r.seconds} | ${r.fault} |`,
+const header =
+  "| drill | result | published | delivered | received | scheduled twice | incomplete histories | concurrent attempts | attempts | seconds | fault |";
+const rows = results.map(
+  (r) =>
+    `| ${r.drill} | ${r.passed ? "PASS" : "FAIL"} | ${r.transactions} | ${r.delivered} | ${r.received} | ${r.scheduledTwice} | ${r.incompleteHistories} | ${r.concurrentAttempts} | ${r.attempts} | ${r.seconds} | ${r.fault} |`,
 );
 process.stdout.write(`${[header, "|---|---|---|---|---|---|---|---|---|---|---|", ...rows].join("\n")}\n`);
 process.exit(results.every((result) => result.passed) ? 0 : 1);

@@ -8,14 +8,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { createSiweToken } from "../src/adapters/auth/siwe-token.js";
 import { openPostgres } from "../src/adapters/db/database.js";
 import type { StoredEvent } from "../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
-import { createSiweToken } from "../src/adapters/auth/siwe-token.js";
 import { progress } from "../src/app/progress-bar.js";
 import { type DrillReceiver, type ReceiverBehaviour, startDrillReceiver } from "./drill-receiver.js";
 import { type HeraldProcess, startHeraldProcess } from "./herald-process.js";
-import { freePort, type PrivateNats, type PrivatePostgres, startPrivateNats, startPrivatePostgres } from "./private-services.js";
+import {
+  freePort,
+  type PrivateNats,
+  type PrivatePostgres,
+  startPrivateNats,
+  startPrivatePostgres,
+} from "./private-services.js";
 
 const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 const SIWE_DOMAIN = "drill.herald.test";
@@ -89,7 +95,8 @@ export async function runScenario(scenario: Scenario): Promise<DrillResult> {
       async acknowledged(count) {
         const deadline = Date.now() + 240_000;
         while (receiver.acknowledged.size < count) {
-          if (Date.now() > deadline) throw new Error(`receiver acknowledged only ${receiver.acknowledged.size} of ${count}`);
+          if (Date.now() > deadline)
+            throw new Error(`receiver acknowledged only ${receiver.acknowledged.size} of ${count}`);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       },
@@ -138,7 +145,11 @@ export async function runScenario(scenario: Scenario): Promise<DrillResult> {
 
 /** Signs in with a fresh key and creates the endpoint and subscription over GraphQL, as a subscriber would. */
 async function createEndpointAndSubscription(heraldUrl: string, receiverUrl: string, retries: number): Promise<void> {
-  const { token } = await createSiweToken({ privateKey: `0x${randomBytes(32).toString("hex")}`, domain: SIWE_DOMAIN, ttlS: 3600 });
+  const { token } = await createSiweToken({
+    privateKey: `0x${randomBytes(32).toString("hex")}`,
+    domain: SIWE_DOMAIN,
+    ttlS: 3600,
+  });
   const graphql = async (query: string, variables: Record<string, unknown>) => {
     const response = await fetch(`${heraldUrl}/graphql`, {
       method: "POST",
@@ -155,7 +166,14 @@ async function createEndpointAndSubscription(heraldUrl: string, receiverUrl: str
   );
   await graphql(
     "mutation ($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) { webhookSubscription { subscriptionId } } }",
-    { input: { webhookId: created.createWebhookEndpoint.webhookEndpoint.webhookId, type: "asset-link", actions: ["create"], collectionId: COLLECTION } },
+    {
+      input: {
+        webhookId: created.createWebhookEndpoint.webhookEndpoint.webhookId,
+        type: "asset-link",
+        actions: ["create"],
+        collectionId: COLLECTION,
+      },
+    },
   );
 }
 
@@ -176,7 +194,10 @@ async function publish(natsUrl: string, count: number): Promise<void> {
           };
           for (let attempt = 0; ; attempt++) {
             try {
-              await js.publish("asset-register.transactions", JSON.stringify(transaction), { msgID: `drill-${n}`, timeout: 2000 });
+              await js.publish("asset-register.transactions", JSON.stringify(transaction), {
+                msgID: `drill-${n}`,
+                timeout: 2000,
+              });
               return;
             } catch (error) {
               if (attempt > 200) throw error;
@@ -201,7 +222,10 @@ async function checkStore(databaseUrl: string, transactions: number) {
     const readAll = async (prefixes: string[]) => {
       const events: StoredEvent[] = [];
       for (;;) {
-        const page = await store.readAll(events.at(-1)?.position ?? "start", { filter: { streamPrefixes: prefixes }, maxCount: 5000 });
+        const page = await store.readAll(events.at(-1)?.position ?? "start", {
+          filter: { streamPrefixes: prefixes },
+          maxCount: 5000,
+        });
         if (page.length === 0) return events;
         events.push(...page);
       }
@@ -211,21 +235,34 @@ async function checkStore(databaseUrl: string, transactions: number) {
     const deadline = Date.now() + 60_000;
     for (;;) {
       deliveries = new Map();
-      for (const event of await readAll(["delivery-"])) deliveries.set(event.stream, [...(deliveries.get(event.stream) ?? []), event]);
+      for (const event of await readAll(["delivery-"]))
+        deliveries.set(event.stream, [...(deliveries.get(event.stream) ?? []), event]);
       const settled = [...deliveries.values()].filter((events) => events.at(-1)?.type === "DeliverySucceeded").length;
       if ((settled >= transactions && deliveries.size >= transactions) || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const received = new Set((await readAll(["transaction-"])).filter((event) => event.type === "TransactionReceived").map((event) => event.stream)).size;
+    const received = new Set(
+      (await readAll(["transaction-"]))
+        .filter((event) => event.type === "TransactionReceived")
+        .map((event) => event.stream),
+    ).size;
     let scheduledTwice = 0;
     let incomplete = 0;
     let attempts = 0;
     for (const events of deliveries.values()) {
       if (events.filter((event) => event.type === "DeliveryScheduled").length !== 1) scheduledTwice++;
-      const attempted = events.filter((event) => event.type === "DeliveryAttempted").map((event) => (event.data as { attempt: number }).attempt);
+      const attempted = events
+        .filter((event) => event.type === "DeliveryAttempted")
+        .map((event) => (event.data as { attempt: number }).attempt);
       attempts += attempted.length;
       const contiguous = attempted.every((attempt, index) => attempt === index + 1);
-      if (events[0]?.type !== "DeliveryScheduled" || events.at(-1)?.type !== "DeliverySucceeded" || !contiguous || attempted.length === 0) incomplete++;
+      if (
+        events[0]?.type !== "DeliveryScheduled" ||
+        events.at(-1)?.type !== "DeliverySucceeded" ||
+        !contiguous ||
+        attempted.length === 0
+      )
+        incomplete++;
     }
     return { received, deliveries: deliveries.size, scheduledTwice, incomplete, attempts };
   } finally {

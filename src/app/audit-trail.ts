@@ -36,7 +36,12 @@ export interface AuditEntry {
  * does not exist or the caller may not read it: the two look the same, so existence does not leak.
  * `db` holds the read model that says which recovery streams to read.
  */
-export async function readAuditTrail(store: EventStore, db: Kysely<any>, caller: Caller, subject: AuditSubject): Promise<AuditEntry[] | undefined> {
+export async function readAuditTrail(
+  store: EventStore,
+  db: Kysely<any>,
+  caller: Caller,
+  subject: AuditSubject,
+): Promise<AuditEntry[] | undefined> {
   const id = subjectId(subject);
   if (!isResourceId(id)) return undefined;
   const events = await store.readStream(streamOf(subject));
@@ -48,7 +53,9 @@ export async function readAuditTrail(store: EventStore, db: Kysely<any>, caller:
 /** An endpoint's recovery requests, or a delivery's redeliver requests, by log position. */
 async function readRecoveryRequests(store: EventStore, db: Kysely<any>, subject: AuditSubject): Promise<StoredEvent[]> {
   if (subject.kind === "subscription") return [];
-  const streams = await Promise.all((await listRecoveryIds(db, subject)).map((id) => store.readStream(recoveryStream(id))));
+  const streams = await Promise.all(
+    (await listRecoveryIds(db, subject)).map((id) => store.readStream(recoveryStream(id))),
+  );
   return streams.flat().sort((a, b) => comparePositions(a.position, b.position));
 }
 
@@ -57,7 +64,8 @@ function inLogOrder(own: readonly StoredEvent[], others: readonly StoredEvent[])
   const merged: StoredEvent[] = [];
   let next = 0;
   for (const event of own) {
-    for (; next < others.length && comparePositions(others[next]!.position, event.position) < 0; next++) merged.push(others[next]!);
+    for (; next < others.length && comparePositions(others[next]!.position, event.position) < 0; next++)
+      merged.push(others[next]!);
     merged.push(event);
   }
   return [...merged, ...others.slice(next)];
@@ -86,7 +94,11 @@ function streamOf(subject: AuditSubject): string {
 }
 
 /** The subscriber who owns the entity; a delivery belongs to the owner of its endpoint. */
-async function ownerOf(store: EventStore, subject: AuditSubject, events: readonly StoredEvent[]): Promise<string | undefined> {
+async function ownerOf(
+  store: EventStore,
+  subject: AuditSubject,
+  events: readonly StoredEvent[],
+): Promise<string | undefined> {
   switch (subject.kind) {
     case "endpoint":
       return foldWebhookEndpoint(events)?.subscriber;

@@ -152,14 +152,19 @@ export function loadConfig(env: Env = process.env): Config {
 
   const encryptionKeyText = embeddedSecret("HERALD_ENCRYPTION_KEY", () => randomBytes(32).toString("base64"));
   if (encryptionKeyText === undefined) {
-    throw new ConfigError("HERALD_ENCRYPTION_KEY", "is required with DATABASE_URL: 32 random bytes in base64 (openssl rand -base64 32)");
+    throw new ConfigError(
+      "HERALD_ENCRYPTION_KEY",
+      "is required with DATABASE_URL: 32 random bytes in base64 (openssl rand -base64 32)",
+    );
   }
   const encryptionKey = Buffer.from(encryptionKeyText, "base64");
-  if (encryptionKey.length !== 32) throw new ConfigError("HERALD_ENCRYPTION_KEY", "must be 32 bytes in base64 (openssl rand -base64 32)");
+  if (encryptionKey.length !== 32)
+    throw new ConfigError("HERALD_ENCRYPTION_KEY", "must be 32 bytes in base64 (openssl rand -base64 32)");
 
   const retryBaseMs = int("HERALD_RETRY_BASE_MS", 5000, 1);
   const retryMaxMs = int("HERALD_RETRY_MAX_MS", 21_600_000, 1);
-  if (retryMaxMs < retryBaseMs) throw new ConfigError("HERALD_RETRY_MAX_MS", "must not be less than HERALD_RETRY_BASE_MS");
+  if (retryMaxMs < retryBaseMs)
+    throw new ConfigError("HERALD_RETRY_MAX_MS", "must not be less than HERALD_RETRY_BASE_MS");
   const httpHeadersTimeoutMs = int("HERALD_HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 3_600_000);
   const httpRequestTimeoutMs = int("HERALD_HTTP_REQUEST_TIMEOUT_MS", 30_000, 100, 3_600_000);
   // Node refuses a headers timeout longer than the request's, which includes the headers.

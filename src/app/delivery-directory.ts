@@ -5,7 +5,11 @@ import type { CoreTables } from "../adapters/db/schema.js";
 import type { EventStore, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
 import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import type { Transaction } from "../domain/ingest-events.js";
-import { SUBSCRIPTION_INDEX_EVENT_TYPES, type SubscriptionIndexEvent, SubscriptionIndex } from "../domain/subscription-matching.js";
+import {
+  SUBSCRIPTION_INDEX_EVENT_TYPES,
+  SubscriptionIndex,
+  type SubscriptionIndexEvent,
+} from "../domain/subscription-matching.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
 import { readDispatcherSnapshot } from "../reactions/dispatch-auditor.js";
 
@@ -82,7 +86,11 @@ export interface RunningDeliveryDirectory {
  * Starts a directory from the dispatcher's table at its checkpoint (not from the whole log) and
  * follows the log from there on its own subscription.
  */
-export async function startDeliveryDirectory(options: { readonly store: EventStore; readonly db: Kysely<CoreTables>; readonly logger: Logger }): Promise<RunningDeliveryDirectory> {
+export async function startDeliveryDirectory(options: {
+  readonly store: EventStore;
+  readonly db: Kysely<CoreTables>;
+  readonly logger: Logger;
+}): Promise<RunningDeliveryDirectory> {
   const { store, logger } = options;
   const snapshot = await readDispatcherSnapshot(options.db);
   const directory = new DeliveryDirectory(snapshot.index, snapshot.version);

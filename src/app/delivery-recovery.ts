@@ -5,7 +5,14 @@ import type { EventMetadata, EventStore, Position } from "../adapters/eventstore
 import { comparePositions } from "../adapters/eventstore/position.js";
 import type { Caller } from "../domain/caller.js";
 import { accept, type Decision, type Refusal } from "../domain/decision.js";
-import { type DeliveryEvent, type DeliveryState, decide, deliveryStream, evolve, initialDeliveryState } from "../domain/delivery.js";
+import {
+  type DeliveryEvent,
+  type DeliveryState,
+  decide,
+  deliveryStream,
+  evolve,
+  initialDeliveryState,
+} from "../domain/delivery.js";
 import type { DeliveryHistory } from "../domain/delivery-history.js";
 import {
   type DeliveryAtRevision,
@@ -43,7 +50,9 @@ export interface DeliveryRecoveryOptions {
   readonly readYourWritesMs?: number;
 }
 
-export type RecoveryOutcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: Refusal };
+export type RecoveryOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: Refusal };
 
 type Window = { readonly since?: number | undefined; readonly until?: number | undefined };
 
@@ -71,23 +80,37 @@ export class DeliveryRecovery {
     if (badKey) return { ok: false, error: badKey };
     const history = isResourceId(deliveryId) ? await readDeliveryHistory(this.options.store, deliveryId) : undefined;
     if (!history) return { ok: false, error: DELIVERY_NOT_FOUND };
-    const refusal = mayRecoverDeliveries(caller, history.webhookId, await readWebhookEndpoint(this.options.store, history.webhookId));
+    const refusal = mayRecoverDeliveries(
+      caller,
+      history.webhookId,
+      await readWebhookEndpoint(this.options.store, history.webhookId),
+    );
     // Another subscriber's delivery answers as an unknown one does: not even its endpoint's id leaks.
     if (refusal) return { ok: false, error: refusal.code === "NOT_FOUND" ? DELIVERY_NOT_FOUND : refusal };
     const outcome =
       idempotencyKey === undefined
         ? await this.#redeliverFailed(caller, [[history]])
-        : await this.#recoverOnce(caller, idempotencyKey, { mutation: "redeliver", webhookId: history.webhookId, deliveryId }, async () => {
-            const failed = await this.#failedNow(deliveryId);
-            return failed ? [failed] : [];
-          });
+        : await this.#recoverOnce(
+            caller,
+            idempotencyKey,
+            { mutation: "redeliver", webhookId: history.webhookId, deliveryId },
+            async () => {
+              const failed = await this.#failedNow(deliveryId);
+              return failed ? [failed] : [];
+            },
+          );
     if (!outcome.ok) return outcome;
     const delivery = (await readDeliveryHistory(this.options.store, deliveryId)) ?? history;
     return { ok: true, value: { delivery, redelivered: outcome.value.length > 0 } };
   }
 
   /** Every delivery of the endpoint scheduled in [since, until) that failed; returns those taken back. */
-  async recover(caller: Caller, webhookId: string, window: Window, idempotencyKey?: string): Promise<RecoveryOutcome<string[]>> {
+  async recover(
+    caller: Caller,
+    webhookId: string,
+    window: Window,
+    idempotencyKey?: string,
+  ): Promise<RecoveryOutcome<string[]>> {
     const badKey = idempotencyKey === undefined ? undefined : idempotencyKeyRefusal(idempotencyKey);
     if (badKey) return { ok: false, error: badKey };
     const endpoint = isResourceId(webhookId) ? await readWebhookEndpoint(this.options.store, webhookId) : undefined;
@@ -96,13 +119,22 @@ export class DeliveryRecovery {
     const outcome =
       idempotencyKey === undefined
         ? await this.#redeliverFailed(caller, this.#failedPages(webhookId, window))
-        : await this.#recoverOnce(caller, idempotencyKey, { mutation: "recoverDeliveries", webhookId, ...window }, () => this.#failedIn(webhookId, window));
-    if (outcome.ok) this.options.logger.info({ webhookId, redelivered: outcome.value.length, actor: caller.address }, "deliveries recovered");
+        : await this.#recoverOnce(caller, idempotencyKey, { mutation: "recoverDeliveries", webhookId, ...window }, () =>
+            this.#failedIn(webhookId, window),
+          );
+    if (outcome.ok)
+      this.options.logger.info(
+        { webhookId, redelivered: outcome.value.length, actor: caller.address },
+        "deliveries recovered",
+      );
     return outcome;
   }
 
   /** Without a key: each delivery, page by page, that is failed on its own stream; returns those taken back. */
-  async #redeliverFailed(caller: Caller, pages: AsyncIterable<readonly DeliveryHistory[]> | Iterable<readonly DeliveryHistory[]>): Promise<RecoveryOutcome<string[]>> {
+  async #redeliverFailed(
+    caller: Caller,
+    pages: AsyncIterable<readonly DeliveryHistory[]> | Iterable<readonly DeliveryHistory[]>,
+  ): Promise<RecoveryOutcome<string[]>> {
     const metadata = eventMetadata(caller.address);
     const redelivered: string[] = [];
     const positions: Position[] = [];
@@ -121,14 +153,20 @@ export class DeliveryRecovery {
   }
 
   /** The position of the redelivery appended, or undefined when the delivery is not failed (any more). */
-  async #redeliverOne(metadata: EventMetadata, history: DeliveryHistory): Promise<RecoveryOutcome<Position | undefined>> {
+  async #redeliverOne(
+    metadata: EventMetadata,
+    history: DeliveryHistory,
+  ): Promise<RecoveryOutcome<Position | undefined>> {
     const { deliveryId, webhookId, transaction, publishedText } = history;
     const outcome = await runCommand<DeliveryState, DeliveryEvent>(this.options.store, {
       stream: deliveryStream(deliveryId),
       initial: initialDeliveryState,
       evolve,
       decide: (state): Decision<DeliveryEvent> => {
-        const decision = decide({ type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: Date.now() }, state);
+        const decision = decide(
+          { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: Date.now() },
+          state,
+        );
         // Not failed: already taken back by an earlier request, or never failed. Nothing to do.
         return decision.ok ? accept(...decision.events) : accept();
       },
@@ -173,7 +211,9 @@ export class DeliveryRecovery {
     const { deliveries } = recorded.state!;
     const positions: Position[] = [];
     for (let start = 0; start < deliveries.length; start += PAGE_SIZE) {
-      const outcomes = await Promise.all(deliveries.slice(start, start + PAGE_SIZE).map((delivery) => this.#redeliverRecorded(metadata, delivery)));
+      const outcomes = await Promise.all(
+        deliveries.slice(start, start + PAGE_SIZE).map((delivery) => this.#redeliverRecorded(metadata, delivery)),
+      );
       for (const outcome of outcomes) {
         if (!outcome.ok) return outcome;
         if (outcome.position) positions.push(outcome.position);
@@ -201,7 +241,11 @@ export class DeliveryRecovery {
     // Keyset pages stay stable while the redelivered rows leave the "failed" filter behind the cursor.
     let after: PageKey | undefined;
     for (;;) {
-      const page = await listDeliveryHistories(this.options.db, { webhookId, status: "failed", ...window }, { first: PAGE_SIZE, after });
+      const page = await listDeliveryHistories(
+        this.options.db,
+        { webhookId, status: "failed", ...window },
+        { first: PAGE_SIZE, after },
+      );
       yield page.rows;
       const last = page.rows.at(-1);
       if (!page.hasNextPage || !last) return;
@@ -212,7 +256,8 @@ export class DeliveryRecovery {
   async #failedIn(webhookId: string, window: Window): Promise<FailedDelivery[]> {
     const failed: FailedDelivery[] = [];
     for await (const page of this.#failedPages(webhookId, window)) {
-      for (const found of await Promise.all(page.map((history) => this.#failedNow(history.deliveryId)))) if (found) failed.push(found);
+      for (const found of await Promise.all(page.map((history) => this.#failedNow(history.deliveryId))))
+        if (found) failed.push(found);
     }
     return failed;
   }
@@ -224,7 +269,10 @@ export class DeliveryRecovery {
 
   /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */
   async #visible(positions: readonly Position[], readModels: readonly ProjectionMember[]): Promise<void> {
-    const last = positions.reduce<Position | undefined>((max, position) => (!max || comparePositions(position, max) > 0 ? position : max), undefined);
+    const last = positions.reduce<Position | undefined>(
+      (max, position) => (!max || comparePositions(position, max) > 0 ? position : max),
+      undefined,
+    );
     if (!last) return;
     try {
       await Promise.all(readModels.map((runner) => runner.waitFor(last, this.options.readYourWritesMs ?? 5000)));

@@ -7,12 +7,18 @@ import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import type { WebhookSender } from "../adapters/http/webhook-sender.js";
-import { type AttemptReport, type DeliveryCommand, type DeliveryLease, decide, deliveryStream } from "../domain/delivery.js";
 import {
+  type AttemptReport,
+  type DeliveryCommand,
+  type DeliveryLease,
+  decide,
+  deliveryStream,
+} from "../domain/delivery.js";
+import {
+  attemptsElsewhere,
   type ClaimedDelivery,
   claimDeliveries,
   DELIVERY_QUEUE_CHANNEL,
-  attemptsElsewhere,
   msUntilNextDue,
   releaseDeliveries,
 } from "../projections/delivery-queue.js";
@@ -30,7 +36,10 @@ export interface DeliveryWorkerOptions {
   /** Told of claimed deliveries given back because their endpoint is at its limit (metrics). */
   readonly onDeferred?: (reason: DeferralReason, count: number) => void;
   readonly logger: Logger;
-  readonly config: Pick<Config, "deliveryTimeoutMs" | "retryBaseMs" | "retryMaxMs" | "workerConcurrency" | "endpointConcurrency">;
+  readonly config: Pick<
+    Config,
+    "deliveryTimeoutMs" | "retryBaseMs" | "retryMaxMs" | "workerConcurrency" | "endpointConcurrency"
+  >;
 }
 
 export type DeferralReason = "endpoint_concurrency" | "rate_limit";
@@ -134,7 +143,9 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const blocked = () => {
     const now = Date.now();
     for (const [webhookId, until] of waits) if (until <= now) waits.delete(webhookId);
-    const full = [...perEndpoint].filter(([, count]) => count >= config.endpointConcurrency).map(([webhookId]) => webhookId);
+    const full = [...perEndpoint]
+      .filter(([, count]) => count >= config.endpointConcurrency)
+      .map(([webhookId]) => webhookId);
     return [...full, ...waits.keys()];
   };
   const msUntilWaitEnds = () => Math.min(...[...waits.values()].map((until) => until - Date.now()));
@@ -143,7 +154,9 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
    * Which claimed deliveries start now; the rest are given back. A claim of several rows of one
    * endpoint can overshoot its concurrency cap or its rate limit's slots.
    */
-  async function admit(claimed: readonly ClaimedDelivery[]): Promise<{ admitted: ClaimedDelivery[]; giveBack: string[] }> {
+  async function admit(
+    claimed: readonly ClaimedDelivery[],
+  ): Promise<{ admitted: ClaimedDelivery[]; giveBack: string[] }> {
     const admitted: ClaimedDelivery[] = [];
     const giveBack: string[] = [];
     const elsewhere = await attemptsElsewhere(db, [...new Set(claimed.map((delivery) => delivery.webhookId))], {
@@ -160,14 +173,21 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       if (count + others >= config.endpointConcurrency) {
         giveBack.push(delivery.deliveryId);
         options.onDeferred?.("endpoint_concurrency", 1);
-        if (others > 0) waits.set(delivery.webhookId, Math.max(waits.get(delivery.webhookId) ?? 0, Date.now() + CAP_HELD_ELSEWHERE_MS));
+        if (others > 0)
+          waits.set(
+            delivery.webhookId,
+            Math.max(waits.get(delivery.webhookId) ?? 0, Date.now() + CAP_HELD_ELSEWHERE_MS),
+          );
         continue;
       }
       inFlightAfter.set(delivery.webhookId, count + 1);
       if (delivery.endpoint.rateLimit === null || lifecycleCommand(delivery, 0)) admitted.push(delivery);
       else limited.set(delivery.webhookId, [...(limited.get(delivery.webhookId) ?? []), delivery]);
     }
-    const grants = await takeEndpointSendSlots(db, new Map([...limited].map(([webhookId, deliveries]) => [webhookId, deliveries.length])));
+    const grants = await takeEndpointSendSlots(
+      db,
+      new Map([...limited].map(([webhookId, deliveries]) => [webhookId, deliveries.length])),
+    );
     for (const [webhookId, deliveries] of limited) {
       const { granted, waitMs } = grants.get(webhookId) ?? { granted: deliveries.length, waitMs: 0 };
       admitted.push(...deliveries.slice(0, granted));
@@ -198,7 +218,12 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     // with other attempts' and must not hold the next attempt back. The lease covers both.
     const attemptEnded = () => freeSlot(delivery.deliveryId, delivery.webhookId);
     const task = process(delivery, attemptEnded)
-      .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.deliveryId }, "delivery task failed; its lease will expire and it will be retried"))
+      .catch((error: unknown) =>
+        logger.error(
+          { err: error, deliveryId: delivery.deliveryId },
+          "delivery task failed; its lease will expire and it will be retried",
+        ),
+      )
       .finally(() => {
         attemptEnded();
         tasks.delete(task);
@@ -211,7 +236,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     attemptEnded();
     const decision = decide(command, { status: delivery.state, attempts: delivery.attempts });
     if (!decision.ok) {
-      logger.warn({ deliveryId: delivery.deliveryId, reason: decision.reason }, "delivery queue row disagrees with its stream; skipped");
+      logger.warn(
+        { deliveryId: delivery.deliveryId, reason: decision.reason },
+        "delivery queue row disagrees with its stream; skipped",
+      );
       return;
     }
     const outcome = await batcher.append({
@@ -225,7 +253,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     });
     if (!outcome.ok) {
       // Someone else moved the delivery on (our lease had expired): their record stands, ours is dropped.
-      logger.info({ deliveryId: delivery.deliveryId, expected: String(delivery.revision) }, "stale delivery attempt dropped");
+      logger.info(
+        { deliveryId: delivery.deliveryId, expected: String(delivery.revision) },
+        "stale delivery attempt dropped",
+      );
     }
   }
 
@@ -244,7 +275,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     });
     options.onAttempt?.(report);
     logger.debug(
-      { deliveryId, webhookId: delivery.webhookId, attempt: delivery.attempts + 1, result: report.result, durationMs: report.durationMs },
+      {
+        deliveryId,
+        webhookId: delivery.webhookId,
+        attempt: delivery.attempts + 1,
+        result: report.result,
+        durationMs: report.durationMs,
+      },
       "delivery attempted",
     );
     return {
@@ -273,7 +310,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         if (stopping) {
           // Stopped while claiming: start none of them, and give the leases back so that another
           // process takes them at once instead of after the lease.
-          await releaseDeliveries(db, claimed.map((delivery) => delivery.deliveryId));
+          await releaseDeliveries(
+            db,
+            claimed.map((delivery) => delivery.deliveryId),
+          );
           break;
         }
         for (const delivery of admitted) {
@@ -345,7 +385,11 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         const written = new Set(writtenIds);
         if (!settle()) {
           const late = [...reserved.keys()].filter((id) => written.has(id));
-          if (late.length > 0) logger.info({ deliveries: late.length }, "hand-off committed after the worker stopped; the queue delivers them when their lease ends");
+          if (late.length > 0)
+            logger.info(
+              { deliveries: late.length },
+              "hand-off committed after the worker stopped; the queue delivers them when their lease ends",
+            );
           return;
         }
         for (const [deliveryId, candidate] of reserved) {
@@ -354,7 +398,16 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
             continue;
           }
           const { webhookId, payload, correlationId, endpoint } = candidate;
-          start({ deliveryId, webhookId, payload, correlationId, state: "pending", attempts: 0, revision: SCHEDULED_REVISION, endpoint });
+          start({
+            deliveryId,
+            webhookId,
+            payload,
+            correlationId,
+            state: "pending",
+            attempts: 0,
+            revision: SCHEDULED_REVISION,
+            endpoint,
+          });
         }
       },
       cancel() {
@@ -375,7 +428,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
 
   const loop = run();
   refreshElsewhere();
-  logger.info({ concurrency: config.workerConcurrency, perEndpoint: config.endpointConcurrency, leaseMs }, "delivery worker running");
+  logger.info(
+    { concurrency: config.workerConcurrency, perEndpoint: config.endpointConcurrency, leaseMs },
+    "delivery worker running",
+  );
   return {
     reserve,
     async stop() {

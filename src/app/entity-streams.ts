@@ -3,7 +3,12 @@ import { type DeliveryEvent, deliveryStream } from "../domain/delivery.js";
 import { type DeliveryHistory, evolveDeliveryHistory } from "../domain/delivery-history.js";
 import { type DeliveryAtRevision, evolveDeliveryAtRevision, noDeliveryYet } from "../domain/delivery-recovery.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
-import { endpointStream, subscriptionStream, type WebhookEndpointEvent, type WebhookSubscriptionEvent } from "../domain/webhook-events.js";
+import {
+  endpointStream,
+  subscriptionStream,
+  type WebhookEndpointEvent,
+  type WebhookSubscriptionEvent,
+} from "../domain/webhook-events.js";
 import { evolveWebhookSubscription, type WebhookSubscriptionState } from "../domain/webhook-subscription.js";
 
 /**
@@ -27,26 +32,41 @@ export function eventsAsOf(events: readonly StoredEvent[], asOf: AsOf): readonly
 
 export function foldWebhookEndpoint(events: readonly StoredEvent[]): WebhookEndpointState {
   // The stream only ever holds this aggregate's events, written by webhook-commands.ts.
-  return events.reduce((state: WebhookEndpointState, event) => evolveWebhookEndpoint(state, event as unknown as WebhookEndpointEvent), undefined);
-}
-
-export function foldWebhookSubscription(events: readonly StoredEvent[]): WebhookSubscriptionState {
   return events.reduce(
-    (state: WebhookSubscriptionState, event) => evolveWebhookSubscription(state, event as unknown as WebhookSubscriptionEvent),
+    (state: WebhookEndpointState, event) => evolveWebhookEndpoint(state, event as unknown as WebhookEndpointEvent),
     undefined,
   );
 }
 
-export async function readWebhookEndpoint(store: EventStore, webhookId: string, asOf?: AsOf): Promise<WebhookEndpointState> {
+export function foldWebhookSubscription(events: readonly StoredEvent[]): WebhookSubscriptionState {
+  return events.reduce(
+    (state: WebhookSubscriptionState, event) =>
+      evolveWebhookSubscription(state, event as unknown as WebhookSubscriptionEvent),
+    undefined,
+  );
+}
+
+export async function readWebhookEndpoint(
+  store: EventStore,
+  webhookId: string,
+  asOf?: AsOf,
+): Promise<WebhookEndpointState> {
   return foldWebhookEndpoint(eventsAsOf(await store.readStream(endpointStream(webhookId)), asOf));
 }
 
-export async function readWebhookSubscription(store: EventStore, subscriptionId: string, asOf?: AsOf): Promise<WebhookSubscriptionState> {
+export async function readWebhookSubscription(
+  store: EventStore,
+  subscriptionId: string,
+  asOf?: AsOf,
+): Promise<WebhookSubscriptionState> {
   return foldWebhookSubscription(eventsAsOf(await store.readStream(subscriptionStream(subscriptionId)), asOf));
 }
 
 export async function readDeliveryHistory(store: EventStore, deliveryId: string): Promise<DeliveryHistory | undefined> {
-  return (await readDeliveryEvents(store, deliveryId)).reduce<DeliveryHistory | undefined>(evolveDeliveryHistory, undefined);
+  return (await readDeliveryEvents(store, deliveryId)).reduce<DeliveryHistory | undefined>(
+    evolveDeliveryHistory,
+    undefined,
+  );
 }
 
 export async function readDeliveryAtRevision(store: EventStore, deliveryId: string): Promise<DeliveryAtRevision> {

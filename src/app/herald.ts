@@ -2,30 +2,31 @@ import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { type Database, openPglite, openPglites, openPostgres } from "../adapters/db/database.js";
 import { migrate } from "../adapters/db/migrations.js";
 import { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
-import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
+import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { LogPump } from "../adapters/eventstore/log-pump.js";
 import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
-import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
+import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
-import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
 import type { AttemptResult } from "../domain/retry-policy.js";
 import { countDeliveriesByStatus, deliveryHistoryProjection } from "../projections/delivery-history.js";
 import { deliveryQueueProjection, deliveryQueueStats } from "../projections/delivery-queue.js";
-import { dispatcherProjection } from "../reactions/dispatch-auditor.js";
-import { endpointHealthProjection } from "../reactions/endpoint-health.js";
 import type { AnyProjection } from "../projections/projection.js";
-import { type ProjectionMember, ProjectionGroup } from "../projections/projection-group.js";
+import { ProjectionGroup, type ProjectionMember } from "../projections/projection-group.js";
 import { recoveryRequestsProjection } from "../projections/recovery-requests.js";
 import { findWalletGroup, walletGroupsProjection } from "../projections/wallet-groups.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
+import { dispatcherProjection } from "../reactions/dispatch-auditor.js";
+import { endpointHealthProjection } from "../reactions/endpoint-health.js";
 import type { Config } from "./config.js";
+import { registerConsole } from "./console/register-console.js";
 import { startDeliveryDirectory } from "./delivery-directory.js";
 import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
@@ -36,7 +37,6 @@ import { type IngestCounter, type IngestKind, natsIngestCodec, registerIngestRou
 import { ingestScheduler } from "./ingest-scheduler.js";
 import { MetricsRegistry } from "./metrics.js";
 import { registerPlayground } from "./playground/register-playground.js";
-import { registerConsole } from "./console/register-console.js";
 import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
 import { registerWaypointRoutes } from "./waypoint/waypoint-routes.js";
 import { WebhookCommands } from "./webhook-commands.js";
@@ -63,7 +63,10 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
   if (!config.databaseUrl && !config.eventstoreUrl) {
     // PGlite has one connection, and projections that append (dispatcher, endpoint health) do so while
     // their batch's transaction holds it: the embedded event log gets a PGlite instance of its own.
-    const [database, eventLog] = (await openPglites([join(config.dataDir, "pglite"), join(config.dataDir, "event-log")])) as [Database, Database];
+    const [database, eventLog] = (await openPglites([
+      join(config.dataDir, "pglite"),
+      join(config.dataDir, "event-log"),
+    ])) as [Database, Database];
     await migrate(database.db);
     await migrate(eventLog.db);
     logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
@@ -79,7 +82,9 @@ export async function openStorage(config: Config, logger: Logger): Promise<{ dat
       },
     };
   }
-  const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
+  const database = config.databaseUrl
+    ? await openPostgres(config.databaseUrl)
+    : await openPglite(join(config.dataDir, "pglite"));
   await migrate(database.db);
   if (config.eventstoreUrl) return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
   logger.debug("using the PostgreSQL event log");
@@ -142,7 +147,10 @@ type Closer = () => Promise<unknown>;
 
 async function assembleHerald(config: Config, logger: Logger, started: Closer[]): Promise<Herald> {
   const { database, store } = await openStorage(config, logger);
-  started.push(() => database.close(), () => store.close());
+  started.push(
+    () => database.close(),
+    () => store.close(),
+  );
   let nats: NatsConnection | undefined;
   if (config.natsUrl) {
     const connection = await connectNats(config.natsUrl);
@@ -170,7 +178,11 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
 
   const readiness: ReadinessCheck[] = [
     { name: "eventstore", check: () => store.ping() },
-    { name: "database", check: async () => void (await database.db.selectFrom("herald_checkpoints").select("projection").limit(1).execute()) },
+    {
+      name: "database",
+      check: async () =>
+        void (await database.db.selectFrom("herald_checkpoints").select("projection").limit(1).execute()),
+    },
   ];
   if (nats) {
     const connection = nats;
@@ -186,7 +198,11 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     logger,
     readiness,
     bodyLimit: config.maxPayloadBytes + 1024,
-    timeouts: { headersMs: config.httpHeadersTimeoutMs, requestMs: config.httpRequestTimeoutMs, connectionMs: config.httpConnectionTimeoutMs },
+    timeouts: {
+      headersMs: config.httpHeadersTimeoutMs,
+      requestMs: config.httpRequestTimeoutMs,
+      connectionMs: config.httpConnectionTimeoutMs,
+    },
   });
   started.push(() => http.close());
   const waypoint = await WaypointMatcher.start({
@@ -198,8 +214,14 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   started.push(() => waypoint.stop());
   /** Gauges read from the store and the database: one read serves every scrape for a few seconds. */
   const fromStorage = { cacheMs: METRICS_STORAGE_CACHE_MS };
-  const ingested = metrics.counter("herald_ingested_total", "Messages ingested, by kind, source and outcome (accepted, rejected, dropped)");
-  const rejected = metrics.counter("herald_ingest_rejected_total", "Messages refused and recorded as rejected, by kind, source and reason");
+  const ingested = metrics.counter(
+    "herald_ingested_total",
+    "Messages ingested, by kind, source and outcome (accepted, rejected, dropped)",
+  );
+  const rejected = metrics.counter(
+    "herald_ingest_rejected_total",
+    "Messages refused and recorded as rejected, by kind, source and reason",
+  );
   const countIngest: IngestCounter = (kind, source, outcome) => {
     ingested.inc({ kind, source, outcome: outcome.kind });
     if (outcome.kind === "rejected") rejected.inc({ kind, source, reason: outcome.code });
@@ -207,16 +229,20 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   metrics.gauge(
     "herald_projection_lag_seconds",
     "Age of the oldest event a projection has not read past yet (0 when caught up)",
-    async () => [...(await projectionGroup.lagSeconds())].map(([projection, value]) => ({ labels: { projection }, value })),
+    async () =>
+      [...(await projectionGroup.lagSeconds())].map(([projection, value]) => ({ labels: { projection }, value })),
     fromStorage,
   );
-  metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [{ value: waypoint.waiterCount }]);
+  metrics.gauge("herald_sse_waiters", "Open Waypoint SSE requests waiting for their event", () => [
+    { value: waypoint.waiterCount },
+  ]);
   const sseRequests = metrics.counter("herald_sse_requests_total", "Waypoint SSE requests, by how they ended");
   // Deliveries and the queue are read from the database, so every process reports the whole cluster.
   metrics.gauge(
     "herald_deliveries",
     "Deliveries by status (pending, paused, succeeded, failed)",
-    async () => (await countDeliveriesByStatus(database.db)).map(({ status, count }) => ({ labels: { status }, value: count })),
+    async () =>
+      (await countDeliveriesByStatus(database.db)).map(({ status, count }) => ({ labels: { status }, value: count })),
     fromStorage,
   );
   metrics.gauge(
@@ -263,7 +289,10 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       secrets,
       rules: { allowPrivateTargets: config.allowPrivateTargets },
       db: database.db,
-      quotas: { endpointsPerSubscriber: config.maxEndpointsPerSubscriber, subscriptionsPerEndpoint: config.maxSubscriptionsPerEndpoint },
+      quotas: {
+        endpointsPerSubscriber: config.maxEndpointsPerSubscriber,
+        subscriptionsPerEndpoint: config.maxSubscriptionsPerEndpoint,
+      },
       endpointReadModels: runner(webhookEndpointsProjection.name),
       subscriptionReadModels: runner(webhookSubscriptionsProjection.name),
       logger: logger.child({ component: "webhook-commands" }),
@@ -278,20 +307,31 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     db: database.db,
     store,
     secrets,
-    verifier: new SiweTokenVerifier({ domain: config.siweDomain, chainIds: config.siweChainIds, maxTtlS: config.siweMaxTtlS }),
+    verifier: new SiweTokenVerifier({
+      domain: config.siweDomain,
+      chainIds: config.siweChainIds,
+      maxTtlS: config.siweMaxTtlS,
+    }),
     adminAddresses: config.adminAddresses,
     auditorAddresses: config.auditorAddresses,
     playground: config.playground,
     maxResponseBytes: config.graphqlMaxResponseBytes,
     logger,
   });
-  const siweSettings = { siweDomain: config.siweDomain, siweChainIds: config.siweChainIds ?? null, siweMaxTtlS: config.siweMaxTtlS };
+  const siweSettings = {
+    siweDomain: config.siweDomain,
+    siweChainIds: config.siweChainIds ?? null,
+    siweMaxTtlS: config.siweMaxTtlS,
+  };
   if (config.playground) registerPlayground(http, { path: GRAPHQL_PATH, settings: siweSettings, logger });
   if (config.console) registerConsole(http, { settings: { ...siweSettings, graphqlPath: GRAPHQL_PATH }, logger });
 
   projectionGroup.start();
   pump.start();
-  started.push(() => pump.stop(), () => projectionGroup.stop());
+  started.push(
+    () => pump.stop(),
+    () => projectionGroup.stop(),
+  );
   await projectionGroup.ready();
   const worker: DeliveryWorker = await startDeliveryWorker({
     database,
@@ -313,7 +353,11 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   started.push(() => worker.stop());
   // Every process schedules what it ingests, standby or not, from its own copy of the subscriptions,
   // and hands what it scheduled to its own worker.
-  const deliveryDirectory = await startDeliveryDirectory({ store, db: database.db, logger: logger.child({ component: "delivery-directory" }) });
+  const deliveryDirectory = await startDeliveryDirectory({
+    store,
+    db: database.db,
+    logger: logger.child({ component: "delivery-directory" }),
+  });
   started.push(() => deliveryDirectory.stop());
   const ingestAppend = ingestScheduler({
     store,
@@ -325,7 +369,10 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   // One batcher for the process's small appends: concurrent POSTs share a commit.
   const appends = new AppendBatcher(store);
   registerIngestRoutes(http, {
-    appends, ingestToken: config.ingestToken, maxPayloadBytes: config.maxPayloadBytes, count: countIngest,
+    appends,
+    ingestToken: config.ingestToken,
+    maxPayloadBytes: config.maxPayloadBytes,
+    count: countIngest,
     appendTransactions: ingestAppend,
     // This process's tenant events reach its SSE waiters at commit, not when the log reader gets to them.
     onAppended: (appended) => waypoint.offer(appended),
@@ -335,12 +382,22 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     const ingestLogger = logger.child({ component: "ingest" });
     const consumers: { kind: IngestKind; name: string; stream: string; subject: string }[] = [
       { kind: "transactions", name: "transactions", stream: config.txStream, subject: config.txSubject },
-      { kind: "tenantEvents", name: "tenant-events", stream: config.tenantEventsStream, subject: config.tenantEventsSubject },
+      {
+        kind: "tenantEvents",
+        name: "tenant-events",
+        stream: config.tenantEventsStream,
+        subject: config.tenantEventsSubject,
+      },
     ];
     const statuses: { labels: { consumer: string; stream: string }; ingest: JetStreamIngest }[] = [];
     for (const { kind, name, stream, subject } of consumers) {
       const ingest = await startJetStreamIngest({
-        nats, store, logger: ingestLogger, stream, subject, durable: `${config.natsDurable}-${name}`,
+        nats,
+        store,
+        logger: ingestLogger,
+        stream,
+        subject,
+        durable: `${config.natsDurable}-${name}`,
         ...natsIngestCodec(kind, config.maxPayloadBytes),
         ...(kind === "transactions" ? { append: ingestAppend } : {}),
         onOutcome: (outcome) => countIngest(kind, "nats", outcome),
@@ -354,15 +411,20 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       readiness.push({
         name: `nats-ingest:${name}`,
         check: async () => {
-          if (ingest.status().stalled) throw new Error(`no message settled for ${config.ingestStallS} s while messages wait`);
+          if (ingest.status().stalled)
+            throw new Error(`no message settled for ${config.ingestStallS} s while messages wait`);
         },
       });
     }
-    metrics.gauge("herald_ingest_stalled", "1 when a NATS consumer has messages waiting and settled none for HERALD_INGEST_STALL_S", () =>
-      statuses.map(({ labels, ingest }) => ({ labels, value: ingest.status().stalled ? 1 : 0 })),
+    metrics.gauge(
+      "herald_ingest_stalled",
+      "1 when a NATS consumer has messages waiting and settled none for HERALD_INGEST_STALL_S",
+      () => statuses.map(({ labels, ingest }) => ({ labels, value: ingest.status().stalled ? 1 : 0 })),
     );
-    metrics.gauge("herald_ingest_waiting", "Messages a NATS consumer of this process received and has not acknowledged yet", () =>
-      statuses.map(({ labels, ingest }) => ({ labels, value: ingest.status().waiting })),
+    metrics.gauge(
+      "herald_ingest_waiting",
+      "Messages a NATS consumer of this process received and has not acknowledged yet",
+      () => statuses.map(({ labels, ingest }) => ({ labels, value: ingest.status().waiting })),
     );
   }
   await http.listen({ port: config.port, host: config.host });

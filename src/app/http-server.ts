@@ -74,12 +74,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     if (status >= 500) {
       request.log.error({ err: error }, "request failed");
       // The error's own code may be a SQLSTATE or a driver's: it stays in the log, found by the request id.
-      return void reply.status(status).send({ error: "internal error, retry", code: "INTERNAL", requestId: request.id });
+      return void reply
+        .status(status)
+        .send({ error: "internal error, retry", code: "INTERNAL", requestId: request.id });
     }
     void reply.status(status).send({ error: error.message, code: error.code ?? "BAD_REQUEST" });
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: `no route for ${request.method} ${request.url.split("?")[0]}`, code: "NOT_FOUND" });
+    void reply
+      .status(404)
+      .send({ error: `no route for ${request.method} ${request.url.split("?")[0]}`, code: "NOT_FOUND" });
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));

@@ -1,15 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { type AppendOutcome, type AppendRequest, type EventStore, FenceMovedError } from "../adapters/eventstore/event-store.js";
+import {
+  type AppendOutcome,
+  type AppendRequest,
+  type EventStore,
+  FenceMovedError,
+} from "../adapters/eventstore/event-store.js";
 import type { DeliveryLease } from "../domain/delivery.js";
 import { type TransactionReceived, transactionText } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
 import type { DeliveryQueueTables } from "../projections/delivery-queue.js";
 import { scheduleRequests } from "../reactions/dispatch-auditor.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
-import { readWebhookEndpoint } from "./entity-streams.js";
 import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
+import { readWebhookEndpoint } from "./entity-streams.js";
 import { faultPoint } from "./fault-injection.js";
 
 /** The worker's side of the hand-off (delivery-worker.ts). */
@@ -53,7 +58,9 @@ export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
     if (received.every((data) => data === undefined)) return store.appendMany(requests);
     // The transaction's event id is fixed here, so retries and the deliveries' causation agree.
     const withIds = requests.map((request, i) =>
-      received[i] ? { ...request, events: request.events.map((event) => ({ ...event, id: event.id ?? randomUUID() })) } : request,
+      received[i]
+        ? { ...request, events: request.events.map((event) => ({ ...event, id: event.id ?? randomUUID() })) }
+        : request,
     );
     for (let attempt = 0; ; attempt++) {
       const version = directory.version;
@@ -68,13 +75,22 @@ export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
       } catch (error) {
         reservation?.cancel();
         if (!(error instanceof FenceMovedError) || attempt >= MAX_FENCE_RETRIES) throw error;
-        logger.info({ expected: String(error.expected), actual: String(error.actual), attempt }, "subscriptions changed while scheduling; matching again");
+        logger.info(
+          { expected: String(error.expected), actual: String(error.actual), attempt },
+          "subscriptions changed while scheduling; matching again",
+        );
         const reached = await directory.reached(error.actual, options.fenceWaitMs ?? FENCE_WAIT_MS);
-        if (!reached) logger.warn({ actual: String(error.actual), version: String(directory.version) }, "delivery directory is behind the subscription set");
+        if (!reached)
+          logger.warn(
+            { actual: String(error.actual), version: String(directory.version) },
+            "delivery directory is behind the subscription set",
+          );
         continue;
       }
       faultPoint("after-ingest-commit");
-      reservation?.commit(new Set(leased.filter((_, i) => outcomes[withIds.length + i]?.ok).map((delivery) => delivery.deliveryId)));
+      reservation?.commit(
+        new Set(leased.filter((_, i) => outcomes[withIds.length + i]?.ok).map((delivery) => delivery.deliveryId)),
+      );
       return outcomes.slice(0, withIds.length);
     }
   };
@@ -90,16 +106,26 @@ interface ScheduledDelivery {
 
 function transactionOf(request: AppendRequest): TransactionReceived["data"] | undefined {
   const [event, ...rest] = request.events;
-  return event?.type === "TransactionReceived" && rest.length === 0 ? (event.data as TransactionReceived["data"]) : undefined;
+  return event?.type === "TransactionReceived" && rest.length === 0
+    ? (event.data as TransactionReceived["data"])
+    : undefined;
 }
 
 /** The DeliveryScheduled of every endpoint the transaction matches now. */
-function schedule(request: AppendRequest, data: TransactionReceived["data"] | undefined, directory: DeliveryDirectory): ScheduledDelivery[] {
+function schedule(
+  request: AppendRequest,
+  data: TransactionReceived["data"] | undefined,
+  directory: DeliveryDirectory,
+): ScheduledDelivery[] {
   const [received] = request.events;
   if (!data || !received?.id) return [];
   const correlationId = received.metadata.correlationId;
   const payload = transactionText(data);
-  return scheduleRequests(data, directory.match(data.transaction), { actor: ACTOR, correlationId, causationId: received.id }).map((scheduled) => ({
+  return scheduleRequests(data, directory.match(data.transaction), {
+    actor: ACTOR,
+    correlationId,
+    causationId: received.id,
+  }).map((scheduled) => ({
     ...scheduled,
     payload,
     correlationId,
@@ -118,7 +144,10 @@ function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined
  * queue's endpoints; an endpoint the queue does not know yet (a process starting, an endpoint just
  * made) is read from its own stream instead, so the first transactions after a start are handed off too.
  */
-async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestSchedulerOptions): Promise<HandOffReservation | undefined> {
+async function reserve(
+  scheduled: readonly ScheduledDelivery[],
+  options: IngestSchedulerOptions,
+): Promise<HandOffReservation | undefined> {
   if (!options.handOff || scheduled.length === 0) return undefined;
   const webhookIds = [...new Set(scheduled.map((delivery) => delivery.webhookId))];
   const rows = await (options.db as Kysely<DeliveryQueueTables>)
@@ -131,7 +160,17 @@ async function reserve(scheduled: readonly ScheduledDelivery[], options: IngestS
       return [];
     });
   const endpoints = new Map<string, HandOffCandidate["endpoint"]>(
-    rows.map((row) => [row.webhook_id, { url: row.url, retries: row.retries, rateLimit: row.rate_limit, apiKey: row.api_key, signingSecret: row.signing_secret, status: row.status }]),
+    rows.map((row) => [
+      row.webhook_id,
+      {
+        url: row.url,
+        retries: row.retries,
+        rateLimit: row.rate_limit,
+        apiKey: row.api_key,
+        signingSecret: row.signing_secret,
+        status: row.status,
+      },
+    ]),
   );
   for (const webhookId of webhookIds.filter((id) => !endpoints.has(id))) {
     const endpoint = await readWebhookEndpoint(options.store, webhookId);

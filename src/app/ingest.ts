@@ -1,19 +1,35 @@
-import { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { timingSafeEqual } from "node:crypto";
-import { isPermanentAppendError } from "../adapters/eventstore/append-errors.js";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
-import type { AppendedRequest, AppendOutcome, AppendRequest } from "../adapters/eventstore/event-store.js";
+import { isPermanentAppendError } from "../adapters/eventstore/append-errors.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
+import type { AppendedRequest, AppendOutcome, AppendRequest } from "../adapters/eventstore/event-store.js";
 import type { DecodedMessage, IngestOutcome, JetStreamIngestOptions } from "../adapters/nats/jetstream-ingest.js";
-import { type IngestDecision, type IngestMessage, decodeTenantEventMessage, decodeTransactionMessage, rejectMessage } from "../domain/ingest-decoding.js";
+import {
+  decodeTenantEventMessage,
+  decodeTransactionMessage,
+  type IngestDecision,
+  type IngestMessage,
+  rejectMessage,
+} from "../domain/ingest-decoding.js";
 import type { IngestRejection, IngestRejectionCode } from "../domain/ingest-events.js";
 
 type Decoder = (message: IngestMessage) => IngestDecision<{ type: string; data: unknown }>;
 
 /** The two kinds of message herald ingests, from NATS or HTTP, and how each is decoded. */
 export const INGEST_KINDS = {
-  transactions: { decode: decodeTransactionMessage as Decoder, rejectionType: "TransactionRejected", idField: "transactionId", path: "/v1/transactions" },
-  tenantEvents: { decode: decodeTenantEventMessage as Decoder, rejectionType: "TenantEventRejected", idField: "tenantEventId", path: "/v1/events" },
+  transactions: {
+    decode: decodeTransactionMessage as Decoder,
+    rejectionType: "TransactionRejected",
+    idField: "transactionId",
+    path: "/v1/transactions",
+  },
+  tenantEvents: {
+    decode: decodeTenantEventMessage as Decoder,
+    rejectionType: "TenantEventRejected",
+    idField: "tenantEventId",
+    path: "/v1/events",
+  },
 } as const;
 
 export type IngestKind = keyof typeof INGEST_KINDS;
@@ -48,7 +64,10 @@ export function natsIngestCodec(kind: IngestKind, maxBytes: number): Pick<JetStr
   };
   return {
     decode: (message) => asDecoded(decode({ ...message, source: "nats", maxBytes })),
-    refuse: (message, reason) => asDecoded(rejectMessage({ ...message, source: "nats", maxBytes }, { code: "store_refused", reason }, rejectionType)),
+    refuse: (message, reason) =>
+      asDecoded(
+        rejectMessage({ ...message, source: "nats", maxBytes }, { code: "store_refused", reason }, rejectionType),
+      ),
   };
 }
 
@@ -86,9 +105,13 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
     });
     // Raw bytes, whatever the content type: the limit and the JSON parsing are ingest's own rules.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.maxPayloadBytes }, (_request, body, done) => {
-      done(null, body);
-    });
+    scope.addContentTypeParser(
+      "*",
+      { parseAs: "buffer", bodyLimit: options.maxPayloadBytes },
+      (_request, body, done) => {
+        done(null, body);
+      },
+    );
     for (const kind of Object.keys(INGEST_KINDS) as IngestKind[]) {
       const { path, decode, idField } = INGEST_KINDS[kind];
       scope.post(path, async (request, reply) => {
@@ -104,7 +127,9 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
         if (code !== undefined) {
           options.count(kind, "http", { kind: "rejected", code });
           const { reason } = decision.event.data as IngestRejection;
-          return reply.status(code === "too_large" ? 413 : 400).send({ error: reason, code: "INVALID_MESSAGE", reason: code });
+          return reply
+            .status(code === "too_large" ? 413 : 400)
+            .send({ error: reason, code: "INVALID_MESSAGE", reason: code });
         }
         const append = toAppendRequest(decision, "system:ingest-http");
         let outcome: AppendOutcome;
@@ -116,7 +141,11 @@ export function registerIngestRoutes(http: FastifyInstance, options: IngestRoute
           // (The batcher fails only the request it refuses, never the others written with it.)
           request.log.warn({ err: error }, "the event store refused an ingested message");
           options.count(kind, "http", { kind: "rejected", code: "store_refused" });
-          return reply.status(422).send({ error: "the event store cannot hold this message", code: "INVALID_MESSAGE", reason: "store_refused" });
+          return reply.status(422).send({
+            error: "the event store cannot hold this message",
+            code: "INVALID_MESSAGE",
+            reason: "store_refused",
+          });
         }
         options.onAppended?.([{ request: append, outcome }]);
         options.count(kind, "http", { kind: "accepted" });

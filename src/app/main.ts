@@ -1,6 +1,6 @@
 import "reflect-metadata";
-import { ConfigError, loadConfig } from "./config.js";
 import { NatsLayoutError } from "../adapters/nats/jetstream-ingest.js";
+import { ConfigError, loadConfig } from "./config.js";
 import { startHerald } from "./herald.js";
 import { createLogger } from "./logger.js";
 
@@ -22,7 +22,10 @@ async function main(): Promise<void> {
     process.stderr.write(`herald: cannot use NATS: ${error.message}\n`);
     process.exit(1);
   });
-  logger.info({ url: herald.url, embedded: config.embedded, dataDir: config.embedded ? config.dataDir : undefined }, "herald is listening");
+  logger.info(
+    { url: herald.url, embedded: config.embedded, dataDir: config.embedded ? config.dataDir : undefined },
+    "herald is listening",
+  );
   if (config.embedded) {
     // Printed once for people trying herald by hand; it is also kept in the data directory.
     process.stdout.write(
@@ -57,6 +60,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`herald: could not start: ${(error as Error).message}${(error as Error).cause ? ` (${((error as Error).cause as Error).message})` : ""}\n`);
+  process.stderr.write(
+    `herald: could not start: ${(error as Error).message}${(error as Error).cause ? ` (${((error as Error).cause as Error).message})` : ""}\n`,
+  );
   process.exit(1);
 });

@@ -52,7 +52,8 @@ export class Histogram implements Series {
       entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.#series.set(key, entry);
     }
-    for (const [index, bound] of this.buckets.entries()) if (value <= bound) entry.counts[index] = (entry.counts[index] ?? 0) + 1;
+    for (const [index, bound] of this.buckets.entries())
+      if (value <= bound) entry.counts[index] = (entry.counts[index] ?? 0) + 1;
     entry.sum += value;
     entry.count++;
   }

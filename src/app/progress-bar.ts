@@ -5,7 +5,12 @@ const lastLogged = new WeakMap<NodeJS.WriteStream, string>();
  * A progress line on stderr for long work (replay, bench). On a terminal it redraws in place; in a
  * log (CI) it prints about ten lines in all, never the same line twice in a row.
  */
-export function progress(label: string, done: number, total: number, stream: NodeJS.WriteStream = process.stderr): void {
+export function progress(
+  label: string,
+  done: number,
+  total: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): void {
   const finished = done >= total;
   if (!stream.isTTY && !finished && done % Math.max(1, Math.floor(total / 10)) !== 0) return;
   const width = 30;

@@ -25,7 +25,11 @@ export interface CommandPlan<State, Event extends { readonly type: string; reado
 }
 
 export type CommandOutcome<State> =
-  | { readonly ok: true; readonly state: State; /** Of the last event appended; undefined when none was. */ readonly position: Position | undefined }
+  | {
+      readonly ok: true;
+      readonly state: State /** Of the last event appended; undefined when none was. */;
+      readonly position: Position | undefined;
+    }
   | { readonly ok: false; readonly error: Refusal };
 
 const MAX_ATTEMPTS = 5;
@@ -42,7 +46,10 @@ export async function runCommand<State, Event extends { readonly type: string; r
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await store.readStream(plan.stream);
     // The stream only ever holds this aggregate's events, written by this code.
-    const state = stored.reduce((current, event) => plan.evolve(current, { type: event.type, data: event.data } as Event), plan.initial);
+    const state = stored.reduce(
+      (current, event) => plan.evolve(current, { type: event.type, data: event.data } as Event),
+      plan.initial,
+    );
     const decision = plan.decide(state);
     if (!decision.ok) return decision;
     if (decision.events.length === 0) return { ok: true, state, position: undefined };
@@ -63,10 +70,18 @@ async function append<State, Event extends { readonly type: string; readonly dat
   events: readonly Event[],
   expectedRevision: AppendRequest["expectedRevision"],
 ) {
-  const request: AppendRequest = { stream: plan.stream, expectedRevision, events: events.map((event) => ({ type: event.type, data: event.data, metadata: plan.metadata })) };
+  const request: AppendRequest = {
+    stream: plan.stream,
+    expectedRevision,
+    events: events.map((event) => ({ type: event.type, data: event.data, metadata: plan.metadata })),
+  };
   const fenced = plan.fence?.events(events) ?? [];
   if (!plan.fence || fenced.length === 0) return store.append(request.stream, request.events, expectedRevision);
-  const marker: AppendRequest = { stream: plan.fence.stream, expectedRevision: "any", events: fenced.map((event) => ({ ...event, metadata: plan.metadata })) };
+  const marker: AppendRequest = {
+    stream: plan.fence.stream,
+    expectedRevision: "any",
+    events: fenced.map((event) => ({ ...event, metadata: plan.metadata })),
+  };
   // When the change itself loses its race the marker is written all the same: that only makes ingest
   // match again, while a marker missing next to a change would let ingest miss it.
   const [outcome] = await store.appendMany([request, marker], { fence: { stream: plan.fence.stream } });

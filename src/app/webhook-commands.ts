@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { SecretBox } from "../adapters/crypto/secret-box.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, Position } from "../adapters/eventstore/event-store.js";
-import type { Kysely } from "kysely";
 import type { Caller } from "../domain/caller.js";
 import { isResourceId } from "../domain/plain-text.js";
 import type { Quota } from "../domain/quota.js";
@@ -70,7 +70,10 @@ export class WebhookCommands {
     // The new endpoint is the caller's own, admins' too: their quota applies.
     return this.#oneAtATime(`endpoints of ${caller.address}`, async () => {
       const { total } = await listWebhookEndpoints(this.options.db, caller.address, { first: 0 });
-      return this.#endpoint(caller, this.#withSecrets(request, { used: total, limit: this.options.quotas.endpointsPerSubscriber }));
+      return this.#endpoint(
+        caller,
+        this.#withSecrets(request, { used: total, limit: this.options.quotas.endpointsPerSubscriber }),
+      );
     });
   }
 
@@ -84,9 +87,10 @@ export class WebhookCommands {
       fence: SUBSCRIPTION_SET_FENCE,
     });
     if (!outcome.ok) return outcome;
-    const readModels = command.kind === "DeleteWebhookEndpoint"
-      ? [...this.options.endpointReadModels, ...this.options.subscriptionReadModels]
-      : this.options.endpointReadModels;
+    const readModels =
+      command.kind === "DeleteWebhookEndpoint"
+        ? [...this.options.endpointReadModels, ...this.options.subscriptionReadModels]
+        : this.options.endpointReadModels;
     await this.#visible(outcome.position, readModels);
     // A successful decision always leaves an endpoint behind.
     return { ...outcome, state: outcome.state as WebhookEndpoint };
@@ -103,7 +107,10 @@ export class WebhookCommands {
     });
   }
 
-  async #subscription(caller: Caller, command: WebhookSubscriptionCommand): Promise<CommandOutcome<WebhookSubscription>> {
+  async #subscription(
+    caller: Caller,
+    command: WebhookSubscriptionCommand,
+  ): Promise<CommandOutcome<WebhookSubscription>> {
     // Decisions read the endpoint's own stream, never a read model that may lag behind.
     const endpoint = await readWebhookEndpoint(this.options.store, command.webhookId);
     const outcome = await runCommand<WebhookSubscription | undefined, WebhookSubscriptionEvent>(this.options.store, {

@@ -9,7 +9,11 @@ const COLLECTION_ID = /^([0-9A-Za-z-]{1,32}):([A-Za-z][0-9A-Za-z-]{0,31}):([0-9A
 export function normalizeCollectionId(raw: string): CollectionIdResult {
   const match = COLLECTION_ID.exec(raw.trim());
   if (!match) {
-    return { ok: false, reason: "collectionId must look like <chainId>:<chainType>:<address>, e.g. 1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" };
+    return {
+      ok: false,
+      reason:
+        "collectionId must look like <chainId>:<chainType>:<address>, e.g. 1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182",
+    };
   }
   return { ok: true, value: raw.trim().toLowerCase() };
 }

@@ -2,7 +2,9 @@
  * What a `decide` function returns: the events to append, or why the command is refused. Refusals
  * carry a stable code that the API edge maps to its own error codes.
  */
-export type Decision<Event> = { readonly ok: true; readonly events: readonly Event[] } | { readonly ok: false; readonly error: Refusal };
+export type Decision<Event> =
+  | { readonly ok: true; readonly events: readonly Event[] }
+  | { readonly ok: false; readonly error: Refusal };
 
 export type Refusal =
   /** The command is malformed: `field` names the input field at fault. */
@@ -18,4 +20,5 @@ export type Refusal =
 
 export const accept = <Event>(...events: Event[]): Decision<Event> => ({ ok: true, events });
 export const refuse = <Event>(error: Refusal): Decision<Event> => ({ ok: false, error });
-export const invalid = <Event>(field: string, message: string): Decision<Event> => refuse({ code: "INVALID", field, message });
+export const invalid = <Event>(field: string, message: string): Decision<Event> =>
+  refuse({ code: "INVALID", field, message });

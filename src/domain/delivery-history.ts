@@ -32,11 +32,24 @@ export interface DeliveryHistory extends PublishedText {
 }
 
 /** Undefined until DeliveryScheduled, which every delivery stream opens with. */
-export function evolveDeliveryHistory(history: DeliveryHistory | undefined, event: DeliveryEvent): DeliveryHistory | undefined {
+export function evolveDeliveryHistory(
+  history: DeliveryHistory | undefined,
+  event: DeliveryEvent,
+): DeliveryHistory | undefined {
   if (event.type === "DeliveryScheduled") {
     const { deliveryId, webhookId, transactionId, transaction, publishedText, scheduledAt } = event.data;
     const text = publishedText === undefined ? {} : { publishedText };
-    return { deliveryId, webhookId, transactionId, transaction, ...text, scheduledAt, status: "pending", attempts: [], nextAttemptAt: scheduledAt };
+    return {
+      deliveryId,
+      webhookId,
+      transactionId,
+      transaction,
+      ...text,
+      scheduledAt,
+      status: "pending",
+      attempts: [],
+      nextAttemptAt: scheduledAt,
+    };
   }
   if (!history) return history;
   switch (event.type) {
@@ -47,10 +60,20 @@ export function evolveDeliveryHistory(history: DeliveryHistory | undefined, even
     }
     case "DeliveryRetryScheduled":
     case "DeliveryResumed":
-      return { ...history, status: "pending", nextAttemptAt: event.data.dueAt, attempts: withNextAttempt(history.attempts, event.data.dueAt) };
+      return {
+        ...history,
+        status: "pending",
+        nextAttemptAt: event.data.dueAt,
+        attempts: withNextAttempt(history.attempts, event.data.dueAt),
+      };
     case "DeliveryRedeliveryRequested": {
       const { finishedAt: _finished, ...open } = finished(history);
-      return { ...open, status: "pending", nextAttemptAt: event.data.dueAt, attempts: withNextAttempt(history.attempts, event.data.dueAt) };
+      return {
+        ...open,
+        status: "pending",
+        nextAttemptAt: event.data.dueAt,
+        attempts: withNextAttempt(history.attempts, event.data.dueAt),
+      };
     }
     case "DeliveryPaused": {
       const { nextAttemptAt: _due, ...rest } = history;

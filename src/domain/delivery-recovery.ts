@@ -1,6 +1,13 @@
 import { type Caller, canChange, canRead } from "./caller.js";
 import { accept, type Decision, type Refusal, refuse } from "./decision.js";
-import { decide, type DeliveryEvent, type DeliveryScheduled, type DeliveryState, evolve, initialDeliveryState } from "./delivery.js";
+import {
+  type DeliveryEvent,
+  type DeliveryScheduled,
+  type DeliveryState,
+  decide,
+  evolve,
+  initialDeliveryState,
+} from "./delivery.js";
 import { deterministicId } from "./deterministic-id.js";
 import type { WebhookEndpointState } from "./webhook-endpoint.js";
 
@@ -8,9 +15,15 @@ import type { WebhookEndpointState } from "./webhook-endpoint.js";
  * Who may ask for failed deliveries to be attempted again: whoever may change the endpoint (its
  * owner, admins). Auditors read and never act; anyone else does not learn that it exists.
  */
-export function mayRecoverDeliveries(caller: Caller, webhookId: string, endpoint: WebhookEndpointState): Refusal | undefined {
-  if (!endpoint || !canRead(caller, endpoint.subscriber)) return { code: "NOT_FOUND", message: `webhook endpoint ${webhookId} not found` };
-  if (!canChange(caller, endpoint.subscriber)) return { code: "FORBIDDEN", message: `not allowed to redeliver to webhook endpoint ${webhookId}` };
+export function mayRecoverDeliveries(
+  caller: Caller,
+  webhookId: string,
+  endpoint: WebhookEndpointState,
+): Refusal | undefined {
+  if (!endpoint || !canRead(caller, endpoint.subscriber))
+    return { code: "NOT_FOUND", message: `webhook endpoint ${webhookId} not found` };
+  if (!canChange(caller, endpoint.subscriber))
+    return { code: "FORBIDDEN", message: `not allowed to redeliver to webhook endpoint ${webhookId}` };
   // Its deliveries would only be cancelled again.
   if (endpoint.deleted) return { code: "CONFLICT", message: `webhook endpoint ${webhookId} is deleted` };
   return undefined;
@@ -30,7 +43,11 @@ const IDEMPOTENCY_KEY = new RegExp(`^[\\x20-\\x7e]{1,${MAX_IDEMPOTENCY_KEY_LENGT
 
 export function idempotencyKeyRefusal(key: string): Refusal | undefined {
   if (IDEMPOTENCY_KEY.test(key)) return undefined;
-  return { code: "INVALID", field: "idempotencyKey", message: `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters` };
+  return {
+    code: "INVALID",
+    field: "idempotencyKey",
+    message: `idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
+  };
 }
 
 /** Keys are the caller's own: another caller's key of the same text is another request. */
@@ -41,7 +58,12 @@ export const recoveryStream = (id: string): string => `recovery-${id}`;
 /** What was asked, compared on a repeat. Times are ms since the epoch, so equal instants in other notations match. */
 export type RecoveryRequest =
   | { readonly mutation: "redeliver"; readonly webhookId: string; readonly deliveryId: string }
-  | { readonly mutation: "recoverDeliveries"; readonly webhookId: string; readonly since?: number; readonly until?: number };
+  | {
+      readonly mutation: "recoverDeliveries";
+      readonly webhookId: string;
+      readonly since?: number;
+      readonly until?: number;
+    };
 
 /** A failed delivery, with the revision of its stream's last event when it was seen failed. */
 export interface FailedDelivery {
@@ -60,7 +82,9 @@ export interface DeliveryRecoveryRequested {
   };
 }
 
-export const RECOVERY_EVENT_TYPES = ["DeliveryRecoveryRequested"] as const satisfies readonly DeliveryRecoveryRequested["type"][];
+export const RECOVERY_EVENT_TYPES = [
+  "DeliveryRecoveryRequested",
+] as const satisfies readonly DeliveryRecoveryRequested["type"][];
 
 /** Undefined until the request is recorded. */
 export type RecoveryState = DeliveryRecoveryRequested["data"] | undefined;
@@ -78,9 +102,16 @@ export interface RequestRecovery {
 /** A new key records the request; a repeat of it decides nothing (its answer is the one recorded). */
 export function decideRecovery(command: RequestRecovery, state: RecoveryState): Decision<DeliveryRecoveryRequested> {
   const { recoveryId, idempotencyKey, request, failed } = command;
-  if (!state) return accept({ type: "DeliveryRecoveryRequested", data: { recoveryId, idempotencyKey, request, deliveries: failed } });
+  if (!state)
+    return accept({
+      type: "DeliveryRecoveryRequested",
+      data: { recoveryId, idempotencyKey, request, deliveries: failed },
+    });
   if (sameRequest(state.request, request)) return accept();
-  return refuse({ code: "CONFLICT", message: "this idempotencyKey was used for another request; use a new key for a new request" });
+  return refuse({
+    code: "CONFLICT",
+    message: "this idempotencyKey was used for another request; use a new key for a new request",
+  });
 }
 
 function sameRequest(a: RecoveryRequest, b: RecoveryRequest): boolean {
@@ -88,7 +119,9 @@ function sameRequest(a: RecoveryRequest, b: RecoveryRequest): boolean {
     case "redeliver":
       return b.mutation === "redeliver" && a.deliveryId === b.deliveryId;
     case "recoverDeliveries":
-      return b.mutation === "recoverDeliveries" && a.webhookId === b.webhookId && a.since === b.since && a.until === b.until;
+      return (
+        b.mutation === "recoverDeliveries" && a.webhookId === b.webhookId && a.since === b.since && a.until === b.until
+      );
   }
 }
 
@@ -120,9 +153,16 @@ export function failedDelivery(deliveryId: string, current: DeliveryAtRevision):
  * it back, so a stream that moved on was taken back already: by this request (a repeat, or a repeat
  * finishing a request cut short by a crash) or by another one racing it. Either way, nothing to send.
  */
-export function decideRecordedRedelivery(recorded: FailedDelivery, current: DeliveryAtRevision, now: number): Decision<DeliveryEvent> {
+export function decideRecordedRedelivery(
+  recorded: FailedDelivery,
+  current: DeliveryAtRevision,
+  now: number,
+): Decision<DeliveryEvent> {
   if (current.revision !== recorded.revision || !current.scheduled) return accept();
   const { deliveryId, webhookId, transaction, publishedText } = current.scheduled;
-  const decision = decide({ type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now }, current.delivery);
+  const decision = decide(
+    { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now },
+    current.delivery,
+  );
   return decision.ok ? accept(...decision.events) : accept();
 }

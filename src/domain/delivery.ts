@@ -1,6 +1,6 @@
 import { deterministicId } from "./deterministic-id.js";
 import type { PublishedText, Transaction } from "./ingest-events.js";
-import { type AttemptErrorClass, type AttemptResult, type RetrySchedule, decideRetry } from "./retry-policy.js";
+import { type AttemptErrorClass, type AttemptResult, decideRetry, type RetrySchedule } from "./retry-policy.js";
 
 /**
  * The delivery aggregate: one transaction to one endpoint (stream `delivery-<deliveryId>`). Every
@@ -80,7 +80,12 @@ export interface DeliverySucceeded {
 
 export interface DeliveryFailed {
   readonly type: "DeliveryFailed";
-  readonly data: { readonly deliveryId: string; readonly reason: DeliveryFailureReason; readonly attempts: number; readonly at: number };
+  readonly data: {
+    readonly deliveryId: string;
+    readonly reason: DeliveryFailureReason;
+    readonly attempts: number;
+    readonly at: number;
+  };
 }
 
 /** The endpoint was paused: no attempt until it resumes. */
@@ -212,15 +217,26 @@ export function decide(command: DeliveryCommand, state: DeliveryState): Decision
       return { ok: true, events: recordAttempt(command, state.attempts + 1) };
     case "Pause":
       if (state.status !== "pending") return refuse("not pending");
-      return { ok: true, events: [{ type: "DeliveryPaused", data: { deliveryId: command.deliveryId, at: command.now } }] };
+      return {
+        ok: true,
+        events: [{ type: "DeliveryPaused", data: { deliveryId: command.deliveryId, at: command.now } }],
+      };
     case "Resume":
       if (state.status !== "paused") return refuse("not paused");
-      return { ok: true, events: [{ type: "DeliveryResumed", data: { deliveryId: command.deliveryId, dueAt: command.now } }] };
+      return {
+        ok: true,
+        events: [{ type: "DeliveryResumed", data: { deliveryId: command.deliveryId, dueAt: command.now } }],
+      };
     case "Cancel":
       if (state.status === "none" || finished) return refuse("nothing to cancel");
       return {
         ok: true,
-        events: [{ type: "DeliveryFailed", data: { deliveryId: command.deliveryId, reason: command.reason, attempts: state.attempts, at: command.now } }],
+        events: [
+          {
+            type: "DeliveryFailed",
+            data: { deliveryId: command.deliveryId, reason: command.reason, attempts: state.attempts, at: command.now },
+          },
+        ],
       };
     case "Redeliver": {
       // Only a failure is taken back: a request repeated while the delivery is pending again (or after
@@ -228,7 +244,14 @@ export function decide(command: DeliveryCommand, state: DeliveryState): Decision
       // expected revision.
       if (state.status !== "failed") return refuse("not failed");
       const { deliveryId, webhookId, transaction, publishedText, now } = command;
-      const data = { deliveryId, webhookId, transaction, ...(publishedText === undefined ? {} : { publishedText }), attempts: state.attempts, dueAt: now };
+      const data = {
+        deliveryId,
+        webhookId,
+        transaction,
+        ...(publishedText === undefined ? {} : { publishedText }),
+        attempts: state.attempts,
+        dueAt: now,
+      };
       return { ok: true, events: [{ type: "DeliveryRedeliveryRequested", data }] };
     }
   }
@@ -250,14 +273,27 @@ function recordAttempt(command: Extract<DeliveryCommand, { type: "RecordAttempt"
       ...(report.responseBody ? { responseBody: truncateUtf8(report.responseBody, RESPONSE_BODY_LIMIT_BYTES) } : {}),
     },
   };
-  const decision = decideRetry({ result, attempt, retries: command.retries, now, schedule: command.schedule, random: command.random });
+  const decision = decideRetry({
+    result,
+    attempt,
+    retries: command.retries,
+    now,
+    schedule: command.schedule,
+    random: command.random,
+  });
   switch (decision.kind) {
     case "delivered":
       return [attempted, { type: "DeliverySucceeded", data: { deliveryId, attempt, at: now } }];
     case "retry":
-      return [attempted, { type: "DeliveryRetryScheduled", data: { deliveryId, attempt: attempt + 1, dueAt: decision.dueAt } }];
+      return [
+        attempted,
+        { type: "DeliveryRetryScheduled", data: { deliveryId, attempt: attempt + 1, dueAt: decision.dueAt } },
+      ];
     case "give_up":
-      return [attempted, { type: "DeliveryFailed", data: { deliveryId, reason: decision.reason, attempts: attempt, at: now } }];
+      return [
+        attempted,
+        { type: "DeliveryFailed", data: { deliveryId, reason: decision.reason, attempts: attempt, at: now } },
+      ];
   }
 }
 
@@ -266,5 +302,8 @@ export function truncateUtf8(text: string, limit: number): string {
   const bytes = Buffer.from(text, "utf8");
   if (bytes.length <= limit) return text;
   // Decoding a cut sequence yields U+FFFD at the end; drop it.
-  return bytes.subarray(0, limit).toString("utf8").replace(/\uFFFD+$/, "");
+  return bytes
+    .subarray(0, limit)
+    .toString("utf8")
+    .replace(/\uFFFD+$/, "");
 }

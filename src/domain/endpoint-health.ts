@@ -37,11 +37,17 @@ export function decideEndpointHealth(
     case "gone":
       return accept({ type: "WebhookEndpointDisabled", data: { webhookId, reason: "gone", at: observation.at } });
     case "succeeded":
-      return state.failingSince === undefined ? accept() : accept({ type: "WebhookEndpointRecovered", data: { webhookId, at: observation.at } });
+      return state.failingSince === undefined
+        ? accept()
+        : accept({ type: "WebhookEndpointRecovered", data: { webhookId, at: observation.at } });
     case "failed":
-      if (state.failingSince === undefined) return accept({ type: "WebhookEndpointFailing", data: { webhookId, since: observation.at } });
+      if (state.failingSince === undefined)
+        return accept({ type: "WebhookEndpointFailing", data: { webhookId, since: observation.at } });
       if (observation.at - state.failingSince >= rules.disableAfterMs) {
-        return accept({ type: "WebhookEndpointDisabled", data: { webhookId, reason: "failing_too_long", at: observation.at } });
+        return accept({
+          type: "WebhookEndpointDisabled",
+          data: { webhookId, reason: "failing_too_long", at: observation.at },
+        });
       }
       return accept();
   }

@@ -3,13 +3,13 @@ import { deterministicId } from "./deterministic-id.js";
 import {
   type IngestRejection,
   type IngestRejectionCode,
+  rejectedStream,
   type TenantEvent,
   type TenantEventReceived,
   type TenantEventRejected,
   type Transaction,
   type TransactionReceived,
   type TransactionRejected,
-  rejectedStream,
   tenantEventStream,
   transactionStream,
 } from "./ingest-events.js";
@@ -116,15 +116,18 @@ export function transactionIdFor(transaction: Transaction, messageId: string | u
 export function parseTransaction(value: unknown): Parsed<Transaction> {
   if (!isObject(value)) return { ok: false, reason: "a transaction must be a JSON object" };
   if (typeof value.status !== "string") return { ok: false, reason: "status must be a string" };
-  if (value.signature !== undefined && typeof value.signature !== "string") return { ok: false, reason: "signature must be a string" };
+  if (value.signature !== undefined && typeof value.signature !== "string")
+    return { ok: false, reason: "signature must be a string" };
   if (!Array.isArray(value.events)) return { ok: false, reason: "events must be an array" };
   for (const [index, event] of value.events.entries()) {
     if (!isObject(event)) return { ok: false, reason: `events[${index}] must be an object` };
     for (const field of ["type", "action", "collectionId"] as const) {
       const text = event[field];
-      if (typeof text !== "string" || text.length === 0) return { ok: false, reason: `events[${index}].${field} must be a non-empty string` };
+      if (typeof text !== "string" || text.length === 0)
+        return { ok: false, reason: `events[${index}].${field} must be a non-empty string` };
     }
-    if (event.args !== undefined && !Array.isArray(event.args)) return { ok: false, reason: `events[${index}].args must be an array` };
+    if (event.args !== undefined && !Array.isArray(event.args))
+      return { ok: false, reason: `events[${index}].args must be an array` };
   }
   return { ok: true, value: value as unknown as Transaction };
 }
@@ -133,7 +136,8 @@ export function parseTenantEvent(value: unknown): Parsed<TenantEvent> {
   if (!isObject(value)) return { ok: false, reason: "a tenant event must be a JSON object" };
   for (const field of ["wallet_id", "topic"] as const) {
     const text = value[field];
-    if (typeof text !== "string" || text.length === 0) return { ok: false, reason: `${field} must be a non-empty string` };
+    if (typeof text !== "string" || text.length === 0)
+      return { ok: false, reason: `${field} must be a non-empty string` };
   }
   for (const field of ["origin", "group_id"] as const) {
     if (value[field] !== undefined && value[field] !== null && typeof value[field] !== "string") {
@@ -154,7 +158,8 @@ function readMessage<T>(message: IngestMessage, parse: (value: unknown) => Parse
   const json = readJson(message);
   if (!json.ok) return json;
   // The message id and subject are stored with an accepted message: they must be storable too.
-  const unstorable = findUnstorable(json.value) ?? findUnstorable({ messageId: message.messageId, subject: message.subject });
+  const unstorable =
+    findUnstorable(json.value) ?? findUnstorable({ messageId: message.messageId, subject: message.subject });
   if (unstorable) return { ok: false, ...unstorable };
   const parsed = parse(json.value);
   return parsed.ok ? parsed : { ok: false, code: "invalid_shape", reason: parsed.reason };
@@ -162,7 +167,11 @@ function readMessage<T>(message: IngestMessage, parse: (value: unknown) => Parse
 
 function readJson(message: IngestMessage): Read<unknown> {
   if (message.body.byteLength > message.maxBytes) {
-    return { ok: false, code: "too_large", reason: `too large: ${message.body.byteLength} bytes, the limit is ${message.maxBytes}` };
+    return {
+      ok: false,
+      code: "too_large",
+      reason: `too large: ${message.body.byteLength} bytes, the limit is ${message.maxBytes}`,
+    };
   }
   let text: string;
   try {

@@ -1,4 +1,4 @@
-import { invalid, type Decision } from "./decision.js";
+import { type Decision, invalid } from "./decision.js";
 
 /**
  * An endpoint's optional rate limit: at most `rateLimit` attempts per second, spread evenly. It is a
@@ -22,7 +22,12 @@ export interface SendSlots {
 }
 
 /** Takes up to `wanted` slots at `nowMs` from an endpoint limited to `rateLimit` attempts a second. */
-export function takeSendSlots(rateLimit: number, theoreticalArrivalMs: number | undefined, wanted: number, nowMs: number): SendSlots {
+export function takeSendSlots(
+  rateLimit: number,
+  theoreticalArrivalMs: number | undefined,
+  wanted: number,
+  nowMs: number,
+): SendSlots {
   const intervalMs = 1000 / rateLimit;
   const burst = Math.max(1, Math.floor((rateLimit * BURST_WINDOW_MS) / 1000));
   const toleranceMs = (burst - 1) * intervalMs;
@@ -30,11 +35,24 @@ export function takeSendSlots(rateLimit: number, theoreticalArrivalMs: number | 
   const available = Math.max(0, Math.floor((nowMs + toleranceMs - from) / intervalMs + 1e-9) + 1);
   const granted = Math.min(Math.max(0, wanted), available);
   const theoreticalArrival = from + granted * intervalMs;
-  return { granted, theoreticalArrivalMs: theoreticalArrival, nextSlotAtMs: Math.max(nowMs, theoreticalArrival - toleranceMs) };
+  return {
+    granted,
+    theoreticalArrivalMs: theoreticalArrival,
+    nextSlotAtMs: Math.max(nowMs, theoreticalArrival - toleranceMs),
+  };
 }
 
 /** A rate limit as a command gives it: a whole number of attempts per second, or none (null). */
-export function checkRateLimit(rateLimit: number | null): { ok: true; value: number | null } | { ok: false; refusal: Decision<never> } {
-  if (rateLimit === null || (Number.isInteger(rateLimit) && rateLimit >= 1 && rateLimit <= MAX_RATE_LIMIT)) return { ok: true, value: rateLimit };
-  return { ok: false, refusal: invalid("rateLimit", `rateLimit must be a whole number of attempts per second from 1 to ${MAX_RATE_LIMIT}, or null for no limit`) };
+export function checkRateLimit(
+  rateLimit: number | null,
+): { ok: true; value: number | null } | { ok: false; refusal: Decision<never> } {
+  if (rateLimit === null || (Number.isInteger(rateLimit) && rateLimit >= 1 && rateLimit <= MAX_RATE_LIMIT))
+    return { ok: true, value: rateLimit };
+  return {
+    ok: false,
+    refusal: invalid(
+      "rateLimit",
+      `rateLimit must be a whole number of attempts per second from 1 to ${MAX_RATE_LIMIT}, or null for no limit`,
+    ),
+  };
 }

@@ -53,7 +53,8 @@ export function decideRetry(input: RetryInput): RetryDecision {
     if (result.status >= 200 && result.status < 300) return { kind: "delivered" };
     if (!isRetryableStatus(result.status)) return { kind: "give_up", reason: "not_retryable" };
   }
-  const retryAfter = result.kind === "response" ? parseRetryAfter(result.retryAfter, input.now) : { kind: "absent" as const };
+  const retryAfter =
+    result.kind === "response" ? parseRetryAfter(result.retryAfter, input.now) : { kind: "absent" as const };
   if (retryAfter.kind === "negative") return { kind: "give_up", reason: "negative_retry_after" };
   if (input.attempt >= input.retries + 1) return { kind: "give_up", reason: "retries_exhausted" };
   const scheduled = scheduledDelayMs(input.attempt, input.schedule);
@@ -73,11 +74,15 @@ export function scheduledDelayMs(retry: number, schedule: RetrySchedule): number
   return Math.min(schedule.baseMs * 2 ** Math.max(0, retry - 1), schedule.maxMs);
 }
 
-export type RetryAfter = { readonly kind: "absent" } | { readonly kind: "negative" } | { readonly kind: "wait"; readonly ms: number };
+export type RetryAfter =
+  | { readonly kind: "absent" }
+  | { readonly kind: "negative" }
+  | { readonly kind: "wait"; readonly ms: number };
 
 const SECONDS = /^-?\d+(\.\d+)?$/;
 // RFC 9110 HTTP-date: IMF-fixdate and the two obsolete forms all name a weekday and a month.
-const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*, ?.*\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b.*\d{2}:\d{2}:\d{2}/;
+const HTTP_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*, ?.*\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b.*\d{2}:\d{2}:\d{2}/;
 
 /** Seconds or an HTTP date; anything else reads as absent. A date in the past means "now". */
 export function parseRetryAfter(value: string | undefined, now: number): RetryAfter {

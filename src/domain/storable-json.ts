@@ -34,7 +34,8 @@ export function findUnstorable(value: unknown, maxDepth = MAX_JSON_DEPTH): Unsto
     }
     if (typeof place.value !== "object" || place.value === null) continue;
     const depth = place.depth + 1;
-    if (depth > maxDepth) return { code: "too_deep", reason: `nested deeper than ${maxDepth} levels at ${shown(pathOf(place))}` };
+    if (depth > maxDepth)
+      return { code: "too_deep", reason: `nested deeper than ${maxDepth} levels at ${shown(pathOf(place))}` };
     if (Array.isArray(place.value)) {
       place.value.forEach((element, key) => stack.push({ value: element, depth, parent: place, key }));
       continue;
@@ -66,8 +67,10 @@ function pathOf(place: Place): string {
 
 function textProblem(text: string, where: () => string): Unstorable | undefined {
   // The path quotes keys, which may hold the very characters found: it is shown storable too.
-  if (text.includes("\u0000")) return { code: "nul_character", reason: `a NUL character (\\u0000) in ${shown(where())}` };
-  if (LONE_SURROGATE.test(text)) return { code: "lone_surrogate", reason: `an unpaired UTF-16 surrogate in ${shown(where())}` };
+  if (text.includes("\u0000"))
+    return { code: "nul_character", reason: `a NUL character (\\u0000) in ${shown(where())}` };
+  if (LONE_SURROGATE.test(text))
+    return { code: "lone_surrogate", reason: `an unpaired UTF-16 surrogate in ${shown(where())}` };
   return undefined;
 }
 

@@ -58,7 +58,8 @@ export function payloadFieldText(payload: Readonly<Record<string, unknown>>, fie
   if (value === undefined && field.includes(".")) {
     value = payload;
     for (const part of field.split(".")) {
-      if (typeof value !== "object" || value === null || Array.isArray(value) || !Object.hasOwn(value, part)) return undefined;
+      if (typeof value !== "object" || value === null || Array.isArray(value) || !Object.hasOwn(value, part))
+        return undefined;
       value = (value as Record<string, unknown>)[part];
     }
   }
@@ -114,9 +115,15 @@ export type WaitPermission =
  * already known to belong to another group (an unknown wallet may still join its group, and only
  * events of its group can answer, see eventInScope).
  */
-export function mayWaitOn(scope: TenantScope, walletId: string, knownGroupOfWallet: string | undefined): WaitPermission {
-  if (scope.kind === "tenant") return scope.walletId === walletId ? { ok: true } : { ok: false, reason: "foreign-wallet" };
+export function mayWaitOn(
+  scope: TenantScope,
+  walletId: string,
+  knownGroupOfWallet: string | undefined,
+): WaitPermission {
+  if (scope.kind === "tenant")
+    return scope.walletId === walletId ? { ok: true } : { ok: false, reason: "foreign-wallet" };
   if (scope.kind === "tenant-admin-key") return { ok: true };
-  if (knownGroupOfWallet !== undefined && knownGroupOfWallet !== scope.groupId) return { ok: false, reason: "wallet-of-another-group" };
+  if (knownGroupOfWallet !== undefined && knownGroupOfWallet !== scope.groupId)
+    return { ok: false, reason: "wallet-of-another-group" };
   return { ok: true };
 }

@@ -1,8 +1,8 @@
 import { type Caller, canChange, canRead } from "./caller.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { checkWebhookUrl } from "./network-address.js";
-import { type Quota, quotaRefusal } from "./quota.js";
 import { isPlainText } from "./plain-text.js";
+import { type Quota, quotaRefusal } from "./quota.js";
 import { checkRateLimit } from "./rate-limit.js";
 import type { EndpointDisabledReason, Sealed, WebhookEndpointEvent } from "./webhook-events.js";
 
@@ -64,7 +64,12 @@ export type WebhookEndpointCommand =
       /** Unlike the other fields, null is a change here: it removes the limit. Undefined keeps it. */
       readonly rateLimit?: number | null;
     }
-  | { readonly kind: "RotateWebhookEndpointApiKey"; readonly webhookId: string; readonly apiKey: Sealed; readonly signingSecret: Sealed }
+  | {
+      readonly kind: "RotateWebhookEndpointApiKey";
+      readonly webhookId: string;
+      readonly apiKey: Sealed;
+      readonly signingSecret: Sealed;
+    }
   | { readonly kind: "PauseWebhookEndpoint"; readonly webhookId: string }
   | { readonly kind: "ResumeWebhookEndpoint"; readonly webhookId: string; readonly now: number }
   | { readonly kind: "DeleteWebhookEndpoint"; readonly webhookId: string };
@@ -81,7 +86,8 @@ export function decideWebhookEndpoint(
 ): Decision<WebhookEndpointEvent> {
   const { webhookId } = command;
   if (command.kind === "CreateWebhookEndpoint") {
-    if (caller.role === "auditor") return refuse({ code: "FORBIDDEN", message: "auditors cannot create webhook endpoints" });
+    if (caller.role === "auditor")
+      return refuse({ code: "FORBIDDEN", message: "auditors cannot create webhook endpoints" });
     const url = checkUrl(command.url, rules);
     if (!url.ok) return url.refusal;
     const retries = checkRetries(command.retries ?? DEFAULT_RETRIES);
@@ -89,7 +95,11 @@ export function decideWebhookEndpoint(
     const rateLimit = checkRateLimit(command.rateLimit ?? null);
     if (!rateLimit.ok) return rateLimit.refusal;
     if (state) return refuse({ code: "CONFLICT", message: `webhook endpoint ${webhookId} already exists` });
-    const overQuota = quotaRefusal(command.quota, "webhook endpoints per subscriber", "delete an endpoint you no longer need");
+    const overQuota = quotaRefusal(
+      command.quota,
+      "webhook endpoints per subscriber",
+      "delete an endpoint you no longer need",
+    );
     if (overQuota) return refuse(overQuota);
     return accept({
       type: "WebhookEndpointCreated",
@@ -155,7 +165,15 @@ export function decideWebhookEndpoint(
 
 export function evolveWebhookEndpoint(state: WebhookEndpointState, event: WebhookEndpointEvent): WebhookEndpointState {
   if (event.type === "WebhookEndpointCreated") {
-    return { ...event.data, rateLimit: event.data.rateLimit, paused: false, deleted: false, failingSince: undefined, disabledReason: undefined, healthFrom: event.data.createdAt };
+    return {
+      ...event.data,
+      rateLimit: event.data.rateLimit,
+      paused: false,
+      deleted: false,
+      failingSince: undefined,
+      disabledReason: undefined,
+      healthFrom: event.data.createdAt,
+    };
   }
   // Events of a stream that was never created cannot happen; ignoring them keeps evolve total.
   if (!state) return state;
@@ -172,7 +190,13 @@ export function evolveWebhookEndpoint(state: WebhookEndpointState, event: Webhoo
     case "WebhookEndpointPaused":
       return { ...state, paused: true };
     case "WebhookEndpointResumed":
-      return { ...state, paused: false, disabledReason: undefined, failingSince: undefined, healthFrom: event.data.at ?? state.healthFrom };
+      return {
+        ...state,
+        paused: false,
+        disabledReason: undefined,
+        failingSince: undefined,
+        healthFrom: event.data.at ?? state.healthFrom,
+      };
     case "WebhookEndpointDeleted":
       return { ...state, deleted: true };
     case "WebhookEndpointFailing":

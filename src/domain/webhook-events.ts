@@ -30,7 +30,12 @@ export interface WebhookEndpointCreated {
 export interface WebhookEndpointUpdated {
   readonly type: "WebhookEndpointUpdated";
   /** A field is present when it changed; `rateLimit: null` removed the limit. */
-  readonly data: { readonly webhookId: string; readonly url?: string; readonly retries?: number; readonly rateLimit?: number | null };
+  readonly data: {
+    readonly webhookId: string;
+    readonly url?: string;
+    readonly retries?: number;
+    readonly rateLimit?: number | null;
+  };
 }
 
 export interface WebhookEndpointApiKeyRotated {
@@ -148,7 +153,9 @@ export interface SubscriptionSetChanged {
 }
 
 /** The marker a change of the subscription set needs; undefined for events that change no match. */
-export function subscriptionSetChange(event: WebhookEndpointEvent | WebhookSubscriptionEvent): SubscriptionSetChanged | undefined {
+export function subscriptionSetChange(
+  event: WebhookEndpointEvent | WebhookSubscriptionEvent,
+): SubscriptionSetChanged | undefined {
   switch (event.type) {
     case "WebhookSubscriptionCreated":
     case "WebhookSubscriptionDeleted": {

@@ -54,7 +54,8 @@ export function decideWebhookSubscription(
   if (command.kind === "CreateWebhookSubscription") {
     if (command.type.trim() === "") return invalid("type", "type must not be empty");
     if (!isPlainText(command.type)) return invalid("type", "type must not contain control characters");
-    if (command.type.length > MAX_TYPE_LENGTH) return invalid("type", `type must be at most ${MAX_TYPE_LENGTH} characters`);
+    if (command.type.length > MAX_TYPE_LENGTH)
+      return invalid("type", `type must be at most ${MAX_TYPE_LENGTH} characters`);
     const actions = checkActions(command.actions);
     if (actions) return actions;
     const collectionId = normalizeCollectionId(command.collectionId);
@@ -67,8 +68,13 @@ export function decideWebhookSubscription(
     if (!canChange(caller, endpoint.subscriber)) {
       return refuse({ code: "FORBIDDEN", message: `not allowed to subscribe webhook endpoint ${webhookId}` });
     }
-    if (state.subscription) return refuse({ code: "CONFLICT", message: `webhook subscription ${subscriptionId} already exists` });
-    const overQuota = quotaRefusal(command.quota, "webhook subscriptions per endpoint", "delete a subscription of this endpoint");
+    if (state.subscription)
+      return refuse({ code: "CONFLICT", message: `webhook subscription ${subscriptionId} already exists` });
+    const overQuota = quotaRefusal(
+      command.quota,
+      "webhook subscriptions per endpoint",
+      "delete a subscription of this endpoint",
+    );
     if (overQuota) return refuse(overQuota);
     return accept({
       type: "WebhookSubscriptionCreated",
@@ -86,7 +92,12 @@ export function decideWebhookSubscription(
   }
 
   const { subscription } = state;
-  if (!subscription || subscription.deleted || subscription.webhookId !== webhookId || !canRead(caller, subscription.subscriber)) {
+  if (
+    !subscription ||
+    subscription.deleted ||
+    subscription.webhookId !== webhookId ||
+    !canRead(caller, subscription.subscriber)
+  ) {
     return refuse({ code: "NOT_FOUND", message: `webhook subscription ${subscriptionId} not found` });
   }
   if (!canChange(caller, subscription.subscriber)) {

@@ -23,7 +23,9 @@ export async function insertRows<Row>(
 ): Promise<void> {
   if (rows.length === 0) return;
   const names = sql.join(columns.map(([name]) => sql.ref(name)));
-  const arrays = sql.join(columns.map(([name, type]) => sql`${sql.val(rows.map((row) => toParameter(row[name])))}::${sql.raw(type)}[]`));
+  const arrays = sql.join(
+    columns.map(([name, type]) => sql`${sql.val(rows.map((row) => toParameter(row[name])))}::${sql.raw(type)}[]`),
+  );
   const others = columns.filter(([name]) => name !== onConflict?.key);
   const conflict = !onConflict
     ? sql``
@@ -34,7 +36,12 @@ export async function insertRows<Row>(
 }
 
 /** Deletes the rows whose `column` is one of `values`. */
-export async function deleteRows(db: Kysely<any>, table: string, column: string, values: Iterable<string>): Promise<void> {
+export async function deleteRows(
+  db: Kysely<any>,
+  table: string,
+  column: string,
+  values: Iterable<string>,
+): Promise<void> {
   const list = [...values];
   if (list.length === 0) return;
   await sql`delete from ${sql.table(table)} where ${sql.ref(column)} = any(${sql.val(list)}::text[])`.execute(db);
@@ -48,7 +55,10 @@ function toParameter(value: unknown): unknown {
  * What a projection gathers from one batch, kept per batch transaction: a batch that fails part
  * way is handled again under a new transaction and starts from nothing.
  */
-export function perBatch<Gathered>(create: () => Gathered): { of(trx: object): Gathered; take(trx: object): Gathered | undefined } {
+export function perBatch<Gathered>(create: () => Gathered): {
+  of(trx: object): Gathered;
+  take(trx: object): Gathered | undefined;
+} {
   const gathered = new WeakMap<object, Gathered>();
   return {
     of(trx) {

@@ -31,7 +31,11 @@ export async function readCheckpoints(
   projections: readonly string[],
 ): Promise<Map<string, { position: ReadFrom; version: number }>> {
   if (projections.length === 0) return new Map();
-  const rows = await db.selectFrom("herald_checkpoints").select(["projection", "position", "version"]).where("projection", "in", projections).execute();
+  const rows = await db
+    .selectFrom("herald_checkpoints")
+    .select(["projection", "position", "version"])
+    .where("projection", "in", projections)
+    .execute();
   return new Map(
     rows.map((row) => {
       const position = row.position === "start" ? "start" : parsePosition(row.position);
@@ -73,5 +77,6 @@ export async function moveCheckpoints(db: Kysely<CoreTables>, moves: readonly Ch
     update herald_checkpoints as checkpoint set position = found.target, updated_at = now()
     from found
     where checkpoint.projection = found.projection and (select count(*) from found) = ${moves.length}`.execute(db);
-  if (result.numAffectedRows !== BigInt(moves.length)) throw new CheckpointMovedError(moves.map((move) => move.projection));
+  if (result.numAffectedRows !== BigInt(moves.length))
+    throw new CheckpointMovedError(moves.map((move) => move.projection));
 }

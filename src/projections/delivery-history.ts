@@ -39,8 +39,12 @@ export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
       )`.execute(db);
   },
   async indexes(db) {
-    await sql`create index if not exists delivery_history_webhook_page on delivery_history (webhook_id, created_at, delivery_id)`.execute(db);
-    await sql`create index if not exists delivery_history_webhook_status_page on delivery_history (webhook_id, status, created_at, delivery_id)`.execute(db);
+    await sql`create index if not exists delivery_history_webhook_page on delivery_history (webhook_id, created_at, delivery_id)`.execute(
+      db,
+    );
+    await sql`create index if not exists delivery_history_webhook_status_page on delivery_history (webhook_id, status, created_at, delivery_id)`.execute(
+      db,
+    );
   },
   async teardown(db) {
     await sql`drop table if exists delivery_history`.execute(db);
@@ -57,20 +61,34 @@ export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
   async afterBatch(trx) {
     const batch = gathered.take(trx);
     if (!batch) return;
-    const rows = await trx.selectFrom("delivery_history").select(["delivery_id", "history"]).where("delivery_id", "in", [...batch.keys()]).execute();
+    const rows = await trx
+      .selectFrom("delivery_history")
+      .select(["delivery_id", "history"])
+      .where("delivery_id", "in", [...batch.keys()])
+      .execute();
     const current = new Map(rows.map((row) => [row.delivery_id, row.history]));
     const values = [];
     for (const [deliveryId, events] of batch) {
       const history = events.reduce(evolveDeliveryHistory, current.get(deliveryId));
       if (!history) continue;
       const json = sql`${JSON.stringify(history)}::jsonb` as never;
-      values.push({ delivery_id: history.deliveryId, webhook_id: history.webhookId, status: history.status, created_at: BigInt(history.scheduledAt), history: json });
+      values.push({
+        delivery_id: history.deliveryId,
+        webhook_id: history.webhookId,
+        status: history.status,
+        created_at: BigInt(history.scheduledAt),
+        history: json,
+      });
     }
     if (values.length === 0) return;
     await trx
       .insertInto("delivery_history")
       .values(values)
-      .onConflict((oc) => oc.column("delivery_id").doUpdateSet((eb) => ({ status: eb.ref("excluded.status"), history: eb.ref("excluded.history") })))
+      .onConflict((oc) =>
+        oc
+          .column("delivery_id")
+          .doUpdateSet((eb) => ({ status: eb.ref("excluded.status"), history: eb.ref("excluded.history") })),
+      )
       .execute();
   },
 };
@@ -94,7 +112,11 @@ export interface DeliveryFilter {
 }
 
 /** A page of one endpoint's deliveries, oldest first. */
-export async function listDeliveryHistories(db: Kysely<any>, filter: DeliveryFilter, request: PageRequest): Promise<Page<DeliveryHistory>> {
+export async function listDeliveryHistories(
+  db: Kysely<any>,
+  filter: DeliveryFilter,
+  request: PageRequest,
+): Promise<Page<DeliveryHistory>> {
   const page = await readPage<DeliveryHistoryTables["delivery_history"]>(
     db,
     "delivery_history",
@@ -107,7 +129,9 @@ export async function listDeliveryHistories(db: Kysely<any>, filter: DeliveryFil
 }
 
 /** For /metrics. */
-export async function countDeliveriesByStatus(db: Kysely<any>): Promise<{ status: DeliveryHistoryStatus; count: number }[]> {
+export async function countDeliveriesByStatus(
+  db: Kysely<any>,
+): Promise<{ status: DeliveryHistoryStatus; count: number }[]> {
   const rows = await (db as Kysely<DeliveryHistoryTables>)
     .selectFrom("delivery_history")
     .select(["status", sql<string>`count(*)`.as("count")])

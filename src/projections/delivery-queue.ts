@@ -101,7 +101,9 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
       await sql`create index if not exists delivery_queue_due on delivery_queue (due_at)`.execute(db);
       await sql`create index if not exists delivery_queue_webhook on delivery_queue (webhook_id)`.execute(db);
       // Leased rows are the few in flight (and crashed workers' until re-claimed): counted per claim.
-      await sql`create index if not exists delivery_queue_leased on delivery_queue (webhook_id) where leased_until is not null`.execute(db);
+      await sql`create index if not exists delivery_queue_leased on delivery_queue (webhook_id) where leased_until is not null`.execute(
+        db,
+      );
       changes = new QueueChanges();
     },
 
@@ -111,7 +113,8 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
     },
 
     async handle(trx, event) {
-      if (event.stream.startsWith("delivery-")) return changes.apply(event as StoredEvent<string, unknown> as StoredDeliveryEvent);
+      if (event.stream.startsWith("delivery-"))
+        return changes.apply(event as StoredEvent<string, unknown> as StoredDeliveryEvent);
       return applyEndpoint(trx, event as StoredEvent<string, unknown> as StoredEndpointEvent);
     },
 
@@ -153,11 +156,20 @@ class QueueChanges {
         const leased =
           lease === undefined
             ? { leased_until: null, leased_by: null }
-            : { leased_until: new Date(Math.max(lease.until, Date.now() + (lease.until - event.data.scheduledAt))), leased_by: lease.worker };
+            : {
+                leased_until: new Date(Math.max(lease.until, Date.now() + (lease.until - event.data.scheduledAt))),
+                leased_by: lease.worker,
+              };
         return this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt), ...leased });
       }
       case "DeliveryRedeliveryRequested":
-        return this.#insert(event, { attempts: event.data.attempts, revision, due_at: new Date(event.data.dueAt), leased_until: null, leased_by: null });
+        return this.#insert(event, {
+          attempts: event.data.attempts,
+          revision,
+          due_at: new Date(event.data.dueAt),
+          leased_until: null,
+          leased_by: null,
+        });
       case "DeliveryAttempted":
         // An attempt is always appended together with its outcome (retry, success or failure), but a
         // batch may end between the two: EventStoreDB subscriptions hand events over one by one, and
@@ -203,7 +215,10 @@ class QueueChanges {
     if (current?.kind === "insert") {
       // A row inserted in this batch is leased only by its hand-off, which ends like a claim's.
       const { endsLease, ...columns } = update;
-      this.#rows.set(id, { kind: "insert", row: { ...current.row, ...columns, ...(endsLease ? { leased_until: null } : {}) } });
+      this.#rows.set(id, {
+        kind: "insert",
+        row: { ...current.row, ...columns, ...(endsLease ? { leased_until: null } : {}) },
+      });
     } else if (current?.kind === "update") this.#rows.set(id, { ...current, ...update });
     else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
   }
@@ -342,7 +357,12 @@ export interface ClaimedDelivery {
  */
 export async function claimDeliveries(
   db: Kysely<any>,
-  options: { readonly limit: number; readonly leaseMs: number; readonly skipWebhooks: readonly string[]; readonly worker: string },
+  options: {
+    readonly limit: number;
+    readonly leaseMs: number;
+    readonly skipWebhooks: readonly string[];
+    readonly worker: string;
+  },
 ): Promise<ClaimedDelivery[]> {
   const result = await sql<ClaimedRow>`
     with claimable as (
@@ -381,7 +401,8 @@ export async function claimDeliveries(
   }));
 }
 
-type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
+type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> &
+  Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
 
 /**
  * How many deliveries of each endpoint other workers may still be attempting: leased by them within
@@ -408,7 +429,9 @@ export async function attemptsElsewhere(
 /** Gives claimed rows back before their lease ends (a worker that cannot start them now). */
 export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
-  await sql`update delivery_queue set leased_until = null where delivery_id = any(${sql.val([...deliveryIds])}::text[])`.execute(db);
+  await sql`update delivery_queue set leased_until = null where delivery_id = any(${sql.val([...deliveryIds])}::text[])`.execute(
+    db,
+  );
 }
 
 /**

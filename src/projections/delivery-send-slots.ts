@@ -15,11 +15,19 @@ export interface SendSlotGrant {
  * schedules are read and moved on, and the clock is the database's, so processes whose clocks drift
  * still share one schedule. An endpoint without a limit (any more) is granted everything.
  */
-export async function takeEndpointSendSlots(db: Kysely<any>, wanted: ReadonlyMap<string, number>): Promise<Map<string, SendSlotGrant>> {
+export async function takeEndpointSendSlots(
+  db: Kysely<any>,
+  wanted: ReadonlyMap<string, number>,
+): Promise<Map<string, SendSlotGrant>> {
   if (wanted.size === 0) return new Map();
   return (db as Kysely<DeliveryQueueTables>).transaction().execute(async (trx) => {
     // Locked in one order, so two workers taking slots for the same endpoints cannot deadlock.
-    const rows = await sql<{ webhook_id: string; rate_limit: number | null; rate_tat_ms: number | null; now_ms: number }>`
+    const rows = await sql<{
+      webhook_id: string;
+      rate_limit: number | null;
+      rate_tat_ms: number | null;
+      now_ms: number;
+    }>`
       select webhook_id, rate_limit, rate_tat_ms, (extract(epoch from clock_timestamp()) * 1000)::float8 as now_ms
       from delivery_endpoints
       where webhook_id = any(${sql.val([...wanted.keys()])}::text[])
@@ -36,7 +44,8 @@ export async function takeEndpointSendSlots(db: Kysely<any>, wanted: ReadonlyMap
       const now = Number(row.now_ms);
       const slots = takeSendSlots(row.rate_limit, row.rate_tat_ms ?? undefined, count, now);
       grants.set(row.webhook_id, { granted: slots.granted, waitMs: slots.nextSlotAtMs - now });
-      if (slots.granted > 0) moved.push({ webhookId: row.webhook_id, theoreticalArrivalMs: slots.theoreticalArrivalMs });
+      if (slots.granted > 0)
+        moved.push({ webhookId: row.webhook_id, theoreticalArrivalMs: slots.theoreticalArrivalMs });
     }
     if (moved.length > 0) {
       await sql`

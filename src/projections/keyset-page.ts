@@ -54,8 +54,12 @@ export async function readPage<Row>(
   const total = await query.select(sql<bigint>`count(*)`.as("total")).executeTakeFirstOrThrow();
 
   let rowsQuery = query.selectAll();
-  if (request.after) rowsQuery = rowsQuery.where(sql<boolean>`${key} > (${request.after.createdAt}::bigint, ${request.after.id}::text)`);
-  if (request.before) rowsQuery = rowsQuery.where(sql<boolean>`${key} < (${request.before.createdAt}::bigint, ${request.before.id}::text)`);
+  if (request.after)
+    rowsQuery = rowsQuery.where(sql<boolean>`${key} > (${request.after.createdAt}::bigint, ${request.after.id}::text)`);
+  if (request.before)
+    rowsQuery = rowsQuery.where(
+      sql<boolean>`${key} < (${request.before.createdAt}::bigint, ${request.before.id}::text)`,
+    );
   const fromEnd = request.last !== undefined && request.first === undefined;
   const size = (fromEnd ? request.last : request.first) ?? DEFAULT_PAGE_SIZE;
   const direction = fromEnd ? "desc" : "asc";

@@ -25,7 +25,12 @@ export interface BatchOptions {
  * checkpoints last with one conditional statement: the transaction takes its transaction id at its
  * first write and holds it only for the writes, not for reads ahead of them.
  */
-export async function applyGroupBatch(db: Kysely<CoreTables>, slices: readonly BatchSlice[], to: ReadFrom, options: BatchOptions = {}): Promise<void> {
+export async function applyGroupBatch(
+  db: Kysely<CoreTables>,
+  slices: readonly BatchSlice[],
+  to: ReadFrom,
+  options: BatchOptions = {},
+): Promise<void> {
   if (slices.length === 0) return;
   const moves = slices.map(({ projection, from }) => ({ projection: projection.name, from, to }));
   if (slices.every(({ events, from }) => events.length === 0 && from !== "start")) {
@@ -56,7 +61,11 @@ export async function applyBatch(
   await applyGroupBatch(db, [{ projection, from, events }], end, options);
 }
 
-async function applyEvents(trx: Transaction<CoreTables>, projection: AnyProjection, events: readonly StoredEvent[]): Promise<void> {
+async function applyEvents(
+  trx: Transaction<CoreTables>,
+  projection: AnyProjection,
+  events: readonly StoredEvent[],
+): Promise<void> {
   const last = events.at(-1);
   if (!last) return;
   for (const event of events) {
@@ -76,10 +85,17 @@ async function applyEvents(trx: Transaction<CoreTables>, projection: AnyProjecti
 }
 
 /** Creates the projection's tables and checkpoint, rebuilding them first when the stored version is older. */
-export async function prepareProjection(db: Kysely<CoreTables>, projection: AnyProjection, logger: Logger): Promise<void> {
+export async function prepareProjection(
+  db: Kysely<CoreTables>,
+  projection: AnyProjection,
+  logger: Logger,
+): Promise<void> {
   const checkpoint = await readCheckpoint(db, projection.name);
   if (checkpoint && checkpoint.version !== projection.version) {
-    logger.warn({ projection: projection.name, from: checkpoint.version, to: projection.version }, "projection version changed; rebuilding");
+    logger.warn(
+      { projection: projection.name, from: checkpoint.version, to: projection.version },
+      "projection version changed; rebuilding",
+    );
     await resetProjection(db, projection);
   } else {
     await projection.setup(db);
@@ -92,7 +108,11 @@ export async function prepareProjection(db: Kysely<CoreTables>, projection: AnyP
  * Drops a projection's tables and checkpoint and creates the tables empty, with their secondary
  * indexes unless `indexes` is false (a rebuild creates them after its last page).
  */
-export async function resetProjection(db: Kysely<CoreTables>, projection: AnyProjection, options: { readonly indexes?: boolean } = {}): Promise<void> {
+export async function resetProjection(
+  db: Kysely<CoreTables>,
+  projection: AnyProjection,
+  options: { readonly indexes?: boolean } = {},
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await projection.teardown(trx);
     await trx.deleteFrom("herald_checkpoints").where("projection", "=", projection.name).execute();

@@ -198,10 +198,12 @@ export class ProjectionGroup implements LogConsumer {
     while (!this.#stopping) {
       let ended: () => void = () => {};
       const leadEnded = new Promise<void>((resolve) => (ended = resolve));
-      const release = await database.tryLock(PROJECTIONS_LOCK, () => ended()).catch((error: unknown) => {
-        logger.warn({ err: error }, "projections lock unavailable");
-        return undefined;
-      });
+      const release = await database
+        .tryLock(PROJECTIONS_LOCK, () => ended())
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, "projections lock unavailable");
+          return undefined;
+        });
       if (!release) {
         for (const member of this.members.values()) member.state = "standby";
         this.#markReady();
@@ -244,7 +246,10 @@ export class ProjectionGroup implements LogConsumer {
     const position = from ?? "start";
     this.#lead = { position, end };
     if (this.#stopping) end();
-    logger.info({ projections: members.map((member) => member.name), from: positionToJSON(position) }, "projections running");
+    logger.info(
+      { projections: members.map((member) => member.name), from: positionToJSON(position) },
+      "projections running",
+    );
     const unregister = pump.register(this, position);
     try {
       await ended;
@@ -271,7 +276,9 @@ export class ProjectionGroup implements LogConsumer {
     for (const member of this.members.values()) {
       // Halted ones catch up by themselves; one that read ahead while catching up takes only what is new to it.
       if (member.halted || comparePositions(member.position, page.position) >= 0) continue;
-      const events = page.events.filter((event) => comparePositions(event.position, member.position) > 0 && member.types.has(event.type));
+      const events = page.events.filter(
+        (event) => comparePositions(event.position, member.position) > 0 && member.types.has(event.type),
+      );
       slices.push({ member, slice: { projection: member.projection, from: member.position, events } });
     }
     // A reactor with nothing to apply only moves its checkpoint: that joins the group's statement.
@@ -286,9 +293,16 @@ export class ProjectionGroup implements LogConsumer {
     lead.position = page.position;
   }
 
-  async #applyTogether(projections: readonly { member: ProjectionMember; slice: BatchSlice }[], to: ReadFrom): Promise<void> {
+  async #applyTogether(
+    projections: readonly { member: ProjectionMember; slice: BatchSlice }[],
+    to: ReadFrom,
+  ): Promise<void> {
     try {
-      await applyGroupBatch(this.options.database.db, projections.map(({ slice }) => slice), to);
+      await applyGroupBatch(
+        this.options.database.db,
+        projections.map(({ slice }) => slice),
+        to,
+      );
       for (const { member } of projections) member.advance(to);
     } catch (error) {
       if (error instanceof CheckpointMovedError) return this.#stepDown(error);
@@ -313,7 +327,13 @@ export class ProjectionGroup implements LogConsumer {
     member.halted = { retryAt: Date.now() + backoff, backoff: Math.min(backoff * 2, MAX_RETRY_MS) };
     member.state = "retrying";
     this.options.logger.error(
-      { err: error, projection: member.name, eventType: failed?.type, stream: failed?.stream, position: failed ? positionToJSON(failed.position) : undefined },
+      {
+        err: error,
+        projection: member.name,
+        eventType: failed?.type,
+        stream: failed?.stream,
+        position: failed ? positionToJSON(failed.position) : undefined,
+      },
       "projection halted on an event; retrying it",
     );
     this.#catchUpIn(member, backoff);
@@ -335,9 +355,15 @@ export class ProjectionGroup implements LogConsumer {
       const from = member.position;
       let page;
       try {
-        page = await this.options.store.readPage(from, { filter: { eventTypes: member.eventTypes }, maxCount: this.options.catchUpPageSize ?? 1000 });
+        page = await this.options.store.readPage(from, {
+          filter: { eventTypes: member.eventTypes },
+          maxCount: this.options.catchUpPageSize ?? 1000,
+        });
       } catch (error) {
-        this.options.logger.warn({ err: error, projection: member.name }, "projection could not read its next page; retrying");
+        this.options.logger.warn(
+          { err: error, projection: member.name },
+          "projection could not read its next page; retrying",
+        );
         return this.#catchUpIn(member, member.halted.backoff);
       }
       if (comparePositions(page.position, from) > 0) {

@@ -66,8 +66,15 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
       const slices = all.map(slice);
       const busy = slices.filter((one) => one.events.length > 0);
       await Promise.all([
-        ...busy.map((one) => applyBatch(database.db, one.projection, one.from, one.events, last.position, { rebuild: true })),
-        applyGroupBatch(database.db, slices.filter((one) => one.events.length === 0), last.position, { rebuild: true }),
+        ...busy.map((one) =>
+          applyBatch(database.db, one.projection, one.from, one.events, last.position, { rebuild: true }),
+        ),
+        applyGroupBatch(
+          database.db,
+          slices.filter((one) => one.events.length === 0),
+          last.position,
+          { rebuild: true },
+        ),
       ]);
       position = last.position;
       read += events.length;
@@ -75,11 +82,13 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
     }
     for (const projection of all) await projection.indexes?.(database.db);
   } catch (error) {
-    if (error instanceof CheckpointMovedError) throw new Error("a herald process moved the checkpoints during the rebuild; stop it and rebuild again", { cause: error });
+    if (error instanceof CheckpointMovedError)
+      throw new Error("a herald process moved the checkpoints during the rebuild; stop it and rebuild again", {
+        cause: error,
+      });
     throw error;
   } finally {
     await release();
   }
   return { events: read, applied, ms: performance.now() - started };
 }
-

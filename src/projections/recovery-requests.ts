@@ -32,7 +32,9 @@ export const recoveryRequestsProjection: Projection<RecoveryRequestsTables> = {
   },
   async indexes(db) {
     await sql`create index if not exists recovery_requests_webhook on recovery_requests (webhook_id)`.execute(db);
-    await sql`create index if not exists recovery_requests_delivery on recovery_requests (delivery_id) where delivery_id is not null`.execute(db);
+    await sql`create index if not exists recovery_requests_delivery on recovery_requests (delivery_id) where delivery_id is not null`.execute(
+      db,
+    );
   },
   async teardown(db) {
     await sql`drop table if exists recovery_requests`.execute(db);
@@ -43,13 +45,20 @@ export const recoveryRequestsProjection: Projection<RecoveryRequestsTables> = {
     const { recoveryId, request } = (stored as StoredEvent & DeliveryRecoveryRequested).data;
     const rows = gathered.of(trx);
     if (!rows.has(recoveryId)) {
-      rows.set(recoveryId, { recovery_id: recoveryId, webhook_id: request.webhookId, delivery_id: request.mutation === "redeliver" ? request.deliveryId : null });
+      rows.set(recoveryId, {
+        recovery_id: recoveryId,
+        webhook_id: request.webhookId,
+        delivery_id: request.mutation === "redeliver" ? request.deliveryId : null,
+      });
     }
   },
   async afterBatch(trx) {
     const rows = gathered.take(trx);
     if (!rows) return;
-    await insertRows(trx, "recovery_requests", RECOVERY_COLUMNS, [...rows.values()], { key: "recovery_id", update: false });
+    await insertRows(trx, "recovery_requests", RECOVERY_COLUMNS, [...rows.values()], {
+      key: "recovery_id",
+      update: false,
+    });
   },
 };
 
@@ -64,8 +73,14 @@ const RECOVERY_COLUMNS: readonly BulkColumn<RecoveryRow>[] = [
 ];
 
 /** The ids of the recovery requests about an endpoint (all of them) or a delivery (redeliver only). */
-export async function listRecoveryIds(db: Kysely<any>, about: { readonly webhookId: string } | { readonly deliveryId: string }): Promise<string[]> {
+export async function listRecoveryIds(
+  db: Kysely<any>,
+  about: { readonly webhookId: string } | { readonly deliveryId: string },
+): Promise<string[]> {
   const query = (db as Kysely<RecoveryRequestsTables>).selectFrom("recovery_requests").select("recovery_id");
-  const rows = await ("webhookId" in about ? query.where("webhook_id", "=", about.webhookId) : query.where("delivery_id", "=", about.deliveryId)).execute();
+  const rows = await ("webhookId" in about
+    ? query.where("webhook_id", "=", about.webhookId)
+    : query.where("delivery_id", "=", about.deliveryId)
+  ).execute();
   return rows.map((row) => row.recovery_id);
 }

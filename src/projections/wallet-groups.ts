@@ -25,7 +25,9 @@ export function walletGroupsProjection(): Projection<WalletGroupsTables> {
     eventTypes: ["TenantEventReceived"],
 
     async setup(db) {
-      await sql`create table if not exists wallet_groups (wallet_id text primary key, group_id text not null)`.execute(db);
+      await sql`create table if not exists wallet_groups (wallet_id text primary key, group_id text not null)`.execute(
+        db,
+      );
       groups = new Map();
     },
 

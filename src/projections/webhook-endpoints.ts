@@ -1,7 +1,11 @@
 import { type Kysely, sql } from "kysely";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { WebhookEndpoint } from "../domain/webhook-endpoint.js";
-import { type EndpointDisabledReason, WEBHOOK_ENDPOINT_EVENT_TYPES, type WebhookEndpointEvent } from "../domain/webhook-events.js";
+import {
+  type EndpointDisabledReason,
+  WEBHOOK_ENDPOINT_EVENT_TYPES,
+  type WebhookEndpointEvent,
+} from "../domain/webhook-events.js";
 import { type BulkColumn, deleteRows, insertRows, perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
@@ -51,8 +55,12 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
       )`.execute(db);
   },
   async indexes(db) {
-    await sql`create index if not exists webhook_endpoints_page on webhook_endpoints (created_at, webhook_id)`.execute(db);
-    await sql`create index if not exists webhook_endpoints_subscriber_page on webhook_endpoints (subscriber, created_at, webhook_id)`.execute(db);
+    await sql`create index if not exists webhook_endpoints_page on webhook_endpoints (created_at, webhook_id)`.execute(
+      db,
+    );
+    await sql`create index if not exists webhook_endpoints_subscriber_page on webhook_endpoints (subscriber, created_at, webhook_id)`.execute(
+      db,
+    );
   },
   async teardown(db) {
     await sql`drop table if exists webhook_endpoints`.execute(db);
@@ -67,14 +75,25 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
     if (!events) return;
     const ids = [...new Set(events.map((event) => event.data.webhookId))];
     const current = new Map(
-      (await trx.selectFrom("webhook_endpoints").selectAll().where(sql<boolean>`webhook_id = any(${sql.val(ids)}::text[])`).execute()).map((row) => [row.webhook_id, row]),
+      (
+        await trx
+          .selectFrom("webhook_endpoints")
+          .selectAll()
+          .where(sql<boolean>`webhook_id = any(${sql.val(ids)}::text[])`)
+          .execute()
+      ).map((row) => [row.webhook_id, row]),
     );
     const rows = new Map<string, EndpointRow | undefined>();
     for (const event of events) {
       const id = event.data.webhookId;
       rows.set(id, evolveEndpointRow(rows.has(id) ? rows.get(id) : current.get(id), event));
     }
-    await deleteRows(trx, "webhook_endpoints", "webhook_id", ids.filter((id) => rows.get(id) === undefined && current.has(id)));
+    await deleteRows(
+      trx,
+      "webhook_endpoints",
+      "webhook_id",
+      ids.filter((id) => rows.get(id) === undefined && current.has(id)),
+    );
     const upserts = [...rows.values()].filter((row) => row !== undefined);
     await insertRows(trx, "webhook_endpoints", ENDPOINT_COLUMNS, upserts, { key: "webhook_id", update: true });
   },
@@ -121,7 +140,12 @@ function evolveEndpointRow(row: EndpointRow | undefined, event: WebhookEndpointE
   switch (event.type) {
     case "WebhookEndpointUpdated": {
       const { url, retries, rateLimit } = event.data;
-      return { ...row, ...(url === undefined ? {} : { url }), ...(retries === undefined ? {} : { retries }), ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }) };
+      return {
+        ...row,
+        ...(url === undefined ? {} : { url }),
+        ...(retries === undefined ? {} : { retries }),
+        ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
+      };
     }
     case "WebhookEndpointApiKeyRotated":
       return { ...row, api_key: event.data.apiKey, signing_secret: event.data.signingSecret };
@@ -140,7 +164,10 @@ function evolveEndpointRow(row: EndpointRow | undefined, event: WebhookEndpointE
   }
 }
 
-export async function findWebhookEndpoint(db: Kysely<any>, webhookId: string): Promise<WebhookEndpointRecord | undefined> {
+export async function findWebhookEndpoint(
+  db: Kysely<any>,
+  webhookId: string,
+): Promise<WebhookEndpointRecord | undefined> {
   const row = await (db as Kysely<WebhookEndpointsTables>)
     .selectFrom("webhook_endpoints")
     .selectAll()

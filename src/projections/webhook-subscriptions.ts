@@ -1,11 +1,11 @@
 import { type Kysely, sql } from "kysely";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
-import type { WebhookSubscription } from "../domain/webhook-subscription.js";
 import {
   WEBHOOK_SUBSCRIPTION_EVENT_TYPES,
   type WebhookEndpointDeleted,
   type WebhookSubscriptionEvent,
 } from "../domain/webhook-events.js";
+import type { WebhookSubscription } from "../domain/webhook-subscription.js";
 import { type BulkColumn, deleteRows, insertRows, perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
@@ -46,7 +46,9 @@ export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionsTabl
       )`.execute(db);
   },
   async indexes(db) {
-    await sql`create index if not exists webhook_subscriptions_webhook_page on webhook_subscriptions (webhook_id, created_at, subscription_id)`.execute(db);
+    await sql`create index if not exists webhook_subscriptions_webhook_page on webhook_subscriptions (webhook_id, created_at, subscription_id)`.execute(
+      db,
+    );
   },
   async teardown(db) {
     await sql`drop table if exists webhook_subscriptions`.execute(db);
@@ -74,7 +76,8 @@ export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionsTabl
         changes.deleted.add(event.data.subscriptionId);
         return;
       case "WebhookEndpointDeleted":
-        for (const [id, row] of changes.created) if (row.webhook_id === event.data.webhookId) changes.created.delete(id);
+        for (const [id, row] of changes.created)
+          if (row.webhook_id === event.data.webhookId) changes.created.delete(id);
         changes.endpointsDeleted.add(event.data.webhookId);
         return;
     }
@@ -108,7 +111,10 @@ const SUBSCRIPTION_COLUMNS: readonly BulkColumn<SubscriptionInsert>[] = [
   ["created_at", "int8"],
 ];
 
-export async function findWebhookSubscription(db: Kysely<any>, subscriptionId: string): Promise<WebhookSubscriptionRecord | undefined> {
+export async function findWebhookSubscription(
+  db: Kysely<any>,
+  subscriptionId: string,
+): Promise<WebhookSubscriptionRecord | undefined> {
   const row = await (db as Kysely<WebhookSubscriptionsTables>)
     .selectFrom("webhook_subscriptions")
     .selectAll()

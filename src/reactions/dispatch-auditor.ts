@@ -3,10 +3,24 @@ import type { Logger } from "pino";
 import type { CoreTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore, ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
-import { type DeliveryScheduled, decide, deliveryId, deliveryStream, initialDeliveryState } from "../domain/delivery.js";
+import {
+  type DeliveryScheduled,
+  decide,
+  deliveryId,
+  deliveryStream,
+  initialDeliveryState,
+} from "../domain/delivery.js";
 import type { TransactionReceived } from "../domain/ingest-events.js";
-import { SUBSCRIPTION_INDEX_EVENT_TYPES, type SubscriptionIndexEvent, SubscriptionIndex } from "../domain/subscription-matching.js";
-import type { WebhookEndpointDeleted, WebhookSubscriptionCreated, WebhookSubscriptionDeleted } from "../domain/webhook-events.js";
+import {
+  SUBSCRIPTION_INDEX_EVENT_TYPES,
+  SubscriptionIndex,
+  type SubscriptionIndexEvent,
+} from "../domain/subscription-matching.js";
+import type {
+  WebhookEndpointDeleted,
+  WebhookSubscriptionCreated,
+  WebhookSubscriptionDeleted,
+} from "../domain/webhook-events.js";
 import { readCheckpoint } from "../projections/checkpoints.js";
 import type { Projection } from "../projections/projection.js";
 
@@ -77,7 +91,9 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
           actions text[] not null,
           collection_id text not null
         )`.execute(db);
-      await sql`create index if not exists dispatcher_subscriptions_webhook on dispatcher_subscriptions (webhook_id)`.execute(db);
+      await sql`create index if not exists dispatcher_subscriptions_webhook on dispatcher_subscriptions (webhook_id)`.execute(
+        db,
+      );
       await sql`
         create table if not exists dispatcher_subscription_set (
           id boolean primary key default true check (id),
@@ -107,7 +123,13 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
           const data = (event as StoredEvent<string, WebhookSubscriptionCreated["data"]>).data;
           await trx
             .insertInto("dispatcher_subscriptions")
-            .values({ subscription_id: data.subscriptionId, webhook_id: data.webhookId, type: data.type, actions: [...data.actions], collection_id: data.collectionId })
+            .values({
+              subscription_id: data.subscriptionId,
+              webhook_id: data.webhookId,
+              type: data.type,
+              actions: [...data.actions],
+              collection_id: data.collectionId,
+            })
             .onConflict((oc) => oc.column("subscription_id").doNothing())
             .execute();
           index.apply(event as StoredEvent & SubscriptionIndexEvent);
@@ -152,17 +174,22 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
       const repaired = requests.filter((_, i) => outcomes[i]?.ok);
       for (const request of repaired) {
         const { deliveryId, webhookId, transactionId } = request.events[0]?.data as DeliveryScheduled["data"];
-        options.logger.warn({ deliveryId, webhookId, transactionId }, "dispatch repair: a delivery ingest had not scheduled");
+        options.logger.warn(
+          { deliveryId, webhookId, transactionId },
+          "dispatch repair: a delivery ingest had not scheduled",
+        );
       }
       if (repaired.length > 0) options.onRepairs?.(repaired.length);
       const already = outcomes.length - repaired.length;
-      if (already > 0) options.logger.debug({ already }, "deliveries already scheduled (at ingest, replay or duplicate)");
+      if (already > 0)
+        options.logger.debug({ already }, "deliveries already scheduled (at ingest, replay or duplicate)");
     },
   };
 
   function schedule(event: StoredEvent<string, TransactionReceived["data"]>): void {
     const cause = { actor: "system:dispatcher", correlationId: event.metadata.correlationId, causationId: event.id };
-    for (const { request } of scheduleRequests(event.data, index.match(event.data.transaction), cause)) pending.set(request.stream, request);
+    for (const { request } of scheduleRequests(event.data, index.match(event.data.transaction), cause))
+      pending.set(request.stream, request);
   }
 }
 
@@ -188,7 +215,18 @@ export function scheduleRequests(
   for (const [webhookId, subscriptionIds] of matches) {
     const id = deliveryId(webhookId, transactionId);
     const decision = decide(
-      { type: "Schedule", data: { deliveryId: id, webhookId, transactionId, subscriptionIds: [...subscriptionIds], transaction, ...(publishedText === undefined ? {} : { publishedText }), scheduledAt: now } },
+      {
+        type: "Schedule",
+        data: {
+          deliveryId: id,
+          webhookId,
+          transactionId,
+          subscriptionIds: [...subscriptionIds],
+          transaction,
+          ...(publishedText === undefined ? {} : { publishedText }),
+          scheduledAt: now,
+        },
+      },
       initialDeliveryState,
     );
     if (!decision.ok) continue;
@@ -196,7 +234,11 @@ export function scheduleRequests(
     scheduled.push({
       deliveryId: id,
       webhookId,
-      request: { stream: deliveryStream(id), expectedRevision: "no_stream", events: decision.events.map((event) => ({ type: event.type, data: event.data, metadata })) },
+      request: {
+        stream: deliveryStream(id),
+        expectedRevision: "no_stream",
+        events: decision.events.map((event) => ({ type: event.type, data: event.data, metadata })),
+      },
     });
   }
   return scheduled;
@@ -217,22 +259,37 @@ export interface DispatcherSnapshot {
  */
 export async function readDispatcherSnapshot(db: Kysely<CoreTables>): Promise<DispatcherSnapshot> {
   const empty: DispatcherSnapshot = { index: new SubscriptionIndex(), version: "no_stream", position: "start" };
-  const exists = await sql<{ found: boolean }>`select to_regclass('dispatcher_subscription_set') is not null as found`.execute(db);
+  const exists = await sql<{
+    found: boolean;
+  }>`select to_regclass('dispatcher_subscription_set') is not null as found`.execute(db);
   if (!exists.rows[0]?.found) return empty;
-  return db.transaction().setIsolationLevel("repeatable read").execute(async (trx) => {
-    const checkpoint = await readCheckpoint(trx, NAME);
-    if (!checkpoint || checkpoint.version !== VERSION) return empty;
-    const tables = trx as unknown as Kysely<DispatcherTables>;
-    const set = await tables.selectFrom("dispatcher_subscription_set").select("revision").executeTakeFirst();
-    return { index: await loadIndex(tables), version: set ? BigInt(set.revision) : "no_stream", position: checkpoint.position };
-  });
+  return db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .execute(async (trx) => {
+      const checkpoint = await readCheckpoint(trx, NAME);
+      if (!checkpoint || checkpoint.version !== VERSION) return empty;
+      const tables = trx as unknown as Kysely<DispatcherTables>;
+      const set = await tables.selectFrom("dispatcher_subscription_set").select("revision").executeTakeFirst();
+      return {
+        index: await loadIndex(tables),
+        version: set ? BigInt(set.revision) : "no_stream",
+        position: checkpoint.position,
+      };
+    });
 }
 
 async function loadIndex(db: Kysely<DispatcherTables>): Promise<SubscriptionIndex> {
   const index = new SubscriptionIndex();
   const rows = await db.selectFrom("dispatcher_subscriptions").selectAll().execute();
   for (const row of rows) {
-    index.add({ subscriptionId: row.subscription_id, webhookId: row.webhook_id, type: row.type, actions: row.actions, collectionId: row.collection_id });
+    index.add({
+      subscriptionId: row.subscription_id,
+      webhookId: row.webhook_id,
+      type: row.type,
+      actions: row.actions,
+      collectionId: row.collection_id,
+    });
   }
   return index;
 }

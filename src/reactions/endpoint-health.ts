@@ -2,11 +2,16 @@ import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
+import { runCommand } from "../app/run-command.js";
 import type { DeliveryAttempted, DeliveryScheduled } from "../domain/delivery.js";
-import { type AttemptObservation, decideEndpointHealthOf, type EndpointHealthRules, observeAttempt } from "../domain/endpoint-health.js";
+import {
+  type AttemptObservation,
+  decideEndpointHealthOf,
+  type EndpointHealthRules,
+  observeAttempt,
+} from "../domain/endpoint-health.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
 import { endpointStream, type WebhookEndpointEvent } from "../domain/webhook-events.js";
-import { runCommand } from "../app/run-command.js";
 import type { Projection } from "../projections/projection.js";
 
 /**
@@ -104,9 +109,15 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
       if (attempts.length === 0) return;
       // One lookup for the batch: DeliveryAttempted names the delivery, not the endpoint.
       const endpoints = new Map(scheduled);
-      const unknown = [...new Set(attempts.map((attempt) => attempt.data.deliveryId))].filter((id) => !endpoints.has(id));
+      const unknown = [...new Set(attempts.map((attempt) => attempt.data.deliveryId))].filter(
+        (id) => !endpoints.has(id),
+      );
       if (unknown.length > 0) {
-        const rows = await trx.selectFrom("endpoint_health_deliveries").select(["delivery_id", "webhook_id"]).where("delivery_id", "in", unknown).execute();
+        const rows = await trx
+          .selectFrom("endpoint_health_deliveries")
+          .select(["delivery_id", "webhook_id"])
+          .where("delivery_id", "in", unknown)
+          .execute();
         for (const row of rows) endpoints.set(row.delivery_id, row.webhook_id);
       }
       const pending = new Map<string, PendingHealth>();
@@ -131,9 +142,13 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
       initial: undefined,
       evolve: evolveWebhookEndpoint,
       decide: (state) => decideEndpointHealthOf(observations, state, options.rules),
-      metadata: eventMetadata(ENDPOINT_HEALTH_ACTOR, { correlationId: cause.metadata.correlationId, causationId: cause.id }),
+      metadata: eventMetadata(ENDPOINT_HEALTH_ACTOR, {
+        correlationId: cause.metadata.correlationId,
+        causationId: cause.id,
+      }),
     });
     if (!outcome.ok) throw new EndpointHealthConflictError(webhookId);
-    if (outcome.position && outcome.state?.disabledReason) options.logger.info({ webhookId, reason: outcome.state.disabledReason }, "endpoint disabled");
+    if (outcome.position && outcome.state?.disabledReason)
+      options.logger.info({ webhookId, reason: outcome.state.disabledReason }, "endpoint disabled");
   }
 }

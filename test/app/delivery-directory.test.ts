@@ -9,19 +9,44 @@ let position = 0n;
 
 function stored(stream: string, revision: bigint, type: string, data: unknown): StoredEvent {
   position++;
-  return { id: `e${position}`, stream, revision, position: { commit: position, prepare: position }, type, data, metadata: { correlationId: "c", causationId: "c", actor: "t", at: new Date(0).toISOString() } };
+  return {
+    id: `e${position}`,
+    stream,
+    revision,
+    position: { commit: position, prepare: position },
+    type,
+    data,
+    metadata: { correlationId: "c", causationId: "c", actor: "t", at: new Date(0).toISOString() },
+  };
 }
 
 const created = (subscriptionId: string, webhookId: string) =>
-  stored(`subscription-${subscriptionId}`, 0n, "WebhookSubscriptionCreated", { subscriptionId, webhookId, subscriber: "0x", type: "asset-link", actions: ["create"], collectionId: COLLECTION, createdAt: 0 });
-const marker = (revision: bigint) => stored(SUBSCRIPTION_SET_STREAM, revision, "SubscriptionSetChanged", { cause: "WebhookSubscriptionCreated", webhookId: "w" });
+  stored(`subscription-${subscriptionId}`, 0n, "WebhookSubscriptionCreated", {
+    subscriptionId,
+    webhookId,
+    subscriber: "0x",
+    type: "asset-link",
+    actions: ["create"],
+    collectionId: COLLECTION,
+    createdAt: 0,
+  });
+const marker = (revision: bigint) =>
+  stored(SUBSCRIPTION_SET_STREAM, revision, "SubscriptionSetChanged", {
+    cause: "WebhookSubscriptionCreated",
+    webhookId: "w",
+  });
 
 describe("delivery directory", () => {
   it("applies subscription changes in order and reflects the subscription set's revision", () => {
     const directory = new DeliveryDirectory();
     expect(directory.version).toBe("no_stream");
     directory.handle([created("s1", "w1"), marker(0n), created("s2", "w2"), marker(1n)]);
-    expect(directory.match(transaction)).toEqual(new Map([["w1", ["s1"]], ["w2", ["s2"]]]));
+    expect(directory.match(transaction)).toEqual(
+      new Map([
+        ["w1", ["s1"]],
+        ["w2", ["s2"]],
+      ]),
+    );
     expect(directory.version).toBe(1n);
     directory.handle([stored("endpoint-w1", 3n, "WebhookEndpointDeleted", { webhookId: "w1" }), marker(2n)]);
     expect(directory.match(transaction)).toEqual(new Map([["w2", ["s2"]]]));
@@ -30,7 +55,10 @@ describe("delivery directory", () => {
 
   it("ignores what it does not follow, even a SubscriptionSetChanged outside the subscription set's stream", () => {
     const directory = new DeliveryDirectory();
-    directory.handle([stored("transaction-t", 0n, "TransactionReceived", {}), stored("elsewhere", 5n, "SubscriptionSetChanged", {})]);
+    directory.handle([
+      stored("transaction-t", 0n, "TransactionReceived", {}),
+      stored("elsewhere", 5n, "SubscriptionSetChanged", {}),
+    ]);
     expect(directory.version).toBe("no_stream");
     expect(directory.match(transaction).size).toBe(0);
   });

@@ -6,7 +6,12 @@ import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createWebhookSender } from "../../src/adapters/http/webhook-sender.js";
-import { type DeliveryWorker, type HandOffCandidate, type HandOffReservation, startDeliveryWorker } from "../../src/app/delivery-worker.js";
+import {
+  type DeliveryWorker,
+  type HandOffCandidate,
+  type HandOffReservation,
+  startDeliveryWorker,
+} from "../../src/app/delivery-worker.js";
 import { type DeliveryLease, type DeliveryScheduled, deliveryStream } from "../../src/domain/delivery.js";
 import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
@@ -75,7 +80,13 @@ function endpoint(overrides: Partial<Pick<Endpoint, "rateLimit" | "status">> = {
 function candidate(to: Endpoint): HandOffCandidate {
   const { webhookId, path: _, ...snapshot } = to;
   const deliveryId = randomUUID();
-  return { deliveryId, webhookId, payload: JSON.stringify({ deliveryId }), correlationId: randomUUID(), endpoint: snapshot };
+  return {
+    deliveryId,
+    webhookId,
+    payload: JSON.stringify({ deliveryId }),
+    correlationId: randomUUID(),
+    endpoint: snapshot,
+  };
 }
 
 /** What ingest appends for a candidate: its DeliveryScheduled, carrying the lease when it got one. */
@@ -91,7 +102,11 @@ async function schedule(delivery: HandOffCandidate, lease: DeliveryLease | undef
     ...(lease === undefined ? {} : { lease }),
   };
   const metadata = eventMetadata("system:ingest", { correlationId: delivery.correlationId });
-  await log.store.append(deliveryStream(delivery.deliveryId), [{ type: "DeliveryScheduled", data, metadata }], "no_stream");
+  await log.store.append(
+    deliveryStream(delivery.deliveryId),
+    [{ type: "DeliveryScheduled", data, metadata }],
+    "no_stream",
+  );
 }
 
 const leased = (reservation: HandOffReservation) => [...reservation.leases.keys()];
@@ -145,7 +160,9 @@ describe("reserve", () => {
     held.cancel();
 
     // The attempt times out and is recorded on the written stream, after its DeliveryScheduled.
-    await expect.poll(() => eventTypes(written.deliveryId), { timeout: TIMEOUT_MS * 3 }).toEqual(["0:DeliveryScheduled", "1:DeliveryAttempted", "2:DeliveryRetryScheduled"]);
+    await expect
+      .poll(() => eventTypes(written.deliveryId), { timeout: TIMEOUT_MS * 3 })
+      .toEqual(["0:DeliveryScheduled", "1:DeliveryAttempted", "2:DeliveryRetryScheduled"]);
     expect(receiver.on(slow.path)).toHaveLength(1);
     expect(await eventTypes(refused.deliveryId)).toEqual([]);
   });
@@ -156,7 +173,9 @@ describe("reserve", () => {
     for (let i = 0; i < 2; i++) {
       await sql`
         insert into delivery_queue (delivery_id, webhook_id, payload, correlation_id, state, attempts, revision, due_at, leased_until, leased_by)
-        values (${randomUUID()}, ${busy.webhookId}, '{}', 'c', 'pending', 0, 0, now(), now() + ${LEASE_MS} * interval '1 millisecond', 'another-process')`.execute(log.database.db);
+        values (${randomUUID()}, ${busy.webhookId}, '{}', 'c', 'pending', 0, 0, now(), now() + ${LEASE_MS} * interval '1 millisecond', 'another-process')`.execute(
+        log.database.db,
+      );
     }
     const tryOne = () => {
       const reservation = worker.reserve([candidate(busy)]);
@@ -188,10 +207,15 @@ describe("a handed-off delivery", () => {
     const projectUpTo = async (type: string) => {
       let events: StoredEvent[] = [];
       await expect
-        .poll(async () => {
-          events = await log.store.readAll(from, { filter: { eventTypes: projection.eventTypes }, maxCount: 1000 });
-          return events.filter((event) => event.stream === deliveryStream(delivery.deliveryId)).map((event) => event.type);
-        }, { timeout: 15_000 })
+        .poll(
+          async () => {
+            events = await log.store.readAll(from, { filter: { eventTypes: projection.eventTypes }, maxCount: 1000 });
+            return events
+              .filter((event) => event.stream === deliveryStream(delivery.deliveryId))
+              .map((event) => event.type);
+          },
+          { timeout: 15_000 },
+        )
         .toContain(type);
       await applyBatch(log.database.db, projection, from, events);
       from = events.at(-1)?.position ?? from;
@@ -204,17 +228,30 @@ describe("a handed-off delivery", () => {
       .executeTakeFirstOrThrow();
     // Leased to the worker that took it, for at least the lease it was handed (the queue may extend it: delivery-queue.ts).
     expect(row).toMatchObject({ leased_by: lease?.worker });
-    expect((row as { leased_until: Date }).leased_until.getTime()).toBeGreaterThanOrEqual(lease?.until ?? Number.POSITIVE_INFINITY);
-    expect(await claimDeliveries(log.database.db, { limit: 100, leaseMs: 60_000, skipWebhooks: [], worker: "another-process" })).toEqual([]);
+    expect((row as { leased_until: Date }).leased_until.getTime()).toBeGreaterThanOrEqual(
+      lease?.until ?? Number.POSITIVE_INFINITY,
+    );
+    expect(
+      await claimDeliveries(log.database.db, {
+        limit: 100,
+        leaseMs: 60_000,
+        skipWebhooks: [],
+        worker: "another-process",
+      }),
+    ).toEqual([]);
 
     reservation.commit(new Set([delivery.deliveryId]));
-    await expect.poll(() => eventTypes(delivery.deliveryId)).toEqual(["0:DeliveryScheduled", "1:DeliveryAttempted", "2:DeliverySucceeded"]);
+    await expect
+      .poll(() => eventTypes(delivery.deliveryId))
+      .toEqual(["0:DeliveryScheduled", "1:DeliveryAttempted", "2:DeliverySucceeded"]);
     const requests = receiver.on(target.path);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.body).toBe(delivery.payload);
 
     await projectUpTo("DeliverySucceeded");
-    const left = await sql`select 1 from delivery_queue where delivery_id = ${delivery.deliveryId}`.execute(log.database.db);
+    const left = await sql`select 1 from delivery_queue where delivery_id = ${delivery.deliveryId}`.execute(
+      log.database.db,
+    );
     expect(left.rows).toEqual([]);
   });
 
@@ -229,7 +266,11 @@ describe("a handed-off delivery", () => {
     await schedule(delivery, reservation.leases.get(delivery.deliveryId));
     reservation.commit(new Set([delivery.deliveryId]));
     await stopped;
-    expect(await eventTypes(delivery.deliveryId)).toEqual(["0:DeliveryScheduled", "1:DeliveryAttempted", "2:DeliverySucceeded"]);
+    expect(await eventTypes(delivery.deliveryId)).toEqual([
+      "0:DeliveryScheduled",
+      "1:DeliveryAttempted",
+      "2:DeliverySucceeded",
+    ]);
     expect(receiver.on(target.path)).toHaveLength(1);
     // Stopped: no more hand-offs.
     expect(worker.reserve([candidate(endpoint())]).leases.size).toBe(0);

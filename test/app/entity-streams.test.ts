@@ -13,7 +13,11 @@ const event = (revision: number, at: string): StoredEvent => ({
 });
 
 describe("eventsAsOf", () => {
-  const events = [event(0, "2026-01-01T00:00:00.000Z"), event(1, "2026-01-02T00:00:00.000Z"), event(2, "2026-01-03T00:00:00.000Z")];
+  const events = [
+    event(0, "2026-01-01T00:00:00.000Z"),
+    event(1, "2026-01-02T00:00:00.000Z"),
+    event(2, "2026-01-03T00:00:00.000Z"),
+  ];
 
   it("keeps the events that happened at or before the time", () => {
     expect(eventsAsOf(events, Date.parse("2026-01-02T00:00:00.000Z")).map((e) => e.revision)).toEqual([0n, 1n]);
@@ -22,7 +26,11 @@ describe("eventsAsOf", () => {
   });
 
   it("stops at the first later event, so a clock that stepped back never skips a revision", () => {
-    const skewed = [event(0, "2026-01-01T00:00:00.000Z"), event(1, "2026-01-05T00:00:00.000Z"), event(2, "2026-01-03T00:00:00.000Z")];
+    const skewed = [
+      event(0, "2026-01-01T00:00:00.000Z"),
+      event(1, "2026-01-05T00:00:00.000Z"),
+      event(2, "2026-01-03T00:00:00.000Z"),
+    ];
     expect(eventsAsOf(skewed, Date.parse("2026-01-04T00:00:00.000Z")).map((e) => e.revision)).toEqual([0n]);
   });
 });

@@ -27,7 +27,9 @@ describe("HTTP server shutdown", () => {
     const answer = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
       request({ port, host: "127.0.0.1", path: "/slow", agent }, (response) => {
         response.resume();
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, connection: response.headers.connection }));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, connection: response.headers.connection }),
+        );
       })
         .on("error", reject)
         .end();
@@ -47,9 +49,17 @@ describe("HTTP server shutdown", () => {
 });
 
 describe("HTTP server answers and logs", () => {
-  async function serve(readiness: Parameters<typeof createHttpServer>[0]["readiness"], routes: (app: FastifyInstance) => void = () => {}) {
+  async function serve(
+    readiness: Parameters<typeof createHttpServer>[0]["readiness"],
+    routes: (app: FastifyInstance) => void = () => {},
+  ) {
     const logs: string[] = [];
-    const app = createHttpServer({ logger: createLogger("info", { write: (line: string) => void logs.push(line) }), readiness, bodyLimit: 1024, timeouts });
+    const app = createHttpServer({
+      logger: createLogger("info", { write: (line: string) => void logs.push(line) }),
+      readiness,
+      bodyLimit: 1024,
+      timeouts,
+    });
     routes(app);
     await app.listen({ port: 0, host: "127.0.0.1" });
     const { port } = app.server.address() as AddressInfo;
@@ -58,7 +68,10 @@ describe("HTTP server answers and logs", () => {
 
   it("names a failing readiness part without its error text, which goes to the log", async () => {
     const { app, logs, url } = await serve([
-      { name: "database", check: async () => Promise.reject(new Error("connect ECONNREFUSED db-primary.internal:5432")) },
+      {
+        name: "database",
+        check: async () => Promise.reject(new Error("connect ECONNREFUSED db-primary.internal:5432")),
+      },
       { name: "eventstore", check: async () => {} },
     ]);
     try {
@@ -105,7 +118,12 @@ describe("HTTP server answers and logs", () => {
 describe("HTTP server errors", () => {
   it("answers a 5xx with a request id and no internal code: a real PostgreSQL error's SQLSTATE stays in the log", async () => {
     const logs: string[] = [];
-    const app = createHttpServer({ logger: createLogger("error", { write: (line: string) => void logs.push(line) }), readiness: [], bodyLimit: 1024, timeouts });
+    const app = createHttpServer({
+      logger: createLogger("error", { write: (line: string) => void logs.push(line) }),
+      readiness: [],
+      bodyLimit: 1024,
+      timeouts,
+    });
     const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
     app.get("/fails", async () => client.query("select $1::jsonb", ['"\\u0000"']));

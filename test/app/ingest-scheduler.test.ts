@@ -2,15 +2,15 @@ import type { Kysely } from "kysely";
 import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { DeliveryDirectory } from "../../src/app/delivery-directory.js";
-import { natsIngestCodec } from "../../src/app/ingest.js";
 import type { HandOffCandidate } from "../../src/app/delivery-worker.js";
+import { natsIngestCodec } from "../../src/app/ingest.js";
 import { type DeliveryHandOff, ingestScheduler } from "../../src/app/ingest-scheduler.js";
 import { createLogger } from "../../src/app/logger.js";
 import { type DeliveryScheduled, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
+import { SUBSCRIPTION_SET_STREAM, subscriptionStream } from "../../src/domain/webhook-events.js";
 import { type DeliveryQueueTables, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
-import { SUBSCRIPTION_SET_STREAM, subscriptionStream } from "../../src/domain/webhook-events.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
@@ -53,20 +53,48 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     const db = log.database.db as unknown as Kysely<DeliveryQueueTables>;
     await deliveryQueueProjection().setup(db);
     const matching = await createEndpoint(log.store, "http://127.0.0.1:1/a");
-    const matchingSubscription = await createSubscription(log.store, matching.webhookId, { type: "asset-link", actions: ["delete"], collectionId: COLLECTION });
+    const matchingSubscription = await createSubscription(log.store, matching.webhookId, {
+      type: "asset-link",
+      actions: ["delete"],
+      collectionId: COLLECTION,
+    });
     const other = await createEndpoint(log.store, "http://127.0.0.1:1/b");
-    const otherSubscription = await createSubscription(log.store, other.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+    const otherSubscription = await createSubscription(log.store, other.webhookId, {
+      type: "asset-link",
+      actions: ["create"],
+      collectionId: COLLECTION,
+    });
     // The queue's endpoint rows, as its projection writes them.
     await db
       .insertInto("delivery_endpoints")
-      .values({ webhook_id: matching.webhookId, url: "http://127.0.0.1:1/a", retries: 5, rate_limit: null, rate_tat_ms: null, api_key: "k", signing_secret: "s", status: "active" })
+      .values({
+        webhook_id: matching.webhookId,
+        url: "http://127.0.0.1:1/a",
+        retries: 5,
+        rate_limit: null,
+        rate_tat_ms: null,
+        api_key: "k",
+        signing_secret: "s",
+        status: "active",
+      })
       .execute();
     const recorder = recordingHandOff();
-    const append = ingestScheduler({ store: log.store, directory: await directoryOf([matchingSubscription, otherSubscription]), db, handOff: recorder.handOff, logger });
+    const append = ingestScheduler({
+      store: log.store,
+      directory: await directoryOf([matchingSubscription, otherSubscription]),
+      db,
+      handOff: recorder.handOff,
+      logger,
+    });
 
     const [seed] = fixtureTransactions() as [Transaction];
     const codec = natsIngestCodec("transactions", 1_000_000);
-    const message = { body: Buffer.from(JSON.stringify(seed)), subject: "tx", messageId: "m-1", receivedAt: Date.now() };
+    const message = {
+      body: Buffer.from(JSON.stringify(seed)),
+      subject: "tx",
+      messageId: "m-1",
+      receivedAt: Date.now(),
+    };
     const first = await append([codec.decode(message).request]);
     expect(first).toHaveLength(1);
     expect(first[0]?.ok).toBe(true);
@@ -76,10 +104,26 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     const [scheduled] = (await log.store.readStream(deliveryStream(id))) as (StoredEvent & DeliveryScheduled)[];
     const [received] = await log.store.readStream(`transaction-${transactionId}`);
     expect(scheduled?.type).toBe("DeliveryScheduled");
-    expect(scheduled?.data).toMatchObject({ webhookId: matching.webhookId, transactionId, lease: { worker: "w1", until: 1_000 } });
-    expect(scheduled?.metadata).toMatchObject({ actor: "system:ingest", causationId: received?.id, correlationId: received?.metadata.correlationId });
+    expect(scheduled?.data).toMatchObject({
+      webhookId: matching.webhookId,
+      transactionId,
+      lease: { worker: "w1", until: 1_000 },
+    });
+    expect(scheduled?.metadata).toMatchObject({
+      actor: "system:ingest",
+      causationId: received?.id,
+      correlationId: received?.metadata.correlationId,
+    });
     expect(await log.store.readStream(deliveryStream(deliveryId(other.webhookId, transactionId)))).toEqual([]);
-    expect(recorder.offered).toEqual([[expect.objectContaining({ deliveryId: id, payload: JSON.stringify(seed), endpoint: expect.objectContaining({ url: "http://127.0.0.1:1/a" }) })]]);
+    expect(recorder.offered).toEqual([
+      [
+        expect.objectContaining({
+          deliveryId: id,
+          payload: JSON.stringify(seed),
+          endpoint: expect.objectContaining({ url: "http://127.0.0.1:1/a" }),
+        }),
+      ],
+    ]);
     expect(recorder.committed).toEqual([[id]]);
 
     // A redelivery decodes to the same streams: the transaction and its delivery are refused.
@@ -95,15 +139,27 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     // The directory knows the set as it was before this subscription.
     const directory = await directoryOf();
     const before = directory.version;
-    const subscriptionId = await createSubscription(log.store, endpoint.webhookId, { type: "asset-link", actions: ["delete"], collectionId: COLLECTION });
+    const subscriptionId = await createSubscription(log.store, endpoint.webhookId, {
+      type: "asset-link",
+      actions: ["delete"],
+      collectionId: COLLECTION,
+    });
     const append = ingestScheduler({ store: log.store, directory, db: log.database.db, logger });
     const codec = natsIngestCodec("transactions", 1_000_000);
     const [seed] = fixtureTransactions() as [Transaction];
-    const request = codec.decode({ body: Buffer.from(JSON.stringify(seed)), subject: "tx", messageId: "m-fence", receivedAt: Date.now() }).request;
+    const request = codec.decode({
+      body: Buffer.from(JSON.stringify(seed)),
+      subject: "tx",
+      messageId: "m-fence",
+      receivedAt: Date.now(),
+    }).request;
 
     const appended = append([request]);
     // Its log reader brings the directory up to date while ingest waits.
-    directory.handle([...(await log.store.readStream(subscriptionStream(subscriptionId))), ...(await log.store.readStream(SUBSCRIPTION_SET_STREAM))]);
+    directory.handle([
+      ...(await log.store.readStream(subscriptionStream(subscriptionId))),
+      ...(await log.store.readStream(SUBSCRIPTION_SET_STREAM)),
+    ]);
     const [outcome] = await appended;
     expect(outcome?.ok).toBe(true);
     expect(directory.version).not.toEqual(before);
@@ -115,7 +171,12 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
   it("passes batches without a transaction straight through", async () => {
     const append = ingestScheduler({ store: log.store, directory: await directoryOf(), db: log.database.db, logger });
     const codec = natsIngestCodec("transactions", 1_000_000);
-    const rejected = codec.decode({ body: Buffer.from("not json"), subject: "tx", messageId: "m-2", receivedAt: Date.now() });
+    const rejected = codec.decode({
+      body: Buffer.from("not json"),
+      subject: "tx",
+      messageId: "m-2",
+      receivedAt: Date.now(),
+    });
     const [outcome] = await append([rejected.request]);
     expect(outcome?.ok).toBe(true);
     expect(rejected.rejected).toBe("not_json");

@@ -12,8 +12,8 @@ import {
   noDeliveryYet,
   type RecoveryRequest,
   type RecoveryState,
-  recoveryId,
   type RequestRecovery,
+  recoveryId,
 } from "../../src/domain/delivery-recovery.js";
 
 const alice = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A";
@@ -32,7 +32,12 @@ const request = (change: Partial<RequestRecovery> = {}): RequestRecovery => ({
 });
 const recorded: DeliveryRecoveryRequested = {
   type: "DeliveryRecoveryRequested",
-  data: { recoveryId: recoveryId(alice, key), idempotencyKey: key, request: window, deliveries: [{ deliveryId: id, revision: 2 }] },
+  data: {
+    recoveryId: recoveryId(alice, key),
+    idempotencyKey: key,
+    request: window,
+    deliveries: [{ deliveryId: id, revision: 2 }],
+  },
 };
 
 /** given these past events of the recovery stream, when the request comes, then … */
@@ -45,9 +50,18 @@ const scheduled: DeliveryEvent = {
   type: "DeliveryScheduled",
   data: { deliveryId: id, webhookId, transactionId: "t1", subscriptionIds: ["s1"], transaction, scheduledAt: 0 },
 };
-const attempted: DeliveryEvent = { type: "DeliveryAttempted", data: { deliveryId: id, attempt: 1, startedAt: 5, durationMs: 1, url: "http://x/", status: 400 } };
-const failed: DeliveryEvent = { type: "DeliveryFailed", data: { deliveryId: id, reason: "not_retryable", attempts: 1, at: 6 } };
-const redelivered: DeliveryEvent = { type: "DeliveryRedeliveryRequested", data: { deliveryId: id, webhookId, transaction, attempts: 1, dueAt: 50 } };
+const attempted: DeliveryEvent = {
+  type: "DeliveryAttempted",
+  data: { deliveryId: id, attempt: 1, startedAt: 5, durationMs: 1, url: "http://x/", status: 400 },
+};
+const failed: DeliveryEvent = {
+  type: "DeliveryFailed",
+  data: { deliveryId: id, reason: "not_retryable", attempts: 1, at: 6 },
+};
+const redelivered: DeliveryEvent = {
+  type: "DeliveryRedeliveryRequested",
+  data: { deliveryId: id, webhookId, transaction, attempts: 1, dueAt: 50 },
+};
 
 /** given these past events of a delivery stream, when a recorded request takes it back, then … */
 function givenDelivery(...events: DeliveryEvent[]) {
@@ -56,13 +70,23 @@ function givenDelivery(...events: DeliveryEvent[]) {
 }
 
 describe("delivery recovery with an idempotency key", () => {
-  it.each(["k", "x".repeat(255), "order 42 / retry #1", "550e8400-e29b-41d4-a716-446655440000"])("takes the key %j", (good) => {
-    expect(idempotencyKeyRefusal(good)).toBeUndefined();
-  });
+  it.each(["k", "x".repeat(255), "order 42 / retry #1", "550e8400-e29b-41d4-a716-446655440000"])(
+    "takes the key %j",
+    (good) => {
+      expect(idempotencyKeyRefusal(good)).toBeUndefined();
+    },
+  );
 
-  it.each(["", "x".repeat(256), "tab\there", "line\n", "nul\u0000", "del\u007f", "é", "💥"])("refuses the key %j, naming the field", (bad) => {
-    expect(idempotencyKeyRefusal(bad)).toEqual({ code: "INVALID", field: "idempotencyKey", message: expect.any(String) });
-  });
+  it.each(["", "x".repeat(256), "tab\there", "line\n", "nul\u0000", "del\u007f", "é", "💥"])(
+    "refuses the key %j, naming the field",
+    (bad) => {
+      expect(idempotencyKeyRefusal(bad)).toEqual({
+        code: "INVALID",
+        field: "idempotencyKey",
+        message: expect.any(String),
+      });
+    },
+  );
 
   it("derives one recovery id per caller and key", () => {
     expect(recoveryId(alice, key)).toBe(recoveryId(alice, key));
@@ -72,12 +96,18 @@ describe("delivery recovery with an idempotency key", () => {
 
   it("records a new key's request with the failed deliveries found as its answer", () => {
     expect(givenRecovery().when(request())).toEqual({ ok: true, events: [recorded] });
-    expect(givenRecovery().when(request({ failed: [] }))).toEqual({ ok: true, events: [{ ...recorded, data: { ...recorded.data, deliveries: [] } }] });
+    expect(givenRecovery().when(request({ failed: [] }))).toEqual({
+      ok: true,
+      events: [{ ...recorded, data: { ...recorded.data, deliveries: [] } }],
+    });
   });
 
   it("decides nothing for a repeat with the same arguments, whatever is failed now", () => {
     expect(givenRecovery(recorded).when(request())).toEqual({ ok: true, events: [] });
-    expect(givenRecovery(recorded).when(request({ failed: [{ deliveryId: id, revision: 5 }] }))).toEqual({ ok: true, events: [] });
+    expect(givenRecovery(recorded).when(request({ failed: [{ deliveryId: id, revision: 5 }] }))).toEqual({
+      ok: true,
+      events: [],
+    });
   });
 
   it.each<[string, RecoveryRequest]>([
@@ -86,18 +116,26 @@ describe("delivery recovery with an idempotency key", () => {
     ["another endpoint", { ...window, webhookId: "0d5cbbd4-1f2c-4c64-9bd3-3b6a44f3e1a7" }],
     ["another mutation", { mutation: "redeliver", webhookId, deliveryId: id }],
   ])("refuses the key with %s: CONFLICT", (_what, other) => {
-    expect(givenRecovery(recorded).when(request({ request: other }))).toEqual({ ok: false, error: { code: "CONFLICT", message: expect.stringContaining("idempotencyKey") } });
+    expect(givenRecovery(recorded).when(request({ request: other }))).toEqual({
+      ok: false,
+      error: { code: "CONFLICT", message: expect.stringContaining("idempotencyKey") },
+    });
   });
 
   it("tells redeliver requests apart by delivery", () => {
     const redeliver: RecoveryRequest = { mutation: "redeliver", webhookId, deliveryId: id };
     const first: DeliveryRecoveryRequested = { ...recorded, data: { ...recorded.data, request: redeliver } };
     expect(givenRecovery(first).when(request({ request: redeliver }))).toEqual({ ok: true, events: [] });
-    expect(givenRecovery(first).when(request({ request: { ...redeliver, deliveryId: deliveryId(webhookId, "t2") } }))).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
+    expect(
+      givenRecovery(first).when(request({ request: { ...redeliver, deliveryId: deliveryId(webhookId, "t2") } })),
+    ).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
   });
 
   it("sees a delivery failed at the revision of its stream's last event", () => {
-    expect(failedDelivery(id, givenDelivery(scheduled, attempted, failed).current)).toEqual({ deliveryId: id, revision: 2 });
+    expect(failedDelivery(id, givenDelivery(scheduled, attempted, failed).current)).toEqual({
+      deliveryId: id,
+      revision: 2,
+    });
     expect(failedDelivery(id, givenDelivery(scheduled).current)).toBeUndefined();
     expect(failedDelivery(id, givenDelivery(scheduled, attempted, failed, redelivered).current)).toBeUndefined();
   });
@@ -108,7 +146,10 @@ describe("delivery recovery with an idempotency key", () => {
 
   it("sends nothing once the stream moved on: taken back already, even if that attempt failed again", () => {
     const again: DeliveryEvent[] = [
-      { type: "DeliveryAttempted", data: { deliveryId: id, attempt: 2, startedAt: 60, durationMs: 1, url: "http://x/", status: 400 } },
+      {
+        type: "DeliveryAttempted",
+        data: { deliveryId: id, attempt: 2, startedAt: 60, durationMs: 1, url: "http://x/", status: 400 },
+      },
       { type: "DeliveryFailed", data: { deliveryId: id, reason: "not_retryable", attempts: 2, at: 61 } },
     ];
     expect(givenDelivery(scheduled, attempted, failed, redelivered).when(2)).toEqual({ ok: true, events: [] });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { type DeliveryCommand, type DeliveryEvent, type DeliveryState, decide, deliveryId, evolve, initialDeliveryState, truncateUtf8 } from "../../src/domain/delivery.js";
+import {
+  type DeliveryCommand,
+  type DeliveryEvent,
+  type DeliveryState,
+  decide,
+  deliveryId,
+  evolve,
+  initialDeliveryState,
+  truncateUtf8,
+} from "../../src/domain/delivery.js";
 import type { AttemptResult } from "../../src/domain/retry-policy.js";
 
 const id = deliveryId("w1", "t1");
@@ -23,7 +32,14 @@ function run(commands: DeliveryCommand[]): { state: DeliveryState; events: Deliv
 
 const scheduleCommand: DeliveryCommand = {
   type: "Schedule",
-  data: { deliveryId: id, webhookId: "w1", transactionId: "t1", subscriptionIds: ["s1"], transaction: { status: "SUCCESS", events: [] }, scheduledAt: 0 },
+  data: {
+    deliveryId: id,
+    webhookId: "w1",
+    transactionId: "t1",
+    subscriptionIds: ["s1"],
+    transaction: { status: "SUCCESS", events: [] },
+    scheduledAt: 0,
+  },
 };
 const attempt = (result: AttemptResult, now = 1000): DeliveryCommand => ({
   type: "RecordAttempt",
@@ -42,7 +58,12 @@ describe("delivery aggregate", () => {
   });
 
   it("records every attempt and its outcome: retry, retry, success", () => {
-    const { state, events } = run([scheduleCommand, attempt({ kind: "response", status: 503 }), attempt({ kind: "response", status: 429, retryAfter: "1" }), attempt({ kind: "response", status: 200 })]);
+    const { state, events } = run([
+      scheduleCommand,
+      attempt({ kind: "response", status: 503 }),
+      attempt({ kind: "response", status: 429, retryAfter: "1" }),
+      attempt({ kind: "response", status: 200 }),
+    ]);
     expect(events.map((e) => e.type)).toEqual([
       "DeliveryScheduled",
       "DeliveryAttempted",
@@ -59,12 +80,19 @@ describe("delivery aggregate", () => {
   });
 
   it("fails with the reason and refuses attempts afterwards", () => {
-    const { events, refused, state } = run([scheduleCommand, attempt({ kind: "response", status: 400 }), attempt({ kind: "response", status: 200 })]);
+    const { events, refused, state } = run([
+      scheduleCommand,
+      attempt({ kind: "response", status: 400 }),
+      attempt({ kind: "response", status: 200 }),
+    ]);
     expect(events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "not_retryable", attempts: 1 } });
     expect(refused).toHaveLength(1);
     expect(state.status).toBe("failed");
     const exhausted = run([scheduleCommand, ...[1, 2, 3].map(() => attempt({ kind: "error", errorClass: "timeout" }))]);
-    expect(exhausted.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "retries_exhausted", attempts: 3 } });
+    expect(exhausted.events.at(-1)).toMatchObject({
+      type: "DeliveryFailed",
+      data: { reason: "retries_exhausted", attempts: 3 },
+    });
   });
 
   it("never schedules twice", () => {
@@ -72,12 +100,24 @@ describe("delivery aggregate", () => {
   });
 
   it("pauses, resumes and cancels", () => {
-    const paused = run([scheduleCommand, { type: "Pause", deliveryId: id, now: 5 }, attempt({ kind: "response", status: 200 })]);
+    const paused = run([
+      scheduleCommand,
+      { type: "Pause", deliveryId: id, now: 5 },
+      attempt({ kind: "response", status: 200 }),
+    ]);
     expect(paused.state.status).toBe("paused");
     expect(paused.refused).toHaveLength(1);
-    const resumed = run([scheduleCommand, { type: "Pause", deliveryId: id, now: 5 }, { type: "Resume", deliveryId: id, now: 9 }]);
+    const resumed = run([
+      scheduleCommand,
+      { type: "Pause", deliveryId: id, now: 5 },
+      { type: "Resume", deliveryId: id, now: 9 },
+    ]);
     expect(resumed.events.at(-1)).toEqual({ type: "DeliveryResumed", data: { deliveryId: id, dueAt: 9 } });
-    const cancelled = run([scheduleCommand, { type: "Pause", deliveryId: id, now: 5 }, { type: "Cancel", deliveryId: id, reason: "endpoint_deleted", now: 7 }]);
+    const cancelled = run([
+      scheduleCommand,
+      { type: "Pause", deliveryId: id, now: 5 },
+      { type: "Cancel", deliveryId: id, reason: "endpoint_deleted", now: 7 },
+    ]);
     expect(cancelled.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "endpoint_deleted" } });
   });
 
@@ -85,10 +125,21 @@ describe("delivery aggregate", () => {
     const transaction = { status: "SUCCESS", events: [] };
     const redeliver: DeliveryCommand = { type: "Redeliver", deliveryId: id, webhookId: "w1", transaction, now: 50 };
     const failed = [scheduleCommand, attempt({ kind: "response", status: 400 })];
-    const { events, refused, state } = run([...failed, redeliver, redeliver, attempt({ kind: "response", status: 200 })]);
+    const { events, refused, state } = run([
+      ...failed,
+      redeliver,
+      redeliver,
+      attempt({ kind: "response", status: 200 }),
+    ]);
     expect(events.slice(3)).toEqual([
-      { type: "DeliveryRedeliveryRequested", data: { deliveryId: id, webhookId: "w1", transaction, attempts: 1, dueAt: 50 } },
-      expect.objectContaining({ type: "DeliveryAttempted", data: expect.objectContaining({ attempt: 2, status: 200 }) }),
+      {
+        type: "DeliveryRedeliveryRequested",
+        data: { deliveryId: id, webhookId: "w1", transaction, attempts: 1, dueAt: 50 },
+      },
+      expect.objectContaining({
+        type: "DeliveryAttempted",
+        data: expect.objectContaining({ attempt: 2, status: 200 }),
+      }),
       expect.objectContaining({ type: "DeliverySucceeded" }),
     ]);
     // Asked again while it is pending: nothing to do.
@@ -100,12 +151,27 @@ describe("delivery aggregate", () => {
     expect(early.events.at(-1)).toMatchObject({ type: "DeliveryRetryScheduled", data: { attempt: 3 } });
     const timeout = () => attempt({ kind: "error", errorClass: "timeout" });
     const exhausted = run([scheduleCommand, timeout(), timeout(), timeout(), redeliver, timeout()]);
-    expect(exhausted.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "retries_exhausted", attempts: 4 } });
+    expect(exhausted.events.at(-1)).toMatchObject({
+      type: "DeliveryFailed",
+      data: { reason: "retries_exhausted", attempts: 4 },
+    });
     expect(run([scheduleCommand, redeliver]).refused).toHaveLength(1);
   });
 
   it("keeps at most 4 KiB of a response body, never half a character", () => {
-    const { events } = run([scheduleCommand, { ...attempt({ kind: "response", status: 500 }), report: { result: { kind: "response", status: 500 }, url: "u", startedAt: 0, durationMs: 1, responseBody: "é".repeat(3000) } } as DeliveryCommand]);
+    const { events } = run([
+      scheduleCommand,
+      {
+        ...attempt({ kind: "response", status: 500 }),
+        report: {
+          result: { kind: "response", status: 500 },
+          url: "u",
+          startedAt: 0,
+          durationMs: 1,
+          responseBody: "é".repeat(3000),
+        },
+      } as DeliveryCommand,
+    ]);
     const body = (events[1]?.data as { responseBody: string }).responseBody;
     expect(Buffer.byteLength(body)).toBe(4096);
     expect(truncateUtf8("aé", 2)).toBe("a");

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type AttemptObservation, decideEndpointHealth, decideEndpointHealthOf, observeAttempt } from "../../src/domain/endpoint-health.js";
+import {
+  type AttemptObservation,
+  decideEndpointHealth,
+  decideEndpointHealthOf,
+  observeAttempt,
+} from "../../src/domain/endpoint-health.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../../src/domain/webhook-endpoint.js";
 import type { WebhookEndpointEvent } from "../../src/domain/webhook-events.js";
 
@@ -8,7 +13,15 @@ const HOUR = 3_600_000;
 const rules = { disableAfterMs: 5 * 24 * HOUR };
 const created: WebhookEndpointEvent = {
   type: "WebhookEndpointCreated",
-  data: { webhookId, subscriber: "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A", url: "https://example.com/hook", retries: 5, apiKey: "v1.a", signingSecret: "v1.b", createdAt: 1000 },
+  data: {
+    webhookId,
+    subscriber: "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
+    url: "https://example.com/hook",
+    retries: 5,
+    apiKey: "v1.a",
+    signingSecret: "v1.b",
+    createdAt: 1000,
+  },
 };
 
 /** given these past events, when an attempt is observed, then … */
@@ -20,7 +33,10 @@ function given(...events: WebhookEndpointEvent[]) {
 describe("endpoint health", () => {
   it("disables the endpoint at once on 410 Gone", () => {
     const decision = given(created).when({ outcome: "gone", at: 2000 });
-    expect(decision).toEqual({ ok: true, events: [{ type: "WebhookEndpointDisabled", data: { webhookId, reason: "gone", at: 2000 } }] });
+    expect(decision).toEqual({
+      ok: true,
+      events: [{ type: "WebhookEndpointDisabled", data: { webhookId, reason: "gone", at: 2000 } }],
+    });
     const disabled = given(created, ...(decision.ok ? decision.events : []));
     expect(disabled.state).toMatchObject({ disabledReason: "gone" });
     // Already disabled: nothing more to say, however often it is observed again.
@@ -31,10 +47,18 @@ describe("endpoint health", () => {
     const failing: WebhookEndpointEvent = { type: "WebhookEndpointFailing", data: { webhookId, since: 2000 } };
     expect(given(created).when({ outcome: "failed", at: 2000 })).toEqual({ ok: true, events: [failing] });
     expect(given(created, failing).state).toMatchObject({ failingSince: 2000 });
-    expect(given(created, failing).when({ outcome: "failed", at: 2000 + rules.disableAfterMs - 1 })).toEqual({ ok: true, events: [] });
+    expect(given(created, failing).when({ outcome: "failed", at: 2000 + rules.disableAfterMs - 1 })).toEqual({
+      ok: true,
+      events: [],
+    });
     expect(given(created, failing).when({ outcome: "failed", at: 2000 + rules.disableAfterMs })).toEqual({
       ok: true,
-      events: [{ type: "WebhookEndpointDisabled", data: { webhookId, reason: "failing_too_long", at: 2000 + rules.disableAfterMs } }],
+      events: [
+        {
+          type: "WebhookEndpointDisabled",
+          data: { webhookId, reason: "failing_too_long", at: 2000 + rules.disableAfterMs },
+        },
+      ],
     });
   });
 
@@ -47,17 +71,30 @@ describe("endpoint health", () => {
   });
 
   it("is enabled again by resuming, and ignores attempts made before the resumption (a replayed 410)", () => {
-    const disabled: WebhookEndpointEvent = { type: "WebhookEndpointDisabled", data: { webhookId, reason: "gone", at: 2000 } };
+    const disabled: WebhookEndpointEvent = {
+      type: "WebhookEndpointDisabled",
+      data: { webhookId, reason: "gone", at: 2000 },
+    };
     const resumed: WebhookEndpointEvent = { type: "WebhookEndpointResumed", data: { webhookId, at: 5000 } };
     const health = given(created, disabled, resumed);
-    expect(health.state).toMatchObject({ disabledReason: undefined, failingSince: undefined, paused: false, healthFrom: 5000 });
+    expect(health.state).toMatchObject({
+      disabledReason: undefined,
+      failingSince: undefined,
+      paused: false,
+      healthFrom: 5000,
+    });
     expect(health.when({ outcome: "gone", at: 2000 })).toEqual({ ok: true, events: [] });
-    expect(health.when({ outcome: "gone", at: 6000 })).toMatchObject({ ok: true, events: [{ type: "WebhookEndpointDisabled" }] });
+    expect(health.when({ outcome: "gone", at: 6000 })).toMatchObject({
+      ok: true,
+      events: [{ type: "WebhookEndpointDisabled" }],
+    });
   });
 
   it("says nothing about endpoints that do not exist or were deleted", () => {
     expect(given().when({ outcome: "gone", at: 2000 })).toEqual({ ok: true, events: [] });
-    expect(given(created, { type: "WebhookEndpointDeleted", data: { webhookId } }).when({ outcome: "gone", at: 2000 })).toEqual({ ok: true, events: [] });
+    expect(
+      given(created, { type: "WebhookEndpointDeleted", data: { webhookId } }).when({ outcome: "gone", at: 2000 }),
+    ).toEqual({ ok: true, events: [] });
   });
 
   it("reads an attempt: 410 is gone, 2xx succeeded, anything else (or no answer) failed", () => {
@@ -79,7 +116,10 @@ describe("endpoint health", () => {
       ok: true,
       events: [
         { type: "WebhookEndpointFailing", data: { webhookId, since: 2000 } },
-        { type: "WebhookEndpointDisabled", data: { webhookId, reason: "failing_too_long", at: 2000 + rules.disableAfterMs } },
+        {
+          type: "WebhookEndpointDisabled",
+          data: { webhookId, reason: "failing_too_long", at: 2000 + rules.disableAfterMs },
+        },
       ],
     });
     const after = given(created, ...(decision.ok ? decision.events : []));

@@ -1,10 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { decodeTenantEventMessage, decodeTransactionMessage, transactionIdFor } from "../../src/domain/ingest-decoding.js";
+import {
+  decodeTenantEventMessage,
+  decodeTransactionMessage,
+  transactionIdFor,
+} from "../../src/domain/ingest-decoding.js";
 import { findUnstorable } from "../../src/domain/storable-json.js";
 import { fixtureTenantEvents, fixtureTransactions } from "../support/fixtures.js";
 
 const encode = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
-const message = (body: Uint8Array, messageId?: string) => ({ body, source: "nats" as const, receivedAt: 1, maxBytes: 1024, ...(messageId ? { messageId } : {}) });
+const message = (body: Uint8Array, messageId?: string) => ({
+  body,
+  source: "nats" as const,
+  receivedAt: 1,
+  maxBytes: 1024,
+  ...(messageId ? { messageId } : {}),
+});
 
 describe("decodeTransactionMessage", () => {
   it("accepts every fixture transaction as TransactionReceived on its own stream", () => {
@@ -35,7 +45,11 @@ describe("decodeTransactionMessage", () => {
     ["not JSON", "{nope", "not JSON"],
     ["an array", "[]", "JSON object"],
     ["no events", JSON.stringify({ status: "SUCCESS" }), "events must be an array"],
-    ["an event without a type", JSON.stringify({ status: "SUCCESS", events: [{ action: "create", collectionId: "1:evm:0x1" }] }), "events[0].type"],
+    [
+      "an event without a type",
+      JSON.stringify({ status: "SUCCESS", events: [{ action: "create", collectionId: "1:evm:0x1" }] }),
+      "events[0].type",
+    ],
   ])("rejects %s with the reason", (_name, body, reason) => {
     const decision = decodeTransactionMessage(message(encode(body), "bad-1"));
     expect(decision.accepted).toBe(false);
@@ -58,7 +72,12 @@ describe("decodeTransactionMessage", () => {
     ["a NUL in a key", '{"status":"SUCCESS","events":[],"a\\u0000":1}', "nul_character", "a key in $"],
     ["a lone high surrogate", '{"status":"SUCCESS","events":[],"x":"\\ud800"}', "lone_surrogate", "$.x"],
     ["a lone low surrogate in a key", '{"status":"SUCCESS","events":[],"\\udc00":1}', "lone_surrogate", "a key in $"],
-    ["5,000 levels of nesting", `{"status":"SUCCESS","events":[],"deep":${"[".repeat(5000)}${"]".repeat(5000)}}`, "too_deep", "nested deeper than 64 levels"],
+    [
+      "5,000 levels of nesting",
+      `{"status":"SUCCESS","events":[],"deep":${"[".repeat(5000)}${"]".repeat(5000)}}`,
+      "too_deep",
+      "nested deeper than 64 levels",
+    ],
   ])("refuses %s, which the store cannot hold, with its code and a storable record", (_name, body, code, where) => {
     const decision = decodeTransactionMessage({ ...message(encode(body), "poison-1"), maxBytes: 65_536 });
     expect(decision.accepted).toBe(false);
@@ -106,8 +125,13 @@ describe("decodeTenantEventMessage", () => {
   });
 
   it("refuses a payload the store cannot hold", () => {
-    const decision = decodeTenantEventMessage(message(encode('{"wallet_id":"w","topic":"connections","payload":{"label":"\\udfff"}}')));
-    expect(decision.event.data).toMatchObject({ code: "lone_surrogate", reason: expect.stringContaining("$.payload.label") });
+    const decision = decodeTenantEventMessage(
+      message(encode('{"wallet_id":"w","topic":"connections","payload":{"label":"\\udfff"}}')),
+    );
+    expect(decision.event.data).toMatchObject({
+      code: "lone_surrogate",
+      reason: expect.stringContaining("$.payload.label"),
+    });
   });
 });
 
@@ -119,6 +143,9 @@ describe("published text", () => {
     const te = decodeTenantEventMessage(message(new TextEncoder().encode(tenantEvent)));
     expect(tx.accepted && te.accepted).toBe(true);
     expect(tx.event.data).toMatchObject({ publishedText: transaction, transaction: { status: "SUCCESS", "10": "éé" } });
-    expect(te.event.data).toMatchObject({ publishedText: tenantEvent, event: { wallet_id: "w", topic: "basic-message" } });
+    expect(te.event.data).toMatchObject({
+      publishedText: tenantEvent,
+      event: { wallet_id: "w", topic: "basic-message" },
+    });
   });
 });

@@ -36,7 +36,9 @@ describe("subjectsOverlap", () => {
 
   it("given any two patterns where one covers the other, then they overlap", () => {
     const token = fc.constantFrom("a", "b", "*");
-    const pattern = fc.tuple(fc.array(token, { minLength: 1, maxLength: 4 }), fc.boolean()).map(([parts, tail]) => [...parts, ...(tail ? [">"] : [])].join("."));
+    const pattern = fc
+      .tuple(fc.array(token, { minLength: 1, maxLength: 4 }), fc.boolean())
+      .map(([parts, tail]) => [...parts, ...(tail ? [">"] : [])].join("."));
     fc.assert(
       fc.property(pattern, pattern, (a, b) => {
         if (subjectCovers(a, b)) expect(subjectsOverlap(a, b)).toBe(true);
@@ -50,15 +52,24 @@ describe("chooseStream", () => {
   const state = { name: "cloudapi_aries_state_monitoring", subjects: ["cloudapi.aries.state_monitoring.*.*.>"] };
 
   it("given acapy-cloud's stream, then herald attaches to it with the default subject", () => {
-    expect(chooseStream([state, acapy], "cloudapi_aries_events", "cloudapi.aries.events.*.*")).toEqual({ kind: "attach", stream: "cloudapi_aries_events" });
+    expect(chooseStream([state, acapy], "cloudapi_aries_events", "cloudapi.aries.events.*.*")).toEqual({
+      kind: "attach",
+      stream: "cloudapi_aries_events",
+    });
   });
 
   it("given a covering stream of another name, then herald attaches to that one rather than create an overlapping one", () => {
-    expect(chooseStream([acapy], "HERALD_EVENTS", "cloudapi.aries.events.*.*")).toEqual({ kind: "attach", stream: "cloudapi_aries_events" });
+    expect(chooseStream([acapy], "HERALD_EVENTS", "cloudapi.aries.events.*.*")).toEqual({
+      kind: "attach",
+      stream: "cloudapi_aries_events",
+    });
   });
 
   it("given no stream near the subject, then herald creates the configured one", () => {
-    expect(chooseStream([state], "cloudapi_aries_events", "cloudapi.aries.events.*.*")).toEqual({ kind: "create", stream: "cloudapi_aries_events" });
+    expect(chooseStream([state], "cloudapi_aries_events", "cloudapi.aries.events.*.*")).toEqual({
+      kind: "create",
+      stream: "cloudapi_aries_events",
+    });
   });
 
   it("given herald's old default subject on acapy-cloud's NATS, then it is refused in one line naming the stream and the subject", () => {
@@ -72,7 +83,14 @@ describe("chooseStream", () => {
   });
 
   it("given the configured stream without the subject, then it is refused, not changed", () => {
-    const choice = chooseStream([{ name: "ASSET_REGISTER", subjects: ["other.subject"] }], "ASSET_REGISTER", "asset-register.transactions");
-    expect(choice).toMatchObject({ kind: "unusable", reason: expect.stringContaining("ASSET_REGISTER exists without subject asset-register.transactions") });
+    const choice = chooseStream(
+      [{ name: "ASSET_REGISTER", subjects: ["other.subject"] }],
+      "ASSET_REGISTER",
+      "asset-register.transactions",
+    );
+    expect(choice).toMatchObject({
+      kind: "unusable",
+      reason: expect.stringContaining("ASSET_REGISTER exists without subject asset-register.transactions"),
+    });
   });
 });

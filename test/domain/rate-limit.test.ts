@@ -19,7 +19,11 @@ function run(rateLimit: number, requests: readonly { at: number; wanted: number 
 describe("rate limit: send slots", () => {
   it("spaces attempts 1/rateLimit apart at low limits", () => {
     // 5 a second: one at once, then one every 200 ms, however many are wanted.
-    expect(takeSendSlots(5, undefined, 10, 1000)).toEqual({ granted: 1, theoreticalArrivalMs: 1200, nextSlotAtMs: 1200 });
+    expect(takeSendSlots(5, undefined, 10, 1000)).toEqual({
+      granted: 1,
+      theoreticalArrivalMs: 1200,
+      nextSlotAtMs: 1200,
+    });
     expect(takeSendSlots(5, 1200, 10, 1100)).toMatchObject({ granted: 0, nextSlotAtMs: 1200 });
     expect(takeSendSlots(5, 1200, 10, 1200)).toEqual({ granted: 1, theoreticalArrivalMs: 1400, nextSlotAtMs: 1400 });
   });
@@ -40,7 +44,9 @@ describe("rate limit: send slots", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 2000 }),
-        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 400 }), wanted: fc.integer({ min: 0, max: 50 }) }), { maxLength: 200 }),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 400 }), wanted: fc.integer({ min: 0, max: 50 }) }), {
+          maxLength: 200,
+        }),
         (rateLimit, steps) => {
           let at = 0;
           const requests = steps.map(({ gap, wanted }) => ({ at: (at += gap), wanted }));
@@ -49,7 +55,8 @@ describe("rate limit: send slots", () => {
           const tooMany: string[] = [];
           for (let i = 0; i < starts.length; i++) {
             for (let j = i; j < starts.length; j++) {
-              if (j - i + 1 > burst + ((starts[j]! - starts[i]!) * rateLimit) / 1000 + 1e-6) tooMany.push(`${j - i + 1} in [${starts[i]}, ${starts[j]}]`);
+              if (j - i + 1 > burst + ((starts[j]! - starts[i]!) * rateLimit) / 1000 + 1e-6)
+                tooMany.push(`${j - i + 1} in [${starts[i]}, ${starts[j]}]`);
             }
           }
           expect(tooMany).toEqual([]);
@@ -71,6 +78,9 @@ describe("rate limit: validation", () => {
   });
 
   it.each([0, -1, 1.5, MAX_RATE_LIMIT + 1, Number.NaN])("refuses %s, naming the field", (value) => {
-    expect(checkRateLimit(value)).toMatchObject({ ok: false, refusal: { ok: false, error: { code: "INVALID", field: "rateLimit" } } });
+    expect(checkRateLimit(value)).toMatchObject({
+      ok: false,
+      refusal: { ok: false, error: { code: "INVALID", field: "rateLimit" } },
+    });
   });
 });

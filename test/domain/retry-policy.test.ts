@@ -1,21 +1,34 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type AttemptResult, decideRetry, isRetryableStatus, parseRetryAfter, RETRY_AFTER_CEILING_MS, scheduledDelayMs } from "../../src/domain/retry-policy.js";
+import {
+  type AttemptResult,
+  decideRetry,
+  isRetryableStatus,
+  parseRetryAfter,
+  RETRY_AFTER_CEILING_MS,
+  scheduledDelayMs,
+} from "../../src/domain/retry-policy.js";
 
 const schedule = { baseMs: 5000, maxMs: 21_600_000 };
 const now = Date.UTC(2025, 0, 1);
 const base = { attempt: 1, retries: 5, now, schedule, random: 0 };
-const response = (status: number, retryAfter?: string): AttemptResult => ({ kind: "response", status, ...(retryAfter === undefined ? {} : { retryAfter }) });
+const response = (status: number, retryAfter?: string): AttemptResult => ({
+  kind: "response",
+  status,
+  ...(retryAfter === undefined ? {} : { retryAfter }),
+});
 
 describe("retry policy: the seed's table", () => {
   it("delivers on 2xx", () => {
-    for (const status of [200, 201, 204, 299]) expect(decideRetry({ ...base, result: response(status) })).toEqual({ kind: "delivered" });
+    for (const status of [200, 201, 204, 299])
+      expect(decideRetry({ ...base, result: response(status) })).toEqual({ kind: "delivered" });
   });
 
   it("retries 409, 429, 5xx, timeouts and connection errors", () => {
     const results: AttemptResult[] = [409, 429, 500, 502, 503, 599].map((status) => response(status));
     results.push({ kind: "error", errorClass: "timeout" }, { kind: "error", errorClass: "connection" });
-    for (const result of results) expect(decideRetry({ ...base, result })).toMatchObject({ kind: "retry", delayMs: 5000, dueAt: now + 5000 });
+    for (const result of results)
+      expect(decideRetry({ ...base, result })).toMatchObject({ kind: "retry", delayMs: 5000, dueAt: now + 5000 });
   });
 
   it("fails 1xx, 3xx and every other 4xx without retrying", () => {
@@ -31,8 +44,14 @@ describe("retry policy: the seed's table", () => {
 
   it("stops after retries + 1 attempts", () => {
     expect(decideRetry({ ...base, retries: 2, attempt: 2, result: response(503) }).kind).toBe("retry");
-    expect(decideRetry({ ...base, retries: 2, attempt: 3, result: response(503) })).toEqual({ kind: "give_up", reason: "retries_exhausted" });
-    expect(decideRetry({ ...base, retries: 0, attempt: 1, result: response(503) })).toEqual({ kind: "give_up", reason: "retries_exhausted" });
+    expect(decideRetry({ ...base, retries: 2, attempt: 3, result: response(503) })).toEqual({
+      kind: "give_up",
+      reason: "retries_exhausted",
+    });
+    expect(decideRetry({ ...base, retries: 0, attempt: 1, result: response(503) })).toEqual({
+      kind: "give_up",
+      reason: "retries_exhausted",
+    });
   });
 
   it("waits the longer of Retry-After and the schedule", () => {
@@ -43,7 +62,10 @@ describe("retry policy: the seed's table", () => {
   });
 
   it("gives up on a negative Retry-After and ignores one it cannot parse", () => {
-    expect(decideRetry({ ...base, result: response(429, "-1") })).toEqual({ kind: "give_up", reason: "negative_retry_after" });
+    expect(decideRetry({ ...base, result: response(429, "-1") })).toEqual({
+      kind: "give_up",
+      reason: "negative_retry_after",
+    });
     expect(decideRetry({ ...base, result: response(503, "soon") })).toMatchObject({ kind: "retry", delayMs: 5000 });
     expect(parseRetryAfter("1e3", now)).toEqual({ kind: "absent" });
     expect(parseRetryAfter("", now)).toEqual({ kind: "absent" });
@@ -67,10 +89,19 @@ describe("retry policy: properties", () => {
     { nil: undefined },
   );
   const result: fc.Arbitrary<AttemptResult> = fc.oneof(
-    fc.record({ kind: fc.constant("response" as const), status, retryAfter }).map(({ retryAfter: ra, ...rest }) => (ra === undefined ? rest : { ...rest, retryAfter: ra })),
-    fc.record({ kind: fc.constant("error" as const), errorClass: fc.constantFrom("timeout" as const, "connection" as const, "forbidden_address" as const) }),
+    fc
+      .record({ kind: fc.constant("response" as const), status, retryAfter })
+      .map(({ retryAfter: ra, ...rest }) => (ra === undefined ? rest : { ...rest, retryAfter: ra })),
+    fc.record({
+      kind: fc.constant("error" as const),
+      errorClass: fc.constantFrom("timeout" as const, "connection" as const, "forbidden_address" as const),
+    }),
   );
-  const scheduleArb = fc.integer({ min: 1, max: 1_000_000 }).chain((baseMs) => fc.record({ baseMs: fc.constant(baseMs), maxMs: fc.integer({ min: baseMs, max: 100_000_000 }) }));
+  const scheduleArb = fc
+    .integer({ min: 1, max: 1_000_000 })
+    .chain((baseMs) =>
+      fc.record({ baseMs: fc.constant(baseMs), maxMs: fc.integer({ min: baseMs, max: 100_000_000 }) }),
+    );
   const input = fc.record({
     result,
     attempt: fc.integer({ min: 1, max: 40 }),
@@ -100,26 +131,37 @@ describe("retry policy: properties", () => {
 
   it("never allows more than retries + 1 attempts, whatever the endpoint answers", () => {
     fc.assert(
-      fc.property(fc.array(result, { minLength: 1, maxLength: 30 }), fc.integer({ min: 0, max: 20 }), scheduleArb, (results, retries, sched) => {
-        let attempts = 0;
-        for (const r of results) {
-          attempts++;
-          const decision = decideRetry({ result: r, attempt: attempts, retries, now, schedule: sched, random: 0.5 });
-          if (decision.kind !== "retry") break;
-        }
-        expect(attempts).toBeLessThanOrEqual(retries + 1);
-      }),
+      fc.property(
+        fc.array(result, { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 0, max: 20 }),
+        scheduleArb,
+        (results, retries, sched) => {
+          let attempts = 0;
+          for (const r of results) {
+            attempts++;
+            const decision = decideRetry({ result: r, attempt: attempts, retries, now, schedule: sched, random: 0.5 });
+            if (decision.kind !== "retry") break;
+          }
+          expect(attempts).toBeLessThanOrEqual(retries + 1);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it("always stops on a negative Retry-After", () => {
     fc.assert(
-      fc.property(input, fc.constantFrom(409, 429, 500, 503, 599), fc.integer({ min: -1_000_000_000, max: -1 }), fc.boolean(), (i, retryable, seconds, decimal) => {
-        const value = decimal ? `${seconds}.5` : String(seconds);
-        const decision = decideRetry({ ...i, result: { kind: "response", status: retryable, retryAfter: value } });
-        expect(decision).toEqual({ kind: "give_up", reason: "negative_retry_after" });
-      }),
+      fc.property(
+        input,
+        fc.constantFrom(409, 429, 500, 503, 599),
+        fc.integer({ min: -1_000_000_000, max: -1 }),
+        fc.boolean(),
+        (i, retryable, seconds, decimal) => {
+          const value = decimal ? `${seconds}.5` : String(seconds);
+          const decision = decideRetry({ ...i, result: { kind: "response", status: retryable, retryAfter: value } });
+          expect(decision).toEqual({ kind: "give_up", reason: "negative_retry_after" });
+        },
+      ),
       { numRuns: 1000 },
     );
   });

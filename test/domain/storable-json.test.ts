@@ -15,15 +15,20 @@ const anyJson = fc.jsonValue({ maxDepth: 6, stringUnit: "binary" });
 /** One thing the store cannot hold, and the code that names it. */
 const poison = fc.oneof(
   fc.tuple(fc.string(), fc.string()).map(([a, b]) => ({ value: `${a}\u0000${b}`, code: "nul_character" })),
-  fc.integer({ min: 0xd800, max: 0xdbff }).map((unit) => ({ value: `${String.fromCharCode(unit)}x`, code: "lone_surrogate" })),
-  fc.integer({ min: 0xdc00, max: 0xdfff }).map((unit) => ({ value: `x${String.fromCharCode(unit)}`, code: "lone_surrogate" })),
+  fc
+    .integer({ min: 0xd800, max: 0xdbff })
+    .map((unit) => ({ value: `${String.fromCharCode(unit)}x`, code: "lone_surrogate" })),
+  fc
+    .integer({ min: 0xdc00, max: 0xdfff })
+    .map((unit) => ({ value: `x${String.fromCharCode(unit)}`, code: "lone_surrogate" })),
   fc.integer({ min: MAX_JSON_DEPTH + 1, max: 6000 }).map((depth) => ({ value: nested(depth), code: "too_deep" })),
 );
 
 /** `poison` placed somewhere inside `host`, as a value or (for strings) as a key. */
 function plant(host: unknown, bad: unknown, asKey: boolean, at: number): unknown {
   const leaf = asKey && typeof bad === "string" ? { [bad]: 1 } : bad;
-  if (Array.isArray(host)) return [...host.slice(0, at % (host.length + 1)), leaf, ...host.slice(at % (host.length + 1))];
+  if (Array.isArray(host))
+    return [...host.slice(0, at % (host.length + 1)), leaf, ...host.slice(at % (host.length + 1))];
   if (typeof host === "object" && host !== null) return { ...host, planted: leaf };
   return [host, leaf];
 }

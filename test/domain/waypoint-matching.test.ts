@@ -2,18 +2,22 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TenantEvent } from "../../src/domain/ingest-events.js";
 import {
-  type WaypointWait,
   eventAnswersWait,
   eventInScope,
   inWaitedGroup,
   mayWaitOn,
   payloadFieldText,
+  type WaypointWait,
   waitKeyOfEvent,
   waitKeyOfWait,
 } from "../../src/domain/waypoint-matching.js";
 import { fixtureTenantEvents } from "../support/fixtures.js";
 
-const [connectionCompleted, proofDone, otherGroupCredential] = fixtureTenantEvents() as [TenantEvent, TenantEvent, TenantEvent];
+const [connectionCompleted, proofDone, otherGroupCredential] = fixtureTenantEvents() as [
+  TenantEvent,
+  TenantEvent,
+  TenantEvent,
+];
 
 const waitFor = (event: TenantEvent, field: string, overrides: Partial<WaypointWait> = {}): WaypointWait => ({
   walletId: event.wallet_id,
@@ -26,7 +30,11 @@ const waitFor = (event: TenantEvent, field: string, overrides: Partial<WaypointW
 
 describe("topics", () => {
   it("given a topic the documentation does not list (acapy-cloud publishes basic-message), then it is a wait like any other", () => {
-    const message: TenantEvent = { ...connectionCompleted, topic: "basic-message", payload: { connection_id: "c1", state: "received" } };
+    const message: TenantEvent = {
+      ...connectionCompleted,
+      topic: "basic-message",
+      payload: { connection_id: "c1", state: "received" },
+    };
     expect(eventAnswersWait(message, waitFor(message, "connection_id"))).toBe(true);
     expect(eventAnswersWait(message, waitFor(message, "connection_id", { topic: "basic-messages" }))).toBe(false);
   });
@@ -34,10 +42,24 @@ describe("topics", () => {
 
 describe("group_id", () => {
   it("given a wait naming a group, then only an event of that group answers it", () => {
-    expect(eventAnswersWait(connectionCompleted, waitFor(connectionCompleted, "connection_id", { groupId: connectionCompleted.group_id! }))).toBe(true);
-    expect(eventAnswersWait(connectionCompleted, waitFor(connectionCompleted, "connection_id", { groupId: "another" }))).toBe(false);
-    expect(inWaitedGroup({ ...connectionCompleted, group_id: undefined }, waitFor(connectionCompleted, "connection_id", { groupId: "acme" }))).toBe(false);
-    expect(inWaitedGroup({ ...connectionCompleted, group_id: undefined }, waitFor(connectionCompleted, "connection_id"))).toBe(true);
+    expect(
+      eventAnswersWait(
+        connectionCompleted,
+        waitFor(connectionCompleted, "connection_id", { groupId: connectionCompleted.group_id! }),
+      ),
+    ).toBe(true);
+    expect(
+      eventAnswersWait(connectionCompleted, waitFor(connectionCompleted, "connection_id", { groupId: "another" })),
+    ).toBe(false);
+    expect(
+      inWaitedGroup(
+        { ...connectionCompleted, group_id: undefined },
+        waitFor(connectionCompleted, "connection_id", { groupId: "acme" }),
+      ),
+    ).toBe(false);
+    expect(
+      inWaitedGroup({ ...connectionCompleted, group_id: undefined }, waitFor(connectionCompleted, "connection_id")),
+    ).toBe(true);
   });
 });
 
@@ -67,7 +89,10 @@ describe("eventAnswersWait", () => {
   });
 
   it("given a nested field, when waiting on its dotted path, then it answers", () => {
-    const event: TenantEvent = { ...proofDone, payload: { ...proofDone.payload, presentation: { request: { id: 42 } } } };
+    const event: TenantEvent = {
+      ...proofDone,
+      payload: { ...proofDone.payload, presentation: { request: { id: 42 } } },
+    };
     expect(eventAnswersWait(event, waitFor(event, "presentation.request.id", { fieldId: "42" }))).toBe(true);
     expect(eventAnswersWait(event, waitFor(event, "presentation.missing.id", { fieldId: "42" }))).toBe(false);
   });
@@ -76,7 +101,8 @@ describe("eventAnswersWait", () => {
 describe("payloadFieldText", () => {
   it("gives nothing for objects, arrays, null and missing fields, so they never match", () => {
     const payload = { object: { a: 1 }, list: [1], nothing: null };
-    for (const field of ["object", "list", "nothing", "absent", "list.0"]) expect(payloadFieldText(payload, field)).toBeUndefined();
+    for (const field of ["object", "list", "nothing", "absent", "list.0"])
+      expect(payloadFieldText(payload, field)).toBeUndefined();
   });
 
   it("finds a literal field name that contains a dot before walking", () => {
@@ -92,11 +118,18 @@ describe("payloadFieldText", () => {
 describe("waitKey", () => {
   it("given any event and a wait it answers, then both yield the same index key", () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.string(), fc.string(), fc.string(), (wallet, topic, field, id, state) => {
-        const event: TenantEvent = { wallet_id: wallet, topic, payload: { [field]: id, state } };
-        const wait: WaypointWait = { walletId: wallet, topic, field, fieldId: id, desiredState: state };
-        if (eventAnswersWait(event, wait)) expect(waitKeyOfEvent(event)).toBe(waitKeyOfWait(wait));
-      }),
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        (wallet, topic, field, id, state) => {
+          const event: TenantEvent = { wallet_id: wallet, topic, payload: { [field]: id, state } };
+          const wait: WaypointWait = { walletId: wallet, topic, field, fieldId: id, desiredState: state };
+          if (eventAnswersWait(event, wait)) expect(waitKeyOfEvent(event)).toBe(waitKeyOfWait(wait));
+        },
+      ),
     );
   });
 
@@ -117,11 +150,17 @@ describe("scope", () => {
 
   it("given a tenant key, then it may wait on its own wallet only", () => {
     expect(mayWaitOn(tenant, connectionCompleted.wallet_id, "acme")).toEqual({ ok: true });
-    expect(mayWaitOn(tenant, otherGroupCredential.wallet_id, undefined)).toEqual({ ok: false, reason: "foreign-wallet" });
+    expect(mayWaitOn(tenant, otherGroupCredential.wallet_id, undefined)).toEqual({
+      ok: false,
+      reason: "foreign-wallet",
+    });
   });
 
   it("given a tenant-admin key, when the wallet is known in another group, then it may not wait on it", () => {
-    expect(mayWaitOn(acmeAdmin, otherGroupCredential.wallet_id, "globex")).toEqual({ ok: false, reason: "wallet-of-another-group" });
+    expect(mayWaitOn(acmeAdmin, otherGroupCredential.wallet_id, "globex")).toEqual({
+      ok: false,
+      reason: "wallet-of-another-group",
+    });
     expect(mayWaitOn(acmeAdmin, connectionCompleted.wallet_id, "acme")).toEqual({ ok: true });
     expect(mayWaitOn(acmeAdmin, "never-seen", undefined)).toEqual({ ok: true });
   });

@@ -17,14 +17,32 @@ const rules = { allowPrivateTargets: false };
 
 const created: WebhookEndpointEvent = {
   type: "WebhookEndpointCreated",
-  data: { webhookId, subscriber: owner.address, url: "https://example.com/webhook", retries: 5, apiKey: "v1.a", signingSecret: "v1.b", createdAt: 1 },
+  data: {
+    webhookId,
+    subscriber: owner.address,
+    url: "https://example.com/webhook",
+    retries: 5,
+    apiKey: "v1.a",
+    signingSecret: "v1.b",
+    createdAt: 1,
+  },
 };
-const create: WebhookEndpointCommand = { kind: "CreateWebhookEndpoint", webhookId, url: "https://example.com/webhook", apiKey: "v1.a", signingSecret: "v1.b", now: 1 };
+const create: WebhookEndpointCommand = {
+  kind: "CreateWebhookEndpoint",
+  webhookId,
+  url: "https://example.com/webhook",
+  apiKey: "v1.a",
+  signingSecret: "v1.b",
+  now: 1,
+};
 
 /** given these past events, when the caller sends the command, then … */
 function given(...events: WebhookEndpointEvent[]) {
   const state = events.reduce<WebhookEndpointState>(evolveWebhookEndpoint, undefined);
-  return { when: (command: WebhookEndpointCommand, caller: Caller = owner) => decideWebhookEndpoint(command, state, caller, rules) };
+  return {
+    when: (command: WebhookEndpointCommand, caller: Caller = owner) =>
+      decideWebhookEndpoint(command, state, caller, rules),
+  };
 }
 
 describe("webhook endpoint: decide", () => {
@@ -39,7 +57,10 @@ describe("webhook endpoint: decide", () => {
     [{ url: "http://10.0.0.1/hook" }, "url"],
     [{ url: "https://example.com/\u0007" }, "url"],
   ])("refuses a creation with %j, naming the field", (change, field) => {
-    expect(given().when({ ...create, ...change })).toEqual({ ok: false, error: { code: "INVALID", field, message: expect.any(String) } });
+    expect(given().when({ ...create, ...change })).toEqual({
+      ok: false,
+      error: { code: "INVALID", field, message: expect.any(String) },
+    });
   });
 
   it("accepts retries from 0 to 20", () => {
@@ -48,8 +69,14 @@ describe("webhook endpoint: decide", () => {
 
   it("creates within the caller's quota and refuses beyond it, bad input first", () => {
     expect(given().when({ ...create, quota: { used: 2, limit: 3 } })).toEqual({ ok: true, events: [created] });
-    expect(given().when({ ...create, quota: { used: 3, limit: 3 } })).toMatchObject({ ok: false, error: { code: "QUOTA_EXCEEDED", message: expect.stringContaining("at most 3 webhook endpoints") } });
-    expect(given().when({ ...create, url: "ftp://x", quota: { used: 3, limit: 3 } })).toMatchObject({ ok: false, error: { code: "INVALID", field: "url" } });
+    expect(given().when({ ...create, quota: { used: 3, limit: 3 } })).toMatchObject({
+      ok: false,
+      error: { code: "QUOTA_EXCEEDED", message: expect.stringContaining("at most 3 webhook endpoints") },
+    });
+    expect(given().when({ ...create, url: "ftp://x", quota: { used: 3, limit: 3 } })).toMatchObject({
+      ok: false,
+      error: { code: "INVALID", field: "url" },
+    });
   });
 
   it("refuses to create an endpoint twice", () => {
@@ -61,27 +88,48 @@ describe("webhook endpoint: decide", () => {
   });
 
   it("updates only what changes, and nothing when nothing does", () => {
-    expect(given(created).when({ kind: "UpdateWebhookEndpoint", webhookId, url: "https://example.com/webhook", retries: 2 })).toEqual({
+    expect(
+      given(created).when({ kind: "UpdateWebhookEndpoint", webhookId, url: "https://example.com/webhook", retries: 2 }),
+    ).toEqual({
       ok: true,
       events: [{ type: "WebhookEndpointUpdated", data: { webhookId, retries: 2 } }],
     });
-    expect(given(created).when({ kind: "UpdateWebhookEndpoint", webhookId, retries: 5 })).toEqual({ ok: true, events: [] });
+    expect(given(created).when({ kind: "UpdateWebhookEndpoint", webhookId, retries: 5 })).toEqual({
+      ok: true,
+      events: [],
+    });
   });
 
   it("sets, changes and removes a rate limit; null removes it, absent keeps it", () => {
-    const limited: WebhookEndpointEvent = { type: "WebhookEndpointCreated", data: { ...created.data, rateLimit: 10 } as typeof created.data };
+    const limited: WebhookEndpointEvent = {
+      type: "WebhookEndpointCreated",
+      data: { ...created.data, rateLimit: 10 } as typeof created.data,
+    };
     expect(given().when({ ...create, rateLimit: 10 })).toEqual({ ok: true, events: [limited] });
     const update = { kind: "UpdateWebhookEndpoint", webhookId } as const;
-    expect(given(limited).when({ ...update, rateLimit: 20 })).toEqual({ ok: true, events: [{ type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: 20 } }] });
-    expect(given(limited).when({ ...update, rateLimit: null })).toEqual({ ok: true, events: [{ type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: null } }] });
-    expect(given(limited).when({ ...update, retries: 1 })).toEqual({ ok: true, events: [{ type: "WebhookEndpointUpdated", data: { webhookId, retries: 1 } }] });
+    expect(given(limited).when({ ...update, rateLimit: 20 })).toEqual({
+      ok: true,
+      events: [{ type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: 20 } }],
+    });
+    expect(given(limited).when({ ...update, rateLimit: null })).toEqual({
+      ok: true,
+      events: [{ type: "WebhookEndpointUpdated", data: { webhookId, rateLimit: null } }],
+    });
+    expect(given(limited).when({ ...update, retries: 1 })).toEqual({
+      ok: true,
+      events: [{ type: "WebhookEndpointUpdated", data: { webhookId, retries: 1 } }],
+    });
     expect(given(limited).when({ ...update, rateLimit: 10 })).toEqual({ ok: true, events: [] });
     expect(given(created).when({ ...update, rateLimit: null })).toEqual({ ok: true, events: [] });
   });
 
   it("folds the rate limit: updates replace it, null removes it", () => {
-    const fold = (...events: WebhookEndpointEvent[]) => events.reduce<WebhookEndpointState>(evolveWebhookEndpoint, undefined)?.rateLimit;
-    const limited: WebhookEndpointEvent = { type: "WebhookEndpointCreated", data: { ...created.data, rateLimit: 10 } as typeof created.data };
+    const fold = (...events: WebhookEndpointEvent[]) =>
+      events.reduce<WebhookEndpointState>(evolveWebhookEndpoint, undefined)?.rateLimit;
+    const limited: WebhookEndpointEvent = {
+      type: "WebhookEndpointCreated",
+      data: { ...created.data, rateLimit: 10 } as typeof created.data,
+    };
     expect(fold(created)).toBeUndefined();
     expect(fold(limited)).toBe(10);
     expect(fold(limited, { type: "WebhookEndpointUpdated", data: { webhookId, retries: 2 } })).toBe(10);
@@ -108,7 +156,9 @@ describe("webhook endpoint: decide", () => {
   });
 
   it("rotates the API key and the signing secret together", () => {
-    expect(given(created).when({ kind: "RotateWebhookEndpointApiKey", webhookId, apiKey: "v1.c", signingSecret: "v1.d" })).toEqual({
+    expect(
+      given(created).when({ kind: "RotateWebhookEndpointApiKey", webhookId, apiKey: "v1.c", signingSecret: "v1.d" }),
+    ).toEqual({
       ok: true,
       events: [{ type: "WebhookEndpointApiKeyRotated", data: { webhookId, apiKey: "v1.c", signingSecret: "v1.d" } }],
     });
@@ -124,7 +174,10 @@ describe("webhook endpoint: decide", () => {
 
   it("lets admins change anyone's endpoint, and auditors see but not change it", () => {
     const remove = { kind: "DeleteWebhookEndpoint", webhookId } as const;
-    expect(given(created).when(remove, admin)).toEqual({ ok: true, events: [{ type: "WebhookEndpointDeleted", data: { webhookId } }] });
+    expect(given(created).when(remove, admin)).toEqual({
+      ok: true,
+      events: [{ type: "WebhookEndpointDeleted", data: { webhookId } }],
+    });
     expect(given(created).when(remove, auditor)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
   });
 });
@@ -136,7 +189,10 @@ describe("webhook endpoint: evolve", () => {
       { type: "WebhookEndpointUpdated", data: { webhookId, url: "https://example.org/" } },
       { type: "WebhookEndpointApiKeyRotated", data: { webhookId, apiKey: "v1.c", signingSecret: "v1.d" } },
       { type: "WebhookEndpointPaused", data: { webhookId } },
-    ].reduce<WebhookEndpointState>((current, event) => evolveWebhookEndpoint(current, event as WebhookEndpointEvent), undefined);
+    ].reduce<WebhookEndpointState>(
+      (current, event) => evolveWebhookEndpoint(current, event as WebhookEndpointEvent),
+      undefined,
+    );
     expect(state).toEqual({
       ...created.data,
       url: "https://example.org/",

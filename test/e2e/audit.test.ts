@@ -43,7 +43,11 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
   beforeAll(async () => {
     running = await startTestHerald({
       nats: false,
-      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_ADMIN_ADDRESSES: admin.address, HERALD_AUDITOR_ADDRESSES: auditor.address.toLowerCase() },
+      env: {
+        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_ADMIN_ADDRESSES: admin.address,
+        HERALD_AUDITOR_ADDRESSES: auditor.address.toLowerCase(),
+      },
     });
     gql = graphqlClient(running.url, DOMAIN);
   });
@@ -69,24 +73,44 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
 
   /** Every event in the streams subscribers write: refused commands must leave this unchanged. */
   const webhookEventCount = async () =>
-    (await running.herald.store.readAll("start", { filter: { streamPrefixes: ["endpoint-", "subscription-"] }, maxCount: 100_000 })).length;
+    (
+      await running.herald.store.readAll("start", {
+        filter: { streamPrefixes: ["endpoint-", "subscription-"] },
+        maxCount: 100_000,
+      })
+    ).length;
 
   it("shows an endpoint's events in stream order with actor, time and position, secrets redacted", async () => {
     const { webhookId } = await aliceEndpointWithHistory();
     const trail = (await ok(AUDIT_TRAIL, { webhookId })).auditTrail as Record<string, any>[];
-    expect(trail.map((event) => event.type)).toEqual(["WebhookEndpointCreated", "WebhookEndpointUpdated", "WebhookEndpointApiKeyRotated"]);
+    expect(trail.map((event) => event.type)).toEqual([
+      "WebhookEndpointCreated",
+      "WebhookEndpointUpdated",
+      "WebhookEndpointApiKeyRotated",
+    ]);
     expect(trail.map((event) => event.revision)).toEqual(["0", "1", "2"]);
     for (const event of trail) {
-      expect(event).toMatchObject({ stream: `endpoint-${webhookId}`, actor: alice.address, position: expect.stringMatching(/^\d+-\d+$/) });
+      expect(event).toMatchObject({
+        stream: `endpoint-${webhookId}`,
+        actor: alice.address,
+        position: expect.stringMatching(/^\d+-\d+$/),
+      });
       expect(Date.parse(event.at)).not.toBeNaN();
     }
-    expect(trail[0]!.data).toMatchObject({ webhookId, url: "https://example.com/v1", apiKey: REDACTED, signingSecret: REDACTED });
+    expect(trail[0]!.data).toMatchObject({
+      webhookId,
+      url: "https://example.com/v1",
+      apiKey: REDACTED,
+      signingSecret: REDACTED,
+    });
     expect(trail[1]!.data).toEqual({ webhookId, url: "https://example.com/v2" });
     expect(trail[2]!.data).toEqual({ webhookId, apiKey: REDACTED, signingSecret: REDACTED });
 
     // Neither the sealed nor the open form of any secret leaves in a trail.
     const stored = await running.herald.store.readStream(`endpoint-${webhookId}`);
-    const sealed = stored.flatMap((event) => Object.values(event.data as object).filter((value) => String(value).startsWith("v1.")));
+    const sealed = stored.flatMap((event) =>
+      Object.values(event.data as object).filter((value) => String(value).startsWith("v1.")),
+    );
     expect(sealed).toHaveLength(4);
     const apiKey = (await ok(ENDPOINT_AS_OF, { webhookId })).webhookEndpoint.apiKey as string;
     for (const secret of [...sealed, apiKey]) expect(JSON.stringify(trail)).not.toContain(secret);
@@ -97,10 +121,17 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
     const list = (await ok(ENDPOINTS_OF, { subscriber: alice.address }, auditor)).webhookEndpoints;
     expect(list.edges.map((edge: any) => edge.node.webhookId)).toContain(webhookId);
     // Auditors read, but only an owner opens secrets.
-    expect(list.edges.every((edge: any) => edge.node.subscriber === alice.address && edge.node.apiKey === "[redacted]")).toBe(true);
-    expect((await ok(ENDPOINT_AS_OF, { webhookId }, auditor)).webhookEndpoint).toMatchObject({ url: "https://example.com/v2", apiKey: "[redacted]" });
+    expect(
+      list.edges.every((edge: any) => edge.node.subscriber === alice.address && edge.node.apiKey === "[redacted]"),
+    ).toBe(true);
+    expect((await ok(ENDPOINT_AS_OF, { webhookId }, auditor)).webhookEndpoint).toMatchObject({
+      url: "https://example.com/v2",
+      apiKey: "[redacted]",
+    });
     expect((await ok(AUDIT_TRAIL, { webhookId }, auditor)).auditTrail).toHaveLength(3);
-    expect((await ok(AUDIT_TRAIL, { subscriptionId }, auditor)).auditTrail.map((event: any) => event.type)).toEqual(["WebhookSubscriptionCreated"]);
+    expect((await ok(AUDIT_TRAIL, { subscriptionId }, auditor)).auditTrail.map((event: any) => event.type)).toEqual([
+      "WebhookSubscriptionCreated",
+    ]);
 
     const before = await webhookEventCount();
     const mutations: [string, object][] = [
@@ -112,7 +143,8 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
       [CREATE_SUBSCRIPTION, { webhookId }],
       [DELETE_SUBSCRIPTION, { webhookId, subscriptionId }],
     ];
-    for (const [mutation, variables] of mutations) expect(errorCode(await gql(mutation, variables, auditor)), mutation).toBe("FORBIDDEN");
+    for (const [mutation, variables] of mutations)
+      expect(errorCode(await gql(mutation, variables, auditor)), mutation).toBe("FORBIDDEN");
     expect(await webhookEventCount()).toBe(before);
   });
 
@@ -154,21 +186,42 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
     await ok(DELETE_ENDPOINT, { webhookId });
 
     const asOf = async (time: string) => gql(ENDPOINT_AS_OF, { webhookId, asOf: time }, alice);
-    expect((await asOf(afterCreation)).data!.webhookEndpoint).toEqual({ ...webhookEndpoint, url: "https://example.com/first", status: "ACTIVE" });
-    expect((await asOf(afterUpdate)).data!.webhookEndpoint).toMatchObject({ url: "https://example.com/second", status: "PAUSED" });
+    expect((await asOf(afterCreation)).data!.webhookEndpoint).toEqual({
+      ...webhookEndpoint,
+      url: "https://example.com/first",
+      status: "ACTIVE",
+    });
+    expect((await asOf(afterUpdate)).data!.webhookEndpoint).toMatchObject({
+      url: "https://example.com/second",
+      status: "PAUSED",
+    });
     expect(errorCode(await asOf(beforeCreation))).toBe("NOT_FOUND");
     expect(errorCode(await asOf(new Date().toISOString()))).toBe("NOT_FOUND");
     // Now (no asOf) it is gone from the read model; its trail is not.
     expect(errorCode(await gql(ENDPOINT_AS_OF, { webhookId }, alice))).toBe("NOT_FOUND");
     const trail = (await ok(AUDIT_TRAIL, { webhookId }, auditor)).auditTrail.map((event: any) => event.type);
-    expect(trail).toEqual(["WebhookEndpointCreated", "WebhookEndpointUpdated", "WebhookEndpointPaused", "WebhookEndpointDeleted"]);
+    expect(trail).toEqual([
+      "WebhookEndpointCreated",
+      "WebhookEndpointUpdated",
+      "WebhookEndpointPaused",
+      "WebhookEndpointDeleted",
+    ]);
 
-    const subscriptionAsOf = await gql(SUBSCRIPTION_AS_OF, { subscriptionId: webhookSubscription.subscriptionId, asOf: afterCreation }, alice);
-    expect(subscriptionAsOf.data!.webhookSubscription).toEqual({ subscriptionId: webhookSubscription.subscriptionId, webhookId, actions: ["create"] });
+    const subscriptionAsOf = await gql(
+      SUBSCRIPTION_AS_OF,
+      { subscriptionId: webhookSubscription.subscriptionId, asOf: afterCreation },
+      alice,
+    );
+    expect(subscriptionAsOf.data!.webhookSubscription).toEqual({
+      subscriptionId: webhookSubscription.subscriptionId,
+      webhookId,
+      actions: ["create"],
+    });
   });
 
   it("shows endpoint health on the endpoint (status, disabledReason, failingSince), and resuming enables a disabled endpoint", async () => {
-    const { webhookEndpoint } = (await ok(CREATE_ENDPOINT, { url: "https://example.com/health" })).createWebhookEndpoint;
+    const { webhookEndpoint } = (await ok(CREATE_ENDPOINT, { url: "https://example.com/health" }))
+      .createWebhookEndpoint;
     const { webhookId } = webhookEndpoint;
     const HEALTH = `query($webhookId: String!) { webhookEndpoint(webhookId: $webhookId) { status disabledReason failingSince } }`;
     // What the delivery side appends when attempts fail and then one answers 410 Gone.
@@ -176,15 +229,33 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
     const metadata = eventMetadata("system:endpoint-health");
     const append = async (type: string, data: object) => {
       const last = (await running.herald.store.readStream(stream)).at(-1)!;
-      const { position } = await running.herald.store.append(stream, [{ type, data: { webhookId, ...data }, metadata }], last.revision);
+      const { position } = await running.herald.store.append(
+        stream,
+        [{ type, data: { webhookId, ...data }, metadata }],
+        last.revision,
+      );
       await running.herald.projections.get("webhook-endpoints")!.waitFor(position, 5000);
     };
     await append("WebhookEndpointFailing", { since: 1_700_000_000_000 });
-    expect((await ok(HEALTH, { webhookId })).webhookEndpoint).toEqual({ status: "FAILING", disabledReason: null, failingSince: 1_700_000_000_000 });
+    expect((await ok(HEALTH, { webhookId })).webhookEndpoint).toEqual({
+      status: "FAILING",
+      disabledReason: null,
+      failingSince: 1_700_000_000_000,
+    });
     await append("WebhookEndpointDisabled", { reason: "gone", at: 1_700_000_001_000 });
-    expect((await ok(HEALTH, { webhookId }, auditor)).webhookEndpoint).toMatchObject({ status: "DISABLED", disabledReason: "GONE" });
-    await ok(`mutation($webhookId: String!) { resumeWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { status } } }`, { webhookId });
-    expect((await ok(HEALTH, { webhookId })).webhookEndpoint).toEqual({ status: "ACTIVE", disabledReason: null, failingSince: null });
+    expect((await ok(HEALTH, { webhookId }, auditor)).webhookEndpoint).toMatchObject({
+      status: "DISABLED",
+      disabledReason: "GONE",
+    });
+    await ok(
+      `mutation($webhookId: String!) { resumeWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { status } } }`,
+      { webhookId },
+    );
+    expect((await ok(HEALTH, { webhookId })).webhookEndpoint).toEqual({
+      status: "ACTIVE",
+      disabledReason: null,
+      failingSince: null,
+    });
     const trail = (await ok(AUDIT_TRAIL, { webhookId })).auditTrail as Record<string, any>[];
     expect(trail.map((event) => [event.type, event.actor])).toEqual([
       ["WebhookEndpointCreated", alice.address],

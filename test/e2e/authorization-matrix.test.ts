@@ -29,10 +29,26 @@ const auditor = newAccount();
 // SIWE bearer tokens × GraphQL
 // ---------------------------------------------------------------------------------------------
 
-type GraphqlRole = "anonymous" | "owner" | "other subscriber" | "admin" | "auditor" | "expired token" | "malformed token" | "tenant key";
+type GraphqlRole =
+  | "anonymous"
+  | "owner"
+  | "other subscriber"
+  | "admin"
+  | "auditor"
+  | "expired token"
+  | "malformed token"
+  | "tenant key";
 
 /** What the matrix expects: an error code, or how a successful answer looks to that caller. */
-type GraphqlOutcome = "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "ok" | "listed" | "not listed" | "secrets open" | "secrets sealed";
+type GraphqlOutcome =
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "ok"
+  | "listed"
+  | "not listed"
+  | "secrets open"
+  | "secrets sealed";
 
 interface Resources {
   readonly webhookId: string;
@@ -91,7 +107,11 @@ const OPERATIONS: readonly GraphqlOperation[] = [
     document: `{ webhookEndpoints(first: 100) { edges { node { webhookId } } } }`,
     variables: () => ({}),
     success: (data, r) =>
-      (data.webhookEndpoints.edges as { node: { webhookId: string } }[]).some((edge) => edge.node.webhookId === r.webhookId) ? "listed" : "not listed",
+      (data.webhookEndpoints.edges as { node: { webhookId: string } }[]).some(
+        (edge) => edge.node.webhookId === r.webhookId,
+      )
+        ? "listed"
+        : "not listed",
   },
   {
     name: "list the owner's endpoints",
@@ -99,7 +119,11 @@ const OPERATIONS: readonly GraphqlOperation[] = [
     document: `query($subscriber: String) { webhookEndpoints(first: 100, subscriber: $subscriber) { edges { node { webhookId } } } }`,
     variables: () => ({ subscriber: owner.address }),
     success: (data, r) =>
-      (data.webhookEndpoints.edges as { node: { webhookId: string } }[]).some((edge) => edge.node.webhookId === r.webhookId) ? "listed" : "not listed",
+      (data.webhookEndpoints.edges as { node: { webhookId: string } }[]).some(
+        (edge) => edge.node.webhookId === r.webhookId,
+      )
+        ? "listed"
+        : "not listed",
   },
   {
     name: "node(endpoint)",
@@ -113,8 +137,18 @@ const OPERATIONS: readonly GraphqlOperation[] = [
     document: `mutation($webhookId: String!) { updateWebhookEndpoint(input: { webhookId: $webhookId, retries: 3 }) { webhookEndpoint { webhookId } } }`,
     variables: (r) => ({ webhookId: r.webhookId }),
   },
-  { name: "rotate api key", writes: true, document: ref("rotateWebhookEndpointApiKey"), variables: (r) => ({ webhookId: r.webhookId }) },
-  { name: "pause endpoint", writes: true, document: ref("pauseWebhookEndpoint"), variables: (r) => ({ webhookId: r.webhookId }) },
+  {
+    name: "rotate api key",
+    writes: true,
+    document: ref("rotateWebhookEndpointApiKey"),
+    variables: (r) => ({ webhookId: r.webhookId }),
+  },
+  {
+    name: "pause endpoint",
+    writes: true,
+    document: ref("pauseWebhookEndpoint"),
+    variables: (r) => ({ webhookId: r.webhookId }),
+  },
   {
     name: "resume endpoint",
     writes: true,
@@ -122,7 +156,12 @@ const OPERATIONS: readonly GraphqlOperation[] = [
     document: ref("resumeWebhookEndpoint"),
     variables: (r) => ({ webhookId: r.webhookId }),
   },
-  { name: "delete endpoint", writes: true, document: ref("deleteWebhookEndpoint", "success"), variables: (r) => ({ webhookId: r.webhookId }) },
+  {
+    name: "delete endpoint",
+    writes: true,
+    document: ref("deleteWebhookEndpoint", "success"),
+    variables: (r) => ({ webhookId: r.webhookId }),
+  },
   {
     name: "read subscription",
     writes: false,
@@ -193,7 +232,12 @@ const OPERATIONS: readonly GraphqlOperation[] = [
 ];
 
 /** Every credential that is not a valid sign-in gets UNAUTHENTICATED, whatever the operation. */
-const UNSIGNED = { anonymous: "UNAUTHENTICATED", "expired token": "UNAUTHENTICATED", "malformed token": "UNAUTHENTICATED", "tenant key": "UNAUTHENTICATED" } as const;
+const UNSIGNED = {
+  anonymous: "UNAUTHENTICATED",
+  "expired token": "UNAUTHENTICATED",
+  "malformed token": "UNAUTHENTICATED",
+  "tenant key": "UNAUTHENTICATED",
+} as const;
 
 /**
  * The documented answers. Others' ids answer NOT_FOUND (existence does not leak) except where the
@@ -202,9 +246,27 @@ const UNSIGNED = { anonymous: "UNAUTHENTICATED", "expired token": "UNAUTHENTICAT
  */
 const EXPECTED: Record<string, Record<GraphqlRole, GraphqlOutcome>> = {
   "read endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
-  "open endpoint secrets": { ...UNSIGNED, owner: "secrets open", "other subscriber": "NOT_FOUND", admin: "secrets sealed", auditor: "secrets sealed" },
-  "list endpoints": { ...UNSIGNED, owner: "listed", "other subscriber": "not listed", admin: "listed", auditor: "listed" },
-  "list the owner's endpoints": { ...UNSIGNED, owner: "listed", "other subscriber": "FORBIDDEN", admin: "listed", auditor: "listed" },
+  "open endpoint secrets": {
+    ...UNSIGNED,
+    owner: "secrets open",
+    "other subscriber": "NOT_FOUND",
+    admin: "secrets sealed",
+    auditor: "secrets sealed",
+  },
+  "list endpoints": {
+    ...UNSIGNED,
+    owner: "listed",
+    "other subscriber": "not listed",
+    admin: "listed",
+    auditor: "listed",
+  },
+  "list the owner's endpoints": {
+    ...UNSIGNED,
+    owner: "listed",
+    "other subscriber": "FORBIDDEN",
+    admin: "listed",
+    auditor: "listed",
+  },
   "node(endpoint)": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
   "update endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
   "rotate api key": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
@@ -214,18 +276,66 @@ const EXPECTED: Record<string, Record<GraphqlRole, GraphqlOutcome>> = {
   "read subscription": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
   "list subscriptions": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
   "node(subscription)": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
-  "endpoint as of now (time travel)": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
-  "audit trail of the endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
-  "audit trail of the subscription": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
-  "audit trail of the delivery": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
+  "endpoint as of now (time travel)": {
+    ...UNSIGNED,
+    owner: "ok",
+    "other subscriber": "NOT_FOUND",
+    admin: "ok",
+    auditor: "ok",
+  },
+  "audit trail of the endpoint": {
+    ...UNSIGNED,
+    owner: "ok",
+    "other subscriber": "NOT_FOUND",
+    admin: "ok",
+    auditor: "ok",
+  },
+  "audit trail of the subscription": {
+    ...UNSIGNED,
+    owner: "ok",
+    "other subscriber": "NOT_FOUND",
+    admin: "ok",
+    auditor: "ok",
+  },
+  "audit trail of the delivery": {
+    ...UNSIGNED,
+    owner: "ok",
+    "other subscriber": "NOT_FOUND",
+    admin: "ok",
+    auditor: "ok",
+  },
   "read delivery": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
-  "list the endpoint's deliveries": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "ok" },
-  "create subscription on the endpoint": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
-  "delete subscription": { ...UNSIGNED, owner: "ok", "other subscriber": "NOT_FOUND", admin: "ok", auditor: "FORBIDDEN" },
+  "list the endpoint's deliveries": {
+    ...UNSIGNED,
+    owner: "ok",
+    "other subscriber": "NOT_FOUND",
+    admin: "ok",
+    auditor: "ok",
+  },
+  "create subscription on the endpoint": {
+    ...UNSIGNED,
+    owner: "ok",
+    "other subscriber": "NOT_FOUND",
+    admin: "ok",
+    auditor: "FORBIDDEN",
+  },
+  "delete subscription": {
+    ...UNSIGNED,
+    owner: "ok",
+    "other subscriber": "NOT_FOUND",
+    admin: "ok",
+    auditor: "FORBIDDEN",
+  },
 };
 
 /** Creating an endpoint is the one operation that needs no resource. */
-const CREATE_EXPECTED: Record<GraphqlRole, GraphqlOutcome> = { ...UNSIGNED, owner: "ok", "other subscriber": "ok", admin: "ok", auditor: "FORBIDDEN" };
+const CREATE_EXPECTED: Record<GraphqlRole, GraphqlOutcome> = {
+  ...UNSIGNED,
+  owner: "ok",
+  "other subscriber": "ok",
+  admin: "ok",
+  auditor: "FORBIDDEN",
+};
 
 const GRAPHQL_ROLES = Object.keys(CREATE_EXPECTED) as GraphqlRole[];
 
@@ -251,7 +361,13 @@ describe("authorization matrix over real HTTP", () => {
     tokens.set("other subscriber", await sign(stranger));
     tokens.set("admin", await sign(admin));
     tokens.set("auditor", await sign(auditor));
-    tokens.set("expired token", await signedToken(owner, DOMAIN, { issuedAt: new Date(Date.now() - 2 * HOUR), expirationTime: new Date(Date.now() - HOUR) }));
+    tokens.set(
+      "expired token",
+      await signedToken(owner, DOMAIN, {
+        issuedAt: new Date(Date.now() - 2 * HOUR),
+        expirationTime: new Date(Date.now() - HOUR),
+      }),
+    );
     tokens.set("malformed token", "not-a-siwe-token");
     tokens.set("tenant key", createTenantToken(TENANT_SECRET, { kind: "tenant", walletId: owner.address }));
   });
@@ -259,9 +375,13 @@ describe("authorization matrix over real HTTP", () => {
     await running?.cleanup();
   });
 
-  const gql = (document: string, variables: object, role: GraphqlRole) => postGraphql(running.url, document, variables, tokens.get(role));
+  const gql = (document: string, variables: object, role: GraphqlRole) =>
+    postGraphql(running.url, document, variables, tokens.get(role));
 
-  function outcome(response: GraphqlResponse, read: (data: Record<string, any>) => GraphqlOutcome = () => "ok"): GraphqlOutcome | string {
+  function outcome(
+    response: GraphqlResponse,
+    read: (data: Record<string, any>) => GraphqlOutcome = () => "ok",
+  ): GraphqlOutcome | string {
     const code = response.errors?.[0]?.extensions?.code;
     if (code !== undefined) return code;
     return response.data ? read(response.data) : `no data (status ${response.status})`;
@@ -269,10 +389,18 @@ describe("authorization matrix over real HTTP", () => {
 
   /** A fresh endpoint and subscription of the owner's for each cell, so a delete in one cell never changes another. */
   async function ownersResources(): Promise<Resources> {
-    const endpoint = await gql(`mutation { createWebhookEndpoint(input: { url: "https://example.com/hook" }) { webhookEndpoint { id webhookId } } }`, {}, "owner");
-    const { id: endpointNodeId, webhookId } = endpoint.data!.createWebhookEndpoint.webhookEndpoint as { id: string; webhookId: string };
+    const endpoint = await gql(
+      `mutation { createWebhookEndpoint(input: { url: "https://example.com/hook" }) { webhookEndpoint { id webhookId } } }`,
+      {},
+      "owner",
+    );
+    const { id: endpointNodeId, webhookId } = endpoint.data!.createWebhookEndpoint.webhookEndpoint as {
+      id: string;
+      webhookId: string;
+    };
     const subscription = await gql(CREATE_SUBSCRIPTION, { webhookId }, "owner");
-    const { id: subscriptionNodeId, subscriptionId } = subscription.data!.createWebhookSubscription.webhookSubscription as { id: string; subscriptionId: string };
+    const { id: subscriptionNodeId, subscriptionId } = subscription.data!.createWebhookSubscription
+      .webhookSubscription as { id: string; subscriptionId: string };
     return { webhookId, subscriptionId, endpointNodeId, subscriptionNodeId };
   }
 
@@ -280,19 +408,29 @@ describe("authorization matrix over real HTTP", () => {
     const streams = [`endpoint-${resources.webhookId}`, `subscription-${resources.subscriptionId}`];
     // Only what callers caused: herald's own reactions (endpoint health after a delivery) may land any time.
     const counts = await Promise.all(
-      streams.map(async (stream) => (await running.herald.store.readStream(stream)).filter((event) => !event.metadata.actor.startsWith("system:")).length),
+      streams.map(
+        async (stream) =>
+          (await running.herald.store.readStream(stream)).filter((event) => !event.metadata.actor.startsWith("system:"))
+            .length,
+      ),
     );
     return counts.reduce((sum, count) => sum + count, 0);
   }
 
-  const cells = OPERATIONS.flatMap((operation) => GRAPHQL_ROLES.map((role) => [operation.name, role, EXPECTED[operation.name]![role]] as const));
+  const cells = OPERATIONS.flatMap((operation) =>
+    GRAPHQL_ROLES.map((role) => [operation.name, role, EXPECTED[operation.name]![role]] as const),
+  );
   /** Shared by the cells that cannot change it: reads, and writes that are refused for want of a sign-in. */
   let shared: Promise<Resources> | undefined;
 
   /** The owner's resources plus one delivery: a transaction the subscription matches, ingested over HTTP. */
   async function sharedResources(): Promise<Resources> {
     const resources = await ownersResources();
-    const transaction = { status: "SUCCESS", signature: `0x${randomUUID().replaceAll("-", "")}`, events: [{ type: "asset-link", action: "create", args: [], collectionId: COLLECTION }] };
+    const transaction = {
+      status: "SUCCESS",
+      signature: `0x${randomUUID().replaceAll("-", "")}`,
+      events: [{ type: "asset-link", action: "create", args: [], collectionId: COLLECTION }],
+    };
     const ingested = await fetch(`${running.url}/v1/transactions`, {
       method: "POST",
       headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json" },
@@ -301,7 +439,11 @@ describe("authorization matrix over real HTTP", () => {
     expect(ingested.status).toBe(202);
     const id = deliveryId(resources.webhookId, ((await ingested.json()) as { transactionId: string }).transactionId);
     // Until the delivery-history read model has it.
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    for (
+      const deadline = Date.now() + 10_000;
+      Date.now() < deadline;
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    ) {
       const seen = await gql(`query($id: String!) { delivery(deliveryId: $id) { deliveryId } }`, { id }, "owner");
       if (seen.data?.delivery) break;
     }
@@ -312,25 +454,42 @@ describe("authorization matrix over real HTTP", () => {
     const operation = OPERATIONS.find((op) => op.name === operationName)!;
     const fresh = operation.writes && expected !== "UNAUTHENTICATED";
     const resources = fresh ? await ownersResources() : await (shared ??= sharedResources());
-    if (fresh && operation.setup) expect((await gql(operation.setup, operation.variables(resources), "owner")).errors).toBeUndefined();
+    if (fresh && operation.setup)
+      expect((await gql(operation.setup, operation.variables(resources), "owner")).errors).toBeUndefined();
     const before = await eventsOf(resources);
     const response = await gql(operation.document, operation.variables(resources), role);
     expect(response.status, JSON.stringify(response)).toBeLessThan(500);
-    expect(outcome(response, (data) => operation.success?.(data, resources) ?? "ok"), JSON.stringify(response.errors)).toBe(expected);
+    expect(
+      outcome(response, (data) => operation.success?.(data, resources) ?? "ok"),
+      JSON.stringify(response.errors),
+    ).toBe(expected);
     // A refused operation writes nothing; an accepted write writes.
     let written = (await eventsOf(resources)) - before;
-    if (response.data && operation.created) written += (await running.herald.store.readStream(operation.created(response.data))).length;
+    if (response.data && operation.created)
+      written += (await running.herald.store.readStream(operation.created(response.data))).length;
     if (operation.writes && expected === "ok") expect(written).toBeGreaterThan(0);
     else expect(written).toBe(0);
   });
 
-  it.each(GRAPHQL_ROLES.map((role) => [role, CREATE_EXPECTED[role]] as const))("GraphQL create endpoint as %s: %s", async (role, expected) => {
-    const response = await gql(`mutation { createWebhookEndpoint(input: { url: "https://example.com/created" }) { webhookEndpoint { webhookId subscriber } } }`, {}, role);
-    expect(outcome(response)).toBe(expected);
-    // The new endpoint belongs to whoever created it, admins included.
-    const creators: Partial<Record<GraphqlRole, string>> = { owner: owner.address, "other subscriber": stranger.address, admin: admin.address };
-    if (expected === "ok") expect(response.data!.createWebhookEndpoint.webhookEndpoint.subscriber).toBe(creators[role]);
-  });
+  it.each(GRAPHQL_ROLES.map((role) => [role, CREATE_EXPECTED[role]] as const))(
+    "GraphQL create endpoint as %s: %s",
+    async (role, expected) => {
+      const response = await gql(
+        `mutation { createWebhookEndpoint(input: { url: "https://example.com/created" }) { webhookEndpoint { webhookId subscriber } } }`,
+        {},
+        role,
+      );
+      expect(outcome(response)).toBe(expected);
+      // The new endpoint belongs to whoever created it, admins included.
+      const creators: Partial<Record<GraphqlRole, string>> = {
+        owner: owner.address,
+        "other subscriber": stranger.address,
+        admin: admin.address,
+      };
+      if (expected === "ok")
+        expect(response.data!.createWebhookEndpoint.webhookEndpoint.subscriber).toBe(creators[role]);
+    },
+  );
 
   // -------------------------------------------------------------------------------------------
   // Tenant keys × SSE
@@ -340,13 +499,21 @@ describe("authorization matrix over real HTTP", () => {
     const GROUP = "acme";
     const template = fixtureTenantEvents()[0]!;
     /** The resource: a wallet of group acme with an event already in the look-back window. */
-    const event: TenantEvent = { ...template, wallet_id: randomUUID(), group_id: GROUP, payload: { ...template.payload, connection_id: randomUUID(), state: "completed" } };
-    const key = (scope: Parameters<typeof createTenantToken>[1], options: Parameters<typeof createTenantToken>[2] = { ttlS: 600 }) =>
-      createTenantToken(TENANT_SECRET, scope, options);
+    const event: TenantEvent = {
+      ...template,
+      wallet_id: randomUUID(),
+      group_id: GROUP,
+      payload: { ...template.payload, connection_id: randomUUID(), state: "completed" },
+    };
+    const key = (
+      scope: Parameters<typeof createTenantToken>[1],
+      options: Parameters<typeof createTenantToken>[2] = { ttlS: 600 },
+    ) => createTenantToken(TENANT_SECRET, scope, options);
 
     const KEYS: Record<string, () => Promise<string | undefined> | string | undefined> = {
       "tenant of the wallet": () => key({ kind: "tenant", walletId: event.wallet_id }),
-      "tenant of the wallet, naming its group": () => key({ kind: "tenant", walletId: event.wallet_id, groupId: GROUP }),
+      "tenant of the wallet, naming its group": () =>
+        key({ kind: "tenant", walletId: event.wallet_id, groupId: GROUP }),
       "tenant of another wallet": () => key({ kind: "tenant", walletId: randomUUID() }),
       "tenant-admin of the group": () => key({ kind: "tenant-admin", groupId: GROUP }),
       "tenant-admin of another group": () => key({ kind: "tenant-admin", groupId: "globex" }),
@@ -359,7 +526,8 @@ describe("authorization matrix over real HTTP", () => {
       "expired tenant key": () => key({ kind: "tenant", walletId: event.wallet_id }, { ttlS: 1, nowS: 1_000 }),
       "expired tenant-admin key": () => key({ kind: "tenant-admin", groupId: GROUP }, { ttlS: 1, nowS: 1_000 }),
       "malformed key": () => "tenant.not.a.jwt",
-      "key signed with another secret": () => createTenantToken("another-secret", { kind: "tenant", walletId: event.wallet_id }),
+      "key signed with another secret": () =>
+        createTenantToken("another-secret", { kind: "tenant", walletId: event.wallet_id }),
       "alg none key": () => {
         const [kind, , body] = key({ kind: "tenant", walletId: event.wallet_id }).split(".");
         return `${kind}.${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${body}.`;
@@ -380,16 +548,40 @@ describe("authorization matrix over real HTTP", () => {
       "tenant-admin of the group": { wait: "match", reconnect: "204" },
       "tenant-admin of another group": { wait: refused("FORBIDDEN_WALLET"), reconnect: refused("FORBIDDEN_WALLET") },
       "static tenant-admin key": { wait: "match", reconnect: "204" },
-      "static tenant-admin key, wrong": { wait: refused("TENANT_KEY_REFUSED/malformed"), reconnect: refused("TENANT_KEY_REFUSED/malformed") },
-      "static key as a tenant key": { wait: refused("TENANT_KEY_REFUSED/malformed"), reconnect: refused("TENANT_KEY_REFUSED/malformed") },
-      "governance key": { wait: refused("TENANT_KEY_REFUSED/malformed"), reconnect: refused("TENANT_KEY_REFUSED/malformed") },
+      "static tenant-admin key, wrong": {
+        wait: refused("TENANT_KEY_REFUSED/malformed"),
+        reconnect: refused("TENANT_KEY_REFUSED/malformed"),
+      },
+      "static key as a tenant key": {
+        wait: refused("TENANT_KEY_REFUSED/malformed"),
+        reconnect: refused("TENANT_KEY_REFUSED/malformed"),
+      },
+      "governance key": {
+        wait: refused("TENANT_KEY_REFUSED/malformed"),
+        reconnect: refused("TENANT_KEY_REFUSED/malformed"),
+      },
       "key without a role prefix": { wait: noRole, reconnect: noRole },
       "key with an unknown role": { wait: noRole, reconnect: noRole },
-      "expired tenant key": { wait: refused("TENANT_KEY_REFUSED/expired"), reconnect: refused("TENANT_KEY_REFUSED/expired") },
-      "expired tenant-admin key": { wait: refused("TENANT_KEY_REFUSED/expired"), reconnect: refused("TENANT_KEY_REFUSED/expired") },
-      "malformed key": { wait: refused("TENANT_KEY_REFUSED/malformed"), reconnect: refused("TENANT_KEY_REFUSED/malformed") },
-      "key signed with another secret": { wait: refused("TENANT_KEY_REFUSED/bad-signature"), reconnect: refused("TENANT_KEY_REFUSED/bad-signature") },
-      "alg none key": { wait: refused("TENANT_KEY_REFUSED/malformed"), reconnect: refused("TENANT_KEY_REFUSED/malformed") },
+      "expired tenant key": {
+        wait: refused("TENANT_KEY_REFUSED/expired"),
+        reconnect: refused("TENANT_KEY_REFUSED/expired"),
+      },
+      "expired tenant-admin key": {
+        wait: refused("TENANT_KEY_REFUSED/expired"),
+        reconnect: refused("TENANT_KEY_REFUSED/expired"),
+      },
+      "malformed key": {
+        wait: refused("TENANT_KEY_REFUSED/malformed"),
+        reconnect: refused("TENANT_KEY_REFUSED/malformed"),
+      },
+      "key signed with another secret": {
+        wait: refused("TENANT_KEY_REFUSED/bad-signature"),
+        reconnect: refused("TENANT_KEY_REFUSED/bad-signature"),
+      },
+      "alg none key": {
+        wait: refused("TENANT_KEY_REFUSED/malformed"),
+        reconnect: refused("TENANT_KEY_REFUSED/malformed"),
+      },
       "SIWE token of the owner": { wait: noRole, reconnect: noRole },
       "no key": { wait: refused("TENANT_KEY_REFUSED/missing"), reconnect: refused("TENANT_KEY_REFUSED/missing") },
     };
@@ -403,16 +595,25 @@ describe("authorization matrix over real HTTP", () => {
       });
       expect(response.status).toBe(202);
       const deadline = Date.now() + 10_000;
-      while (running.herald.waypoint.windowSize <= before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (running.herald.waypoint.windowSize <= before && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
     });
 
-    async function sseOutcome(url: string, apiKey: string | undefined, headers: Record<string, string> = {}): Promise<SseOutcome | string> {
-      const response = await fetch(url, { headers: { ...(apiKey === undefined ? {} : { "x-api-key": apiKey }), ...headers } });
+    async function sseOutcome(
+      url: string,
+      apiKey: string | undefined,
+      headers: Record<string, string> = {},
+    ): Promise<SseOutcome | string> {
+      const response = await fetch(url, {
+        headers: { ...(apiKey === undefined ? {} : { "x-api-key": apiKey }), ...headers },
+      });
       const body = await response.text();
       if (response.status === 204) return "204";
       if (response.status === 200) {
         const data = /^data: (.*)$/m.exec(body)?.[1];
-        return data !== undefined && isDeepStrictEqual(JSON.parse(data), event) ? "match" : `200 without the event: ${body}`;
+        return data !== undefined && isDeepStrictEqual(JSON.parse(data), event)
+          ? "match"
+          : `200 without the event: ${body}`;
       }
       const { code, reason, detail } = JSON.parse(body) as { code: string; reason?: string; detail?: unknown };
       // FastAPI's body, as acapy-cloud answers.
@@ -422,7 +623,9 @@ describe("authorization matrix over real HTTP", () => {
 
     const path = `/v1/sse/${event.wallet_id}/${event.topic}/connection_id/${String(event.payload.connection_id)}/completed`;
     const sseCells = Object.keys(SSE_EXPECTED).flatMap((name) =>
-      ["", "/tenant", "/tenant-admin"].map((prefix) => [name, `${prefix}/v1/sse/…`, prefix, SSE_EXPECTED[name]!.wait] as const),
+      ["", "/tenant", "/tenant-admin"].map(
+        (prefix) => [name, `${prefix}/v1/sse/…`, prefix, SSE_EXPECTED[name]!.wait] as const,
+      ),
     );
 
     it.each(sseCells)("SSE wait as %s on %s: %s", async (name, _shown, prefix, expected) => {
@@ -432,7 +635,9 @@ describe("authorization matrix over real HTTP", () => {
     it.each(Object.keys(SSE_EXPECTED).map((name) => [name, SSE_EXPECTED[name]!.reconnect] as const))(
       "SSE reconnect with Last-Event-ID as %s: %s",
       async (name, expected) => {
-        expect(await sseOutcome(`${running.url}${path}`, await KEYS[name]!(), { "last-event-id": "1-1" })).toBe(expected);
+        expect(await sseOutcome(`${running.url}${path}`, await KEYS[name]!(), { "last-event-id": "1-1" })).toBe(
+          expected,
+        );
       },
     );
   });

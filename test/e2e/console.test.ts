@@ -36,12 +36,17 @@ interface AxeViolation {
 async function seriousViolations(page: Page): Promise<string[]> {
   await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = (
+      window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }
+    ).axe;
     return (await axe.run(document, { resultTypes: ["violations"] })).violations;
   });
   return violations
     .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
-    .map((violation) => `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => JSON.stringify(node.target)).join(", ")}`);
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}): ${violation.help} at ${violation.nodes.map((node) => JSON.stringify(node.target)).join(", ")}`,
+    );
 }
 
 /** At each width: a full-page screenshot and an accessibility scan (by "page-width"); then back to the wide one. */
@@ -110,10 +115,15 @@ describe("delivery console in the browser", () => {
     const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     const asset = await fetch(`${herald.url}${script}`, { headers: { "accept-encoding": "br" } });
     expect(asset.headers.get("content-encoding")).toBe("br");
-    const bundled = herald.logs.map((line) => JSON.parse(line) as { msg: string; buildMs?: number; sizes?: unknown }).find((line) => line.msg === "console bundled");
+    const bundled = herald.logs
+      .map((line) => JSON.parse(line) as { msg: string; buildMs?: number; sizes?: unknown })
+      .find((line) => line.msg === "console bundled");
     expect(bundled?.buildMs).toBeGreaterThan(0);
     mkdirSync(OUTPUT_DIR, { recursive: true });
-    writeFileSync(join(OUTPUT_DIR, "bundle.json"), `${JSON.stringify({ firstVisitMs, buildMs: bundled?.buildMs, sizes: bundled?.sizes }, null, 2)}\n`);
+    writeFileSync(
+      join(OUTPUT_DIR, "bundle.json"),
+      `${JSON.stringify({ firstVisitMs, buildMs: bundled?.buildMs, sizes: bundled?.sizes }, null, 2)}\n`,
+    );
   }, 60_000);
 
   it("signs in through the browser wallet and says who and which role", async () => {
@@ -129,7 +139,11 @@ describe("delivery console in the browser", () => {
     const who = page.getByRole("status", { name: "Signed in" });
     await expect.poll(() => who.textContent()).toContain(`Signed in as ${owner.address}`);
     expect(await who.textContent()).toContain("subscriber");
-    expect(signed[0]).toMatch(new RegExp(`^${herald.herald.config.siweDomain} wants you to sign in with your Ethereum account:\n${owner.address}\n`));
+    expect(signed[0]).toMatch(
+      new RegExp(
+        `^${herald.herald.config.siweDomain} wants you to sign in with your Ethereum account:\n${owner.address}\n`,
+      ),
+    );
   }, 60_000);
 
   it("lists the endpoints with the one whose receiver answers 503 marked failing", async () => {
@@ -146,7 +160,10 @@ describe("delivery console in the browser", () => {
     await page.getByRole("link", { name: `${receiver.url}/down` }).click();
     await page.getByRole("heading", { name: /^Endpoint / }).waitFor();
     await page.getByRole("img", { name: /1 failed/ }).waitFor();
-    const logRow = page.getByRole("region", { name: "Delivery log entries" }).getByRole("row").filter({ hasText: "FAILED" });
+    const logRow = page
+      .getByRole("region", { name: "Delivery log entries" })
+      .getByRole("row")
+      .filter({ hasText: "FAILED" });
     await expect.poll(() => logRow.textContent()).toContain("503");
     await capture(page, "endpoint", a11y);
 
@@ -173,7 +190,9 @@ describe("delivery console in the browser", () => {
     const another = deliveryId(failingEndpoint, await api.ingest(seed, "console-2"));
     await api.deliveryWhen(another, (d) => d.status === "FAILED");
     await page.goto(`${herald.url}/console#/endpoints/${failingEndpoint}/recover`);
-    await expect.poll(() => page.getByText(/failed deliver(y|ies) in this window/).textContent()).toContain("1 failed delivery in this window");
+    await expect
+      .poll(() => page.getByText(/failed deliver(y|ies) in this window/).textContent())
+      .toContain("1 failed delivery in this window");
     await page.getByRole("button", { name: "Recover…" }).click();
     await page.getByRole("alertdialog").getByText("Send 1 failed delivery again?").waitFor();
     await capture(page, "recover", a11y);
@@ -201,7 +220,11 @@ describe("delivery console in the browser", () => {
   }, 30_000);
 
   it("an auditor signed in with a pasted token finds Redeliver disabled, with the reason", async () => {
-    const { token, address } = await createSiweToken({ privateKey: auditorKey, domain: herald.herald.config.siweDomain, ttlS: 3600 });
+    const { token, address } = await createSiweToken({
+      privateKey: auditorKey,
+      domain: herald.herald.config.siweDomain,
+      ttlS: 3600,
+    });
     const auditorPage = await browser.context.newPage();
     await auditorPage.goto(`${herald.url}/console#/deliveries/${failedDelivery}`);
     // By keyboard alone: the token field, then Tab to its button and Enter.
@@ -226,7 +249,9 @@ describe("delivery console in the browser", () => {
     await auditorPage.goto(`${herald.url}/console#/endpoints`);
     await auditorPage.getByLabel("Subscriber address").fill(owner.address);
     await auditorPage.getByRole("button", { name: "Filter" }).click();
-    await expect.poll(() => auditorPage.getByText(/endpoints? of/).textContent()).toContain(`2 endpoints of ${owner.address}`);
+    await expect
+      .poll(() => auditorPage.getByText(/endpoints? of/).textContent())
+      .toContain(`2 endpoints of ${owner.address}`);
     await auditorPage.close();
   }, 30_000);
 
@@ -234,17 +259,29 @@ describe("delivery console in the browser", () => {
     const many = newAccount();
     const urls = Array.from({ length: 30 }, (_, index) => `${receiver.url}/many-${String(index).padStart(2, "0")}`);
     const created = await Promise.all(
-      urls.map((url) => gql(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url }) { webhookEndpoint { webhookId } } }`, { url }, many)),
+      urls.map((url) =>
+        gql(
+          `mutation($url: String!) { createWebhookEndpoint(input: { url: $url }) { webhookEndpoint { webhookId } } }`,
+          { url },
+          many,
+        ),
+      ),
     );
     expect(created.flatMap((response) => response.errors ?? [])).toEqual([]);
-    const { token } = await createSiweToken({ privateKey: adminKey, domain: herald.herald.config.siweDomain, ttlS: 3600 });
+    const { token } = await createSiweToken({
+      privateKey: adminKey,
+      domain: herald.herald.config.siweDomain,
+      ttlS: 3600,
+    });
     const adminPage = await browser.context.newPage();
     await adminPage.goto(`${herald.url}/console`);
     await adminPage.getByLabel("SIWE token").fill(token);
     await adminPage.getByRole("button", { name: "Use this token" }).click();
     await adminPage.getByLabel("Subscriber address").fill(many.address);
     await adminPage.getByRole("button", { name: "Filter" }).click();
-    await expect.poll(() => adminPage.getByText(/endpoints? of/).textContent()).toContain(`30 endpoints of ${many.address}`);
+    await expect
+      .poll(() => adminPage.getByText(/endpoints? of/).textContent())
+      .toContain(`30 endpoints of ${many.address}`);
     const urlCells = adminPage.getByRole("region", { name: "Endpoints" }).locator("td.url a");
     await expect.poll(() => urlCells.count()).toBe(25);
     // The page shown sorted by URL, ascending, then descending.
@@ -277,17 +314,26 @@ describe("delivery console in the browser", () => {
 
   it("has no serious accessibility violations on any page", () => {
     const pages = ["audit", "delivery", "endpoint", "endpoints", "recover", "sign-in"];
-    expect([...a11y.keys()].toSorted()).toEqual(pages.flatMap((name) => WIDTHS.map((width) => `${name}-${width.name}`)).toSorted());
+    expect([...a11y.keys()].toSorted()).toEqual(
+      pages.flatMap((name) => WIDTHS.map((width) => `${name}-${width.name}`)).toSorted(),
+    );
     expect(Object.fromEntries(a11y)).toEqual(Object.fromEntries([...a11y.keys()].map((key) => [key, []])));
   });
 
   it("viewer answers each role its address and role, and refuses no token", async () => {
     const viewer = "{ viewer { address role } }";
-    for (const [account, role] of [[owner, "SUBSCRIBER"], [admin, "ADMIN"], [auditor, "AUDITOR"]] as const) {
+    for (const [account, role] of [
+      [owner, "SUBSCRIBER"],
+      [admin, "ADMIN"],
+      [auditor, "AUDITOR"],
+    ] as const) {
       expect((await gql(viewer, {}, account)).data?.viewer).toEqual({ address: account.address, role });
     }
     expect(errorCode(await postGraphql(herald.url, viewer, {}))).toBe("UNAUTHENTICATED");
-    const expired = await signedToken(owner, herald.herald.config.siweDomain, { issuedAt: new Date(Date.now() - 7_200_000), expirationTime: new Date(Date.now() - 3_600_000) });
+    const expired = await signedToken(owner, herald.herald.config.siweDomain, {
+      issuedAt: new Date(Date.now() - 7_200_000),
+      expirationTime: new Date(Date.now() - 3_600_000),
+    });
     expect(errorCode(await postGraphql(herald.url, viewer, {}, expired))).toBe("UNAUTHENTICATED");
   });
 });

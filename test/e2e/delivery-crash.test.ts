@@ -1,6 +1,6 @@
 import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeCrashWorld, type CrashWorld, openCrashWorld } from "../support/crash-world.js";
+import { type CrashWorld, closeCrashWorld, openCrashWorld } from "../support/crash-world.js";
 import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
@@ -23,7 +23,9 @@ describe("delivery survives SIGKILL", () => {
     await closeCrashWorld(world);
   });
 
-  const uniqueTransactions = () => new Set(world.receiver.requests.map((request) => (JSON.parse(request.body) as { signature: string }).signature)).size;
+  const uniqueTransactions = () =>
+    new Set(world.receiver.requests.map((request) => (JSON.parse(request.body) as { signature: string }).signature))
+      .size;
 
   async function receivedAtLeast(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -35,9 +37,15 @@ describe("delivery survives SIGKILL", () => {
 
   const all = (type: string) => eventsOfType(world.store, type);
 
-  it(`delivers all ${TRANSACTIONS} transactions at least once and schedules none twice`, { timeout: 150_000 }, async () => {
+  it(`delivers all ${TRANSACTIONS} transactions at least once and schedules none twice`, {
+    timeout: 150_000,
+  }, async () => {
     const endpoint = await createEndpoint(world.store, `${world.receiver.url}/hook`, 10);
-    await createSubscription(world.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+    await createSubscription(world.store, endpoint.webhookId, {
+      type: "asset-link",
+      actions: ["create"],
+      collectionId: COLLECTION,
+    });
     child = await startHeraldChild(world.database.url, world.names);
 
     const js = jetstream(world.nc);

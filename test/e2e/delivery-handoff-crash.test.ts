@@ -2,7 +2,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeliveryScheduled } from "../../src/domain/delivery.js";
-import { closeCrashWorld, type CrashWorld, openCrashWorld } from "../support/crash-world.js";
+import { type CrashWorld, closeCrashWorld, openCrashWorld } from "../support/crash-world.js";
 import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
@@ -44,7 +44,11 @@ describe("hand-off survives SIGKILL", () => {
 
   async function subscribedEndpoint(path: string): Promise<string> {
     const endpoint = await createEndpoint(world.store, `${world.receiver.url}${path}`, 10);
-    await createSubscription(world.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+    await createSubscription(world.store, endpoint.webhookId, {
+      type: "asset-link",
+      actions: ["create"],
+      collectionId: COLLECTION,
+    });
     return endpoint.webhookId;
   }
 
@@ -55,25 +59,38 @@ describe("hand-off survives SIGKILL", () => {
   async function crashAt(faultAt: string, webhookId: string, whileRunning: () => Promise<void>): Promise<void> {
     child = await startHeraldChild(world.database.url, world.names, { HERALD_FAULT_AT: faultAt });
     await expect
-      .poll(async () => (await sql`select 1 from delivery_endpoints where webhook_id = ${webhookId}`.execute(world.storage.db).catch(() => ({ rows: [] }))).rows.length, {
-        timeout: 20_000,
-      })
+      .poll(
+        async () =>
+          (
+            await sql`select 1 from delivery_endpoints where webhook_id = ${webhookId}`
+              .execute(world.storage.db)
+              .catch(() => ({ rows: [] }))
+          ).rows.length,
+        {
+          timeout: 20_000,
+        },
+      )
       .toBe(1);
     await whileRunning();
     expect(await child.exited).toBe("SIGKILL");
     expect(child.output()).toContain(`"faultAt":"${faultAt}"`);
   }
 
-  const schedules = async () => (await eventsOfType(world.store, "DeliveryScheduled")) as unknown as (DeliveryScheduled & { stream: string })[];
+  const schedules = async () =>
+    (await eventsOfType(world.store, "DeliveryScheduled")) as unknown as (DeliveryScheduled & { stream: string })[];
   const uniqueBodies = (path: string) => new Set(world.receiver.on(path).map((request) => request.body)).size;
 
-  it("between the ingest commit and the NATS ack: after a restart nothing is scheduled twice and everything is delivered", { timeout: 150_000 }, async () => {
+  it("between the ingest commit and the NATS ack: after a restart nothing is scheduled twice and everything is delivered", {
+    timeout: 150_000,
+  }, async () => {
     const TRANSACTIONS = 20;
     const webhookId = await subscribedEndpoint("/a");
     await crashAt("after-ingest-commit", webhookId, () => publish(TRANSACTIONS, "a"));
 
     // The first batch committed with its schedules; NATS has no ack for it.
-    await expect.poll(async () => (await eventsOfType(world.store, "TransactionReceived")).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await eventsOfType(world.store, "TransactionReceived")).length, { timeout: 20_000 })
+      .toBeGreaterThan(0);
     const committed = await schedules();
     expect(committed.length).toBeGreaterThan(0);
     // Up to the endpoint's cap (10) were handed off; the rest of the batch waits in the queue unleased.
@@ -81,7 +98,9 @@ describe("hand-off survives SIGKILL", () => {
 
     child = await startHeraldChild(world.database.url, world.names);
     await expect.poll(() => uniqueBodies("/a"), { timeout: REDELIVERY_MS + 60_000, interval: 250 }).toBe(TRANSACTIONS);
-    await expect.poll(async () => (await eventsOfType(world.store, "DeliverySucceeded")).length, { timeout: 30_000 }).toBe(TRANSACTIONS);
+    await expect
+      .poll(async () => (await eventsOfType(world.store, "DeliverySucceeded")).length, { timeout: 30_000 })
+      .toBe(TRANSACTIONS);
 
     const received = await eventsOfType(world.store, "TransactionReceived");
     const scheduled = await schedules();
@@ -92,7 +111,9 @@ describe("hand-off survives SIGKILL", () => {
     expect(new Set(scheduled.map((event) => event.stream)).size).toBe(TRANSACTIONS);
   });
 
-  it("after the hand-off, before the POST: the lease ends and the backstop delivers it once", { timeout: 150_000 }, async () => {
+  it("after the hand-off, before the POST: the lease ends and the backstop delivers it once", {
+    timeout: 150_000,
+  }, async () => {
     const webhookId = await subscribedEndpoint("/b");
     await crashAt("before-post", webhookId, () => publish(1, "b"));
 
@@ -108,7 +129,11 @@ describe("hand-off survives SIGKILL", () => {
     const [request] = await world.receiver.waitFor(1, "/b", 60_000);
     // The backstop left the delivery to its (dead) worker until the lease ended.
     expect(request?.at).toBeGreaterThanOrEqual(lease?.until ?? Number.POSITIVE_INFINITY);
-    await expect.poll(async () => (await eventsOfType(world.store, "DeliverySucceeded")).map((event) => event.stream), { timeout: 20_000 }).toEqual([scheduled?.stream]);
+    await expect
+      .poll(async () => (await eventsOfType(world.store, "DeliverySucceeded")).map((event) => event.stream), {
+        timeout: 20_000,
+      })
+      .toEqual([scheduled?.stream]);
     const attempted = await eventsOfType(world.store, "DeliveryAttempted");
     expect(attempted.map((event) => [event.stream, event.revision])).toEqual([[scheduled?.stream, 1n]]);
     expect(world.receiver.on("/b")).toHaveLength(1);

@@ -2,9 +2,9 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import { transactionIdFor } from "../../src/domain/ingest-decoding.js";
-import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { NATS_URL } from "../support/services.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
@@ -35,24 +35,44 @@ afterAll(async () => {
 it("a handed-off delivery is POSTed once and recorded at revision 0, leased to the worker that attempted it", async () => {
   const store = herald.herald.store;
   const endpoint = await createEndpoint(store, `${receiver.url}/handoff`);
-  await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+  await createSubscription(store, endpoint.webhookId, {
+    type: "asset-link",
+    actions: ["create"],
+    collectionId: COLLECTION,
+  });
   // Ingest hands off deliveries to endpoints its read models know.
   await expect
-    .poll(async () => (await sql`select 1 from delivery_endpoints where webhook_id = ${endpoint.webhookId}`.execute(herald.herald.database.db)).rows.length, {
-      timeout: 20_000,
-    })
+    .poll(
+      async () =>
+        (
+          await sql`select 1 from delivery_endpoints where webhook_id = ${endpoint.webhookId}`.execute(
+            herald.herald.database.db,
+          )
+        ).rows.length,
+      {
+        timeout: 20_000,
+      },
+    )
     .toBe(1);
 
-  const transaction = { status: "SUCCESS", signature: `0x${"ab".repeat(32)}`, message: "", events: [{ type: "asset-link", action: "create", args: ["x"], collectionId: COLLECTION }] };
+  const transaction = {
+    status: "SUCCESS",
+    signature: `0x${"ab".repeat(32)}`,
+    message: "",
+    events: [{ type: "asset-link", action: "create", args: ["x"], collectionId: COLLECTION }],
+  };
   await jetstream(nc).publish(herald.nats!.txSubject, JSON.stringify(transaction), { msgID: "handoff-1" });
   const stream = deliveryStream(deliveryId(endpoint.webhookId, transactionIdFor(transaction, "handoff-1")));
 
   let events: (StoredEvent & DeliveryEvent)[] = [];
   await expect
-    .poll(async () => {
-      events = (await store.readStream(stream)) as (StoredEvent & DeliveryEvent)[];
-      return events.map((event) => `${event.revision}:${event.type}`);
-    }, { timeout: 20_000 })
+    .poll(
+      async () => {
+        events = (await store.readStream(stream)) as (StoredEvent & DeliveryEvent)[];
+        return events.map((event) => `${event.revision}:${event.type}`);
+      },
+      { timeout: 20_000 },
+    )
     .toEqual(["0:DeliveryScheduled", "1:DeliveryAttempted", "2:DeliverySucceeded"]);
   const [scheduled] = events;
   expect(scheduled?.type === "DeliveryScheduled" && scheduled.data.lease?.worker).toEqual(expect.any(String));

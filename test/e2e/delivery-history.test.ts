@@ -27,7 +27,12 @@ describe("delivery history over GraphQL and npx herald history", () => {
     receiver = await startWebhookReceiver();
     running = await startTestHerald({
       nats: false,
-      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_AUDITOR_ADDRESSES: auditor.address, HERALD_RETRY_BASE_MS: "200", HERALD_RETRY_MAX_MS: "2000" },
+      env: {
+        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_AUDITOR_ADDRESSES: auditor.address,
+        HERALD_RETRY_BASE_MS: "200",
+        HERALD_RETRY_MAX_MS: "2000",
+      },
     });
     gql = graphqlClient(running.url, DOMAIN);
     api = deliveryApi(running.url, gql, alice);
@@ -45,14 +50,24 @@ describe("delivery history over GraphQL and npx herald history", () => {
 
   it("shows the transaction delivered and every attempt: status, Retry-After, body, next attempt, outcome", async () => {
     const [seed] = fixtureTransactions() as [Transaction];
-    receiver.script("/flaky", [{ status: 503, headers: { "retry-after": "0" }, body: "busy, try later" }, { status: 200, body: "ok" }]);
+    receiver.script("/flaky", [
+      { status: 503, headers: { "retry-after": "0" }, body: "busy, try later" },
+      { status: 200, body: "ok" },
+    ]);
     const webhookId = await endpointAt("/flaky");
     const before = Date.now();
     const transactionId = await ingest(seed, "history-1");
     const id = deliveryId(webhookId, transactionId);
 
     const delivery = await deliveryWhen(id, (d) => d.status === "SUCCEEDED");
-    expect(delivery).toMatchObject({ deliveryId: id, webhookId, transactionId, transaction: seed, nextAttemptAt: null, failureReason: null });
+    expect(delivery).toMatchObject({
+      deliveryId: id,
+      webhookId,
+      transactionId,
+      transaction: seed,
+      nextAttemptAt: null,
+      failureReason: null,
+    });
     expect(delivery.attempts).toEqual([
       {
         number: 1,
@@ -75,17 +90,44 @@ describe("delivery history over GraphQL and npx herald history", () => {
     expect(await list({})).toMatchObject({ total: 1, edges: [{ node: { deliveryId: id, status: "SUCCEEDED" } }] });
     expect((await list({ status: "FAILED" })).total).toBe(0);
     expect((await list({ since: new Date(Date.now() + 60_000).toISOString() })).total).toBe(0);
-    expect((await list({ since: new Date(before - 60_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString() })).total).toBe(1);
+    expect(
+      (
+        await list({
+          since: new Date(before - 60_000).toISOString(),
+          until: new Date(Date.now() + 60_000).toISOString(),
+        })
+      ).total,
+    ).toBe(1);
 
     // The same story in the store's own words, and for auditors.
-    const trail = (await ok(`query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type } }`, { deliveryId: id }, auditor)).auditTrail;
-    expect(trail.map((event: any) => event.type)).toEqual(["DeliveryScheduled", "DeliveryAttempted", "DeliveryRetryScheduled", "DeliveryAttempted", "DeliverySucceeded"]);
+    const trail = (
+      await ok(
+        `query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type } }`,
+        { deliveryId: id },
+        auditor,
+      )
+    ).auditTrail;
+    expect(trail.map((event: any) => event.type)).toEqual([
+      "DeliveryScheduled",
+      "DeliveryAttempted",
+      "DeliveryRetryScheduled",
+      "DeliveryAttempted",
+      "DeliverySucceeded",
+    ]);
     expect((await ok(DELIVERY, { deliveryId: id }, auditor)).delivery.attempts).toHaveLength(2);
 
     // Nobody else's.
     expect(errorCode(await gql(DELIVERY, { deliveryId: id }, bob))).toBe("NOT_FOUND");
     expect(errorCode(await gql(DELIVERIES, { webhookId }, bob))).toBe("NOT_FOUND");
-    expect(errorCode(await gql(`query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type } }`, { deliveryId: id }, bob))).toBe("NOT_FOUND");
+    expect(
+      errorCode(
+        await gql(
+          `query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type } }`,
+          { deliveryId: id },
+          bob,
+        ),
+      ),
+    ).toBe("NOT_FOUND");
 
     // npx herald history prints the same timeline from the stream.
     const printed = await herald(["history", id]);
@@ -105,7 +147,10 @@ describe("delivery history over GraphQL and npx herald history", () => {
     const webhookId = await endpointAt("/refuses");
     const id = deliveryId(webhookId, await ingest(seed, "history-2"));
     const delivery = await deliveryWhen(id, (d) => d.status === "FAILED");
-    expect(delivery).toMatchObject({ failureReason: "not_retryable", attempts: [{ number: 1, statusCode: 400, nextAttemptAt: null }] });
+    expect(delivery).toMatchObject({
+      failureReason: "not_retryable",
+      attempts: [{ number: 1, statusCode: 400, nextAttemptAt: null }],
+    });
     expect((await ok(DELIVERIES, { webhookId, status: "FAILED" })).deliveries.total).toBe(1);
   });
 
@@ -125,11 +170,17 @@ describe("delivery history over GraphQL and npx herald history", () => {
   /** Runs the CLI as an operator would, against this test's database. */
   function herald(args: string[]): Promise<{ code: number | null; stdout: string }> {
     const child = spawn(process.execPath, ["bin/herald.js", ...args], {
-      env: { PATH: process.env.PATH ?? "", DATABASE_URL: running.env.DATABASE_URL!, HERALD_ENCRYPTION_KEY: running.env.HERALD_ENCRYPTION_KEY! },
+      env: {
+        PATH: process.env.PATH ?? "",
+        DATABASE_URL: running.env.DATABASE_URL!,
+        HERALD_ENCRYPTION_KEY: running.env.HERALD_ENCRYPTION_KEY!,
+      },
       stdio: ["ignore", "pipe", "inherit"],
     });
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    return new Promise((resolve, reject) => child.once("error", reject).once("exit", (code) => resolve({ code, stdout })));
+    return new Promise((resolve, reject) =>
+      child.once("error", reject).once("exit", (code) => resolve({ code, stdout })),
+    );
   }
 });

@@ -4,8 +4,8 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { type DeliveryAttempted, type DeliveryEvent, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
-import type { Transaction } from "../../src/domain/ingest-events.js";
 import { transactionIdFor } from "../../src/domain/ingest-decoding.js";
+import type { Transaction } from "../../src/domain/ingest-events.js";
 import { startEsdbTestServer } from "../support/esdb-test-server/index.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
@@ -38,7 +38,11 @@ interface EventStoreBackend {
   start(): Promise<{ readonly env: Record<string, string>; stop(): Promise<void> }>;
 }
 
-const postgres: EventStoreBackend = { name: "postgres", kind: "postgres", start: async () => ({ env: {}, stop: async () => {} }) };
+const postgres: EventStoreBackend = {
+  name: "postgres",
+  kind: "postgres",
+  start: async () => ({ env: {}, stop: async () => {} }),
+};
 
 const esdbTestServer: EventStoreBackend = {
   name: "esdb (protocol test server)",
@@ -114,22 +118,33 @@ function describeDelivery(backend: EventStoreBackend): void {
       return endpoint;
     }
 
-    async function history(endpoint: TestEndpoint, transactionId: string, until: (events: StoredEvent[]) => boolean, timeoutMs = 15_000) {
+    async function history(
+      endpoint: TestEndpoint,
+      transactionId: string,
+      until: (events: StoredEvent[]) => boolean,
+      timeoutMs = 15_000,
+    ) {
       const stream = deliveryStream(deliveryId(endpoint.webhookId, transactionId));
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const events = await store().readStream(stream);
         if (until(events)) return events as (StoredEvent & DeliveryEvent)[];
-        if (Date.now() > deadline) throw new Error(`${stream}: ${events.map((e) => e.type).join(", ") || "nothing"} after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`${stream}: ${events.map((e) => e.type).join(", ") || "nothing"} after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
-    const finished = (events: StoredEvent[]) => events.some((e) => e.type === "DeliverySucceeded" || e.type === "DeliveryFailed");
+    const finished = (events: StoredEvent[]) =>
+      events.some((e) => e.type === "DeliverySucceeded" || e.type === "DeliveryFailed");
     const types = (events: StoredEvent[]) => events.map((e) => e.type);
 
     it("POSTs the seed's transaction whole, with the API key and a Standard Webhooks signature (endpoint made over GraphQL)", async () => {
       const token = await signedToken(newAccount(), SIWE_DOMAIN);
-      const created = await graphql(CREATE_WEBHOOK_ENDPOINT, { input: { url: `${receiver.url}/ok`, retries: 5 } }, token);
+      const created = await graphql(
+        CREATE_WEBHOOK_ENDPOINT,
+        { input: { url: `${receiver.url}/ok`, retries: 5 } },
+        token,
+      );
       const endpoint: TestEndpoint = created.createWebhookEndpoint.webhookEndpoint;
       expect(endpoint.signingSecret).toMatch(/^whsec_/);
       await graphql(CREATE_WEBHOOK_SUBSCRIPTION, { input: { ...seedMatch, webhookId: endpoint.webhookId } }, token);
@@ -163,7 +178,11 @@ function describeDelivery(backend: EventStoreBackend): void {
     });
 
     it("503, then 429 with Retry-After, then 200: exactly three attempts, spaced as the policy says; 400 gets one; a negative Retry-After stops", async () => {
-      receiver.script("/flaky", [{ status: 503, body: "down" }, { status: 429, headers: { "retry-after": "2" } }, { status: 200 }]);
+      receiver.script("/flaky", [
+        { status: 503, body: "down" },
+        { status: 429, headers: { "retry-after": "2" } },
+        { status: 200 },
+      ]);
       receiver.script("/bad", [{ status: 400, body: "x".repeat(10_000) }]);
       receiver.script("/negative", [{ status: 429, headers: { "retry-after": "-1" } }]);
       receiver.script("/exhausted", [{ status: 500 }]);
@@ -184,8 +203,14 @@ function describeDelivery(backend: EventStoreBackend): void {
         "DeliveryAttempted",
         "DeliverySucceeded",
       ]);
-      const attempts = flakyEvents.filter((e): e is StoredEvent & DeliveryAttempted => e.type === "DeliveryAttempted").map((e) => e.data);
-      expect(attempts.map((a) => [a.attempt, a.status, a.retryAfter])).toEqual([[1, 503, undefined], [2, 429, "2"], [3, 200, undefined]]);
+      const attempts = flakyEvents
+        .filter((e): e is StoredEvent & DeliveryAttempted => e.type === "DeliveryAttempted")
+        .map((e) => e.data);
+      expect(attempts.map((a) => [a.attempt, a.status, a.retryAfter])).toEqual([
+        [1, 503, undefined],
+        [2, 429, "2"],
+        [3, 200, undefined],
+      ]);
       expect(attempts[0]?.responseBody).toBe("down");
       const requests = receiver.on("/flaky");
       expect(requests).toHaveLength(3);
@@ -197,7 +222,9 @@ function describeDelivery(backend: EventStoreBackend): void {
       expect(gap2).toBeGreaterThanOrEqual(2000);
       expect(gap2).toBeLessThan(2000 + 1000);
       // Never earlier than scheduled: each attempt starts at or after the due time recorded before it.
-      const dues = flakyEvents.filter((e) => e.type === "DeliveryRetryScheduled").map((e) => (e.data as { dueAt: number }).dueAt);
+      const dues = flakyEvents
+        .filter((e) => e.type === "DeliveryRetryScheduled")
+        .map((e) => (e.data as { dueAt: number }).dueAt);
       expect(attempts[1]!.startedAt).toBeGreaterThanOrEqual(dues[0]!);
       expect(attempts[2]!.startedAt).toBeGreaterThanOrEqual(dues[1]!);
 
@@ -232,32 +259,57 @@ function describeDelivery(backend: EventStoreBackend): void {
       const moved = await endpointAt("/moved-from");
       const deleted = await endpointAt("/deleted");
       const [, , mixed] = fixtureTransactions() as [Transaction, Transaction, Transaction];
-      const transaction = { ...mixed, events: [...mixed.events, { type: "asset-link", action: "create", args: [], collectionId: SEED_COLLECTION }] };
+      const transaction = {
+        ...mixed,
+        events: [...mixed.events, { type: "asset-link", action: "create", args: [], collectionId: SEED_COLLECTION }],
+      };
       const transactionId = await publish(transaction);
 
       // Each endpoint's first attempt fails; change the endpoints before the retry is due.
       await receiver.waitFor(1, "/paused");
       await receiver.waitFor(1, "/moved-from");
       await receiver.waitFor(1, "/deleted");
-      await changeEndpoint(store(), paused.webhookId, { type: "WebhookEndpointPaused", data: { webhookId: paused.webhookId } });
-      await changeEndpoint(store(), moved.webhookId, { type: "WebhookEndpointUpdated", data: { webhookId: moved.webhookId, url: `${receiver.url}/moved-to` } });
-      await changeEndpoint(store(), deleted.webhookId, { type: "WebhookEndpointDeleted", data: { webhookId: deleted.webhookId } });
+      await changeEndpoint(store(), paused.webhookId, {
+        type: "WebhookEndpointPaused",
+        data: { webhookId: paused.webhookId },
+      });
+      await changeEndpoint(store(), moved.webhookId, {
+        type: "WebhookEndpointUpdated",
+        data: { webhookId: moved.webhookId, url: `${receiver.url}/moved-to` },
+      });
+      await changeEndpoint(store(), deleted.webhookId, {
+        type: "WebhookEndpointDeleted",
+        data: { webhookId: deleted.webhookId },
+      });
 
       const pausedEvents = await history(paused, transactionId, (events) => types(events).includes("DeliveryPaused"));
       expect(types(pausedEvents).slice(-1)).toEqual(["DeliveryPaused"]);
       await new Promise((resolve) => setTimeout(resolve, 3500));
       expect(receiver.on("/paused")).toHaveLength(1);
-      await changeEndpoint(store(), paused.webhookId, { type: "WebhookEndpointResumed", data: { webhookId: paused.webhookId } });
+      await changeEndpoint(store(), paused.webhookId, {
+        type: "WebhookEndpointResumed",
+        data: { webhookId: paused.webhookId },
+      });
       const resumedEvents = await history(paused, transactionId, finished);
-      expect(types(resumedEvents).slice(-4)).toEqual(["DeliveryPaused", "DeliveryResumed", "DeliveryAttempted", "DeliverySucceeded"]);
+      expect(types(resumedEvents).slice(-4)).toEqual([
+        "DeliveryPaused",
+        "DeliveryResumed",
+        "DeliveryAttempted",
+        "DeliverySucceeded",
+      ]);
       expect(receiver.on("/paused")).toHaveLength(2);
 
       const movedEvents = await history(moved, transactionId, finished);
       expect(receiver.on("/moved-to")).toHaveLength(1);
-      expect(movedEvents.filter((e) => e.type === "DeliveryAttempted").map((e) => (e.data as { url: string }).url)).toEqual([`${receiver.url}/moved-from`, `${receiver.url}/moved-to`]);
+      expect(
+        movedEvents.filter((e) => e.type === "DeliveryAttempted").map((e) => (e.data as { url: string }).url),
+      ).toEqual([`${receiver.url}/moved-from`, `${receiver.url}/moved-to`]);
 
       const deletedEvents = await history(deleted, transactionId, finished);
-      expect(deletedEvents.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "endpoint_deleted", attempts: 1 } });
+      expect(deletedEvents.at(-1)).toMatchObject({
+        type: "DeliveryFailed",
+        data: { reason: "endpoint_deleted", attempts: 1 },
+      });
       expect(receiver.on("/deleted")).toHaveLength(1);
     });
 
@@ -270,7 +322,10 @@ function describeDelivery(backend: EventStoreBackend): void {
       await receiver.waitFor(1, "/once");
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(receiver.on("/once")).toHaveLength(1);
-      const scheduled = await store().readAll("start", { filter: { eventTypes: ["DeliveryScheduled"] }, maxCount: 10_000 });
+      const scheduled = await store().readAll("start", {
+        filter: { eventTypes: ["DeliveryScheduled"] },
+        maxCount: 10_000,
+      });
       const mine = scheduled.filter((e) => (e.data as { webhookId: string }).webhookId === endpoint.webhookId);
       expect(mine).toHaveLength(1);
     });
@@ -292,7 +347,11 @@ const NOT_RUN =
   "delivery on a real EventStoreDB: not run — set EVENTSTORE_URL=esdb://127.0.0.1:2113?tls=false (docker compose up -d eventstore)";
 
 if (EVENTSTORE_URL) {
-  describeDelivery({ name: "esdb (real server)", kind: "esdb", start: async () => ({ env: { EVENTSTORE_URL }, stop: async () => {} }) });
+  describeDelivery({
+    name: "esdb (real server)",
+    kind: "esdb",
+    start: async () => ({ env: { EVENTSTORE_URL }, stop: async () => {} }),
+  });
 } else {
   // No silent skips: the report shows this variant did not run, and why.
   it(NOT_RUN, () => {

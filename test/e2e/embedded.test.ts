@@ -24,7 +24,12 @@ describe("embedded storage (PGlite)", () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "herald-embedded-"));
     receiver = await startWebhookReceiver();
-    const config = loadConfig({ HERALD_DATA_DIR: dataDir, PORT: "0", HERALD_ALLOW_PRIVATE_TARGETS: "true", HERALD_INGEST_TOKEN: TEST_INGEST_TOKEN });
+    const config = loadConfig({
+      HERALD_DATA_DIR: dataDir,
+      PORT: "0",
+      HERALD_ALLOW_PRIVATE_TARGETS: "true",
+      HERALD_INGEST_TOKEN: TEST_INGEST_TOKEN,
+    });
     expect(config.embedded).toBe(true);
     herald = await startHerald(config, createLogger("warn"));
   });

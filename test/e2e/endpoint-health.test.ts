@@ -23,7 +23,12 @@ describe("endpoint health: herald disables endpoints that are gone or keep faili
     receiver = await startWebhookReceiver();
     running = await startTestHerald({
       nats: false,
-      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_ENDPOINT_DISABLE_AFTER_S: "2", HERALD_RETRY_BASE_MS: "200", HERALD_RETRY_MAX_MS: "400" },
+      env: {
+        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_ENDPOINT_DISABLE_AFTER_S: "2",
+        HERALD_RETRY_BASE_MS: "200",
+        HERALD_RETRY_MAX_MS: "400",
+      },
     });
     api = deliveryApi(running.url, graphqlClient(running.url, DOMAIN), alice);
   });
@@ -44,10 +49,16 @@ describe("endpoint health: herald disables endpoints that are gone or keep faili
     const webhookId = await api.endpointAt(`${receiver.url}/gone`);
     const first = deliveryId(webhookId, await api.ingest(seed, "gone-1"));
 
-    expect(await api.deliveryWhen(first, (d) => d.status === "FAILED")).toMatchObject({ failureReason: "not_retryable" });
+    expect(await api.deliveryWhen(first, (d) => d.status === "FAILED")).toMatchObject({
+      failureReason: "not_retryable",
+    });
     expect(await api.endpointWhen(webhookId, (e) => e.status === "DISABLED")).toMatchObject({ disabledReason: "GONE" });
     const trail = (await api.ok(TRAIL, { webhookId })).auditTrail as { type: string; actor: string; data: any }[];
-    expect(trail.at(-1)).toMatchObject({ type: "WebhookEndpointDisabled", actor: "system:endpoint-health", data: { reason: "gone" } });
+    expect(trail.at(-1)).toMatchObject({
+      type: "WebhookEndpointDisabled",
+      actor: "system:endpoint-health",
+      data: { reason: "gone" },
+    });
 
     // Disabled is a pause: the next delivery waits and the receiver hears nothing.
     await queueSeesEndpoint(webhookId);
@@ -57,9 +68,17 @@ describe("endpoint health: herald disables endpoints that are gone or keep faili
 
     // Its owner says it is back: resuming enables it, and the held delivery goes out.
     receiver.script("/gone", [{ status: 200 }]);
-    await api.ok(`mutation($webhookId: String!) { resumeWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { status } } }`, { webhookId });
-    expect(await api.deliveryWhen(second, (d) => d.status === "SUCCEEDED")).toMatchObject({ attempts: [{ number: 1, statusCode: 200 }] });
-    expect(await api.endpointWhen(webhookId, (e) => e.status === "ACTIVE")).toMatchObject({ disabledReason: null, failingSince: null });
+    await api.ok(
+      `mutation($webhookId: String!) { resumeWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { status } } }`,
+      { webhookId },
+    );
+    expect(await api.deliveryWhen(second, (d) => d.status === "SUCCEEDED")).toMatchObject({
+      attempts: [{ number: 1, statusCode: 200 }],
+    });
+    expect(await api.endpointWhen(webhookId, (e) => e.status === "ACTIVE")).toMatchObject({
+      disabledReason: null,
+      failingSince: null,
+    });
     expect(receiver.on("/gone")).toHaveLength(2);
   });
 

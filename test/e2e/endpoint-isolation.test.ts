@@ -39,9 +39,15 @@ describe("isolation: an endpoint that never answers does not slow deliveries to 
   });
 
   /** Ingests COUNT transactions at once; resolves with the ms until `path` has `total` requests. */
-  async function deliverBatch(label: string, path: string, total: number): Promise<{ ms: number; transactionIds: string[] }> {
+  async function deliverBatch(
+    label: string,
+    path: string,
+    total: number,
+  ): Promise<{ ms: number; transactionIds: string[] }> {
     const started = performance.now();
-    const transactionIds = await Promise.all(Array.from({ length: COUNT }, (_, i) => api.ingest(seed, `${label}-${i}`)));
+    const transactionIds = await Promise.all(
+      Array.from({ length: COUNT }, (_, i) => api.ingest(seed, `${label}-${i}`)),
+    );
     await receiver.waitFor(total, path);
     return { ms: performance.now() - started, transactionIds };
   }
@@ -58,7 +64,9 @@ describe("isolation: an endpoint that never answers does not slow deliveries to 
     const hanging = await api.endpointAt(`${receiver.url}/hang`);
     const mixed = await deliverBatch("mixed", "/fast", 3 * COUNT);
     const healthyDone = Date.now();
-    console.info(`healthy endpoint, ${COUNT} deliveries: ${Math.round(alone.ms)} ms alone, ${Math.round(mixed.ms)} ms beside a hanging endpoint`);
+    console.info(
+      `healthy endpoint, ${COUNT} deliveries: ${Math.round(alone.ms)} ms alone, ${Math.round(mixed.ms)} ms beside a hanging endpoint`,
+    );
 
     // The hanging endpoint holds its capped share of attempts, none of which has ended yet.
     const hangs = receiver.on("/hang");
@@ -72,7 +80,9 @@ describe("isolation: an endpoint that never answers does not slow deliveries to 
     const hangingDeliveries = mixed.transactionIds.map((id) => deliveryId(hanging, id));
     const waiting = await Promise.all(hangingDeliveries.map((id) => api.deliveryWhen(id, () => true)));
     expect(waiting.flatMap((d) => d.attempts)).toEqual([]);
-    const timedOut = await Promise.race(hangingDeliveries.map((id) => api.deliveryWhen(id, (d) => d.attempts.length > 0, 3 * TIMEOUT_MS)));
+    const timedOut = await Promise.race(
+      hangingDeliveries.map((id) => api.deliveryWhen(id, (d) => d.attempts.length > 0, 3 * TIMEOUT_MS)),
+    );
     expect(timedOut.attempts[0]).toMatchObject({ number: 1, errorClass: "timeout" });
   });
 });
@@ -105,14 +115,24 @@ describe("HERALD_ENDPOINT_CONCURRENCY across processes", () => {
     // resumed, ten deliveries are due at once in the queue, and both workers claim them.
     const setPaused = async (paused: boolean) => {
       const mutation = paused ? "pauseWebhookEndpoint" : "resumeWebhookEndpoint";
-      const response = await gql(`mutation($input: ${paused ? "Pause" : "Resume"}WebhookEndpointInput!) { ${mutation}(input: $input) { __typename } }`, { input: { webhookId } }, owner);
+      const response = await gql(
+        `mutation($input: ${paused ? "Pause" : "Resume"}WebhookEndpointInput!) { ${mutation}(input: $input) { __typename } }`,
+        { input: { webhookId } },
+        owner,
+      );
       expect(response.errors).toBeUndefined();
     };
     await setPaused(true);
     const transactionIds = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => deliveryApi(i % 2 ? second.url : first.url, gql, owner).ingest(seed, `cap-${i}`)),
+      Array.from({ length: 10 }, (_, i) =>
+        deliveryApi(i % 2 ? second.url : first.url, gql, owner).ingest(seed, `cap-${i}`),
+      ),
     );
-    await Promise.all(transactionIds.map((id) => api.deliveryWhen(deliveryId(webhookId, id), (delivery) => delivery.status === "PAUSED", 30_000)));
+    await Promise.all(
+      transactionIds.map((id) =>
+        api.deliveryWhen(deliveryId(webhookId, id), (delivery) => delivery.status === "PAUSED", 30_000),
+      ),
+    );
     await setPaused(false);
     await receiver.waitFor(CONCURRENCY, "/hang");
     // Both workers have had time to claim and start what they could (they claim every 100 ms or so).

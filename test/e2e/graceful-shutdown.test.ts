@@ -5,15 +5,21 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Database, openPostgres } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
-import pg from "pg";
 import { NATS_URL } from "../support/services.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
-import { natsTestNames, type NatsTestNames, startTestHerald, TEST_ENCRYPTION_KEY, TEST_INGEST_TOKEN } from "../support/test-herald.js";
+import {
+  type NatsTestNames,
+  natsTestNames,
+  startTestHerald,
+  TEST_ENCRYPTION_KEY,
+  TEST_INGEST_TOKEN,
+} from "../support/test-herald.js";
 import { startWebhookReceiver } from "../support/webhook-receiver.js";
 import { changeEndpoint, createEndpoint, createSubscription } from "../support/webhooks.js";
 
@@ -55,7 +61,9 @@ function startCommand(): { command: string; args: string[] } {
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
 /**
@@ -122,7 +130,12 @@ describe("graceful shutdown as npm start runs herald", () => {
   async function publishTransaction(): Promise<string> {
     published++;
     const signature = `0x${published.toString(16).padStart(64, "0")}`;
-    const transaction = { status: "SUCCESS", signature, message: "", events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }] };
+    const transaction = {
+      status: "SUCCESS",
+      signature,
+      message: "",
+      events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }],
+    };
     await jetstream(nc).publish(names.txSubject, JSON.stringify(transaction), { msgID: `shutdown-${signature}` });
     return signature;
   }
@@ -131,11 +144,17 @@ describe("graceful shutdown as npm start runs herald", () => {
     return store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 1000 });
   }
 
-  it("finishes the attempt in flight, records it as delivered, and exits 0 on SIGTERM", { timeout: 150_000 }, async () => {
+  it("finishes the attempt in flight, records it as delivered, and exits 0 on SIGTERM", {
+    timeout: 150_000,
+  }, async () => {
     const receiver = await startSlowReceiver(1500);
     try {
       const endpoint = await createEndpoint(store, receiver.url);
-      await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+      await createSubscription(store, endpoint.webhookId, {
+        type: "asset-link",
+        actions: ["create"],
+        collectionId: COLLECTION,
+      });
       child = await startHerald();
       const exited = exitOf(child);
       const signature = await publishTransaction();
@@ -166,7 +185,11 @@ describe("graceful shutdown as npm start runs herald", () => {
     const receiver = await startSlowReceiver(30_000);
     try {
       const endpoint = await createEndpoint(store, receiver.url);
-      await createSubscription(store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+      await createSubscription(store, endpoint.webhookId, {
+        type: "asset-link",
+        actions: ["create"],
+        collectionId: COLLECTION,
+      });
       child = await startHerald();
       const exited = exitOf(child);
       await publishTransaction();
@@ -199,8 +222,15 @@ describe("claims made while stopping", () => {
       // A rate-limited endpoint: the worker takes its send slot from the endpoint's row, which this
       // test holds locked, so the worker stands still between claiming the retry and starting it.
       const endpoint = await createEndpoint(herald.herald.store, `${receiver.url}/hook`);
-      await changeEndpoint(herald.herald.store, endpoint.webhookId, { type: "WebhookEndpointUpdated", data: { webhookId: endpoint.webhookId, rateLimit: 5 } });
-      await createSubscription(herald.herald.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+      await changeEndpoint(herald.herald.store, endpoint.webhookId, {
+        type: "WebhookEndpointUpdated",
+        data: { webhookId: endpoint.webhookId, rateLimit: 5 },
+      });
+      await createSubscription(herald.herald.store, endpoint.webhookId, {
+        type: "asset-link",
+        actions: ["create"],
+        collectionId: COLLECTION,
+      });
       await locker.connect();
       const until = async (query: string) => {
         const deadline = Date.now() + 20_000;
@@ -210,14 +240,21 @@ describe("claims made while stopping", () => {
         }
       };
       await until("select 1 from delivery_endpoints where webhook_id = $1 and rate_limit = 5");
-      const transaction = { status: "SUCCESS", signature: `0x${"5".repeat(64)}`, message: "", events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }] };
+      const transaction = {
+        status: "SUCCESS",
+        signature: `0x${"5".repeat(64)}`,
+        message: "",
+        events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }],
+      };
       const ingested = await fetch(`${herald.url}/v1/transactions`, {
         method: "POST",
         headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json" },
         body: JSON.stringify(transaction),
       });
       expect(ingested.status).toBe(202);
-      await until("select 1 from delivery_queue where webhook_id = $1 and attempts = 1 and leased_until is null and due_at > now()");
+      await until(
+        "select 1 from delivery_queue where webhook_id = $1 and attempts = 1 and leased_until is null and due_at > now()",
+      );
       await locker.query("begin");
       await locker.query("select 1 from delivery_endpoints where webhook_id = $1 for update", [endpoint.webhookId]);
       await until("select 1 from delivery_queue where webhook_id = $1 and leased_until > now()");
@@ -235,7 +272,9 @@ describe("claims made while stopping", () => {
 
       // The first attempt only: the claimed retry never started, and its lease is free for another process.
       expect(receiver.requests).toHaveLength(1);
-      const [row] = (await locker.query("select leased_until from delivery_queue where webhook_id = $1", [endpoint.webhookId])).rows as { leased_until: Date | null }[];
+      const [row] = (
+        await locker.query("select leased_until from delivery_queue where webhook_id = $1", [endpoint.webhookId])
+      ).rows as { leased_until: Date | null }[];
       expect(row).toEqual({ leased_until: null });
     } finally {
       await locker.end().catch(() => {});

@@ -91,15 +91,24 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     return token;
   }
 
-  async function gql(query: string, variables: object, auth: PrivateKeyAccount | string | undefined, scheme = "Bearer "): Promise<GraphqlResponse> {
+  async function gql(
+    query: string,
+    variables: object,
+    auth: PrivateKeyAccount | string | undefined,
+    scheme = "Bearer ",
+  ): Promise<GraphqlResponse> {
     const token = typeof auth === "string" || auth === undefined ? auth : await tokenOf(auth);
     const response = await fetch(`${herald.url}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(token === undefined ? {} : { authorization: `${scheme}${token}` }) },
+      headers: {
+        "content-type": "application/json",
+        ...(token === undefined ? {} : { authorization: `${scheme}${token}` }),
+      },
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as Omit<GraphqlResponse, "status">;
-    for (const value of JSON.stringify(body).match(/"(apiKey|signingSecret)":"([^"]+)"/g) ?? []) secrets.add(value.split('":"')[1]!.slice(0, -1));
+    for (const value of JSON.stringify(body).match(/"(apiKey|signingSecret)":"([^"]+)"/g) ?? [])
+      secrets.add(value.split('":"')[1]!.slice(0, -1));
     return { status: response.status, ...body };
   }
 
@@ -107,7 +116,10 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
   /** Events in the streams subscribers write: a refused command must not change this. */
   async function webhookEventCount(): Promise<number> {
-    const events = await herald.store.readAll("start", { filter: { streamPrefixes: ["endpoint-", "subscription-"] }, maxCount: 100_000 });
+    const events = await herald.store.readAll("start", {
+      filter: { streamPrefixes: ["endpoint-", "subscription-"] },
+      maxCount: 100_000,
+    });
     return events.length;
   }
 
@@ -118,7 +130,11 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
   }
 
   async function createSubscription(account: PrivateKeyAccount, webhookId: string) {
-    const response = await gql(CREATE_WEBHOOK_SUBSCRIPTION, { input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId } }, account);
+    const response = await gql(
+      CREATE_WEBHOOK_SUBSCRIPTION,
+      { input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId } },
+      account,
+    );
     expect(response.errors).toBeUndefined();
     return response.data!.createWebhookSubscription.webhookSubscription as Record<string, any>;
   }
@@ -126,7 +142,12 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
   beforeAll(async () => {
     running = await startTestHerald({
       nats: false,
-      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_ALLOW_PRIVATE_TARGETS: "false", HERALD_ADMIN_ADDRESSES: admin.address, LOG_LEVEL: "debug" },
+      env: {
+        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_ALLOW_PRIVATE_TARGETS: "false",
+        HERALD_ADMIN_ADDRESSES: admin.address,
+        LOG_LEVEL: "debug",
+      },
     });
     herald = running.herald;
   });
@@ -155,7 +176,9 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       expect(endpoint.createdAt).toBeLessThanOrEqual(Date.now());
 
       // The seed names a webhookId of its own; a real client sends the one it was just given.
-      const subscriptionVariables = { input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId: endpoint.webhookId } };
+      const subscriptionVariables = {
+        input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId: endpoint.webhookId },
+      };
       const subscriptionResponse = await gql(CREATE_WEBHOOK_SUBSCRIPTION, subscriptionVariables, alice);
       expect(subscriptionResponse.errors).toBeUndefined();
       const subscription = subscriptionResponse.data!.createWebhookSubscription.webhookSubscription;
@@ -170,18 +193,24 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       });
 
       // Read-your-writes: each query right after the mutations sees them.
-      expect((await gql(QUERY_ENDPOINT, { webhookId: endpoint.webhookId }, alice)).data).toEqual({ webhookEndpoint: endpoint });
+      expect((await gql(QUERY_ENDPOINT, { webhookId: endpoint.webhookId }, alice)).data).toEqual({
+        webhookEndpoint: endpoint,
+      });
       const list = await gql(QUERY_ENDPOINTS, {}, alice);
       expect(list.data!.webhookEndpoints).toMatchObject({ total: 1, edges: [{ node: endpoint }] });
       expect((await gql(QUERY_SUBSCRIPTION, { subscriptionId: subscription.subscriptionId }, alice)).data).toEqual({
         webhookSubscription: subscription,
       });
-      expect((await gql(QUERY_SUBSCRIPTIONS, { webhookId: endpoint.webhookId }, alice)).data!.webhookSubscriptions).toMatchObject({
+      expect(
+        (await gql(QUERY_SUBSCRIPTIONS, { webhookId: endpoint.webhookId }, alice)).data!.webhookSubscriptions,
+      ).toMatchObject({
         total: 1,
         edges: [{ node: subscription }],
       });
       // Global ids resolve through node(id).
-      expect((await gql(QUERY_NODE, { id: endpoint.id }, alice)).data).toEqual({ node: { id: endpoint.id, webhookId: endpoint.webhookId } });
+      expect((await gql(QUERY_NODE, { id: endpoint.id }, alice)).data).toEqual({
+        node: { id: endpoint.id, webhookId: endpoint.webhookId },
+      });
       expect((await gql(QUERY_NODE, { id: subscription.id }, alice)).data).toEqual({
         node: { id: subscription.id, subscriptionId: subscription.subscriptionId },
       });
@@ -189,8 +218,13 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
     it("keeps the API key and signing secret sealed in events and in the read model", async () => {
       const endpoint = await createEndpoint(alice);
-      const secret = (await gql(`query($id: String!) { webhookEndpoint(webhookId: $id) { signingSecret } }`, { id: endpoint.webhookId }, alice))
-        .data!.webhookEndpoint.signingSecret as string;
+      const secret = (
+        await gql(
+          `query($id: String!) { webhookEndpoint(webhookId: $id) { signingSecret } }`,
+          { id: endpoint.webhookId },
+          alice,
+        )
+      ).data!.webhookEndpoint.signingSecret as string;
       expect(secret).toMatch(/^whsec_/);
       const events = await herald.store.readStream(`endpoint-${endpoint.webhookId}`);
       expect(events.map((event) => event.type)).toEqual(["WebhookEndpointCreated"]);
@@ -214,20 +248,42 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
   describe("sign-in", () => {
     const hour = 3_600_000;
     it.each([
-      ["an expired token", async () => signedToken(alice, DOMAIN, { issuedAt: new Date(Date.now() - 2 * hour), expirationTime: new Date(Date.now() - hour) }), "expirationTime has passed"],
+      [
+        "an expired token",
+        async () =>
+          signedToken(alice, DOMAIN, {
+            issuedAt: new Date(Date.now() - 2 * hour),
+            expirationTime: new Date(Date.now() - hour),
+          }),
+        "expirationTime has passed",
+      ],
       ["a token for another domain", async () => signedToken(alice, "evil.test"), "domain must be herald.test"],
-      ["a tampered message", async () => {
-        const [message, signature] = (await signedToken(alice, DOMAIN)).split(".");
-        const text = Buffer.from(message!, "base64url").toString("utf8").replace("Sign in to herald", "Sign in to herald, please");
-        return `${Buffer.from(text).toString("base64url")}.${signature}`;
-      }, "signature does not match"],
-      ["a signature from another key", async () => {
-        const [message] = (await signedToken(alice, DOMAIN)).split(".");
-        const text = Buffer.from(message!, "base64url").toString("utf8");
-        return `${message}.${await bob.signMessage({ message: text })}`;
-      }, "signature does not match"],
+      [
+        "a tampered message",
+        async () => {
+          const [message, signature] = (await signedToken(alice, DOMAIN)).split(".");
+          const text = Buffer.from(message!, "base64url")
+            .toString("utf8")
+            .replace("Sign in to herald", "Sign in to herald, please");
+          return `${Buffer.from(text).toString("base64url")}.${signature}`;
+        },
+        "signature does not match",
+      ],
+      [
+        "a signature from another key",
+        async () => {
+          const [message] = (await signedToken(alice, DOMAIN)).split(".");
+          const text = Buffer.from(message!, "base64url").toString("utf8");
+          return `${message}.${await bob.signMessage({ message: text })}`;
+        },
+        "signature does not match",
+      ],
       ["no authorization header", async () => undefined, "authorization header is missing"],
-      ["a token without expirationTime", async () => signedToken(alice, DOMAIN, { expirationTime: undefined }), "expirationTime is required"],
+      [
+        "a token without expirationTime",
+        async () => signedToken(alice, DOMAIN, { expirationTime: undefined }),
+        "expirationTime is required",
+      ],
     ])("refuses %s with UNAUTHENTICATED, writing nothing", async (_name, makeToken, reason) => {
       const token = await makeToken();
       const before = await webhookEventCount();
@@ -277,7 +333,12 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     it("refuses moving an endpoint to a private target: BAD_USER_INPUT, nothing written", async () => {
       const { webhookId } = await createEndpoint(alice);
       const before = await webhookEventCount();
-      for (const url of ["http://127.0.0.1/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://100.64.0.1/hook"]) {
+      for (const url of [
+        "http://127.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://100.64.0.1/hook",
+      ]) {
         const response = await gql(
           `mutation($webhookId: String!, $url: String!) { updateWebhookEndpoint(input: { webhookId: $webhookId, url: $url }) { webhookEndpoint { url } } }`,
           { webhookId, url },
@@ -307,9 +368,15 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
     it("normalises collection ids to lower case", async () => {
       const { webhookId } = await createEndpoint(alice);
-      const input = { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId, collectionId: "1:EVM:0x6BCA6DE2DBDC4E0D41F7273011785EA16BA47182" };
+      const input = {
+        ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input,
+        webhookId,
+        collectionId: "1:EVM:0x6BCA6DE2DBDC4E0D41F7273011785EA16BA47182",
+      };
       const response = await gql(CREATE_WEBHOOK_SUBSCRIPTION, { input }, alice);
-      expect(response.data!.createWebhookSubscription.webhookSubscription.collectionId).toBe("1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182");
+      expect(response.data!.createWebhookSubscription.webhookSubscription.collectionId).toBe(
+        "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182",
+      );
     });
 
     it("refuses a subscription to an endpoint that does not exist with NOT_FOUND", async () => {
@@ -333,12 +400,27 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
         [QUERY_SUBSCRIPTIONS, { webhookId }],
         [QUERY_NODE, { id: endpoint.id }],
         [QUERY_NODE, { id: subscription.id }],
-        [`mutation($webhookId: String!) { updateWebhookEndpoint(input: { webhookId: $webhookId, retries: 1 }) { webhookEndpoint { id } } }`, { webhookId }],
-        [`mutation($webhookId: String!) { rotateWebhookEndpointApiKey(input: { webhookId: $webhookId }) { webhookEndpoint { apiKey } } }`, { webhookId }],
-        [`mutation($webhookId: String!) { pauseWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { id } } }`, { webhookId }],
-        [`mutation($webhookId: String!) { deleteWebhookEndpoint(input: { webhookId: $webhookId }) { success } }`, { webhookId }],
+        [
+          `mutation($webhookId: String!) { updateWebhookEndpoint(input: { webhookId: $webhookId, retries: 1 }) { webhookEndpoint { id } } }`,
+          { webhookId },
+        ],
+        [
+          `mutation($webhookId: String!) { rotateWebhookEndpointApiKey(input: { webhookId: $webhookId }) { webhookEndpoint { apiKey } } }`,
+          { webhookId },
+        ],
+        [
+          `mutation($webhookId: String!) { pauseWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { id } } }`,
+          { webhookId },
+        ],
+        [
+          `mutation($webhookId: String!) { deleteWebhookEndpoint(input: { webhookId: $webhookId }) { success } }`,
+          { webhookId },
+        ],
         [CREATE_WEBHOOK_SUBSCRIPTION, { input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId } }],
-        [`mutation($webhookId: String!, $subscriptionId: String!) { deleteWebhookSubscription(input: { webhookId: $webhookId, subscriptionId: $subscriptionId }) { success } }`, { webhookId, subscriptionId }],
+        [
+          `mutation($webhookId: String!, $subscriptionId: String!) { deleteWebhookSubscription(input: { webhookId: $webhookId, subscriptionId: $subscriptionId }) { success } }`,
+          { webhookId, subscriptionId },
+        ],
       ];
       for (const [query, variables] of attempts) {
         const response = await gql(query, variables, bob);
@@ -363,7 +445,11 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       expect(bobs.data!.webhookEndpoints.total).toBeLessThan(all.data!.webhookEndpoints.total);
       const seen = await gql(QUERY_ENDPOINT, { webhookId: endpoint.webhookId }, admin);
       // apiKey is String! in the Asset Register's schema: admins read a placeholder, not null and not the key.
-      expect(seen.data!.webhookEndpoint).toMatchObject({ webhookId: endpoint.webhookId, subscriber: bob.address, apiKey: "[redacted]" });
+      expect(seen.data!.webhookEndpoint).toMatchObject({
+        webhookId: endpoint.webhookId,
+        subscriber: bob.address,
+        apiKey: "[redacted]",
+      });
     });
   });
 
@@ -380,13 +466,28 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
     it("create with Float retries, subscribe with a CollectionId variable, list with Float first, fetch with node(id: String!)", async () => {
       const account = newAccount();
-      const created = await gql(SDK_CREATE_ENDPOINT, { input: { url: "https://example.com/sdk", retries: 3.0 } }, account);
+      const created = await gql(
+        SDK_CREATE_ENDPOINT,
+        { input: { url: "https://example.com/sdk", retries: 3.0 } },
+        account,
+      );
       expect(created.errors).toBeUndefined();
       const endpoint = created.data!.createWebhookEndpoint.webhookEndpoint;
       expect(endpoint.retries).toBe(3);
-      const subscribed = await gql(SDK_CREATE_SUBSCRIPTION, { webhookId: endpoint.webhookId, type: "asset-link", actions: ["create"], collectionId: CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input.collectionId }, account);
+      const subscribed = await gql(
+        SDK_CREATE_SUBSCRIPTION,
+        {
+          webhookId: endpoint.webhookId,
+          type: "asset-link",
+          actions: ["create"],
+          collectionId: CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input.collectionId,
+        },
+        account,
+      );
       expect(subscribed.errors).toBeUndefined();
-      expect(subscribed.data!.createWebhookSubscription.webhookSubscription.collectionId).toBe(CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input.collectionId);
+      expect(subscribed.data!.createWebhookSubscription.webhookSubscription.collectionId).toBe(
+        CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input.collectionId,
+      );
       const subscriptions = await gql(SDK_SUBSCRIPTIONS, { webhookId: endpoint.webhookId, first: 10.0 }, account);
       expect(subscriptions.data!.webhookSubscriptions).toMatchObject({ total: 1, pageInfo: { nextPage: null } });
       for (const id of [endpoint.id, subscribed.data!.createWebhookSubscription.webhookSubscription.id]) {
@@ -415,11 +516,22 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     it("refuses a non-integral or out-of-range Float with BAD_USER_INPUT naming the field, writing nothing", async () => {
       const account = newAccount();
       const before = await webhookEventCount();
-      expect(errorOf(await gql(SDK_ENDPOINTS, { first: 2.5 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "first" });
-      expect(errorOf(await gql(SDK_ENDPOINTS, { first: -1 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "first" });
-      expect(errorOf(await gql(QUERY_ENDPOINTS, { last: 1e300 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "last" });
+      expect(errorOf(await gql(SDK_ENDPOINTS, { first: 2.5 }, account))).toEqual({
+        code: "BAD_USER_INPUT",
+        field: "first",
+      });
+      expect(errorOf(await gql(SDK_ENDPOINTS, { first: -1 }, account))).toEqual({
+        code: "BAD_USER_INPUT",
+        field: "first",
+      });
+      expect(errorOf(await gql(QUERY_ENDPOINTS, { last: 1e300 }, account))).toEqual({
+        code: "BAD_USER_INPUT",
+        field: "last",
+      });
       for (const retries of [2.5, -1, 21, 1e300]) {
-        expect(errorOf(await gql(SDK_CREATE_ENDPOINT, { input: { url: "https://example.com/sdk", retries } }, account))).toMatchObject({ code: "BAD_USER_INPUT", field: "retries" });
+        expect(
+          errorOf(await gql(SDK_CREATE_ENDPOINT, { input: { url: "https://example.com/sdk", retries } }, account)),
+        ).toMatchObject({ code: "BAD_USER_INPUT", field: "retries" });
       }
       expect(await webhookEventCount()).toBe(before);
     });
@@ -443,27 +555,57 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       const account = newAccount();
       const endpoint = await createEndpoint(account);
       const { webhookId } = endpoint;
-      const { webhookSubscription } = (await gql(CREATE_WEBHOOK_SUBSCRIPTION, { input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId } }, account)).data!.createWebhookSubscription;
+      const { webhookSubscription } = (
+        await gql(
+          CREATE_WEBHOOK_SUBSCRIPTION,
+          { input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId } },
+          account,
+        )
+      ).data!.createWebhookSubscription;
 
-      const updated = await gql(manage("updateWebhookEndpoint", `, url: "https://example.org/hook", retries: 0`), { webhookId }, account);
-      expect(updated.data!.updateWebhookEndpoint.webhookEndpoint).toMatchObject({ url: "https://example.org/hook", retries: 0, status: "ACTIVE" });
+      const updated = await gql(
+        manage("updateWebhookEndpoint", `, url: "https://example.org/hook", retries: 0`),
+        { webhookId },
+        account,
+      );
+      expect(updated.data!.updateWebhookEndpoint.webhookEndpoint).toMatchObject({
+        url: "https://example.org/hook",
+        retries: 0,
+        status: "ACTIVE",
+      });
       const paused = await gql(manage("pauseWebhookEndpoint"), { webhookId }, account);
       expect(paused.data!.pauseWebhookEndpoint.webhookEndpoint.status).toBe("PAUSED");
-      expect((await gql(`query($id: String!) { webhookEndpoint(webhookId: $id) { status } }`, { id: webhookId }, account)).data).toEqual({
+      expect(
+        (await gql(`query($id: String!) { webhookEndpoint(webhookId: $id) { status } }`, { id: webhookId }, account))
+          .data,
+      ).toEqual({
         webhookEndpoint: { status: "PAUSED" },
       });
       const resumed = await gql(manage("resumeWebhookEndpoint"), { webhookId }, account);
       expect(resumed.data!.resumeWebhookEndpoint.webhookEndpoint.status).toBe("ACTIVE");
-      const before = (await gql(`query($id: String!) { webhookEndpoint(webhookId: $id) { apiKey signingSecret } }`, { id: webhookId }, account)).data!.webhookEndpoint;
-      const rotated = (await gql(manage("rotateWebhookEndpointApiKey"), { webhookId }, account)).data!.rotateWebhookEndpointApiKey.webhookEndpoint;
+      const before = (
+        await gql(
+          `query($id: String!) { webhookEndpoint(webhookId: $id) { apiKey signingSecret } }`,
+          { id: webhookId },
+          account,
+        )
+      ).data!.webhookEndpoint;
+      const rotated = (await gql(manage("rotateWebhookEndpointApiKey"), { webhookId }, account)).data!
+        .rotateWebhookEndpointApiKey.webhookEndpoint;
       expect(rotated.apiKey).not.toBe(before.apiKey);
       expect(rotated.signingSecret).not.toBe(before.signingSecret);
       expect((await gql(QUERY_ENDPOINT, { webhookId }, account)).data!.webhookEndpoint.apiKey).toBe(rotated.apiKey);
 
-      const deleted = await gql(`mutation($webhookId: String!) { deleteWebhookEndpoint(input: { webhookId: $webhookId }) { success } }`, { webhookId }, account);
+      const deleted = await gql(
+        `mutation($webhookId: String!) { deleteWebhookEndpoint(input: { webhookId: $webhookId }) { success } }`,
+        { webhookId },
+        account,
+      );
       expect(deleted.data).toEqual({ deleteWebhookEndpoint: { success: true } });
       expect(errorOf(await gql(QUERY_ENDPOINT, { webhookId }, account))?.code).toBe("NOT_FOUND");
-      expect(errorOf(await gql(QUERY_SUBSCRIPTION, { subscriptionId: webhookSubscription.subscriptionId }, account))?.code).toBe("NOT_FOUND");
+      expect(
+        errorOf(await gql(QUERY_SUBSCRIPTION, { subscriptionId: webhookSubscription.subscriptionId }, account))?.code,
+      ).toBe("NOT_FOUND");
       expect(errorOf(await gql(manage("pauseWebhookEndpoint"), { webhookId }, account))?.code).toBe("NOT_FOUND");
 
       const events = await herald.store.readStream(`endpoint-${webhookId}`);
@@ -481,9 +623,12 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       const { webhookId } = await createEndpoint(alice);
       const results = await Promise.all(
         // Values distinct from each other and from the default 5, so no update is a no-op that writes nothing.
-        [11, 12, 13, 14, 15, 16].map((retries) => gql(manage("updateWebhookEndpoint", `, retries: ${retries}`), { webhookId }, alice)),
+        [11, 12, 13, 14, 15, 16].map((retries) =>
+          gql(manage("updateWebhookEndpoint", `, retries: ${retries}`), { webhookId }, alice),
+        ),
       );
-      for (const result of results) expect(result.errors?.map((error) => error.extensions?.code) ?? []).not.toContain("INTERNAL_SERVER_ERROR");
+      for (const result of results)
+        expect(result.errors?.map((error) => error.extensions?.code) ?? []).not.toContain("INTERNAL_SERVER_ERROR");
       const applied = results.filter((result) => !result.errors).length;
       expect(applied).toBeGreaterThan(0);
       const events = await herald.store.readStream(`endpoint-${webhookId}`);
@@ -509,27 +654,53 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     it("pages forwards and backwards with cursors, at most 100 at a time", async () => {
       const account = newAccount();
       const created = [];
-      for (let i = 0; i < 5; i++) created.push((await createEndpoint(account, `https://example.com/hook/${i}`)).webhookId);
-      const ids = (response: GraphqlResponse) => response.data!.webhookEndpoints.edges.map((edge: any) => edge.node.webhookId);
+      for (let i = 0; i < 5; i++)
+        created.push((await createEndpoint(account, `https://example.com/hook/${i}`)).webhookId);
+      const ids = (response: GraphqlResponse) =>
+        response.data!.webhookEndpoints.edges.map((edge: any) => edge.node.webhookId);
 
       const first = await gql(QUERY_ENDPOINTS, { first: 2 }, account);
       expect(ids(first)).toEqual(created.slice(0, 2));
-      expect(first.data!.webhookEndpoints).toMatchObject({ total: 5, pageInfo: { hasNextPage: true, hasPreviousPage: false } });
-      const second = await gql(QUERY_ENDPOINTS, { first: 2, after: first.data!.webhookEndpoints.pageInfo.endCursor }, account);
+      expect(first.data!.webhookEndpoints).toMatchObject({
+        total: 5,
+        pageInfo: { hasNextPage: true, hasPreviousPage: false },
+      });
+      const second = await gql(
+        QUERY_ENDPOINTS,
+        { first: 2, after: first.data!.webhookEndpoints.pageInfo.endCursor },
+        account,
+      );
       expect(ids(second)).toEqual(created.slice(2, 4));
       const last = await gql(QUERY_ENDPOINTS, { last: 2 }, account);
       expect(ids(last)).toEqual(created.slice(3));
       expect(last.data!.webhookEndpoints.pageInfo).toMatchObject({ hasPreviousPage: true });
-      const previous = await gql(QUERY_ENDPOINTS, { last: 2, before: last.data!.webhookEndpoints.pageInfo.startCursor }, account);
+      const previous = await gql(
+        QUERY_ENDPOINTS,
+        { last: 2, before: last.data!.webhookEndpoints.pageInfo.startCursor },
+        account,
+      );
       expect(ids(previous)).toEqual(created.slice(1, 3));
 
-      expect(errorOf(await gql(QUERY_ENDPOINTS, { first: 101 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "first" });
-      expect(errorOf(await gql(QUERY_ENDPOINTS, { last: 101 }, account))).toEqual({ code: "BAD_USER_INPUT", field: "last" });
-      expect(errorOf(await gql(QUERY_ENDPOINTS, { after: "bogus" }, account))).toEqual({ code: "BAD_USER_INPUT", field: "after" });
+      expect(errorOf(await gql(QUERY_ENDPOINTS, { first: 101 }, account))).toEqual({
+        code: "BAD_USER_INPUT",
+        field: "first",
+      });
+      expect(errorOf(await gql(QUERY_ENDPOINTS, { last: 101 }, account))).toEqual({
+        code: "BAD_USER_INPUT",
+        field: "last",
+      });
+      expect(errorOf(await gql(QUERY_ENDPOINTS, { after: "bogus" }, account))).toEqual({
+        code: "BAD_USER_INPUT",
+        field: "after",
+      });
     });
 
     it("refuses queries that would cost too much, with 400 rather than 500", async () => {
-      const aliases = Array.from({ length: 3 }, (_, i) => `a${i}: deliveries(webhookId: "x", first: 100) { edges { node { attempts(first: 100) { number url } } } }`);
+      const aliases = Array.from(
+        { length: 3 },
+        (_, i) =>
+          `a${i}: deliveries(webhookId: "x", first: 100) { edges { node { attempts(first: 100) { number url } } } }`,
+      );
       const response = await gql(`{ ${aliases.join(" ")} }`, {}, alice);
       expect(response.status).toBe(400);
       expect(errorOf(response)?.code).toBe("BAD_USER_INPUT");
@@ -538,16 +709,36 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
   });
 
   describe("random input", () => {
-    const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), fc.webUrl(), fc.constant(""));
-    const loose = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "grapheme" }),
+      fc.string({ unit: "binary" }),
+      fc.webUrl(),
+      fc.constant(""),
+    );
+    const loose = fc.oneof(
+      text,
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 3 }),
+    );
 
     const serverFault = (response: GraphqlResponse) =>
-      response.status >= 500 || (response.errors ?? []).some((error) => error.extensions?.code === "INTERNAL_SERVER_ERROR");
+      response.status >= 500 ||
+      (response.errors ?? []).some((error) => error.extensions?.code === "INTERNAL_SERVER_ERROR");
 
     it("never answers 500 nor writes partially when creating endpoints", async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.record({ url: fc.oneof(text, fc.webUrl(), loose), retries: fc.oneof(fc.integer({ min: -5, max: 30 }), fc.integer(), loose) }, { requiredKeys: [] }),
+          fc.record(
+            {
+              url: fc.oneof(text, fc.webUrl(), loose),
+              retries: fc.oneof(fc.integer({ min: -5, max: 30 }), fc.integer(), loose),
+            },
+            { requiredKeys: [] },
+          ),
           async (input) => {
             const before = await webhookEventCount();
             const response = await gql(CREATE_WEBHOOK_ENDPOINT, { input }, alice);
@@ -567,7 +758,10 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
             {
               webhookId: fc.oneof(fc.constant(webhookId), fc.uuid(), text),
               type: fc.oneof(fc.constant("asset-link"), text, loose),
-              actions: fc.oneof(fc.array(fc.oneof(fc.constantFrom("create", "delete"), text), { maxLength: 40 }), loose),
+              actions: fc.oneof(
+                fc.array(fc.oneof(fc.constantFrom("create", "delete"), text), { maxLength: 40 }),
+                loose,
+              ),
               collectionId: fc.oneof(fc.constant("1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182"), text, loose),
             },
             { requiredKeys: [] },
@@ -585,13 +779,34 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
 
     it("never answers 500 nor writes partially for random updates, ids, cursors and page sizes", async () => {
       const { webhookId, id } = await createEndpoint(alice);
-      const cursor = fc.oneof(text, fc.base64String({ maxLength: 40 }), fc.constant(Buffer.from(`{"id":"${webhookId}"}`).toString("base64url")));
+      const cursor = fc.oneof(
+        text,
+        fc.base64String({ maxLength: 40 }),
+        fc.constant(Buffer.from(`{"id":"${webhookId}"}`).toString("base64url")),
+      );
       const operations = fc.oneof(
-        fc.record({ webhookId: fc.oneof(fc.constant(webhookId), fc.uuid(), text), url: fc.oneof(fc.webUrl(), loose), retries: loose }, { requiredKeys: [] }).map(
-          (input) => [`mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { webhookId } } }`, { input }] as const,
-        ),
-        fc.record({ first: loose, last: loose, after: cursor, before: cursor, subscriber: loose }, { requiredKeys: [] }).map((variables) => [QUERY_ENDPOINTS, variables] as const),
-        fc.oneof(fc.constant(id), text, fc.base64String({ maxLength: 60 })).map((nodeId) => [QUERY_NODE, { id: nodeId }] as const),
+        fc
+          .record(
+            {
+              webhookId: fc.oneof(fc.constant(webhookId), fc.uuid(), text),
+              url: fc.oneof(fc.webUrl(), loose),
+              retries: loose,
+            },
+            { requiredKeys: [] },
+          )
+          .map(
+            (input) =>
+              [
+                `mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { webhookId } } }`,
+                { input },
+              ] as const,
+          ),
+        fc
+          .record({ first: loose, last: loose, after: cursor, before: cursor, subscriber: loose }, { requiredKeys: [] })
+          .map((variables) => [QUERY_ENDPOINTS, variables] as const),
+        fc
+          .oneof(fc.constant(id), text, fc.base64String({ maxLength: 60 }))
+          .map((nodeId) => [QUERY_NODE, { id: nodeId }] as const),
         fc.oneof(fc.uuid(), text, loose).map((value) => [QUERY_ENDPOINT, { webhookId: value }] as const),
         fc.oneof(fc.uuid(), text, loose).map((value) => [QUERY_SUBSCRIPTIONS, { webhookId: value }] as const),
       );
@@ -612,7 +827,10 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     it("turns introspection off with HERALD_PLAYGROUND=false and never serves a landing page from a CDN", async () => {
       const introspection = `{ __schema { queryType { name } } }`;
       expect((await gql(introspection, {}, undefined)).data).toEqual({ __schema: { queryType: { name: "Query" } } });
-      const closed = await startHerald(loadConfig({ ...running.env, HERALD_PLAYGROUND: "false" }), createLogger("silent"));
+      const closed = await startHerald(
+        loadConfig({ ...running.env, HERALD_PLAYGROUND: "false" }),
+        createLogger("silent"),
+      );
       try {
         const response = await fetch(`${closed.url}/graphql`, {
           method: "POST",
@@ -620,7 +838,9 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
           body: JSON.stringify({ query: introspection }),
         });
         expect(response.status).toBe(400);
-        expect(((await response.json()) as GraphqlResponse).errors![0]!.extensions!.code).toBe("GRAPHQL_VALIDATION_FAILED");
+        expect(((await response.json()) as GraphqlResponse).errors![0]!.extensions!.code).toBe(
+          "GRAPHQL_VALIDATION_FAILED",
+        );
       } finally {
         await closed.stop();
       }
@@ -638,7 +858,9 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       const answers = async () => {
         const endpoints = await gql(QUERY_ENDPOINTS, {}, alice);
         const subscriptions = await Promise.all(
-          endpoints.data!.webhookEndpoints.edges.map((edge: any) => gql(QUERY_SUBSCRIPTIONS, { webhookId: edge.node.webhookId }, alice)),
+          endpoints.data!.webhookEndpoints.edges.map((edge: any) =>
+            gql(QUERY_SUBSCRIPTIONS, { webhookId: edge.node.webhookId }, alice),
+          ),
         );
         return { endpoints, subscriptions, everyone: await gql(QUERY_ENDPOINTS, {}, admin) };
       };
@@ -646,7 +868,11 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       expect(before.endpoints.data!.webhookEndpoints.total).toBeGreaterThan(3);
       // A rebuild takes the projections' lock: the running projections step aside first.
       await herald.projectionGroup.stop();
-      await rebuildProjections({ database: herald.database, store: herald.store, ...allProjections({ store: herald.store, logger: createLogger("silent"), config: herald.config }) });
+      await rebuildProjections({
+        database: herald.database,
+        store: herald.store,
+        ...allProjections({ store: herald.store, logger: createLogger("silent"), config: herald.config }),
+      });
       expect(await answers()).toEqual(before);
     });
   });

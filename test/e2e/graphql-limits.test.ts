@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { getIntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixtureTransactions } from "../support/fixtures.js";
-import { deliveryApi } from "../support/delivery-api.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
-import { graphqlClient, type GraphqlCall, type GraphqlResponse } from "../support/graphql-client.js";
+import { deliveryApi } from "../support/delivery-api.js";
+import { fixtureTransactions } from "../support/fixtures.js";
+import { type GraphqlCall, type GraphqlResponse, graphqlClient } from "../support/graphql-client.js";
 import { newAccount, signedToken } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
@@ -17,7 +17,8 @@ const TRAIL_FIELDS = "type stream revision position at actor correlationId causa
 const FRAGMENTS = INTROSPECTION.slice(INTROSPECTION.indexOf("fragment FullType"));
 const FULL_SCHEMA = "__schema { types { ...FullType } }";
 /** `count` aliases of GraphiQL's introspection, each costing about 15,700 (with this schema). */
-const introspections = (count: number) => `query { ${Array.from({ length: count }, (_, i) => `s${i}: ${FULL_SCHEMA}`).join(" ")} } ${FRAGMENTS}`;
+const introspections = (count: number) =>
+  `query { ${Array.from({ length: count }, (_, i) => `s${i}: ${FULL_SCHEMA}`).join(" ")} } ${FRAGMENTS}`;
 
 /** Fragments F0 … F25, each spreading the next twice: 2^26 selections written out, 1.6 KB written down. */
 function doublingDocument(levels: number): string {
@@ -47,26 +48,42 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
       body: JSON.stringify({ query, variables }),
     });
     const text = await response.text();
-    return { status: response.status, bytes: Buffer.byteLength(text.trimEnd(), "utf8"), body: JSON.parse(text) as GraphqlResponse };
+    return {
+      status: response.status,
+      bytes: Buffer.byteLength(text.trimEnd(), "utf8"),
+      body: JSON.parse(text) as GraphqlResponse,
+    };
   }
 
-  const refusal = (answer: RawAnswer) => ({ status: answer.status, code: answer.body.errors?.[0]?.extensions?.code, message: answer.body.errors?.[0]?.message });
+  const refusal = (answer: RawAnswer) => ({
+    status: answer.status,
+    code: answer.body.errors?.[0]?.extensions?.code,
+    message: answer.body.errors?.[0]?.message,
+  });
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     running = await startTestHerald({
       nats: false,
-      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_GRAPHQL_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES), HERALD_RETRY_BASE_MS: "20", HERALD_RETRY_MAX_MS: "50" },
+      env: {
+        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_GRAPHQL_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
+        HERALD_RETRY_BASE_MS: "20",
+        HERALD_RETRY_MAX_MS: "50",
+      },
     });
     gql = graphqlClient(running.url, DOMAIN);
     token = await signedToken(alice, DOMAIN);
     webhookId = await deliveryApi(running.url, gql, alice).endpointAt("https://example.com/hook");
     // A trail of seven events: created, then six updates.
     for (let i = 0; i < 6; i++) {
-      const answer = await post(`mutation($id: String!, $url: String!) { updateWebhookEndpoint(input: { webhookId: $id, url: $url }) { webhookEndpoint { url } } }`, {
-        id: webhookId,
-        url: `https://example.com/hook/${i}`,
-      });
+      const answer = await post(
+        `mutation($id: String!, $url: String!) { updateWebhookEndpoint(input: { webhookId: $id, url: $url }) { webhookEndpoint { url } } }`,
+        {
+          id: webhookId,
+          url: `https://example.com/hook/${i}`,
+        },
+      );
       expect(answer.body.errors).toBeUndefined();
     }
   });
@@ -90,7 +107,11 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
       health++;
     }
     const answer = await refused;
-    expect(refusal(answer)).toEqual({ status: 400, code: "BAD_USER_INPUT", message: "the query costs more than 50000, the most allowed" });
+    expect(refusal(answer)).toEqual({
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: "the query costs more than 50000, the most allowed",
+    });
     expect(health).toBeGreaterThan(0);
     // It took 6 s before the cost walk was linear; a generous bound on a shared machine.
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -108,7 +129,11 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
       message: "the query selects 600 fields; at most 200 are allowed",
     });
     const fewer = Array.from({ length: 51 }, (_, i) => `s${i}: __schema { description }`).join(" ");
-    expect(refusal(await post(`{ ${fewer} }`, {}, false))).toMatchObject({ status: 400, code: "BAD_USER_INPUT", message: expect.stringContaining("50 aliases") });
+    expect(refusal(await post(`{ ${fewer} }`, {}, false))).toMatchObject({
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: expect.stringContaining("50 aliases"),
+    });
 
     expect(refusal(await post(introspections(4), {}, false))).toEqual({
       status: 400,
@@ -118,21 +143,47 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
   });
 
   it("refuses 1,249 aliases of one's own audit trail, and too many tokens or bytes, before validating them", async () => {
-    const trails = (count: number) => `{ ${Array.from({ length: count }, (_, i) => `t${i}: auditTrail(webhookId: "${webhookId}") { ${TRAIL_FIELDS} }`).join(" ")} }`;
-    expect(refusal(await post(trails(1_249)))).toMatchObject({ status: 400, code: "BAD_USER_INPUT", message: expect.stringMatching(/^the query is \d+ bytes; at most 32768 are allowed$/) });
-    expect(refusal(await post(trails(60)))).toMatchObject({ status: 400, code: "BAD_USER_INPUT", message: "the query selects 600 fields; at most 200 are allowed" });
+    const trails = (count: number) =>
+      `{ ${Array.from({ length: count }, (_, i) => `t${i}: auditTrail(webhookId: "${webhookId}") { ${TRAIL_FIELDS} }`).join(" ")} }`;
+    expect(refusal(await post(trails(1_249)))).toMatchObject({
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: expect.stringMatching(/^the query is \d+ bytes; at most 32768 are allowed$/),
+    });
+    expect(refusal(await post(trails(60)))).toMatchObject({
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: "the query selects 600 fields; at most 200 are allowed",
+    });
     expect((await post(trails(5))).body.data?.t4).toHaveLength(7);
 
     const tokens = `{ ${"__typename ".repeat(2_600)}}`;
-    expect(refusal(await post(tokens, {}, false))).toMatchObject({ status: 400, code: "GRAPHQL_PARSE_FAILED", message: expect.stringContaining("2500 tokens") });
+    expect(refusal(await post(tokens, {}, false))).toMatchObject({
+      status: 400,
+      code: "GRAPHQL_PARSE_FAILED",
+      message: expect.stringContaining("2500 tokens"),
+    });
     const padded = `# ${"x".repeat(40_000)}\n{ __typename }`;
-    expect(refusal(await post(padded, {}, false))).toMatchObject({ status: 400, code: "BAD_USER_INPUT", message: `the query is ${Buffer.byteLength(padded)} bytes; at most 32768 are allowed` });
+    expect(refusal(await post(padded, {}, false))).toMatchObject({
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: `the query is ${Buffer.byteLength(padded)} bytes; at most 32768 are allowed`,
+    });
   });
 
   it("pages the audit trail and a delivery's attempts", async () => {
-    const trail = async (variables: object) => (await post(`query($id: String, $first: Int!, $after: String) { auditTrail(webhookId: $id, first: $first, after: $after) { type position } }`, variables)).body;
+    const trail = async (variables: object) =>
+      (
+        await post(
+          `query($id: String, $first: Int!, $after: String) { auditTrail(webhookId: $id, first: $first, after: $after) { type position } }`,
+          variables,
+        )
+      ).body;
     const all = (await trail({ id: webhookId, first: 100 })).data!.auditTrail as { type: string; position: string }[];
-    expect(all.map((event) => event.type)).toEqual(["WebhookEndpointCreated", ...Array(6).fill("WebhookEndpointUpdated")]);
+    expect(all.map((event) => event.type)).toEqual([
+      "WebhookEndpointCreated",
+      ...Array(6).fill("WebhookEndpointUpdated"),
+    ]);
     const pages: string[][] = [];
     let after: string | undefined;
     for (;;) {
@@ -143,8 +194,14 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
     }
     expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
     expect(pages.flat()).toEqual(all.map((event) => event.position));
-    expect((await trail({ id: webhookId, first: 101 })).errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "first" });
-    expect((await trail({ id: webhookId, first: 3, after: "0/0" })).errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "after" });
+    expect((await trail({ id: webhookId, first: 101 })).errors?.[0]?.extensions).toEqual({
+      code: "BAD_USER_INPUT",
+      field: "first",
+    });
+    expect((await trail({ id: webhookId, first: 3, after: "0/0" })).errors?.[0]?.extensions).toEqual({
+      code: "BAD_USER_INPUT",
+      field: "after",
+    });
 
     // Three attempts: 500, 500, 200.
     receiver.script("/flaky", [{ status: 500 }, { status: 500 }, { status: 200 }]);
@@ -152,10 +209,15 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
     const flaky = await api.endpointAt(`${receiver.url}/flaky`, 3);
     await api.ingest(fixtureTransactions()[0] as Transaction, "attempts-paged");
     const deliveries = `query($id: String!, $after: Int) { deliveries(webhookId: $id) { edges { node { status attempts(first: 2, after: $after) { number statusCode } } } } }`;
-    const node = async (after?: number) => (await post(deliveries, { id: flaky, after })).body.data?.deliveries.edges[0]?.node;
+    const node = async (after?: number) =>
+      (await post(deliveries, { id: flaky, after })).body.data?.deliveries.edges[0]?.node;
     const deadline = Date.now() + 15_000;
-    while ((await node())?.status !== "SUCCEEDED" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await node()).attempts).toEqual([{ number: 1, statusCode: 500 }, { number: 2, statusCode: 500 }]);
+    while ((await node())?.status !== "SUCCEEDED" && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await node()).attempts).toEqual([
+      { number: 1, statusCode: 500 },
+      { number: 2, statusCode: 500 },
+    ]);
     expect((await node(2)).attempts).toEqual([{ number: 3, statusCode: 200 }]);
   });
 

@@ -35,7 +35,8 @@ function trickle(url: string, head: string, rest: string): Promise<{ answer: str
     socket.on("error", () => {});
     socket.on("close", () => {
       clearInterval(timer);
-      if (sent >= rest.length) reject(new Error(`the server let all ${rest.length} bytes trickle in; it answered ${JSON.stringify(answer)}`));
+      if (sent >= rest.length)
+        reject(new Error(`the server let all ${rest.length} bytes trickle in; it answered ${JSON.stringify(answer)}`));
       else resolve({ answer, sent });
     });
     socket.on("connect", () => {
@@ -76,7 +77,10 @@ describe("timeouts at the edge", () => {
 
   it("closes a signed-in connection that trickles its body a byte a second", { timeout: 60_000 }, async () => {
     const token = await signedToken(newAccount(), herald.herald.config.siweDomain);
-    const body = JSON.stringify({ query: `{ webhookEndpoints { total } }${" ".repeat(TRICKLE_BYTES)}` }).slice(0, TRICKLE_BYTES);
+    const body = JSON.stringify({ query: `{ webhookEndpoints { total } }${" ".repeat(TRICKLE_BYTES)}` }).slice(
+      0,
+      TRICKLE_BYTES,
+    );
     const head =
       `POST /graphql HTTP/1.1\r\nhost: ${new URL(herald.url).host}\r\nauthorization: Bearer ${token}\r\n` +
       `content-type: application/json\r\ncontent-length: ${TRICKLE_BYTES}\r\n\r\n`;
@@ -86,7 +90,11 @@ describe("timeouts at the edge", () => {
   });
 
   it("closes a connection that trickles its headers", { timeout: 60_000 }, async () => {
-    const { answer, sent } = await trickle(herald.url, "GET /healthz HTTP/1.1\r\n", `x-slow: ${"a".repeat(TRICKLE_BYTES)}`);
+    const { answer, sent } = await trickle(
+      herald.url,
+      "GET /healthz HTTP/1.1\r\n",
+      `x-slow: ${"a".repeat(TRICKLE_BYTES)}`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(sent).toBeLessThan(TRICKLE_BYTES);
   });
@@ -117,20 +125,24 @@ describe("timeouts at the edge", () => {
     return client;
   }
 
-  it("lets a silent SSE wait outlast every HTTP timeout and end with its own timeout", { timeout: 60_000 }, async () => {
+  it("lets a silent SSE wait outlast every HTTP timeout and end with its own timeout", {
+    timeout: 60_000,
+  }, async () => {
     const event = connectionEvent();
     const key = createTenantToken(SECRET, { kind: "tenant", walletId: event.wallet_id }, { ttlS: 600 });
     const listener = new SseListener(herald.url, event.wallet_id, event.topic, key);
     const started = Date.now();
-    await expect(listener.waitForEvent("connection_id", String(event.payload.connection_id), "completed")).rejects.toBeInstanceOf(
-      SseListenerTimeoutError,
-    );
+    await expect(
+      listener.waitForEvent("connection_id", String(event.payload.connection_id), "completed"),
+    ).rejects.toBeInstanceOf(SseListenerTimeoutError);
     // A stream cut by an HTTP timeout would end after at most CONNECTION_TIMEOUT_MS, with the same error.
     expect(Date.now() - started).toBeGreaterThanOrEqual(SSE_TIMEOUT_S * 1000 - 500);
     expect(listener.lines.filter((line) => line !== "" && !line.startsWith(": ping"))).toEqual([]);
   });
 
-  it("delivers a match to an SSE wait that was silent longer than the connection timeout", { timeout: 60_000 }, async () => {
+  it("delivers a match to an SSE wait that was silent longer than the connection timeout", {
+    timeout: 60_000,
+  }, async () => {
     const event = connectionEvent();
     const client = listen(event);
     await client.next("open");

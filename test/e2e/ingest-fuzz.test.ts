@@ -7,10 +7,21 @@ const MAX_BYTES = 2048;
 /** Bodies a careless or hostile client might send: random JSON, near-valid shapes, bytes that are not UTF-8, oversized. */
 const body = fc.oneof(
   fc.json().map((text) => Buffer.from(text)),
-  fc.record({ status: fc.string(), events: fc.array(fc.record({ type: fc.string(), action: fc.string(), collectionId: fc.string() }, { requiredKeys: [] })) }).map((value) => Buffer.from(JSON.stringify(value))),
-  fc.record({ wallet_id: fc.string(), topic: fc.string(), payload: fc.anything() }, { requiredKeys: [] }).map((value) => Buffer.from(JSON.stringify(value))),
+  fc
+    .record({
+      status: fc.string(),
+      events: fc.array(
+        fc.record({ type: fc.string(), action: fc.string(), collectionId: fc.string() }, { requiredKeys: [] }),
+      ),
+    })
+    .map((value) => Buffer.from(JSON.stringify(value))),
+  fc
+    .record({ wallet_id: fc.string(), topic: fc.string(), payload: fc.anything() }, { requiredKeys: [] })
+    .map((value) => Buffer.from(JSON.stringify(value))),
   fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
-  fc.integer({ min: MAX_BYTES - 10, max: MAX_BYTES * 2 }).map((size) => Buffer.from(JSON.stringify({ status: "SUCCESS", events: [], pad: "x".repeat(size) }))),
+  fc
+    .integer({ min: MAX_BYTES - 10, max: MAX_BYTES * 2 })
+    .map((size) => Buffer.from(JSON.stringify({ status: "SUCCESS", events: [], pad: "x".repeat(size) }))),
 );
 
 describe("ingest under random input", () => {
@@ -22,7 +33,9 @@ describe("ingest under random input", () => {
     await herald?.cleanup();
   });
 
-  it("answers 202 or 4xx, never 5xx, stays up, and writes exactly one event per 202", { timeout: 120_000 }, async () => {
+  it("answers 202 or 4xx, never 5xx, stays up, and writes exactly one event per 202", {
+    timeout: 120_000,
+  }, async () => {
     let accepted = 0;
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom("/v1/transactions", "/v1/events"), async (payload, path) => {
@@ -40,7 +53,11 @@ describe("ingest under random input", () => {
     );
     expect((await fetch(`${herald.url}/healthz`)).status).toBe(200);
     expect(accepted).toBeGreaterThan(0);
-    const read = () => herald.herald.store.readAll("start", { maxCount: 100_000, filter: { streamPrefixes: ["transaction-", "tenant-event-", "rejected-"] } });
+    const read = () =>
+      herald.herald.store.readAll("start", {
+        maxCount: 100_000,
+        filter: { streamPrefixes: ["transaction-", "tenant-event-", "rejected-"] },
+      });
     // Global reads may trail the last append by a moment (see the event store port).
     await expect.poll(async () => (await read()).length, { timeout: 20_000 }).toBe(accepted);
   });

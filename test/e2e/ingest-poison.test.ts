@@ -1,11 +1,11 @@
 import { connect as connectTcp } from "node:net";
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { type JetStreamClient, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
-import { NATS_URL } from "../support/services.js";
 import { COLLECTION, goodTenantEvent, goodTransaction, poisonMessages } from "../support/poison-messages.js";
+import { NATS_URL } from "../support/services.js";
 import { SseClient } from "../support/sse-client.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
@@ -23,7 +23,13 @@ describe("poison messages on NATS and HTTP", () => {
   const clients: SseClient[] = [];
 
   beforeAll(async () => {
-    herald = await startTestHerald({ env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_MAX_PAYLOAD_BYTES: String(MAX_BYTES), HERALD_SSE_TIMEOUT_S: "60" } });
+    herald = await startTestHerald({
+      env: {
+        HERALD_TENANT_JWT_SECRET: SECRET,
+        HERALD_MAX_PAYLOAD_BYTES: String(MAX_BYTES),
+        HERALD_SSE_TIMEOUT_S: "60",
+      },
+    });
     receiver = await startWebhookReceiver();
     nc = await connect({ servers: NATS_URL });
     js = jetstream(nc);
@@ -45,11 +51,17 @@ describe("poison messages on NATS and HTTP", () => {
     }
     throw new Error(`timed out waiting until ${what}`);
   }
-  const eventsOfType = (type: string) => herald.herald.store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 10_000 });
+  const eventsOfType = (type: string) =>
+    herald.herald.store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 10_000 });
   const codesOf = (events: StoredEvent[]) => events.map((event) => (event.data as { code: string }).code).sort();
 
   /** Publishes the poison messages among the good ones, one before the first good one and then one after every second. */
-  async function publishInterleaved(subjectOf: (index: number) => string, good: readonly unknown[], poison: readonly { body: Uint8Array }[], prefix: string) {
+  async function publishInterleaved(
+    subjectOf: (index: number) => string,
+    good: readonly unknown[],
+    poison: readonly { body: Uint8Array }[],
+    prefix: string,
+  ) {
     const queue = [...poison];
     for (const [index, message] of good.entries()) {
       if (index % 2 === 0) {
@@ -69,7 +81,11 @@ describe("poison messages on NATS and HTTP", () => {
 
   it("delivers every good transaction behind poison to a real receiver and records each poison as rejected", async () => {
     const endpoint = await createEndpoint(herald.herald.store, `${receiver.url}/poison`);
-    await createSubscription(herald.herald.store, endpoint.webhookId, { type: "asset-link", actions: ["create"], collectionId: COLLECTION });
+    await createSubscription(herald.herald.store, endpoint.webhookId, {
+      type: "asset-link",
+      actions: ["create"],
+      collectionId: COLLECTION,
+    });
     const good = Array.from({ length: GOOD }, (_, n) => goodTransaction(n));
     const poison = poisonMessages(goodTransaction(999), MAX_BYTES);
 
@@ -79,7 +95,11 @@ describe("poison messages on NATS and HTTP", () => {
     expect(delivered.map((request) => (JSON.parse(request.body) as { signature: string }).signature).sort()).toEqual(
       good.map((transaction) => transaction.signature).sort(),
     );
-    const rejected = await eventually(() => eventsOfType("TransactionRejected"), (events) => events.length >= poison.length, "every poison is recorded");
+    const rejected = await eventually(
+      () => eventsOfType("TransactionRejected"),
+      (events) => events.length >= poison.length,
+      "every poison is recorded",
+    );
     expect(codesOf(rejected)).toEqual(poison.map((message) => message.code).sort());
     await eventually(() => consumerIsEmpty("transactions"), Boolean, "nothing waits on the transaction consumer");
     expect((await fetch(`${herald.url}/readyz`)).status).toBe(200);
@@ -100,7 +120,11 @@ describe("poison messages on NATS and HTTP", () => {
 
     const answers = await Promise.all(clients.map((client) => client.next("message", 20_000)));
     expect(answers.map((answer) => JSON.parse(answer.data) as unknown)).toEqual(good);
-    const rejected = await eventually(() => eventsOfType("TenantEventRejected"), (events) => events.length >= poison.length, "every poison is recorded");
+    const rejected = await eventually(
+      () => eventsOfType("TenantEventRejected"),
+      (events) => events.length >= poison.length,
+      "every poison is recorded",
+    );
     expect(codesOf(rejected)).toEqual(poison.map((message) => message.code).sort());
     await eventually(() => consumerIsEmpty("tenant-events"), Boolean, "nothing waits on the tenant-event consumer");
   });
@@ -108,34 +132,45 @@ describe("poison messages on NATS and HTTP", () => {
   it("counts rejections by reason on /metrics, never as accepted, and shows both consumers ready and not stalled", async () => {
     const text = await (await fetch(`${herald.url}/metrics`)).text();
     const sample = (pattern: RegExp) => Number(pattern.exec(text)?.[1]);
-    expect(sample(/herald_ingest_rejected_total\{kind="transactions",source="nats",reason="nul_character"\} (\d+)/)).toBe(2);
+    expect(
+      sample(/herald_ingest_rejected_total\{kind="transactions",source="nats",reason="nul_character"\} (\d+)/),
+    ).toBe(2);
     expect(sample(/herald_ingest_rejected_total\{kind="tenantEvents",source="nats",reason="too_deep"\} (\d+)/)).toBe(1);
     expect(sample(/herald_ingested_total\{kind="transactions",source="nats",outcome="accepted"\} (\d+)/)).toBe(GOOD);
     expect(sample(/herald_ingested_total\{kind="tenantEvents",source="nats",outcome="rejected"\} (\d+)/)).toBe(8);
     expect(text).toContain('herald_ingest_stalled{consumer="transactions",stream="');
     expect(text).not.toMatch(/herald_ingest_stalled\{[^}]*\} 1/);
-    const ready = (await (await fetch(`${herald.url}/readyz`)).json()) as { failing: string[]; checks: { name: string }[] };
+    const ready = (await (await fetch(`${herald.url}/readyz`)).json()) as {
+      failing: string[];
+      checks: { name: string }[];
+    };
     expect(ready.failing).toEqual([]);
-    expect(ready.checks.map((check) => check.name)).toEqual(expect.arrayContaining(["nats-ingest:transactions", "nats-ingest:tenant-events"]));
+    expect(ready.checks.map((check) => check.name)).toEqual(
+      expect.arrayContaining(["nats-ingest:transactions", "nats-ingest:tenant-events"]),
+    );
   });
 
   describe("HTTP ingest", () => {
-    it.each(["/v1/transactions", "/v1/events"])("answers %s with a 4xx JSON naming the reason for each poison, and writes nothing", async (path) => {
-      const template = path === "/v1/events" ? goodTenantEvent() : goodTransaction(5000);
-      const before = (await herald.herald.store.readAll("start", { maxCount: 100_000 })).length;
-      for (const poison of poisonMessages(template, MAX_BYTES)) {
-        const response = await fetch(`${herald.url}${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${TEST_INGEST_TOKEN}` },
-          body: Buffer.from(poison.body),
-        });
-        const body = (await response.json()) as { code: string; reason?: string; error: string };
-        // Over the limit is refused while the body is read (413, fastify's own code), the rest at decode.
-        if (poison.code === "too_large") expect([response.status, body.code]).toEqual([413, "FST_ERR_CTP_BODY_TOO_LARGE"]);
-        else expect([response.status, body.code, body.reason]).toEqual([400, "INVALID_MESSAGE", poison.code]);
-      }
-      expect((await herald.herald.store.readAll("start", { maxCount: 100_000 })).length).toBe(before);
-    });
+    it.each(["/v1/transactions", "/v1/events"])(
+      "answers %s with a 4xx JSON naming the reason for each poison, and writes nothing",
+      async (path) => {
+        const template = path === "/v1/events" ? goodTenantEvent() : goodTransaction(5000);
+        const before = (await herald.herald.store.readAll("start", { maxCount: 100_000 })).length;
+        for (const poison of poisonMessages(template, MAX_BYTES)) {
+          const response = await fetch(`${herald.url}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${TEST_INGEST_TOKEN}` },
+            body: Buffer.from(poison.body),
+          });
+          const body = (await response.json()) as { code: string; reason?: string; error: string };
+          // Over the limit is refused while the body is read (413, fastify's own code), the rest at decode.
+          if (poison.code === "too_large")
+            expect([response.status, body.code]).toEqual([413, "FST_ERR_CTP_BODY_TOO_LARGE"]);
+          else expect([response.status, body.code, body.reason]).toEqual([400, "INVALID_MESSAGE", poison.code]);
+        }
+        expect((await herald.herald.store.readAll("start", { maxCount: 100_000 })).length).toBe(before);
+      },
+    );
 
     it("refuses a request without the token before reading its body: a trickled body gets 401 at once and the connection closes", async () => {
       const { port } = new URL(herald.url);
@@ -147,7 +182,9 @@ describe("poison messages on NATS and HTTP", () => {
         socket.on("error", reject);
       });
       await new Promise<void>((resolve) => socket.once("connect", resolve));
-      socket.write("POST /v1/transactions HTTP/1.1\r\nHost: herald\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{");
+      socket.write(
+        "POST /v1/transactions HTTP/1.1\r\nHost: herald\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+      );
       // Trickle a byte now and then; the answer must not wait for the 99,999 still to come.
       let sent = 1;
       const trickle = setInterval(() => {

@@ -38,7 +38,9 @@ async function repairs(herald: TestHerald): Promise<number> {
 async function audited(herald: TestHerald, transactionId: string): Promise<void> {
   const stream = transactionStream(transactionId);
   let received: StoredEvent | undefined;
-  await expect.poll(async () => ([received] = await herald.herald.store.readStream(stream)).length, { timeout: 15_000 }).toBe(1);
+  await expect
+    .poll(async () => ([received] = await herald.herald.store.readStream(stream)).length, { timeout: 15_000 })
+    .toBe(1);
   await herald.herald.projections.get("dispatcher")!.waitFor(received!.position, 15_000);
 }
 
@@ -73,7 +75,10 @@ describe("scheduling at ingest on PostgreSQL", () => {
     const endpoint = await graphql(CREATE_ENDPOINT, { input: { url: `${receiver.url}${path}`, retries: 1 } }, account);
     const webhookId: string = endpoint.data!.createWebhookEndpoint.webhookEndpoint.webhookId;
     const subscription = await graphql(CREATE_SUBSCRIPTION, { input: { ...seedMatch, webhookId } }, account);
-    return { webhookId, subscriptionId: subscription.data!.createWebhookSubscription.webhookSubscription.subscriptionId };
+    return {
+      webhookId,
+      subscriptionId: subscription.data!.createWebhookSubscription.webhookSubscription.subscriptionId,
+    };
   }
 
   async function scheduled(webhookId: string, transactionId: string): Promise<StoredEvent[]> {
@@ -101,7 +106,11 @@ describe("scheduling at ingest on PostgreSQL", () => {
   it("a transaction after its subscription was deleted goes nowhere; the other endpoint gets it", async () => {
     const gone = await subscribed("/unsubscribed");
     const kept = await subscribed("/still-subscribed");
-    const deleted = await graphql(DELETE_SUBSCRIPTION, { webhookId: gone.webhookId, subscriptionId: gone.subscriptionId }, account);
+    const deleted = await graphql(
+      DELETE_SUBSCRIPTION,
+      { webhookId: gone.webhookId, subscriptionId: gone.subscriptionId },
+      account,
+    );
     expect(deleted.data?.deleteWebhookSubscription.success).toBe(true);
     const [seed] = fixtureTransactions() as [Transaction];
     const transactionId = await publish(seed);
@@ -120,7 +129,11 @@ describe("scheduling at ingest on PostgreSQL", () => {
     const post = () =>
       fetch(`${herald.url}/v1/transactions`, {
         method: "POST",
-        headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "idempotency-key": "ingest-scheduling-http", "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${TEST_INGEST_TOKEN}`,
+          "idempotency-key": "ingest-scheduling-http",
+          "content-type": "application/json",
+        },
         body: JSON.stringify(seed),
       }).then((response) => response.json() as Promise<{ transactionId: string; duplicate: boolean }>);
     const first = await post();
@@ -130,7 +143,9 @@ describe("scheduling at ingest on PostgreSQL", () => {
     await receiver.waitFor(1, "/over-http");
     await audited(herald, first.transactionId);
     const events = await scheduled(webhookId, first.transactionId);
-    expect(events.filter((event) => event.type === "DeliveryScheduled").map((event) => event.metadata.actor)).toEqual(["system:ingest"]);
+    expect(events.filter((event) => event.type === "DeliveryScheduled").map((event) => event.metadata.actor)).toEqual([
+      "system:ingest",
+    ]);
     expect(receiver.on("/over-http")).toHaveLength(1);
     expect(await repairs(herald)).toBe(0);
   });
@@ -162,7 +177,19 @@ describe("scheduling at ingest on the EventStoreDB protocol test server", () => 
     // What a crash between the two appends leaves on EventStoreDB: the transaction alone.
     await store.append(
       transactionStream(transactionId),
-      [{ type: "TransactionReceived", data: { transactionId, transaction: seed, source: "nats", messageId: "appended-directly", receivedAt: Date.now() }, metadata: eventMetadata("system:test") }],
+      [
+        {
+          type: "TransactionReceived",
+          data: {
+            transactionId,
+            transaction: seed,
+            source: "nats",
+            messageId: "appended-directly",
+            receivedAt: Date.now(),
+          },
+          metadata: eventMetadata("system:test"),
+        },
+      ],
       "no_stream",
     );
 

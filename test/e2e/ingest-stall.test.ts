@@ -35,11 +35,20 @@ describe("a NATS consumer that cannot append", () => {
     throw new Error(`timed out waiting until ${what}`);
   }
 
-  it("shows as stalled on /readyz and /metrics while messages wait, and stops without waiting for the store", { timeout: 90_000 }, async () => {
+  it("shows as stalled on /readyz and /metrics while messages wait, and stops without waiting for the store", {
+    timeout: 90_000,
+  }, async () => {
     const js = jetstream(nc);
     await js.publish(herald.nats!.txSubject, JSON.stringify(goodTransaction(1)), { msgID: "stall-1" });
-    await until(() => herald.herald.store.readAll("start", { filter: { eventTypes: ["TransactionReceived"] } }), (events) => events.length === 1, "the first is ingested");
-    const metric = async () => /herald_ingest_stalled\{consumer="transactions",stream="[^"]+"\} (\d)/.exec(await (await fetch(`${herald.url}/metrics`)).text())?.[1];
+    await until(
+      () => herald.herald.store.readAll("start", { filter: { eventTypes: ["TransactionReceived"] } }),
+      (events) => events.length === 1,
+      "the first is ingested",
+    );
+    const metric = async () =>
+      /herald_ingest_stalled\{consumer="transactions",stream="[^"]+"\} (\d)/.exec(
+        await (await fetch(`${herald.url}/metrics`)).text(),
+      )?.[1];
     expect(await metric()).toBe("0");
 
     proxy.down();
@@ -48,7 +57,11 @@ describe("a NATS consumer that cannot append", () => {
       const response = await fetch(`${herald.url}/readyz`);
       return { status: response.status, failing: ((await response.json()) as { failing: string[] }).failing };
     };
-    const answer = await until(readyz, ({ failing }) => failing.includes("nats-ingest:transactions"), "/readyz names the stalled consumer");
+    const answer = await until(
+      readyz,
+      ({ failing }) => failing.includes("nats-ingest:transactions"),
+      "/readyz names the stalled consumer",
+    );
     expect(answer.status).toBe(503);
     expect(answer.failing).not.toContain("nats-ingest:tenant-events");
     expect(await metric()).toBe("1");

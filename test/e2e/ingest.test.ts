@@ -47,7 +47,10 @@ describe("ingest: NATS JetStream and HTTP", () => {
       again.set("Nats-Msg-Id", `tx-${index}-again`);
       if (index > 0) await js.publish(subject, body, { headers: again });
     }
-    const received = await eventually(() => eventsOfType("TransactionReceived"), (events) => events.length >= transactions.length);
+    const received = await eventually(
+      () => eventsOfType("TransactionReceived"),
+      (events) => events.length >= transactions.length,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     const final = await eventsOfType("TransactionReceived");
     expect(final).toHaveLength(transactions.length);
@@ -62,20 +65,34 @@ describe("ingest: NATS JetStream and HTTP", () => {
     await js.publish(subject, JSON.stringify({ status: "SUCCESS", events: [{ type: "asset-link" }] }));
     await js.publish(subject, "x".repeat(5000));
     await js.publish(subject, new Uint8Array([0xff, 0xfe]));
-    const rejected = await eventually(() => eventsOfType("TransactionRejected"), (events) => events.length >= 4);
+    const rejected = await eventually(
+      () => eventsOfType("TransactionRejected"),
+      (events) => events.length >= 4,
+    );
     const reasons = rejected.map((event) => (event.data as { reason: string }).reason);
     expect(reasons).toHaveLength(4);
     expect(reasons).toEqual(
-      expect.arrayContaining(["events[0].action must be a non-empty string", "not valid UTF-8", "too large: 5000 bytes, the limit is 4096", expect.stringMatching(/^not JSON/)]),
+      expect.arrayContaining([
+        "events[0].action must be a non-empty string",
+        "not valid UTF-8",
+        "too large: 5000 bytes, the limit is 4096",
+        expect.stringMatching(/^not JSON/),
+      ]),
     );
     // Still consuming: a good one after the bad ones arrives.
     const before = (await eventsOfType("TransactionReceived")).length;
     await js.publish(subject, JSON.stringify({ status: "SUCCESS", events: [] }));
-    const after = await eventually(() => eventsOfType("TransactionReceived"), (events) => events.length > before);
+    const after = await eventually(
+      () => eventsOfType("TransactionReceived"),
+      (events) => events.length > before,
+    );
     expect(after).toHaveLength(before + 1);
     // Nothing is left unacknowledged for redelivery.
     const manager = await jetstream(nc).jetstreamManager();
-    const info = await manager.consumers.info(herald.env.HERALD_TX_STREAM!, `${herald.env.HERALD_NATS_DURABLE}-transactions`);
+    const info = await manager.consumers.info(
+      herald.env.HERALD_TX_STREAM!,
+      `${herald.env.HERALD_NATS_DURABLE}-transactions`,
+    );
     expect(info.num_ack_pending).toBe(0);
     expect(info.num_pending).toBe(0);
   });
@@ -85,7 +102,10 @@ describe("ingest: NATS JetStream and HTTP", () => {
     for (const event of fixtureTenantEvents()) {
       await js.publish(`${herald.nats!.tenantSubjectRoot}.${event.group_id}.${event.wallet_id}`, JSON.stringify(event));
     }
-    const received = await eventually(() => eventsOfType("TenantEventReceived"), (events) => events.length >= 3);
+    const received = await eventually(
+      () => eventsOfType("TenantEventReceived"),
+      (events) => events.length >= 3,
+    );
     expect(received.map((event) => (event.data as { event: unknown }).event)).toEqual(fixtureTenantEvents());
   });
 
@@ -101,10 +121,19 @@ describe("ingest: NATS JetStream and HTTP", () => {
   });
 
   describe("HTTP", () => {
-    const post = (path: string, body: string, token: string | undefined = TEST_INGEST_TOKEN, extra: Record<string, string> = {}) =>
+    const post = (
+      path: string,
+      body: string,
+      token: string | undefined = TEST_INGEST_TOKEN,
+      extra: Record<string, string> = {},
+    ) =>
       fetch(`${herald.url}${path}`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra },
+        headers: {
+          "content-type": "application/json",
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...extra,
+        },
         body,
       });
 
@@ -120,8 +149,12 @@ describe("ingest: NATS JetStream and HTTP", () => {
 
     it("deduplicates by idempotency-key", async () => {
       const body = JSON.stringify({ status: "SUCCESS", events: [] });
-      const first = (await (await post("/v1/transactions", body, TEST_INGEST_TOKEN, { "idempotency-key": "k-1" })).json()) as Record<string, unknown>;
-      const second = (await (await post("/v1/transactions", body, TEST_INGEST_TOKEN, { "idempotency-key": "k-1" })).json()) as Record<string, unknown>;
+      const first = (await (
+        await post("/v1/transactions", body, TEST_INGEST_TOKEN, { "idempotency-key": "k-1" })
+      ).json()) as Record<string, unknown>;
+      const second = (await (
+        await post("/v1/transactions", body, TEST_INGEST_TOKEN, { "idempotency-key": "k-1" })
+      ).json()) as Record<string, unknown>;
       expect(second.transactionId).toBe(first.transactionId);
       expect(first.duplicate).toBe(false);
       expect(second.duplicate).toBe(true);
@@ -131,18 +164,28 @@ describe("ingest: NATS JetStream and HTTP", () => {
       const body = JSON.stringify({ status: "SUCCESS", events: [] });
       const keys = [...Array.from({ length: 40 }, (_, index) => `concurrent-${index}`), "concurrent-0"];
       const answers = await Promise.all(
-        keys.map(async (key) => (await (await post("/v1/transactions", body, TEST_INGEST_TOKEN, { "idempotency-key": key })).json()) as { transactionId: string; duplicate: boolean }),
+        keys.map(
+          async (key) =>
+            (await (await post("/v1/transactions", body, TEST_INGEST_TOKEN, { "idempotency-key": key })).json()) as {
+              transactionId: string;
+              duplicate: boolean;
+            },
+        ),
       );
       expect(answers.filter((answer) => answer.duplicate)).toHaveLength(1);
       expect(new Set(answers.map((answer) => answer.transactionId)).size).toBe(40);
-      for (const answer of answers) expect(await herald.herald.store.readStream(`transaction-${answer.transactionId}`)).toHaveLength(1);
+      for (const answer of answers)
+        expect(await herald.herald.store.readStream(`transaction-${answer.transactionId}`)).toHaveLength(1);
     });
 
     it("answers 400 with a JSON error for a malformed body and writes nothing", async () => {
       const before = (await herald.herald.store.readAll("start", { maxCount: 100_000 })).length;
       const response = await post("/v1/transactions", "{broken");
       expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ code: "INVALID_MESSAGE", error: expect.stringMatching(/not JSON/) });
+      expect(await response.json()).toMatchObject({
+        code: "INVALID_MESSAGE",
+        error: expect.stringMatching(/not JSON/),
+      });
       const tooBig = await post("/v1/transactions", JSON.stringify({ pad: "x".repeat(5000) }));
       expect(tooBig.status).toBe(413);
       expect(((await tooBig.json()) as { code: string }).code).toBeDefined();

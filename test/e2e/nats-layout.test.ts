@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,9 @@ async function connectionsTo(database: string): Promise<number> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ count: string }>("select count(*) from pg_stat_activity where datname = $1", [database]);
+    const { rows } = await client.query<{ count: string }>("select count(*) from pg_stat_activity where datname = $1", [
+      database,
+    ]);
     return Number(rows[0]?.count);
   } finally {
     await client.end();
@@ -52,8 +54,19 @@ describe("NATS layout", () => {
   /** Waits through herald's SSE for an event published on `<root>.<group>.<wallet>`. */
   async function publishedEventReachesWaiter(url: string, root: string): Promise<void> {
     const walletId = randomUUID();
-    const event = { wallet_id: walletId, topic: "connections", origin: "multitenant", group_id: "acme", payload: { connection_id: randomUUID(), state: "completed" } };
-    const listener = new SseListener(url, walletId, "connections", createTenantToken(SECRET, { kind: "tenant", walletId }));
+    const event = {
+      wallet_id: walletId,
+      topic: "connections",
+      origin: "multitenant",
+      group_id: "acme",
+      payload: { connection_id: randomUUID(), state: "completed" },
+    };
+    const listener = new SseListener(
+      url,
+      walletId,
+      "connections",
+      createTenantToken(SECRET, { kind: "tenant", walletId }),
+    );
     const waiting = listener.waitForEvent("connection_id", event.payload.connection_id, "completed");
     await jetstream(nc).publish(`${root}.acme.${walletId}`, JSON.stringify(event));
     expect((await waiting).payload).toEqual(event.payload);
@@ -79,7 +92,9 @@ describe("NATS layout", () => {
     const herald = await startTestHerald({ env: { HERALD_TENANT_JWT_SECRET: SECRET } });
     try {
       const subject = `${herald.nats!.tenantSubjectRoot}.*.*`;
-      expect(await streamsNear(subject)).toEqual([{ name: herald.env.HERALD_TENANT_EVENTS_STREAM, subjects: [subject] }]);
+      expect(await streamsNear(subject)).toEqual([
+        { name: herald.env.HERALD_TENANT_EVENTS_STREAM, subjects: [subject] },
+      ]);
       await publishedEventReachesWaiter(herald.url, herald.nats!.tenantSubjectRoot);
     } finally {
       await herald.cleanup();
@@ -107,7 +122,9 @@ describe("NATS layout", () => {
       expect(message).toContain(acapyStream);
       expect(message).toContain(`${names.tenantSubjectRoot}.>`);
       expect(message).not.toContain("\n");
-      expect(await streamsNear(`${names.tenantSubjectRoot}.>`)).toEqual([{ name: acapyStream, subjects: [`${names.tenantSubjectRoot}.*.*`] }]);
+      expect(await streamsNear(`${names.tenantSubjectRoot}.>`)).toEqual([
+        { name: acapyStream, subjects: [`${names.tenantSubjectRoot}.*.*`] },
+      ]);
       // The half-started herald stopped what it had started: no connection to its database is left.
       expect(await connectionsTo(database.name)).toBe(0);
     } finally {

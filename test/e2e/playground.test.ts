@@ -13,7 +13,10 @@ const OUTPUT_DIR = join(process.cwd(), "test-output");
 
 /** The text of one of GraphiQL's CodeMirror editors. */
 function editorText(page: Page, selector: string): Promise<string> {
-  return page.locator(`${selector} .CodeMirror`).first().evaluate((element) => (element as unknown as { CodeMirror: { getValue(): string } }).CodeMirror.getValue());
+  return page
+    .locator(`${selector} .CodeMirror`)
+    .first()
+    .evaluate((element) => (element as unknown as { CodeMirror: { getValue(): string } }).CodeMirror.getValue());
 }
 
 describe("GraphQL playground in the browser", () => {
@@ -40,11 +43,18 @@ describe("GraphQL playground in the browser", () => {
 
     await page.getByRole("button", { name: "Sign in with Ethereum", exact: true }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toContain(`Signed in as ${account.address}`);
-    expect(signed[0]).toMatch(new RegExp(`^${herald.herald.config.siweDomain} wants you to sign in with your Ethereum account:\n${account.address}\n`));
+    expect(signed[0]).toMatch(
+      new RegExp(
+        `^${herald.herald.config.siweDomain} wants you to sign in with your Ethereum account:\n${account.address}\n`,
+      ),
+    );
 
     // The token is in the request headers, where the user can see it.
     await page.getByRole("button", { name: "Headers" }).click();
-    const headers = JSON.parse(await editorText(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)")) as Record<string, string>;
+    const headers = JSON.parse(await editorText(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)")) as Record<
+      string,
+      string
+    >;
     expect(headers.authorization).toMatch(/^Bearer [A-Za-z0-9_-]+\.0x[0-9a-f]{130}$/);
     await page.getByRole("button", { name: "Variables" }).click();
     expect(JSON.parse(await editorText(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)"))).toEqual({
@@ -75,17 +85,26 @@ describe("GraphQL playground in the browser", () => {
 
   it("without a wallet, says how to get a token and takes a pasted one", async () => {
     // What `npx herald siwe-token` prints.
-    const { token, address } = await createSiweToken({ privateKey: generatePrivateKey(), domain: herald.herald.config.siweDomain, ttlS: 3600 });
+    const { token, address } = await createSiweToken({
+      privateKey: generatePrivateKey(),
+      domain: herald.herald.config.siweDomain,
+      ttlS: 3600,
+    });
     const page = await browser.context.newPage();
     await page.goto(`${herald.url}/graphql`);
     await page.getByText("No browser wallet found").waitFor();
-    expect(await page.locator(".herald-paste-token code").textContent()).toContain("npx herald siwe-token --private-key 0x…");
+    expect(await page.locator(".herald-paste-token code").textContent()).toContain(
+      "npx herald siwe-token --private-key 0x…",
+    );
 
     await page.getByLabel("SIWE token").fill(`Bearer ${token}`);
     await page.getByRole("button", { name: "Use this token" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toContain(`Signed in as ${address}`);
     await page.getByRole("button", { name: "Headers" }).click();
-    const headers = JSON.parse(await editorText(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)")) as Record<string, string>;
+    const headers = JSON.parse(await editorText(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)")) as Record<
+      string,
+      string
+    >;
     expect(headers.authorization).toBe(`Bearer ${token}`);
     await page.close();
   });
@@ -97,7 +116,8 @@ describe("GraphQL playground in the browser", () => {
       body: JSON.stringify({ query: getIntrospectionQuery() }),
     });
     const schema = buildClientSchema(((await response.json()) as { data: IntrospectionQuery }).data);
-    for (const { query } of EXAMPLE_OPERATIONS) expect(validate(schema, parse(query)).map((error) => error.message)).toEqual([]);
+    for (const { query } of EXAMPLE_OPERATIONS)
+      expect(validate(schema, parse(query)).map((error) => error.message)).toEqual([]);
   });
 
   it("leaves GraphQL over GET and POST to Apollo, and serves the IDE's files compressed", async () => {
@@ -121,7 +141,10 @@ describe("GraphQL playground switched off (HERALD_PLAYGROUND=false)", () => {
   let herald: TestHerald;
   let browser: TestBrowser;
   beforeAll(async () => {
-    [herald, browser] = await Promise.all([startTestHerald({ nats: false, env: { HERALD_PLAYGROUND: "false" } }), launchChromium()]);
+    [herald, browser] = await Promise.all([
+      startTestHerald({ nats: false, env: { HERALD_PLAYGROUND: "false" } }),
+      launchChromium(),
+    ]);
   });
   afterAll(async () => {
     await browser?.close();

@@ -4,8 +4,13 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
-import { type TenantEvent, type Transaction, type TransactionReceived, transactionStream } from "../../src/domain/ingest-events.js";
-import { SEED_COLLECTION, deliveryApi } from "../support/delivery-api.js";
+import {
+  type TenantEvent,
+  type Transaction,
+  type TransactionReceived,
+  transactionStream,
+} from "../../src/domain/ingest-events.js";
+import { deliveryApi, SEED_COLLECTION } from "../support/delivery-api.js";
 import { graphqlClient } from "../support/graphql-client.js";
 import { NATS_URL } from "../support/services.js";
 import { newAccount } from "../support/siwe.js";
@@ -73,7 +78,11 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
     const body = await deliveredBody(async () => {
       const response = await fetch(`${herald.url}/v1/transactions`, {
         method: "POST",
-        headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json", "idempotency-key": randomUUID() },
+        headers: {
+          authorization: `Bearer ${TEST_INGEST_TOKEN}`,
+          "content-type": "application/json",
+          "idempotency-key": randomUUID(),
+        },
         body: text,
       });
       expect(response.status).toBe(202);
@@ -87,7 +96,11 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
       const transactionId = randomUUID();
       const data: TransactionReceived["data"] = { transactionId, transaction, source: "nats", receivedAt: Date.now() };
       const [outcome] = await herald.herald.store.appendMany([
-        { stream: transactionStream(transactionId), expectedRevision: "no_stream", events: [{ type: "TransactionReceived", data, metadata: eventMetadata("system:ingest-nats") }] },
+        {
+          stream: transactionStream(transactionId),
+          expectedRevision: "no_stream",
+          events: [{ type: "TransactionReceived", data, metadata: eventMetadata("system:ingest-nats") }],
+        },
       ]);
       expect(outcome?.ok).toBe(true);
     });
@@ -97,7 +110,12 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
 
   describe("SSE data", () => {
     const listen = (walletId: string, connectionId: string) =>
-      new SseListener(herald.url, walletId, "connections", createTenantToken(SECRET, { kind: "tenant", walletId })).waitForEvent("connection_id", connectionId, "completed");
+      new SseListener(
+        herald.url,
+        walletId,
+        "connections",
+        createTenantToken(SECRET, { kind: "tenant", walletId }),
+      ).waitForEvent("connection_id", connectionId, "completed");
 
     it("NATS ingest → SSE data", async () => {
       const [walletId, connectionId] = [randomUUID(), randomUUID()];

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { errorCode, type GraphqlCall, graphqlClient, type GraphqlResponse } from "../support/graphql-client.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorCode, type GraphqlCall, type GraphqlResponse, graphqlClient } from "../support/graphql-client.js";
 import { newAccount } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
@@ -41,7 +41,13 @@ describe("quotas: endpoints per subscriber and subscriptions per endpoint, at co
   });
 
   /** Events subscribers' commands write: a refused create must not change this. */
-  const written = async () => (await running.herald.store.readAll("start", { filter: { streamPrefixes: ["endpoint-", "subscription-"] }, maxCount: 100_000 })).length;
+  const written = async () =>
+    (
+      await running.herald.store.readAll("start", {
+        filter: { streamPrefixes: ["endpoint-", "subscription-"] },
+        maxCount: 100_000,
+      })
+    ).length;
 
   async function ok(query: string, variables: object, account: PrivateKeyAccount): Promise<Record<string, any>> {
     const response = await gql(query, variables, account);
@@ -49,9 +55,11 @@ describe("quotas: endpoints per subscriber and subscriptions per endpoint, at co
     return response.data!;
   }
   const createEndpoint = async (account: PrivateKeyAccount) =>
-    (await ok(CREATE_ENDPOINT, { url: "https://example.com/hook" }, account)).createWebhookEndpoint.webhookEndpoint.webhookId as string;
+    (await ok(CREATE_ENDPOINT, { url: "https://example.com/hook" }, account)).createWebhookEndpoint.webhookEndpoint
+      .webhookId as string;
   const createSubscription = async (account: PrivateKeyAccount, webhookId: string) =>
-    (await ok(CREATE_SUBSCRIPTION, { webhookId }, account)).createWebhookSubscription.webhookSubscription.subscriptionId as string;
+    (await ok(CREATE_SUBSCRIPTION, { webhookId }, account)).createWebhookSubscription.webhookSubscription
+      .subscriptionId as string;
 
   async function refusedWritingNothing(call: () => Promise<GraphqlResponse>): Promise<GraphqlResponse> {
     const before = await written();
@@ -64,7 +72,8 @@ describe("quotas: endpoints per subscriber and subscriptions per endpoint, at co
     const endpoints = [await createEndpoint(alice), await createEndpoint(alice), await createEndpoint(alice)];
     const refused = await refusedWritingNothing(() => gql(CREATE_ENDPOINT, { url: "https://example.com/hook" }, alice));
     expect(refused.errors?.[0]).toMatchObject({
-      message: "at most 3 webhook endpoints per subscriber: delete an endpoint you no longer need to make room, or ask herald's operator for a higher limit",
+      message:
+        "at most 3 webhook endpoints per subscriber: delete an endpoint you no longer need to make room, or ask herald's operator for a higher limit",
       extensions: { code: "QUOTA_EXCEEDED" },
     });
     expect(refused.data).toBeNull();
@@ -81,11 +90,14 @@ describe("quotas: endpoints per subscriber and subscriptions per endpoint, at co
     const subscriptions = [await createSubscription(admin, webhookId), await createSubscription(admin, webhookId)];
     const refused = await refusedWritingNothing(() => gql(CREATE_SUBSCRIPTION, { webhookId }, admin));
     expect(refused.errors?.[0]).toMatchObject({
-      message: "at most 2 webhook subscriptions per endpoint: delete a subscription of this endpoint to make room, or ask herald's operator for a higher limit",
+      message:
+        "at most 2 webhook subscriptions per endpoint: delete a subscription of this endpoint to make room, or ask herald's operator for a higher limit",
       extensions: { code: "QUOTA_EXCEEDED" },
     });
     // Someone else's endpoint is not found, full or not.
-    expect(errorCode(await refusedWritingNothing(() => gql(CREATE_SUBSCRIPTION, { webhookId }, bob)))).toBe("NOT_FOUND");
+    expect(errorCode(await refusedWritingNothing(() => gql(CREATE_SUBSCRIPTION, { webhookId }, bob)))).toBe(
+      "NOT_FOUND",
+    );
 
     await ok(DELETE_SUBSCRIPTION, { webhookId, subscriptionId: subscriptions[0] }, admin);
     await createSubscription(admin, webhookId);
@@ -97,7 +109,9 @@ describe("quotas: endpoints per subscriber and subscriptions per endpoint, at co
     const webhookId = await createEndpoint(carol);
     await createSubscription(carol, webhookId);
     await createSubscription(admin, webhookId);
-    expect(errorCode(await refusedWritingNothing(() => gql(CREATE_SUBSCRIPTION, { webhookId }, admin)))).toBe("QUOTA_EXCEEDED");
+    expect(errorCode(await refusedWritingNothing(() => gql(CREATE_SUBSCRIPTION, { webhookId }, admin)))).toBe(
+      "QUOTA_EXCEEDED",
+    );
     expect(errorCode(await gql(CREATE_SUBSCRIPTION, { webhookId }, carol))).toBe("QUOTA_EXCEEDED");
   });
 
@@ -105,7 +119,9 @@ describe("quotas: endpoints per subscriber and subscriptions per endpoint, at co
     const dave = newAccount();
     await createEndpoint(dave);
     const before = await written();
-    const raced = await Promise.all(Array.from({ length: 6 }, () => gql(CREATE_ENDPOINT, { url: "https://example.com/hook" }, dave)));
+    const raced = await Promise.all(
+      Array.from({ length: 6 }, () => gql(CREATE_ENDPOINT, { url: "https://example.com/hook" }, dave)),
+    );
     expect(raced.filter((response) => !response.errors)).toHaveLength(2);
     expect(raced.filter((response) => errorCode(response) === "QUOTA_EXCEEDED")).toHaveLength(4);
     expect(await written()).toBe(before + 2);

@@ -37,7 +37,11 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
     receiver = await startWebhookReceiver();
     running = await startTestHerald({
       nats: false,
-      env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_ADMIN_ADDRESSES: admin.address, HERALD_AUDITOR_ADDRESSES: auditor.address },
+      env: {
+        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_ADMIN_ADDRESSES: admin.address,
+        HERALD_AUDITOR_ADDRESSES: auditor.address,
+      },
     });
     gql = graphqlClient(running.url, DOMAIN);
     api = deliveryApi(running.url, gql, alice);
@@ -53,7 +57,10 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
     receiver.script("/down", [{ status: 500, body: "down" }]);
     const webhookId = await api.endpointAt(`${receiver.url}/down`, 0);
     const since = new Date().toISOString();
-    const inWindow = [deliveryId(webhookId, await api.ingest(seed, "recover-1")), deliveryId(webhookId, await api.ingest(seed, "recover-2"))];
+    const inWindow = [
+      deliveryId(webhookId, await api.ingest(seed, "recover-1")),
+      deliveryId(webhookId, await api.ingest(seed, "recover-2")),
+    ];
     for (const id of inWindow) await api.deliveryWhen(id, (d) => d.status === "FAILED");
     const until = new Date().toISOString();
     const outside = deliveryId(webhookId, await api.ingest(seed, "recover-3"));
@@ -73,15 +80,23 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
       expect(JSON.stringify(others)).not.toContain(webhookId);
     }
 
-    const twice = await Promise.all([api.ok(RECOVER, { webhookId, since, until }), api.ok(RECOVER, { webhookId, since, until })]);
+    const twice = await Promise.all([
+      api.ok(RECOVER, { webhookId, since, until }),
+      api.ok(RECOVER, { webhookId, since, until }),
+    ]);
     const scheduled = twice.flatMap((data) => data.recoverDeliveries.deliveryIds as string[]);
     expect(scheduled.toSorted()).toEqual(inWindow.toSorted());
     for (const id of inWindow) {
       const delivery = await api.deliveryWhen(id, (d) => d.status === "SUCCEEDED");
       // The new attempt continues the same history.
-      expect(delivery.attempts.map((a: any) => [a.number, a.statusCode])).toEqual([[1, 500], [2, 200]]);
+      expect(delivery.attempts.map((a: any) => [a.number, a.statusCode])).toEqual([
+        [1, 500],
+        [2, 200],
+      ]);
       const trail = (await api.ok(TRAIL, { deliveryId: id })).auditTrail as { type: string; actor: string }[];
-      expect(trail.filter((event) => event.type === "DeliveryRedeliveryRequested")).toEqual([expect.objectContaining({ actor: alice.address })]);
+      expect(trail.filter((event) => event.type === "DeliveryRedeliveryRequested")).toEqual([
+        expect.objectContaining({ actor: alice.address }),
+      ]);
     }
     // Once more, after the fact: nothing is failed in the window any more.
     expect((await api.ok(RECOVER, { webhookId, since, until })).recoverDeliveries.deliveryIds).toEqual([]);
@@ -92,7 +107,10 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
 
     // An admin redelivers the one outside the window: once, however often asked.
     const first = await gql(REDELIVER, { deliveryId: outside }, admin);
-    expect(first.data?.redeliver).toMatchObject({ redelivered: true, delivery: { deliveryId: outside, status: "PENDING" } });
+    expect(first.data?.redeliver).toMatchObject({
+      redelivered: true,
+      delivery: { deliveryId: outside, status: "PENDING" },
+    });
     expect((await gql(REDELIVER, { deliveryId: outside }, admin)).data?.redeliver.redelivered).toBe(false);
     await api.deliveryWhen(outside, (d) => d.status === "SUCCEEDED");
     expect((await gql(REDELIVER, { deliveryId: outside }, admin)).data?.redeliver.redelivered).toBe(false);
@@ -108,8 +126,10 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
     const failed = deliveryId(webhookId, await api.ingest(seed, "keyed-1"));
     await api.deliveryWhen(failed, (d) => d.status === "FAILED");
     const until = new Date().toISOString();
-    const failedAfter = (attempts: number) => api.deliveryWhen(failed, (d) => d.status === "FAILED" && d.attempts.length === attempts);
-    const redeliveries = async () => (await store.readStream(deliveryStream(failed))).filter((event) => event.type === "DeliveryRedeliveryRequested");
+    const failedAfter = (attempts: number) =>
+      api.deliveryWhen(failed, (d) => d.status === "FAILED" && d.attempts.length === attempts);
+    const redeliveries = async () =>
+      (await store.readStream(deliveryStream(failed))).filter((event) => event.type === "DeliveryRedeliveryRequested");
     const key = `recover-${randomUUID()}`;
     const request = { webhookId, since, until, idempotencyKey: key };
 
@@ -146,7 +166,9 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
 
     // redeliver takes a key too; a repeat answers as the first did.
     const redeliverKey = `redeliver-${randomUUID()}`;
-    expect((await api.ok(REDELIVER, { deliveryId: failed, idempotencyKey: redeliverKey })).redeliver.redelivered).toBe(true);
+    expect((await api.ok(REDELIVER, { deliveryId: failed, idempotencyKey: redeliverKey })).redeliver.redelivered).toBe(
+      true,
+    );
     await failedAfter(4);
     expect((await api.ok(REDELIVER, { deliveryId: failed, idempotencyKey: redeliverKey })).redeliver).toEqual({
       redelivered: true,
@@ -169,8 +191,12 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
       expect(response.errors?.[0]?.message).toMatch(/idempotencyKey was used for another request/);
     }
     for (const bad of ["", "x".repeat(256), "line\n", "é"]) {
-      const responses = [await gql(RECOVER, { webhookId, idempotencyKey: bad }, alice), await gql(REDELIVER, { deliveryId: other, idempotencyKey: bad }, alice)];
-      for (const response of responses) expect(response.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "idempotencyKey" });
+      const responses = [
+        await gql(RECOVER, { webhookId, idempotencyKey: bad }, alice),
+        await gql(REDELIVER, { deliveryId: other, idempotencyKey: bad }, alice),
+      ];
+      for (const response of responses)
+        expect(response.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "idempotencyKey" });
     }
     expect(await store.readAll(before, RECOVERY_EVENTS)).toEqual([]);
     await settle();
@@ -178,12 +204,21 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
 
     // The endpoint's audit trail shows both keyed requests; the delivery's shows the redeliver one.
     const trail = async (subject: object) =>
-      ((await api.ok(TRAIL, subject)).auditTrail as { type: string; stream: string; actor: string; data: any }[]).filter((entry) => entry.type === "DeliveryRecoveryRequested");
+      (
+        (await api.ok(TRAIL, subject)).auditTrail as { type: string; stream: string; actor: string; data: any }[]
+      ).filter((entry) => entry.type === "DeliveryRecoveryRequested");
     expect(await trail({ webhookId })).toEqual([
-      expect.objectContaining({ stream: recoveryStream(recoveryId(alice.address, key)), actor: alice.address, data: expect.objectContaining({ idempotencyKey: key }) }),
+      expect.objectContaining({
+        stream: recoveryStream(recoveryId(alice.address, key)),
+        actor: alice.address,
+        data: expect.objectContaining({ idempotencyKey: key }),
+      }),
       expect.objectContaining({
         stream: recoveryStream(recoveryId(alice.address, redeliverKey)),
-        data: expect.objectContaining({ request: { mutation: "redeliver", webhookId, deliveryId: failed }, deliveries: [{ deliveryId: failed, revision: 8 }] }),
+        data: expect.objectContaining({
+          request: { mutation: "redeliver", webhookId, deliveryId: failed },
+          deliveries: [{ deliveryId: failed, revision: 8 }],
+        }),
       }),
     ]);
     expect((await trail({ deliveryId: failed })).map((entry) => entry.data.idempotencyKey)).toEqual([redeliverKey]);
@@ -205,7 +240,11 @@ describe("recovery: failed deliveries attempted again, once per request, in the 
       request: { mutation: "redeliver", webhookId, deliveryId: failed },
       deliveries: [{ deliveryId: failed, revision: 2 }],
     };
-    await store.append(recoveryStream(id), [{ type: "DeliveryRecoveryRequested", data, metadata: eventMetadata(alice.address) }], "no_stream");
+    await store.append(
+      recoveryStream(id),
+      [{ type: "DeliveryRecoveryRequested", data, metadata: eventMetadata(alice.address) }],
+      "no_stream",
+    );
 
     for (let repeat = 0; repeat < 2; repeat++) {
       expect((await api.ok(REDELIVER, { deliveryId: failed, idempotencyKey: key })).redeliver.redelivered).toBe(true);

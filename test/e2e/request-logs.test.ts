@@ -12,18 +12,28 @@ const [template] = fixtureTenantEvents() as [TenantEvent];
 describe("request logs", () => {
   let herald: TestHerald;
   beforeAll(async () => {
-    herald = await startTestHerald({ nats: false, env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "1" } });
+    herald = await startTestHerald({
+      nats: false,
+      env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "1" },
+    });
   });
   afterAll(async () => {
     await herald?.cleanup();
   });
 
   it("name SSE and ingest requests by their path, without the query string", async () => {
-    const event: TenantEvent = { ...template, wallet_id: randomUUID(), group_id: "acme", payload: { ...template.payload, connection_id: randomUUID() } };
+    const event: TenantEvent = {
+      ...template,
+      wallet_id: randomUUID(),
+      group_id: "acme",
+      payload: { ...template.payload, connection_id: randomUUID() },
+    };
     const ssePath = `/v1/sse/${event.wallet_id}/${event.topic}/connection_id/${String(event.payload.connection_id)}/completed`;
     const adminKey = createTenantToken(SECRET, { kind: "tenant-admin", groupId: "acme" }, { ttlS: 600 });
     // Answered with event: timeout after a second, so the whole stream can be read.
-    const stream = await fetch(`${herald.url}/tenant-admin${ssePath}?look_back=5&group_id=acme-secret-group`, { headers: { "x-api-key": adminKey } });
+    const stream = await fetch(`${herald.url}/tenant-admin${ssePath}?look_back=5&group_id=acme-secret-group`, {
+      headers: { "x-api-key": adminKey },
+    });
     expect(stream.status).toBe(200);
     await stream.text();
     const ingest = await fetch(`${herald.url}/v1/events?group_id=acme-secret-group&token=pasted-by-mistake`, {

@@ -58,7 +58,9 @@ describe("secrets never reach the log", () => {
     const consoles = (["log", "info", "warn", "error", "debug"] as const).map((method) => {
       const original = console[method];
       console[method] = (...args: unknown[]) => {
-        bypass.push(args.map((arg) => (arg instanceof Error ? `${arg.stack} ${JSON.stringify(arg)}` : String(arg))).join(" "));
+        bypass.push(
+          args.map((arg) => (arg instanceof Error ? `${arg.stack} ${JSON.stringify(arg)}` : String(arg))).join(" "),
+        );
         original(...args);
       };
       return () => void (console[method] = original);
@@ -83,20 +85,34 @@ describe("secrets never reach the log", () => {
     const ownerToken = await signedToken(owner, DOMAIN);
     remember("SIWE token", ownerToken);
     remember("SIWE signature", ownerToken.split(".")[1]!);
-    const gql = async (query: string, variables: object, token: string | undefined = ownerToken) => postGraphql(herald.url, query, variables, token);
+    const gql = async (query: string, variables: object, token: string | undefined = ownerToken) =>
+      postGraphql(herald.url, query, variables, token);
 
     // GraphQL: create, read secrets, rotate, read again.
     const selection = "webhookId apiKey signingSecret";
-    const created = await gql(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url, retries: 3 }) { webhookEndpoint { ${selection} } } }`, {
-      url: `${receiver.url}/hook`,
-    });
-    const endpoint = created.data!.createWebhookEndpoint.webhookEndpoint as { webhookId: string; apiKey: string; signingSecret: string };
+    const created = await gql(
+      `mutation($url: String!) { createWebhookEndpoint(input: { url: $url, retries: 3 }) { webhookEndpoint { ${selection} } } }`,
+      {
+        url: `${receiver.url}/hook`,
+      },
+    );
+    const endpoint = created.data!.createWebhookEndpoint.webhookEndpoint as {
+      webhookId: string;
+      apiKey: string;
+      signingSecret: string;
+    };
     const rotated = (
-      await gql(`mutation($webhookId: String!) { rotateWebhookEndpointApiKey(input: { webhookId: $webhookId }) { webhookEndpoint { ${selection} } } }`, {
-        webhookId: endpoint.webhookId,
-      })
+      await gql(
+        `mutation($webhookId: String!) { rotateWebhookEndpointApiKey(input: { webhookId: $webhookId }) { webhookEndpoint { ${selection} } } }`,
+        {
+          webhookId: endpoint.webhookId,
+        },
+      )
     ).data!.rotateWebhookEndpointApiKey.webhookEndpoint as typeof endpoint;
-    for (const [name, value] of [["first", endpoint], ["rotated", rotated]] as const) {
+    for (const [name, value] of [
+      ["first", endpoint],
+      ["rotated", rotated],
+    ] as const) {
       remember(`${name} API key`, value.apiKey);
       remember(`${name} signing secret`, value.signingSecret);
       remember(`${name} signing key bytes`, value.signingSecret.slice("whsec_".length));
@@ -105,7 +121,14 @@ describe("secrets never reach the log", () => {
     const event = seed.events[0]!;
     const subscribed = await gql(
       `mutation($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) { webhookSubscription { subscriptionId } } }`,
-      { input: { webhookId: endpoint.webhookId, type: event.type, actions: [event.action], collectionId: event.collectionId } },
+      {
+        input: {
+          webhookId: endpoint.webhookId,
+          type: event.type,
+          actions: [event.action],
+          collectionId: event.collectionId,
+        },
+      },
     );
     expect(subscribed.errors).toBeUndefined();
 
@@ -115,37 +138,61 @@ describe("secrets never reach the log", () => {
     remember("tampered SIWE signature", tampered.split(".")[1]!);
     const foreignDomain = await signedToken(owner, "evil.test");
     remember("foreign-domain SIWE signature", foreignDomain.split(".")[1]!);
-    for (const token of [tampered, foreignDomain]) expect((await gql(`{ webhookEndpoints { total } }`, {}, token)).errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
+    for (const token of [tampered, foreignDomain])
+      expect((await gql(`{ webhookEndpoints { total } }`, {}, token)).errors![0]!.extensions!.code).toBe(
+        "UNAUTHENTICATED",
+      );
 
     // Delivery, through HTTP ingest and NATS: a 500 first (retried), then 200, with the rotated key.
     receiver.script("/hook", [{ status: 500 }, { status: 200 }]);
     const ingest = (path: string, body: unknown, token = TEST_INGEST_TOKEN) =>
-      fetch(`${herald.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+      fetch(`${herald.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     expect((await ingest("/v1/transactions", seed)).status).toBe(202);
     const wrongIngestToken = `guess-${randomUUID()}`;
     remember("wrong ingest token", wrongIngestToken);
     expect((await ingest("/v1/transactions", seed, wrongIngestToken)).status).toBe(401);
     const nc = await connect({ servers: NATS_URL });
-    await jetstream(nc).publish(herald.nats!.txSubject, JSON.stringify({ ...seed, hash: `0x${"1".repeat(64)}` }), { msgID: randomUUID() });
+    await jetstream(nc).publish(herald.nats!.txSubject, JSON.stringify({ ...seed, hash: `0x${"1".repeat(64)}` }), {
+      msgID: randomUUID(),
+    });
     await nc.close();
     const deliveries = await receiver.waitFor(3, "/hook");
     expect(deliveries.every((request) => request.headers["x-api-key"] === rotated.apiKey)).toBe(true);
 
     // SSE: a tenant key that is answered, and refused ones.
     const template = fixtureTenantEvents()[0]!;
-    const tenantEvent: TenantEvent = { ...template, wallet_id: randomUUID(), payload: { ...template.payload, connection_id: randomUUID(), state: "completed" } };
-    const tenantKey = createTenantToken(TENANT_SECRET, { kind: "tenant", walletId: tenantEvent.wallet_id }, { ttlS: 600 });
+    const tenantEvent: TenantEvent = {
+      ...template,
+      wallet_id: randomUUID(),
+      payload: { ...template.payload, connection_id: randomUUID(), state: "completed" },
+    };
+    const tenantKey = createTenantToken(
+      TENANT_SECRET,
+      { kind: "tenant", walletId: tenantEvent.wallet_id },
+      { ttlS: 600 },
+    );
     const foreignKey = createTenantToken("another-secret", { kind: "tenant", walletId: tenantEvent.wallet_id });
     const adminKey = createTenantToken(TENANT_SECRET, { kind: "tenant-admin", groupId: "other-group" }, { ttlS: 600 });
-    for (const [name, key] of [["tenant key", tenantKey], ["foreign tenant key", foreignKey], ["tenant-admin key", adminKey]] as const) {
+    for (const [name, key] of [
+      ["tenant key", tenantKey],
+      ["foreign tenant key", foreignKey],
+      ["tenant-admin key", adminKey],
+    ] as const) {
       remember(name, key);
       remember(`${name} signature`, key.split(".")[3]!);
     }
     expect((await ingest("/v1/events", tenantEvent)).status).toBe(202);
     const sse = (key: string) =>
-      fetch(`${herald.url}/v1/sse/${tenantEvent.wallet_id}/${tenantEvent.topic}/connection_id/${String(tenantEvent.payload.connection_id)}/completed`, {
-        headers: { "x-api-key": key },
-      });
+      fetch(
+        `${herald.url}/v1/sse/${tenantEvent.wallet_id}/${tenantEvent.topic}/connection_id/${String(tenantEvent.payload.connection_id)}/completed`,
+        {
+          headers: { "x-api-key": key },
+        },
+      );
     const answered = await sse(tenantKey);
     expect(answered.status).toBe(200);
     expect(await answered.text()).toContain(tenantEvent.wallet_id);

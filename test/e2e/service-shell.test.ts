@@ -7,7 +7,10 @@ import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
 // `node --import tsx` rather than the tsx CLI, which forks: signals must reach herald itself.
 const node = (args: string[], env: Record<string, string>) =>
-  spawn(process.execPath, ["--import", "tsx", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  spawn(process.execPath, ["--import", "tsx", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 
 /** Runs `src/app/main.ts` as a real process and waits for its URL. */
 function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
@@ -16,7 +19,8 @@ function startMain(env: Record<string, string>): Promise<{ child: ChildProcess; 
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /herald is running at (http:\/\/\S+)/.exec(output) ?? /"url":"(http:\/\/[^"]+)","embedded"/.exec(output);
+      const match =
+        /herald is running at (http:\/\/\S+)/.exec(output) ?? /"url":"(http:\/\/[^"]+)","embedded"/.exec(output);
       if (match?.[1]) resolve({ child, url: match[1], output: () => output });
     };
     child.stdout.on("data", onData);
@@ -44,7 +48,13 @@ describe("service shell", () => {
     const ready = await fetch(`${herald.url}/readyz`);
     expect(ready.status).toBe(200);
     const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
-    expect(body.checks.map((check) => check.name).sort()).toEqual(["database", "eventstore", "nats", "nats-ingest:tenant-events", "nats-ingest:transactions"]);
+    expect(body.checks.map((check) => check.name).sort()).toEqual([
+      "database",
+      "eventstore",
+      "nats",
+      "nats-ingest:tenant-events",
+      "nats-ingest:transactions",
+    ]);
     expect(body.checks.every((check) => check.ok)).toBe(true);
     expect(health.headers.get("x-request-id")).toMatch(/.+/);
   });
@@ -67,7 +77,13 @@ describe("service shell", () => {
 
   it("starts embedded with no server, and exits 0 on SIGTERM", { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "herald-main-"));
-    const { child, url, output } = await startMain({ PORT: "0", HERALD_DATA_DIR: dataDir, DATABASE_URL: "", NATS_URL: "", LOG_LEVEL: "info" });
+    const { child, url, output } = await startMain({
+      PORT: "0",
+      HERALD_DATA_DIR: dataDir,
+      DATABASE_URL: "",
+      NATS_URL: "",
+      LOG_LEVEL: "info",
+    });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const exited = exitOf(child);
     child.kill("SIGTERM");
@@ -81,6 +97,8 @@ describe("service shell", () => {
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     expect(await exitOf(child)).toBe(1);
-    expect(stderr.trim().split("\n")).toEqual(['herald: invalid configuration: PORT: expected a whole number, got "eighty"']);
+    expect(stderr.trim().split("\n")).toEqual([
+      'herald: invalid configuration: PORT: expected a whole number, got "eighty"',
+    ]);
   });
 });

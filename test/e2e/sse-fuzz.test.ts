@@ -20,7 +20,10 @@ const segment = fc.oneof(
 );
 // Valid parts weigh as much as random ones, so that streams and 204s are fuzzed too, not only refusals.
 const wallet = fc.oneof({ arbitrary: fc.constant(WALLET), weight: 3 }, { arbitrary: segment, weight: 1 });
-const topic = fc.oneof({ arbitrary: fc.constantFrom("connections", "proofs", "basic-message", "deleted_credential"), weight: 3 }, { arbitrary: segment, weight: 1 });
+const topic = fc.oneof(
+  { arbitrary: fc.constantFrom("connections", "proofs", "basic-message", "deleted_credential"), weight: 3 },
+  { arbitrary: segment, weight: 1 },
+);
 const lookBack = fc.oneof(
   fc.integer({ min: -1000, max: 100_000 }).map(String),
   fc.constantFrom("", "0", "300", "301", "1e3", "0x10", "%205", "1.5", "-0", "999999999999", "NaN", "Infinity"),
@@ -58,7 +61,10 @@ interface Answer {
  * headers arrive: the client that disconnects is part of what is fuzzed.
  */
 function get(url: string, path: string, headers: Record<string, string | undefined>): Promise<Answer> {
-  const defined = Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)) as Record<string, string>;
+  const defined = Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)) as Record<
+    string,
+    string
+  >;
   return new Promise((resolve, reject) => {
     const outgoing = request(`${url}${path}`, { headers: defined, agent: false }, (response) => {
       const answer = { status: response.statusCode ?? 0, contentType: response.headers["content-type"] };
@@ -80,7 +86,10 @@ function get(url: string, path: string, headers: Record<string, string | undefin
 describe("SSE route under random paths, queries and headers", () => {
   let herald: TestHerald;
   beforeAll(async () => {
-    herald = await startTestHerald({ nats: false, env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "5" } });
+    herald = await startTestHerald({
+      nats: false,
+      env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_SSE_TIMEOUT_S: "5" },
+    });
   });
   afterAll(async () => {
     await herald?.cleanup();
@@ -90,7 +99,10 @@ describe("SSE route under random paths, queries and headers", () => {
     const seen = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof({ arbitrary: fc.constantFrom("", "/tenant", "/tenant-admin"), weight: 3 }, { arbitrary: segment.map((text) => `/${text}`), weight: 1 }),
+        fc.oneof(
+          { arbitrary: fc.constantFrom("", "/tenant", "/tenant-admin"), weight: 3 },
+          { arbitrary: segment.map((text) => `/${text}`), weight: 1 },
+        ),
         fc.tuple(wallet, topic, segment, segment, segment),
         query,
         apiKey,
@@ -99,7 +111,10 @@ describe("SSE route under random paths, queries and headers", () => {
           const path = `${prefix}/v1/sse/${segments.join("/")}${search}`;
           const answer = await get(herald.url, path, { "x-api-key": key, "last-event-id": eventId });
           seen.set(answer.status, (seen.get(answer.status) ?? 0) + 1);
-          expect(answer.status === 200 || answer.status === 204 || (answer.status >= 400 && answer.status < 500), `${answer.status} for ${path}`).toBe(true);
+          expect(
+            answer.status === 200 || answer.status === 204 || (answer.status >= 400 && answer.status < 500),
+            `${answer.status} for ${path}`,
+          ).toBe(true);
           if (answer.status === 200) expect(answer.contentType).toMatch(/^text\/event-stream/);
         },
       ),
@@ -110,20 +125,29 @@ describe("SSE route under random paths, queries and headers", () => {
 
     // Every abandoned stream was forgotten, and the service still answers a real wait.
     const deadline = Date.now() + 5000;
-    while (herald.herald.waypoint.waiterCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (herald.herald.waypoint.waiterCount > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(herald.herald.waypoint.waiterCount).toBe(0);
     expect((await fetch(`${herald.url}/healthz`)).status).toBe(200);
     const template = fixtureTenantEvents()[0]!;
-    const event = { ...template, wallet_id: WALLET, group_id: "acme", payload: { ...template.payload, connection_id: randomUUID(), state: "completed" } };
+    const event = {
+      ...template,
+      wallet_id: WALLET,
+      group_id: "acme",
+      payload: { ...template.payload, connection_id: randomUUID(), state: "completed" },
+    };
     const ingested = await fetch(`${herald.url}/v1/events`, {
       method: "POST",
       headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify(event),
     });
     expect(ingested.status).toBe(202);
-    const waited = await fetch(`${herald.url}/v1/sse/${WALLET}/${event.topic}/connection_id/${event.payload.connection_id}/completed`, {
-      headers: { "x-api-key": walletKey },
-    });
+    const waited = await fetch(
+      `${herald.url}/v1/sse/${WALLET}/${event.topic}/connection_id/${event.payload.connection_id}/completed`,
+      {
+        headers: { "x-api-key": walletKey },
+      },
+    );
     expect(waited.status).toBe(200);
     expect(await waited.text()).toContain(event.payload.connection_id);
   });

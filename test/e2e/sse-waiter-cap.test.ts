@@ -13,7 +13,12 @@ const PER_ADDRESS = 5;
 
 /** Waits on a connection of its own, so that each stream is answered by its own event. */
 function connectionEvent(walletId: string): TenantEvent {
-  return { ...template, wallet_id: walletId, group_id: "acme", payload: { ...template.payload, connection_id: randomUUID(), state: "completed" } };
+  return {
+    ...template,
+    wallet_id: walletId,
+    group_id: "acme",
+    payload: { ...template.payload, connection_id: randomUUID(), state: "completed" },
+  };
 }
 
 const tenantKey = (walletId: string) => createTenantToken(SECRET, { kind: "tenant", walletId }, { ttlS: 600 });
@@ -73,7 +78,10 @@ describe("Waypoint SSE waiter cap (per key, per client address)", () => {
     const answer = await refused(connectionEvent(wallet));
     expect(answer.status).toBe(429);
     expect(answer.type).toContain("application/json");
-    expect(answer.body).toEqual({ detail: expect.stringContaining(`${PER_KEY} open waits`), code: "SSE_WAITERS_PER_KEY" });
+    expect(answer.body).toEqual({
+      detail: expect.stringContaining(`${PER_KEY} open waits`),
+      code: "SSE_WAITERS_PER_KEY",
+    });
     expect(herald.herald.waypoint.waiterCount).toBe(PER_KEY);
 
     // Another wallet's key has a count of its own.
@@ -106,7 +114,10 @@ describe("Waypoint SSE waiter cap (per key, per client address)", () => {
     for (let i = 0; i < PER_ADDRESS; i++) await open(connectionEvent(randomUUID()));
     const answer = await refused(connectionEvent(randomUUID()));
     expect(answer.status).toBe(429);
-    expect(answer.body).toEqual({ detail: expect.stringContaining(`${PER_ADDRESS} open waits`), code: "SSE_WAITERS_PER_ADDRESS" });
+    expect(answer.body).toEqual({
+      detail: expect.stringContaining(`${PER_ADDRESS} open waits`),
+      code: "SSE_WAITERS_PER_ADDRESS",
+    });
 
     clients[0]?.close();
     await waitersAre(PER_ADDRESS - 1);

@@ -18,7 +18,10 @@ describe("delivery worker: private targets refused at connect time", () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    herald = await startTestHerald({ nats: false, env: { HERALD_ALLOW_PRIVATE_TARGETS: "false", HERALD_DELIVERY_TIMEOUT_MS: "2000" } });
+    herald = await startTestHerald({
+      nats: false,
+      env: { HERALD_ALLOW_PRIVATE_TARGETS: "false", HERALD_DELIVERY_TIMEOUT_MS: "2000" },
+    });
   });
   afterAll(async () => {
     await herald?.cleanup();
@@ -29,12 +32,20 @@ describe("delivery worker: private targets refused at connect time", () => {
     const [seed] = fixtureTransactions() as [Transaction];
     const event = seed.events[0]!;
     const port = new URL(receiver.url).port;
-    const urls = [`${receiver.url}/literal`, `http://localhost:${port}/name`, `http://[::ffff:127.0.0.1]:${port}/mapped`];
+    const urls = [
+      `${receiver.url}/literal`,
+      `http://localhost:${port}/name`,
+      `http://[::ffff:127.0.0.1]:${port}/mapped`,
+    ];
     const endpoints = [];
     for (const url of urls) {
       // retries 0: one attempt, then DeliveryFailed, so the test need not wait out a retry schedule.
       const endpoint = await createEndpoint(herald.herald.store, url, 0);
-      await createSubscription(herald.herald.store, endpoint.webhookId, { type: event.type, actions: [event.action], collectionId: event.collectionId });
+      await createSubscription(herald.herald.store, endpoint.webhookId, {
+        type: event.type,
+        actions: [event.action],
+        collectionId: event.collectionId,
+      });
       endpoints.push(endpoint);
     }
     // No wait needed: the dispatcher reads the subscriptions before the transaction, in log order.
@@ -49,11 +60,16 @@ describe("delivery worker: private targets refused at connect time", () => {
     for (const [i, endpoint] of endpoints.entries()) {
       const stream = deliveryStream(deliveryId(endpoint.webhookId, transactionId));
       let events: StoredEvent[] = [];
-      for (const deadline = Date.now() + 15_000; !events.some((e) => e.type === "DeliveryFailed") && Date.now() < deadline; ) {
+      for (
+        const deadline = Date.now() + 15_000;
+        !events.some((e) => e.type === "DeliveryFailed") && Date.now() < deadline;
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         events = await herald.herald.store.readStream(stream);
       }
-      const attempts = events.filter((e) => e.type === "DeliveryAttempted").map((e) => (e.data as DeliveryAttempted["data"]).errorClass);
+      const attempts = events
+        .filter((e) => e.type === "DeliveryAttempted")
+        .map((e) => (e.data as DeliveryAttempted["data"]).errorClass);
       expect(attempts, urls[i]).toEqual(["forbidden_address"]);
       expect(events.map((e) => e.type)).toContain("DeliveryFailed");
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
@@ -39,7 +39,12 @@ describe("Waypoint SSE: wait for one tenant event", () => {
 
   beforeAll(async () => {
     herald = await startTestHerald({
-      env: { HERALD_TENANT_JWT_SECRET: SECRET, HERALD_TENANT_ADMIN_API_KEY: ADMIN_API_KEY, HERALD_SSE_TIMEOUT_S: "2", HERALD_SSE_KEEPALIVE_S: "1" },
+      env: {
+        HERALD_TENANT_JWT_SECRET: SECRET,
+        HERALD_TENANT_ADMIN_API_KEY: ADMIN_API_KEY,
+        HERALD_SSE_TIMEOUT_S: "2",
+        HERALD_SSE_KEEPALIVE_S: "1",
+      },
     });
     nc = await connect({ servers: NATS_URL });
     js = jetstream(nc);
@@ -62,7 +67,10 @@ describe("Waypoint SSE: wait for one tenant event", () => {
   }
 
   async function publish(event: TenantEvent | string, subjectOf: TenantEvent = event as TenantEvent): Promise<void> {
-    await js.publish(`${herald.nats!.tenantSubjectRoot}.${subjectOf.group_id}.${subjectOf.wallet_id}`, typeof event === "string" ? event : JSON.stringify(event));
+    await js.publish(
+      `${herald.nats!.tenantSubjectRoot}.${subjectOf.group_id}.${subjectOf.wallet_id}`,
+      typeof event === "string" ? event : JSON.stringify(event),
+    );
   }
 
   /** Until this herald's matcher has the event in its window (it arrived before the request). */
@@ -113,8 +121,15 @@ describe("Waypoint SSE: wait for one tenant event", () => {
   });
 
   it("matches on a nested field and on a number's string form", async () => {
-    const event: TenantEvent = { ...proofTemplate, wallet_id: randomUUID(), payload: { ...proofTemplate.payload, presentation: { attempt: 7 } } };
-    const client = listen(`${herald.url}/v1/sse/${event.wallet_id}/proofs/presentation.attempt/7/done`, tenantKey(event.wallet_id));
+    const event: TenantEvent = {
+      ...proofTemplate,
+      wallet_id: randomUUID(),
+      payload: { ...proofTemplate.payload, presentation: { attempt: 7 } },
+    };
+    const client = listen(
+      `${herald.url}/v1/sse/${event.wallet_id}/proofs/presentation.attempt/7/done`,
+      tenantKey(event.wallet_id),
+    );
     await client.next("open");
     await publish(event);
     expect(JSON.parse((await client.next("message")).data)).toEqual(event);
@@ -155,11 +170,14 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     const clamped = listen(sseUrl(herald.url, event, "connection_id", "?look_back=100000"), tenantKey(event.wallet_id));
     expect(JSON.parse((await clamped.next("message")).data)).toEqual(event);
     const live = new SseListener(herald.url, event.wallet_id, event.topic, tenantKey(event.wallet_id));
-    await expect(live.waitForEvent("connection_id", String(event.payload.connection_id), "completed", { lookBack: -1 })).rejects.toThrow(SseListenerTimeoutError);
+    await expect(
+      live.waitForEvent("connection_id", String(event.payload.connection_id), "completed", { lookBack: -1 }),
+    ).rejects.toThrow(SseListenerTimeoutError);
   });
 
   describe("acapy-cloud's own listener (sse_listener.py) against herald", () => {
-    const listener = (event: TenantEvent, key = tenantKey(event.wallet_id)) => new SseListener(herald.url, event.wallet_id, event.topic, key);
+    const listener = (event: TenantEvent, key = tenantKey(event.wallet_id)) =>
+      new SseListener(herald.url, event.wallet_id, event.topic, key);
 
     it("a match: the first data line is the event, byte for byte as published", async () => {
       const event = newConnectionEvent();
@@ -178,12 +196,20 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     it("a timeout: the stream ends without a data line and the listener raises SseListenerTimeoutError", async () => {
       const event = newConnectionEvent();
       const l = listener(event);
-      await expect(l.waitForEvent("connection_id", String(event.payload.connection_id), "completed")).rejects.toThrow(SseListenerTimeoutError);
+      await expect(l.waitForEvent("connection_id", String(event.payload.connection_id), "completed")).rejects.toThrow(
+        SseListenerTimeoutError,
+      );
       for (const line of l.lines.filter((text) => text !== "")) expect(line).toMatch(PING);
     });
 
     it("basic-message, the topic acapy-cloud's pipelines publish (its e2e test_messaging waits on it), is a wait like any other", async () => {
-      const event: TenantEvent = { wallet_id: randomUUID(), topic: "basic-message", origin: "multitenant", group_id: "acme", payload: { connection_id: randomUUID(), content: "hello", state: "received" } };
+      const event: TenantEvent = {
+        wallet_id: randomUUID(),
+        topic: "basic-message",
+        origin: "multitenant",
+        group_id: "acme",
+        payload: { connection_id: randomUUID(), content: "hello", state: "received" },
+      };
       const waiting = listener(event).waitForEvent("connection_id", String(event.payload.connection_id), "received");
       await new Promise((resolve) => setTimeout(resolve, 300));
       await publish(event);
@@ -197,29 +223,48 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       await publish({ ...first, payload: { ...first.payload, their_label: "first" } });
       await publish(second);
       await seenBy(herald, before + 2);
-      const result = await listener(first).waitForEvent("connection_id", String(first.payload.connection_id), "completed", { lookBack: 60 });
+      const result = await listener(first).waitForEvent(
+        "connection_id",
+        String(first.payload.connection_id),
+        "completed",
+        { lookBack: 60 },
+      );
       expect(result.payload).toMatchObject({ their_label: "first" });
     });
   });
 
   describe("refusals, as JSON before any stream opens", () => {
-    const get = (url: string, apiKey?: string) => fetch(url, { headers: apiKey === undefined ? {} : { "x-api-key": apiKey } });
+    const get = (url: string, apiKey?: string) =>
+      fetch(url, { headers: apiKey === undefined ? {} : { "x-api-key": apiKey } });
 
     it("401 with FastAPI's detail for a key without a role prefix or with an unknown role", async () => {
       const event = newConnectionEvent();
       for (const key of ["no-dot-at-all", "admin.whatever", tenantKey(event.wallet_id).replace(/^tenant/, "tenants")]) {
         const response = await get(sseUrl(herald.url, event), key);
         expect(response.status).toBe(401);
-        expect(await response.json()).toMatchObject({ detail: expect.any(String), code: "TENANT_KEY_REFUSED", reason: "unknown-role" });
+        expect(await response.json()).toMatchObject({
+          detail: expect.any(String),
+          code: "TENANT_KEY_REFUSED",
+          reason: "unknown-role",
+        });
       }
     });
 
     it("403 for a missing, malformed, expired or foreign-secret key", async () => {
       const event = newConnectionEvent();
       const url = sseUrl(herald.url, event);
-      const expired = createTenantToken(SECRET, { kind: "tenant", walletId: event.wallet_id }, { ttlS: 1, nowS: 1_000 });
+      const expired = createTenantToken(
+        SECRET,
+        { kind: "tenant", walletId: event.wallet_id },
+        { ttlS: 1, nowS: 1_000 },
+      );
       const foreign = createTenantToken("another-secret", { kind: "tenant", walletId: event.wallet_id });
-      for (const [key, reason] of [[undefined, "missing"], ["tenant.nope", "malformed"], [expired, "expired"], [foreign, "bad-signature"]] as const) {
+      for (const [key, reason] of [
+        [undefined, "missing"],
+        ["tenant.nope", "malformed"],
+        [expired, "expired"],
+        [foreign, "bad-signature"],
+      ] as const) {
         const response = await get(url, key);
         expect(response.status).toBe(403);
         expect(await response.json()).toMatchObject({ detail: expect.any(String), code: "TENANT_KEY_REFUSED", reason });
@@ -247,7 +292,10 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     it("422 with FastAPI's int_parsing detail for a look_back that is not an integer", async () => {
       const event = newConnectionEvent();
       for (const lookBack of ["abc", "1.5", ""]) {
-        const response = await get(sseUrl(herald.url, event, "connection_id", `?look_back=${lookBack}`), tenantKey(event.wallet_id));
+        const response = await get(
+          sseUrl(herald.url, event, "connection_id", `?look_back=${lookBack}`),
+          tenantKey(event.wallet_id),
+        );
         expect(response.status).toBe(422);
         expect(await response.json()).toMatchObject({
           code: "INVALID_LOOK_BACK",
@@ -309,7 +357,9 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       const any = listen(sseUrl(herald.url, event), key);
       const right = listen(sseUrl(herald.url, event, "connection_id", "?group_id=globex"), key);
       const wrong = new SseListener(herald.url, event.wallet_id, event.topic, key);
-      const wrongWait = wrong.waitForEvent("connection_id", String(event.payload.connection_id), "completed", { query: "&group_id=acme" });
+      const wrongWait = wrong.waitForEvent("connection_id", String(event.payload.connection_id), "completed", {
+        query: "&group_id=acme",
+      });
       await any.next("open");
       await right.next("open");
       await publish(event);
@@ -389,7 +439,8 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       });
     const settle = async () => {
       const deadline = Date.now() + 5000;
-      while (herald.herald.waypoint.waiterCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (herald.herald.waypoint.waiterCount > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 200));
     };
     await connectAndLeave();

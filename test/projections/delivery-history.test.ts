@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
+import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryStream } from "../../src/domain/delivery.js";
 import { evolveDeliveryHistory } from "../../src/domain/delivery-history.js";
 import { deliveryHistoryProjection, findDeliveryHistory } from "../../src/projections/delivery-history.js";
-import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { fixtureTransactions } from "../support/fixtures.js";
 import { rebuiltAlike } from "../support/rebuilt-alike.js";
 import { untilVisible } from "../support/until-visible.js";
-import { fixtureTransactions } from "../support/fixtures.js";
 
 const log = useEventLogDatabase();
 
@@ -24,7 +24,11 @@ function deliveryEvents(deliveryId: string, webhookId: string, outcome: "succeed
     data: { deliveryId, attempt: n, startedAt: 1_000 + n, durationMs: 5, url: "https://example.com/hook", status },
   });
   if (outcome === "failed") {
-    return [scheduled, attempt(1, 400), { type: "DeliveryFailed", data: { deliveryId, reason: "not_retryable", attempts: 1, at: 1_010 } }];
+    return [
+      scheduled,
+      attempt(1, 400),
+      { type: "DeliveryFailed", data: { deliveryId, reason: "not_retryable", attempts: 1, at: 1_010 } },
+    ];
   }
   return [
     scheduled,
@@ -45,7 +49,13 @@ it("gives every delivery the same history whether its events come one per batch 
     for (const [i, events] of streams.entries()) {
       const event = events[step];
       if (!event) continue;
-      last = (await log.store.append(deliveryStream(ids[i]!), [{ ...event, metadata: eventMetadata("test") }], step === 0 ? "no_stream" : BigInt(step - 1))).position;
+      last = (
+        await log.store.append(
+          deliveryStream(ids[i]!),
+          [{ ...event, metadata: eventMetadata("test") }],
+          step === 0 ? "no_stream" : BigInt(step - 1),
+        )
+      ).position;
     }
   }
   await untilVisible(log.store, last);
@@ -56,5 +66,8 @@ it("gives every delivery the same history whether its events come one per batch 
   // …and the same as the domain's fold of each stream.
   expect(oneByOne).toEqual(streams.map((events) => events.reduce(evolveDeliveryHistory, undefined)));
   expect(oneByOne.map((history) => history?.status)).toEqual(ids.map((_, i) => (i % 3 === 0 ? "failed" : "succeeded")));
-  expect(oneByOne[1]?.attempts.map((attempt) => [attempt.number, attempt.status, attempt.nextAttemptAt])).toEqual([[1, 503, 2_000], [2, 200, undefined]]);
+  expect(oneByOne[1]?.attempts.map((attempt) => [attempt.number, attempt.status, attempt.nextAttemptAt])).toEqual([
+    [1, 503, 2_000],
+    [2, 200, undefined],
+  ]);
 });

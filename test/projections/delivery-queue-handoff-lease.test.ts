@@ -24,7 +24,15 @@ let from: ReadFrom = "start";
 
 const stored = (stream: string, revision: bigint, type: string, data: object): StoredEvent => {
   offset += 100n;
-  return { id: crypto.randomUUID(), stream, revision, position: { commit: offset, prepare: offset }, type, data, metadata };
+  return {
+    id: crypto.randomUUID(),
+    stream,
+    revision,
+    position: { commit: offset, prepare: offset },
+    type,
+    data,
+    metadata,
+  };
 };
 const apply = async (...events: StoredEvent[]) => {
   await applyBatch(log.database.db, projection, from, events);
@@ -32,10 +40,16 @@ const apply = async (...events: StoredEvent[]) => {
 };
 /** What the backstop claims of one delivery (the tests share the queue). */
 const claim = async (deliveryId: string) =>
-  (await claimDeliveries(log.database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "backstop" })).filter((claimed) => claimed.deliveryId === deliveryId);
+  (await claimDeliveries(log.database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "backstop" })).filter(
+    (claimed) => claimed.deliveryId === deliveryId,
+  );
 const row = async (deliveryId: string) =>
-  (await sql<{ leased_by: string | null; leased_until: Date | null; revision: bigint }>`
-    select leased_by, leased_until, revision from delivery_queue where delivery_id = ${deliveryId}`.execute(log.database.db)).rows[0];
+  (
+    await sql<{ leased_by: string | null; leased_until: Date | null; revision: bigint }>`
+    select leased_by, leased_until, revision from delivery_queue where delivery_id = ${deliveryId}`.execute(
+      log.database.db,
+    )
+  ).rows[0];
 
 /** `scheduledAt` is the hand-off: a lease lasts `until - scheduledAt`. */
 function delivery(lease: { worker: string; until: number }, scheduledAt = Date.now()) {
@@ -43,8 +57,24 @@ function delivery(lease: { worker: string; until: number }, scheduledAt = Date.n
   const stream = deliveryStream(deliveryId);
   return {
     deliveryId,
-    scheduled: stored(stream, 0n, "DeliveryScheduled", { deliveryId, webhookId, transactionId: deliveryId, subscriptionIds: [], transaction: {}, scheduledAt, lease }),
-    attempted: () => stored(stream, 1n, "DeliveryAttempted", { deliveryId, attempt: 1, startedAt: Date.now(), durationMs: 1, url, status: 503 }),
+    scheduled: stored(stream, 0n, "DeliveryScheduled", {
+      deliveryId,
+      webhookId,
+      transactionId: deliveryId,
+      subscriptionIds: [],
+      transaction: {},
+      scheduledAt,
+      lease,
+    }),
+    attempted: () =>
+      stored(stream, 1n, "DeliveryAttempted", {
+        deliveryId,
+        attempt: 1,
+        startedAt: Date.now(),
+        durationMs: 1,
+        url,
+        status: 503,
+      }),
     retry: () => stored(stream, 2n, "DeliveryRetryScheduled", { deliveryId, attempt: 2, dueAt: Date.now() - 1 }),
     succeeded: () => stored(stream, 2n, "DeliverySucceeded", { deliveryId, attempt: 1, at: Date.now() }),
   };
@@ -53,7 +83,15 @@ const live = { worker: "ingesting-process", until: Date.now() + 60_000 };
 
 beforeAll(async () => {
   await projection.setup(log.database.db);
-  await apply(stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", { webhookId, url, retries: 5, apiKey: "k", signingSecret: "s" }));
+  await apply(
+    stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", {
+      webhookId,
+      url,
+      retries: 5,
+      apiKey: "k",
+      signingSecret: "s",
+    }),
+  );
 });
 
 it("a leased DeliveryScheduled's row is claimed by its worker until the lease ends", async () => {
@@ -67,7 +105,9 @@ it("a leased DeliveryScheduled's row is claimed by its worker until the lease en
   await apply(handedOff.attempted());
   expect(await claim(handedOff.deliveryId)).toEqual([]);
   await apply(handedOff.retry());
-  expect(await claim(handedOff.deliveryId)).toMatchObject([{ deliveryId: handedOff.deliveryId, revision: 2n, attempts: 1 }]);
+  expect(await claim(handedOff.deliveryId)).toMatchObject([
+    { deliveryId: handedOff.deliveryId, revision: 2n, attempts: 1 },
+  ]);
 });
 
 it("with its attempt and retry in the same batch, the row is written unleased at the new revision", async () => {
@@ -98,5 +138,7 @@ it("a lease that ended before the projection saw it runs its length again from t
   const leasedUntil = (await row(crashed.deliveryId))?.leased_until?.getTime() ?? 0;
   expect(leasedUntil).toBeGreaterThan(handedOffAt + 300);
   expect(await claim(crashed.deliveryId)).toEqual([]);
-  await expect.poll(() => claim(crashed.deliveryId), { timeout: 5000 }).toMatchObject([{ deliveryId: crashed.deliveryId, revision: 0n, attempts: 0 }]);
+  await expect
+    .poll(() => claim(crashed.deliveryId), { timeout: 5000 })
+    .toMatchObject([{ deliveryId: crashed.deliveryId, revision: 0n, attempts: 0 }]);
 });

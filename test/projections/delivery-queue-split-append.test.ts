@@ -24,24 +24,55 @@ it("an attempt applied without its outcome keeps the delivery leased; the outcom
   let offset = 0n;
   const stored = (streamName: string, revision: bigint, type: string, data: object): StoredEvent => {
     offset += 100n;
-    return { id: crypto.randomUUID(), stream: streamName, revision, position: { commit: offset, prepare: offset }, type, data, metadata };
+    return {
+      id: crypto.randomUUID(),
+      stream: streamName,
+      revision,
+      position: { commit: offset, prepare: offset },
+      type,
+      data,
+      metadata,
+    };
   };
   let from: ReadFrom = "start";
   const apply = async (...events: StoredEvent[]) => {
     await applyBatch(log.database.db, projection, from, events);
     from = events.at(-1)!.position;
   };
-  const claim = () => claimDeliveries(log.database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "test" });
+  const claim = () =>
+    claimDeliveries(log.database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker: "test" });
 
   await apply(
-    stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", { webhookId, url: "http://127.0.0.1:1/x", retries: 5, apiKey: "k", signingSecret: "s" }),
-    stored(stream, 0n, "DeliveryScheduled", { deliveryId, webhookId, transactionId: "t", subscriptionIds: [], transaction: {}, scheduledAt: Date.now() - 1000 }),
+    stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", {
+      webhookId,
+      url: "http://127.0.0.1:1/x",
+      retries: 5,
+      apiKey: "k",
+      signingSecret: "s",
+    }),
+    stored(stream, 0n, "DeliveryScheduled", {
+      deliveryId,
+      webhookId,
+      transactionId: "t",
+      subscriptionIds: [],
+      transaction: {},
+      scheduledAt: Date.now() - 1000,
+    }),
   );
   const [first] = await claim();
   expect(first).toMatchObject({ deliveryId, revision: 0n, attempts: 0 });
 
   // The worker appended [DeliveryAttempted, DeliveryRetryScheduled]; this batch holds only the first.
-  await apply(stored(stream, 1n, "DeliveryAttempted", { deliveryId, attempt: 1, startedAt: Date.now(), durationMs: 1, url: "http://127.0.0.1:1/x", status: 503 }));
+  await apply(
+    stored(stream, 1n, "DeliveryAttempted", {
+      deliveryId,
+      attempt: 1,
+      startedAt: Date.now(),
+      durationMs: 1,
+      url: "http://127.0.0.1:1/x",
+      status: 503,
+    }),
+  );
   expect(await claim()).toEqual([]);
 
   await apply(stored(stream, 2n, "DeliveryRetryScheduled", { deliveryId, attempt: 2, dueAt: Date.now() - 1 }));

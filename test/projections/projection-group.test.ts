@@ -1,12 +1,11 @@
 import { type Kysely, sql } from "kysely";
 import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Database } from "../../src/adapters/db/database.js";
+import type { Database, Database as HeraldDatabase } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, NewEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
-import { positionToJSON } from "../../src/adapters/eventstore/position.js";
 import { LogPump } from "../../src/adapters/eventstore/log-pump.js";
-import type { Database as HeraldDatabase } from "../../src/adapters/db/database.js";
+import { positionToJSON } from "../../src/adapters/eventstore/position.js";
 import { readCheckpoint } from "../../src/projections/checkpoints.js";
 import type { AnyProjection, Projection } from "../../src/projections/projection.js";
 import { ProjectionGroup } from "../../src/projections/projection-group.js";
@@ -29,7 +28,12 @@ function counterProjection(options: { version?: number; failOn?: { amount: numbe
     version: options.version ?? 1,
     eventTypes: ["Added"],
     async setup(db) {
-      await db.schema.createTable("counter_totals").ifNotExists().addColumn("name", "text", (c) => c.primaryKey()).addColumn("total", "integer", (c) => c.notNull()).execute();
+      await db.schema
+        .createTable("counter_totals")
+        .ifNotExists()
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("total", "integer", (c) => c.notNull())
+        .execute();
     },
     async teardown(db) {
       await db.schema.dropTable("counter_totals").ifExists().execute();
@@ -51,7 +55,13 @@ function counterProjection(options: { version?: number; failOn?: { amount: numbe
 }
 
 /** A process's log pump and a projection group of one projection: what herald runs, in small. */
-function oneProjection(options: { database: HeraldDatabase; store: EventStore; projection: AnyProjection; logger: pino.Logger; standbyRetryMs?: number }) {
+function oneProjection(options: {
+  database: HeraldDatabase;
+  store: EventStore;
+  projection: AnyProjection;
+  logger: pino.Logger;
+  standbyRetryMs?: number;
+}) {
   const pump = new LogPump({ store: options.store, logger: options.logger });
   const group = new ProjectionGroup({ ...options, pump, projections: [options.projection] });
   const member = group.members.get(options.projection.name)!;
@@ -59,7 +69,8 @@ function oneProjection(options: { database: HeraldDatabase; store: EventStore; p
     get state() {
       return member.state;
     },
-    waitFor: (position: Parameters<typeof member.waitFor>[0], timeoutMs?: number) => member.waitFor(position, timeoutMs),
+    waitFor: (position: Parameters<typeof member.waitFor>[0], timeoutMs?: number) =>
+      member.waitFor(position, timeoutMs),
     start() {
       pump.start();
       group.start();
@@ -117,13 +128,23 @@ describe("projection group", () => {
     const { projection, failures } = counterProjection({ failOn: { amount: 7, times: 2 } });
     const runner = oneProjection({ database, store, projection, logger });
     runner.start();
-    const written = await store.append(`counter-fail-${Date.now()}`, [added("b", 5), added("b", 7), added("b", 1)], "no_stream");
+    const written = await store.append(
+      `counter-fail-${Date.now()}`,
+      [added("b", 5), added("b", 7), added("b", 1)],
+      "no_stream",
+    );
     await runner.waitFor(written.position, 10_000);
     expect(failures()).toBe(2);
     // The batch was retried whole: each event counted exactly once.
     expect(await total(database.db, "b")).toBe(13);
-    const failure = logs.map((line) => JSON.parse(line)).find((entry) => entry.msg === "projection halted on an event; retrying it");
-    expect(failure).toMatchObject({ projection: "counter", eventType: "Added", position: expect.stringMatching(/^\d+-\d+$/) });
+    const failure = logs
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.msg === "projection halted on an event; retrying it");
+    expect(failure).toMatchObject({
+      projection: "counter",
+      eventType: "Added",
+      position: expect.stringMatching(/^\d+-\d+$/),
+    });
     await runner.stop();
   });
 
@@ -162,7 +183,9 @@ describe("projection group", () => {
       expect(seen.slice(-3)).toEqual([5, 7, 1]);
       expect(seen.filter((amount) => amount !== 5)).toEqual([7, 1]);
       expect(group.members.get("fragile")!.state).toBe("running");
-      const halted = logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "projection halted on an event; retrying it");
+      const halted = logs
+        .map((line) => JSON.parse(line))
+        .filter((entry) => entry.msg === "projection halted on an event; retrying it");
       // The group's transaction failed (not logged), then fragile alone (halted), then one retry (halted again).
       expect(halted.map((entry) => entry.projection)).toEqual(["fragile", "fragile"]);
     } finally {
@@ -197,11 +220,21 @@ describe("projection group", () => {
     runner.start();
     const written = await store.append(`counter-rebuild-${Date.now()}`, [added("d", 4), added("d", 6)], "no_stream");
     await runner.waitFor(written.position);
-    const before = await (database.db as Kysely<any>).selectFrom("counter_totals").selectAll().orderBy("name").execute();
+    const before = await (database.db as Kysely<any>)
+      .selectFrom("counter_totals")
+      .selectAll()
+      .orderBy("name")
+      .execute();
     await runner.stop();
 
     const reported: number[] = [];
-    const result = await rebuildProjections({ database, store, projections: [projection], pageSize: 2, onProgress: (n) => reported.push(n) });
+    const result = await rebuildProjections({
+      database,
+      store,
+      projections: [projection],
+      pageSize: 2,
+      onProgress: (n) => reported.push(n),
+    });
     const after = await (database.db as Kysely<any>).selectFrom("counter_totals").selectAll().orderBy("name").execute();
     expect(after).toEqual(before);
     expect(result.applied.get("counter")).toBeGreaterThanOrEqual(2);
@@ -239,14 +272,22 @@ describe("projection group behind a long stretch of events it does not handle", 
   async function appendOthers(store: EventStore, prefix: string): Promise<StoredEvent["position"]> {
     let last: StoredEvent["position"] | undefined;
     for (let batch = 0; batch < OTHERS / 5000; batch++) {
-      const [outcome] = await store.appendMany([{ stream: `${prefix}-${batch}`, events: Array.from({ length: 5000 }, () => other), expectedRevision: "no_stream" }]);
+      const [outcome] = await store.appendMany([
+        {
+          stream: `${prefix}-${batch}`,
+          events: Array.from({ length: 5000 }, () => other),
+          expectedRevision: "no_stream",
+        },
+      ]);
       if (!outcome?.ok) throw new Error("bulk append refused");
       last = outcome.result.position;
     }
     return last!;
   }
 
-  it(`given ${OTHERS.toLocaleString("en")} events of other types after its last event, then the next wake-up reads a bounded number of rows, not them all, and so does a restart`, { timeout: 240_000 }, async () => {
+  it(`given ${OTHERS.toLocaleString("en")} events of other types after its last event, then the next wake-up reads a bounded number of rows, not them all, and so does a restart`, {
+    timeout: 240_000,
+  }, async () => {
     const { database, store } = log;
     const { projection } = counterProjection();
     const stream = `counter-tail-${Date.now()}`;

@@ -15,14 +15,40 @@ const log = useEventLogDatabase();
 function endpointEvents(webhookId: string, variant: number): WebhookEndpointEvent[] {
   const created: WebhookEndpointEvent = {
     type: "WebhookEndpointCreated",
-    data: { webhookId, subscriber: `0x${variant}`, url: "https://a.example.com/hook", retries: 5, ...(variant % 2 ? { rateLimit: 10 } : {}), apiKey: "v1.k", signingSecret: "v1.s", createdAt: 1_000 + variant },
+    data: {
+      webhookId,
+      subscriber: `0x${variant}`,
+      url: "https://a.example.com/hook",
+      retries: 5,
+      ...(variant % 2 ? { rateLimit: 10 } : {}),
+      apiKey: "v1.k",
+      signingSecret: "v1.s",
+      createdAt: 1_000 + variant,
+    },
   };
   const changes: WebhookEndpointEvent[][] = [
-    [{ type: "WebhookEndpointUpdated", data: { webhookId, url: "https://b.example.com/hook", rateLimit: null } }, { type: "WebhookEndpointPaused", data: { webhookId } }],
-    [{ type: "WebhookEndpointFailing", data: { webhookId, since: 5_000 } }, { type: "WebhookEndpointDisabled", data: { webhookId, reason: "gone", at: 6_000 } }],
-    [{ type: "WebhookEndpointFailing", data: { webhookId, since: 5_000 } }, { type: "WebhookEndpointRecovered", data: { webhookId, at: 5_500 } }, { type: "WebhookEndpointApiKeyRotated", data: { webhookId, apiKey: "v1.k2", signingSecret: "v1.s2" } }],
-    [{ type: "WebhookEndpointPaused", data: { webhookId } }, { type: "WebhookEndpointDisabled", data: { webhookId, reason: "failing_too_long", at: 6_000 } }, { type: "WebhookEndpointResumed", data: { webhookId, at: 7_000 } }],
-    [{ type: "WebhookEndpointUpdated", data: { webhookId, retries: 2 } }, { type: "WebhookEndpointDeleted", data: { webhookId } }],
+    [
+      { type: "WebhookEndpointUpdated", data: { webhookId, url: "https://b.example.com/hook", rateLimit: null } },
+      { type: "WebhookEndpointPaused", data: { webhookId } },
+    ],
+    [
+      { type: "WebhookEndpointFailing", data: { webhookId, since: 5_000 } },
+      { type: "WebhookEndpointDisabled", data: { webhookId, reason: "gone", at: 6_000 } },
+    ],
+    [
+      { type: "WebhookEndpointFailing", data: { webhookId, since: 5_000 } },
+      { type: "WebhookEndpointRecovered", data: { webhookId, at: 5_500 } },
+      { type: "WebhookEndpointApiKeyRotated", data: { webhookId, apiKey: "v1.k2", signingSecret: "v1.s2" } },
+    ],
+    [
+      { type: "WebhookEndpointPaused", data: { webhookId } },
+      { type: "WebhookEndpointDisabled", data: { webhookId, reason: "failing_too_long", at: 6_000 } },
+      { type: "WebhookEndpointResumed", data: { webhookId, at: 7_000 } },
+    ],
+    [
+      { type: "WebhookEndpointUpdated", data: { webhookId, retries: 2 } },
+      { type: "WebhookEndpointDeleted", data: { webhookId } },
+    ],
   ];
   return [created, ...changes[variant % changes.length]!];
 }
@@ -36,7 +62,13 @@ it("gives every endpoint the same row whether its events come one per batch or m
     for (const [i, events] of streams.entries()) {
       const event = events[step];
       if (!event) continue;
-      last = (await log.store.append(endpointStream(ids[i]!), [{ ...event, metadata: eventMetadata("test") }], step === 0 ? "no_stream" : BigInt(step - 1))).position;
+      last = (
+        await log.store.append(
+          endpointStream(ids[i]!),
+          [{ ...event, metadata: eventMetadata("test") }],
+          step === 0 ? "no_stream" : BigInt(step - 1),
+        )
+      ).position;
     }
   }
   await untilVisible(log.store, last);

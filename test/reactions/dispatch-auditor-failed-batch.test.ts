@@ -8,11 +8,11 @@ import {
   type StoredEvent,
 } from "../../src/adapters/eventstore/event-store.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
-import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
-import { fixtureTransactions } from "../support/fixtures.js";
+import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { fixtureTransactions } from "../support/fixtures.js";
 
 /**
  * A batch whose appends fail is applied again from its checkpoint. Its table changes were rolled
@@ -27,7 +27,11 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
   const store = {
     async appendMany(requests: readonly AppendRequest[]) {
       appended.push([...requests]);
-      if (failures-- > 0) throw new AppendManyIncompleteError(requests.map(() => undefined), { cause: new Error("server went away") });
+      if (failures-- > 0)
+        throw new AppendManyIncompleteError(
+          requests.map(() => undefined),
+          { cause: new Error("server went away") },
+        );
       return requests.map(() => ({ ok: true, result: { nextRevision: 0n, position: { commit: 1n, prepare: 1n } } }));
     },
   } as unknown as EventStore;
@@ -38,15 +42,38 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
   let offset = 0n;
   const stored = (stream: string, type: string, data: object): StoredEvent => {
     offset += 100n;
-    return { id: crypto.randomUUID(), stream, revision: 0n, position: { commit: offset, prepare: offset }, type, data, metadata };
+    return {
+      id: crypto.randomUUID(),
+      stream,
+      revision: 0n,
+      position: { commit: offset, prepare: offset },
+      type,
+      data,
+      metadata,
+    };
   };
-  const match = { type: "asset-link", actions: ["create", "delete"], collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" };
+  const match = {
+    type: "asset-link",
+    actions: ["create", "delete"],
+    collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182",
+  };
   const subscription = (subscriptionId: string, webhookId: string) =>
-    stored(`subscription-${subscriptionId}`, "WebhookSubscriptionCreated", { subscriptionId, webhookId, subscriber: "0x1", ...match, createdAt: 0 });
+    stored(`subscription-${subscriptionId}`, "WebhookSubscriptionCreated", {
+      subscriptionId,
+      webhookId,
+      subscriber: "0x1",
+      ...match,
+      createdAt: 0,
+    });
   const [transaction] = fixtureTransactions() as [Transaction];
   const batch = [
     subscription("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-0000000000a1"),
-    stored("transaction-t1", "TransactionReceived", { transactionId: "t1", transaction, source: "nats", receivedAt: 0 }),
+    stored("transaction-t1", "TransactionReceived", {
+      transactionId: "t1",
+      transaction,
+      source: "nats",
+      receivedAt: 0,
+    }),
     // Created after the transaction: it must not get it, on the first try or the retry.
     subscription("00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-0000000000a2"),
   ];
@@ -56,6 +83,8 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
   await applyBatch(log.database.db, projection, from, batch);
 
   expect(appended).toHaveLength(2);
-  const webhooks = appended.map((requests) => requests.map((request) => (request.events[0]?.data as { webhookId: string }).webhookId));
+  const webhooks = appended.map((requests) =>
+    requests.map((request) => (request.events[0]?.data as { webhookId: string }).webhookId),
+  );
   expect(webhooks).toEqual([["00000000-0000-4000-8000-0000000000a1"], ["00000000-0000-4000-8000-0000000000a1"]]);
 });

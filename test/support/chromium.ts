@@ -53,7 +53,8 @@ export async function injectTestWallet(page: Page, account: PrivateKeyAccount): 
     throw Object.assign(new Error(`test wallet: ${method} is not supported`), { code: 4200 });
   });
   await page.addInitScript(() => {
-    const forward = (window as unknown as { heraldTestWallet(method: string, params: unknown[]): Promise<unknown> }).heraldTestWallet;
+    const forward = (window as unknown as { heraldTestWallet(method: string, params: unknown[]): Promise<unknown> })
+      .heraldTestWallet;
     (window as unknown as { ethereum: unknown }).ethereum = {
       request: ({ method, params }: { method: string; params?: unknown[] }) => forward(method, params ?? []),
     };

@@ -5,7 +5,7 @@ import type { EventStore } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
 import { NATS_URL } from "./services.js";
 import { createTestDatabase, type TestDatabase } from "./test-database.js";
-import { natsTestNames, type NatsTestNames } from "./test-herald.js";
+import { type NatsTestNames, natsTestNames } from "./test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook-receiver.js";
 
 /**

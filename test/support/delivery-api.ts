@@ -25,7 +25,12 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
     return response.data!;
   }
 
-  async function until<T>(what: string, read: () => Promise<T | undefined>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  async function until<T>(
+    what: string,
+    read: () => Promise<T | undefined>,
+    done: (value: T) => boolean,
+    timeoutMs: number,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = await read();
@@ -58,7 +63,11 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
     async ingest(transaction: Transaction, key: string): Promise<string> {
       const response = await fetch(`${heraldUrl}/v1/transactions`, {
         method: "POST",
-        headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json", "idempotency-key": key },
+        headers: {
+          authorization: `Bearer ${TEST_INGEST_TOKEN}`,
+          "content-type": "application/json",
+          "idempotency-key": key,
+        },
         body: JSON.stringify(transaction),
       });
       expect(response.status).toBe(202);
@@ -66,11 +75,22 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
     },
 
     deliveryWhen(deliveryId: string, done: (delivery: Record<string, any>) => boolean, timeoutMs = 15_000) {
-      return until(`delivery ${deliveryId}`, async () => (await gql(DELIVERY, { deliveryId }, owner)).data?.delivery as Record<string, any> | undefined, done, timeoutMs);
+      return until(
+        `delivery ${deliveryId}`,
+        async () => (await gql(DELIVERY, { deliveryId }, owner)).data?.delivery as Record<string, any> | undefined,
+        done,
+        timeoutMs,
+      );
     },
 
     endpointWhen(webhookId: string, done: (endpoint: Record<string, any>) => boolean, timeoutMs = 15_000) {
-      return until(`endpoint ${webhookId}`, async () => (await gql(ENDPOINT, { webhookId }, owner)).data?.webhookEndpoint as Record<string, any> | undefined, done, timeoutMs);
+      return until(
+        `endpoint ${webhookId}`,
+        async () =>
+          (await gql(ENDPOINT, { webhookId }, owner)).data?.webhookEndpoint as Record<string, any> | undefined,
+        done,
+        timeoutMs,
+      );
     },
   };
 }

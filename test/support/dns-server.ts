@@ -73,7 +73,13 @@ function readQuestion(query: Buffer): { name: string; type: number; end: number 
   return { name: labels.join("."), type: query.readUInt16BE(offset + 1), end: offset + 5 };
 }
 
-function answer(query: Buffer, questionEnd: number, type: number, addresses: readonly string[], unknownName: boolean): Buffer {
+function answer(
+  query: Buffer,
+  questionEnd: number,
+  type: number,
+  addresses: readonly string[],
+  unknownName: boolean,
+): Buffer {
   const header = Buffer.alloc(12);
   query.copy(header, 0, 0, 2); // the id
   header.writeUInt16BE(0x8180 | (unknownName ? 3 : 0), 2); // response, recursion desired+available; NXDOMAIN for names without a script

@@ -13,7 +13,9 @@ export default async function checkServices(): Promise<void> {
     await client.connect();
     await client.query("select 1");
   } catch (error) {
-    problems.push(`PostgreSQL is not reachable at ${POSTGRES_URL} (${(error as Error).message}). Start it: ${START_POSTGRES}`);
+    problems.push(
+      `PostgreSQL is not reachable at ${POSTGRES_URL} (${(error as Error).message}). Start it: ${START_POSTGRES}`,
+    );
   } finally {
     await client.end().catch(() => {});
   }

@@ -10,10 +10,18 @@ export interface GraphqlResponse {
 export type GraphqlCall = (query: string, variables: object, account: PrivateKeyAccount) => Promise<GraphqlResponse>;
 
 /** POSTs to herald's /graphql with any bearer token, or none: for refused, expired and malformed ones. */
-export async function postGraphql(url: string, query: string, variables: object, token?: string): Promise<GraphqlResponse> {
+export async function postGraphql(
+  url: string,
+  query: string,
+  variables: object,
+  token?: string,
+): Promise<GraphqlResponse> {
   const response = await fetch(`${url}/graphql`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+    headers: {
+      "content-type": "application/json",
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, ...((await response.json()) as Omit<GraphqlResponse, "status">) };

@@ -17,7 +17,11 @@ export interface HeraldChild {
  * Starts herald on `databaseUrl` and the run's NATS names, with 1 s attempts (so leases end after
  * 7 s) and short retries, and resolves once it listens: the worker and projections start before that.
  */
-export async function startHeraldChild(databaseUrl: string, names: NatsTestNames, env: Record<string, string> = {}): Promise<HeraldChild> {
+export async function startHeraldChild(
+  databaseUrl: string,
+  names: NatsTestNames,
+  env: Record<string, string> = {},
+): Promise<HeraldChild> {
   // `node --import tsx` rather than the tsx CLI: the CLI forks, and SIGKILL would miss the real process.
   const child = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts"], {
     env: {
@@ -38,7 +42,9 @@ export async function startHeraldChild(databaseUrl: string, names: NatsTestNames
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once("exit", (_code, signal) => resolve(signal)),
+  );
   const deadline = Date.now() + 60_000;
   while (!output.includes('"msg":"herald is listening"')) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`herald exited: ${output}`);
@@ -61,7 +67,10 @@ export async function startHeraldChild(databaseUrl: string, names: NatsTestNames
 export async function eventsOfType(store: EventStore, type: string): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
   for (;;) {
-    const page = await store.readAll(events.at(-1)?.position ?? "start", { filter: { eventTypes: [type] }, maxCount: 5000 });
+    const page = await store.readAll(events.at(-1)?.position ?? "start", {
+      filter: { eventTypes: [type] },
+      maxCount: 5000,
+    });
     if (page.length === 0) return events;
     events.push(...page);
   }

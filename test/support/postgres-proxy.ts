@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket, connect as connectTcp } from "node:net";
+import { connect as connectTcp, createServer, type Server, type Socket } from "node:net";
 import { POSTGRES_URL } from "./services.js";
 
 export interface PostgresProxy {

@@ -8,7 +8,11 @@ import type { EventLogDatabase } from "./event-log-database.js";
  * them), expects `read` to give the same each time, and returns what it gave: a bulk fold must
  * not depend on where batches end.
  */
-export async function rebuiltAlike<Reading>(log: EventLogDatabase, projection: AnyProjection, read: () => Promise<Reading>): Promise<Reading> {
+export async function rebuiltAlike<Reading>(
+  log: EventLogDatabase,
+  projection: AnyProjection,
+  read: () => Promise<Reading>,
+): Promise<Reading> {
   await rebuildProjections({ database: log.database, store: log.store, projections: [projection], pageSize: 1 });
   const oneByOne = await read();
   for (const pageSize of [7, 1000]) {

@@ -1,5 +1,5 @@
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
-import { createSiweMessage, type CreateSiweMessageParameters, generateSiweNonce } from "viem/siwe";
+import { type CreateSiweMessageParameters, createSiweMessage, generateSiweNonce } from "viem/siwe";
 
 /**
  * SIWE tokens made the way a client makes them, with viem (an implementation independent of the
@@ -30,7 +30,11 @@ export function bearerToken(message: string, signature: string): string {
   return `${Buffer.from(message, "utf8").toString("base64url")}.${signature}`;
 }
 
-export async function signedToken(account: PrivateKeyAccount, domain: string, fields: MessageFields = {}): Promise<string> {
+export async function signedToken(
+  account: PrivateKeyAccount,
+  domain: string,
+  fields: MessageFields = {},
+): Promise<string> {
   const message = siweMessage(account, domain, fields);
   return bearerToken(message, await account.signMessage({ message }));
 }

@@ -29,7 +29,9 @@ export class SseClient {
   ): Promise<Extract<SseEntry, { kind: Kind }>> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const found = this.entries.find((entry) => entry.kind === kind && test(entry as Extract<SseEntry, { kind: Kind }>));
+      const found = this.entries.find(
+        (entry) => entry.kind === kind && test(entry as Extract<SseEntry, { kind: Kind }>),
+      );
       if (found) return found as Extract<SseEntry, { kind: Kind }>;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no matching ${kind} within ${ms} ms; saw ${JSON.stringify(this.entries)}`);

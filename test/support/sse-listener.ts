@@ -7,7 +7,9 @@
  */
 export class SseListenerTimeoutError extends Error {
   constructor(field: string, fieldId: string, desiredState: string) {
-    super(`Requested filtered event was not returned by server. Field: ${field}, ID: ${fieldId}, Desired State: ${desiredState}`);
+    super(
+      `Requested filtered event was not returned by server. Field: ${field}, ID: ${fieldId}, Desired State: ${desiredState}`,
+    );
     this.name = "SseListenerTimeoutError";
   }
 }
@@ -32,7 +34,12 @@ export class SseListener {
     private readonly apiKey: string,
   ) {}
 
-  async waitForEvent(field: string, fieldId: string, desiredState: string, options: { lookBack?: number; query?: string } = {}): Promise<SseListenerResult> {
+  async waitForEvent(
+    field: string,
+    fieldId: string,
+    desiredState: string,
+    options: { lookBack?: number; query?: string } = {},
+  ): Promise<SseListenerResult> {
     const params = new URLSearchParams({ look_back: String(options.lookBack ?? 15) });
     const url = `${this.baseUrl}/v1/sse/${this.walletId}/${this.topic}/${field}/${fieldId}/${desiredState}?${params}${options.query ?? ""}`;
     const response = await fetch(url, { headers: { "x-api-key": this.apiKey } });

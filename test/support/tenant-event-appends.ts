@@ -14,7 +14,9 @@ export function tenantEventAppend(event: TenantEvent, receivedAt: number): Appen
   return {
     stream: tenantEventStream(tenantEventId),
     expectedRevision: "no_stream",
-    events: [{ type: "TenantEventReceived", data, metadata: eventMetadata("system:ingest-nats", {}, new Date(receivedAt)) }],
+    events: [
+      { type: "TenantEventReceived", data, metadata: eventMetadata("system:ingest-nats", {}, new Date(receivedAt)) },
+    ],
   };
 }
 
@@ -32,7 +34,9 @@ export async function appendTenantEvents(
   let last: ReadFrom = "start";
   for (let done = 0; done < count; ) {
     const size = Math.min(1000, count - done);
-    const outcomes = await store.appendMany(Array.from({ length: size }, (_, offset) => tenantEventAppend(make(done + offset), receivedAt)));
+    const outcomes = await store.appendMany(
+      Array.from({ length: size }, (_, offset) => tenantEventAppend(make(done + offset), receivedAt)),
+    );
     for (const outcome of outcomes) {
       if (!outcome.ok) throw new Error("a tenant event append was refused");
       if (comparePositions(outcome.result.position, last) > 0) last = outcome.result.position;

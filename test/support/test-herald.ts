@@ -98,7 +98,11 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
   }
 }
 
-async function launch(env: Record<string, string>, database: TestDatabase, nats: NatsTestNames | undefined): Promise<TestHerald> {
+async function launch(
+  env: Record<string, string>,
+  database: TestDatabase,
+  nats: NatsTestNames | undefined,
+): Promise<TestHerald> {
   const logs: string[] = [];
   const logger = createLogger(env.LOG_LEVEL ?? "info", { write: (line: string) => void logs.push(line) });
   const herald = await startHerald(loadConfig(env), logger);

@@ -66,7 +66,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const matching = () => (path === undefined ? requests : on(path));
       const deadline = Date.now() + timeoutMs;
       while (matching().length < count) {
-        if (Date.now() > deadline) throw new Error(`receiver: ${matching().length} of ${count} requests on ${path ?? "any path"} after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `receiver: ${matching().length} of ${count} requests on ${path ?? "any path"} after ${timeoutMs} ms`,
+          );
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 50);
           onRequest = () => {

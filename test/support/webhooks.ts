@@ -35,7 +35,15 @@ export async function createEndpoint(store: EventStore, url: string, retries = 5
     [
       {
         type: "WebhookEndpointCreated",
-        data: { webhookId, subscriber: SUBSCRIBER, url, retries, apiKey: box.seal(apiKey), signingSecret: box.seal(signingSecret), createdAt: Date.now() },
+        data: {
+          webhookId,
+          subscriber: SUBSCRIBER,
+          url,
+          retries,
+          apiKey: box.seal(apiKey),
+          signingSecret: box.seal(signingSecret),
+          createdAt: Date.now(),
+        },
         metadata: eventMetadata(SUBSCRIBER),
       },
     ],
@@ -44,8 +52,16 @@ export async function createEndpoint(store: EventStore, url: string, retries = 5
   return { webhookId, apiKey, signingSecret };
 }
 
-export async function changeEndpoint(store: EventStore, webhookId: string, event: Exclude<WebhookEndpointEvent, { type: "WebhookEndpointCreated" }>) {
-  return store.append(endpointStream(webhookId), [{ type: event.type, data: event.data, metadata: eventMetadata(SUBSCRIBER) }], "stream_exists");
+export async function changeEndpoint(
+  store: EventStore,
+  webhookId: string,
+  event: Exclude<WebhookEndpointEvent, { type: "WebhookEndpointCreated" }>,
+) {
+  return store.append(
+    endpointStream(webhookId),
+    [{ type: event.type, data: event.data, metadata: eventMetadata(SUBSCRIBER) }],
+    "stream_exists",
+  );
 }
 
 export async function createSubscription(
@@ -54,13 +70,27 @@ export async function createSubscription(
   match: Pick<WebhookSubscriptionCreated["data"], "type" | "actions" | "collectionId">,
 ): Promise<string> {
   const subscriptionId = randomUUID();
-  const data: WebhookSubscriptionCreated["data"] = { subscriptionId, webhookId, subscriber: SUBSCRIBER, ...match, createdAt: Date.now() };
+  const data: WebhookSubscriptionCreated["data"] = {
+    subscriptionId,
+    webhookId,
+    subscriber: SUBSCRIBER,
+    ...match,
+    createdAt: Date.now(),
+  };
   const created = { type: "WebhookSubscriptionCreated" as const, data };
   const marker = subscriptionSetChange(created)!;
   const [outcome] = await store.appendMany(
     [
-      { stream: subscriptionStream(subscriptionId), expectedRevision: "no_stream", events: [{ ...created, metadata: eventMetadata(SUBSCRIBER) }] },
-      { stream: SUBSCRIPTION_SET_STREAM, expectedRevision: "any", events: [{ ...marker, metadata: eventMetadata(SUBSCRIBER) }] },
+      {
+        stream: subscriptionStream(subscriptionId),
+        expectedRevision: "no_stream",
+        events: [{ ...created, metadata: eventMetadata(SUBSCRIBER) }],
+      },
+      {
+        stream: SUBSCRIPTION_SET_STREAM,
+        expectedRevision: "any",
+        events: [{ ...marker, metadata: eventMetadata(SUBSCRIBER) }],
+      },
     ],
     { fence: { stream: SUBSCRIPTION_SET_STREAM } },
   );

@@ -76,7 +76,8 @@ export class SiweTokenVerifier {
       return fail("the message is not an EIP-4361 message");
     }
 
-    if (message.domain !== this.policy.domain) return fail(`domain must be ${this.policy.domain}, got ${message.domain}`);
+    if (message.domain !== this.policy.domain)
+      return fail(`domain must be ${this.policy.domain}, got ${message.domain}`);
     if (!message.expirationTime) return fail("expirationTime is required");
     const expiresAt = Date.parse(message.expirationTime);
     const issuedAt = message.issuedAt ? Date.parse(message.issuedAt) : Number.NaN;
@@ -103,7 +104,8 @@ export class SiweTokenVerifier {
       { suppressExceptions: true },
     );
     if (!result.success) {
-      if (result.error?.type === SiweErrorType.INVALID_SIGNATURE) return fail("the signature does not match the message's address");
+      if (result.error?.type === SiweErrorType.INVALID_SIGNATURE)
+        return fail("the signature does not match the message's address");
       return fail(`the message was refused: ${result.error?.type ?? "unknown reason"}`);
     }
     return { ok: true, address: getAddress(message.address), expiresAt };
@@ -140,7 +142,9 @@ export interface CreateSiweTokenOptions {
 }
 
 /** Signs a fresh sign-in message: for the CLI and for people trying the API by hand. */
-export async function createSiweToken(options: CreateSiweTokenOptions): Promise<{ token: string; address: string; expiresAt: Date }> {
+export async function createSiweToken(
+  options: CreateSiweTokenOptions,
+): Promise<{ token: string; address: string; expiresAt: Date }> {
   const wallet = new Wallet(options.privateKey);
   const issuedAt = options.now ?? new Date();
   const expiresAt = new Date(issuedAt.getTime() + options.ttlS * 1000);

@@ -8,7 +8,14 @@ import type { TenantScope } from "../../domain/waypoint-matching.js";
  * token cannot pick its own algorithm (`none`, or an asymmetric one keyed with our secret).
  */
 
-export type TenantTokenProblem = "missing" | "unknown-role" | "malformed" | "bad-signature" | "expired" | "not-yet-valid" | "missing-claim";
+export type TenantTokenProblem =
+  | "missing"
+  | "unknown-role"
+  | "malformed"
+  | "bad-signature"
+  | "expired"
+  | "not-yet-valid"
+  | "missing-claim";
 
 /** acapy-cloud's roles, the prefix before the key's first dot; herald accepts no governance key. */
 export type TenantKeyRole = "tenant" | "tenant-admin" | "governance";
@@ -23,7 +30,9 @@ export function tenantKeyRole(apiKey: string): TenantKeyRole | undefined {
 /** The scopes a tenant JWT carries (the static tenant-admin key is no token). */
 export type TenantTokenScope = Exclude<TenantScope, { readonly kind: "tenant-admin-key" }>;
 
-export type TenantTokenCheck = { readonly ok: true; readonly scope: TenantTokenScope } | { readonly ok: false; readonly problem: TenantTokenProblem };
+export type TenantTokenCheck =
+  | { readonly ok: true; readonly scope: TenantTokenScope }
+  | { readonly ok: false; readonly problem: TenantTokenProblem };
 
 const HEADER = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
 
@@ -41,12 +50,18 @@ export function createTenantToken(secret: string, scope: TenantTokenScope, optio
     scope.kind === "tenant"
       ? { wallet_id: scope.walletId, ...(scope.groupId === undefined ? {} : { group_id: scope.groupId }) }
       : { group_id: scope.groupId };
-  const body = base64url(JSON.stringify({ ...claims, iat, ...(options.ttlS === undefined ? {} : { exp: iat + options.ttlS }) }));
+  const body = base64url(
+    JSON.stringify({ ...claims, iat, ...(options.ttlS === undefined ? {} : { exp: iat + options.ttlS }) }),
+  );
   return `${scope.kind}.${HEADER}.${body}.${sign(secret, `${HEADER}.${body}`)}`;
 }
 
 /** Checks an `x-api-key` value; never throws, and the result never repeats the token. */
-export function verifyTenantToken(secret: string, apiKey: string | undefined, nowS = Math.floor(Date.now() / 1000)): TenantTokenCheck {
+export function verifyTenantToken(
+  secret: string,
+  apiKey: string | undefined,
+  nowS = Math.floor(Date.now() / 1000),
+): TenantTokenCheck {
   if (!apiKey) return { ok: false, problem: "missing" };
   const kind = tenantKeyRole(apiKey);
   if (kind === undefined) return { ok: false, problem: "unknown-role" };
@@ -60,15 +75,19 @@ export function verifyTenantToken(secret: string, apiKey: string | undefined, no
   // Compared as text, not decoded bytes: base64url decoding forgives stray bits, text does not.
   const given = Buffer.from(signature);
   const expected = Buffer.from(sign(secret, `${header}.${body}`));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, problem: "bad-signature" };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, problem: "bad-signature" };
 
   const claims = decodeJsonObject(body);
   if (!claims) return { ok: false, problem: "malformed" };
-  if (claims.exp !== undefined && (typeof claims.exp !== "number" || nowS >= claims.exp)) return { ok: false, problem: "expired" };
-  if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || nowS < claims.nbf)) return { ok: false, problem: "not-yet-valid" };
+  if (claims.exp !== undefined && (typeof claims.exp !== "number" || nowS >= claims.exp))
+    return { ok: false, problem: "expired" };
+  if (claims.nbf !== undefined && (typeof claims.nbf !== "number" || nowS < claims.nbf))
+    return { ok: false, problem: "not-yet-valid" };
 
   const groupId = nonEmptyString(claims.group_id);
-  if (kind === "tenant-admin") return groupId === undefined ? { ok: false, problem: "missing-claim" } : { ok: true, scope: { kind, groupId } };
+  if (kind === "tenant-admin")
+    return groupId === undefined ? { ok: false, problem: "missing-claim" } : { ok: true, scope: { kind, groupId } };
   const walletId = nonEmptyString(claims.wallet_id);
   if (walletId === undefined) return { ok: false, problem: "missing-claim" };
   return { ok: true, scope: { kind, walletId, ...(groupId === undefined ? {} : { groupId }) } };
@@ -86,7 +105,9 @@ function decodeJsonObject(part: string): Record<string, unknown> | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(part)) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

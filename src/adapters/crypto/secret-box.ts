@@ -25,7 +25,9 @@ export function createSecretBox(key: Buffer): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv("aes-256-gcm", key, iv);
       const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-      return ["v1", iv, ciphertext, cipher.getAuthTag()].map((part) => (typeof part === "string" ? part : part.toString("base64url"))).join(".");
+      return ["v1", iv, ciphertext, cipher.getAuthTag()]
+        .map((part) => (typeof part === "string" ? part : part.toString("base64url")))
+        .join(".");
     },
     open(sealed) {
       const [version, iv, ciphertext, tag] = sealed.split(".");
@@ -33,7 +35,9 @@ export function createSecretBox(key: Buffer): SecretBox {
       try {
         const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
         decipher.setAuthTag(Buffer.from(tag, "base64url"));
-        return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
+        return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString(
+          "utf8",
+        );
       } catch (cause) {
         // Never include the sealed text or the key: the message may reach a log.
         throw new SecretBoxError("a sealed secret could not be opened: wrong HERALD_ENCRYPTION_KEY?", { cause });

@@ -1,13 +1,15 @@
 import {
+  type AllStreamResolvedEvent,
   BACKWARDS,
   END,
+  WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   EventStoreDBClient,
   FORWARDS,
-  StreamNotFoundError,
-  WrongExpectedVersionError as EsdbWrongExpectedVersionError,
-  type AllStreamResolvedEvent,
   type ResolvedEvent,
+  StreamNotFoundError,
 } from "@eventstore/db-client";
+import { toEsdbEvent, toEsdbRevision, toReadPosition, toStoredEvent } from "./esdb-mapping.js";
+import { EsdbSubscription, isTransientEsdbError } from "./esdb-subscription.js";
 import { isSystemEvent, matchesFilter } from "./event-filter.js";
 import {
   type AppendFence,
@@ -29,8 +31,6 @@ import {
   WrongExpectedVersionError,
 } from "./event-store.js";
 import { expectedRevisionHolds } from "./expected-revision.js";
-import { toEsdbEvent, toEsdbRevision, toReadPosition, toStoredEvent } from "./esdb-mapping.js";
-import { EsdbSubscription, isTransientEsdbError } from "./esdb-subscription.js";
 import { comparePositions } from "./position.js";
 
 /** How many events one `$all` read asks the server for while looking for filtered events. */
@@ -50,7 +50,10 @@ export interface EsdbEventStoreOptions {
  * The EventStoreDB adapter, over @eventstore/db-client. Appends use the server's expected-revision
  * check; positions are the server's (commit, prepare); system events (`$…`) never reach readers.
  */
-export async function createEsdbEventStore(connectionString: string, options: EsdbEventStoreOptions = {}): Promise<EventStore> {
+export async function createEsdbEventStore(
+  connectionString: string,
+  options: EsdbEventStoreOptions = {},
+): Promise<EventStore> {
   // Parsing happens here, so a malformed EVENTSTORE_URL fails at start-up; connecting is lazy.
   const client = EventStoreDBClient.connectionString(connectionString);
   const subscriptions = new Set<EsdbSubscription>();
@@ -66,7 +69,9 @@ export async function createEsdbEventStore(connectionString: string, options: Es
       return { ok: true, result: { nextRevision: result.nextExpectedRevision, position: { commit, prepare } } };
     } catch (error) {
       if (error instanceof EsdbWrongExpectedVersionError) {
-        const wrong = new WrongExpectedVersionError(request.stream, request.expectedRevision, error.actualVersion, { cause: error });
+        const wrong = new WrongExpectedVersionError(request.stream, request.expectedRevision, error.actualVersion, {
+          cause: error,
+        });
         return { ok: false, error: wrong };
       }
       throw translateError(error);
@@ -81,8 +86,12 @@ export async function createEsdbEventStore(connectionString: string, options: Es
     const [last] = await readStream(request.stream, { direction: "backwards", maxCount: 1 });
     const actual = last?.revision ?? "no_stream";
     const expected = request.expectedRevision;
-    if (!expectedRevisionHolds(expected, actual)) return { ok: false, error: new WrongExpectedVersionError(request.stream, expected, actual) };
-    return { ok: true, result: { nextRevision: last?.revision ?? -1n, position: last?.position ?? { commit: 0n, prepare: 0n } } };
+    if (!expectedRevisionHolds(expected, actual))
+      return { ok: false, error: new WrongExpectedVersionError(request.stream, expected, actual) };
+    return {
+      ok: true,
+      result: { nextRevision: last?.revision ?? -1n, position: last?.position ?? { commit: 0n, prepare: 0n } },
+    };
   }
 
   /**
@@ -94,7 +103,8 @@ export async function createEsdbEventStore(connectionString: string, options: Es
     if (fence.expectedRevision === undefined) return;
     const [last] = await readStream(fence.stream, { direction: "backwards", maxCount: 1 });
     const actual = last?.revision ?? "no_stream";
-    if (!expectedRevisionHolds(fence.expectedRevision, actual)) throw new FenceMovedError(fence.stream, fence.expectedRevision, actual);
+    if (!expectedRevisionHolds(fence.expectedRevision, actual))
+      throw new FenceMovedError(fence.stream, fence.expectedRevision, actual);
   }
 
   async function readStream(stream: string, readOptions: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -117,7 +127,11 @@ export async function createEsdbEventStore(connectionString: string, options: Es
   }
 
   /** One page of `$all` as the server sends it, system events included. */
-  async function readAllPage(from: ReadFrom | "end", direction: "forwards" | "backwards", maxCount: number): Promise<StoredEvent[]> {
+  async function readAllPage(
+    from: ReadFrom | "end",
+    direction: "forwards" | "backwards",
+    maxCount: number,
+  ): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
     try {
       const reading = client.readAll({
@@ -139,7 +153,11 @@ export async function createEsdbEventStore(connectionString: string, options: Es
    * from a position inclusively, while the port's position is exclusive: events at or before
    * `from` are dropped (backwards, events at or after it, whatever the server does there).
    */
-  async function readFiltered(from: ReadFrom | ReadBefore, direction: "forwards" | "backwards", readOptions: ReadAllOptions): Promise<StoredEvent[]> {
+  async function readFiltered(
+    from: ReadFrom | ReadBefore,
+    direction: "forwards" | "backwards",
+    readOptions: ReadAllOptions,
+  ): Promise<StoredEvent[]> {
     const limit = readOptions.maxCount ?? 500;
     const sign = direction === "forwards" ? 1 : -1;
     const result: StoredEvent[] = [];
@@ -149,7 +167,8 @@ export async function createEsdbEventStore(connectionString: string, options: Es
       for (const event of page) {
         if (cursor !== "start" && cursor !== "end" && sign * comparePositions(event.position, cursor) <= 0) continue;
         cursor = event.position;
-        if (isSystemEvent(event.stream, event.type) || !matchesFilter(readOptions.filter, event.stream, event.type)) continue;
+        if (isSystemEvent(event.stream, event.type) || !matchesFilter(readOptions.filter, event.stream, event.type))
+          continue;
         result.push(event);
         if (result.length === limit) break;
       }
@@ -166,14 +185,18 @@ export async function createEsdbEventStore(connectionString: string, options: Es
     for (const event of await readAllPage(from, "forwards", readOptions.scanLimit ?? 10 * maxCount)) {
       if (from !== "start" && comparePositions(event.position, from) <= 0) continue;
       position = event.position;
-      if (!isSystemEvent(event.stream, event.type) && matchesFilter(readOptions.filter, event.stream, event.type)) events.push(event);
+      if (!isSystemEvent(event.stream, event.type) && matchesFilter(readOptions.filter, event.stream, event.type))
+        events.push(event);
       if (events.length === maxCount) break;
     }
     return { events, position };
   }
 
   /** Runs one stream's requests in order, streams side by side, at most APPEND_CONCURRENCY at once. */
-  async function appendMany(requests: readonly AppendRequest[], appendOptions: AppendManyOptions = {}): Promise<AppendOutcome[]> {
+  async function appendMany(
+    requests: readonly AppendRequest[],
+    appendOptions: AppendManyOptions = {},
+  ): Promise<AppendOutcome[]> {
     if (requests.length === 0) return [];
     if (appendOptions.fence) await checkFence(appendOptions.fence);
     const outcomes: (AppendOutcome | undefined)[] = new Array(requests.length).fill(undefined);

@@ -1,15 +1,15 @@
 import {
-  END,
-  START,
   type AppendExpectedRevision,
+  END,
   type EventType,
-  type Filter,
-  type JSONType,
-  type ReadPosition,
-  type RecordedEvent,
   eventTypeFilter,
   excludeSystemEvents,
+  type Filter,
+  type JSONType,
   jsonEvent,
+  type ReadPosition,
+  type RecordedEvent,
+  START,
   streamNameFilter,
 } from "@eventstore/db-client";
 import type { EventFilter, EventMetadata, ExpectedRevision, NewEvent, ReadFrom, StoredEvent } from "./event-store.js";
@@ -67,7 +67,10 @@ export function toStoredEvent(event: RecordedEvent<EventType>): StoredEvent {
  * `matchesFilter`. Without a filter the server still leaves out system events. `checkpointReached`
  * hears the server's checkpoints: how far it has looked, passed or not.
  */
-export function toServerFilter(filter: EventFilter | undefined, checkpointReached?: Filter["checkpointReached"]): Filter {
+export function toServerFilter(
+  filter: EventFilter | undefined,
+  checkpointReached?: Filter["checkpointReached"],
+): Filter {
   const checkpoints = checkpointReached ? { checkpointReached } : {};
   if (filter?.streamPrefixes && filter.streamPrefixes.length > 0) {
     return streamNameFilter({ prefixes: [...filter.streamPrefixes], ...checkpoints });

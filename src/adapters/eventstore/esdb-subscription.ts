@@ -1,8 +1,8 @@
-import { type AllStreamSubscription, type EventStoreDBClient, ErrorType, isCommandError } from "@eventstore/db-client";
+import { type AllStreamSubscription, ErrorType, type EventStoreDBClient, isCommandError } from "@eventstore/db-client";
+import { toReadPosition, toServerFilter, toStoredEvent } from "./esdb-mapping.js";
 import { isSystemEvent, matchesFilter } from "./event-filter.js";
 import type { EventFilter, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
 import { SubscriptionClosedError } from "./event-store.js";
-import { toReadPosition, toServerFilter, toStoredEvent } from "./esdb-mapping.js";
 import { comparePositions } from "./position.js";
 import { subscriptionEvents } from "./subscription-events.js";
 
@@ -128,7 +128,10 @@ export class EsdbSubscription implements Subscription {
       });
       this.#current = subscription;
       try {
-        for await (const resolved of subscription as AsyncIterable<{ event?: Parameters<typeof toStoredEvent>[0]; checkpoint?: Position }>) {
+        for await (const resolved of subscription as AsyncIterable<{
+          event?: Parameters<typeof toStoredEvent>[0];
+          checkpoint?: Position;
+        }>) {
           if (this.#closed) break;
           retryMs = FIRST_RETRY_MS;
           if (resolved.checkpoint) this.#passed(resolved.checkpoint);
@@ -162,7 +165,8 @@ export class EsdbSubscription implements Subscription {
     // keeps out anything a misbehaving server sends twice.
     if (comparePositions(event.position, this.#position) <= 0) return;
     this.#position = event.position;
-    if (isSystemEvent(event.stream, event.type) || !matchesFilter(this.#options.filter, event.stream, event.type)) return;
+    if (isSystemEvent(event.stream, event.type) || !matchesFilter(this.#options.filter, event.stream, event.type))
+      return;
     this.#buffer.push(event);
     this.#wakeConsumers();
   }

@@ -1,5 +1,11 @@
+import {
+  type LogPage,
+  type ReadFrom,
+  type StoredEvent,
+  type Subscription,
+  SubscriptionClosedError,
+} from "./event-store.js";
 import { comparePositions } from "./position.js";
-import { type LogPage, type ReadFrom, type StoredEvent, type Subscription, SubscriptionClosedError } from "./event-store.js";
 import { subscriptionEvents } from "./subscription-events.js";
 
 /** What a polling subscription needs from its store's wake-up signal. */

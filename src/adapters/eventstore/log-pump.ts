@@ -146,10 +146,16 @@ export class LogPump {
     for (const registration of this.#registrations) {
       // Pages reach a consumer in order, none missing: one that is behind this page waits for the
       // reader to go back for it; one ahead (it read on by itself) takes only what is new to it.
-      if (comparePositions(registration.position, from) < 0 || comparePositions(registration.position, page.position) >= 0) continue;
+      if (
+        comparePositions(registration.position, from) < 0 ||
+        comparePositions(registration.position, page.position) >= 0
+      )
+        continue;
       if (registration.retryAt > now) continue;
       const events = page.events.filter(
-        (event) => comparePositions(event.position, registration.position) > 0 && (!registration.types || registration.types.has(event.type)),
+        (event) =>
+          comparePositions(event.position, registration.position) > 0 &&
+          (!registration.types || registration.types.has(event.type)),
       );
       handed.push(this.#hand(registration, { events, position: page.position }));
     }
@@ -162,7 +168,10 @@ export class LogPump {
       registration.position = page.position;
       registration.backoff = 100;
     } catch (error) {
-      this.options.logger.error({ err: error, consumer: registration.consumer.name }, "log consumer failed on a page; it gets it again");
+      this.options.logger.error(
+        { err: error, consumer: registration.consumer.name },
+        "log consumer failed on a page; it gets it again",
+      );
       registration.retryAt = Date.now() + registration.backoff;
       const timer = setTimeout(() => {
         this.#retryTimers.delete(timer);

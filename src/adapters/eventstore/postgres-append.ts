@@ -10,7 +10,11 @@ import {
 } from "./event-store.js";
 
 /** herald_append's codes for the expected revisions that are not a revision; -1 is also "no stream" in its answers. */
-const EXPECTED_CODES: Record<Exclude<ExpectedRevision, bigint>, bigint> = { no_stream: -1n, any: -2n, stream_exists: -3n };
+const EXPECTED_CODES: Record<Exclude<ExpectedRevision, bigint>, bigint> = {
+  no_stream: -1n,
+  any: -2n,
+  stream_exists: -3n,
+};
 const NO_STREAM = -1n;
 
 interface AppendRow {
@@ -70,18 +74,26 @@ export function appendStatement(requests: readonly AppendRequest[], fence: Appen
 }
 
 /** herald_append's rows as the port's outcomes; throws FenceMovedError when the fence check failed. */
-export function toAppendOutcomes(requests: readonly AppendRequest[], fence: AppendFence | undefined, rows: readonly AppendRow[]): AppendOutcome[] {
+export function toAppendOutcomes(
+  requests: readonly AppendRequest[],
+  fence: AppendFence | undefined,
+  rows: readonly AppendRow[],
+): AppendOutcome[] {
   const [first] = rows;
   if (first && first.request_index === 0 && fence?.expectedRevision !== undefined) {
     throw new FenceMovedError(fence.stream, fence.expectedRevision, revisionOrNoStream(first.stream_revision));
   }
-  if (rows.length !== requests.length) throw new Error(`herald_append answered ${rows.length} rows for ${requests.length} requests`);
+  if (rows.length !== requests.length)
+    throw new Error(`herald_append answered ${rows.length} rows for ${requests.length} requests`);
   const commit = BigInt(first?.commit_xid ?? 0);
   return requests.map((request, index): AppendOutcome => {
     const row = rows[index]!;
     const revision = BigInt(row.stream_revision);
     if (!row.appended) {
-      return { ok: false, error: new WrongExpectedVersionError(request.stream, request.expectedRevision, revisionOrNoStream(revision)) };
+      return {
+        ok: false,
+        error: new WrongExpectedVersionError(request.stream, request.expectedRevision, revisionOrNoStream(revision)),
+      };
     }
     const prepare = row.last_position === null ? 0n : BigInt(row.last_position);
     return { ok: true, result: { nextRevision: revision, position: { commit, prepare } } };

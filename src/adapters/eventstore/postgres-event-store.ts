@@ -1,17 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import type { Database } from "../db/database.js";
-import {
-  type EventFilter,
-  type EventStore,
-  type LogPage,
-  type Position,
-  type ReadAllOptions,
-  type ReadBefore,
-  type ReadFrom,
-  type ReadPageOptions,
-  type ReadStreamOptions,
-  type StoredEvent,
+import type {
+  EventFilter,
+  EventStore,
+  LogPage,
+  Position,
+  ReadAllOptions,
+  ReadBefore,
+  ReadFrom,
+  ReadPageOptions,
+  ReadStreamOptions,
+  StoredEvent,
 } from "./event-store.js";
 import { LiveSubscription } from "./live-subscription.js";
 import { appendStatement, toAppendOutcomes } from "./postgres-append.js";
@@ -42,7 +42,11 @@ export async function createPostgresEventStore(database: Database): Promise<Even
    * One page of the rows readers may see, after `from` or (backwards) before it, exclusive;
    * undefined: from that end. Either way it is a scan of herald_events_read_order.
    */
-  async function readRows(direction: "forwards" | "backwards", from: Position | undefined, options: ReadAllOptions): Promise<StoredEvent[]> {
+  async function readRows(
+    direction: "forwards" | "backwards",
+    from: Position | undefined,
+    options: ReadAllOptions,
+  ): Promise<StoredEvent[]> {
     const limit = options.maxCount ?? DEFAULT_PAGE_SIZE;
     const forwards = direction === "forwards";
     const result = await sql<EventRow>`
@@ -69,8 +73,10 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     return { events, position: last ? { commit: BigInt(last.xid_text), prepare: last.position } : from };
   }
 
-  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) => readRows("forwards", from === "start" ? undefined : from, options);
-  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) => readRows("backwards", before === "end" ? undefined : before, options);
+  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) =>
+    readRows("forwards", from === "start" ? undefined : from, options);
+  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) =>
+    readRows("backwards", before === "end" ? undefined : before, options);
 
   const store: EventStore = {
     kind: "postgres",
@@ -96,7 +102,16 @@ export async function createPostgresEventStore(database: Database): Promise<Even
       const backwards = options.direction === "backwards";
       let query = db
         .selectFrom("herald_events")
-        .select(["position", sql<string>`transaction_id::text`.as("xid_text"), "event_id", "stream", "revision", "type", "data", "metadata"])
+        .select([
+          "position",
+          sql<string>`transaction_id::text`.as("xid_text"),
+          "event_id",
+          "stream",
+          "revision",
+          "type",
+          "data",
+          "metadata",
+        ])
         .where("stream", "=", stream)
         .orderBy("revision", backwards ? "desc" : "asc");
       if (options.fromRevision !== undefined) {

@@ -2,8 +2,8 @@ import { createHmac } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { Agent, buildConnector, request } from "undici";
-import { RESPONSE_BODY_LIMIT_BYTES } from "../../domain/delivery.js";
 import type { AttemptReport } from "../../domain/delivery.js";
+import { RESPONSE_BODY_LIMIT_BYTES } from "../../domain/delivery.js";
 import { isForbiddenAddress } from "../../domain/network-address.js";
 import type { AttemptErrorClass } from "../../domain/retry-policy.js";
 
@@ -150,6 +150,7 @@ function classify(error: unknown): AttemptErrorClass {
   const { name, code } = error as { name?: string; code?: string };
   if (code === "FORBIDDEN_ADDRESS") return "forbidden_address";
   if (name === "TimeoutError" || name === "AbortError") return "timeout";
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return "timeout";
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT")
+    return "timeout";
   return "connection";
 }

@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { AckPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { chooseStream } from "../../domain/nats-subjects.js";
 import { isPermanentAppendError } from "../eventstore/append-errors.js";
@@ -21,7 +21,10 @@ export interface DecodedMessage {
 }
 
 /** What became of one message once it left the consumer; `dropped`: not even its rejection could be stored. */
-export type IngestOutcome = { readonly kind: "accepted" } | { readonly kind: "rejected"; readonly code: string } | { readonly kind: "dropped" };
+export type IngestOutcome =
+  | { readonly kind: "accepted" }
+  | { readonly kind: "rejected"; readonly code: string }
+  | { readonly kind: "dropped" };
 
 export interface JetStreamIngestOptions {
   readonly nats: NatsConnection;
@@ -130,7 +133,9 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
     decoded.rejected === undefined ? { kind: "accepted" } : { kind: "rejected", code: decoded.rejected };
 
   /** Appends, retrying transient faults until stopped; a permanent fault is returned, not retried. */
-  const appendRetrying = async (requests: readonly AppendRequest[]): Promise<{ ok: true } | { ok: false; error: unknown }> => {
+  const appendRetrying = async (
+    requests: readonly AppendRequest[],
+  ): Promise<{ ok: true } | { ok: false; error: unknown }> => {
     for (let attempt = 0; ; attempt++) {
       if (stopping) throw new IngestStopped();
       let outcomes: AppendOutcome[];
@@ -141,7 +146,9 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
         if (isPermanentAppendError(error)) return { ok: false, error };
         if (stopping) throw new IngestStopped();
         logger.warn({ err: error, stream: options.stream, attempt }, "append failed; retrying the batch");
-        await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt), undefined, { signal: stopSignal.signal }).catch(() => {});
+        await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt), undefined, {
+          signal: stopSignal.signal,
+        }).catch(() => {});
         continue;
       }
       options.onAppended?.(requests.map((request, index) => ({ request, outcome: outcomes[index]! })));
@@ -165,11 +172,17 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
       return;
     }
     const reason = `the event store refused it: ${describe(result.error)}`;
-    logger.warn({ err: result.error, stream: options.stream, subject: only.received.subject }, "message refused by the event store; recording it as rejected");
+    logger.warn(
+      { err: result.error, stream: options.stream, subject: only.received.subject },
+      "message refused by the event store; recording it as rejected",
+    );
     const record = options.refuse(only.received, reason);
     const recorded = await appendRetrying([record.request]);
     if (recorded.ok) return settle(only, outcomeOf(record));
-    logger.error({ err: recorded.error, stream: options.stream, subject: only.received.subject }, "could not record a refused message; terminating it");
+    logger.error(
+      { err: recorded.error, stream: options.stream, subject: only.received.subject },
+      "could not record a refused message; terminating it",
+    );
     settle(only, { kind: "dropped" });
   };
 
@@ -225,7 +238,13 @@ export async function startJetStreamIngest(options: JetStreamIngestOptions): Pro
       stopping = true;
       // Neither a NATS server that does not answer nor an append in flight holds stopping past the grace.
       const grace = sleep(options.stopGraceMs ?? STOP_GRACE_MS, undefined, { ref: false });
-      await Promise.race([messages.close().catch(() => {}).then(() => flushing), grace]);
+      await Promise.race([
+        messages
+          .close()
+          .catch(() => {})
+          .then(() => flushing),
+        grace,
+      ]);
       stopSignal.abort();
       await flushing;
       // Back to NATS now rather than after ack_wait: another process (or the next start) takes them.
@@ -261,9 +280,15 @@ export class NatsLayoutError extends Error {
 }
 
 /** Attaches to the stream that holds the subject, or creates one; returns the stream's name. */
-async function ensureStream(manager: Awaited<ReturnType<typeof jetstreamManager>>, name: string, subject: string, logger: Logger): Promise<string> {
+async function ensureStream(
+  manager: Awaited<ReturnType<typeof jetstreamManager>>,
+  name: string,
+  subject: string,
+  logger: Logger,
+): Promise<string> {
   const existing: { name: string; subjects: string[] }[] = [];
-  for await (const info of manager.streams.list()) existing.push({ name: info.config.name, subjects: info.config.subjects ?? [] });
+  for await (const info of manager.streams.list())
+    existing.push({ name: info.config.name, subjects: info.config.subjects ?? [] });
   const choice = chooseStream(existing, name, subject);
   if (choice.kind === "unusable") throw new NatsLayoutError(choice.reason);
   if (choice.kind === "create") {

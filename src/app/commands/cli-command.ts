@@ -5,7 +5,7 @@ export interface CliCommand {
   run(args: readonly string[]): Promise<number>;
 }
 
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export class CliUsageError extends Error {
   readonly code = "CLI_USAGE";
@@ -33,6 +33,7 @@ const DURATION_UNITS: Readonly<Record<string, number>> = { "": 1, s: 1, m: 60, h
 /** `90s`, `30m`, `1h`, `1d` or a number of seconds, as seconds. */
 export function parseDurationS(flag: string, text: string): number {
   const match = /^(\d{1,9})([smhd]?)$/.exec(text);
-  if (!match?.[1]) throw new CliUsageError(`${flag} must look like 90s, 30m, 1h, 1d or a number of seconds, got "${text}"`);
+  if (!match?.[1])
+    throw new CliUsageError(`${flag} must look like 90s, 30m, 1h, 1d or a number of seconds, got "${text}"`);
   return Number(match[1]) * (DURATION_UNITS[match[2] ?? ""] ?? 1);
 }

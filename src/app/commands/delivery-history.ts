@@ -22,7 +22,11 @@ export const historyCommand: CliCommand = {
   name: "history",
   summary: "print a delivery's attempt timeline",
   async run(args) {
-    const { positionals, values } = parseCommandArgs(args, { json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, true);
+    const { positionals, values } = parseCommandArgs(
+      args,
+      { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      true,
+    );
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
@@ -72,7 +76,9 @@ export function timeline(history: DeliveryHistory): string {
       lines.push("  paused: the endpoint is paused");
       break;
     case "pending":
-      lines.push(`  pending: next attempt due ${history.nextAttemptAt === undefined ? "now" : time(history.nextAttemptAt)}`);
+      lines.push(
+        `  pending: next attempt due ${history.nextAttemptAt === undefined ? "now" : time(history.nextAttemptAt)}`,
+      );
       break;
   }
   return `${lines.join("\n")}\n`;
@@ -80,5 +86,7 @@ export function timeline(history: DeliveryHistory): string {
 
 function answer(attempt: AttemptHistory): string {
   const retryAfter = attempt.retryAfter === undefined ? "" : ` (Retry-After: ${attempt.retryAfter})`;
-  return attempt.status === undefined ? `no answer, ${attempt.errorClass ?? "error"}` : `HTTP ${attempt.status}${retryAfter}`;
+  return attempt.status === undefined
+    ? `no answer, ${attempt.errorClass ?? "error"}`
+    : `HTTP ${attempt.status}${retryAfter}`;
 }

@@ -1,5 +1,5 @@
-import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import type { ReadFrom } from "../../adapters/eventstore/event-store.js";
 import { formatPosition } from "../../adapters/eventstore/position.js";
 import { loadConfig } from "../config.js";
@@ -22,7 +22,12 @@ export const exportCommand: CliCommand = {
   name: "export",
   summary: "write events as NDJSON for an auditor",
   async run(args) {
-    const { values } = parseCommandArgs(args, { since: { type: "string" }, until: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } });
+    const { values } = parseCommandArgs(args, {
+      since: { type: "string" },
+      until: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
     if (values.help) {
       process.stdout.write(HELP);
       return 0;

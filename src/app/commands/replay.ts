@@ -34,9 +34,11 @@ export const replayCommand: CliCommand = {
       // The dispatcher appends while it replays (idempotently: a delivery stream is created once).
       const { projections, reactors } = allProjections({ store, logger, config });
       const names = [...reactors, ...projections].map((projection) => projection.name);
-      const chosen = (list: typeof projections) => (wanted === "all" ? list : list.filter((projection) => projection.name === wanted));
+      const chosen = (list: typeof projections) =>
+        wanted === "all" ? list : list.filter((projection) => projection.name === wanted);
       const selected = { projections: chosen(projections), reactors: chosen(reactors) };
-      if (selected.projections.length + selected.reactors.length === 0) throw new CliUsageError(`no projection "${wanted}"; there are: ${names.join(", ")}`);
+      if (selected.projections.length + selected.reactors.length === 0)
+        throw new CliUsageError(`no projection "${wanted}"; there are: ${names.join(", ")}`);
       // Progress is the share of the log behind the last position read: both stores' positions grow
       // with the log, so this needs no second pass to count events.
       const head = await store.headPosition();
@@ -50,9 +52,12 @@ export const replayCommand: CliCommand = {
       });
       progress(label, end, end);
       const seconds = Number((result.ms / 1000).toFixed(2));
-      for (const [projection, events] of result.applied) process.stdout.write(`${JSON.stringify({ projection, events, seconds })}\n`);
+      for (const [projection, events] of result.applied)
+        process.stdout.write(`${JSON.stringify({ projection, events, seconds })}\n`);
       const rate = result.events / Math.max(result.ms / 1000, 1e-9);
-      process.stdout.write(`${JSON.stringify({ replay: wanted, eventsRead: result.events, seconds, eventsPerSecond: Math.round(rate) })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ replay: wanted, eventsRead: result.events, seconds, eventsPerSecond: Math.round(rate) })}\n`,
+      );
       return 0;
     } finally {
       await store.close();

@@ -30,11 +30,17 @@ export const siweTokenCommand: CliCommand = {
       return 0;
     }
     const privateKey = values["private-key"];
-    if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new CliUsageError("--private-key must be 0x followed by 64 hex digits");
+    if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey))
+      throw new CliUsageError("--private-key must be 0x followed by 64 hex digits");
     const chainId = values["chain-id"];
     if (!/^\d{1,18}$/.test(chainId)) throw new CliUsageError("--chain-id must be a whole number");
     const domain = values.domain ?? process.env.HERALD_SIWE_DOMAIN ?? `localhost:${process.env.PORT ?? "4000"}`;
-    const { token } = await createSiweToken({ privateKey, domain, ttlS: parseTtl(values.ttl), chainId: Number(chainId) });
+    const { token } = await createSiweToken({
+      privateKey,
+      domain,
+      ttlS: parseTtl(values.ttl),
+      chainId: Number(chainId),
+    });
     process.stdout.write(`${token}\n`);
     return 0;
   },

@@ -1,4 +1,4 @@
-import { type TenantTokenScope, createTenantToken } from "../../adapters/auth/tenant-token.js";
+import { createTenantToken, type TenantTokenScope } from "../../adapters/auth/tenant-token.js";
 import { loadConfig } from "../config.js";
 import { type CliCommand, CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
 

@@ -13,7 +13,10 @@ export interface ConsoleOptions {
   readonly logger: Logger;
 }
 
-const consoleBundle = browserBundle({ title: "console", entry: fileURLToPath(new URL("./client/main.tsx", import.meta.url)) });
+const consoleBundle = browserBundle({
+  title: "console",
+  entry: fileURLToPath(new URL("./client/main.tsx", import.meta.url)),
+});
 
 /**
  * The delivery console at /console: a page of herald's own that does everything through the public
@@ -23,6 +26,8 @@ const consoleBundle = browserBundle({ title: "console", entry: fileURLToPath(new
 export function registerConsole(http: FastifyInstance, options: ConsoleOptions): void {
   const assetsPath = `${CONSOLE_PATH}/assets`;
   const logger = options.logger.child({ component: "console" });
-  http.get(CONSOLE_PATH, async (_request, reply) => sendPage(reply, consolePage(options.settings, await consoleBundle(logger), assetsPath), CONSOLE_CSP));
+  http.get(CONSOLE_PATH, async (_request, reply) =>
+    sendPage(reply, consolePage(options.settings, await consoleBundle(logger), assetsPath), CONSOLE_CSP),
+  );
   registerBundleFiles(http, assetsPath, consoleBundle, logger);
 }

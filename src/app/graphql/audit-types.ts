@@ -9,7 +9,8 @@ import { MAX_PAGE_SIZE } from "./connection.js";
 export class AuditEventType {
   @Field(() => String, { description: "Past-tense event type, e.g. WebhookEndpointUpdated." }) type!: string;
   @Field(() => String) stream!: string;
-  @Field(() => String, { description: "Revision within the stream, from 0 (a 64-bit number, as text)." }) revision!: string;
+  @Field(() => String, { description: "Revision within the stream, from 0 (a 64-bit number, as text)." })
+  revision!: string;
   @Field(() => String, { description: "Global position in the event store, as text." }) position!: string;
   @Field(() => String, { description: "ISO-8601 time at which it happened." }) at!: string;
   @Field(() => String, { description: "Who caused it: an address, or system:<component>." }) actor!: string;
@@ -24,8 +25,14 @@ export class AuditTrailArgs {
   @Field(() => String, { nullable: true }) webhookId?: string | null;
   @Field(() => String, { nullable: true }) subscriptionId?: string | null;
   @Field(() => String, { nullable: true }) deliveryId?: string | null;
-  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `The first this many events after \`after\` (at most ${MAX_PAGE_SIZE}).` })
+  @Field(() => Int, {
+    defaultValue: DEFAULT_PAGE_SIZE,
+    description: `The first this many events after \`after\` (at most ${MAX_PAGE_SIZE}).`,
+  })
   first!: number;
-  @Field(() => String, { nullable: true, description: "The position of the last event already read: the page starts after it." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The position of the last event already read: the page starts after it.",
+  })
   after?: string | null;
 }

@@ -18,16 +18,26 @@ export class PageInfo {
   @Field(() => Boolean) hasPreviousPage!: boolean;
   @Field(() => String, { nullable: true }) startCursor!: string | null;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
-  @Field(() => String, { nullable: true, description: "The cursor to pass as `after` for the next page; null on the last page." })
+  @Field(() => String, {
+    nullable: true,
+    description: "The cursor to pass as `after` for the next page; null on the last page.",
+  })
   nextPage!: string | null;
 }
 
 @ArgsType()
 export class ConnectionArgs {
-  @Field(() => Float, { nullable: true, defaultValue: DEFAULT_FIRST, description: `A whole number, at most ${MAX_PAGE_SIZE}.` })
+  @Field(() => Float, {
+    nullable: true,
+    defaultValue: DEFAULT_FIRST,
+    description: `A whole number, at most ${MAX_PAGE_SIZE}.`,
+  })
   first?: number | null;
   @Field(() => String, { nullable: true }) after?: string | null;
-  @Field(() => Float, { nullable: true, description: `A whole number, at most ${MAX_PAGE_SIZE}; pages from the end, and then first is not used.` })
+  @Field(() => Float, {
+    nullable: true,
+    description: `A whole number, at most ${MAX_PAGE_SIZE}; pages from the end, and then first is not used.`,
+  })
   last?: number | null;
   @Field(() => String, { nullable: true }) before?: string | null;
 }
@@ -39,7 +49,11 @@ export interface Connection<Node> {
 }
 
 /** The `<Name>Edge` object type of one node type and its connection type (`<Name>Connection` unless named). */
-export function connectionType<Node extends object>(name: string, node: ClassType<Node>, connectionName = `${name}Connection`): ClassType<Connection<Node>> {
+export function connectionType<Node extends object>(
+  name: string,
+  node: ClassType<Node>,
+  connectionName = `${name}Connection`,
+): ClassType<Connection<Node>> {
   @ObjectType(`${name}Edge`)
   class Edge {
     @Field(() => node) node!: Node;
@@ -61,7 +75,11 @@ export function connectionType<Node extends object>(name: string, node: ClassTyp
 export function pageRequest(args: ConnectionArgs): PageRequest {
   const last = args.last ?? undefined;
   const first = last === undefined ? (args.first ?? DEFAULT_FIRST) : undefined;
-  for (const [field, value] of [["first", args.first], ["last", last]] as const) if (value != null) checkPageSize(field, value);
+  for (const [field, value] of [
+    ["first", args.first],
+    ["last", last],
+  ] as const)
+    if (value != null) checkPageSize(field, value);
   return { first, last, after: cursorKey("after", args.after), before: cursorKey("before", args.before) };
 }
 
@@ -76,7 +94,11 @@ export function checkPageSize(field: string, value: number): number {
   return value;
 }
 
-export function toConnection<Row, Node>(page: Page<Row>, key: (row: Row) => PageKey, node: (row: Row) => Node): Connection<Node> {
+export function toConnection<Row, Node>(
+  page: Page<Row>,
+  key: (row: Row) => PageKey,
+  node: (row: Row) => Node,
+): Connection<Node> {
   const edges = page.rows.map((row) => ({ node: node(row), cursor: encodeCursor(key(row)) }));
   return {
     edges,
@@ -97,7 +119,10 @@ function encodeCursor(key: PageKey): string {
 
 function cursorKey(field: "after" | "before", cursor: string | null | undefined): PageKey | undefined {
   if (cursor == null) return undefined;
-  const match = /^(\d{1,15}):(.+)$/.exec(/^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "");
-  if (!match?.[1] || !match[2] || !isResourceId(match[2])) throw new BadUserInputError(field, `${field} is not a cursor of this list`);
+  const match = /^(\d{1,15}):(.+)$/.exec(
+    /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "",
+  );
+  if (!match?.[1] || !match[2] || !isResourceId(match[2]))
+    throw new BadUserInputError(field, `${field} is not a cursor of this list`);
   return { createdAt: Number(match[1]), id: match[2] };
 }

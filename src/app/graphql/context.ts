@@ -8,7 +8,9 @@ import { UnauthenticatedError } from "./errors.js";
 
 /** What every resolver gets: who is asking (or why we do not know), and the two sides of the model. */
 export interface GraphqlContext {
-  readonly authentication: { readonly ok: true; readonly caller: Caller } | { readonly ok: false; readonly reason: string };
+  readonly authentication:
+    | { readonly ok: true; readonly caller: Caller }
+    | { readonly ok: false; readonly reason: string };
   readonly commands: WebhookCommands;
   readonly recovery: DeliveryRecovery;
   /** The read models' database. */

@@ -10,7 +10,9 @@ export function toGlobalId(type: NodeType, id: string): string {
 
 export function fromGlobalId(globalId: string): { type: NodeType; id: string } | undefined {
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(globalId)) return undefined;
-  const match = /^(WebhookEndpoint|WebhookSubscription):(.+)$/.exec(Buffer.from(globalId, "base64url").toString("utf8"));
+  const match = /^(WebhookEndpoint|WebhookSubscription):(.+)$/.exec(
+    Buffer.from(globalId, "base64url").toString("utf8"),
+  );
   if (!match?.[1] || !match[2]) return undefined;
   return { type: match[1] as NodeType, id: match[2] };
 }

@@ -11,11 +11,13 @@ export function jsonBytesOver(value: unknown, limit: number): number | undefined
     const next = stack.pop();
     if (next instanceof Token) bytes += next.bytes;
     else if (next === null || typeof next !== "object") bytes += scalarBytes(next);
-    else if (typeof (next as { toJSON?: unknown }).toJSON === "function") bytes += utf8Bytes(JSON.stringify(next) ?? "");
+    else if (typeof (next as { toJSON?: unknown }).toJSON === "function")
+      bytes += utf8Bytes(JSON.stringify(next) ?? "");
     else if (Array.isArray(next)) {
       bytes += 2 + Math.max(0, next.length - 1);
       // In an array, undefined and functions are written as null.
-      for (let index = next.length - 1; index >= 0; index--) stack.push(next[index] === undefined || typeof next[index] === "function" ? null : next[index]);
+      for (let index = next.length - 1; index >= 0; index--)
+        stack.push(next[index] === undefined || typeof next[index] === "function" ? null : next[index]);
     } else {
       const entries = Object.entries(next).filter(([, member]) => member !== undefined && typeof member !== "function");
       bytes += 2 + Math.max(0, entries.length - 1);

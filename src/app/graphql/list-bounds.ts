@@ -1,9 +1,9 @@
 import {
   type FieldNode,
-  getNullableType,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
+  getNullableType,
   isAbstractType,
   isEnumType,
   isInputObjectType,
@@ -74,7 +74,8 @@ export function listBounds(schema: GraphQLSchema): ListBounds {
 function listCaps(schema: GraphQLSchema): Map<string, ListCap> {
   const types = Object.values(schema.getTypeMap());
   const directives = schema.getDirectives();
-  const fieldsOf = (type: GraphQLNamedType) => (isObjectType(type) || isInterfaceType(type) ? Object.values(type.getFields()) : []);
+  const fieldsOf = (type: GraphQLNamedType) =>
+    isObjectType(type) || isInterfaceType(type) ? Object.values(type.getFields()) : [];
   const fields = types.flatMap(fieldsOf);
   const over = <T>(parents: readonly T[], count: (parent: T) => number, census: boolean): ListCap => {
     const counts = parents.map(count);
@@ -86,11 +87,20 @@ function listCaps(schema: GraphQLSchema): Map<string, ListCap> {
     ["__Schema.types", { max: types.length, average: types.length, census: true }],
     ["__Schema.directives", { max: directives.length, average: directives.length, census: true }],
     ["__Type.fields", over(types, (type) => fieldsOf(type).length, true)],
-    ["__Type.inputFields", over(types, (type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0), true)],
+    [
+      "__Type.inputFields",
+      over(types, (type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0), true),
+    ],
     ["__Type.enumValues", over(types, (type) => (isEnumType(type) ? type.getValues().length : 0), true)],
     // Types by reference: one may be listed by many.
-    ["__Type.interfaces", over(types, (type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0), false)],
-    ["__Type.possibleTypes", over(types, (type) => (isAbstractType(type) ? schema.getPossibleTypes(type).length : 0), false)],
+    [
+      "__Type.interfaces",
+      over(types, (type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0), false),
+    ],
+    [
+      "__Type.possibleTypes",
+      over(types, (type) => (isAbstractType(type) ? schema.getPossibleTypes(type).length : 0), false),
+    ],
     ["__Field.args", over(fields, (field) => field.args.length, true)],
     ["__Directive.args", over(directives, (directive) => directive.args.length, true)],
     ["__Directive.locations", over(directives, (directive) => directive.locations.length, true)],
@@ -109,13 +119,18 @@ function listCaps(schema: GraphQLSchema): Map<string, ListCap> {
   return caps;
 }
 
-const isPaged = (field: GraphQLField<unknown, unknown>) => field.args.some((arg) => arg.name === "first" || arg.name === "last");
+const isPaged = (field: GraphQLField<unknown, unknown>) =>
+  field.args.some((arg) => arg.name === "first" || arg.name === "last");
 
 /**
  * The page a paged field answers at most: its `first` or `last` (a literal, INT or FLOAT, or a
  * variable), else the argument's default or the default page; anything else is priced as the largest page.
  */
-function pageSize(field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Readonly<Record<string, unknown>>): number {
+function pageSize(
+  field: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  variables: Readonly<Record<string, unknown>>,
+): number {
   const given = node.arguments?.find((arg) => arg.name.value === "first" || arg.name.value === "last")?.value;
   const fallback = field.args.find((arg) => arg.name === "first")?.defaultValue;
   const value =

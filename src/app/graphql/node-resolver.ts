@@ -10,11 +10,18 @@ import { readableSubscription } from "./webhook-subscription-resolver.js";
 
 @Resolver()
 export class NodeResolver {
-  @Query(() => Node, { description: "Fetches anything by its global id (typed String!, as in the Asset Register's schema)." })
-  async node(@Arg("id", () => String) id: string, @Ctx() context: GraphqlContext): Promise<WebhookEndpointRecord | WebhookSubscriptionRecord> {
+  @Query(() => Node, {
+    description: "Fetches anything by its global id (typed String!, as in the Asset Register's schema).",
+  })
+  async node(
+    @Arg("id", () => String) id: string,
+    @Ctx() context: GraphqlContext,
+  ): Promise<WebhookEndpointRecord | WebhookSubscriptionRecord> {
     callerOf(context);
     const decoded = fromGlobalId(id);
     if (!decoded) throw new NotFoundError("no node has this id");
-    return decoded.type === "WebhookEndpoint" ? readableEndpoint(context, decoded.id) : readableSubscription(context, decoded.id);
+    return decoded.type === "WebhookEndpoint"
+      ? readableEndpoint(context, decoded.id)
+      : readableSubscription(context, decoded.id);
   }
 }

@@ -2,12 +2,12 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
-  getNamedType,
-  getNullableType,
-  getVariableValues,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
+  getNamedType,
+  getNullableType,
+  getVariableValues,
   isCompositeType,
   isInterfaceType,
   isListType,
@@ -31,7 +31,13 @@ export interface CostLimits {
 }
 
 export type CostMeasure =
-  | { readonly ok: true; readonly depth: number; readonly cost: number; readonly aliases: number; readonly visits: number }
+  | {
+      readonly ok: true;
+      readonly depth: number;
+      readonly cost: number;
+      readonly aliases: number;
+      readonly visits: number;
+    }
   | { readonly ok: false; readonly reason: string; readonly visits: number };
 
 export interface CostInput {
@@ -82,14 +88,21 @@ class CostWalk {
     private readonly limits: CostLimits,
   ) {
     // Values that do not coerce fail the request anyway; they are priced as sent.
-    this.#variables = getVariableValues(input.schema, input.operation.variableDefinitions ?? [], input.variables).coerced ?? input.variables;
+    this.#variables =
+      getVariableValues(input.schema, input.operation.variableDefinitions ?? [], input.variables).coerced ??
+      input.variables;
     for (const definition of input.document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.#fragments.set(definition.name.value, definition);
     }
   }
 
   /** `above`: the fields above this selection set within what is being measured (operation or fragment). */
-  selectionSet(selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, above: number, census: boolean): Measured {
+  selectionSet(
+    selectionSet: SelectionSetNode,
+    parent: GraphQLNamedType | undefined,
+    above: number,
+    census: boolean,
+  ): Measured {
     let depth = 0;
     let cost = 0;
     for (const selection of selectionSet.selections) {
@@ -102,7 +115,8 @@ class CostWalk {
       } else inner = this.#fragment(selection.name.value, above, census);
       depth = Math.max(depth, inner.depth);
       cost += inner.cost;
-      if (cost > this.limits.maxCost) throw new LimitPassed(`the query costs more than ${this.limits.maxCost}, the most allowed`);
+      if (cost > this.limits.maxCost)
+        throw new LimitPassed(`the query costs more than ${this.limits.maxCost}, the most allowed`);
     }
     return { depth, cost };
   }
@@ -111,12 +125,15 @@ class CostWalk {
     if (node.alias && ++this.aliases > this.limits.maxAliases) {
       throw new LimitPassed(`the query has more than ${this.limits.maxAliases} aliases, the most allowed`);
     }
-    if (above + 1 > this.limits.maxDepth) throw new LimitPassed(`the query is more than ${this.limits.maxDepth} levels deep, the most allowed`);
+    if (above + 1 > this.limits.maxDepth)
+      throw new LimitPassed(`the query is more than ${this.limits.maxDepth} levels deep, the most allowed`);
     const field = parent && fieldOf(this.input.schema, parent, node.name.value);
     // Unknown fields are refused by validation before this runs; they cost what a leaf costs.
     if (!field || !parent) return { depth: 1, cost: 1 };
     const bound = this.input.bounds(parent, field, node, this.#variables, census);
-    const child = node.selectionSet ? this.selectionSet(node.selectionSet, getNamedType(field.type), above + 1, bound.census) : undefined;
+    const child = node.selectionSet
+      ? this.selectionSet(node.selectionSet, getNamedType(field.type), above + 1, bound.census)
+      : undefined;
     // A list of leaves costs its items; a connection's fields (pageInfo, total) are priced as if per item.
     const each = child ? child.cost : isListType(getNullableType(field.type)) ? 1 : 0;
     return { depth: 1 + (child?.depth ?? 0), cost: 1 + Math.max(bound.items, 1) * each };
@@ -130,7 +147,12 @@ class CostWalk {
       // Unknown fragments and cycles are refused by validation before this runs.
       if (!fragment) return { depth: 0, cost: 0 };
       this.#measured.set(key, { depth: 0, cost: 0 });
-      measured = this.selectionSet(fragment.selectionSet, this.input.schema.getType(fragment.typeCondition.name.value) ?? undefined, 0, census);
+      measured = this.selectionSet(
+        fragment.selectionSet,
+        this.input.schema.getType(fragment.typeCondition.name.value) ?? undefined,
+        0,
+        census,
+      );
       this.#measured.set(key, measured);
     }
     if (above + measured.depth > this.limits.maxDepth) {
@@ -141,7 +163,11 @@ class CostWalk {
 }
 
 /** The field's definition, the introspection fields (__schema, __type, __typename) included. */
-function fieldOf(schema: GraphQLSchema, parent: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {
+function fieldOf(
+  schema: GraphQLSchema,
+  parent: GraphQLNamedType,
+  name: string,
+): GraphQLField<unknown, unknown> | undefined {
   if (name === TypeNameMetaFieldDef.name && isCompositeType(parent)) return TypeNameMetaFieldDef;
   if (parent === schema.getQueryType()) {
     if (name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { FastifyInstance } from "fastify";
 import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, parse, visit } from "graphql";
 import { jsonBytesOver } from "./json-size.js";
-import { listBounds, type ListBounds } from "./list-bounds.js";
+import { type ListBounds, listBounds } from "./list-bounds.js";
 import { type CostLimits, measureOperation } from "./query-cost.js";
 
 /**
@@ -46,7 +46,10 @@ export function registerDocumentLimits(http: FastifyInstance, path: string, limi
     const source = documentOf(request.method === "GET" ? request.query : request.body);
     if (source === undefined) return;
     const refusal = documentRefusal(source, limits);
-    if (refusal) return reply.code(400).send({ errors: [{ message: refusal, extensions: { code: "BAD_USER_INPUT", field: "query" } }] });
+    if (refusal)
+      return reply
+        .code(400)
+        .send({ errors: [{ message: refusal, extensions: { code: "BAD_USER_INPUT", field: "query" } }] });
   });
 }
 
@@ -57,7 +60,8 @@ function documentOf(payload: unknown): string | undefined {
 
 function documentRefusal(source: string, limits: QueryLimits): string | undefined {
   const bytes = Buffer.byteLength(source, "utf8");
-  if (bytes > limits.maxDocumentBytes) return `the query is ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`;
+  if (bytes > limits.maxDocumentBytes)
+    return `the query is ${bytes} bytes; at most ${limits.maxDocumentBytes} are allowed`;
   let document: DocumentNode;
   try {
     document = parse(source, { maxTokens: limits.maxTokens });
@@ -65,7 +69,9 @@ function documentRefusal(source: string, limits: QueryLimits): string | undefine
     return undefined;
   }
   const fields = countFields(document);
-  return fields > limits.maxFields ? `the query selects ${fields} fields; at most ${limits.maxFields} are allowed` : undefined;
+  return fields > limits.maxFields
+    ? `the query selects ${fields} fields; at most ${limits.maxFields} are allowed`
+    : undefined;
 }
 
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
@@ -77,7 +83,10 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
           if (!operation) return;
           let schemaBounds = bounds.get(schema);
           if (!schemaBounds) bounds.set(schema, (schemaBounds = listBounds(schema)));
-          const measured = measureOperation({ schema, document, operation, variables: request.variables ?? {}, bounds: schemaBounds }, limits);
+          const measured = measureOperation(
+            { schema, document, operation, variables: request.variables ?? {}, bounds: schemaBounds },
+            limits,
+          );
           if (!measured.ok) throw tooBig(measured.reason);
         },
         async willSendResponse({ response, operation }) {

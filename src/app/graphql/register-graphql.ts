@@ -1,27 +1,27 @@
 import { ApolloServer } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
-import { ApolloServerPluginDisableSuggestions } from "@apollo/server/plugin/disableSuggestions";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginDisableSuggestions } from "@apollo/server/plugin/disableSuggestions";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { GraphQLSchema } from "graphql";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { buildSchema } from "type-graphql";
-import type { SecretBox } from "../../adapters/crypto/secret-box.js";
 import type { SiweTokenVerifier } from "../../adapters/auth/siwe-token.js";
+import type { SecretBox } from "../../adapters/crypto/secret-box.js";
 import type { EventStore } from "../../adapters/eventstore/event-store.js";
 import type { Caller } from "../../domain/caller.js";
 import type { DeliveryRecovery } from "../delivery-recovery.js";
 import type { WebhookCommands } from "../webhook-commands.js";
-import type { GraphqlContext } from "./context.js";
-import { PUBLIC_ERROR_CODES } from "./errors.js";
 import { AuditResolver } from "./audit-resolver.js";
+import type { GraphqlContext } from "./context.js";
 import { DeliveryResolver } from "./delivery-resolver.js";
+import { PUBLIC_ERROR_CODES } from "./errors.js";
 import { NodeResolver } from "./node-resolver.js";
 import { DEFAULT_QUERY_LIMITS, type QueryLimits, queryLimitsPlugin, registerDocumentLimits } from "./query-limits.js";
-import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
 import { ViewerResolver } from "./viewer-resolver.js";
+import { WebhookEndpointResolver } from "./webhook-endpoint-resolver.js";
 import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js";
 
 export interface GraphqlDependencies {
@@ -46,7 +46,14 @@ export const GRAPHQL_PATH = "/graphql";
 /** The webhook management API's schema, from its resolvers. */
 export function buildHeraldSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [WebhookEndpointResolver, WebhookSubscriptionResolver, NodeResolver, AuditResolver, DeliveryResolver, ViewerResolver],
+    resolvers: [
+      WebhookEndpointResolver,
+      WebhookSubscriptionResolver,
+      NodeResolver,
+      AuditResolver,
+      DeliveryResolver,
+      ViewerResolver,
+    ],
     // type-graphql otherwise copies the whole input, secrets included, into validation errors.
     validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
   });
@@ -95,7 +102,10 @@ export async function registerGraphql(http: FastifyInstance, deps: GraphqlDepend
   });
 }
 
-async function authenticate(request: FastifyRequest, deps: GraphqlDependencies): Promise<GraphqlContext["authentication"]> {
+async function authenticate(
+  request: FastifyRequest,
+  deps: GraphqlDependencies,
+): Promise<GraphqlContext["authentication"]> {
   const header = request.headers.authorization;
   if (!header) return { ok: false, reason: "the authorization header is missing: send Bearer <SIWE token>" };
   // The Asset Register's SDK sends the token as it is; `Bearer ` in front is accepted too.

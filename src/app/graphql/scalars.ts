@@ -18,5 +18,11 @@ function stringScalar(name: string, description: string): GraphQLScalarType<stri
   });
 }
 
-export const CollectionIdScalar = stringScalar("CollectionId", "A collection: `<chainId>:<chainType>:<address>`, e.g. `1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182`.");
-export const ChainAddressScalar = stringScalar("ChainAddress", "An account address on a chain; herald answers Ethereum addresses EIP-55 checksummed.");
+export const CollectionIdScalar = stringScalar(
+  "CollectionId",
+  "A collection: `<chainId>:<chainType>:<address>`, e.g. `1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182`.",
+);
+export const ChainAddressScalar = stringScalar(
+  "ChainAddress",
+  "An account address on a chain; herald answers Ethereum addresses EIP-55 checksummed.",
+);

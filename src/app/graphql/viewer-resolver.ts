@@ -1,4 +1,4 @@
-import { Ctx, Field, ObjectType, Query, registerEnumType, Resolver } from "type-graphql";
+import { Ctx, Field, ObjectType, Query, Resolver, registerEnumType } from "type-graphql";
 import type { Caller } from "../../domain/caller.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 
@@ -23,12 +23,19 @@ class ViewerType {
   @Field(() => ViewerRole) role!: ViewerRole;
 }
 
-const ROLES: Readonly<Record<Caller["role"], ViewerRole>> = { subscriber: ViewerRole.SUBSCRIBER, admin: ViewerRole.ADMIN, auditor: ViewerRole.AUDITOR };
+const ROLES: Readonly<Record<Caller["role"], ViewerRole>> = {
+  subscriber: ViewerRole.SUBSCRIBER,
+  admin: ViewerRole.ADMIN,
+  auditor: ViewerRole.AUDITOR,
+};
 
 /** Lets a client (the console) say who is signed in and show only the controls the role may use. */
 @Resolver()
 export class ViewerResolver {
-  @Query(() => ViewerType, { description: "The signed-in caller: address and role. Refused (UNAUTHENTICATED, with the reason) for a missing, expired or malformed token." })
+  @Query(() => ViewerType, {
+    description:
+      "The signed-in caller: address and role. Refused (UNAUTHENTICATED, with the reason) for a missing, expired or malformed token.",
+  })
   viewer(@Ctx() context: GraphqlContext): ViewerType {
     const caller = callerOf(context);
     return { address: caller.address, role: ROLES[caller.role] };

@@ -5,15 +5,19 @@ import { canOpenSecrets, canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import { REDACTED } from "../../domain/redact-secrets.js";
 import type { WebhookEndpoint } from "../../domain/webhook-endpoint.js";
-import { findWebhookEndpoint, listWebhookEndpoints, type WebhookEndpointRecord } from "../../projections/webhook-endpoints.js";
+import {
+  findWebhookEndpoint,
+  listWebhookEndpoints,
+  type WebhookEndpointRecord,
+} from "../../projections/webhook-endpoints.js";
 import { readWebhookEndpoint } from "../entity-streams.js";
 import type { CommandOutcome } from "../run-command.js";
 import type { EndpointRequest } from "../webhook-commands.js";
-import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { BadUserInputError, ForbiddenError, NotFoundError, refusalError } from "./errors.js";
 import { toGlobalId } from "./global-id.js";
+import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import {
   CreateWebhookEndpointInput,
   CreateWebhookEndpointSuccess,
@@ -27,10 +31,10 @@ import {
   RotateWebhookEndpointApiKeySuccess,
   UpdateWebhookEndpointInput,
   UpdateWebhookEndpointSuccess,
-  WebhookEndpointsConnection,
   WebhookEndpointDisabledReason,
-  WebhookEndpointsArgs,
   WebhookEndpointStatus,
+  WebhookEndpointsArgs,
+  WebhookEndpointsConnection,
   WebhookEndpointType,
 } from "./webhook-endpoint-types.js";
 
@@ -67,7 +71,11 @@ export class WebhookEndpointResolver {
     }
     if (caller.role === "subscriber") subscriber = caller.address;
     const page = await listWebhookEndpoints(context.db, subscriber, request);
-    return toConnection(page, (row) => ({ createdAt: row.createdAt, id: row.webhookId }), (row) => row);
+    return toConnection(
+      page,
+      (row) => ({ createdAt: row.createdAt, id: row.webhookId }),
+      (row) => row,
+    );
   }
 
   @Mutation(() => CreateWebhookEndpointSuccess)
@@ -114,7 +122,9 @@ export class WebhookEndpointResolver {
     return endpointCommand(context, { kind: "PauseWebhookEndpoint", webhookId: input.webhookId });
   }
 
-  @Mutation(() => ResumeWebhookEndpointSuccess, { description: "Deliveries start again; this also enables an endpoint herald disabled." })
+  @Mutation(() => ResumeWebhookEndpointSuccess, {
+    description: "Deliveries start again; this also enables an endpoint herald disabled.",
+  })
   async resumeWebhookEndpoint(
     @Arg("input", () => ResumeWebhookEndpointInput) input: ResumeWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
@@ -136,12 +146,17 @@ export class WebhookEndpointResolver {
     return toGlobalId("WebhookEndpoint", endpoint.webhookId);
   }
 
-  @FieldResolver(() => String, { description: `Sent as x-api-key with every delivery. Only its owner sees it; others read "${REDACTED}".` })
+  @FieldResolver(() => String, {
+    description: `Sent as x-api-key with every delivery. Only its owner sees it; others read "${REDACTED}".`,
+  })
   apiKey(@Root() endpoint: WebhookEndpointRecord, @Ctx() context: GraphqlContext): string {
     return canOpenSecrets(callerOf(context), endpoint.subscriber) ? context.secrets.open(endpoint.apiKey) : REDACTED;
   }
 
-  @FieldResolver(() => String, { nullable: true, description: "Standard Webhooks signing secret (whsec_…). Only its owner sees it." })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "Standard Webhooks signing secret (whsec_…). Only its owner sees it.",
+  })
   signingSecret(@Root() endpoint: WebhookEndpointRecord, @Ctx() context: GraphqlContext): string | null {
     return canOpenSecrets(callerOf(context), endpoint.subscriber) ? context.secrets.open(endpoint.signingSecret) : null;
   }
@@ -153,7 +168,10 @@ export class WebhookEndpointResolver {
     return endpoint.failingSince === undefined ? WebhookEndpointStatus.ACTIVE : WebhookEndpointStatus.FAILING;
   }
 
-  @FieldResolver(() => WebhookEndpointDisabledReason, { nullable: true, description: "Why herald disabled the endpoint; null unless DISABLED." })
+  @FieldResolver(() => WebhookEndpointDisabledReason, {
+    nullable: true,
+    description: "Why herald disabled the endpoint; null unless DISABLED.",
+  })
   disabledReason(@Root() endpoint: WebhookEndpointRecord): WebhookEndpointDisabledReason | null {
     switch (endpoint.disabledReason) {
       case "gone":
@@ -165,7 +183,10 @@ export class WebhookEndpointResolver {
     }
   }
 
-  @FieldResolver(() => Float, { nullable: true, description: "Milliseconds since the epoch: deliveries have failed since then without a success." })
+  @FieldResolver(() => Float, {
+    nullable: true,
+    description: "Milliseconds since the epoch: deliveries have failed since then without a success.",
+  })
   failingSince(@Root() endpoint: WebhookEndpointRecord): number | null {
     return endpoint.failingSince ?? null;
   }
@@ -183,10 +204,15 @@ export async function readableEndpoint(context: GraphqlContext, webhookId: strin
  * An endpoint as it stood at `asOf`, folded from its stream: a deleted endpoint is found as of a
  * time before its deletion, and one that did not exist yet is not found.
  */
-async function readableEndpointAsOf(context: GraphqlContext, webhookId: string, asOf: number): Promise<WebhookEndpointRecord> {
+async function readableEndpointAsOf(
+  context: GraphqlContext,
+  webhookId: string,
+  asOf: number,
+): Promise<WebhookEndpointRecord> {
   const caller = callerOf(context);
   const endpoint = isResourceId(webhookId) ? await readWebhookEndpoint(context.store, webhookId, asOf) : undefined;
-  if (!endpoint || endpoint.deleted || !canRead(caller, endpoint.subscriber)) throw new NotFoundError("webhook endpoint not found");
+  if (!endpoint || endpoint.deleted || !canRead(caller, endpoint.subscriber))
+    throw new NotFoundError("webhook endpoint not found");
   return endpoint;
 }
 

@@ -19,7 +19,9 @@ registerEnumType(WebhookEndpointStatus, {
   valuesConfig: {
     FAILING: { description: "Deliveries are still attempted, but have been failing since failingSince." },
     PAUSED: { description: "Paused by its owner or an admin: deliveries wait." },
-    DISABLED: { description: "Disabled by herald (see disabledReason): deliveries wait until the endpoint is resumed." },
+    DISABLED: {
+      description: "Disabled by herald (see disabledReason): deliveries wait until the endpoint is resumed.",
+    },
   },
 });
 
@@ -45,12 +47,17 @@ export class WebhookEndpointType extends Node {
   @Field(() => String) webhookId!: string;
   @Field(() => ChainAddressScalar, { description: "EIP-55 checksummed address of the owner." }) subscriber!: string;
   @Field(() => String) url!: string;
-  @Field(() => Float, { description: `Retries after a failed attempt, a whole number from 0 to ${MAX_RETRIES}.` }) retries!: number;
+  @Field(() => Float, { description: `Retries after a failed attempt, a whole number from 0 to ${MAX_RETRIES}.` })
+  retries!: number;
   @Field(() => Int, { nullable: true, description: RATE_LIMIT_DESCRIPTION }) rateLimit?: number;
   @Field(() => Float, { description: "Milliseconds since the epoch." }) createdAt!: number;
 }
 
-export const WebhookEndpointsConnection = connectionType("WebhookEndpoint", WebhookEndpointType, "WebhookEndpointsConnection");
+export const WebhookEndpointsConnection = connectionType(
+  "WebhookEndpoint",
+  WebhookEndpointType,
+  "WebhookEndpointsConnection",
+);
 
 @ArgsType()
 export class WebhookEndpointsArgs extends ConnectionArgs {
@@ -61,7 +68,11 @@ export class WebhookEndpointsArgs extends ConnectionArgs {
 @InputType("CreateWebhookEndpointInput")
 export class CreateWebhookEndpointInput {
   @Field(() => String, { description: "Absolute http(s) URL, at most 2048 characters." }) url!: string;
-  @Field(() => Float, { nullable: true, description: `A whole number from 0 to ${MAX_RETRIES}; ${DEFAULT_RETRIES} when left out.` }) retries?: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description: `A whole number from 0 to ${MAX_RETRIES}; ${DEFAULT_RETRIES} when left out.`,
+  })
+  retries?: number | null;
   @Field(() => Int, { nullable: true, description: RATE_LIMIT_DESCRIPTION }) rateLimit?: number | null;
 }
 
@@ -69,8 +80,11 @@ export class CreateWebhookEndpointInput {
 export class UpdateWebhookEndpointInput {
   @Field(() => String) webhookId!: string;
   @Field(() => String, { nullable: true }) url?: string | null;
-  @Field(() => Float, { nullable: true, description: `A whole number from 0 to ${MAX_RETRIES}.` }) retries?: number | null;
-  @Field(() => Int, { nullable: true, description: "Omit to keep the endpoint's rate limit; null removes it." }) rateLimit?: number | null;
+  @Field(() => Float, { nullable: true, description: `A whole number from 0 to ${MAX_RETRIES}.` }) retries?:
+    | number
+    | null;
+  @Field(() => Int, { nullable: true, description: "Omit to keep the endpoint's rate limit; null removes it." })
+  rateLimit?: number | null;
 }
 
 /** The input of the commands that only name an endpoint. */

@@ -2,14 +2,18 @@ import { randomUUID } from "node:crypto";
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
-import { findWebhookSubscription, listWebhookSubscriptions, type WebhookSubscriptionRecord } from "../../projections/webhook-subscriptions.js";
+import {
+  findWebhookSubscription,
+  listWebhookSubscriptions,
+  type WebhookSubscriptionRecord,
+} from "../../projections/webhook-subscriptions.js";
 import { readWebhookSubscription } from "../entity-streams.js";
 import type { SubscriptionRequest } from "../webhook-commands.js";
-import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
 import { NotFoundError, refusalError } from "./errors.js";
 import { toGlobalId } from "./global-id.js";
+import { AS_OF_DESCRIPTION, parseTimeArgument } from "./time-argument.js";
 import { readableEndpoint } from "./webhook-endpoint-resolver.js";
 import {
   CreateWebhookSubscriptionInput,
@@ -31,10 +35,14 @@ export class WebhookSubscriptionResolver {
     @Ctx() context: GraphqlContext,
   ): Promise<WebhookSubscriptionRecord> {
     const time = parseTimeArgument("asOf", asOf);
-    return time === undefined ? readableSubscription(context, subscriptionId) : readableSubscriptionAsOf(context, subscriptionId, time);
+    return time === undefined
+      ? readableSubscription(context, subscriptionId)
+      : readableSubscriptionAsOf(context, subscriptionId, time);
   }
 
-  @Query(() => WebhookSubscriptionConnection, { description: "The subscriptions of one of your endpoints, oldest first." })
+  @Query(() => WebhookSubscriptionConnection, {
+    description: "The subscriptions of one of your endpoints, oldest first.",
+  })
   async webhookSubscriptions(
     @Args(() => WebhookSubscriptionsArgs) args: WebhookSubscriptionsArgs,
     @Ctx() context: GraphqlContext,
@@ -42,7 +50,11 @@ export class WebhookSubscriptionResolver {
     const request = pageRequest(args);
     const endpoint = await readableEndpoint(context, args.webhookId);
     const page = await listWebhookSubscriptions(context.db, endpoint.webhookId, request);
-    return toConnection(page, (row) => ({ createdAt: row.createdAt, id: row.subscriptionId }), (row) => row);
+    return toConnection(
+      page,
+      (row) => ({ createdAt: row.createdAt, id: row.subscriptionId }),
+      (row) => row,
+    );
   }
 
   @Mutation(() => CreateWebhookSubscriptionSuccess)
@@ -67,7 +79,11 @@ export class WebhookSubscriptionResolver {
     @Arg("input", () => DeleteWebhookSubscriptionInput) input: DeleteWebhookSubscriptionInput,
     @Ctx() context: GraphqlContext,
   ): Promise<DeleteWebhookSubscriptionSuccess> {
-    await subscriptionCommand(context, { kind: "DeleteWebhookSubscription", webhookId: input.webhookId, subscriptionId: input.subscriptionId });
+    await subscriptionCommand(context, {
+      kind: "DeleteWebhookSubscription",
+      webhookId: input.webhookId,
+      subscriptionId: input.subscriptionId,
+    });
     return { success: true };
   }
 
@@ -78,22 +94,38 @@ export class WebhookSubscriptionResolver {
 }
 
 /** A subscription the caller may read; anyone else's answers NOT_FOUND. */
-export async function readableSubscription(context: GraphqlContext, subscriptionId: string): Promise<WebhookSubscriptionRecord> {
+export async function readableSubscription(
+  context: GraphqlContext,
+  subscriptionId: string,
+): Promise<WebhookSubscriptionRecord> {
   const caller = callerOf(context);
-  const subscription = isResourceId(subscriptionId) ? await findWebhookSubscription(context.db, subscriptionId) : undefined;
-  if (!subscription || !canRead(caller, subscription.subscriber)) throw new NotFoundError("webhook subscription not found");
+  const subscription = isResourceId(subscriptionId)
+    ? await findWebhookSubscription(context.db, subscriptionId)
+    : undefined;
+  if (!subscription || !canRead(caller, subscription.subscriber))
+    throw new NotFoundError("webhook subscription not found");
   return subscription;
 }
 
 /** A subscription as it stood at `asOf`, folded from its stream. */
-async function readableSubscriptionAsOf(context: GraphqlContext, subscriptionId: string, asOf: number): Promise<WebhookSubscriptionRecord> {
+async function readableSubscriptionAsOf(
+  context: GraphqlContext,
+  subscriptionId: string,
+  asOf: number,
+): Promise<WebhookSubscriptionRecord> {
   const caller = callerOf(context);
-  const subscription = isResourceId(subscriptionId) ? await readWebhookSubscription(context.store, subscriptionId, asOf) : undefined;
-  if (!subscription || subscription.deleted || !canRead(caller, subscription.subscriber)) throw new NotFoundError("webhook subscription not found");
+  const subscription = isResourceId(subscriptionId)
+    ? await readWebhookSubscription(context.store, subscriptionId, asOf)
+    : undefined;
+  if (!subscription || subscription.deleted || !canRead(caller, subscription.subscriber))
+    throw new NotFoundError("webhook subscription not found");
   return subscription;
 }
 
-async function subscriptionCommand(context: GraphqlContext, request: SubscriptionRequest): Promise<WebhookSubscriptionRecord> {
+async function subscriptionCommand(
+  context: GraphqlContext,
+  request: SubscriptionRequest,
+): Promise<WebhookSubscriptionRecord> {
   const outcome = await context.commands.subscription(callerOf(context), request);
   if (!outcome.ok) throw refusalError(outcome.error);
   return outcome.state;

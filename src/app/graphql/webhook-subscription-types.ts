@@ -12,7 +12,8 @@ export class WebhookSubscriptionType extends Node {
   @Field(() => String) webhookId!: string;
   @Field(() => String, { description: "The transaction event type, e.g. asset-link." }) type!: string;
   @Field(() => [String]) actions!: string[];
-  @Field(() => CollectionIdScalar, { description: "<chainId>:<chainType>:<address>, lower case." }) collectionId!: string;
+  @Field(() => CollectionIdScalar, { description: "<chainId>:<chainType>:<address>, lower case." })
+  collectionId!: string;
   @Field(() => Float, { description: "Milliseconds since the epoch." }) createdAt!: number;
 }
 

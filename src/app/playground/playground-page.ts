@@ -11,7 +11,13 @@ export const PLAYGROUND_CSP = appPagePolicy({ styleSrc: "'self' 'unsafe-inline'"
 /** The HTML that loads the IDE, with herald's settings for it. */
 export function playgroundPage(settings: PlaygroundSettings, assets: BrowserBundle, assetsPath: string): string {
   return appPage(
-    { title: "herald GraphQL", rootId: "playground", settingsElementId: SETTINGS_ELEMENT_ID, settings, noscript: "The GraphQL IDE needs JavaScript. Without it, POST GraphQL requests to this URL." },
+    {
+      title: "herald GraphQL",
+      rootId: "playground",
+      settingsElementId: SETTINGS_ELEMENT_ID,
+      settings,
+      noscript: "The GraphQL IDE needs JavaScript. Without it, POST GraphQL requests to this URL.",
+    },
     assets,
     assetsPath,
   );

@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { PlaygroundSettings } from "./client/playground-settings.js";
 import { browserBundle } from "../web/browser-bundle.js";
 import { prefersHtml } from "../web/content-negotiation.js";
 import { registerBundleFiles, sendPage } from "../web/page-routes.js";
+import type { PlaygroundSettings } from "./client/playground-settings.js";
 import { PLAYGROUND_CSP, playgroundPage } from "./playground-page.js";
 
 export interface PlaygroundOptions {
@@ -21,7 +21,10 @@ export interface PlaygroundOptions {
  */
 const PREFERS_HTML = "prefersHtml";
 
-const playgroundBundle = browserBundle({ title: "GraphQL IDE", entry: fileURLToPath(new URL("./client/main.tsx", import.meta.url)) });
+const playgroundBundle = browserBundle({
+  title: "GraphQL IDE",
+  entry: fileURLToPath(new URL("./client/main.tsx", import.meta.url)),
+});
 
 /**
  * Serves GraphiQL at the GraphQL endpoint to browsers (`GET` with `accept: text/html`); everything
@@ -49,7 +52,8 @@ export function registerPlayground(http: FastifyInstance, options: PlaygroundOpt
     method: "GET",
     url: options.path,
     constraints: { [PREFERS_HTML]: "yes" },
-    handler: async (_request, reply) => sendPage(reply, playgroundPage(settings, await playgroundBundle(logger), assetsPath), PLAYGROUND_CSP),
+    handler: async (_request, reply) =>
+      sendPage(reply, playgroundPage(settings, await playgroundBundle(logger), assetsPath), PLAYGROUND_CSP),
   });
 
   registerBundleFiles(http, assetsPath, playgroundBundle, logger);

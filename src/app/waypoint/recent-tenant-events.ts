@@ -36,7 +36,8 @@ export class RecentTenantEvents {
     }
     if (seen.event.group_id) {
       const newest = this.#groupNamers.get(seen.event.wallet_id);
-      if (!newest || comparePositions(newest.position, seen.position) < 0) this.#groupNamers.set(seen.event.wallet_id, seen);
+      if (!newest || comparePositions(newest.position, seen.position) < 0)
+        this.#groupNamers.set(seen.event.wallet_id, seen);
     }
     this.evict(now);
   }

@@ -26,10 +26,18 @@ export class WaiterCap {
   acquire(scope: TenantScope, address: string): WaiterSlot {
     const key = scopeKey(scope);
     if ((this.#byKey.get(key) ?? 0) >= this.limits.perKey) {
-      return { ok: false, code: "SSE_WAITERS_PER_KEY", detail: `this key already holds ${this.limits.perKey} open waits; close one first` };
+      return {
+        ok: false,
+        code: "SSE_WAITERS_PER_KEY",
+        detail: `this key already holds ${this.limits.perKey} open waits; close one first`,
+      };
     }
     if ((this.#byAddress.get(address) ?? 0) >= this.limits.perAddress) {
-      return { ok: false, code: "SSE_WAITERS_PER_ADDRESS", detail: `this address already holds ${this.limits.perAddress} open waits; close one first` };
+      return {
+        ok: false,
+        code: "SSE_WAITERS_PER_ADDRESS",
+        detail: `this address already holds ${this.limits.perAddress} open waits; close one first`,
+      };
     }
     add(this.#byKey, key, 1);
     add(this.#byAddress, address, 1);

@@ -10,7 +10,13 @@ import {
 } from "../../adapters/eventstore/event-store.js";
 import { comparePositions, formatPosition } from "../../adapters/eventstore/position.js";
 import { type TenantEventReceived, tenantEventText } from "../../domain/ingest-events.js";
-import { eventAnswersWait, eventInScope, inWaitedGroup, waitKeyOfEvent, waitKeyOfWait } from "../../domain/waypoint-matching.js";
+import {
+  eventAnswersWait,
+  eventInScope,
+  inWaitedGroup,
+  waitKeyOfEvent,
+  waitKeyOfWait,
+} from "../../domain/waypoint-matching.js";
 import { RecentTenantEvents } from "./recent-tenant-events.js";
 import type { SeenTenantEvent, Waiter } from "./waiter.js";
 import { WaiterIndex } from "./waiter-index.js";

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from "fastify";
 import { staticKeyMatches } from "../../adapters/auth/static-key.js";
 import { tenantKeyRole, verifyTenantToken } from "../../adapters/auth/tenant-token.js";
-import { parsePosition } from "../../adapters/eventstore/position.js";
 import type { Position } from "../../adapters/eventstore/event-store.js";
-import { type TenantScope, type WaypointWait, mayWaitOn } from "../../domain/waypoint-matching.js";
+import { parsePosition } from "../../adapters/eventstore/position.js";
+import { mayWaitOn, type TenantScope, type WaypointWait } from "../../domain/waypoint-matching.js";
 
 /**
  * A refused SSE request: answered with JSON before any stream opens. The body has FastAPI's
@@ -49,7 +49,10 @@ export type WaypointParams = Record<"wallet_id" | "topic" | "field" | "field_id"
 const DEFAULT_LOOK_BACK_S = 60;
 
 /** Checks the key, then the path and query; throws WaypointRequestError. */
-export async function parseWaypointRequest(request: FastifyRequest<{ Params: WaypointParams }>, rules: WaypointRequestRules): Promise<WaypointRequest> {
+export async function parseWaypointRequest(
+  request: FastifyRequest<{ Params: WaypointParams }>,
+  rules: WaypointRequestRules,
+): Promise<WaypointRequest> {
   const scope = tenantScope(request.headers["x-api-key"], rules);
   const { wallet_id: walletId, topic, field, field_id: fieldId, desired_state: desiredState } = request.params;
   const query = request.query as Record<string, unknown>;
@@ -61,13 +64,22 @@ export async function parseWaypointRequest(request: FastifyRequest<{ Params: Way
     throw new WaypointRequestError(
       403,
       "FORBIDDEN_WALLET",
-      permission.reason === "foreign-wallet" ? "this key may only wait on its own wallet" : "this wallet belongs to another group",
+      permission.reason === "foreign-wallet"
+        ? "this key may only wait on its own wallet"
+        : "this wallet belongs to another group",
     );
   }
   const groupId = lastValue(query.group_id);
   const lastEventIdHeader = request.headers["last-event-id"];
   return {
-    wait: { walletId, topic, field, fieldId, desiredState, ...(typeof groupId === "string" && groupId !== "" ? { groupId } : {}) },
+    wait: {
+      walletId,
+      topic,
+      field,
+      fieldId,
+      desiredState,
+      ...(typeof groupId === "string" && groupId !== "" ? { groupId } : {}),
+    },
     scope,
     lookBackS,
     lastEventId: typeof lastEventIdHeader === "string" ? parsePosition(lastEventIdHeader.trim()) : undefined,
@@ -76,16 +88,36 @@ export async function parseWaypointRequest(request: FastifyRequest<{ Params: Way
 
 function tenantScope(header: string | string[] | undefined, rules: WaypointRequestRules): TenantScope {
   const apiKey = typeof header === "string" ? header : undefined;
-  if (!apiKey) throw new WaypointRequestError(403, "TENANT_KEY_REFUSED", "Not authenticated: send x-api-key: tenant.<jwt> or tenant-admin.<key>", { reason: "missing" });
+  if (!apiKey)
+    throw new WaypointRequestError(
+      403,
+      "TENANT_KEY_REFUSED",
+      "Not authenticated: send x-api-key: tenant.<jwt> or tenant-admin.<key>",
+      { reason: "missing" },
+    );
   const role = tenantKeyRole(apiKey);
   if (role === undefined) {
-    throw new WaypointRequestError(401, "TENANT_KEY_REFUSED", "x-api-key names no role: tenant.<jwt> or tenant-admin.<key>", { reason: "unknown-role" });
+    throw new WaypointRequestError(
+      401,
+      "TENANT_KEY_REFUSED",
+      "x-api-key names no role: tenant.<jwt> or tenant-admin.<key>",
+      { reason: "unknown-role" },
+    );
   }
-  if (role === "tenant-admin" && rules.tenantAdminApiKey !== undefined && staticKeyMatches(apiKey.slice(role.length + 1), rules.tenantAdminApiKey)) {
+  if (
+    role === "tenant-admin" &&
+    rules.tenantAdminApiKey !== undefined &&
+    staticKeyMatches(apiKey.slice(role.length + 1), rules.tenantAdminApiKey)
+  ) {
     return { kind: "tenant-admin-key" };
   }
   if (!rules.tenantJwtSecret) {
-    throw new WaypointRequestError(403, "TENANT_KEY_REFUSED", "tenant tokens are not configured on this server (HERALD_TENANT_JWT_SECRET)", { reason: "not-configured" });
+    throw new WaypointRequestError(
+      403,
+      "TENANT_KEY_REFUSED",
+      "tenant tokens are not configured on this server (HERALD_TENANT_JWT_SECRET)",
+      { reason: "not-configured" },
+    );
   }
   const check = verifyTenantToken(rules.tenantJwtSecret, apiKey);
   if (check.ok) return check.scope;
@@ -118,7 +150,12 @@ function lookBack(raw: unknown, maxS: number): number {
   if (!/^[+-]?\d+$/.test(text)) {
     throw new WaypointRequestError(422, "INVALID_LOOK_BACK", "look_back must be a whole number of seconds", {
       detail: [
-        { type: "int_parsing", loc: ["query", "look_back"], msg: "Input should be a valid integer, unable to parse string as an integer", input: raw },
+        {
+          type: "int_parsing",
+          loc: ["query", "look_back"],
+          msg: "Input should be a valid integer, unable to parse string as an integer",
+          input: raw,
+        },
       ],
       max_look_back: maxS,
     });

@@ -1,10 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { formatPosition } from "../../adapters/eventstore/position.js";
-import { SseStream, pingComment } from "./sse-stream.js";
+import { pingComment, SseStream } from "./sse-stream.js";
 import type { Waiter } from "./waiter.js";
 import { WaiterCap, type WaiterCapLimits } from "./waiter-cap.js";
 import type { WaypointMatcher } from "./waypoint-matcher.js";
-import { type WaypointParams, type WaypointRequest, WaypointRequestError, parseWaypointRequest } from "./waypoint-request.js";
+import {
+  parseWaypointRequest,
+  type WaypointParams,
+  type WaypointRequest,
+  WaypointRequestError,
+} from "./waypoint-request.js";
 
 /** How an SSE request ended: refused before a stream opened, or how its stream closed. */
 export type WaypointOutcome = "refused" | "already-answered" | "match" | "timeout" | "disconnect" | "shutdown";
@@ -53,7 +58,8 @@ export function registerWaypointRoutes(http: FastifyInstance, options: WaypointR
       options.count("already-answered");
       return reply.status(204).send();
     }
-    if (options.matcher.stopping) return reply.status(503).send({ error: "herald is shutting down", code: "WAYPOINT_STOPPING" });
+    if (options.matcher.stopping)
+      return reply.status(503).send({ error: "herald is shutting down", code: "WAYPOINT_STOPPING" });
     const slot = cap.acquire(parsed.scope, request.ip);
     if (!slot.ok) {
       options.count("refused");
@@ -66,7 +72,13 @@ export function registerWaypointRoutes(http: FastifyInstance, options: WaypointR
   for (const prefix of PREFIXES) http.get(`${prefix}${PATH}`, { exposeHeadRoute: false }, handler);
 }
 
-function openStream(request: FastifyRequest, reply: FastifyReply, parsed: WaypointRequest, options: WaypointRoutesOptions, release: () => void): void {
+function openStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  parsed: WaypointRequest,
+  options: WaypointRoutesOptions,
+  release: () => void,
+): void {
   const stream = new SseStream(reply.raw);
   let cancel = () => {};
   let timeout: NodeJS.Timeout | undefined;

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { promisify } from "node:util";
-import { brotliCompress, constants as zlib, gzip } from "node:zlib";
+import { brotliCompress, gzip, constants as zlib } from "node:zlib";
 import { build } from "esbuild";
 import type { Logger } from "pino";
 
@@ -43,7 +43,9 @@ export function browserBundle(source: BrowserBundleSource): (logger: Logger) => 
   return (logger) => {
     bundled ??= bundle(source.entry).then(
       (assets) => {
-        const sizes = Object.fromEntries([...assets.files].map(([name, file]) => [name, { bytes: file.identity.length, brotli: file.brotli.length }]));
+        const sizes = Object.fromEntries(
+          [...assets.files].map(([name, file]) => [name, { bytes: file.identity.length, brotli: file.brotli.length }]),
+        );
         logger.info({ buildMs: assets.buildMs, sizes }, `${source.title} bundled`);
         return assets;
       },

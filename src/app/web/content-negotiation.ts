@@ -24,7 +24,9 @@ export function prefersHtml(accept: string | undefined): boolean {
   const html = entries.findIndex((entry) => entry.name === "text/html");
   const htmlEntry = entries[html];
   if (!htmlEntry || htmlEntry.q <= 0) return false;
-  return entries.every((entry, index) => !JSON_TYPES.has(entry.name) || entry.q < htmlEntry.q || (entry.q === htmlEntry.q && html < index));
+  return entries.every(
+    (entry, index) => !JSON_TYPES.has(entry.name) || entry.q < htmlEntry.q || (entry.q === htmlEntry.q && html < index),
+  );
 }
 
 export type ContentEncoding = "br" | "gzip" | "identity";

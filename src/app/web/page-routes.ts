@@ -15,7 +15,12 @@ export function sendPage(reply: FastifyReply, html: string, contentSecurityPolic
 }
 
 /** Serves a bundle's files at `<assetsPath>/<name>`, brotli or gzip when the browser takes them. */
-export function registerBundleFiles(http: FastifyInstance, assetsPath: string, load: (logger: Logger) => Promise<BrowserBundle>, logger: Logger): void {
+export function registerBundleFiles(
+  http: FastifyInstance,
+  assetsPath: string,
+  load: (logger: Logger) => Promise<BrowserBundle>,
+  logger: Logger,
+): void {
   http.get<{ Params: { file: string } }>(`${assetsPath}/:file`, async (request, reply) => {
     const file = (await load(logger)).files.get(request.params.file);
     if (!file) return reply.callNotFound();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSiweToken, SiweTokenVerifier } from "../../../src/adapters/auth/siwe-token.js";
-import { bearerToken, newAccount, siweMessage, signedToken } from "../../support/siwe.js";
+import { bearerToken, newAccount, signedToken, siweMessage } from "../../support/siwe.js";
 
 const domain = "herald.test";
 const verifier = () => new SiweTokenVerifier({ domain, maxTtlS: 86_400 });
@@ -14,10 +14,22 @@ describe("SiweTokenVerifier", () => {
   });
 
   it.each([
-    ["expired", { issuedAt: new Date(Date.now() - 2 * hour), expirationTime: new Date(Date.now() - hour) }, "expirationTime has passed"],
+    [
+      "expired",
+      { issuedAt: new Date(Date.now() - 2 * hour), expirationTime: new Date(Date.now() - hour) },
+      "expirationTime has passed",
+    ],
     ["without expirationTime", { expirationTime: undefined }, "expirationTime is required"],
-    ["living longer than the maximum", { expirationTime: new Date(Date.now() + 25 * hour) }, "more than 86400 s after issuedAt"],
-    ["issued in the future", { issuedAt: new Date(Date.now() + hour), expirationTime: new Date(Date.now() + 2 * hour) }, "issuedAt is in the future"],
+    [
+      "living longer than the maximum",
+      { expirationTime: new Date(Date.now() + 25 * hour) },
+      "more than 86400 s after issuedAt",
+    ],
+    [
+      "issued in the future",
+      { issuedAt: new Date(Date.now() + hour), expirationTime: new Date(Date.now() + 2 * hour) },
+      "issuedAt is in the future",
+    ],
     ["not yet valid", { notBefore: new Date(Date.now() + 60_000) }, "notBefore has not passed yet"],
   ])("refuses a token %s, saying which check failed", async (_name, fields, reason) => {
     const result = await verifier().verify(await signedToken(newAccount(), domain, fields));
@@ -66,12 +78,15 @@ describe("SiweTokenVerifier", () => {
     });
   });
 
-  it.each(["", "garbage", "a.b.c", `${Buffer.from("not siwe").toString("base64url")}.0x${"ab".repeat(65)}`, "x".repeat(10_000)])(
-    "refuses a malformed token %#",
-    async (token) => {
-      expect(await verifier().verify(token)).toMatchObject({ ok: false });
-    },
-  );
+  it.each([
+    "",
+    "garbage",
+    "a.b.c",
+    `${Buffer.from("not siwe").toString("base64url")}.0x${"ab".repeat(65)}`,
+    "x".repeat(10_000),
+  ])("refuses a malformed token %#", async (token) => {
+    expect(await verifier().verify(token)).toMatchObject({ ok: false });
+  });
 
   it("caches a verified token until it expires", async () => {
     let now = Date.now();
@@ -83,7 +98,10 @@ describe("SiweTokenVerifier", () => {
     // A hundred signature recoveries take several hundred ms; a hundred cache hits well under one.
     expect(performance.now() - started).toBeLessThan(100);
     now += 61_000;
-    expect(await clocked.verify(token)).toEqual({ ok: false, reason: expect.stringContaining("expirationTime has passed") });
+    expect(await clocked.verify(token)).toEqual({
+      ok: false,
+      reason: expect.stringContaining("expirationTime has passed"),
+    });
   });
 });
 

@@ -12,14 +12,24 @@ const forge = (kind: string, header: unknown, claims: unknown, secret = SECRET) 
 
 describe("tenant tokens", () => {
   it("given a tenant key made with the secret, when verified, then it scopes to its wallet (and group)", () => {
-    const key = createTenantToken(SECRET, { kind: "tenant", walletId: "w-1", groupId: "acme" }, { ttlS: 60, nowS: NOW });
+    const key = createTenantToken(
+      SECRET,
+      { kind: "tenant", walletId: "w-1", groupId: "acme" },
+      { ttlS: 60, nowS: NOW },
+    );
     expect(key.startsWith("tenant.")).toBe(true);
-    expect(verifyTenantToken(SECRET, key, NOW)).toEqual({ ok: true, scope: { kind: "tenant", walletId: "w-1", groupId: "acme" } });
+    expect(verifyTenantToken(SECRET, key, NOW)).toEqual({
+      ok: true,
+      scope: { kind: "tenant", walletId: "w-1", groupId: "acme" },
+    });
   });
 
   it("given a tenant-admin key, when verified, then it scopes to its group", () => {
     const key = createTenantToken(SECRET, { kind: "tenant-admin", groupId: "acme" }, { nowS: NOW });
-    expect(verifyTenantToken(SECRET, key, NOW + 10 ** 6)).toEqual({ ok: true, scope: { kind: "tenant-admin", groupId: "acme" } });
+    expect(verifyTenantToken(SECRET, key, NOW + 10 ** 6)).toEqual({
+      ok: true,
+      scope: { kind: "tenant-admin", groupId: "acme" },
+    });
   });
 
   it("given an expired key, when verified, then it is refused as expired", () => {
@@ -31,13 +41,23 @@ describe("tenant tokens", () => {
   it("given a key signed with another secret or altered, when verified, then the signature fails", () => {
     const key = createTenantToken("other", { kind: "tenant", walletId: "w-1" }, { nowS: NOW });
     expect(verifyTenantToken(SECRET, key, NOW)).toEqual({ ok: false, problem: "bad-signature" });
-    const [kind, header, , signature] = createTenantToken(SECRET, { kind: "tenant", walletId: "w-1" }, { nowS: NOW }).split(".");
-    expect(verifyTenantToken(SECRET, `${kind}.${header}.${b64({ wallet_id: "w-2" })}.${signature}`, NOW)).toEqual({ ok: false, problem: "bad-signature" });
+    const [kind, header, , signature] = createTenantToken(
+      SECRET,
+      { kind: "tenant", walletId: "w-1" },
+      { nowS: NOW },
+    ).split(".");
+    expect(verifyTenantToken(SECRET, `${kind}.${header}.${b64({ wallet_id: "w-2" })}.${signature}`, NOW)).toEqual({
+      ok: false,
+      problem: "bad-signature",
+    });
   });
 
   it("given a tenant key presented as tenant-admin, when verified, then it lacks the group claim", () => {
     const key = createTenantToken(SECRET, { kind: "tenant", walletId: "w-1" }, { nowS: NOW });
-    expect(verifyTenantToken(SECRET, key.replace(/^tenant\./, "tenant-admin."), NOW)).toEqual({ ok: false, problem: "missing-claim" });
+    expect(verifyTenantToken(SECRET, key.replace(/^tenant\./, "tenant-admin."), NOW)).toEqual({
+      ok: false,
+      problem: "missing-claim",
+    });
   });
 
   it.each([
@@ -55,16 +75,25 @@ describe("tenant tokens", () => {
   });
 
   it("given a correctly signed key without a wallet_id, then it is refused", () => {
-    expect(verifyTenantToken(SECRET, forge("tenant", { alg: "HS256" }, { group_id: "acme" }), NOW)).toEqual({ ok: false, problem: "missing-claim" });
+    expect(verifyTenantToken(SECRET, forge("tenant", { alg: "HS256" }, { group_id: "acme" }), NOW)).toEqual({
+      ok: false,
+      problem: "missing-claim",
+    });
   });
 
   it("given a key not valid yet (nbf) or with a non-numeric exp, then it is refused", () => {
-    expect(verifyTenantToken(SECRET, forge("tenant", { alg: "HS256" }, { wallet_id: "w", nbf: NOW + 5 }), NOW)).toEqual({ ok: false, problem: "not-yet-valid" });
-    expect(verifyTenantToken(SECRET, forge("tenant", { alg: "HS256" }, { wallet_id: "w", exp: "never" }), NOW)).toEqual({ ok: false, problem: "expired" });
+    expect(verifyTenantToken(SECRET, forge("tenant", { alg: "HS256" }, { wallet_id: "w", nbf: NOW + 5 }), NOW)).toEqual(
+      { ok: false, problem: "not-yet-valid" },
+    );
+    expect(verifyTenantToken(SECRET, forge("tenant", { alg: "HS256" }, { wallet_id: "w", exp: "never" }), NOW)).toEqual(
+      { ok: false, problem: "expired" },
+    );
   });
 
   it("is interoperable: a key made by any HS256 library verifies", () => {
-    expect(verifyTenantToken(SECRET, forge("tenant", { alg: "HS256", typ: "JWT" }, { wallet_id: "w", exp: NOW + 1 }), NOW)).toEqual({
+    expect(
+      verifyTenantToken(SECRET, forge("tenant", { alg: "HS256", typ: "JWT" }, { wallet_id: "w", exp: NOW + 1 }), NOW),
+    ).toEqual({
       ok: true,
       scope: { kind: "tenant", walletId: "w" },
     });

@@ -20,7 +20,9 @@ describe("openPglites", () => {
     expect(existsSync(`${b}.partial`)).toBe(false);
     await sql`create table only_in_a (n int)`.execute(first.db);
     await sql`insert into only_in_a values (1)`.execute(first.db);
-    const inB = await sql<{ n: number }>`select count(*)::int as n from pg_tables where tablename = 'only_in_a'`.execute(second.db);
+    const inB = await sql<{
+      n: number;
+    }>`select count(*)::int as n from pg_tables where tablename = 'only_in_a'`.execute(second.db);
     expect(inB.rows[0]?.n).toBe(0);
     await first.close();
     await second.close();

@@ -3,12 +3,21 @@ import { openPostgres } from "../../../src/adapters/db/database.js";
 import { migrate } from "../../../src/adapters/db/migrations.js";
 import { AppendBatcher } from "../../../src/adapters/eventstore/append-batcher.js";
 import { isPermanentAppendError } from "../../../src/adapters/eventstore/append-errors.js";
-import { AppendManyIncompleteError, type AppendOutcome, type AppendRequest, type EventStore } from "../../../src/adapters/eventstore/event-store.js";
+import {
+  AppendManyIncompleteError,
+  type AppendOutcome,
+  type AppendRequest,
+  type EventStore,
+} from "../../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
 import { createTestDatabase } from "../../support/test-database.js";
 
 const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "2026-11-24T00:00:00.000Z" };
-const request = (stream: string) => ({ stream, events: [{ type: "A", data: {}, metadata }], expectedRevision: "any" as const });
+const request = (stream: string) => ({
+  stream,
+  events: [{ type: "A", data: {}, metadata }],
+  expectedRevision: "any" as const,
+});
 
 it("when appendMany stops part way, the appends that were written resolve; only the others reject", async () => {
   const written: AppendOutcome = { ok: true, result: { nextRevision: 0n, position: { commit: 1n, prepare: 1n } } };
@@ -24,7 +33,10 @@ it("when appendMany stops part way, the appends that were written resolve; only 
   expect(second).toMatchObject({ status: "rejected", reason: { code: "APPEND_MANY_INCOMPLETE" } });
 });
 
-const written = (revision: bigint): AppendOutcome => ({ ok: true, result: { nextRevision: revision, position: { commit: 1n, prepare: revision } } });
+const written = (revision: bigint): AppendOutcome => ({
+  ok: true,
+  result: { nextRevision: revision, position: { commit: 1n, prepare: revision } },
+});
 
 it("isolates a request the store refuses for good: the batch is halved until it is alone, the others are written", async () => {
   const refused = Object.assign(new Error("invalid byte sequence"), { code: "22021" });
@@ -39,11 +51,22 @@ it("isolates a request the store refuses for good: the batch is halved until it 
   const batcher = new AppendBatcher(store);
   const streams = ["a", "b", "bad", "c", "d"];
   const settled = await Promise.allSettled(streams.map((stream) => batcher.append(request(stream))));
-  expect(settled.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+  expect(settled.map((result) => result.status)).toEqual([
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+    "fulfilled",
+    "fulfilled",
+  ]);
   expect((settled[2] as PromiseRejectedResult).reason).toBe(refused);
   expect(calls[0]).toEqual(streams);
   // Every request was written exactly once.
-  expect(calls.filter((call) => !call.includes("bad")).flat().sort()).toEqual(["a", "b", "c", "d"]);
+  expect(
+    calls
+      .filter((call) => !call.includes("bad"))
+      .flat()
+      .sort(),
+  ).toEqual(["a", "b", "c", "d"]);
 });
 
 it("keeps two batches in flight, holding back a request whose stream is in one of them until it is written", async () => {
@@ -51,7 +74,10 @@ it("keeps two batches in flight, holding back a request whose stream is in one o
   const store = {
     appendMany: (requests: readonly AppendRequest[]) =>
       new Promise<AppendOutcome[]>((resolve) => {
-        calls.push({ streams: requests.map((entry) => entry.stream), release: () => resolve(requests.map(() => written(0n))) });
+        calls.push({
+          streams: requests.map((entry) => entry.stream),
+          release: () => resolve(requests.map(() => written(0n))),
+        });
       }),
   } as unknown as EventStore;
   const batcher = new AppendBatcher(store);
@@ -82,8 +108,16 @@ it("on PostgreSQL, writes the rest of a shared batch when the store refuses one 
     const store = await createPostgresEventStore(database);
     const batcher = new AppendBatcher(store);
     // jsonb holds no NUL character: PostgreSQL refuses that request for good (SQLSTATE 22P05).
-    const nul = { stream: "nul", events: [{ type: "A", data: { text: "a\u0000b" }, metadata }], expectedRevision: "no_stream" as const };
-    const settled = await Promise.allSettled([batcher.append(request("a")), batcher.append(nul), batcher.append(request("b"))]);
+    const nul = {
+      stream: "nul",
+      events: [{ type: "A", data: { text: "a\u0000b" }, metadata }],
+      expectedRevision: "no_stream" as const,
+    };
+    const settled = await Promise.allSettled([
+      batcher.append(request("a")),
+      batcher.append(nul),
+      batcher.append(request("b")),
+    ]);
     expect(settled.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect(isPermanentAppendError((settled[1] as PromiseRejectedResult).reason)).toBe(true);
     for (const stream of ["a", "b"]) expect(await store.readStream(stream)).toHaveLength(1);

@@ -29,7 +29,9 @@ describe("isPermanentAppendError", () => {
   });
 
   it("calls 54001 (stack depth exceeded) permanent", async () => {
-    const error = await errorOf(() => server.client.query(`select $1::jsonb`, [`${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`]));
+    const error = await errorOf(() =>
+      server.client.query(`select $1::jsonb`, [`${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`]),
+    );
     expect((error as { code?: string }).code).toMatch(/^54/);
     expect(isPermanentAppendError(error)).toBe(true);
   });
@@ -56,7 +58,9 @@ describe("isPermanentAppendError", () => {
     const terminated = errorOf(() => victim.query("select pg_sleep(30)"));
     // Terminated mid-query, so that the query itself gets the server's 57P01.
     for (let tries = 0; tries < 200; tries++) {
-      const active = await server.client.query("select 1 from pg_stat_activity where pid = $1 and state = 'active'", [rows[0]!.pid]);
+      const active = await server.client.query("select 1 from pg_stat_activity where pid = $1 and state = 'active'", [
+        rows[0]!.pid,
+      ]);
       if (active.rowCount === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -66,7 +70,9 @@ describe("isPermanentAppendError", () => {
     expect(isPermanentAppendError(error)).toBe(false);
     await victim.end().catch(() => {});
 
-    const refused = await errorOf(() => new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:1/postgres" }).connect());
+    const refused = await errorOf(() =>
+      new pg.Client({ connectionString: "postgres://postgres@127.0.0.1:1/postgres" }).connect(),
+    );
     expect(isPermanentAppendError(refused)).toBe(false);
     expect(isPermanentAppendError(new EventStoreUnavailableError("EventStoreDB: unavailable"))).toBe(false);
   });

@@ -84,7 +84,9 @@ describe("EventStoreDB adapter against the protocol test server", () => {
     await readUntil(100);
     await subscription.close();
 
-    expect(received.map((event) => (event.data as { index: number }).index)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(received.map((event) => (event.data as { index: number }).index)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     expect(new Set(received.map((event) => event.id)).size).toBe(100);
     expect(transientErrors.length).toBeGreaterThan(0);
     // It resumed from where it was, not from the start (the adapter's duplicate guard is not what saved it).
@@ -100,7 +102,9 @@ describe("EventStoreDB adapter against the protocol test server", () => {
     try {
       const stream = `legacy-${Date.now()}`;
       await legacyStore.append(stream, [{ type: "A", data: {}, metadata }], "no_stream");
-      const error = await legacyStore.append(stream, [{ type: "A", data: {}, metadata }], "no_stream").catch((e: unknown) => e);
+      const error = await legacyStore
+        .append(stream, [{ type: "A", data: {}, metadata }], "no_stream")
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "WRONG_EXPECTED_VERSION", actual: 0n });
       expect(await legacyStore.readStream(stream)).toHaveLength(1);
     } finally {

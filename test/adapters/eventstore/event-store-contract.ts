@@ -121,7 +121,10 @@ export function describeEventStoreContract(
 
     it("lets exactly one of two racing no_stream appends win", async () => {
       const name = stream();
-      const outcomes = await Promise.allSettled([store.append(name, events(1), "no_stream"), store.append(name, events(1), "no_stream")]);
+      const outcomes = await Promise.allSettled([
+        store.append(name, events(1), "no_stream"),
+        store.append(name, events(1), "no_stream"),
+      ]);
       expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
       const rejected = outcomes.find((outcome) => outcome.status === "rejected");
       expect((rejected as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
@@ -167,14 +170,22 @@ export function describeEventStoreContract(
     });
 
     it("runs concurrent batches over the same streams in opposite orders to the end (no deadlock, no lost revision)", async () => {
-      const names = Array.from({ length: 6 }, (_, index) => (index === 0 ? stream(`n${index}`) : `${prefix}-n${index}`));
+      const names = Array.from({ length: 6 }, (_, index) =>
+        index === 0 ? stream(`n${index}`) : `${prefix}-n${index}`,
+      );
       const batches = Array.from({ length: 12 }, (_, batch) =>
-        (batch % 2 === 0 ? names : [...names].reverse()).map((name) => ({ stream: name, events: events(2), expectedRevision: "any" as const })),
+        (batch % 2 === 0 ? names : [...names].reverse()).map((name) => ({
+          stream: name,
+          events: events(2),
+          expectedRevision: "any" as const,
+        })),
       );
       const outcomes = await Promise.all(batches.map((requests) => store.appendMany(requests)));
       expect(outcomes.flat().every((outcome) => outcome.ok)).toBe(true);
       for (const name of names) {
-        expect((await store.readStream(name)).map((event) => event.revision)).toEqual(Array.from({ length: 24 }, (_, index) => BigInt(index)));
+        expect((await store.readStream(name)).map((event) => event.revision)).toEqual(
+          Array.from({ length: 24 }, (_, index) => BigInt(index)),
+        );
       }
     });
 
@@ -184,12 +195,18 @@ export function describeEventStoreContract(
       const missingFence = `${prefix}-missing-fence`;
       await store.append(fence, events(1), "no_stream");
       const request = { stream: target, events: events(1), expectedRevision: "no_stream" as const };
-      const moved = await store.appendMany([request], { fence: { stream: fence, expectedRevision: 5n } }).catch((e: unknown) => e);
+      const moved = await store
+        .appendMany([request], { fence: { stream: fence, expectedRevision: 5n } })
+        .catch((e: unknown) => e);
       expect(moved).toBeInstanceOf(FenceMovedError);
       expect(moved).toMatchObject({ stream: fence, expected: 5n, actual: 0n });
-      const created = await store.appendMany([request], { fence: { stream: fence, expectedRevision: "no_stream" } }).catch((e: unknown) => e);
+      const created = await store
+        .appendMany([request], { fence: { stream: fence, expectedRevision: "no_stream" } })
+        .catch((e: unknown) => e);
       expect(created).toMatchObject({ code: "FENCE_MOVED", actual: 0n });
-      const missing = await store.appendMany([request], { fence: { stream: missingFence, expectedRevision: 0n } }).catch((e: unknown) => e);
+      const missing = await store
+        .appendMany([request], { fence: { stream: missingFence, expectedRevision: 0n } })
+        .catch((e: unknown) => e);
       expect(missing).toMatchObject({ code: "FENCE_MOVED", actual: "no_stream" });
       expect(await store.readStream(target)).toEqual([]);
       expect(await store.readStream(fence)).toHaveLength(1);
@@ -223,7 +240,9 @@ export function describeEventStoreContract(
       );
       expect(written.map((outcome) => outcome.ok)).toEqual([true, true]);
       const stale = await store
-        .appendMany([{ stream: target, events: events(1), expectedRevision: 0n }], { fence: { stream: fence, expectedRevision: 0n } })
+        .appendMany([{ stream: target, events: events(1), expectedRevision: 0n }], {
+          fence: { stream: fence, expectedRevision: 0n },
+        })
         .catch((e: unknown) => e);
       expect(stale).toMatchObject({ code: "FENCE_MOVED", actual: 1n });
       const current = await store.appendMany([{ stream: target, events: events(1), expectedRevision: 0n }], {
@@ -316,7 +335,11 @@ export function describeEventStoreContract(
       }
       expect(found.map((event) => [event.stream, event.type, event.revision])).toEqual([[name, rare, 11n]]);
       // Cut after maxCount events that pass, at the last of them.
-      const cut = await store.readPage(before.position, { filter: { streamPrefixes: [name] }, maxCount: 3, scanLimit: 100 });
+      const cut = await store.readPage(before.position, {
+        filter: { streamPrefixes: [name] },
+        maxCount: 3,
+        scanLimit: 100,
+      });
       expect(cut.events.map((event) => event.revision)).toEqual([1n, 2n, 3n]);
       expect(cut.position).toEqual(cut.events[2]!.position);
       const atHead = await store.readPage(await store.headPosition(), { filter });
@@ -382,7 +405,9 @@ export function describeEventStoreContract(
     });
 
     const runs = options.orderingRuns ?? 1;
-    it(`never lets a subscriber pass a late-committing event: 8 writers × 500 events, ${runs} run(s)`, { timeout: 600_000 }, async () => {
+    it(`never lets a subscriber pass a late-committing event: 8 writers × 500 events, ${runs} run(s)`, {
+      timeout: 600_000,
+    }, async () => {
       for (let run = 0; run < runs; run++) {
         stream();
         const runPrefix = prefix;
@@ -394,7 +419,11 @@ export function describeEventStoreContract(
         await Promise.all(
           Array.from({ length: 8 }, async (_, writer) => {
             for (let index = 0; index < 500; index++) {
-              await store.append(`${runPrefix}-w${writer}`, [{ type: "Written", data: { writer, index }, metadata }], "any");
+              await store.append(
+                `${runPrefix}-w${writer}`,
+                [{ type: "Written", data: { writer, index }, metadata }],
+                "any",
+              );
             }
           }),
         );
@@ -405,7 +434,9 @@ export function describeEventStoreContract(
         assertIncreasing(received);
         for (let writer = 0; writer < 8; writer++) {
           const own = received.filter((event) => (event.data as { writer: number }).writer === writer);
-          expect(own.map((event) => (event.data as { index: number }).index)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+          expect(own.map((event) => (event.data as { index: number }).index)).toEqual(
+            Array.from({ length: 500 }, (_, i) => i),
+          );
         }
       }
     });

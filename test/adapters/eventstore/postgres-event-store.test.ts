@@ -64,7 +64,9 @@ describe("PostgreSQL event log: reading backwards", () => {
       expect((await store.readAllBackwards("end")).map((event) => event.stream)).toEqual(["s-1"]);
       expect(await store.headPosition()).toEqual(first.position);
       await holder.query("commit");
-      await expect.poll(async () => (await store.readAllBackwards("end")).map((event) => event.stream), { timeout: 20_000 }).toEqual(["s-2", "s-1"]);
+      await expect
+        .poll(async () => (await store.readAllBackwards("end")).map((event) => event.stream), { timeout: 20_000 })
+        .toEqual(["s-2", "s-1"]);
       await store.close();
     } finally {
       await holder.end();
@@ -82,7 +84,13 @@ describe("PostgreSQL event log: waking readers", () => {
     const listener = new pg.Client({ connectionString: testDatabase.url });
     try {
       await migrate(writerDatabase.db);
-      const triggers = await listener.connect().then(() => listener.query("select count(*)::int as n from pg_trigger where tgrelid = 'herald_events'::regclass and not tgisinternal"));
+      const triggers = await listener
+        .connect()
+        .then(() =>
+          listener.query(
+            "select count(*)::int as n from pg_trigger where tgrelid = 'herald_events'::regclass and not tgisinternal",
+          ),
+        );
       expect(triggers.rows[0].n).toBe(0);
       const notified: string[] = [];
       listener.on("notification", (message) => notified.push(message.payload ?? ""));
@@ -134,7 +142,11 @@ describe("PostgreSQL event log: the fence", () => {
   /** Until another connection waits for an advisory lock: the append under test is blocked on the fence. */
   async function untilWaitingOnFence(holder: pg.Client): Promise<void> {
     await expect
-      .poll(async () => (await holder.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted")).rows[0].n)
+      .poll(
+        async () =>
+          (await holder.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted"))
+            .rows[0].n,
+      )
       .toBe(1);
   }
 
@@ -143,10 +155,14 @@ describe("PostgreSQL event log: the fence", () => {
       await store.append("subscription-set", event("Changed"), "no_stream");
       await holder.query("begin");
       // herald_append as appendMany calls it, with a fence check and nothing to append.
-      await holder.query("select * from herald_append('{}', '{}', '{}', '{}', '{}', '{}', '{}', 'subscription-set', 0)");
+      await holder.query(
+        "select * from herald_append('{}', '{}', '{}', '{}', '{}', '{}', '{}', 'subscription-set', 0)",
+      );
       const order: string[] = [];
       const write = store
-        .appendMany([{ stream: "subscription-set", events: event("Changed"), expectedRevision: 0n }], { fence: { stream: "subscription-set" } })
+        .appendMany([{ stream: "subscription-set", events: event("Changed"), expectedRevision: 0n }], {
+          fence: { stream: "subscription-set" },
+        })
         .then((outcomes) => {
           order.push("write");
           return outcomes;

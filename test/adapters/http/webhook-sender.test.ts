@@ -6,7 +6,13 @@ import { checkWebhookUrl } from "../../../src/domain/network-address.js";
 import { type DnsServer, startDnsServer } from "../../support/dns-server.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../../support/webhook-receiver.js";
 
-const message = (url: string) => ({ url, id: "msg_1", body: "{}", apiKey: "key", signingSecret: `whsec_${Buffer.alloc(24, 1).toString("base64")}` });
+const message = (url: string) => ({
+  url,
+  id: "msg_1",
+  body: "{}",
+  apiKey: "key",
+  signingSecret: `whsec_${Buffer.alloc(24, 1).toString("base64")}`,
+});
 
 describe("webhook sender", () => {
   let receiver: WebhookReceiver;
@@ -31,7 +37,11 @@ describe("webhook sender", () => {
   it("refuses loopback at connect time, by literal address and by a name that resolves to it", async () => {
     const sender = createWebhookSender({ timeoutMs: 2000, allowPrivateTargets: false, connectionsPerOrigin: 2 });
     const port = new URL(receiver.url).port;
-    for (const url of [`${receiver.url}/ssrf`, `http://localhost:${port}/ssrf`, `http://[::ffff:127.0.0.1]:${port}/ssrf`]) {
+    for (const url of [
+      `${receiver.url}/ssrf`,
+      `http://localhost:${port}/ssrf`,
+      `http://[::ffff:127.0.0.1]:${port}/ssrf`,
+    ]) {
       const report = await sender.send(message(url));
       expect(report.result).toEqual({ kind: "error", errorClass: "forbidden_address" });
     }
@@ -58,21 +68,37 @@ describe("webhook sender", () => {
     "::ffff:10.0.0.1",
   ];
 
-  it.each(forbidden)("refuses %s at connect time, as a literal and as the address a name resolves to", async (address) => {
-    const sender = createWebhookSender({ timeoutMs: 2000, allowPrivateTargets: false, connectionsPerOrigin: 2, resolve: dns.resolve });
-    const name = `ssrf-${address.replace(/[^0-9a-f]/g, "-")}.herald.test`;
-    dns.script(name, [[address]]);
-    const literal = address.includes(":") ? `[${address}]` : address;
-    for (const url of [`http://${literal}:${new URL(receiver.url).port}/ssrf`, `https://${name}/ssrf`]) {
-      expect((await sender.send(message(url))).result, url).toEqual({ kind: "error", errorClass: "forbidden_address" });
-    }
-    expect(dns.questions).toContain(`${name}/A`);
-    expect(receiver.on("/ssrf")).toHaveLength(0);
-    await sender.close();
-  });
+  it.each(forbidden)(
+    "refuses %s at connect time, as a literal and as the address a name resolves to",
+    async (address) => {
+      const sender = createWebhookSender({
+        timeoutMs: 2000,
+        allowPrivateTargets: false,
+        connectionsPerOrigin: 2,
+        resolve: dns.resolve,
+      });
+      const name = `ssrf-${address.replace(/[^0-9a-f]/g, "-")}.herald.test`;
+      dns.script(name, [[address]]);
+      const literal = address.includes(":") ? `[${address}]` : address;
+      for (const url of [`http://${literal}:${new URL(receiver.url).port}/ssrf`, `https://${name}/ssrf`]) {
+        expect((await sender.send(message(url))).result, url).toEqual({
+          kind: "error",
+          errorClass: "forbidden_address",
+        });
+      }
+      expect(dns.questions).toContain(`${name}/A`);
+      expect(receiver.on("/ssrf")).toHaveLength(0);
+      await sender.close();
+    },
+  );
 
   it("connects to the address it resolved and checked, asking DNS once per connection", async () => {
-    const sender = createWebhookSender({ timeoutMs: 2000, allowPrivateTargets: true, connectionsPerOrigin: 2, resolve: dns.resolve });
+    const sender = createWebhookSender({
+      timeoutMs: 2000,
+      allowPrivateTargets: true,
+      connectionsPerOrigin: 2,
+      resolve: dns.resolve,
+    });
     // A name only our DNS server knows: the request can only arrive if the socket went to its answer.
     dns.script("receiver.herald.test", [["127.0.0.1"]]);
     const report = await sender.send(message(`http://receiver.herald.test:${new URL(receiver.url).port}/resolved`));
@@ -91,7 +117,12 @@ describe("webhook sender", () => {
     // First a public address (documentation ranges are refused, so a real one: unreachable here,
     // which is fine), then the receiver's loopback address.
     dns.script(name, [["93.184.215.14"], ["127.0.0.1"]]);
-    const sender = createWebhookSender({ timeoutMs: 1000, allowPrivateTargets: false, connectionsPerOrigin: 2, resolve: dns.resolve });
+    const sender = createWebhookSender({
+      timeoutMs: 1000,
+      allowPrivateTargets: false,
+      connectionsPerOrigin: 2,
+      resolve: dns.resolve,
+    });
     const first = await sender.send(message(url));
     expect(first.result).not.toEqual({ kind: "error", errorClass: "forbidden_address" });
     const second = await sender.send(message(url));

@@ -4,9 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres } from "../../../src/adapters/db/database.js";
 import { migrate } from "../../../src/adapters/db/migrations.js";
 import { eventMetadata } from "../../../src/adapters/eventstore/event-metadata.js";
-import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
 import type { AppendedRequest, EventStore } from "../../../src/adapters/eventstore/event-store.js";
 import { comparePositions } from "../../../src/adapters/eventstore/position.js";
+import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
 import {
   type DecodedMessage,
   type IngestOutcome,
@@ -17,10 +17,10 @@ import {
 import { natsIngestCodec } from "../../../src/app/ingest.js";
 import { createLogger } from "../../../src/app/logger.js";
 import { useEventLogDatabase } from "../../support/event-log-database.js";
-import { NATS_URL } from "../../support/services.js";
 import { postgresProxy } from "../../support/postgres-proxy.js";
-import { natsTestNames } from "../../support/test-herald.js";
+import { NATS_URL } from "../../support/services.js";
 import { createTestDatabase } from "../../support/test-database.js";
+import { natsTestNames } from "../../support/test-herald.js";
 
 const logger = createLogger("silent");
 const codec = natsIngestCodec("transactions", 65_536);
@@ -33,7 +33,13 @@ const unchecked = (message: ReceivedMessage): DecodedMessage => ({
   request: {
     stream: `raw-${message.messageId}`,
     expectedRevision: "no_stream",
-    events: [{ type: "RawReceived", data: JSON.parse(Buffer.from(message.body).toString("utf8")), metadata: eventMetadata("test") }],
+    events: [
+      {
+        type: "RawReceived",
+        data: JSON.parse(Buffer.from(message.body).toString("utf8")),
+        metadata: eventMetadata("test"),
+      },
+    ],
   },
 });
 
@@ -57,14 +63,26 @@ describe("JetStream ingest", () => {
     await nc?.close();
   });
 
-  async function start(store: EventStore, overrides: Partial<Parameters<typeof startJetStreamIngest>[0]> = {}, names = natsTestNames()) {
+  async function start(
+    store: EventStore,
+    overrides: Partial<Parameters<typeof startJetStreamIngest>[0]> = {},
+    names = natsTestNames(),
+  ) {
     cleanups.push(() => names.cleanup());
     const outcomes: IngestOutcome[] = [];
     const stream = names.env.HERALD_TX_STREAM!;
     const durable = `${names.env.HERALD_NATS_DURABLE}-tx`;
     const ingest = await startJetStreamIngest({
-      nats: nc, store, logger, stream, subject: names.txSubject, durable,
-      decode: unchecked, refuse: codec.refuse, onOutcome: (outcome) => outcomes.push(outcome), maxBatch: 64,
+      nats: nc,
+      store,
+      logger,
+      stream,
+      subject: names.txSubject,
+      durable,
+      decode: unchecked,
+      refuse: codec.refuse,
+      onOutcome: (outcome) => outcomes.push(outcome),
+      maxBatch: 64,
       ...overrides,
     });
     running.push(ingest);
@@ -74,7 +92,14 @@ describe("JetStream ingest", () => {
       for (const body of bodies) await js.publish(names.txSubject, body, { msgID: `${names.prefix}-${published++}` });
     };
     const consumerInfo = async () => (await jetstreamManager(nc)).consumers.info(stream, durable);
-    return { ingest, outcomes, publish, consumerInfo, names, streamOf: (index: number) => `raw-${names.prefix}-${index}` };
+    return {
+      ingest,
+      outcomes,
+      publish,
+      consumerInfo,
+      names,
+      streamOf: (index: number) => `raw-${names.prefix}-${index}`,
+    };
   }
 
   async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -87,22 +112,30 @@ describe("JetStream ingest", () => {
 
   it("sets aside a message the store refuses for good, records it as rejected, and appends every other one of its batch", async () => {
     const { outcomes, publish, consumerInfo, streamOf } = await start(log.store);
-    const bodies = Array.from({ length: 60 }, (_, index) => (index % 20 === 7 ? POISON[(index / 20) | 0]! : good(index)));
+    const bodies = Array.from({ length: 60 }, (_, index) =>
+      index % 20 === 7 ? POISON[(index / 20) | 0]! : good(index),
+    );
     await publish(bodies);
     await until(() => outcomes.length === bodies.length, "every message is settled");
 
     expect(outcomes.filter((outcome) => outcome.kind === "accepted")).toHaveLength(57);
-    expect(outcomes.filter((outcome) => outcome.kind === "rejected")).toEqual(Array(3).fill({ kind: "rejected", code: "store_refused" }));
+    expect(outcomes.filter((outcome) => outcome.kind === "rejected")).toEqual(
+      Array(3).fill({ kind: "rejected", code: "store_refused" }),
+    );
     for (const [index, body] of bodies.entries()) {
       const stored = await log.store.readStream(streamOf(index));
       expect(stored.map((event) => event.data)).toEqual(POISON.includes(body) ? [] : [JSON.parse(body)]);
     }
     // The global log shows an append once every earlier-started one has ended: wait for all three.
-    const readRejections = () => log.store.readAll("start", { filter: { eventTypes: ["TransactionRejected"] }, maxCount: 100 });
+    const readRejections = () =>
+      log.store.readAll("start", { filter: { eventTypes: ["TransactionRejected"] }, maxCount: 100 });
     await until(async () => (await readRejections()).length === 3, "the three rejections are readable");
     const rejections = await readRejections();
     expect(rejections.map((event) => (event.data as { reason: string }).reason)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^the event store refused it: error 22P05$/), expect.stringMatching(/22P02$/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^the event store refused it: error 22P05$/),
+        expect.stringMatching(/22P02$/),
+      ]),
     );
     const info = await consumerInfo();
     expect([info.num_pending, info.num_ack_pending]).toEqual([0, 0]);
@@ -161,7 +194,10 @@ describe("JetStream ingest", () => {
 
     proxy.down();
     await publish([good(2), good(3)]);
-    await until(() => ingest.status().stalled && ingest.status().waiting === 2, "the consumer reports a stall with both waiting");
+    await until(
+      () => ingest.status().stalled && ingest.status().waiting === 2,
+      "the consumer reports a stall with both waiting",
+    );
 
     // Stop returns while the append still fails; the liveness bound is the test's own timeout.
     await ingest.stop();

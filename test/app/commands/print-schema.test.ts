@@ -12,9 +12,13 @@ describe("npx herald schema", () => {
     const { code, out } = await run([]);
     expect(code).toBe(0);
     const schema = buildSchema(out);
-    expect(Object.keys(schema.getMutationType()!.getFields())).toEqual(expect.arrayContaining(["createWebhookEndpoint", "recoverDeliveries"]));
+    expect(Object.keys(schema.getMutationType()!.getFields())).toEqual(
+      expect.arrayContaining(["createWebhookEndpoint", "recoverDeliveries"]),
+    );
     expect(schema.getQueryType()!.getFields().deliveries).toBeDefined();
-    expect(schema.getType("WebhookEndpoint")?.toConfig()).toMatchObject({ fields: { rateLimit: { description: expect.stringContaining("per second") } } });
+    expect(schema.getType("WebhookEndpoint")?.toConfig()).toMatchObject({
+      fields: { rateLimit: { description: expect.stringContaining("per second") } },
+    });
   });
 
   it("matches docs/schema.graphql (run `npx herald schema > docs/schema.graphql` after changing the API)", async () => {

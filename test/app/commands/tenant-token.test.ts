@@ -18,7 +18,10 @@ describe("npx herald tenant-token", () => {
     const { code, out } = await run(["--wallet", "w-1", "--group", "acme"]);
     expect(code).toBe(0);
     const now = Math.floor(Date.now() / 1000);
-    expect(verifyTenantToken(SECRET, out.trim(), now)).toEqual({ ok: true, scope: { kind: "tenant", walletId: "w-1", groupId: "acme" } });
+    expect(verifyTenantToken(SECRET, out.trim(), now)).toEqual({
+      ok: true,
+      scope: { kind: "tenant", walletId: "w-1", groupId: "acme" },
+    });
     expect(verifyTenantToken(SECRET, out.trim(), now + 86_400).ok).toBe(false);
   });
 
@@ -26,17 +29,23 @@ describe("npx herald tenant-token", () => {
     vi.stubEnv("HERALD_TENANT_JWT_SECRET", SECRET);
     const { out } = await run(["--admin", "--group", "acme", "--ttl", "5m"]);
     const now = Math.floor(Date.now() / 1000);
-    expect(verifyTenantToken(SECRET, out.trim(), now + 299)).toEqual({ ok: true, scope: { kind: "tenant-admin", groupId: "acme" } });
+    expect(verifyTenantToken(SECRET, out.trim(), now + 299)).toEqual({
+      ok: true,
+      scope: { kind: "tenant-admin", groupId: "acme" },
+    });
     expect(verifyTenantToken(SECRET, out.trim(), now + 301)).toEqual({ ok: false, problem: "expired" });
   });
 
-  it.each([[["--admin"]], [[]], [["--wallet", "w", "--ttl", "soon"]], [["--bogus"]], [["--admin", "--group", "g", "--wallet", "w"]]])(
-    "given %j, then it is a usage error",
-    async (args) => {
-      vi.stubEnv("HERALD_TENANT_JWT_SECRET", SECRET);
-      await expect(run(args)).rejects.toBeInstanceOf(CliUsageError);
-    },
-  );
+  it.each([
+    [["--admin"]],
+    [[]],
+    [["--wallet", "w", "--ttl", "soon"]],
+    [["--bogus"]],
+    [["--admin", "--group", "g", "--wallet", "w"]],
+  ])("given %j, then it is a usage error", async (args) => {
+    vi.stubEnv("HERALD_TENANT_JWT_SECRET", SECRET);
+    await expect(run(args)).rejects.toBeInstanceOf(CliUsageError);
+  });
 
   it("prints its help", async () => {
     const { code, out } = await run(["--help"]);

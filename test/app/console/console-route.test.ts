@@ -14,6 +14,7 @@ describe("console routes in the URL's fragment", () => {
   });
 
   it("sends anything else to the endpoints list", () => {
-    for (const hash of ["", "#", "#/", "#/nope", "#/endpoints/", "#/deliveries"]) expect(parseRoute(hash)).toEqual({ page: "endpoints" });
+    for (const hash of ["", "#", "#/", "#/nope", "#/endpoints/", "#/deliveries"])
+      expect(parseRoute(hash)).toEqual({ page: "endpoints" });
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type DeliveryPoint, latencyOverTime, outcomeOf, outcomesOverTime, percentile } from "../../../src/app/console/client/delivery-stats.js";
+import {
+  type DeliveryPoint,
+  latencyOverTime,
+  outcomeOf,
+  outcomesOverTime,
+  percentile,
+} from "../../../src/app/console/client/delivery-stats.js";
 
 const delivery = (scheduledAt: number, status: DeliveryPoint["status"], durations: number[] = []): DeliveryPoint => ({
   scheduledAt,
@@ -9,12 +15,24 @@ const delivery = (scheduledAt: number, status: DeliveryPoint["status"], duration
 
 describe("delivery stats for the console's charts", () => {
   it("counts unfinished deliveries as retrying", () => {
-    expect([outcomeOf("SUCCEEDED"), outcomeOf("FAILED"), outcomeOf("PENDING"), outcomeOf("PAUSED")]).toEqual(["succeeded", "failed", "retrying", "retrying"]);
+    expect([outcomeOf("SUCCEEDED"), outcomeOf("FAILED"), outcomeOf("PENDING"), outcomeOf("PAUSED")]).toEqual([
+      "succeeded",
+      "failed",
+      "retrying",
+      "retrying",
+    ]);
   });
 
   it("puts each delivery in the bucket of its scheduled time and leaves out those outside the window", () => {
     const buckets = outcomesOverTime(
-      [delivery(0, "SUCCEEDED"), delivery(9, "FAILED"), delivery(10, "PENDING"), delivery(39, "SUCCEEDED"), delivery(40, "FAILED"), delivery(-1, "FAILED")],
+      [
+        delivery(0, "SUCCEEDED"),
+        delivery(9, "FAILED"),
+        delivery(10, "PENDING"),
+        delivery(39, "SUCCEEDED"),
+        delivery(40, "FAILED"),
+        delivery(-1, "FAILED"),
+      ],
       0,
       40,
       4,

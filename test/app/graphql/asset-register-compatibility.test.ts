@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import "reflect-metadata";
-import { BreakingChangeType, DangerousChangeType, buildSchema, findBreakingChanges, findDangerousChanges } from "graphql";
+import {
+  BreakingChangeType,
+  buildSchema,
+  DangerousChangeType,
+  findBreakingChanges,
+  findDangerousChanges,
+} from "graphql";
 import { describe, expect, it } from "vitest";
 import { buildHeraldSchema } from "../../../src/app/graphql/register-graphql.js";
 
@@ -10,7 +16,9 @@ import { buildHeraldSchema } from "../../../src/app/graphql/register-graphql.js"
  * herald's is no breaking change in graphql-js's own terms. herald's additions may only add.
  */
 describe("herald's schema against the Asset Register's webhook schema", () => {
-  const real = buildSchema(readFileSync(new URL("../../fixtures/asset-register-webhooks.graphql", import.meta.url), "utf8"));
+  const real = buildSchema(
+    readFileSync(new URL("../../fixtures/asset-register-webhooks.graphql", import.meta.url), "utf8"),
+  );
 
   it("has no breaking change from the real schema", async () => {
     expect(findBreakingChanges(real, await buildHeraldSchema())).toEqual([]);

@@ -6,7 +6,16 @@ const bytesOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? "
 
 describe("jsonBytesOver", () => {
   it("agrees with JSON.stringify on either side of the limit", () => {
-    const value = fc.oneof(fc.jsonValue(), fc.anything({ withNullPrototype: false, withBigInt: false, withMap: false, withSet: false, withTypedArray: false }));
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.anything({
+        withNullPrototype: false,
+        withBigInt: false,
+        withMap: false,
+        withSet: false,
+        withTypedArray: false,
+      }),
+    );
     fc.assert(
       fc.property(value, fc.nat(2_000), (json, limit) => {
         const bytes = bytesOf(json);

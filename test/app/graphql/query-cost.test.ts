@@ -1,13 +1,26 @@
 import "reflect-metadata";
 import fc from "fast-check";
-import { buildSchema, getIntrospectionQuery, getOperationAST, type GraphQLSchema, Kind, parse, validate, visit } from "graphql";
+import {
+  buildSchema,
+  type GraphQLSchema,
+  getIntrospectionQuery,
+  getOperationAST,
+  Kind,
+  parse,
+  validate,
+  visit,
+} from "graphql";
 import { beforeAll, describe, expect, it } from "vitest";
-import { listBounds, type ListBounds } from "../../../src/app/graphql/list-bounds.js";
+import { type ListBounds, listBounds } from "../../../src/app/graphql/list-bounds.js";
 import { type CostLimits, type CostMeasure, measureOperation } from "../../../src/app/graphql/query-cost.js";
 import { DEFAULT_QUERY_LIMITS } from "../../../src/app/graphql/query-limits.js";
 import { buildHeraldSchema } from "../../../src/app/graphql/register-graphql.js";
 
-const UNLIMITED: CostLimits = { maxDepth: Number.MAX_SAFE_INTEGER, maxCost: Number.MAX_SAFE_INTEGER, maxAliases: Number.MAX_SAFE_INTEGER };
+const UNLIMITED: CostLimits = {
+  maxDepth: Number.MAX_SAFE_INTEGER,
+  maxCost: Number.MAX_SAFE_INTEGER,
+  maxAliases: Number.MAX_SAFE_INTEGER,
+};
 
 /** Selections written in the document: fields, fragment spreads and inline fragments. */
 function selectionsIn(source: string): number {
@@ -46,12 +59,20 @@ const LEAVES = [
 describe("GraphQL query cost", () => {
   let schema: GraphQLSchema;
   let bounds: ListBounds;
-  const measure = (source: string, limits: CostLimits = DEFAULT_QUERY_LIMITS, variables: Record<string, unknown> = {}): CostMeasure => {
+  const measure = (
+    source: string,
+    limits: CostLimits = DEFAULT_QUERY_LIMITS,
+    variables: Record<string, unknown> = {},
+  ): CostMeasure => {
     expect(validate(schema, parse(source)).map((error) => error.message)).toEqual([]);
     return measureUnvalidated(source, limits, variables);
   };
   /** For `first: 5.0`, which becomes valid when first is a Float (issue 14). */
-  const measureUnvalidated = (source: string, limits: CostLimits = DEFAULT_QUERY_LIMITS, variables: Record<string, unknown> = {}): CostMeasure => {
+  const measureUnvalidated = (
+    source: string,
+    limits: CostLimits = DEFAULT_QUERY_LIMITS,
+    variables: Record<string, unknown> = {},
+  ): CostMeasure => {
     const document = parse(source);
     return measureOperation({ schema, document, operation: getOperationAST(document)!, variables, bounds }, limits);
   };
@@ -87,8 +108,13 @@ describe("GraphQL query cost", () => {
     });
     fc.assert(
       fc.property(documents, ({ levels, leaves, aliases }) => {
-        const { visits: _, ...withFragments } = measure(fragmentChain(levels, leaves, aliases), UNLIMITED) as CostMeasure & { visits: number };
-        const { visits: __, ...written } = measure(expanded(levels, leaves, aliases), UNLIMITED) as CostMeasure & { visits: number };
+        const { visits: _, ...withFragments } = measure(
+          fragmentChain(levels, leaves, aliases),
+          UNLIMITED,
+        ) as CostMeasure & { visits: number };
+        const { visits: __, ...written } = measure(expanded(levels, leaves, aliases), UNLIMITED) as CostMeasure & {
+          visits: number;
+        };
         expect(withFragments).toEqual(written);
       }),
       { numRuns: 100 },
@@ -103,12 +129,15 @@ describe("GraphQL query cost", () => {
   });
 
   it("counts introspection: GraphiQL's query fits with room, 200 aliased __schema do not", () => {
-    const introspection = measure(getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true, descriptions: true }));
+    const introspection = measure(
+      getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true, descriptions: true }),
+    );
     expect(introspection).toMatchObject({ ok: true, depth: 15 });
     if (!introspection.ok) return;
     expect(introspection.cost * 3).toBeLessThan(DEFAULT_QUERY_LIMITS.maxCost);
     expect(introspection.depth + 5).toBeLessThanOrEqual(DEFAULT_QUERY_LIMITS.maxDepth);
-    const schemas = (count: number) => `{ ${Array.from({ length: count }, (_, i) => `s${i}: __schema { types { name fields { name type { name } } } }`).join(" ")} }`;
+    const schemas = (count: number) =>
+      `{ ${Array.from({ length: count }, (_, i) => `s${i}: __schema { types { name fields { name type { name } } } }`).join(" ")} }`;
     expect(measure(schemas(200))).toMatchObject({ ok: false, reason: expect.stringContaining("aliases") });
     // Fewer aliases, each a deep walk of the schema: refused by cost.
     const deep = "__schema { types { fields { type { fields { args { type { name } } } } } } }";
@@ -123,7 +152,9 @@ describe("GraphQL query cost", () => {
     // connection + edges + node + 1 field, per item
     expect(cost("{ webhookEndpoints(first: 5) { edges { node { url } } } }")).toBe(1 + 5 * 3);
     expect(cost("{ webhookEndpoints(first: 5.0) { edges { node { url } } } }")).toBe(1 + 5 * 3);
-    expect(cost("query($n: Float) { webhookEndpoints(last: $n) { edges { node { url } } } }", { n: 5 })).toBe(1 + 5 * 3);
+    expect(cost("query($n: Float) { webhookEndpoints(last: $n) { edges { node { url } } } }", { n: 5 })).toBe(
+      1 + 5 * 3,
+    );
     expect(cost("query($n: Float = 5) { webhookEndpoints(first: $n) { edges { node { url } } } }")).toBe(1 + 5 * 3);
     // No size given: the argument's default (10, as in the Asset Register's schema).
     expect(cost("{ webhookEndpoints { edges { node { url } } } }")).toBe(1 + 10 * 3);
@@ -140,6 +171,8 @@ describe("GraphQL query cost", () => {
   });
 
   it("refuses a schema with a list it cannot price", () => {
-    expect(() => listBounds(buildSchema("type Query { names: [String!]! }"))).toThrow(/Query.names has no stated bound/);
+    expect(() => listBounds(buildSchema("type Query { names: [String!]! }"))).toThrow(
+      /Query.names has no stated bound/,
+    );
   });
 });

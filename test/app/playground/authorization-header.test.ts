@@ -10,7 +10,9 @@ describe("withBearerToken", () => {
   });
 
   it("replaces an authorization header whatever its case", () => {
-    expect(JSON.parse(withBearerToken('{"Authorization":"Bearer old"}', "new"))).toEqual({ authorization: "Bearer new" });
+    expect(JSON.parse(withBearerToken('{"Authorization":"Bearer old"}', "new"))).toEqual({
+      authorization: "Bearer new",
+    });
   });
 
   it("starts from empty headers, and refuses headers that are not a JSON object", () => {

@@ -8,7 +8,13 @@ const KEY_EVENT = { wallet_id: "w1", topic: "connections", payload: { state: "co
 /** An event at position (commit, 0) received at `receivedAt`; `group` makes it name the wallet's group. */
 function seen(commit: number, receivedAt: number, group?: string): SeenTenantEvent {
   const event = { ...KEY_EVENT, ...(group ? { group_id: group } : {}), payload: { ...KEY_EVENT.payload, n: commit } };
-  return { position: { commit: BigInt(commit), prepare: 0n }, event, text: JSON.stringify(event), receivedAt, key: waitKeyOfEvent(event) };
+  return {
+    position: { commit: BigInt(commit), prepare: 0n },
+    event,
+    text: JSON.stringify(event),
+    receivedAt,
+    key: waitKeyOfEvent(event),
+  };
 }
 
 const commits = (window: RecentTenantEvents, key: string, notBefore = 0) =>
@@ -19,7 +25,8 @@ describe("RecentTenantEvents", () => {
 
   it("holds events in position order whatever order they come in, and evicts the oldest by position first", () => {
     const window = new RecentTenantEvents(60_000, 3);
-    for (const event of [seen(2, 1000), seen(5, 1000), seen(1, 1000), seen(4, 1000), seen(3, 1000)]) window.add(event, 1000);
+    for (const event of [seen(2, 1000), seen(5, 1000), seen(1, 1000), seen(4, 1000), seen(3, 1000)])
+      window.add(event, 1000);
     // At most three: the two with the earliest positions went, though they came second and third.
     expect(commits(window, key)).toEqual([3, 4, 5]);
     expect(window.size).toBe(3);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { TenantEvent } from "../../../src/domain/ingest-events.js";
-import { type WaypointWait, waitKey, waitKeyOfEvent } from "../../../src/domain/waypoint-matching.js";
 import { RecentTenantEvents } from "../../../src/app/waypoint/recent-tenant-events.js";
 import type { SeenTenantEvent, Waiter } from "../../../src/app/waypoint/waiter.js";
 import { WaiterIndex } from "../../../src/app/waypoint/waiter-index.js";
+import type { TenantEvent } from "../../../src/domain/ingest-events.js";
+import { type WaypointWait, waitKey, waitKeyOfEvent } from "../../../src/domain/waypoint-matching.js";
 
 const waiterFor = (wait: Partial<WaypointWait> & { fieldId: string }): Waiter => ({
   wait: { walletId: "w", topic: "connections", field: "connection_id", desiredState: "completed", ...wait },
@@ -43,7 +43,11 @@ describe("WaiterIndex", () => {
 
   it("drain hands back every waiter once and empties the index", () => {
     const index = new WaiterIndex();
-    const waiters = [waiterFor({ fieldId: "a" }), waiterFor({ fieldId: "a" }), waiterFor({ walletId: "v", fieldId: "b" })];
+    const waiters = [
+      waiterFor({ fieldId: "a" }),
+      waiterFor({ fieldId: "a" }),
+      waiterFor({ walletId: "v", fieldId: "b" }),
+    ];
     for (const waiter of waiters) index.add(waiter);
     expect(new Set(index.drain())).toEqual(new Set(waiters));
     expect(index.size).toBe(0);
@@ -53,7 +57,13 @@ describe("WaiterIndex", () => {
 describe("RecentTenantEvents", () => {
   const seen = (connectionId: string, receivedAt: number): SeenTenantEvent => {
     const event = eventFor(connectionId);
-    return { position: { commit: 1n, prepare: BigInt(receivedAt) }, event, text: JSON.stringify(event), receivedAt, key: waitKeyOfEvent(event)! };
+    return {
+      position: { commit: 1n, prepare: BigInt(receivedAt) },
+      event,
+      text: JSON.stringify(event),
+      receivedAt,
+      key: waitKeyOfEvent(event)!,
+    };
   };
   const key = waitKeyOfEvent(eventFor("x"))!;
 
@@ -81,8 +91,19 @@ describe("RecentTenantEvents", () => {
   it("given events naming wallets' groups, then each wallet's group is the newest one held, forgotten with it", () => {
     const window = new RecentTenantEvents(1000, 100);
     const of = (walletId: string, groupId: string | undefined, receivedAt: number, state?: string): SeenTenantEvent => {
-      const event: TenantEvent = { wallet_id: walletId, topic: "connections", ...(groupId ? { group_id: groupId } : {}), payload: state ? { state } : {} };
-      return { position: { commit: 1n, prepare: BigInt(receivedAt) }, event, text: JSON.stringify(event), receivedAt, key: waitKeyOfEvent(event) };
+      const event: TenantEvent = {
+        wallet_id: walletId,
+        topic: "connections",
+        ...(groupId ? { group_id: groupId } : {}),
+        payload: state ? { state } : {},
+      };
+      return {
+        position: { commit: 1n, prepare: BigInt(receivedAt) },
+        event,
+        text: JSON.stringify(event),
+        receivedAt,
+        key: waitKeyOfEvent(event),
+      };
     };
     window.add(of("w1", "acme", 0), 0);
     window.add(of("w1", "globex", 100, "completed"), 100);

@@ -9,9 +9,9 @@ import type { TenantEvent } from "../../../src/domain/ingest-events.js";
 import { rebuildProjections } from "../../../src/projections/rebuild.js";
 import { findWalletGroup, walletGroupsProjection } from "../../../src/projections/wallet-groups.js";
 import { countingReads } from "../../support/counting-reads.js";
+import { useEventLogDatabase } from "../../support/event-log-database.js";
 import { heldSubscriptions } from "../../support/held-subscriptions.js";
 import { appendTenantEvents, tenantEventAppend } from "../../support/tenant-event-appends.js";
-import { useEventLogDatabase } from "../../support/event-log-database.js";
 import { untilVisible } from "../../support/until-visible.js";
 
 const WINDOW_S = 300;
@@ -28,7 +28,13 @@ const connectionEvent = (walletId = randomUUID(), groupId = "acme"): TenantEvent
 function answeredFromWindow(matcher: WaypointMatcher, event: TenantEvent): TenantEvent | undefined {
   let match: TenantEvent | undefined;
   const waiter: Waiter = {
-    wait: { walletId: event.wallet_id, topic: "connections", field: "connection_id", fieldId: String(event.payload.connection_id), desiredState: "completed" },
+    wait: {
+      walletId: event.wallet_id,
+      topic: "connections",
+      field: "connection_id",
+      fieldId: String(event.payload.connection_id),
+      desiredState: "completed",
+    },
     scope: { kind: "tenant", walletId: event.wallet_id },
     notBefore: 0,
     answer: (seen) => void (match = seen.event),
@@ -42,7 +48,13 @@ function answeredFromWindow(matcher: WaypointMatcher, event: TenantEvent): Tenan
 function recordingWaiter(event: TenantEvent, notBefore: number): { waiter: Waiter; answers: SeenTenantEvent[] } {
   const answers: SeenTenantEvent[] = [];
   const waiter: Waiter = {
-    wait: { walletId: event.wallet_id, topic: "connections", field: "connection_id", fieldId: String(event.payload.connection_id), desiredState: "completed" },
+    wait: {
+      walletId: event.wallet_id,
+      topic: "connections",
+      field: "connection_id",
+      fieldId: String(event.payload.connection_id),
+      desiredState: "completed",
+    },
     scope: { kind: "tenant", walletId: event.wallet_id },
     notBefore,
     answer: (seen) => void answers.push(seen),
@@ -81,9 +93,12 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
   const logger = createLogger("silent");
 
   const start = (over: EventStore = store) =>
-    WaypointMatcher.start({ store: over, logger, windowS: WINDOW_S, readWalletGroup: (walletId) => findWalletGroup(database.db, walletId) }).then(
-      (matcher) => (matchers.push(matcher), matcher),
-    );
+    WaypointMatcher.start({
+      store: over,
+      logger,
+      windowS: WINDOW_S,
+      readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
+    }).then((matcher) => (matchers.push(matcher), matcher));
 
   beforeAll(() => {
     ({ database, store } = log);
@@ -203,7 +218,12 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     const matcher = await start(held.store);
     const walletId = randomUUID();
     const connectionId = randomUUID();
-    const first: TenantEvent = { wallet_id: walletId, topic: "connections", group_id: "acme", payload: { connection_id: connectionId, state: "completed", n: 1 } };
+    const first: TenantEvent = {
+      wallet_id: walletId,
+      topic: "connections",
+      group_id: "acme",
+      payload: { connection_id: connectionId, state: "completed", n: 1 },
+    };
     const second: TenantEvent = { ...first, payload: { ...first.payload, n: 2 } };
     // The first as another process ingests it (only the reader brings it), the second ingested here.
     await store.appendMany([tenantEventAppend(first, Date.now())]);

@@ -3,7 +3,9 @@ import { pickEncoding, prefersHtml } from "../../../src/app/web/content-negotiat
 
 describe("prefersHtml", () => {
   it("is true for what browsers send when navigating", () => {
-    expect(prefersHtml("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")).toBe(true);
+    expect(prefersHtml("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")).toBe(
+      true,
+    );
     expect(prefersHtml("text/html")).toBe(true);
   });
 

@@ -10,7 +10,11 @@ function page(wallets: { rdns: string; name: string }[], legacy?: Eip1193Provide
   if (legacy) target.ethereum = legacy;
   target.addEventListener("eip6963:requestProvider", () => {
     for (const info of wallets) {
-      target.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: { info: { ...info, uuid: info.rdns }, provider: provider(info.name) } }));
+      target.dispatchEvent(
+        new CustomEvent("eip6963:announceProvider", {
+          detail: { info: { ...info, uuid: info.rdns }, provider: provider(info.name) },
+        }),
+      );
     }
   });
   return target as unknown as Window;
@@ -24,7 +28,13 @@ function discovered(target: Window): readonly DiscoveredWallet[] {
 
 describe("wallet discovery (EIP-6963, else window.ethereum)", () => {
   it("lists every announced wallet once, by rdns, instead of window.ethereum", () => {
-    const target = page([{ rdns: "io.metamask", name: "MetaMask" }, { rdns: "com.coinbase.wallet", name: "Coinbase Wallet" }], provider("legacy"));
+    const target = page(
+      [
+        { rdns: "io.metamask", name: "MetaMask" },
+        { rdns: "com.coinbase.wallet", name: "Coinbase Wallet" },
+      ],
+      provider("legacy"),
+    );
     expect(discovered(target).map(({ id, name }) => [id, name])).toEqual([
       ["io.metamask", "MetaMask"],
       ["com.coinbase.wallet", "Coinbase Wallet"],
@@ -32,7 +42,9 @@ describe("wallet discovery (EIP-6963, else window.ethereum)", () => {
   });
 
   it("falls back to window.ethereum when no wallet announces itself, and to none without it", () => {
-    expect(discovered(page([], provider("legacy"))).map(({ id, name }) => [id, name])).toEqual([["window.ethereum", "Browser wallet"]]);
+    expect(discovered(page([], provider("legacy"))).map(({ id, name }) => [id, name])).toEqual([
+      ["window.ethereum", "Browser wallet"],
+    ]);
     expect(discovered(page([]))).toEqual([]);
   });
 
@@ -40,10 +52,20 @@ describe("wallet discovery (EIP-6963, else window.ethereum)", () => {
     const target = page([]);
     const seen: (readonly DiscoveredWallet[])[] = [];
     const stop = watchWallets(target, (wallets) => seen.push(wallets));
-    target.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: { info: { name: "no rdns" }, provider: provider("x") } }));
-    target.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: { info: { rdns: "app.rabby", name: "Rabby", uuid: "1" }, provider: provider("Rabby") } }));
+    target.dispatchEvent(
+      new CustomEvent("eip6963:announceProvider", { detail: { info: { name: "no rdns" }, provider: provider("x") } }),
+    );
+    target.dispatchEvent(
+      new CustomEvent("eip6963:announceProvider", {
+        detail: { info: { rdns: "app.rabby", name: "Rabby", uuid: "1" }, provider: provider("Rabby") },
+      }),
+    );
     stop();
-    target.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: { info: { rdns: "late", name: "Late", uuid: "2" }, provider: provider("Late") } }));
+    target.dispatchEvent(
+      new CustomEvent("eip6963:announceProvider", {
+        detail: { info: { rdns: "late", name: "Late", uuid: "2" }, provider: provider("Late") },
+      }),
+    );
     expect(seen.map((wallets) => wallets.map((wallet) => wallet.id))).toEqual([[], ["app.rabby"]]);
   });
 });

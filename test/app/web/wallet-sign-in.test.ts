@@ -50,18 +50,23 @@ describe("signInWithWallet", () => {
     });
     // siwe's own formatting of the parsed fields gives back the very text that was signed.
     expect(message.prepareMessage()).toBe(text);
-    const verified = await message.verify({ signature: signature ?? "", domain: settings.siweDomain, time: now.toISOString() }, { suppressExceptions: true });
+    const verified = await message.verify(
+      { signature: signature ?? "", domain: settings.siweDomain, time: now.toISOString() },
+      { suppressExceptions: true },
+    );
     expect(verified.success).toBe(true);
     // And herald's own verifier takes the token.
-    const verifier = new SiweTokenVerifier({ domain: settings.siweDomain, maxTtlS: settings.siweMaxTtlS }, () => now.getTime());
+    const verifier = new SiweTokenVerifier({ domain: settings.siweDomain, maxTtlS: settings.siweMaxTtlS }, () =>
+      now.getTime(),
+    );
     expect(await verifier.verify(signedIn.token)).toMatchObject({ ok: true, address: account.address });
   });
 
   it("refuses a chain herald does not accept, before asking for a signature", async () => {
     const wallet = testWallet(5);
-    await expect(signInWithWallet({ provider: wallet, settings: { ...settings, siweChainIds: [1, 137] }, origin: "http://x" })).rejects.toThrow(
-      /accepts chain 1 or 137, and the wallet is on chain 5/,
-    );
+    await expect(
+      signInWithWallet({ provider: wallet, settings: { ...settings, siweChainIds: [1, 137] }, origin: "http://x" }),
+    ).rejects.toThrow(/accepts chain 1 or 137, and the wallet is on chain 5/);
     expect(wallet.signed).toEqual([]);
   });
 });
@@ -74,6 +79,8 @@ describe("describeSiweToken", () => {
 
   it("says what a token looks like when given something else", () => {
     expect(() => describeSiweToken("hello")).toThrow(/base64url\(message\)\.0xsignature/);
-    expect(() => describeSiweToken(`${Buffer.from("hi").toString("base64url")}.0xab`)).toThrow(/not a Sign-In with Ethereum message/);
+    expect(() => describeSiweToken(`${Buffer.from("hi").toString("base64url")}.0xab`)).toThrow(
+      /not a Sign-In with Ethereum message/,
+    );
   });
 });

@@ -7,7 +7,7 @@ import {
   streamName,
   toProposedEvent,
 } from "./messages.js";
-import { type GrpcJs, type StreamsPb, anyPb, emptyPb, grpc, sharedPb, statusPb, streamsPb } from "./protocol.js";
+import { anyPb, emptyPb, type GrpcJs, grpc, type StreamsPb, sharedPb, statusPb, streamsPb } from "./protocol.js";
 
 /** google.rpc.Code.ALREADY_EXISTS: what the server puts in a BatchAppend WrongExpectedVersion status. */
 const ALREADY_EXISTS = 6;
@@ -101,7 +101,10 @@ export function batchAppendHandler(log: InMemoryLog) {
       if (!request.getIsFinal()) return;
       pending.delete(correlation);
       if (!batch.options) {
-        call.emit("error", Object.assign(new Error("a batch must start with options"), { code: grpc.status.INVALID_ARGUMENT }));
+        call.emit(
+          "error",
+          Object.assign(new Error("a batch must start with options"), { code: grpc.status.INVALID_ARGUMENT }),
+        );
         return;
       }
       call.write(batchResponse(log, request.getCorrelationId()!, batch.options, batch.events));

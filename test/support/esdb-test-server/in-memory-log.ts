@@ -25,7 +25,11 @@ export interface LogRecord extends ProposedEvent {
   readonly createdTicks: bigint;
 }
 
-export type ExpectedStreamState = { kind: "any" } | { kind: "no_stream" } | { kind: "stream_exists" } | { kind: "revision"; revision: bigint };
+export type ExpectedStreamState =
+  | { kind: "any" }
+  | { kind: "no_stream" }
+  | { kind: "stream_exists" }
+  | { kind: "revision"; revision: bigint };
 
 export type AppendResult =
   | { readonly ok: true; readonly currentRevision: bigint | undefined; readonly position: LogPosition | undefined }
@@ -103,14 +107,20 @@ export class InMemoryLog {
   }
 
   /** Forwards from `from` (inclusive) or backwards from it (inclusive); "end" means the last event. */
-  readStream(stream: string, from: bigint | "start" | "end", direction: "forwards" | "backwards", count: bigint): LogRecord[] {
+  readStream(
+    stream: string,
+    from: bigint | "start" | "end",
+    direction: "forwards" | "backwards",
+    count: bigint,
+  ): LogRecord[] {
     const records = this.#streams.get(stream) ?? [];
     const result: LogRecord[] = [];
     if (direction === "forwards") {
       let index = from === "start" ? 0 : from === "end" ? records.length : Number(from);
       for (; index < records.length && BigInt(result.length) < count; index++) result.push(records[index]!);
     } else {
-      let index = from === "end" ? records.length - 1 : from === "start" ? -1 : Math.min(Number(from), records.length - 1);
+      let index =
+        from === "end" ? records.length - 1 : from === "start" ? -1 : Math.min(Number(from), records.length - 1);
       for (; index >= 0 && BigInt(result.length) < count; index--) result.push(records[index]!);
     }
     return result;
@@ -122,7 +132,12 @@ export class InMemoryLog {
    * treat the position they are given; subscriptions are the ones that exclude it (see
    * `recordsAfter`).
    */
-  readAll(from: AllFrom, direction: "forwards" | "backwards", count: bigint, matches: (record: LogRecord) => boolean = () => true): LogRecord[] {
+  readAll(
+    from: AllFrom,
+    direction: "forwards" | "backwards",
+    count: bigint,
+    matches: (record: LogRecord) => boolean = () => true,
+  ): LogRecord[] {
     const result: LogRecord[] = [];
     if (direction === "forwards") {
       let index = from === "start" ? 0 : from === "end" ? this.#records.length : this.#firstIndexAtOrAfter(from);
@@ -131,7 +146,8 @@ export class InMemoryLog {
         if (matches(record)) result.push(record);
       }
     } else {
-      let index = from === "end" ? this.#records.length - 1 : from === "start" ? -1 : this.#firstIndexAtOrAfter(from) - 1;
+      let index =
+        from === "end" ? this.#records.length - 1 : from === "start" ? -1 : this.#firstIndexAtOrAfter(from) - 1;
       for (; index >= 0 && BigInt(result.length) < count; index--) {
         const record = this.#records[index]!;
         if (matches(record)) result.push(record);

@@ -1,11 +1,11 @@
 import { createRequire } from "node:module";
-import type * as GrpcJs from "@grpc/grpc-js";
 import type * as ServerFeaturesGrpc from "@eventstore/db-client/generated/serverfeatures_grpc_pb.js";
 import type * as ServerFeaturesPb from "@eventstore/db-client/generated/serverfeatures_pb.js";
 import type * as SharedPb from "@eventstore/db-client/generated/shared_pb.js";
 import type * as StatusPb from "@eventstore/db-client/generated/status_pb.js";
 import type * as StreamsGrpc from "@eventstore/db-client/generated/streams_grpc_pb.js";
 import type * as StreamsPb from "@eventstore/db-client/generated/streams_pb.js";
+import type * as GrpcJs from "@grpc/grpc-js";
 
 /**
  * The EventStoreDB protocol as the client ships it. @eventstore/db-client 6.2.1 publishes no .proto

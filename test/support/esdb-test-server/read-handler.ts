@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { type AllFrom, type InMemoryLog, type LogPosition, type LogRecord } from "./in-memory-log.js";
+import type { AllFrom, InMemoryLog, LogPosition, LogRecord } from "./in-memory-log.js";
 import { checkpointResp, parsePosition, streamIdentifier, streamName, toReadResp } from "./messages.js";
-import { type GrpcJs, type StreamsPb, grpc, streamsPb } from "./protocol.js";
+import { type GrpcJs, grpc, type StreamsPb, streamsPb } from "./protocol.js";
 
 type ReadCall = GrpcJs.ServerWritableStream<StreamsPb.ReadReq, StreamsPb.ReadResp>;
 type Options = StreamsPb.ReadReq.Options;
@@ -31,7 +31,10 @@ export function readHandler(log: InMemoryLog, subscriptions: Set<() => void>, su
 
     if (options.hasStream()) {
       if (subscribing) {
-        call.emit("error", serviceError(grpc.status.UNIMPLEMENTED, "the test server does not subscribe to single streams"));
+        call.emit(
+          "error",
+          serviceError(grpc.status.UNIMPLEMENTED, "the test server does not subscribe to single streams"),
+        );
         return;
       }
       readStream(log, call, options.getStream()!, forwards, count, structuredIds);
@@ -74,7 +77,11 @@ function readStream(
     call.end();
     return;
   }
-  const from = streamOptions.hasRevision() ? BigInt(streamOptions.getRevision()) : streamOptions.hasEnd() ? "end" : "start";
+  const from = streamOptions.hasRevision()
+    ? BigInt(streamOptions.getRevision())
+    : streamOptions.hasEnd()
+      ? "end"
+      : "start";
   for (const record of log.readStream(name, from, forwards ? "forwards" : "backwards", count)) {
     call.write(toReadResp(record, structuredIds, false));
   }

@@ -1,8 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { useSignedIn } from "./console-session.js";
-import { hrefOf } from "./console-route.js";
 import { AUDIT_TRAIL, ENDPOINT_AS_OF, type Endpoint } from "./console-queries.js";
+import { hrefOf } from "./console-route.js";
+import { useSignedIn } from "./console-session.js";
 import { ErrorMessage, formatTime, isoToLocalInput, Loading, localInputToIso, TableScroll } from "./console-ui.js";
 
 interface AuditEvent {
@@ -21,7 +21,10 @@ interface AuditEvent {
 export function AuditPage({ webhookId }: { webhookId: string }) {
   const { request } = useSignedIn();
   const [asOf, setAsOf] = useState(() => isoToLocalInput(Date.now()));
-  const trail = useQuery({ queryKey: ["audit", webhookId], queryFn: () => request<{ auditTrail: AuditEvent[] }>(AUDIT_TRAIL, { webhookId }) });
+  const trail = useQuery({
+    queryKey: ["audit", webhookId],
+    queryFn: () => request<{ auditTrail: AuditEvent[] }>(AUDIT_TRAIL, { webhookId }),
+  });
   const asOfIso = localInputToIso(asOf);
   const past = useQuery({
     queryKey: ["as-of", webhookId, asOfIso],
@@ -36,7 +39,14 @@ export function AuditPage({ webhookId }: { webhookId: string }) {
       <h1>Audit</h1>
       <section aria-labelledby="as-of-heading">
         <h2 id="as-of-heading">Configuration as of</h2>
-        <label htmlFor="as-of">Date and time</label> <input id="as-of" type="datetime-local" step="1" value={asOf} onChange={(event) => setAsOf(event.target.value)} />
+        <label htmlFor="as-of">Date and time</label>{" "}
+        <input
+          id="as-of"
+          type="datetime-local"
+          step="1"
+          value={asOf}
+          onChange={(event) => setAsOf(event.target.value)}
+        />
         <ErrorMessage error={past.error} />
         {state && (
           <dl className="facts">

@@ -1,6 +1,6 @@
 import { AuditPage } from "./audit-page.js";
-import { useSession } from "./console-session.js";
 import { hrefOf, useRoute } from "./console-route.js";
+import { useSession } from "./console-session.js";
 import { DeliveryPage } from "./delivery-page.js";
 import { EndpointPage } from "./endpoint-page.js";
 import { EndpointsPage } from "./endpoints-page.js";
@@ -25,7 +25,8 @@ export function ConsoleApp() {
           <a href={hrefOf({ page: "endpoints" })}>Endpoints</a>
         </nav>
         <div className="who" role="status" aria-label="Signed in">
-          Signed in as <code title={session.address}>{session.address}</code> <span className={`role role-${session.role.toLowerCase()}`}>{session.role.toLowerCase()}</span>
+          Signed in as <code title={session.address}>{session.address}</code>{" "}
+          <span className={`role role-${session.role.toLowerCase()}`}>{session.role.toLowerCase()}</span>
         </div>
         <button type="button" onClick={() => signOut()}>
           Sign out

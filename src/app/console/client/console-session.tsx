@@ -44,7 +44,11 @@ export function SessionProvider({ settings, children }: { settings: ConsoleSetti
 
   const signIn = useCallback(
     async (signedIn: SignedIn) => {
-      const { viewer } = await graphqlRequest<{ viewer: { address: string; role: Role } }>(settings.graphqlPath, signedIn.token, "{ viewer { address role } }");
+      const { viewer } = await graphqlRequest<{ viewer: { address: string; role: Role } }>(
+        settings.graphqlPath,
+        signedIn.token,
+        "{ viewer { address role } }",
+      );
       const next: Session = { ...signedIn, address: viewer.address, role: viewer.role };
       sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ ...next, expiresAt: next.expiresAt.toISOString() }));
       setSignedOutBecause(undefined);
@@ -56,7 +60,10 @@ export function SessionProvider({ settings, children }: { settings: ConsoleSetti
   // The token's own expiry ends the session even when the page makes no request.
   useEffect(() => {
     if (!session) return;
-    const timer = setTimeout(() => signOut(`Your sign-in expired at ${session.expiresAt.toLocaleString()}. Sign in again.`), Math.max(0, session.expiresAt.getTime() - Date.now()));
+    const timer = setTimeout(
+      () => signOut(`Your sign-in expired at ${session.expiresAt.toLocaleString()}. Sign in again.`),
+      Math.max(0, session.expiresAt.getTime() - Date.now()),
+    );
     return () => clearTimeout(timer);
   }, [session, signOut]);
 
@@ -66,14 +73,18 @@ export function SessionProvider({ settings, children }: { settings: ConsoleSetti
       try {
         return await graphqlRequest<T>(settings.graphqlPath, session.token, query, variables);
       } catch (error) {
-        if (error instanceof ApiError && error.code === "UNAUTHENTICATED") signOut(`herald refused the token: ${error.message}`);
+        if (error instanceof ApiError && error.code === "UNAUTHENTICATED")
+          signOut(`herald refused the token: ${error.message}`);
         throw error;
       }
     },
     [session, settings, signOut],
   );
 
-  const value = useMemo(() => ({ settings, session, signedOutBecause, signIn, signOut, request }), [settings, session, signedOutBecause, signIn, signOut, request]);
+  const value = useMemo(
+    () => ({ settings, session, signedOutBecause, signIn, signOut, request }),
+    [settings, session, signedOutBecause, signIn, signOut, request],
+  );
   return <Context.Provider value={value}>{children}</Context.Provider>;
 }
 

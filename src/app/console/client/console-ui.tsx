@@ -19,9 +19,18 @@ export function Loading({ what }: { what: string }) {
  * A button that changes something. When the role may not (`refusal`), it stays visible but
  * disabled, with the reason as its tooltip and, for keyboards and screen readers, as its description.
  */
-export function WriteButton({ refusal, children, ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { refusal: string | undefined }) {
+export function WriteButton({
+  refusal,
+  children,
+  ...props
+}: ButtonHTMLAttributes<HTMLButtonElement> & { refusal: string | undefined }) {
   const reasonId = useId();
-  if (!refusal) return <button type="button" {...props}>{children}</button>;
+  if (!refusal)
+    return (
+      <button type="button" {...props}>
+        {children}
+      </button>
+    );
   return (
     <span className="write-refused" title={refusal}>
       <button type="button" {...props} disabled aria-describedby={reasonId} title={refusal}>

@@ -15,7 +15,10 @@ const OUTCOME_STYLE: Readonly<Record<Outcome, { colour: string; pattern: "solid"
 };
 
 function timeLabel(ms: number, spanMs: number): string {
-  return new Date(ms).toLocaleString(undefined, spanMs > 2 * 86_400_000 ? { month: "short", day: "numeric" } : { hour: "2-digit", minute: "2-digit" });
+  return new Date(ms).toLocaleString(
+    undefined,
+    spanMs > 2 * 86_400_000 ? { month: "short", day: "numeric" } : { hour: "2-digit", minute: "2-digit" },
+  );
 }
 
 function Patterns({ prefix }: { prefix: string }) {
@@ -35,7 +38,17 @@ function Patterns({ prefix }: { prefix: string }) {
   );
 }
 
-function Axes({ max, unit, buckets, spanMs }: { max: number; unit: string; buckets: readonly { start: number }[]; spanMs: number }) {
+function Axes({
+  max,
+  unit,
+  buckets,
+  spanMs,
+}: {
+  max: number;
+  unit: string;
+  buckets: readonly { start: number }[];
+  spanMs: number;
+}) {
   const ticks = [0, max / 2, max];
   const labelEvery = Math.max(1, Math.ceil(buckets.length / 4));
   return (
@@ -54,7 +67,12 @@ function Axes({ max, unit, buckets, spanMs }: { max: number; unit: string; bucke
       })}
       {buckets.map((bucket, index) =>
         index % labelEvery === 0 ? (
-          <text key={bucket.start} x={PAD.left + (index + 0.5) * (PLOT_W / buckets.length)} y={HEIGHT - 8} textAnchor="middle">
+          <text
+            key={bucket.start}
+            x={PAD.left + (index + 0.5) * (PLOT_W / buckets.length)}
+            y={HEIGHT - 8}
+            textAnchor="middle"
+          >
             {timeLabel(bucket.start, spanMs)}
           </text>
         ) : null,
@@ -66,15 +84,24 @@ function Axes({ max, unit, buckets, spanMs }: { max: number; unit: string; bucke
 /** Deliveries per bucket as stacked bars, one pattern per outcome, with the figures as a table beneath. */
 export function OutcomeChart({ buckets, spanMs }: { buckets: readonly OutcomeBucket[]; spanMs: number }) {
   const prefix = useId().replace(/:/g, "");
-  const max = Math.max(1, ...buckets.map((bucket) => OUTCOMES.reduce((sum, outcome) => sum + bucket.counts[outcome], 0)));
+  const max = Math.max(
+    1,
+    ...buckets.map((bucket) => OUTCOMES.reduce((sum, outcome) => sum + bucket.counts[outcome], 0)),
+  );
   const barW = PLOT_W / buckets.length;
-  const totals = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, buckets.reduce((sum, bucket) => sum + bucket.counts[outcome], 0)])) as Record<Outcome, number>;
+  const totals = Object.fromEntries(
+    OUTCOMES.map((outcome) => [outcome, buckets.reduce((sum, bucket) => sum + bucket.counts[outcome], 0)]),
+  ) as Record<Outcome, number>;
   return (
     <figure className="chart">
       <figcaption>
         Deliveries over time by outcome: {OUTCOMES.map((outcome) => `${totals[outcome]} ${outcome}`).join(", ")}
       </figcaption>
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`Bar chart of deliveries by outcome: ${OUTCOMES.map((o) => `${totals[o]} ${o}`).join(", ")}`}>
+      <svg
+        viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+        role="img"
+        aria-label={`Bar chart of deliveries by outcome: ${OUTCOMES.map((o) => `${totals[o]} ${o}`).join(", ")}`}
+      >
         <Patterns prefix={prefix} />
         <Axes max={max} unit="" buckets={buckets} spanMs={spanMs} />
         {buckets.map((bucket, index) => {
@@ -85,7 +112,15 @@ export function OutcomeChart({ buckets, spanMs }: { buckets: readonly OutcomeBuc
                 const h = (bucket.counts[outcome] / max) * PLOT_H;
                 y -= h;
                 return h > 0 ? (
-                  <rect key={outcome} x={PAD.left + index * barW + 1} y={y} width={Math.max(1, barW - 2)} height={h} fill={`url(#${prefix}-${outcome})`} stroke={OUTCOME_STYLE[outcome].colour} />
+                  <rect
+                    key={outcome}
+                    x={PAD.left + index * barW + 1}
+                    y={y}
+                    width={Math.max(1, barW - 2)}
+                    height={h}
+                    fill={`url(#${prefix}-${outcome})`}
+                    stroke={OUTCOME_STYLE[outcome].colour}
+                  />
                 ) : null;
               })}
             </g>
@@ -98,7 +133,12 @@ export function OutcomeChart({ buckets, spanMs }: { buckets: readonly OutcomeBuc
           swatch: (
             <svg width="18" height="12" aria-hidden="true">
               <Patterns prefix={`${prefix}l`} />
-              <rect width="18" height="12" fill={`url(#${prefix}l-${outcome})`} stroke={OUTCOME_STYLE[outcome].colour} />
+              <rect
+                width="18"
+                height="12"
+                fill={`url(#${prefix}l-${outcome})`}
+                stroke={OUTCOME_STYLE[outcome].colour}
+              />
             </svg>
           ),
         }))}
@@ -113,7 +153,17 @@ const SERIES = [
   { key: "p99", colour: "#b3261e", dash: "2 2", marker: "triangle" },
 ] as const;
 
-function Marker({ shape, x, y, colour }: { shape: (typeof SERIES)[number]["marker"]; x: number; y: number; colour: string }) {
+function Marker({
+  shape,
+  x,
+  y,
+  colour,
+}: {
+  shape: (typeof SERIES)[number]["marker"];
+  x: number;
+  y: number;
+  colour: string;
+}) {
   if (shape === "circle") return <circle cx={x} cy={y} r="3.5" fill={colour} />;
   if (shape === "square") return <rect x={x - 3.5} y={y - 3.5} width="7" height="7" fill={colour} />;
   return <path d={`M${x},${y - 4.5} L${x + 4.5},${y + 3.5} L${x - 4.5},${y + 3.5} Z`} fill={colour} />;
@@ -123,7 +173,8 @@ function Marker({ shape, x, y, colour }: { shape: (typeof SERIES)[number]["marke
 export function LatencyChart({ buckets, spanMs }: { buckets: readonly LatencyBucket[]; spanMs: number }) {
   const max = Math.max(1, ...buckets.flatMap((bucket) => [bucket.p99 ?? 0]));
   const step = PLOT_W / buckets.length;
-  const point = (index: number, value: number) => [PAD.left + (index + 0.5) * step, PAD.top + PLOT_H - (value / max) * PLOT_H] as const;
+  const point = (index: number, value: number) =>
+    [PAD.left + (index + 0.5) * step, PAD.top + PLOT_H - (value / max) * PLOT_H] as const;
   const attempts = buckets.reduce((sum, bucket) => sum + bucket.attempts, 0);
   const overall = (key: "p50" | "p95" | "p99") => Math.max(0, ...buckets.map((bucket) => bucket[key] ?? 0));
   return (
@@ -138,7 +189,9 @@ export function LatencyChart({ buckets, spanMs }: { buckets: readonly LatencyBuc
       >
         <Axes max={max} unit="" buckets={buckets} spanMs={spanMs} />
         {SERIES.map((series) => {
-          const points = buckets.flatMap((bucket, index) => (bucket[series.key] == null ? [] : [{ index, value: bucket[series.key] as number }]));
+          const points = buckets.flatMap((bucket, index) =>
+            bucket[series.key] == null ? [] : [{ index, value: bucket[series.key] as number }],
+          );
           return (
             <g key={series.key}>
               <polyline

@@ -1,8 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { useSignedIn, writeRefusal } from "./console-session.js";
-import { hrefOf } from "./console-route.js";
 import { DELIVERY, type Delivery, REDELIVER } from "./console-queries.js";
+import { hrefOf } from "./console-route.js";
+import { useSignedIn, writeRefusal } from "./console-session.js";
 import { ErrorMessage, formatTime, Loading, StatusBadge, WriteButton } from "./console-ui.js";
 import { POLL_MS } from "./endpoint-page.js";
 
@@ -22,7 +22,8 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
   if (delivery.isPending) return <Loading what="the delivery" />;
   if (delivery.error) return <ErrorMessage error={delivery.error} />;
   const d = delivery.data.delivery;
-  const refusal = writeRefusal(role) ?? (d.status === "FAILED" ? undefined : "Only a failed delivery can be sent again.");
+  const refusal =
+    writeRefusal(role) ?? (d.status === "FAILED" ? undefined : "Only a failed delivery can be sent again.");
   return (
     <>
       <p>
@@ -44,11 +45,20 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
         <dd className="break">{d.deliveryId}</dd>
       </dl>
       <div className="actions">
-        <WriteButton refusal={refusal} className="primary" disabled={redeliver.isPending} onClick={() => redeliver.mutate()}>
+        <WriteButton
+          refusal={refusal}
+          className="primary"
+          disabled={redeliver.isPending}
+          onClick={() => redeliver.mutate()}
+        >
           Redeliver
         </WriteButton>
         {redeliver.data && (
-          <span role="status">{redeliver.data.redeliver.redelivered ? "Scheduled again: the new attempt appears below." : "Nothing sent: the delivery was not failed."}</span>
+          <span role="status">
+            {redeliver.data.redeliver.redelivered
+              ? "Scheduled again: the new attempt appears below."
+              : "Nothing sent: the delivery was not failed."}
+          </span>
         )}
       </div>
       <ErrorMessage error={redeliver.error} />
@@ -58,7 +68,8 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
         {d.attempts.map((attempt) => (
           <li key={attempt.number} className={attempt.statusCode != null && attempt.statusCode < 300 ? "ok" : "bad"}>
             <h3>
-              Attempt {attempt.number}: {attempt.statusCode != null ? `HTTP ${attempt.statusCode}` : `error ${attempt.errorClass ?? "unknown"}`}
+              Attempt {attempt.number}:{" "}
+              {attempt.statusCode != null ? `HTTP ${attempt.statusCode}` : `error ${attempt.errorClass ?? "unknown"}`}
             </h3>
             <dl className="facts">
               <dt>Started</dt>

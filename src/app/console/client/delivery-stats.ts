@@ -34,9 +34,17 @@ export function outcomeOf(status: DeliveryPoint["status"]): Outcome {
 }
 
 /** `count` equal buckets covering [since, until), each delivery in the one of its scheduled time. */
-export function outcomesOverTime(deliveries: readonly DeliveryPoint[], since: number, until: number, count: number): OutcomeBucket[] {
+export function outcomesOverTime(
+  deliveries: readonly DeliveryPoint[],
+  since: number,
+  until: number,
+  count: number,
+): OutcomeBucket[] {
   const width = (until - since) / count;
-  const buckets = Array.from({ length: count }, (_, index) => ({ start: since + index * width, counts: { succeeded: 0, retrying: 0, failed: 0 } }));
+  const buckets = Array.from({ length: count }, (_, index) => ({
+    start: since + index * width,
+    counts: { succeeded: 0, retrying: 0, failed: 0 },
+  }));
   for (const delivery of deliveries) {
     const bucket = buckets[indexOf(delivery.scheduledAt, since, width, count)];
     if (bucket) bucket.counts[outcomeOf(delivery.status)] += 1;
@@ -45,15 +53,27 @@ export function outcomesOverTime(deliveries: readonly DeliveryPoint[], since: nu
 }
 
 /** p50/p95/p99 of attempt durations per bucket of start time (nearest-rank percentiles). */
-export function latencyOverTime(deliveries: readonly DeliveryPoint[], since: number, until: number, count: number): LatencyBucket[] {
+export function latencyOverTime(
+  deliveries: readonly DeliveryPoint[],
+  since: number,
+  until: number,
+  count: number,
+): LatencyBucket[] {
   const width = (until - since) / count;
   const durations: number[][] = Array.from({ length: count }, () => []);
   for (const delivery of deliveries) {
-    for (const attempt of delivery.attempts) durations[indexOf(attempt.startedAt, since, width, count)]?.push(attempt.durationMs);
+    for (const attempt of delivery.attempts)
+      durations[indexOf(attempt.startedAt, since, width, count)]?.push(attempt.durationMs);
   }
   return durations.map((values, index) => {
     const sorted = values.toSorted((a, b) => a - b);
-    return { start: since + index * width, attempts: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
+    return {
+      start: since + index * width,
+      attempts: sorted.length,
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      p99: percentile(sorted, 99),
+    };
   });
 }
 

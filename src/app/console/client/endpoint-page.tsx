@@ -1,8 +1,15 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { useSignedIn } from "./console-session.js";
+import {
+  CHART_DELIVERIES,
+  DELIVERY_LOG,
+  type Delivery,
+  ENDPOINT,
+  type Endpoint,
+  type PageInfo,
+} from "./console-queries.js";
 import { hrefOf } from "./console-route.js";
-import { CHART_DELIVERIES, DELIVERY_LOG, type Delivery, ENDPOINT, type Endpoint, type PageInfo } from "./console-queries.js";
+import { useSignedIn } from "./console-session.js";
 import { ErrorMessage, formatTime, Loading, localInputToIso, StatusBadge, TableScroll } from "./console-ui.js";
 import { LatencyChart, OutcomeChart } from "./delivery-charts.js";
 import { type DeliveryPoint, latencyOverTime, outcomesOverTime } from "./delivery-stats.js";
@@ -18,7 +25,13 @@ const WINDOWS = [
   { label: "Last 7 days", ms: 7 * 86_400_000, buckets: 14 },
 ] as const;
 
-type Subscription = { subscriptionId: string; type: string; actions: string[]; collectionId: string; createdAt: number };
+type Subscription = {
+  subscriptionId: string;
+  type: string;
+  actions: string[];
+  collectionId: string;
+  createdAt: number;
+};
 
 /** One endpoint: its configuration and subscriptions, charts of its recent deliveries, and its delivery log. */
 export function EndpointPage({ webhookId }: { webhookId: string }) {
@@ -26,7 +39,10 @@ export function EndpointPage({ webhookId }: { webhookId: string }) {
   const endpoint = useQuery({
     queryKey: ["endpoint", webhookId],
     queryFn: () =>
-      request<{ webhookEndpoint: Endpoint; webhookSubscriptions: { total: number; edges: { node: Subscription }[] } }>(ENDPOINT, { webhookId }),
+      request<{ webhookEndpoint: Endpoint; webhookSubscriptions: { total: number; edges: { node: Subscription }[] } }>(
+        ENDPOINT,
+        { webhookId },
+      ),
     refetchInterval: POLL_MS * 5,
   });
   if (endpoint.isPending) return <Loading what="the endpoint" />;
@@ -104,7 +120,9 @@ function DeliveryCharts({ webhookId }: { webhookId: string }) {
       let total = 0;
       // Newest first, a page of 100 at a time, until the window or the limit is reached.
       do {
-        const { deliveries } = await request<{ deliveries: { total: number; pageInfo: PageInfo; edges: { node: DeliveryPoint }[] } }>(CHART_DELIVERIES, {
+        const { deliveries } = await request<{
+          deliveries: { total: number; pageInfo: PageInfo; edges: { node: DeliveryPoint }[] };
+        }>(CHART_DELIVERIES, {
           webhookId,
           since: new Date(since).toISOString(),
           before,
@@ -138,8 +156,14 @@ function DeliveryCharts({ webhookId }: { webhookId: string }) {
             </p>
           )}
           <div className="charts">
-            <OutcomeChart buckets={outcomesOverTime(charts.data.points, charts.data.since, charts.data.until, span.buckets)} spanMs={span.ms} />
-            <LatencyChart buckets={latencyOverTime(charts.data.points, charts.data.since, charts.data.until, span.buckets)} spanMs={span.ms} />
+            <OutcomeChart
+              buckets={outcomesOverTime(charts.data.points, charts.data.since, charts.data.until, span.buckets)}
+              spanMs={span.ms}
+            />
+            <LatencyChart
+              buckets={latencyOverTime(charts.data.points, charts.data.since, charts.data.until, span.buckets)}
+              spanMs={span.ms}
+            />
           </div>
         </>
       )}
@@ -147,7 +171,10 @@ function DeliveryCharts({ webhookId }: { webhookId: string }) {
   );
 }
 
-type LogDelivery = Pick<Delivery, "deliveryId" | "transactionId" | "scheduledAt" | "status" | "finishedAt" | "failureReason"> & {
+type LogDelivery = Pick<
+  Delivery,
+  "deliveryId" | "transactionId" | "scheduledAt" | "status" | "finishedAt" | "failureReason"
+> & {
   attempts: { number: number; statusCode: number | null; errorClass: string | null }[];
 };
 
@@ -240,7 +267,9 @@ function DeliveryLog({ webhookId }: { webhookId: string }) {
                   return (
                     <tr key={node.deliveryId}>
                       <td>
-                        <a href={hrefOf({ page: "delivery", deliveryId: node.deliveryId })}>{formatTime(node.scheduledAt)}</a>
+                        <a href={hrefOf({ page: "delivery", deliveryId: node.deliveryId })}>
+                          {formatTime(node.scheduledAt)}
+                        </a>
                       </td>
                       <td>
                         <StatusBadge status={node.status} detail={node.failureReason} />

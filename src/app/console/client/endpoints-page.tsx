@@ -1,8 +1,14 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { useSignedIn } from "./console-session.js";
+import {
+  ENDPOINTS,
+  type Endpoint,
+  endpointFiguresQuery,
+  FIGURES_PER_REQUEST,
+  type PageInfo,
+} from "./console-queries.js";
 import { hrefOf } from "./console-route.js";
-import { type Endpoint, endpointFiguresQuery, ENDPOINTS, FIGURES_PER_REQUEST, type PageInfo } from "./console-queries.js";
+import { useSignedIn } from "./console-session.js";
 import { ErrorMessage, formatTime, Loading, StatusBadge, TableScroll } from "./console-ui.js";
 
 const PAGE_SIZE = 25;
@@ -94,7 +100,11 @@ export function EndpointsPage() {
 
   const header = (key: SortKey, label: string) => (
     <th scope="col" aria-sort={sort.key === key ? (sort.descending ? "descending" : "ascending") : "none"}>
-      <button type="button" className="sort" onClick={() => setSort({ key, descending: sort.key === key ? !sort.descending : false })}>
+      <button
+        type="button"
+        className="sort"
+        onClick={() => setSort({ key, descending: sort.key === key ? !sort.descending : false })}
+      >
         {label}
         <span aria-hidden="true">{sort.key === key ? (sort.descending ? " ▼" : " ▲") : " ↕"}</span>
       </button>
@@ -115,7 +125,13 @@ export function EndpointsPage() {
           }}
         >
           <label htmlFor="subscriber-filter">Subscriber address</label>
-          <input id="subscriber-filter" value={subscriber} onChange={(event) => setSubscriber(event.target.value)} placeholder="0x…" spellCheck={false} />
+          <input
+            id="subscriber-filter"
+            value={subscriber}
+            onChange={(event) => setSubscriber(event.target.value)}
+            placeholder="0x…"
+            spellCheck={false}
+          />
           <button type="submit">Filter</button>
         </form>
       )}
@@ -126,7 +142,8 @@ export function EndpointsPage() {
         <>
           <p>
             {connection?.total ?? 0} endpoint{connection?.total === 1 ? "" : "s"}
-            {filter ? ` of ${filter}` : ""}. Sorting orders the page shown; deliveries are those scheduled in the last 24 hours.
+            {filter ? ` of ${filter}` : ""}. Sorting orders the page shown; deliveries are those scheduled in the last
+            24 hours.
           </p>
           <TableScroll label="Endpoints">
             <table className="endpoints">
@@ -157,7 +174,11 @@ export function EndpointsPage() {
                       <td>{formatTime(endpoint.failingSince)}</td>
                       <td>{endpoint.rateLimit == null ? "none" : `${endpoint.rateLimit}/s`}</td>
                       <td>{figure?.subscriptions ?? "…"}</td>
-                      <td>{figure ? `${figure.succeeded} succeeded, ${figure.retrying} retrying, ${figure.failed} failed` : "…"}</td>
+                      <td>
+                        {figure
+                          ? `${figure.succeeded} succeeded, ${figure.retrying} retrying, ${figure.failed} failed`
+                          : "…"}
+                      </td>
                       <td>
                         {figure?.last ? (
                           <a href={hrefOf({ page: "delivery", deliveryId: figure.last.deliveryId })}>

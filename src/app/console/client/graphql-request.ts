@@ -14,10 +14,19 @@ export class ApiError extends Error {
  * One POST of JSON to herald's GraphQL API with the bearer token. Plain fetch: the API speaks
  * nothing else, so the console needs no GraphQL client library.
  */
-export async function graphqlRequest<T>(path: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export async function graphqlRequest<T>(
+  path: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
   const response = await fetch(path, {
     method: "POST",
-    headers: { accept: "application/graphql-response+json, application/json", "content-type": "application/json", authorization: `Bearer ${token}` },
+    headers: {
+      accept: "application/graphql-response+json, application/json",
+      "content-type": "application/json",
+      authorization: `Bearer ${token}`,
+    },
     body: JSON.stringify({ query, variables }),
   });
   const text = await response.text();

@@ -1,8 +1,8 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { useSignedIn, writeRefusal } from "./console-session.js";
-import { hrefOf } from "./console-route.js";
 import { FAILED_COUNT, RECOVER } from "./console-queries.js";
+import { hrefOf } from "./console-route.js";
+import { useSignedIn, writeRefusal } from "./console-session.js";
 import { ErrorMessage, isoToLocalInput, localInputToIso, WriteButton } from "./console-ui.js";
 
 /** Sends an endpoint's failed deliveries in a window again, once the user has seen how many. */
@@ -18,7 +18,11 @@ export function RecoverPage({ webhookId }: { webhookId: string }) {
     queryFn: () => request<{ deliveries: { total: number } }>(FAILED_COUNT, range),
   });
   const recover = useMutation({
-    mutationFn: () => request<{ recoverDeliveries: { deliveryIds: string[] } }>(RECOVER, { ...range, idempotencyKey: key || undefined }),
+    mutationFn: () =>
+      request<{ recoverDeliveries: { deliveryIds: string[] } }>(RECOVER, {
+        ...range,
+        idempotencyKey: key || undefined,
+      }),
     onSettled: () => setConfirming(false),
   });
   const failed = count.data?.deliveries.total;
@@ -36,18 +40,43 @@ export function RecoverPage({ webhookId }: { webhookId: string }) {
         }}
       >
         <label htmlFor="recover-since">Scheduled from</label>
-        <input id="recover-since" type="datetime-local" value={since} onChange={(event) => setSince(event.target.value)} />
+        <input
+          id="recover-since"
+          type="datetime-local"
+          value={since}
+          onChange={(event) => setSince(event.target.value)}
+        />
         <label htmlFor="recover-until">Scheduled before (empty: now)</label>
-        <input id="recover-until" type="datetime-local" value={until} onChange={(event) => setUntil(event.target.value)} />
+        <input
+          id="recover-until"
+          type="datetime-local"
+          value={until}
+          onChange={(event) => setUntil(event.target.value)}
+        />
         <label htmlFor="recover-key">Idempotency key</label>
-        <input id="recover-key" value={key} onChange={(event) => setKey(event.target.value)} aria-describedby="recover-key-help" spellCheck={false} />
+        <input
+          id="recover-key"
+          value={key}
+          onChange={(event) => setKey(event.target.value)}
+          aria-describedby="recover-key-help"
+          spellCheck={false}
+        />
         <p id="recover-key-help" className="muted">
           Sending the same request again with this key sends nothing more.
         </p>
-        <p role="status">{count.isPending ? "Counting failed deliveries…" : failed !== undefined && `${failed} failed deliver${failed === 1 ? "y" : "ies"} in this window.`}</p>
+        <p role="status">
+          {count.isPending
+            ? "Counting failed deliveries…"
+            : failed !== undefined && `${failed} failed deliver${failed === 1 ? "y" : "ies"} in this window.`}
+        </p>
         <ErrorMessage error={count.error} />
         {!confirming && (
-          <WriteButton refusal={writeRefusal(role)} className="primary" disabled={!failed} onClick={() => setConfirming(true)}>
+          <WriteButton
+            refusal={writeRefusal(role)}
+            className="primary"
+            disabled={!failed}
+            onClick={() => setConfirming(true)}
+          >
             Recover…
           </WriteButton>
         )}
@@ -57,7 +86,13 @@ export function RecoverPage({ webhookId }: { webhookId: string }) {
           <p id="confirm-text">
             Send {failed} failed deliver{failed === 1 ? "y" : "ies"} again?
           </p>
-          <button type="button" className="primary" disabled={recover.isPending} onClick={() => recover.mutate()} autoFocus>
+          <button
+            type="button"
+            className="primary"
+            disabled={recover.isPending}
+            onClick={() => recover.mutate()}
+            autoFocus
+          >
             Send {failed} again
           </button>
           <button type="button" onClick={() => setConfirming(false)}>
@@ -66,7 +101,9 @@ export function RecoverPage({ webhookId }: { webhookId: string }) {
         </div>
       )}
       <ErrorMessage error={recover.error} />
-      {recover.data && <p role="status">Scheduled {recover.data.recoverDeliveries.deliveryIds.length} deliveries again.</p>}
+      {recover.data && (
+        <p role="status">Scheduled {recover.data.recoverDeliveries.deliveryIds.length} deliveries again.</p>
+      )}
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { signInWithPastedToken, type SignedIn } from "../../web/client/siwe-token.js";
+import { type SignedIn, signInWithPastedToken } from "../../web/client/siwe-token.js";
 import { useWallets } from "../../web/client/wallet-discovery.js";
 import { signInWithWallet, walletErrorMessage } from "../../web/client/wallet-sign-in.js";
 import { useSession } from "./console-session.js";
@@ -33,19 +33,25 @@ export function SignInPage() {
         </p>
       )}
       <p>
-        The console reads and acts through herald's GraphQL API with your own Sign-In with Ethereum token for <code>{settings.siweDomain}</code>: you
-        see what your role lets you see.
+        The console reads and acts through herald's GraphQL API with your own Sign-In with Ethereum token for{" "}
+        <code>{settings.siweDomain}</code>: you see what your role lets you see.
       </p>
       <section aria-labelledby="wallet-heading">
         <h2 id="wallet-heading">With a browser wallet</h2>
-        {wallets.length === 0 && <p>No browser wallet found on this page (a wallet extension such as MetaMask provides one).</p>}
+        {wallets.length === 0 && (
+          <p>No browser wallet found on this page (a wallet extension such as MetaMask provides one).</p>
+        )}
         {wallets.map((wallet) => (
           <button
             key={wallet.id}
             type="button"
             className="primary"
             disabled={busy}
-            onClick={() => void attempt(() => signInWithWallet({ provider: wallet.provider, settings, origin: window.location.origin }))}
+            onClick={() =>
+              void attempt(() =>
+                signInWithWallet({ provider: wallet.provider, settings, origin: window.location.origin }),
+              )
+            }
           >
             {wallets.length > 1 ? `Sign in with ${wallet.name}` : "Sign in with Ethereum"}
           </button>
@@ -60,10 +66,17 @@ export function SignInPage() {
           }}
         >
           <p>
-            For auditors without a wallet: <code>npx herald siwe-token --private-key 0x… --domain {settings.siweDomain}</code> prints one.
+            For auditors without a wallet:{" "}
+            <code>npx herald siwe-token --private-key 0x… --domain {settings.siweDomain}</code> prints one.
           </p>
           <label htmlFor="siwe-token">SIWE token</label>
-          <textarea id="siwe-token" rows={4} value={pasted} onChange={(event) => setPasted(event.target.value)} spellCheck={false} />
+          <textarea
+            id="siwe-token"
+            rows={4}
+            value={pasted}
+            onChange={(event) => setPasted(event.target.value)}
+            spellCheck={false}
+          />
           <button type="submit" disabled={busy || pasted.trim() === ""}>
             Use this token
           </button>

@@ -57,14 +57,20 @@ function graphqlFetcher(endpoint: string): GraphiQLProps["fetcher"] {
   return async (params, options) => {
     const response = await fetch(endpoint, {
       method: "POST",
-      headers: { ...options?.headers, accept: "application/graphql-response+json, application/json", "content-type": "application/json" },
+      headers: {
+        ...options?.headers,
+        accept: "application/graphql-response+json, application/json",
+        "content-type": "application/json",
+      },
       body: JSON.stringify(params),
     });
     const text = await response.text();
     try {
       return JSON.parse(text);
     } catch {
-      return { errors: [{ message: `herald answered ${response.status} ${response.statusText}: ${text.slice(0, 500)}` }] };
+      return {
+        errors: [{ message: `herald answered ${response.status} ${response.statusText}: ${text.slice(0, 500)}` }],
+      };
     }
   };
 }

@@ -1,12 +1,12 @@
 import type { GraphiQLPlugin } from "@graphiql/react";
 import { useEditorContext } from "@graphiql/react";
 import { useEffect, useState, useSyncExternalStore } from "react";
+import { type SignedIn, signInWithPastedToken } from "../../web/client/siwe-token.js";
+import { useWallets } from "../../web/client/wallet-discovery.js";
+import { type Eip1193Provider, signInWithWallet, walletErrorMessage } from "../../web/client/wallet-sign-in.js";
 import { hasBearerToken, withBearerToken } from "./authorization-header.js";
 import type { PlaygroundSettings } from "./playground-settings.js";
 import type { SessionStore } from "./session-store.js";
-import { signInWithPastedToken, type SignedIn } from "../../web/client/siwe-token.js";
-import { useWallets } from "../../web/client/wallet-discovery.js";
-import { type Eip1193Provider, signInWithWallet, walletErrorMessage } from "../../web/client/wallet-sign-in.js";
 
 /** The IDE's side panel for signing in: with the browser wallet, or with a pasted token. */
 export function signInPlugin(settings: PlaygroundSettings, sessions: SessionStore): GraphiQLPlugin {
@@ -75,18 +75,20 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
     <div className="herald-sign-in">
       <div className="graphiql-doc-explorer-title">Sign in</div>
       <p>
-        The API answers only signed-in callers: a Sign-In with Ethereum (EIP-4361) message for <code>{settings.siweDomain}</code>, signed
-        by your wallet, sent as <code>authorization: Bearer …</code> in the request headers.
+        The API answers only signed-in callers: a Sign-In with Ethereum (EIP-4361) message for{" "}
+        <code>{settings.siweDomain}</code>, signed by your wallet, sent as <code>authorization: Bearer …</code> in the
+        request headers.
       </p>
       {window.location.host !== settings.siweDomain && (
         <p>
-          This page is at <code>{window.location.host}</code>: your wallet may warn that the message names another site. Open the IDE at{" "}
-          <code>{settings.siweDomain}</code> to sign in without the warning.
+          This page is at <code>{window.location.host}</code>: your wallet may warn that the message names another site.
+          Open the IDE at <code>{settings.siweDomain}</code> to sign in without the warning.
         </p>
       )}
       {session && (
         <p className="herald-signed-in" role="status">
-          Signed in as <code>{session.address}</code> until {session.expiresAt.toLocaleString()}. Every tab sends the token.
+          Signed in as <code>{session.address}</code> until {session.expiresAt.toLocaleString()}. Every tab sends the
+          token.
         </p>
       )}
       {wallets.length > 0 ? (
@@ -99,7 +101,9 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
               disabled={busy}
               onClick={() => void signInWithBrowserWallet(wallet.provider)}
             >
-              {busy ? "Waiting for the wallet…" : `${session ? "Sign in again" : "Sign in with Ethereum"}${wallets.length > 1 ? ` (${wallet.name})` : ""}`}
+              {busy
+                ? "Waiting for the wallet…"
+                : `${session ? "Sign in again" : "Sign in with Ethereum"}${wallets.length > 1 ? ` (${wallet.name})` : ""}`}
             </button>
           ))}
           <details>
@@ -153,7 +157,16 @@ function useSession(sessions: SessionStore) {
 
 function EthereumIcon() {
   return (
-    <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.5" strokeLinejoin="round">
+    <svg
+      viewBox="0 0 24 24"
+      width="24"
+      height="24"
+      aria-hidden="true"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.5"
+      strokeLinejoin="round"
+    >
       <path d="M12 2 5 12.2 12 16l7-3.8L12 2Z" />
       <path d="M5 13.8 12 22l7-8.2L12 17.6 5 13.8Z" />
     </svg>

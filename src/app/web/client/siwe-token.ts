@@ -38,7 +38,8 @@ export function describeSiweToken(pasted: string): SignedIn {
 /** A pasted token, refused here already when it has expired (herald would refuse it anyway, less clearly). */
 export function signInWithPastedToken(pasted: string, now = new Date()): SignedIn {
   const described = describeSiweToken(pasted);
-  if (described.expiresAt.getTime() <= now.getTime()) throw new Error(`that token expired at ${described.expiresAt.toLocaleString()}`);
+  if (described.expiresAt.getTime() <= now.getTime())
+    throw new Error(`that token expired at ${described.expiresAt.toLocaleString()}`);
   return described;
 }
 

@@ -28,7 +28,11 @@ export function watchWallets(target: Window, onChange: (wallets: readonly Discov
   const announced = new Map<string, DiscoveredWallet>();
   const report = () => {
     const legacy = target.ethereum;
-    onChange(announced.size > 0 || !legacy ? [...announced.values()] : [{ id: "window.ethereum", name: "Browser wallet", provider: legacy }]);
+    onChange(
+      announced.size > 0 || !legacy
+        ? [...announced.values()]
+        : [{ id: "window.ethereum", name: "Browser wallet", provider: legacy }],
+    );
   };
   const onAnnounce = (event: Event) => {
     const { info, provider } = (event as Eip6963AnnounceEvent).detail ?? {};

@@ -26,13 +26,20 @@ export interface WalletSignIn {
 }
 
 /** Asks the wallet for its account and a signature of a fresh sign-in message for this herald. */
-export async function signInWithWallet({ provider, settings, origin, now = new Date() }: WalletSignIn): Promise<SignedIn> {
+export async function signInWithWallet({
+  provider,
+  settings,
+  origin,
+  now = new Date(),
+}: WalletSignIn): Promise<SignedIn> {
   const accounts = await provider.request({ method: "eth_requestAccounts" });
   const account = Array.isArray(accounts) ? accounts[0] : undefined;
   if (typeof account !== "string") throw new Error("the wallet shared no account");
   const chainId = Number(BigInt(String(await provider.request({ method: "eth_chainId" }))));
   if (settings.siweChainIds && !settings.siweChainIds.includes(chainId)) {
-    throw new Error(`herald accepts chain ${settings.siweChainIds.join(" or ")}, and the wallet is on chain ${chainId}: switch networks in the wallet`);
+    throw new Error(
+      `herald accepts chain ${settings.siweChainIds.join(" or ")}, and the wallet is on chain ${chainId}: switch networks in the wallet`,
+    );
   }
   // Wallets report addresses in lower case; EIP-4361 requires the EIP-55 checksum.
   const address = getAddress(account);
@@ -48,7 +55,8 @@ export async function signInWithWallet({ provider, settings, origin, now = new D
     expirationTime: expiresAt,
   });
   const signature = await provider.request({ method: "personal_sign", params: [utf8Hex(message), address] });
-  if (typeof signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(signature)) throw new Error("the wallet returned no signature");
+  if (typeof signature !== "string" || !/^0x[0-9a-fA-F]+$/.test(signature))
+    throw new Error("the wallet returned no signature");
   return { token: encodeSiweToken(message, signature), address, expiresAt };
 }
 
