@@ -4,6 +4,7 @@
  * rule, measured in the same run, with 10 and with 100,000 subscriptions. Pure CPU, no I/O.
  */
 import { collectionKey } from "../src/domain/collection-id.js";
+import { getOrCreate } from "../src/domain/get-or-create.js";
 import type { Transaction } from "../src/domain/ingest-events.js";
 import { type IndexedSubscription, SubscriptionIndex } from "../src/domain/subscription-matching.js";
 import { machine, progress, round } from "./bench-support.js";
@@ -71,8 +72,7 @@ function linearMatch(
         collectionKey(subscription.collectionId) !== key
       )
         continue;
-      let ids = matched.get(subscription.webhookId);
-      if (!ids) matched.set(subscription.webhookId, (ids = new Set()));
+      const ids = getOrCreate(matched, subscription.webhookId, () => new Set());
       ids.add(subscription.subscriptionId);
     }
   }
@@ -95,7 +95,10 @@ function rate(
     elapsed = performance.now() - started;
     // A line per tenth of the time, not per round of 100.
     const now = Math.min(10, Math.floor((elapsed / MIN_MS) * 10));
-    if (now > tenths) progress(label, (tenths = now), 10);
+    if (now > tenths) {
+      tenths = now;
+      progress(label, tenths, 10);
+    }
   }
   // Keeps the optimiser from dropping the work.
   if (sink < 0) throw new Error("unreachable");

@@ -6,7 +6,7 @@ import { createLogger } from "./logger.js";
 
 /** `npm start`: read the configuration, start herald, stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (error) {

@@ -93,7 +93,7 @@ export class Gauge implements Series {
 
   async render(): Promise<string[]> {
     const head = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    let values;
+    let values: GaugeValues;
     try {
       values = await this.#values();
     } catch (error) {

@@ -3,6 +3,7 @@
  * NUL and lone UTF-16 surrogates; control characters have no business in URLs, types or actions.
  * Refusing them at decide time turns what would be a storage error into a clear input error.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses.
 const UNSAFE = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function isPlainText(text: string): boolean {

@@ -37,7 +37,7 @@ export function findUnstorable(value: unknown, maxDepth = MAX_JSON_DEPTH): Unsto
     if (depth > maxDepth)
       return { code: "too_deep", reason: `nested deeper than ${maxDepth} levels at ${shown(pathOf(place))}` };
     if (Array.isArray(place.value)) {
-      place.value.forEach((element, key) => stack.push({ value: element, depth, parent: place, key }));
+      for (const [key, element] of place.value.entries()) stack.push({ value: element, depth, parent: place, key });
       continue;
     }
     for (const [key, element] of Object.entries(place.value)) {

@@ -1,4 +1,5 @@
 import { collectionKey } from "./collection-id.js";
+import { getOrCreate } from "./get-or-create.js";
 import type { Transaction } from "./ingest-events.js";
 import type { WebhookEndpointDeleted, WebhookSubscriptionEvent } from "./webhook-events.js";
 
@@ -39,13 +40,10 @@ export class SubscriptionIndex {
     this.remove(subscription.subscriptionId);
     this.#byId.set(subscription.subscriptionId, subscription);
     const key = indexKey(subscription.type, subscription.collectionId);
-    let actions = this.#byKey.get(key);
-    if (!actions) this.#byKey.set(key, (actions = new Map()));
+    const actions = getOrCreate(this.#byKey, key, () => new Map());
     for (const action of subscription.actions) {
-      let webhooks = actions.get(action);
-      if (!webhooks) actions.set(action, (webhooks = new Map()));
-      let ids = webhooks.get(subscription.webhookId);
-      if (!ids) webhooks.set(subscription.webhookId, (ids = new Set()));
+      const webhooks = getOrCreate(actions, action, () => new Map());
+      const ids = getOrCreate(webhooks, subscription.webhookId, () => new Set());
       ids.add(subscription.subscriptionId);
     }
   }
@@ -73,10 +71,12 @@ export class SubscriptionIndex {
     switch (event.type) {
       case "WebhookSubscriptionCreated": {
         const { subscriptionId, webhookId, type, actions, collectionId } = event.data;
-        return this.add({ subscriptionId, webhookId, type, actions: [...actions], collectionId });
+        this.add({ subscriptionId, webhookId, type, actions: [...actions], collectionId });
+        return;
       }
       case "WebhookSubscriptionDeleted":
-        return this.remove(event.data.subscriptionId);
+        this.remove(event.data.subscriptionId);
+        return;
       case "WebhookEndpointDeleted":
         for (const subscription of this.subscriptionsOf(event.data.webhookId)) this.remove(subscription.subscriptionId);
         return;
@@ -98,8 +98,7 @@ export class SubscriptionIndex {
       const webhooks = this.#byKey.get(indexKey(event.type, event.collectionId))?.get(event.action);
       if (!webhooks) continue;
       for (const [webhookId, subscriptionIds] of webhooks) {
-        let ids = matched.get(webhookId);
-        if (!ids) matched.set(webhookId, (ids = new Set()));
+        const ids = getOrCreate(matched, webhookId, () => new Set());
         for (const id of subscriptionIds) ids.add(id);
       }
     }

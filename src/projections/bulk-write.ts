@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { getOrCreate } from "../domain/get-or-create.js";
 
 /**
  * Bulk writes for projections that fold a batch in memory: one statement for any number of rows,
@@ -62,8 +63,7 @@ export function perBatch<Gathered>(create: () => Gathered): {
   const gathered = new WeakMap<object, Gathered>();
   return {
     of(trx) {
-      let current = gathered.get(trx);
-      if (current === undefined) gathered.set(trx, (current = create()));
+      const current = getOrCreate(gathered, trx, () => create());
       return current;
     },
     take(trx) {

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Database } from "../adapters/db/database.js";
-import type { EventStore, ReadFrom } from "../adapters/eventstore/event-store.js";
+import type { EventStore, LogPage, ReadFrom } from "../adapters/eventstore/event-store.js";
 import type { LogConsumer, LogPump, PumpPage } from "../adapters/eventstore/log-pump.js";
 import { comparePositions, positionToJSON } from "../adapters/eventstore/position.js";
+import { getOrCreate } from "../domain/get-or-create.js";
 import { CheckpointMovedError, readCheckpoint, readCheckpoints } from "./checkpoints.js";
 import { type AnyProjection, ProjectionHandlerError } from "./projection.js";
 import { applyBatch, applyGroupBatch, type BatchSlice, prepareProjection } from "./projection-batch.js";
@@ -182,9 +183,7 @@ export class ProjectionGroup implements LogConsumer {
     const lags = new Map<string, number>();
     for (const [name, position] of await this.positions()) {
       const key = positionToJSON(position);
-      let age = ages.get(key);
-      if (!age) ages.set(key, (age = ageAfter(position)));
-      lags.set(name, await age);
+      lags.set(name, await getOrCreate(ages, key, () => ageAfter(position)));
     }
     return lags;
   }
@@ -353,7 +352,7 @@ export class ProjectionGroup implements LogConsumer {
     if (!lead || !member.halted) return;
     if (comparePositions(member.position, lead.position) < 0) {
       const from = member.position;
-      let page;
+      let page: LogPage;
       try {
         page = await this.options.store.readPage(from, {
           filter: { eventTypes: member.eventTypes },

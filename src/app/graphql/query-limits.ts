@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { FastifyInstance } from "fastify";
 import { type DocumentNode, GraphQLError, type GraphQLSchema, Kind, parse, visit } from "graphql";
+import { getOrCreate } from "../../domain/get-or-create.js";
 import { jsonBytesOver } from "./json-size.js";
 import { type ListBounds, listBounds } from "./list-bounds.js";
 import { type CostLimits, measureOperation } from "./query-cost.js";
@@ -81,8 +82,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin {
       return {
         async didResolveOperation({ operation, document, request, schema }) {
           if (!operation) return;
-          let schemaBounds = bounds.get(schema);
-          if (!schemaBounds) bounds.set(schema, (schemaBounds = listBounds(schema)));
+          const schemaBounds = getOrCreate(bounds, schema, () => listBounds(schema));
           const measured = measureOperation(
             { schema, document, operation, variables: request.variables ?? {}, bounds: schemaBounds },
             limits,

@@ -1,3 +1,4 @@
+import { getOrCreate } from "../../domain/get-or-create.js";
 import type { TenantEvent } from "../../domain/ingest-events.js";
 import { payloadFieldText, waitKeyOfWait } from "../../domain/waypoint-matching.js";
 import type { Waiter } from "./waiter.js";
@@ -20,12 +21,9 @@ export class WaiterIndex {
   add(waiter: Waiter): void {
     const { field, fieldId } = waiter.wait;
     const key = waitKeyOfWait(waiter.wait);
-    let fields = this.#buckets.get(key);
-    if (!fields) this.#buckets.set(key, (fields = new Map()));
-    let values = fields.get(field);
-    if (!values) fields.set(field, (values = new Map()));
-    let waiters = values.get(fieldId);
-    if (!waiters) values.set(fieldId, (waiters = new Set()));
+    const fields = getOrCreate(this.#buckets, key, () => new Map());
+    const values = getOrCreate(fields, field, () => new Map());
+    const waiters = getOrCreate(values, fieldId, () => new Set());
     if (!waiters.has(waiter)) {
       waiters.add(waiter);
       this.#size++;

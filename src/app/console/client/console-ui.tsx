@@ -72,9 +72,10 @@ export function formatTime(ms: number | null | undefined): string {
 /** A wide table that scrolls sideways on a narrow screen, and can be scrolled with the keyboard. */
 export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
   return (
-    <div className="table-scroll" tabIndex={0} role="region" aria-label={label}>
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a region that scrolls must take keyboard focus (axe: scrollable-region-focusable).
+    <section className="table-scroll" tabIndex={0} aria-label={label}>
       {children}
-    </div>
+    </section>
   );
 }
 

@@ -117,6 +117,8 @@ function JsonView({ value, label }: { value: unknown; label: string }) {
         Copy JSON
       </button>
       <span role="status">{copied}</span>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: the JSON scrolls, so it must take keyboard focus (axe: scrollable-region-focusable). */}
+      {/* biome-ignore lint/a11y/useAriaPropsSupportedByRole: the label names what a keyboard user lands on. */}
       <pre tabIndex={0} aria-label={label}>
         {text}
       </pre>

@@ -91,6 +91,7 @@ export function RecoverPage({ webhookId }: { webhookId: string }) {
             className="primary"
             disabled={recover.isPending}
             onClick={() => recover.mutate()}
+            // biome-ignore lint/a11y/noAutofocus: this confirm step opens because the user asked for it; focus belongs on its action.
             autoFocus
           >
             Send {failed} again

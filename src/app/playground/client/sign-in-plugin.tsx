@@ -133,6 +133,7 @@ function SignInPanel({ settings, sessions }: { settings: PlaygroundSettings; ses
 export function BearerTokenSync({ sessions }: { sessions: SessionStore }) {
   const session = useSession(sessions);
   const { headerEditor, activeTabIndex } = useEditorContext({ nonNull: true });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: activeTabIndex is the trigger: GraphiQL keeps headers per tab.
   useEffect(() => {
     if (!session || !headerEditor) return;
     const headers = headerEditor.getValue();
