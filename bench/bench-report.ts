@@ -53,7 +53,7 @@ async function markdown(results: BenchResults, context: RunContext, hasChart: bo
     `| NATS server | ${await natsVersion()} |`,
     `| load average (1 min) | ${context.loadBefore} before, ${context.loadAfter} after: the machine is shared, and a load above the core count stretches tails |`,
     "",
-    "## Goals of issue 13",
+    "## Performance goals",
     "",
     "Each goal checked against this run's figures; a goal whose benchmark did not run says so.",
     "",
@@ -119,7 +119,7 @@ const verdict = (met: boolean | undefined) => (met === undefined ? "—" : met ?
 /** herald's p99 may grow this much with history and still count as "no growth": paced tails on a shared machine vary that much run to run. */
 const NO_GROWTH = 1.25;
 
-/** The table of issue 13's "Must show", one row per figure, computed from the results only. */
+/** The table of herald's performance goals, one row per figure, computed from the results only. */
 function goalRows(results: BenchResults): string[] {
   const rows: string[] = [];
   const row = (

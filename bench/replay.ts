@@ -2,7 +2,7 @@
  * `npx herald replay all` over 100,000 webhook endpoint and subscription events in the PostgreSQL
  * event log: the real CLI in a child process, as an operator runs it, beside a plain sequential read
  * of the same log in the same run (every column of every row, in position order, pages of 5,000,
- * through the same driver): the ratio is the figure that counts (goal of issue 13: at least 0.25).
+ * through the same driver): the ratio is the figure that counts (the goal: at least 0.25).
  */
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";

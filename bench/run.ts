@@ -24,7 +24,7 @@ if (args.includes("--help") || args.includes("-h")) {
       "usage: npm run bench [-- <name> …] [--write-docs]",
       "",
       "Each benchmark prints one JSON line on stdout; progress goes to stderr. With no name, or with",
-      "--write-docs, the results are also written to docs/benchmarks.md, with the goals of issue 13",
+      "--write-docs, the results are also written to docs/benchmarks.md, with herald's performance goals",
       "(herald, its baseline, the ratio or the bound, met or not) computed from them.",
       "",
       "environment:",

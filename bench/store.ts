@@ -104,7 +104,7 @@ export async function run(): Promise<Record<string, unknown>> {
         oneRowPerTransaction: round(plainOneRow),
         hundredRowsPerStatement: round(plainMultiRow),
       },
-      // Goal of issue 13: batch of 1 at least half the plain one-row INSERT.
+      // The goal: batch of 1 at least half the plain one-row INSERT.
       ratioBatchOf1ToPlainOneRow: round(batchOf1 / plainOneRow, 3),
       ratioBatchOf100ToPlainHundredRows: round(batchOf100 / plainMultiRow, 3),
       catchUpReadEventsPerSecond: round(readRate),

@@ -4,8 +4,8 @@ import { join, resolve } from "node:path";
 import { FAULT_POINTS, type FaultPoint } from "./fault-injection.js";
 
 /**
- * herald's configuration: only the variables of the table in DESIGN.md, validated at start. A bad
- * value stops start-up with one line naming the variable.
+ * herald's configuration: only the variables of the table in README.md ("Configuration"), validated at
+ * start. A bad value stops start-up with one line naming the variable.
  */
 export interface Config {
   readonly port: number;

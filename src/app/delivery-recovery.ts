@@ -61,7 +61,7 @@ const PAGE_SIZE = 100;
 const DELIVERY_NOT_FOUND: Refusal = { code: "NOT_FOUND", message: "delivery not found" };
 
 /**
- * Redelivery (issue 6): a failed delivery gets one more attempt, recorded in its own stream, so it
+ * Redelivery: a failed delivery gets one more attempt, recorded in its own stream, so it
  * lands in the same history. Each delivery is decided on its stream and appended with the revision
  * read; only a failed delivery is taken back, so a request repeated (or sent twice at once) while
  * the redelivered attempt is pending or after it succeeded sends nothing more. With an idempotency

@@ -101,8 +101,9 @@ export function decodeTenantEventMessage(
 }
 
 /**
- * A transaction's id: from its signature when it carries a real one (the seed's placeholder `0x00`
- * is not), else from the message id, else new. Equal ids mean the same transaction.
+ * A transaction's id: from its signature when it carries a real one (the placeholder `0x00` of the
+ * Asset Register documentation's example transaction is not), else from the message id, else new.
+ * Equal ids mean the same transaction.
  */
 export function transactionIdFor(transaction: Transaction, messageId: string | undefined): string {
   const signature = transaction.signature;

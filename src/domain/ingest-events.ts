@@ -7,7 +7,7 @@ export const transactionStream = (transactionId: string): string => `transaction
 export const tenantEventStream = (tenantEventId: string): string => `tenant-event-${tenantEventId}`;
 export const rejectedStream = (rejectionId: string): string => `rejected-${rejectionId}`;
 
-/** An Asset Register transaction, as published (see shared/seeds/asset-register-subscriptions.txt). */
+/** An Asset Register transaction, as published (test/fixtures/transactions.json has examples). */
 export interface Transaction {
   readonly status: string;
   readonly signature?: string;
@@ -53,7 +53,7 @@ export interface TransactionRejected {
   readonly data: IngestRejection;
 }
 
-/** A tenant event from cloudapi (see shared/seeds/waypoint-sse.txt and shared/fixtures/tenant-events.json). */
+/** A tenant event from acapy-cloud's cloudapi (test/fixtures/tenant-events.json has examples). */
 export interface TenantEvent {
   readonly wallet_id: string;
   readonly topic: string;

@@ -1,6 +1,6 @@
 /**
- * What happens after one delivery attempt, exactly per the seed (shared/seeds/asset-register-subscriptions.txt)
- * and DESIGN.md "Delivery semantics": 2xx is delivered; 409, 429, 5xx, timeouts and connection
+ * What happens after one delivery attempt, exactly as the Asset Register's webhook API documents its
+ * retries (README.md, "Webhook delivery"): 2xx is delivered; 409, 429, 5xx, timeouts and connection
  * errors are retried while attempts ≤ retries + 1; any other status fails for good. A Retry-After
  * (seconds or HTTP date) makes the next attempt wait the longer of it and our schedule; a negative
  * one stops retries; one that cannot be parsed is ignored.
@@ -63,7 +63,7 @@ export function decideRetry(input: RetryInput): RetryDecision {
   return { kind: "retry", dueAt: input.now + delayMs, delayMs };
 }
 
-/** 409 and 429 are the only 4xx retried, with every 5xx (the seed). */
+/** 409 and 429 are the only 4xx retried, with every 5xx, as the Asset Register documents. */
 export function isRetryableStatus(status: number): boolean {
   return status === 409 || status === 429 || (status >= 500 && status <= 599);
 }

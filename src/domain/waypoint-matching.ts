@@ -1,7 +1,7 @@
 import type { TenantEvent } from "./ingest-events.js";
 
 /**
- * Waypoint: a tenant waits for one event it knows is coming (see shared/seeds/waypoint-sse.txt).
+ * Waypoint: a tenant waits for one event it knows is coming (README.md, "Waypoint").
  * This file holds the rules only: what a wait asks for, which event answers it and who may ask. The
  * matcher and the HTTP route apply them. Any topic is a wait, as in acapy-cloud: its pipelines
  * publish topics the documentation does not list (`basic-message`, `deleted_credential`, …), and a

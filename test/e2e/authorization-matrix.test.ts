@@ -12,7 +12,7 @@ import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/
 
 /**
  * Every role × every resource × every operation, over real HTTP, against the answers documented in
- * the README (Webhook management, Waypoint) and DESIGN.md (Security). One table per credential kind.
+ * the README (Webhook management, Audit, Waypoint). One table per credential kind.
  */
 
 const DOMAIN = "herald.test";

@@ -19,7 +19,7 @@ const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 const seedMatch = { type: "asset-link", actions: ["create", "delete"], collectionId: SEED_COLLECTION };
 const SIWE_DOMAIN = "herald.test";
 
-// The seed's mutations, asking for the Standard Webhooks signing secret as well.
+// The Asset Register documentation's mutations, asking for the Standard Webhooks signing secret as well.
 const CREATE_WEBHOOK_ENDPOINT = `mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { webhookEndpoint { webhookId apiKey signingSecret retries } }
 }`;

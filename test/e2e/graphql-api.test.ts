@@ -10,7 +10,7 @@ import type { WebhookEndpointsTables } from "../../src/projections/webhook-endpo
 import { newAccount, signedToken } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
-// The seed's documents and variables (shared/seeds/asset-register-subscriptions.txt), verbatim.
+// The documents and variables of the Asset Register's subscription API documentation, verbatim.
 const CREATE_WEBHOOK_ENDPOINT = `mutation CreateWebhookEndpoint($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) {
     webhookEndpoint {
@@ -175,7 +175,8 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       expect(endpoint.createdAt).toBeGreaterThanOrEqual(before);
       expect(endpoint.createdAt).toBeLessThanOrEqual(Date.now());
 
-      // The seed names a webhookId of its own; a real client sends the one it was just given.
+      // The documentation's variables name a webhookId of their own; a real client sends the one it was
+      // just given.
       const subscriptionVariables = {
         input: { ...CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES.input, webhookId: endpoint.webhookId },
       };

@@ -4,7 +4,7 @@ import type { Transaction } from "../../src/domain/ingest-events.js";
 import type { GraphqlCall } from "./graphql-client.js";
 import { TEST_INGEST_TOKEN } from "./test-herald.js";
 
-/** The collection of the seed transaction (fixtureTransactions()[0]). */
+/** The collection of the Asset Register documentation's example transaction (fixtureTransactions()[0]). */
 export const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 
 const ATTEMPT_FIELDS = "number startedAt durationMs url statusCode errorClass retryAfter responseBody nextAttemptAt";
@@ -15,8 +15,8 @@ const ENDPOINT = `query($webhookId: String!) { webhookEndpoint(webhookId: $webho
 
 /**
  * What the delivery e2e tests do over herald's public interfaces: make an endpoint subscribed to the
- * seed's events (GraphQL, as `owner`), ingest a transaction (HTTP), and poll GraphQL until a
- * delivery or an endpoint reaches a state.
+ * example transaction's events (GraphQL, as `owner`), ingest a transaction (HTTP), and poll GraphQL
+ * until a delivery or an endpoint reaches a state.
  */
 export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateKeyAccount) {
   async function ok(query: string, variables: object, account = owner): Promise<Record<string, any>> {
@@ -43,7 +43,7 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
   return {
     ok,
 
-    /** A new endpoint of the owner's at `url`, subscribed to the seed transaction's events. */
+    /** A new endpoint of the owner's at `url`, subscribed to the example transaction's events. */
     async endpointAt(url: string, retries = 3): Promise<string> {
       const created = await ok(
         `mutation($url: String!, $retries: Float) { createWebhookEndpoint(input: { url: $url, retries: $retries }) { webhookEndpoint { webhookId } } }`,

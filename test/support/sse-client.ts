@@ -6,8 +6,8 @@ export type SseEntry =
   | { readonly kind: "error"; readonly status: number | undefined };
 
 /**
- * The seed's client, `new EventSource(url, { headers })`, recording what it sees so that a test can
- * wait for it.
+ * The client Waypoint's documentation shows, `new EventSource(url, { headers })`, recording what it
+ * sees so that a test can wait for it.
  */
 export class SseClient {
   readonly entries: SseEntry[] = [];

@@ -3,8 +3,8 @@ import { comparePositions } from "../../src/adapters/eventstore/position.js";
 
 /**
  * Resolves once readers can see the append at `position`. On the PostgreSQL log that is once every
- * older transaction in the cluster has ended (DESIGN.md), and other test runs share the cluster: wait
- * for it before asserting on what a read or a rebuild saw.
+ * older transaction in the cluster has ended (README.md, "Event store backends"), and other test runs
+ * share the cluster: wait for it before asserting on what a read or a rebuild saw.
  */
 export async function untilVisible(store: EventStore, position: ReadFrom, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

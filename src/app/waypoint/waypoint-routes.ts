@@ -25,7 +25,10 @@ export interface WaypointRoutesOptions {
   readonly maxWaiters: WaiterCapLimits;
 }
 
-/** The seed's path, and the same under the prefixes of its example URL (the key decides the scope, not the prefix). */
+/**
+ * Waypoint's path, and the same under the prefixes of acapy-cloud's example URLs (the key decides the
+ * scope, not the prefix).
+ */
 const PREFIXES = ["", "/tenant", "/tenant-admin"] as const;
 const PATH = "/v1/sse/:wallet_id/:topic/:field/:field_id/:desired_state";
 

@@ -67,7 +67,7 @@ describe("GraphQL query cost", () => {
     expect(validate(schema, parse(source)).map((error) => error.message)).toEqual([]);
     return measureUnvalidated(source, limits, variables);
   };
-  /** For `first: 5.0`, which becomes valid when first is a Float (issue 14). */
+  /** For `first: 5.0`, valid since `first` is a Float, as in the Asset Register's schema. */
   const measureUnvalidated = (
     source: string,
     limits: CostLimits = DEFAULT_QUERY_LIMITS,
