@@ -3,31 +3,20 @@ import type { Logger } from "pino";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventMetadata, EventStore, Position } from "../adapters/eventstore/event-store.js";
 import { comparePositions } from "../adapters/eventstore/position.js";
+import { type CommandOutcome, handleCommand } from "../commands/handle-command.js";
 import type { Caller } from "../domain/caller.js";
-import { accept, type Decision, type Refusal } from "../domain/decision.js";
-import {
-  type DeliveryEvent,
-  type DeliveryState,
-  decide,
-  deliveryStream,
-  evolve,
-  initialDeliveryState,
-} from "../domain/delivery.js";
+import type { Refusal } from "../domain/decision.js";
+import { deliveryDecider, deliveryStream } from "../domain/delivery.js";
 import type { DeliveryHistory } from "../domain/delivery-history.js";
 import {
   type DeliveryAtRevision,
-  type DeliveryRecoveryRequested,
-  decideRecordedRedelivery,
-  decideRecovery,
-  evolveDeliveryAtRevision,
-  evolveRecovery,
   type FailedDelivery,
   failedDelivery,
   idempotencyKeyRefusal,
   mayRecoverDeliveries,
-  noDeliveryYet,
   type RecoveryRequest,
-  type RecoveryState,
+  recordedRedeliveryDecider,
+  recoveryDecider,
   recoveryId,
   recoveryStream,
 } from "../domain/delivery-recovery.js";
@@ -36,7 +25,6 @@ import { listDeliveryHistories } from "../projections/delivery-history.js";
 import type { PageKey } from "../projections/keyset-page.js";
 import { type ProjectionMember, ProjectionTimeoutError } from "../projections/projection-group.js";
 import { readDeliveryAtRevision, readDeliveryHistory, readWebhookEndpoint } from "./entity-streams.js";
-import { type CommandOutcome, runCommand } from "./run-command.js";
 
 export interface DeliveryRecoveryOptions {
   readonly store: EventStore;
@@ -158,20 +146,13 @@ export class DeliveryRecovery {
     history: DeliveryHistory,
   ): Promise<RecoveryOutcome<Position | undefined>> {
     const { deliveryId, webhookId, transaction, publishedText } = history;
-    const outcome = await runCommand<DeliveryState, DeliveryEvent>(this.options.store, {
-      stream: deliveryStream(deliveryId),
-      initial: initialDeliveryState,
-      evolve,
-      decide: (state): Decision<DeliveryEvent> => {
-        const decision = decide(
-          { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: Date.now() },
-          state,
-        );
-        // Not failed: already taken back by an earlier request, or never failed. Nothing to do.
-        return decision.ok ? accept(...decision.events) : accept();
-      },
-      metadata,
-    });
+    const outcome = await handleCommand(
+      this.options.store,
+      deliveryStream(deliveryId),
+      deliveryDecider,
+      { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: Date.now() },
+      { metadata },
+    );
     return outcome.ok ? { ok: true, value: outcome.position } : outcome;
   }
 
@@ -199,15 +180,15 @@ export class DeliveryRecovery {
     // A repeat answers from the record: it need not look for failed deliveries again.
     const repeat = (await store.readStream(stream, { maxCount: 1 })).length > 0;
     const failed = repeat ? [] : await failedNow();
-    const recorded = await runCommand<RecoveryState, DeliveryRecoveryRequested>(store, {
+    const recorded = await handleCommand(
+      store,
       stream,
-      initial: undefined,
-      evolve: evolveRecovery,
-      decide: (state) => decideRecovery({ recoveryId: id, idempotencyKey, request, failed }, state),
-      metadata,
-    });
+      recoveryDecider,
+      { type: "RequestRecovery", recoveryId: id, idempotencyKey, request, failed },
+      { metadata },
+    );
     if (!recorded.ok) return recorded;
-    // decideRecovery has either recorded the request or found it recorded.
+    // The decider has either recorded the request or found it recorded.
     const { deliveries } = recorded.state!;
     const positions: Position[] = [];
     for (let start = 0; start < deliveries.length; start += PAGE_SIZE) {
@@ -227,13 +208,13 @@ export class DeliveryRecovery {
   }
 
   #redeliverRecorded(metadata: EventMetadata, recorded: FailedDelivery): Promise<CommandOutcome<DeliveryAtRevision>> {
-    return runCommand<DeliveryAtRevision, DeliveryEvent>(this.options.store, {
-      stream: deliveryStream(recorded.deliveryId),
-      initial: noDeliveryYet,
-      evolve: evolveDeliveryAtRevision,
-      decide: (current) => decideRecordedRedelivery(recorded, current, Date.now()),
-      metadata,
-    });
+    return handleCommand(
+      this.options.store,
+      deliveryStream(recorded.deliveryId),
+      recordedRedeliveryDecider,
+      { type: "RedeliverRecorded", recorded, now: Date.now() },
+      { metadata },
+    );
   }
 
   /** The window's failed deliveries, by the read model, page by page: each is decided on its stream. */

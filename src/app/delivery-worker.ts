@@ -11,7 +11,7 @@ import {
   type AttemptReport,
   type DeliveryCommand,
   type DeliveryLease,
-  decide,
+  deliveryDecider,
   deliveryStream,
 } from "../domain/delivery.js";
 import {
@@ -234,10 +234,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   async function process(delivery: ClaimedDelivery, attemptEnded: () => void): Promise<void> {
     const command = await commandFor(delivery);
     attemptEnded();
-    const decision = decide(command, { status: delivery.state, attempts: delivery.attempts });
+    const decision = deliveryDecider.decide(command, { status: delivery.state, attempts: delivery.attempts });
     if (!decision.ok) {
       logger.warn(
-        { deliveryId: delivery.deliveryId, reason: decision.reason },
+        { deliveryId: delivery.deliveryId, reason: decision.error.message },
         "delivery queue row disagrees with its stream; skipped",
       );
       return;

@@ -4,16 +4,15 @@ import type { Logger } from "pino";
 import type { SecretBox } from "../adapters/crypto/secret-box.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, Position } from "../adapters/eventstore/event-store.js";
+import { type CommandOutcome, handleCommand } from "../commands/handle-command.js";
 import type { Caller } from "../domain/caller.js";
 import { isResourceId } from "../domain/plain-text.js";
 import type { Quota } from "../domain/quota.js";
 import {
-  decideWebhookEndpoint,
-  evolveWebhookEndpoint,
   type WebhookEndpoint,
   type WebhookEndpointCommand,
   type WebhookEndpointRules,
-  type WebhookEndpointState,
+  webhookEndpointDecider,
 } from "../domain/webhook-endpoint.js";
 import {
   endpointStream,
@@ -24,21 +23,22 @@ import {
   type WebhookSubscriptionEvent,
 } from "../domain/webhook-events.js";
 import {
-  decideWebhookSubscription,
-  evolveWebhookSubscription,
   type WebhookSubscription,
   type WebhookSubscriptionCommand,
+  webhookSubscriptionDecider,
 } from "../domain/webhook-subscription.js";
 import { type ProjectionMember, ProjectionTimeoutError } from "../projections/projection-group.js";
 import { listWebhookEndpoints } from "../projections/webhook-endpoints.js";
 import { listWebhookSubscriptions } from "../projections/webhook-subscriptions.js";
 import { readWebhookEndpoint } from "./entity-streams.js";
-import { type CommandOutcome, runCommand } from "./run-command.js";
 
 /** Distributive Omit, so that each command keeps its own fields. */
 type WithoutGenerated<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-export type EndpointRequest = WithoutGenerated<WebhookEndpointCommand, "apiKey" | "signingSecret" | "now" | "quota">;
-export type SubscriptionRequest = WithoutGenerated<WebhookSubscriptionCommand, "now" | "quota">;
+export type EndpointRequest = WithoutGenerated<
+  WebhookEndpointCommand,
+  "caller" | "apiKey" | "signingSecret" | "now" | "quota"
+>;
+export type SubscriptionRequest = WithoutGenerated<WebhookSubscriptionCommand, "caller" | "now" | "quota" | "endpoint">;
 
 export interface WebhookCommandsOptions {
   readonly store: EventStore;
@@ -61,34 +61,35 @@ export interface WebhookCommandsOptions {
  */
 export class WebhookCommands {
   readonly #queues = new Map<string, Promise<void>>();
+  readonly #endpointDecider: ReturnType<typeof webhookEndpointDecider>;
 
-  constructor(private readonly options: WebhookCommandsOptions) {}
+  constructor(private readonly options: WebhookCommandsOptions) {
+    this.#endpointDecider = webhookEndpointDecider(options.rules);
+  }
 
   async endpoint(caller: Caller, request: EndpointRequest): Promise<CommandOutcome<WebhookEndpoint>> {
     if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
-    if (request.kind !== "CreateWebhookEndpoint") return this.#endpoint(caller, this.#withSecrets(request));
+    if (request.type !== "CreateWebhookEndpoint") return this.#endpoint(this.#endpointCommand(caller, request));
     // The new endpoint is the caller's own, admins' too: their quota applies.
     return this.#oneAtATime(`endpoints of ${caller.address}`, async () => {
       const { total } = await listWebhookEndpoints(this.options.db, caller.address, { first: 0 });
       return this.#endpoint(
-        caller,
-        this.#withSecrets(request, { used: total, limit: this.options.quotas.endpointsPerSubscriber }),
+        this.#endpointCommand(caller, request, { used: total, limit: this.options.quotas.endpointsPerSubscriber }),
       );
     });
   }
 
-  async #endpoint(caller: Caller, command: WebhookEndpointCommand): Promise<CommandOutcome<WebhookEndpoint>> {
-    const outcome = await runCommand<WebhookEndpointState, WebhookEndpointEvent>(this.options.store, {
-      stream: endpointStream(command.webhookId),
-      initial: undefined,
-      evolve: evolveWebhookEndpoint,
-      decide: (state) => decideWebhookEndpoint(command, state, caller, this.options.rules),
-      metadata: eventMetadata(caller.address),
-      fence: SUBSCRIPTION_SET_FENCE,
-    });
+  async #endpoint(command: WebhookEndpointCommand): Promise<CommandOutcome<WebhookEndpoint>> {
+    const outcome = await handleCommand(
+      this.options.store,
+      endpointStream(command.webhookId),
+      this.#endpointDecider,
+      command,
+      { metadata: eventMetadata(command.caller.address), fence: SUBSCRIPTION_SET_FENCE },
+    );
     if (!outcome.ok) return outcome;
     const readModels =
-      command.kind === "DeleteWebhookEndpoint"
+      command.type === "DeleteWebhookEndpoint"
         ? [...this.options.endpointReadModels, ...this.options.subscriptionReadModels]
         : this.options.endpointReadModels;
     await this.#visible(outcome.position, readModels);
@@ -99,47 +100,45 @@ export class WebhookCommands {
   async subscription(caller: Caller, request: SubscriptionRequest): Promise<CommandOutcome<WebhookSubscription>> {
     if (!isResourceId(request.webhookId)) return notFound("webhook endpoint");
     if (!isResourceId(request.subscriptionId)) return notFound("webhook subscription");
-    if (request.kind !== "CreateWebhookSubscription") return this.#subscription(caller, request);
+    if (request.type !== "CreateWebhookSubscription") return this.#subscription({ ...request, caller });
     return this.#oneAtATime(`subscriptions of ${request.webhookId}`, async () => {
       const { total } = await listWebhookSubscriptions(this.options.db, request.webhookId, { first: 0 });
       const quota = { used: total, limit: this.options.quotas.subscriptionsPerEndpoint };
-      return this.#subscription(caller, { ...request, now: Date.now(), quota });
+      // Decisions read the endpoint's own stream, never a read model that may lag behind.
+      const endpoint = await readWebhookEndpoint(this.options.store, request.webhookId);
+      return this.#subscription({ ...request, caller, now: Date.now(), quota, endpoint });
     });
   }
 
-  async #subscription(
-    caller: Caller,
-    command: WebhookSubscriptionCommand,
-  ): Promise<CommandOutcome<WebhookSubscription>> {
-    // Decisions read the endpoint's own stream, never a read model that may lag behind.
-    const endpoint = await readWebhookEndpoint(this.options.store, command.webhookId);
-    const outcome = await runCommand<WebhookSubscription | undefined, WebhookSubscriptionEvent>(this.options.store, {
-      stream: subscriptionStream(command.subscriptionId),
-      initial: undefined,
-      evolve: evolveWebhookSubscription,
-      decide: (subscription) => decideWebhookSubscription(command, { subscription, endpoint }, caller),
-      metadata: eventMetadata(caller.address),
-      fence: SUBSCRIPTION_SET_FENCE,
-    });
+  async #subscription(command: WebhookSubscriptionCommand): Promise<CommandOutcome<WebhookSubscription>> {
+    const outcome = await handleCommand(
+      this.options.store,
+      subscriptionStream(command.subscriptionId),
+      webhookSubscriptionDecider,
+      command,
+      { metadata: eventMetadata(command.caller.address), fence: SUBSCRIPTION_SET_FENCE },
+    );
     if (!outcome.ok) return outcome;
     await this.#visible(outcome.position, this.options.subscriptionReadModels);
     return { ...outcome, state: outcome.state as WebhookSubscription };
   }
 
   /**
-   * New endpoints and rotations get a fresh API key and signing secret, sealed before any event sees
-   * them; commands that record a time get the clock here, so that decide stays pure.
+   * The request as a command, with the caller and what decide must not make itself, so that it stays
+   * pure: new endpoints and rotations get a fresh API key and signing secret, sealed before any event
+   * sees them; commands that record a time get the clock.
    */
-  #withSecrets(request: EndpointRequest, quota?: Quota): WebhookEndpointCommand {
+  #endpointCommand(caller: Caller, request: EndpointRequest, quota?: Quota): WebhookEndpointCommand {
     const sealedPair = () => ({
       apiKey: this.options.secrets.seal(randomBytes(32).toString("base64url")),
       // Standard Webhooks: whsec_ followed by the base64 of the key bytes.
       signingSecret: this.options.secrets.seal(`whsec_${randomBytes(32).toString("base64")}`),
     });
-    if (request.kind === "CreateWebhookEndpoint") return { ...request, ...sealedPair(), now: Date.now(), quota };
-    if (request.kind === "RotateWebhookEndpointApiKey") return { ...request, ...sealedPair() };
-    if (request.kind === "ResumeWebhookEndpoint") return { ...request, now: Date.now() };
-    return request;
+    if (request.type === "CreateWebhookEndpoint")
+      return { ...request, caller, ...sealedPair(), now: Date.now(), quota };
+    if (request.type === "RotateWebhookEndpointApiKey") return { ...request, caller, ...sealedPair() };
+    if (request.type === "ResumeWebhookEndpoint") return { ...request, caller, now: Date.now() };
+    return { ...request, caller };
   }
 
   /**

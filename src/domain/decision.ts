@@ -1,6 +1,6 @@
 /**
- * What a `decide` function returns: the events to append, or why the command is refused. Refusals
- * carry a stable code that the API edge maps to its own error codes.
+ * What a decider's `decide` returns (decider.ts): the events to append, or why the command is
+ * refused. Refusals carry a stable code that the API edge maps to its own error codes.
  */
 export type Decision<Event> =
   | { readonly ok: true; readonly events: readonly Event[] }

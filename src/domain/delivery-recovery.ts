@@ -1,13 +1,7 @@
 import { type Caller, canChange, canRead } from "./caller.js";
+import type { Decider } from "./decider.js";
 import { accept, type Decision, type Refusal, refuse } from "./decision.js";
-import {
-  type DeliveryEvent,
-  type DeliveryScheduled,
-  type DeliveryState,
-  decide,
-  evolve,
-  initialDeliveryState,
-} from "./delivery.js";
+import { type DeliveryEvent, type DeliveryScheduled, type DeliveryState, deliveryDecider } from "./delivery.js";
 import { deterministicId } from "./deterministic-id.js";
 import type { WebhookEndpointState } from "./webhook-endpoint.js";
 
@@ -89,9 +83,8 @@ export const RECOVERY_EVENT_TYPES = [
 /** Undefined until the request is recorded. */
 export type RecoveryState = DeliveryRecoveryRequested["data"] | undefined;
 
-export const evolveRecovery = (_state: RecoveryState, event: DeliveryRecoveryRequested): RecoveryState => event.data;
-
 export interface RequestRecovery {
+  readonly type: "RequestRecovery";
   readonly recoveryId: string;
   readonly idempotencyKey: string;
   readonly request: RecoveryRequest;
@@ -100,7 +93,7 @@ export interface RequestRecovery {
 }
 
 /** A new key records the request; a repeat of it decides nothing (its answer is the one recorded). */
-export function decideRecovery(command: RequestRecovery, state: RecoveryState): Decision<DeliveryRecoveryRequested> {
+function decideRecovery(command: RequestRecovery, state: RecoveryState): Decision<DeliveryRecoveryRequested> {
   const { recoveryId, idempotencyKey, request, failed } = command;
   if (!state)
     return accept({
@@ -113,6 +106,13 @@ export function decideRecovery(command: RequestRecovery, state: RecoveryState): 
     message: "this idempotencyKey was used for another request; use a new key for a new request",
   });
 }
+
+/** The recovery request aggregate (stream `recovery-<recoveryId>`): one request per caller and key. */
+export const recoveryDecider: Decider<RequestRecovery, DeliveryRecoveryRequested, RecoveryState> = {
+  decide: decideRecovery,
+  evolve: (_state, event) => event.data,
+  initialState: undefined,
+};
 
 function sameRequest(a: RecoveryRequest, b: RecoveryRequest): boolean {
   switch (a.mutation) {
@@ -133,11 +133,11 @@ export interface DeliveryAtRevision {
   readonly revision: number;
 }
 
-export const noDeliveryYet: DeliveryAtRevision = { delivery: initialDeliveryState, revision: -1 };
+export const noDeliveryYet: DeliveryAtRevision = { delivery: deliveryDecider.initialState, revision: -1 };
 
 export function evolveDeliveryAtRevision(current: DeliveryAtRevision, event: DeliveryEvent): DeliveryAtRevision {
   return {
-    delivery: evolve(current.delivery, event),
+    delivery: deliveryDecider.evolve(current.delivery, event),
     scheduled: event.type === "DeliveryScheduled" ? event.data : current.scheduled,
     revision: current.revision + 1,
   };
@@ -147,22 +147,31 @@ export function failedDelivery(deliveryId: string, current: DeliveryAtRevision):
   return current.delivery.status === "failed" ? { deliveryId, revision: current.revision } : undefined;
 }
 
+/** A delivery that a recorded request named, to be taken back as the request saw it. */
+export interface RedeliverRecorded {
+  readonly type: "RedeliverRecorded";
+  readonly recorded: FailedDelivery;
+  readonly now: number;
+}
+
 /**
  * Takes back a delivery that a recorded request named, only while its stream still stands at the
  * revision where the request saw it failed. A failed delivery's stream moves only when someone takes
  * it back, so a stream that moved on was taken back already: by this request (a repeat, or a repeat
  * finishing a request cut short by a crash) or by another one racing it. Either way, nothing to send.
  */
-export function decideRecordedRedelivery(
-  recorded: FailedDelivery,
-  current: DeliveryAtRevision,
-  now: number,
-): Decision<DeliveryEvent> {
-  if (current.revision !== recorded.revision || !current.scheduled) return accept();
+function decideRecordedRedelivery(command: RedeliverRecorded, current: DeliveryAtRevision): Decision<DeliveryEvent> {
+  if (current.revision !== command.recorded.revision || !current.scheduled) return accept();
   const { deliveryId, webhookId, transaction, publishedText } = current.scheduled;
-  const decision = decide(
-    { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now },
+  return deliveryDecider.decide(
+    { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: command.now },
     current.delivery,
   );
-  return decision.ok ? accept(...decision.events) : accept();
 }
+
+/** The delivery stream as recovery decides on it: the delivery aggregate, with its revision and what it scheduled. */
+export const recordedRedeliveryDecider: Decider<RedeliverRecorded, DeliveryEvent, DeliveryAtRevision> = {
+  decide: decideRecordedRedelivery,
+  evolve: evolveDeliveryAtRevision,
+  initialState: noDeliveryYet,
+};

@@ -1,3 +1,5 @@
+import type { Decider } from "./decider.js";
+import { accept, type Decision, refuse } from "./decision.js";
 import { deterministicId } from "./deterministic-id.js";
 import type { PublishedText, Transaction } from "./ingest-events.js";
 import { type AttemptErrorClass, type AttemptResult, decideRetry, type RetrySchedule } from "./retry-policy.js";
@@ -148,9 +150,9 @@ export interface DeliveryState {
   readonly attempts: number;
 }
 
-export const initialDeliveryState: DeliveryState = { status: "none", attempts: 0 };
+const initialDeliveryState: DeliveryState = { status: "none", attempts: 0 };
 
-export function evolve(state: DeliveryState, event: DeliveryEvent): DeliveryState {
+function evolveDelivery(state: DeliveryState, event: DeliveryEvent): DeliveryState {
   switch (event.type) {
     case "DeliveryScheduled":
     case "DeliveryRetryScheduled":
@@ -201,48 +203,35 @@ export type DeliveryCommand =
       readonly now: number;
     };
 
-export type Decision =
-  | { readonly ok: true; readonly events: DeliveryEvent[] }
-  | { readonly ok: false; readonly reason: string };
-
-export function decide(command: DeliveryCommand, state: DeliveryState): Decision {
-  const refuse = (why: string): Decision => ({ ok: false, reason: `${command.type}: ${why} (status ${state.status})` });
+function decideDelivery(command: DeliveryCommand, state: DeliveryState): Decision<DeliveryEvent> {
+  // The queue row or the stream is not where the command expects it: another worker, or a stale row.
+  const notNow = (why: string) =>
+    refuse<DeliveryEvent>({ code: "CONFLICT", message: `${command.type}: ${why} (status ${state.status})` });
   const finished = state.status === "succeeded" || state.status === "failed";
   switch (command.type) {
     case "Schedule":
-      if (state.status !== "none") return refuse("already scheduled");
-      return { ok: true, events: [{ type: "DeliveryScheduled", data: command.data }] };
+      if (state.status !== "none") return notNow("already scheduled");
+      return accept({ type: "DeliveryScheduled", data: command.data });
     case "RecordAttempt":
-      if (state.status !== "pending") return refuse("not pending");
-      return { ok: true, events: recordAttempt(command, state.attempts + 1) };
+      if (state.status !== "pending") return notNow("not pending");
+      return accept(...recordAttempt(command, state.attempts + 1));
     case "Pause":
-      if (state.status !== "pending") return refuse("not pending");
-      return {
-        ok: true,
-        events: [{ type: "DeliveryPaused", data: { deliveryId: command.deliveryId, at: command.now } }],
-      };
+      if (state.status !== "pending") return notNow("not pending");
+      return accept({ type: "DeliveryPaused", data: { deliveryId: command.deliveryId, at: command.now } });
     case "Resume":
-      if (state.status !== "paused") return refuse("not paused");
-      return {
-        ok: true,
-        events: [{ type: "DeliveryResumed", data: { deliveryId: command.deliveryId, dueAt: command.now } }],
-      };
+      if (state.status !== "paused") return notNow("not paused");
+      return accept({ type: "DeliveryResumed", data: { deliveryId: command.deliveryId, dueAt: command.now } });
     case "Cancel":
-      if (state.status === "none" || finished) return refuse("nothing to cancel");
-      return {
-        ok: true,
-        events: [
-          {
-            type: "DeliveryFailed",
-            data: { deliveryId: command.deliveryId, reason: command.reason, attempts: state.attempts, at: command.now },
-          },
-        ],
-      };
+      if (state.status === "none" || finished) return notNow("nothing to cancel");
+      return accept({
+        type: "DeliveryFailed",
+        data: { deliveryId: command.deliveryId, reason: command.reason, attempts: state.attempts, at: command.now },
+      });
     case "Redeliver": {
       // Only a failure is taken back: a request repeated while the delivery is pending again (or after
       // it succeeded) decides nothing, which is what makes redelivery idempotent under the caller's
       // expected revision.
-      if (state.status !== "failed") return refuse("not failed");
+      if (state.status !== "failed") return accept();
       const { deliveryId, webhookId, transaction, publishedText, now } = command;
       const data = {
         deliveryId,
@@ -252,10 +241,17 @@ export function decide(command: DeliveryCommand, state: DeliveryState): Decision
         attempts: state.attempts,
         dueAt: now,
       };
-      return { ok: true, events: [{ type: "DeliveryRedeliveryRequested", data }] };
+      return accept({ type: "DeliveryRedeliveryRequested", data });
     }
   }
 }
+
+/** The delivery aggregate's decider; its refusals are all CONFLICT, the message says which state refused. */
+export const deliveryDecider: Decider<DeliveryCommand, DeliveryEvent, DeliveryState> = {
+  decide: decideDelivery,
+  evolve: evolveDelivery,
+  initialState: initialDeliveryState,
+};
 
 function recordAttempt(command: Extract<DeliveryCommand, { type: "RecordAttempt" }>, attempt: number): DeliveryEvent[] {
   const { deliveryId, report, now } = command;

@@ -1,3 +1,4 @@
+import type { Decider } from "./decider.js";
 import { accept, type Decision } from "./decision.js";
 import type { DeliveryAttempted } from "./delivery.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "./webhook-endpoint.js";
@@ -20,11 +21,29 @@ export interface EndpointHealthRules {
   readonly disableAfterMs: number;
 }
 
+/** Attempts made to the endpoint, in the order they were recorded. */
+export interface ObserveAttempts {
+  readonly type: "ObserveAttempts";
+  readonly observations: readonly AttemptObservation[];
+}
+
+/**
+ * Endpoint health decides on the endpoint's own stream, beside the owner's commands
+ * (webhook-endpoint.ts), with the same state; its events are the endpoint's.
+ */
+export const endpointHealthDecider = (
+  rules: EndpointHealthRules,
+): Decider<ObserveAttempts, WebhookEndpointEvent, WebhookEndpointState> => ({
+  decide: (command, state) => decideEndpointHealthOf(command.observations, state, rules),
+  evolve: evolveWebhookEndpoint,
+  initialState: undefined,
+});
+
 /**
  * Idempotent in the state: observing the same attempt again decides nothing new, so the reaction
  * that feeds this may replay attempts (a projection rebuild) without disabling anything twice.
  */
-export function decideEndpointHealth(
+function decideEndpointHealth(
   observation: AttemptObservation,
   state: WebhookEndpointState,
   rules: EndpointHealthRules,
@@ -60,8 +79,8 @@ export function observeAttempt(attempt: Pick<DeliveryAttempted["data"], "status"
   return { outcome: status !== undefined && status >= 200 && status < 300 ? "succeeded" : "failed", at };
 }
 
-/** Several attempts in the order they were recorded, each decided on the state the ones before left. */
-export function decideEndpointHealthOf(
+/** Each attempt is decided on the state the ones before left. */
+function decideEndpointHealthOf(
   observations: readonly AttemptObservation[],
   state: WebhookEndpointState,
   rules: EndpointHealthRules,

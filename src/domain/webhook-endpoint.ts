@@ -1,4 +1,5 @@
 import { type Caller, canChange, canRead } from "./caller.js";
+import type { Decider } from "./decider.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { checkWebhookUrl } from "./network-address.js";
 import { isPlainText } from "./plain-text.js";
@@ -41,11 +42,11 @@ export const MAX_RETRIES = 20;
 
 /**
  * Commands carry everything decide needs, secrets already generated and sealed, so that decide
- * stays pure.
+ * stays pure; `caller` is who sends it.
  */
-export type WebhookEndpointCommand =
+export type WebhookEndpointCommand = (
   | {
-      readonly kind: "CreateWebhookEndpoint";
+      readonly type: "CreateWebhookEndpoint";
       readonly webhookId: string;
       readonly url: string;
       readonly retries?: number | null;
@@ -57,7 +58,7 @@ export type WebhookEndpointCommand =
       readonly quota?: Quota;
     }
   | {
-      readonly kind: "UpdateWebhookEndpoint";
+      readonly type: "UpdateWebhookEndpoint";
       readonly webhookId: string;
       readonly url?: string | null;
       readonly retries?: number | null;
@@ -65,27 +66,36 @@ export type WebhookEndpointCommand =
       readonly rateLimit?: number | null;
     }
   | {
-      readonly kind: "RotateWebhookEndpointApiKey";
+      readonly type: "RotateWebhookEndpointApiKey";
       readonly webhookId: string;
       readonly apiKey: Sealed;
       readonly signingSecret: Sealed;
     }
-  | { readonly kind: "PauseWebhookEndpoint"; readonly webhookId: string }
-  | { readonly kind: "ResumeWebhookEndpoint"; readonly webhookId: string; readonly now: number }
-  | { readonly kind: "DeleteWebhookEndpoint"; readonly webhookId: string };
+  | { readonly type: "PauseWebhookEndpoint"; readonly webhookId: string }
+  | { readonly type: "ResumeWebhookEndpoint"; readonly webhookId: string; readonly now: number }
+  | { readonly type: "DeleteWebhookEndpoint"; readonly webhookId: string }
+) & { readonly caller: Caller };
 
 export interface WebhookEndpointRules {
   readonly allowPrivateTargets: boolean;
 }
 
-export function decideWebhookEndpoint(
+/** The webhook endpoint aggregate's decider, under the deployment's rules for target URLs. */
+export const webhookEndpointDecider = (
+  rules: WebhookEndpointRules,
+): Decider<WebhookEndpointCommand, WebhookEndpointEvent, WebhookEndpointState> => ({
+  decide: (command, state) => decideWebhookEndpoint(command, state, rules),
+  evolve: evolveWebhookEndpoint,
+  initialState: undefined,
+});
+
+function decideWebhookEndpoint(
   command: WebhookEndpointCommand,
   state: WebhookEndpointState,
-  caller: Caller,
   rules: WebhookEndpointRules,
 ): Decision<WebhookEndpointEvent> {
-  const { webhookId } = command;
-  if (command.kind === "CreateWebhookEndpoint") {
+  const { webhookId, caller } = command;
+  if (command.type === "CreateWebhookEndpoint") {
     if (caller.role === "auditor")
       return refuse({ code: "FORBIDDEN", message: "auditors cannot create webhook endpoints" });
     const url = checkUrl(command.url, rules);
@@ -124,7 +134,7 @@ export function decideWebhookEndpoint(
     return refuse({ code: "FORBIDDEN", message: `not allowed to change webhook endpoint ${webhookId}` });
   }
 
-  switch (command.kind) {
+  switch (command.type) {
     case "UpdateWebhookEndpoint": {
       const changes: { url?: string; retries?: number; rateLimit?: number | null } = {};
       if (command.url != null) {

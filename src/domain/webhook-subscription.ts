@@ -1,5 +1,6 @@
 import { type Caller, canChange, canRead } from "./caller.js";
 import { normalizeCollectionId } from "./collection-id.js";
+import type { Decider } from "./decider.js";
 import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { isPlainText } from "./plain-text.js";
 import { type Quota, quotaRefusal } from "./quota.js";
@@ -27,49 +28,52 @@ export const MAX_TYPE_LENGTH = 64;
 export const MAX_ACTIONS = 32;
 export const MAX_ACTION_LENGTH = 64;
 
-export type WebhookSubscriptionCommand =
+/** `caller` is who sends the command. */
+export type WebhookSubscriptionCommand = (
   | {
-      readonly kind: "CreateWebhookSubscription";
+      readonly type: "CreateWebhookSubscription";
       readonly subscriptionId: string;
       readonly webhookId: string;
-      readonly type: string;
+      /** The subscription's `type`: the type of the transaction events it matches. */
+      readonly eventType: string;
       readonly actions: readonly string[];
       readonly collectionId: string;
       readonly now: number;
       /** The endpoint's live subscriptions: whoever subscribes it, admins too, within its owner's quota. */
       readonly quota?: Quota;
+      /**
+       * The command's webhook endpoint, folded from its own stream: a subscription may only point at
+       * an endpoint that exists and that the caller may change.
+       */
+      readonly endpoint: WebhookEndpointState;
     }
-  | { readonly kind: "DeleteWebhookSubscription"; readonly subscriptionId: string; readonly webhookId: string };
+  | { readonly type: "DeleteWebhookSubscription"; readonly subscriptionId: string; readonly webhookId: string }
+) & { readonly caller: Caller };
 
-/**
- * `endpoint` is the state of the command's webhook endpoint, folded from its own stream: a
- * subscription may only point at an endpoint that exists and that the caller may change.
- */
-export function decideWebhookSubscription(
+function decideWebhookSubscription(
   command: WebhookSubscriptionCommand,
-  state: { readonly subscription: WebhookSubscriptionState; readonly endpoint: WebhookEndpointState },
-  caller: Caller,
+  state: WebhookSubscriptionState,
 ): Decision<WebhookSubscriptionEvent> {
-  const { subscriptionId, webhookId } = command;
-  if (command.kind === "CreateWebhookSubscription") {
-    if (command.type.trim() === "") return invalid("type", "type must not be empty");
-    if (!isPlainText(command.type)) return invalid("type", "type must not contain control characters");
-    if (command.type.length > MAX_TYPE_LENGTH)
+  const { subscriptionId, webhookId, caller } = command;
+  if (command.type === "CreateWebhookSubscription") {
+    const { eventType } = command;
+    if (eventType.trim() === "") return invalid("type", "type must not be empty");
+    if (!isPlainText(eventType)) return invalid("type", "type must not contain control characters");
+    if (eventType.length > MAX_TYPE_LENGTH)
       return invalid("type", `type must be at most ${MAX_TYPE_LENGTH} characters`);
     const actions = checkActions(command.actions);
     if (actions) return actions;
     const collectionId = normalizeCollectionId(command.collectionId);
     if (!collectionId.ok) return invalid("collectionId", collectionId.reason);
 
-    const { endpoint } = state;
+    const { endpoint } = command;
     if (!endpoint || endpoint.deleted || !canRead(caller, endpoint.subscriber)) {
       return refuse({ code: "NOT_FOUND", message: `webhook endpoint ${webhookId} not found` });
     }
     if (!canChange(caller, endpoint.subscriber)) {
       return refuse({ code: "FORBIDDEN", message: `not allowed to subscribe webhook endpoint ${webhookId}` });
     }
-    if (state.subscription)
-      return refuse({ code: "CONFLICT", message: `webhook subscription ${subscriptionId} already exists` });
+    if (state) return refuse({ code: "CONFLICT", message: `webhook subscription ${subscriptionId} already exists` });
     const overQuota = quotaRefusal(
       command.quota,
       "webhook subscriptions per endpoint",
@@ -83,7 +87,7 @@ export function decideWebhookSubscription(
         webhookId,
         // An admin subscribing someone's endpoint does so on the owner's behalf.
         subscriber: endpoint.subscriber,
-        type: command.type,
+        type: eventType,
         actions: command.actions,
         collectionId: collectionId.value,
         createdAt: command.now,
@@ -91,16 +95,10 @@ export function decideWebhookSubscription(
     });
   }
 
-  const { subscription } = state;
-  if (
-    !subscription ||
-    subscription.deleted ||
-    subscription.webhookId !== webhookId ||
-    !canRead(caller, subscription.subscriber)
-  ) {
+  if (!state || state.deleted || state.webhookId !== webhookId || !canRead(caller, state.subscriber)) {
     return refuse({ code: "NOT_FOUND", message: `webhook subscription ${subscriptionId} not found` });
   }
-  if (!canChange(caller, subscription.subscriber)) {
+  if (!canChange(caller, state.subscriber)) {
     return refuse({ code: "FORBIDDEN", message: `not allowed to delete webhook subscription ${subscriptionId}` });
   }
   return accept({ type: "WebhookSubscriptionDeleted", data: { subscriptionId, webhookId } });
@@ -117,6 +115,13 @@ export function evolveWebhookSubscription(
       return state && { ...state, deleted: true };
   }
 }
+
+/** The webhook subscription aggregate's decider. */
+export const webhookSubscriptionDecider: Decider<
+  WebhookSubscriptionCommand,
+  WebhookSubscriptionEvent,
+  WebhookSubscriptionState
+> = { decide: decideWebhookSubscription, evolve: evolveWebhookSubscription, initialState: undefined };
 
 function checkActions(actions: readonly string[]): Decision<never> | undefined {
   if (actions.length === 0) return invalid("actions", "actions must not be empty");

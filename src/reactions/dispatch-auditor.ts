@@ -3,13 +3,7 @@ import type { Logger } from "pino";
 import type { CoreTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore, ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
-import {
-  type DeliveryScheduled,
-  decide,
-  deliveryId,
-  deliveryStream,
-  initialDeliveryState,
-} from "../domain/delivery.js";
+import { type DeliveryScheduled, deliveryDecider, deliveryId, deliveryStream } from "../domain/delivery.js";
 import type { TransactionReceived } from "../domain/ingest-events.js";
 import {
   SUBSCRIPTION_INDEX_EVENT_TYPES,
@@ -214,7 +208,7 @@ export function scheduleRequests(
   const scheduled: ScheduleRequest[] = [];
   for (const [webhookId, subscriptionIds] of matches) {
     const id = deliveryId(webhookId, transactionId);
-    const decision = decide(
+    const decision = deliveryDecider.decide(
       {
         type: "Schedule",
         data: {
@@ -227,7 +221,7 @@ export function scheduleRequests(
           scheduledAt: now,
         },
       },
-      initialDeliveryState,
+      deliveryDecider.initialState,
     );
     if (!decision.ok) continue;
     const metadata = eventMetadata(cause.actor, { correlationId: cause.correlationId, causationId: cause.causationId });

@@ -2,16 +2,15 @@ import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
-import { runCommand } from "../app/run-command.js";
+import { handleCommand } from "../commands/handle-command.js";
 import type { DeliveryAttempted, DeliveryScheduled } from "../domain/delivery.js";
 import {
   type AttemptObservation,
-  decideEndpointHealthOf,
   type EndpointHealthRules,
+  endpointHealthDecider,
   observeAttempt,
 } from "../domain/endpoint-health.js";
-import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
-import { endpointStream, type WebhookEndpointEvent } from "../domain/webhook-events.js";
+import { endpointStream } from "../domain/webhook-events.js";
 import type { Projection } from "../projections/projection.js";
 
 /**
@@ -63,6 +62,7 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
   // handled again under a new transaction, and must not observe its attempts twice.
   let batch = new GatheredBatch();
   let gatheredIn: Transaction<EndpointHealthTables> | undefined;
+  const decider = endpointHealthDecider(options.rules);
 
   return {
     name: "endpoint-health",
@@ -137,16 +137,12 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
   };
 
   async function record(webhookId: string, { observations, cause }: PendingHealth): Promise<void> {
-    const outcome = await runCommand<WebhookEndpointState, WebhookEndpointEvent>(options.store, {
-      stream: endpointStream(webhookId),
-      initial: undefined,
-      evolve: evolveWebhookEndpoint,
-      decide: (state) => decideEndpointHealthOf(observations, state, options.rules),
-      metadata: eventMetadata(ENDPOINT_HEALTH_ACTOR, {
-        correlationId: cause.metadata.correlationId,
-        causationId: cause.id,
-      }),
+    const metadata = eventMetadata(ENDPOINT_HEALTH_ACTOR, {
+      correlationId: cause.metadata.correlationId,
+      causationId: cause.id,
     });
+    const command = { type: "ObserveAttempts", observations } as const;
+    const outcome = await handleCommand(options.store, endpointStream(webhookId), decider, command, { metadata });
     if (!outcome.ok) throw new EndpointHealthConflictError(webhookId);
     if (outcome.position && outcome.state?.disabledReason)
       options.logger.info({ webhookId, reason: outcome.state.disabledReason }, "endpoint disabled");

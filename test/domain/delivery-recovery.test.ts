@@ -1,30 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { type DeliveryEvent, deliveryId } from "../../src/domain/delivery.js";
 import {
-  type DeliveryAtRevision,
   type DeliveryRecoveryRequested,
-  decideRecordedRedelivery,
-  decideRecovery,
-  evolveDeliveryAtRevision,
-  evolveRecovery,
   failedDelivery,
   idempotencyKeyRefusal,
-  noDeliveryYet,
   type RecoveryRequest,
-  type RecoveryState,
   type RequestRecovery,
+  recordedRedeliveryDecider,
+  recoveryDecider,
   recoveryId,
 } from "../../src/domain/delivery-recovery.js";
+import { deciderSpec, owner, stranger } from "../support/decider-spec.js";
 
-const alice = "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A";
-const bob = "0x1563915e194D8CfBA1943570603F7606A3115508";
 const webhookId = "8fafd82a-ca5e-4495-9ad4-d28c4ea6adf0";
 const id = deliveryId(webhookId, "t1");
 const key = "retry-of-request-17";
 const transaction = { status: "SUCCESS", events: [] };
 const window: RecoveryRequest = { mutation: "recoverDeliveries", webhookId, since: 1000, until: 2000 };
 const request = (change: Partial<RequestRecovery> = {}): RequestRecovery => ({
-  recoveryId: recoveryId(alice, key),
+  type: "RequestRecovery",
+  recoveryId: recoveryId(owner.address, key),
   idempotencyKey: key,
   request: window,
   failed: [{ deliveryId: id, revision: 2 }],
@@ -33,18 +28,15 @@ const request = (change: Partial<RequestRecovery> = {}): RequestRecovery => ({
 const recorded: DeliveryRecoveryRequested = {
   type: "DeliveryRecoveryRequested",
   data: {
-    recoveryId: recoveryId(alice, key),
+    recoveryId: recoveryId(owner.address, key),
     idempotencyKey: key,
     request: window,
     deliveries: [{ deliveryId: id, revision: 2 }],
   },
 };
 
-/** given these past events of the recovery stream, when the request comes, then … */
-function givenRecovery(...events: DeliveryRecoveryRequested[]) {
-  const state = events.reduce<RecoveryState>(evolveRecovery, undefined);
-  return { when: (command: RequestRecovery) => decideRecovery(command, state) };
-}
+/** Given the recovery stream's events, when the request comes, then … */
+const givenRecovery = deciderSpec(recoveryDecider);
 
 const scheduled: DeliveryEvent = {
   type: "DeliveryScheduled",
@@ -63,11 +55,11 @@ const redelivered: DeliveryEvent = {
   data: { deliveryId: id, webhookId, transaction, attempts: 1, dueAt: 50 },
 };
 
-/** given these past events of a delivery stream, when a recorded request takes it back, then … */
-function givenDelivery(...events: DeliveryEvent[]) {
-  const current = events.reduce<DeliveryAtRevision>(evolveDeliveryAtRevision, noDeliveryYet);
-  return { current, when: (revision: number) => decideRecordedRedelivery({ deliveryId: id, revision }, current, 50) };
-}
+/** Given a delivery stream's events, when a recorded request takes it back, then … */
+const givenDelivery = deciderSpec(recordedRedeliveryDecider);
+/** The request saw the delivery failed at this revision. */
+const takeBack = (revision: number) =>
+  ({ type: "RedeliverRecorded", recorded: { deliveryId: id, revision }, now: 50 }) as const;
 
 describe("delivery recovery with an idempotency key", () => {
   it.each(["k", "x".repeat(255), "order 42 / retry #1", "550e8400-e29b-41d4-a716-446655440000"])(
@@ -89,25 +81,24 @@ describe("delivery recovery with an idempotency key", () => {
   );
 
   it("derives one recovery id per caller and key", () => {
-    expect(recoveryId(alice, key)).toBe(recoveryId(alice, key));
-    expect(recoveryId(bob, key)).not.toBe(recoveryId(alice, key));
-    expect(recoveryId(alice, `${key}!`)).not.toBe(recoveryId(alice, key));
+    expect(recoveryId(owner.address, key)).toBe(recoveryId(owner.address, key));
+    expect(recoveryId(stranger.address, key)).not.toBe(recoveryId(owner.address, key));
+    expect(recoveryId(owner.address, `${key}!`)).not.toBe(recoveryId(owner.address, key));
   });
 
   it("records a new key's request with the failed deliveries found as its answer", () => {
-    expect(givenRecovery().when(request())).toEqual({ ok: true, events: [recorded] });
-    expect(givenRecovery().when(request({ failed: [] }))).toEqual({
-      ok: true,
-      events: [{ ...recorded, data: { ...recorded.data, deliveries: [] } }],
-    });
+    givenRecovery().when(request()).thenDecides(recorded);
+    givenRecovery()
+      .when(request({ failed: [] }))
+      .thenDecides({ ...recorded, data: { ...recorded.data, deliveries: [] } });
   });
 
   it("decides nothing for a repeat with the same arguments, whatever is failed now", () => {
-    expect(givenRecovery(recorded).when(request())).toEqual({ ok: true, events: [] });
-    expect(givenRecovery(recorded).when(request({ failed: [{ deliveryId: id, revision: 5 }] }))).toEqual({
-      ok: true,
-      events: [],
-    });
+    givenRecovery(recorded)
+      .when(request())
+      .thenDecides()
+      .when(request({ failed: [{ deliveryId: id, revision: 5 }] }))
+      .thenDecides();
   });
 
   it.each<[string, RecoveryRequest]>([
@@ -116,32 +107,32 @@ describe("delivery recovery with an idempotency key", () => {
     ["another endpoint", { ...window, webhookId: "0d5cbbd4-1f2c-4c64-9bd3-3b6a44f3e1a7" }],
     ["another mutation", { mutation: "redeliver", webhookId, deliveryId: id }],
   ])("refuses the key with %s: CONFLICT", (_what, other) => {
-    expect(givenRecovery(recorded).when(request({ request: other }))).toEqual({
-      ok: false,
-      error: { code: "CONFLICT", message: expect.stringContaining("idempotencyKey") },
-    });
+    givenRecovery(recorded)
+      .when(request({ request: other }))
+      .thenRefuses("CONFLICT", { message: expect.stringContaining("idempotencyKey") });
   });
 
   it("tells redeliver requests apart by delivery", () => {
     const redeliver: RecoveryRequest = { mutation: "redeliver", webhookId, deliveryId: id };
     const first: DeliveryRecoveryRequested = { ...recorded, data: { ...recorded.data, request: redeliver } };
-    expect(givenRecovery(first).when(request({ request: redeliver }))).toEqual({ ok: true, events: [] });
-    expect(
-      givenRecovery(first).when(request({ request: { ...redeliver, deliveryId: deliveryId(webhookId, "t2") } })),
-    ).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
+    givenRecovery(first)
+      .when(request({ request: redeliver }))
+      .thenDecides()
+      .when(request({ request: { ...redeliver, deliveryId: deliveryId(webhookId, "t2") } }))
+      .thenRefuses("CONFLICT", { message: expect.stringContaining("idempotencyKey") });
   });
 
   it("sees a delivery failed at the revision of its stream's last event", () => {
-    expect(failedDelivery(id, givenDelivery(scheduled, attempted, failed).current)).toEqual({
+    expect(failedDelivery(id, givenDelivery(scheduled, attempted, failed).state)).toEqual({
       deliveryId: id,
       revision: 2,
     });
-    expect(failedDelivery(id, givenDelivery(scheduled).current)).toBeUndefined();
-    expect(failedDelivery(id, givenDelivery(scheduled, attempted, failed, redelivered).current)).toBeUndefined();
+    expect(failedDelivery(id, givenDelivery(scheduled).state)).toBeUndefined();
+    expect(failedDelivery(id, givenDelivery(scheduled, attempted, failed, redelivered).state)).toBeUndefined();
   });
 
   it("takes a recorded delivery back while its stream stands where the request saw it failed", () => {
-    expect(givenDelivery(scheduled, attempted, failed).when(2)).toEqual({ ok: true, events: [redelivered] });
+    givenDelivery(scheduled, attempted, failed).when(takeBack(2)).thenDecides(redelivered);
   });
 
   it("sends nothing once the stream moved on: taken back already, even if that attempt failed again", () => {
@@ -152,9 +143,13 @@ describe("delivery recovery with an idempotency key", () => {
       },
       { type: "DeliveryFailed", data: { deliveryId: id, reason: "not_retryable", attempts: 2, at: 61 } },
     ];
-    expect(givenDelivery(scheduled, attempted, failed, redelivered).when(2)).toEqual({ ok: true, events: [] });
+    givenDelivery(scheduled, attempted, failed, redelivered).when(takeBack(2)).thenDecides();
     const failedAgain = givenDelivery(scheduled, attempted, failed, redelivered, ...again);
-    expect(failedAgain.current.delivery.status).toBe("failed");
-    expect(failedAgain.when(2)).toEqual({ ok: true, events: [] });
+    expect(failedAgain.state.delivery.status).toBe("failed");
+    failedAgain.when(takeBack(2)).thenDecides();
+  });
+
+  it("sends nothing for a stream it never saw scheduled", () => {
+    givenDelivery().when(takeBack(-1)).thenDecides();
   });
 });

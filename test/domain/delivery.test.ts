@@ -1,55 +1,86 @@
 import { describe, expect, it } from "vitest";
 import {
+  type DeliveryAttempted,
   type DeliveryCommand,
   type DeliveryEvent,
-  type DeliveryState,
-  decide,
+  deliveryDecider,
   deliveryId,
-  evolve,
-  initialDeliveryState,
   truncateUtf8,
 } from "../../src/domain/delivery.js";
 import type { AttemptResult } from "../../src/domain/retry-policy.js";
+import { deciderSpec } from "../support/decider-spec.js";
 
 const id = deliveryId("w1", "t1");
-const schedule = { baseMs: 100, maxMs: 1000 };
+const transaction = { status: "SUCCESS", events: [] };
+const given = deciderSpec(deliveryDecider);
 
-function run(commands: DeliveryCommand[]): { state: DeliveryState; events: DeliveryEvent[]; refused: string[] } {
-  let state = initialDeliveryState;
-  const events: DeliveryEvent[] = [];
-  const refused: string[] = [];
-  for (const command of commands) {
-    const decision = decide(command, state);
-    if (!decision.ok) {
-      refused.push(decision.reason);
-      continue;
-    }
-    events.push(...decision.events);
-    state = decision.events.reduce(evolve, state);
-  }
-  return { state, events, refused };
-}
-
-const scheduleCommand: DeliveryCommand = {
+const schedule = {
   type: "Schedule",
   data: {
     deliveryId: id,
     webhookId: "w1",
     transactionId: "t1",
     subscriptionIds: ["s1"],
-    transaction: { status: "SUCCESS", events: [] },
+    transaction,
     scheduledAt: 0,
   },
-};
+} satisfies DeliveryCommand;
 const attempt = (result: AttemptResult, now = 1000): DeliveryCommand => ({
   type: "RecordAttempt",
   deliveryId: id,
   report: { result, url: "http://x/", startedAt: now - 10, durationMs: 10, responseBody: "ok" },
   retries: 2,
-  schedule,
+  schedule: { baseMs: 100, maxMs: 1000 },
   now,
   random: 0,
 });
+const pause = { type: "Pause", deliveryId: id, now: 5 } satisfies DeliveryCommand;
+const resume = { type: "Resume", deliveryId: id, now: 9 } satisfies DeliveryCommand;
+const cancel = { type: "Cancel", deliveryId: id, reason: "endpoint_deleted", now: 7 } satisfies DeliveryCommand;
+const redeliver = {
+  type: "Redeliver",
+  deliveryId: id,
+  webhookId: "w1",
+  transaction,
+  now: 50,
+} satisfies DeliveryCommand;
+
+const scheduled: DeliveryEvent = { type: "DeliveryScheduled", data: schedule.data };
+/** What attempt() records, at 1000. */
+const attempted = (
+  attempt: number,
+  outcome: Pick<DeliveryAttempted["data"], "status" | "errorClass" | "retryAfter">,
+): DeliveryEvent => ({
+  type: "DeliveryAttempted",
+  data: { deliveryId: id, attempt, startedAt: 990, durationMs: 10, url: "http://x/", ...outcome, responseBody: "ok" },
+});
+const retryScheduled = (attempt: number, dueAt: number): DeliveryEvent => ({
+  type: "DeliveryRetryScheduled",
+  data: { deliveryId: id, attempt, dueAt },
+});
+const succeeded = (attempt: number): DeliveryEvent => ({
+  type: "DeliverySucceeded",
+  data: { deliveryId: id, attempt, at: 1000 },
+});
+const failed = (reason: "not_retryable" | "retries_exhausted", attempts: number): DeliveryEvent => ({
+  type: "DeliveryFailed",
+  data: { deliveryId: id, reason, attempts, at: 1000 },
+});
+const redelivered = (attempts: number): DeliveryEvent => ({
+  type: "DeliveryRedeliveryRequested",
+  data: { deliveryId: id, webhookId: "w1", transaction, attempts, dueAt: 50 },
+});
+const timeout = attempt({ kind: "error", errorClass: "timeout" });
+
+/** Times out as often as the endpoint's 2 retries allow: the delivery fails, its retries exhausted. */
+const exhaustRetries = () =>
+  given(scheduled)
+    .when(timeout)
+    .thenDecides(attempted(1, { errorClass: "timeout" }), retryScheduled(2, 1100))
+    .when(timeout)
+    .thenDecides(attempted(2, { errorClass: "timeout" }), retryScheduled(3, 1200))
+    .when(timeout)
+    .thenDecides(attempted(3, { errorClass: "timeout" }), failed("retries_exhausted", 3));
 
 describe("delivery aggregate", () => {
   it("derives the same id for the same endpoint and transaction, another for another", () => {
@@ -58,122 +89,101 @@ describe("delivery aggregate", () => {
   });
 
   it("records every attempt and its outcome: retry, retry, success", () => {
-    const { state, events } = run([
-      scheduleCommand,
-      attempt({ kind: "response", status: 503 }),
-      attempt({ kind: "response", status: 429, retryAfter: "1" }),
-      attempt({ kind: "response", status: 200 }),
-    ]);
-    expect(events.map((e) => e.type)).toEqual([
-      "DeliveryScheduled",
-      "DeliveryAttempted",
-      "DeliveryRetryScheduled",
-      "DeliveryAttempted",
-      "DeliveryRetryScheduled",
-      "DeliveryAttempted",
-      "DeliverySucceeded",
-    ]);
-    expect(events[2]).toMatchObject({ data: { attempt: 2, dueAt: 1100 } });
-    expect(events[4]).toMatchObject({ data: { attempt: 3, dueAt: 2000 } });
-    expect(events[3]).toMatchObject({ data: { attempt: 2, status: 429, retryAfter: "1" } });
-    expect(state).toEqual({ status: "succeeded", attempts: 3 });
+    const done = given()
+      .when(schedule)
+      .thenDecides(scheduled)
+      .when(attempt({ kind: "response", status: 503 }))
+      .thenDecides(attempted(1, { status: 503 }), retryScheduled(2, 1100))
+      .when(attempt({ kind: "response", status: 429, retryAfter: "1" }))
+      .thenDecides(attempted(2, { status: 429, retryAfter: "1" }), retryScheduled(3, 2000))
+      .when(attempt({ kind: "response", status: 200 }))
+      .thenDecides(attempted(3, { status: 200 }), succeeded(3));
+    expect(done.state).toEqual({ status: "succeeded", attempts: 3 });
   });
 
   it("fails with the reason and refuses attempts afterwards", () => {
-    const { events, refused, state } = run([
-      scheduleCommand,
-      attempt({ kind: "response", status: 400 }),
-      attempt({ kind: "response", status: 200 }),
-    ]);
-    expect(events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "not_retryable", attempts: 1 } });
-    expect(refused).toHaveLength(1);
-    expect(state.status).toBe("failed");
-    const exhausted = run([scheduleCommand, ...[1, 2, 3].map(() => attempt({ kind: "error", errorClass: "timeout" }))]);
-    expect(exhausted.events.at(-1)).toMatchObject({
-      type: "DeliveryFailed",
-      data: { reason: "retries_exhausted", attempts: 3 },
-    });
+    const done = given(scheduled)
+      .when(attempt({ kind: "response", status: 400 }))
+      .thenDecides(attempted(1, { status: 400 }), failed("not_retryable", 1))
+      .when(attempt({ kind: "response", status: 200 }))
+      .thenRefuses("CONFLICT", { message: "RecordAttempt: not pending (status failed)" });
+    expect(done.state).toEqual({ status: "failed", attempts: 1 });
+    exhaustRetries();
   });
 
   it("never schedules twice", () => {
-    expect(run([scheduleCommand, scheduleCommand]).refused).toHaveLength(1);
+    given(scheduled)
+      .when(schedule)
+      .thenRefuses("CONFLICT", { message: "Schedule: already scheduled (status pending)" });
   });
 
   it("pauses, resumes and cancels", () => {
-    const paused = run([
-      scheduleCommand,
-      { type: "Pause", deliveryId: id, now: 5 },
-      attempt({ kind: "response", status: 200 }),
-    ]);
+    const paused = given(scheduled)
+      .when(pause)
+      .thenDecides({ type: "DeliveryPaused", data: { deliveryId: id, at: 5 } })
+      .when(attempt({ kind: "response", status: 200 }))
+      .thenRefuses("CONFLICT", { message: "RecordAttempt: not pending (status paused)" });
     expect(paused.state.status).toBe("paused");
-    expect(paused.refused).toHaveLength(1);
-    const resumed = run([
-      scheduleCommand,
-      { type: "Pause", deliveryId: id, now: 5 },
-      { type: "Resume", deliveryId: id, now: 9 },
-    ]);
-    expect(resumed.events.at(-1)).toEqual({ type: "DeliveryResumed", data: { deliveryId: id, dueAt: 9 } });
-    const cancelled = run([
-      scheduleCommand,
-      { type: "Pause", deliveryId: id, now: 5 },
-      { type: "Cancel", deliveryId: id, reason: "endpoint_deleted", now: 7 },
-    ]);
-    expect(cancelled.events.at(-1)).toMatchObject({ type: "DeliveryFailed", data: { reason: "endpoint_deleted" } });
+    paused
+      .when(pause)
+      .thenRefuses("CONFLICT", { message: "Pause: not pending (status paused)" })
+      .when(resume)
+      .thenDecides({ type: "DeliveryResumed", data: { deliveryId: id, dueAt: 9 } })
+      .when(resume)
+      .thenRefuses("CONFLICT", { message: "Resume: not paused (status pending)" });
+    paused
+      .when(cancel)
+      .thenDecides({ type: "DeliveryFailed", data: { deliveryId: id, reason: "endpoint_deleted", attempts: 0, at: 7 } })
+      .when(cancel)
+      .thenRefuses("CONFLICT", { message: "Cancel: nothing to cancel (status failed)" });
+    given().when(cancel).thenRefuses("CONFLICT", { message: "Cancel: nothing to cancel (status none)" });
   });
 
   it("redelivers a failed delivery once: one more attempt, numbered after the last", () => {
-    const transaction = { status: "SUCCESS", events: [] };
-    const redeliver: DeliveryCommand = { type: "Redeliver", deliveryId: id, webhookId: "w1", transaction, now: 50 };
-    const failed = [scheduleCommand, attempt({ kind: "response", status: 400 })];
-    const { events, refused, state } = run([
-      ...failed,
-      redeliver,
-      redeliver,
-      attempt({ kind: "response", status: 200 }),
-    ]);
-    expect(events.slice(3)).toEqual([
-      {
-        type: "DeliveryRedeliveryRequested",
-        data: { deliveryId: id, webhookId: "w1", transaction, attempts: 1, dueAt: 50 },
-      },
-      expect.objectContaining({
-        type: "DeliveryAttempted",
-        data: expect.objectContaining({ attempt: 2, status: 200 }),
-      }),
-      expect.objectContaining({ type: "DeliverySucceeded" }),
-    ]);
-    // Asked again while it is pending: nothing to do.
-    expect(refused).toHaveLength(1);
-    expect(state).toEqual({ status: "succeeded", attempts: 2 });
+    const failedOnce = given(scheduled, attempted(1, { status: 400 }), failed("not_retryable", 1));
+    const done = failedOnce
+      .when(redeliver)
+      .thenDecides(redelivered(1))
+      // Asked again while it is pending: nothing to do.
+      .when(redeliver)
+      .thenDecides()
+      .when(attempt({ kind: "response", status: 200 }))
+      .thenDecides(attempted(2, { status: 200 }), succeeded(2))
+      .when(redeliver)
+      .thenDecides();
+    expect(done.state).toEqual({ status: "succeeded", attempts: 2 });
     // Within the endpoint's retries (2 here): a delivery that failed early keeps the rest of them,
     // one that exhausted them gets a single attempt.
-    const early = run([...failed, redeliver, attempt({ kind: "response", status: 503 })]);
-    expect(early.events.at(-1)).toMatchObject({ type: "DeliveryRetryScheduled", data: { attempt: 3 } });
-    const timeout = () => attempt({ kind: "error", errorClass: "timeout" });
-    const exhausted = run([scheduleCommand, timeout(), timeout(), timeout(), redeliver, timeout()]);
-    expect(exhausted.events.at(-1)).toMatchObject({
-      type: "DeliveryFailed",
-      data: { reason: "retries_exhausted", attempts: 4 },
-    });
-    expect(run([scheduleCommand, redeliver]).refused).toHaveLength(1);
+    failedOnce
+      .when(redeliver)
+      .thenDecides(redelivered(1))
+      .when(attempt({ kind: "response", status: 503 }))
+      .thenDecides(attempted(2, { status: 503 }), retryScheduled(3, 1200));
+    exhaustRetries()
+      .when(redeliver)
+      .thenDecides(redelivered(3))
+      .when(timeout)
+      .thenDecides(attempted(4, { errorClass: "timeout" }), failed("retries_exhausted", 4));
+    // Never failed: nothing to take back.
+    given(scheduled).when(redeliver).thenDecides();
+    given().when(redeliver).thenDecides();
   });
 
   it("keeps at most 4 KiB of a response body, never half a character", () => {
-    const { events } = run([
-      scheduleCommand,
-      {
-        ...attempt({ kind: "response", status: 500 }),
-        report: {
-          result: { kind: "response", status: 500 },
-          url: "u",
-          startedAt: 0,
-          durationMs: 1,
-          responseBody: "é".repeat(3000),
-        },
-      } as DeliveryCommand,
-    ]);
-    const body = (events[1]?.data as { responseBody: string }).responseBody;
-    expect(Buffer.byteLength(body)).toBe(4096);
+    const { decision } = given(scheduled).when({
+      ...attempt({ kind: "response", status: 500 }),
+      report: {
+        result: { kind: "response", status: 500 },
+        url: "u",
+        startedAt: 0,
+        durationMs: 1,
+        responseBody: "é".repeat(3000),
+      },
+    } as DeliveryCommand);
+    const [event] = decision.ok ? decision.events : [];
+    const body = event?.type === "DeliveryAttempted" ? event.data.responseBody : undefined;
+    // 2048 two-byte characters: 4096 bytes.
+    expect(body).toBe("é".repeat(2048));
     expect(truncateUtf8("aé", 2)).toBe("a");
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { getAddress } from "ethers";
 import { Arg, Args, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { CommandOutcome } from "../../commands/handle-command.js";
 import { canOpenSecrets, canRead } from "../../domain/caller.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import { REDACTED } from "../../domain/redact-secrets.js";
@@ -11,7 +12,6 @@ import {
   type WebhookEndpointRecord,
 } from "../../projections/webhook-endpoints.js";
 import { readWebhookEndpoint } from "../entity-streams.js";
-import type { CommandOutcome } from "../run-command.js";
 import type { EndpointRequest } from "../webhook-commands.js";
 import { type Connection, pageRequest, toConnection } from "./connection.js";
 import { callerOf, type GraphqlContext } from "./context.js";
@@ -84,7 +84,7 @@ export class WebhookEndpointResolver {
     @Ctx() context: GraphqlContext,
   ): Promise<EndpointPayload> {
     return endpointCommand(context, {
-      kind: "CreateWebhookEndpoint",
+      type: "CreateWebhookEndpoint",
       webhookId: randomUUID(),
       url: input.url,
       retries: input.retries,
@@ -98,7 +98,7 @@ export class WebhookEndpointResolver {
     @Ctx() context: GraphqlContext,
   ): Promise<EndpointPayload> {
     return endpointCommand(context, {
-      kind: "UpdateWebhookEndpoint",
+      type: "UpdateWebhookEndpoint",
       webhookId: input.webhookId,
       url: input.url,
       retries: input.retries,
@@ -111,7 +111,7 @@ export class WebhookEndpointResolver {
     @Arg("input", () => RotateWebhookEndpointApiKeyInput) input: RotateWebhookEndpointApiKeyInput,
     @Ctx() context: GraphqlContext,
   ): Promise<EndpointPayload> {
-    return endpointCommand(context, { kind: "RotateWebhookEndpointApiKey", webhookId: input.webhookId });
+    return endpointCommand(context, { type: "RotateWebhookEndpointApiKey", webhookId: input.webhookId });
   }
 
   @Mutation(() => PauseWebhookEndpointSuccess, { description: "Deliveries wait until the endpoint is resumed." })
@@ -119,7 +119,7 @@ export class WebhookEndpointResolver {
     @Arg("input", () => PauseWebhookEndpointInput) input: PauseWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
   ): Promise<EndpointPayload> {
-    return endpointCommand(context, { kind: "PauseWebhookEndpoint", webhookId: input.webhookId });
+    return endpointCommand(context, { type: "PauseWebhookEndpoint", webhookId: input.webhookId });
   }
 
   @Mutation(() => ResumeWebhookEndpointSuccess, {
@@ -129,7 +129,7 @@ export class WebhookEndpointResolver {
     @Arg("input", () => ResumeWebhookEndpointInput) input: ResumeWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
   ): Promise<EndpointPayload> {
-    return endpointCommand(context, { kind: "ResumeWebhookEndpoint", webhookId: input.webhookId });
+    return endpointCommand(context, { type: "ResumeWebhookEndpoint", webhookId: input.webhookId });
   }
 
   @Mutation(() => DeleteWebhookEndpointSuccess, { description: "Its subscriptions stop matching and are removed." })
@@ -137,7 +137,7 @@ export class WebhookEndpointResolver {
     @Arg("input", () => DeleteWebhookEndpointInput) input: DeleteWebhookEndpointInput,
     @Ctx() context: GraphqlContext,
   ): Promise<DeleteWebhookEndpointSuccess> {
-    await endpointCommand(context, { kind: "DeleteWebhookEndpoint", webhookId: input.webhookId });
+    await endpointCommand(context, { type: "DeleteWebhookEndpoint", webhookId: input.webhookId });
     return { success: true };
   }
 

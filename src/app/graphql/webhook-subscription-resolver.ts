@@ -64,10 +64,10 @@ export class WebhookSubscriptionResolver {
   ): Promise<{ webhookSubscription: WebhookSubscriptionRecord }> {
     const { webhookId, type, actions, collectionId } = input;
     const subscription = await subscriptionCommand(context, {
-      kind: "CreateWebhookSubscription",
+      type: "CreateWebhookSubscription",
       subscriptionId: randomUUID(),
       webhookId,
-      type,
+      eventType: type,
       actions,
       collectionId,
     });
@@ -80,7 +80,7 @@ export class WebhookSubscriptionResolver {
     @Ctx() context: GraphqlContext,
   ): Promise<DeleteWebhookSubscriptionSuccess> {
     await subscriptionCommand(context, {
-      kind: "DeleteWebhookSubscription",
+      type: "DeleteWebhookSubscription",
       webhookId: input.webhookId,
       subscriptionId: input.subscriptionId,
     });

@@ -5,14 +5,17 @@ import {
   type Position,
   WrongExpectedVersionError,
 } from "../adapters/eventstore/event-store.js";
-import type { Decision, Refusal } from "../domain/decision.js";
+import type { Decider } from "../domain/decider.js";
+import type { Refusal } from "../domain/decision.js";
 
-/** What one command does to one stream: fold it, decide, append. */
-export interface CommandPlan<State, Event extends { readonly type: string; readonly data: unknown }> {
-  readonly stream: string;
-  readonly initial: State;
-  readonly evolve: (state: State, event: Event) => State;
-  readonly decide: (state: State) => Decision<Event>;
+/**
+ * The command side, below src/app so that the composition root and the reactions (which append
+ * what events mean) share it: one stream, one decider, one command.
+ */
+
+type AnyEvent = { readonly type: string; readonly data: unknown };
+
+export interface HandleOptions<Event extends AnyEvent> {
   readonly metadata: EventMetadata;
   /**
    * Events that some of the decided events also add to a fence stream (AppendFence), written in the
@@ -20,7 +23,7 @@ export interface CommandPlan<State, Event extends { readonly type: string; reado
    */
   readonly fence?: {
     readonly stream: string;
-    readonly events: (decided: readonly Event[]) => readonly { readonly type: string; readonly data: unknown }[];
+    readonly events: (decided: readonly Event[]) => readonly AnyEvent[];
   };
 }
 
@@ -39,53 +42,57 @@ const MAX_ATTEMPTS = 5;
  * concurrency). When another writer got there first it decides again on the new state; after a
  * few lost races the caller gets a CONFLICT refusal rather than a write on a stale decision.
  */
-export async function runCommand<State, Event extends { readonly type: string; readonly data: unknown }>(
+export async function handleCommand<Command, Event extends AnyEvent, State>(
   store: EventStore,
-  plan: CommandPlan<State, Event>,
+  stream: string,
+  decider: Decider<Command, Event, State>,
+  command: Command,
+  options: HandleOptions<Event>,
 ): Promise<CommandOutcome<State>> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const stored = await store.readStream(plan.stream);
+    const stored = await store.readStream(stream);
     // The stream only ever holds this aggregate's events, written by this code.
     const state = stored.reduce(
-      (current, event) => plan.evolve(current, { type: event.type, data: event.data } as Event),
-      plan.initial,
+      (current, event) => decider.evolve(current, { type: event.type, data: event.data } as Event),
+      decider.initialState,
     );
-    const decision = plan.decide(state);
+    const decision = decider.decide(command, state);
     if (!decision.ok) return decision;
     if (decision.events.length === 0) return { ok: true, state, position: undefined };
     const last = stored.at(-1);
     try {
-      const result = await append(store, plan, decision.events, last ? last.revision : "no_stream");
-      return { ok: true, state: decision.events.reduce(plan.evolve, state), position: result.position };
+      const result = await append(store, stream, options, decision.events, last ? last.revision : "no_stream");
+      return { ok: true, state: decision.events.reduce(decider.evolve, state), position: result.position };
     } catch (error) {
       if (!(error instanceof WrongExpectedVersionError)) throw error;
     }
   }
-  return { ok: false, error: { code: "CONFLICT", message: `${plan.stream} is being changed concurrently; try again` } };
+  return { ok: false, error: { code: "CONFLICT", message: `${stream} is being changed concurrently; try again` } };
 }
 
-async function append<State, Event extends { readonly type: string; readonly data: unknown }>(
+async function append<Event extends AnyEvent>(
   store: EventStore,
-  plan: CommandPlan<State, Event>,
+  stream: string,
+  { metadata, fence }: HandleOptions<Event>,
   events: readonly Event[],
   expectedRevision: AppendRequest["expectedRevision"],
 ) {
   const request: AppendRequest = {
-    stream: plan.stream,
+    stream,
     expectedRevision,
-    events: events.map((event) => ({ type: event.type, data: event.data, metadata: plan.metadata })),
+    events: events.map((event) => ({ type: event.type, data: event.data, metadata })),
   };
-  const fenced = plan.fence?.events(events) ?? [];
-  if (!plan.fence || fenced.length === 0) return store.append(request.stream, request.events, expectedRevision);
+  const fenced = fence?.events(events) ?? [];
+  if (!fence || fenced.length === 0) return store.append(request.stream, request.events, expectedRevision);
   const marker: AppendRequest = {
-    stream: plan.fence.stream,
+    stream: fence.stream,
     expectedRevision: "any",
-    events: fenced.map((event) => ({ ...event, metadata: plan.metadata })),
+    events: fenced.map((event) => ({ ...event, metadata })),
   };
   // When the change itself loses its race the marker is written all the same: that only makes ingest
   // match again, while a marker missing next to a change would let ingest miss it.
-  const [outcome] = await store.appendMany([request, marker], { fence: { stream: plan.fence.stream } });
-  if (!outcome) throw new Error(`appendMany returned no outcome for ${plan.stream}`);
+  const [outcome] = await store.appendMany([request, marker], { fence: { stream: fence.stream } });
+  if (!outcome) throw new Error(`appendMany returned no outcome for ${stream}`);
   if (!outcome.ok) throw outcome.error;
   return outcome.result;
 }
