@@ -36,16 +36,6 @@ const RULES: Record<Layer, LayerRule> = {
   client: { layers: ["client"], external: "no-node-builtins" },
 };
 
-/**
- * Imports that break a rule today. Each entry goes with the change that fixes it: the test fails
- * when an entry matches no import any more, so the list can only shrink.
- */
-const KNOWN_VIOLATIONS: readonly { readonly file: string; readonly imports: string }[] = [
-  // Endpoint health runs its command through the app's runCommand; command handling is moving to
-  // src/commands, which reactions may import. Remove this entry once endpoint-health.ts imports it there.
-  { file: "src/reactions/endpoint-health.ts", imports: "src/app/run-command.ts" },
-];
-
 const NODE_BUILTINS = new Set(builtinModules);
 
 /** The layer of a path relative to the repository root; undefined outside every layer. */
@@ -109,25 +99,12 @@ function sourceFiles(): string[] {
     .sort();
 }
 
-const isKnown = ({ file, target }: Import) =>
-  KNOWN_VIOLATIONS.some((known) => known.file === file && known.imports === target);
-
 describe("import rules of src", () => {
   const imports = sourceFiles().flatMap((file) => importsOf(file, readFileSync(join(ROOT, file), "utf8")));
 
   it("no file imports what its folder may not", () => {
-    const broken = imports
-      .filter((found) => !isKnown(found))
-      .map(violation)
-      .filter((why) => why !== undefined);
+    const broken = imports.map(violation).filter((why) => why !== undefined);
     expect(broken).toEqual([]);
-  });
-
-  it("every known violation still happens (remove the entry once it is fixed)", () => {
-    const stale = KNOWN_VIOLATIONS.filter(
-      (known) => !imports.some((found) => isKnown(found) && found.file === known.file && violation(found)),
-    );
-    expect(stale).toEqual([]);
   });
 
   it("reads every kind of import statement, and names the file and the import that break a rule", () => {
