@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FAULT_POINTS, type FaultPoint } from "./fault-injection.js";
+import type { LogFormat } from "./logger.js";
 
 /**
  * herald's configuration: only the variables of the table in README.md ("Configuration"), validated at
@@ -59,6 +60,8 @@ export interface Config {
   readonly maxEndpointsPerSubscriber: number;
   readonly maxSubscriptionsPerEndpoint: number;
   readonly logLevel: string;
+  /** Unset: pretty on a terminal, JSON otherwise (logger.ts). */
+  readonly logFormat: LogFormat | undefined;
   /** Tests and drills only: where the process kills itself (fault-injection.ts). */
   readonly faultAt: FaultPoint | undefined;
   /** True when running on embedded storage (no DATABASE_URL). */
@@ -175,6 +178,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", "must be one of fatal, error, warn, info, debug, trace, silent");
   }
+  const logFormat = read("LOG_FORMAT");
+  if (logFormat !== undefined && logFormat !== "json" && logFormat !== "pretty") {
+    throw new ConfigError("LOG_FORMAT", "must be json or pretty");
+  }
 
   const faultAt = read("HERALD_FAULT_AT");
   if (faultAt !== undefined && !(FAULT_POINTS as readonly string[]).includes(faultAt)) {
@@ -225,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxEndpointsPerSubscriber: int("HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER", 100, 1, 1_000_000),
     maxSubscriptionsPerEndpoint: int("HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT", 100, 1, 1_000_000),
     logLevel,
+    logFormat,
     faultAt: faultAt as FaultPoint | undefined,
     embedded,
     generated,

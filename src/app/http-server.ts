@@ -36,7 +36,6 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // Request logs name the path only: query strings carry what callers choose to put there
     // (look_back, group_id, tokens pasted by mistake), and logs outlive requests.
     loggerInstance: options.logger.child({}, { serializers: { req: requestLogFields } }) as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: options.bodyLimit,
     // A client trickling its headers or body a byte at a time would otherwise hold a connection for ever.
     requestTimeout: options.timeouts.requestMs,

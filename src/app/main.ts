@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { NatsLayoutError } from "../adapters/nats/jetstream-ingest.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { startHerald } from "./herald.js";
-import { createLogger } from "./logger.js";
+import { createLogger, logFormat, prettyDestination } from "./logger.js";
 
 /** `npm start`: read the configuration, start herald, stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -16,7 +16,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const pretty = logFormat(config.logFormat, process.stdout.isTTY) === "pretty";
+  const logger = createLogger(config.logLevel, pretty ? prettyDestination(process.stdout) : undefined);
   const herald = await startHerald(config, logger).catch((error: unknown) => {
     if (!(error instanceof NatsLayoutError)) throw error;
     process.stderr.write(`herald: cannot use NATS: ${error.message}\n`);

@@ -15,7 +15,7 @@ export interface ConsoleOptions {
 
 const consoleBundle = browserBundle({
   title: "console",
-  entry: fileURLToPath(new URL("./client/main.tsx", import.meta.url)),
+  entry: fileURLToPath(new URL("./client/main", import.meta.url)),
 });
 
 /**

@@ -23,7 +23,7 @@ const PREFERS_HTML = "prefersHtml";
 
 const playgroundBundle = browserBundle({
   title: "GraphQL IDE",
-  entry: fileURLToPath(new URL("./client/main.tsx", import.meta.url)),
+  entry: fileURLToPath(new URL("./client/main", import.meta.url)),
 });
 
 /**

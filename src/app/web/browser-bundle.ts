@@ -23,7 +23,10 @@ export interface BrowserBundle {
 export interface BrowserBundleSource {
   /** For the log line: "GraphQL IDE", "console". */
   readonly title: string;
-  /** The client's entry point (a .tsx file), an absolute path. */
+  /**
+   * The client's entry point, an absolute path without extension: esbuild finds main.tsx beside the
+   * sources and the compiled main.js in dist/ (npm run build).
+   */
   readonly entry: string;
 }
 
