@@ -31,8 +31,14 @@ const browser = ["test/e2e/console.test.ts", "test/e2e/playground.test.ts"];
 /** herald running (in-process or as a child process) against the real servers. */
 const e2e = ["test/e2e/**/*.test.ts"];
 
-/** Checks that PostgreSQL and NATS are up before any test of a tier that needs them. */
-const services = { globalSetup: ["test/support/global-setup.ts"] };
+/**
+ * For the tiers that talk to servers: check that PostgreSQL and NATS are up before any test, and give
+ * expect.poll the time a loaded machine needs for a projection or a worker to catch up.
+ */
+const services = {
+  globalSetup: ["test/support/global-setup.ts"],
+  expect: { poll: { timeout: 20_000, interval: 50 } },
+};
 
 export default defineConfig({
   resolve: {

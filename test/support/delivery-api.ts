@@ -1,5 +1,5 @@
 import type { PrivateKeyAccount } from "viem/accounts";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import type { GraphqlCall } from "./graphql-client.js";
 import { TEST_INGEST_TOKEN } from "./test-herald.js";
@@ -25,19 +25,20 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
     return response.data!;
   }
 
-  async function until<T>(
+  function until<T>(
     what: string,
     read: () => Promise<T | undefined>,
     done: (value: T) => boolean,
-    timeoutMs: number,
+    timeout: number,
   ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (value !== undefined && done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`${what} after ${timeoutMs} ms: ${JSON.stringify(value)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    return vi.waitFor(
+      async () => {
+        const value = await read();
+        if (value === undefined || !done(value)) throw new Error(`${what} is still ${JSON.stringify(value)}`);
+        return value;
+      },
+      { timeout, interval: 100 },
+    );
   }
 
   return {

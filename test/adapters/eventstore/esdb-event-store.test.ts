@@ -70,10 +70,11 @@ describe("EventStoreDB adapter against the protocol test server", () => {
     await write(50, 25);
     await readUntil(75); // live
 
+    const errorsBefore = transientErrors.length;
     await server.stop();
     // While the server is down the subscription keeps retrying with backoff; appends fail fast.
     await expect(store.append(stream, [{ type: "Counted", data: { index: -1 }, metadata }], "any")).rejects.toThrow();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect.poll(() => transientErrors.length).toBeGreaterThan(errorsBefore);
     await server.restart();
 
     await write(75, 25);
