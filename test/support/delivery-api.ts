@@ -1,11 +1,9 @@
 import type { PrivateKeyAccount } from "viem/accounts";
 import { expect, vi } from "vitest";
 import type { Transaction } from "../../src/domain/ingest-events.js";
+import { SEED_COLLECTION } from "./fixtures.js";
 import type { GraphqlCall } from "./graphql-client.js";
 import { TEST_INGEST_TOKEN } from "./test-herald.js";
-
-/** The collection of the seed transaction (fixtureTransactions()[0]). */
-export const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 
 const ATTEMPT_FIELDS = "number startedAt durationMs url statusCode errorClass retryAfter responseBody nextAttemptAt";
 const DELIVERY_FIELDS = `deliveryId webhookId transactionId transaction scheduledAt status nextAttemptAt finishedAt failureReason attempts { ${ATTEMPT_FIELDS} }`;
