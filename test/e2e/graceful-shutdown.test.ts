@@ -11,7 +11,7 @@ import { type Database, openPostgres } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
-import { SEED_COLLECTION } from "../support/delivery-api.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { untilListening } from "../support/herald-child.js";
 import { NATS_URL } from "../support/services.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
@@ -194,7 +194,9 @@ describe("graceful shutdown as npm start runs herald", () => {
       child.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
       child.kill("SIGTERM");
       // The first signal is draining (its attempt is held): the second is sent once herald says so.
-      await expect.poll(() => output, { interval: 25 }).toContain("shutting down: finishing work in flight");
+      await expect
+        .poll(() => output, { timeout: 60_000, interval: 25 })
+        .toContain("shutting down: finishing work in flight");
       expect(child.exitCode).toBeNull();
       child.kill("SIGTERM");
       const code = await exited;

@@ -5,11 +5,10 @@ import type { Transaction } from "../../src/domain/ingest-events.js";
 import { deliveryApi } from "../support/delivery-api.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { type GraphqlCall, type GraphqlResponse, graphqlClient } from "../support/graphql-client.js";
-import { newAccount, signedToken } from "../support/siwe.js";
+import { newAccount, signedToken, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
-const DOMAIN = "herald.test";
 /** Small enough that some documents the cost lets through answer more than it. */
 const MAX_RESPONSE_BYTES = 65_536;
 const INTROSPECTION = getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true });
@@ -66,14 +65,14 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
     running = await startTestHerald({
       nats: false,
       env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN,
         HERALD_GRAPHQL_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
         HERALD_RETRY_BASE_MS: "20",
         HERALD_RETRY_MAX_MS: "50",
       },
     });
-    gql = graphqlClient(running.url, DOMAIN);
-    token = await signedToken(alice, DOMAIN);
+    gql = graphqlClient(running.url, TEST_SIWE_DOMAIN);
+    token = await signedToken(alice, TEST_SIWE_DOMAIN);
     webhookId = await deliveryApi(running.url, gql, alice).endpointAt("https://example.com/hook");
     // A trail of seven events: created, then six updates.
     for (let i = 0; i < 6; i++) {

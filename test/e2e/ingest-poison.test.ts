@@ -4,7 +4,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
-import { COLLECTION, goodTenantEvent, goodTransaction, poisonMessages } from "../support/poison-messages.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
+import { goodTenantEvent, goodTransaction, poisonMessages } from "../support/poison-messages.js";
 import { NATS_URL } from "../support/services.js";
 import { SseClient } from "../support/sse-client.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
@@ -84,7 +85,7 @@ describe("poison messages on NATS and HTTP", () => {
     await createSubscription(herald.herald.store, endpoint.webhookId, {
       type: "asset-link",
       actions: ["create"],
-      collectionId: COLLECTION,
+      collectionId: SEED_COLLECTION,
     });
     const good = Array.from({ length: GOOD }, (_, n) => goodTransaction(n));
     const poison = poisonMessages(goodTransaction(999), MAX_BYTES);

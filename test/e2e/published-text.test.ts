@@ -10,16 +10,16 @@ import {
   type TransactionReceived,
   transactionStream,
 } from "../../src/domain/ingest-events.js";
-import { deliveryApi, SEED_COLLECTION } from "../support/delivery-api.js";
+import { deliveryApi } from "../support/delivery-api.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { graphqlClient } from "../support/graphql-client.js";
 import { NATS_URL } from "../support/services.js";
-import { newAccount } from "../support/siwe.js";
+import { newAccount, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { SseListener } from "../support/sse-listener.js";
 import { tenantEventAppend } from "../support/tenant-event-appends.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
-const DOMAIN = "herald.test";
 const SECRET = "published-text-tenant-secret";
 
 /**
@@ -43,9 +43,9 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    herald = await startTestHerald({ env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_TENANT_JWT_SECRET: SECRET } });
+    herald = await startTestHerald({ env: { HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN, HERALD_TENANT_JWT_SECRET: SECRET } });
     nc = await connect({ servers: NATS_URL });
-    api = deliveryApi(herald.url, graphqlClient(herald.url, DOMAIN), newAccount());
+    api = deliveryApi(herald.url, graphqlClient(herald.url, TEST_SIWE_DOMAIN), newAccount());
   });
   afterAll(async () => {
     await nc?.close();
