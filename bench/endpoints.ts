@@ -12,7 +12,7 @@ import "reflect-metadata";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Transaction } from "../src/domain/ingest-events.js";
 import { fixtureTransactions, SEED_COLLECTION } from "../test/support/fixtures.js";
-import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../test/support/test-herald.js";
+import { ingestOverHttp, startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../test/support/webhook-receiver.js";
 import { changeEndpoint, createEndpoint, createSubscription } from "../test/support/webhooks.js";
 import { machine, progress, round } from "./bench-support.js";
@@ -110,15 +110,7 @@ async function endpointAt(herald: TestHerald, url: string): Promise<string> {
 }
 
 async function ingest(herald: TestHerald, transaction: Transaction, key: string): Promise<void> {
-  const response = await fetch(`${herald.url}/v1/transactions`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${TEST_INGEST_TOKEN}`,
-      "content-type": "application/json",
-      "idempotency-key": key,
-    },
-    body: JSON.stringify(transaction),
-  });
+  const response = await ingestOverHttp(herald.url, transaction, key);
   if (response.status !== 202) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
 }
 

@@ -3,7 +3,7 @@ import { expect, vi } from "vitest";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import { SEED_COLLECTION } from "./fixtures.js";
 import type { GraphqlCall } from "./graphql-client.js";
-import { TEST_INGEST_TOKEN } from "./test-herald.js";
+import { ingestOverHttp } from "./test-herald.js";
 
 const ATTEMPT_FIELDS = "number startedAt durationMs url statusCode errorClass retryAfter responseBody nextAttemptAt";
 const DELIVERY_FIELDS = `deliveryId webhookId transactionId transaction scheduledAt status nextAttemptAt finishedAt failureReason attempts { ${ATTEMPT_FIELDS} }`;
@@ -58,17 +58,9 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
       return webhookId;
     },
 
-    /** Ingests over HTTP; `key` is the idempotency key, so each key makes a transaction of its own. */
+    /** Ingests over HTTP (ingestOverHttp); answers the transaction id. */
     async ingest(transaction: Transaction, key: string): Promise<string> {
-      const response = await fetch(`${heraldUrl}/v1/transactions`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${TEST_INGEST_TOKEN}`,
-          "content-type": "application/json",
-          "idempotency-key": key,
-        },
-        body: JSON.stringify(transaction),
-      });
+      const response = await ingestOverHttp(heraldUrl, transaction, key);
       expect(response.status).toBe(202);
       return ((await response.json()) as { transactionId: string }).transactionId;
     },
