@@ -175,6 +175,7 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
     const { webhookEndpoint } = (await ok(CREATE_ENDPOINT, { url: "https://example.com/first" })).createWebhookEndpoint;
     const { webhookId } = webhookEndpoint;
     const { webhookSubscription } = (await ok(CREATE_SUBSCRIPTION, { webhookId })).createWebhookSubscription;
+    // asOf is a millisecond instant: 5 ms on either side puts it strictly between two changes.
     await sleep(5);
     const afterCreation = new Date().toISOString();
     await sleep(5);

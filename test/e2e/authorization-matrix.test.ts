@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import { deliveryId } from "../../src/domain/delivery.js";
 import type { TenantEvent } from "../../src/domain/ingest-events.js";
@@ -437,14 +437,13 @@ describe("authorization matrix over real HTTP", () => {
     expect(ingested.status).toBe(202);
     const id = deliveryId(resources.webhookId, ((await ingested.json()) as { transactionId: string }).transactionId);
     // Until the delivery-history read model has it.
-    for (
-      const deadline = Date.now() + 10_000;
-      Date.now() < deadline;
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    ) {
-      const seen = await gql(`query($id: String!) { delivery(deliveryId: $id) { deliveryId } }`, { id }, "owner");
-      if (seen.data?.delivery) break;
-    }
+    await vi.waitFor(
+      async () => {
+        const seen = await gql(`query($id: String!) { delivery(deliveryId: $id) { deliveryId } }`, { id }, "owner");
+        expect(seen.data?.delivery).toBeTruthy();
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     return { ...resources, deliveryId: id };
   }
 
@@ -592,9 +591,11 @@ describe("authorization matrix over real HTTP", () => {
         body: JSON.stringify(event),
       });
       expect(response.status).toBe(202);
-      const deadline = Date.now() + 10_000;
-      while (running.herald.waypoint.windowSize <= before && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      // In a hook, where expect.poll may not run.
+      await vi.waitFor(() => expect(running.herald.waypoint.windowSize).toBeGreaterThan(before), {
+        timeout: 10_000,
+        interval: 20,
+      });
     });
 
     async function sseOutcome(

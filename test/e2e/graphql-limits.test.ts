@@ -210,9 +210,7 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
     const deliveries = `query($id: String!, $after: Int) { deliveries(webhookId: $id) { edges { node { status attempts(first: 2, after: $after) { number statusCode } } } } }`;
     const node = async (after?: number) =>
       (await post(deliveries, { id: flaky, after })).body.data?.deliveries.edges[0]?.node;
-    const deadline = Date.now() + 15_000;
-    while ((await node())?.status !== "SUCCEEDED" && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(async () => (await node())?.status, { interval: 100 }).toBe("SUCCEEDED");
     expect((await node()).attempts).toEqual([
       { number: 1, statusCode: 500 },
       { number: 2, statusCode: 500 },
