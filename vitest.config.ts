@@ -62,7 +62,8 @@ export default defineConfig({
           exclude: [...unit, ...e2e],
           ...services,
           testTimeout: 30_000,
-          hookTimeout: 30_000,
+          // A database of its own, created and migrated, per file or block: slow on a loaded machine.
+          hookTimeout: 60_000,
         },
       },
       {
