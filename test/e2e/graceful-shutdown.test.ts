@@ -191,7 +191,9 @@ describe("graceful shutdown as npm start runs herald", () => {
       await receiver.firstRequest();
 
       let output = "";
-      child.stdout?.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+      child.stdout?.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
       child.kill("SIGTERM");
       // The first signal is draining (its attempt is held): the second is sent once herald says so.
       await expect
