@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { DeliveryDirectory } from "../../src/app/delivery-directory.js";
 import { SUBSCRIPTION_SET_STREAM } from "../../src/domain/webhook-events.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
-const transaction = { events: [{ type: "asset-link", action: "create", collectionId: COLLECTION }] };
+const transaction = { events: [{ type: "asset-link", action: "create", collectionId: SEED_COLLECTION }] };
 let position = 0n;
 
 function stored(stream: string, revision: bigint, type: string, data: unknown): StoredEvent {
@@ -27,7 +27,7 @@ const created = (subscriptionId: string, webhookId: string) =>
     subscriber: "0x",
     type: "asset-link",
     actions: ["create"],
-    collectionId: COLLECTION,
+    collectionId: SEED_COLLECTION,
     createdAt: 0,
   });
 const marker = (revision: bigint) =>

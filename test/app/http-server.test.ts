@@ -36,8 +36,9 @@ describe("HTTP server shutdown", () => {
     });
     await inFlight;
     const closed = app.close();
-    // Let close start (closing idle connections: this one is busy) before the answer goes out.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Close has begun (the server stopped listening; it closes idle connections, and this one is busy)
+    // before the answer goes out.
+    await expect.poll(() => app.server.listening, { interval: 5 }).toBe(false);
     finish();
 
     expect(await answer).toEqual({ status: 200, connection: "close" });

@@ -11,10 +11,9 @@ import type { Transaction } from "../../src/domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM, subscriptionStream } from "../../src/domain/webhook-events.js";
 import { type DeliveryQueueTables, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
-import { fixtureTransactions } from "../support/fixtures.js";
+import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 const logger = createLogger("silent");
 
 /**
@@ -56,13 +55,13 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     const matchingSubscription = await createSubscription(log.store, matching.webhookId, {
       type: "asset-link",
       actions: ["delete"],
-      collectionId: COLLECTION,
+      collectionId: SEED_COLLECTION,
     });
     const other = await createEndpoint(log.store, "http://127.0.0.1:1/b");
     const otherSubscription = await createSubscription(log.store, other.webhookId, {
       type: "asset-link",
       actions: ["create"],
-      collectionId: COLLECTION,
+      collectionId: SEED_COLLECTION,
     });
     // The queue's endpoint rows, as its projection writes them.
     await db
@@ -142,7 +141,7 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     const subscriptionId = await createSubscription(log.store, endpoint.webhookId, {
       type: "asset-link",
       actions: ["delete"],
-      collectionId: COLLECTION,
+      collectionId: SEED_COLLECTION,
     });
     const append = ingestScheduler({ store: log.store, directory, db: log.database.db, logger });
     const codec = natsIngestCodec("transactions", 1_000_000);

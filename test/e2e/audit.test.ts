@@ -2,11 +2,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import { REDACTED } from "../../src/domain/redact-secrets.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { errorCode, type GraphqlCall, graphqlClient } from "../support/graphql-client.js";
-import { newAccount } from "../support/siwe.js";
+import { newAccount, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
-const DOMAIN = "herald.test";
 const ENDPOINT_FIELDS = "webhookId subscriber url retries status apiKey";
 const CREATE_ENDPOINT = `mutation($url: String!) { createWebhookEndpoint(input: { url: $url }) { webhookEndpoint { ${ENDPOINT_FIELDS} } } }`;
 const UPDATE_URL = `mutation($webhookId: String!, $url: String!) { updateWebhookEndpoint(input: { webhookId: $webhookId, url: $url }) { webhookEndpoint { url } } }`;
@@ -14,7 +14,7 @@ const ROTATE = `mutation($webhookId: String!) { rotateWebhookEndpointApiKey(inpu
 const PAUSE = `mutation($webhookId: String!) { pauseWebhookEndpoint(input: { webhookId: $webhookId }) { webhookEndpoint { status } } }`;
 const DELETE_ENDPOINT = `mutation($webhookId: String!) { deleteWebhookEndpoint(input: { webhookId: $webhookId }) { success } }`;
 const CREATE_SUBSCRIPTION = `mutation($webhookId: String!) {
-  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" }) {
+  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "${SEED_COLLECTION}" }) {
     webhookSubscription { subscriptionId webhookId type actions }
   }
 }`;
@@ -44,12 +44,12 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
     running = await startTestHerald({
       nats: false,
       env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN,
         HERALD_ADMIN_ADDRESSES: admin.address,
         HERALD_AUDITOR_ADDRESSES: auditor.address.toLowerCase(),
       },
     });
-    gql = graphqlClient(running.url, DOMAIN);
+    gql = graphqlClient(running.url, TEST_SIWE_DOMAIN);
   });
 
   afterAll(async () => {
@@ -175,6 +175,7 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
     const { webhookEndpoint } = (await ok(CREATE_ENDPOINT, { url: "https://example.com/first" })).createWebhookEndpoint;
     const { webhookId } = webhookEndpoint;
     const { webhookSubscription } = (await ok(CREATE_SUBSCRIPTION, { webhookId })).createWebhookSubscription;
+    // asOf is a millisecond instant: 5 ms on either side puts it strictly between two changes.
     await sleep(5);
     const afterCreation = new Date().toISOString();
     await sleep(5);

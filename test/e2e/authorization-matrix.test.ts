@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import { deliveryId } from "../../src/domain/delivery.js";
 import type { TenantEvent } from "../../src/domain/ingest-events.js";
-import { fixtureTenantEvents } from "../support/fixtures.js";
+import { fixtureTenantEvents, SEED_COLLECTION } from "../support/fixtures.js";
 import { type GraphqlResponse, postGraphql } from "../support/graphql-client.js";
-import { newAccount, signedToken } from "../support/siwe.js";
+import { newAccount, signedToken, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
 
 /**
@@ -15,7 +15,6 @@ import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/
  * the README (Webhook management, Audit, Waypoint). One table per credential kind.
  */
 
-const DOMAIN = "herald.test";
 const TENANT_SECRET = "matrix-tenant-jwt-secret";
 const TENANT_ADMIN_API_KEY = "matrix-tenant-admin-api-key";
 const HOUR = 3_600_000;
@@ -72,9 +71,8 @@ interface GraphqlOperation {
   readonly success?: (data: Record<string, any>, resources: Resources) => GraphqlOutcome;
 }
 
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 const CREATE_SUBSCRIPTION = `mutation($webhookId: String!) {
-  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "${COLLECTION}" }) {
+  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "${SEED_COLLECTION}" }) {
     webhookSubscription { id subscriptionId }
   }
 }`;
@@ -347,7 +345,7 @@ describe("authorization matrix over real HTTP", () => {
     running = await startTestHerald({
       nats: false,
       env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN,
         HERALD_ADMIN_ADDRESSES: admin.address,
         HERALD_AUDITOR_ADDRESSES: auditor.address,
         HERALD_TENANT_JWT_SECRET: TENANT_SECRET,
@@ -355,7 +353,7 @@ describe("authorization matrix over real HTTP", () => {
         HERALD_SSE_TIMEOUT_S: "2",
       },
     });
-    const sign = (account: PrivateKeyAccount) => signedToken(account, DOMAIN);
+    const sign = (account: PrivateKeyAccount) => signedToken(account, TEST_SIWE_DOMAIN);
     tokens.set("anonymous", undefined);
     tokens.set("owner", await sign(owner));
     tokens.set("other subscriber", await sign(stranger));
@@ -363,7 +361,7 @@ describe("authorization matrix over real HTTP", () => {
     tokens.set("auditor", await sign(auditor));
     tokens.set(
       "expired token",
-      await signedToken(owner, DOMAIN, {
+      await signedToken(owner, TEST_SIWE_DOMAIN, {
         issuedAt: new Date(Date.now() - 2 * HOUR),
         expirationTime: new Date(Date.now() - HOUR),
       }),
@@ -429,7 +427,7 @@ describe("authorization matrix over real HTTP", () => {
     const transaction = {
       status: "SUCCESS",
       signature: `0x${randomUUID().replaceAll("-", "")}`,
-      events: [{ type: "asset-link", action: "create", args: [], collectionId: COLLECTION }],
+      events: [{ type: "asset-link", action: "create", args: [], collectionId: SEED_COLLECTION }],
     };
     const ingested = await fetch(`${running.url}/v1/transactions`, {
       method: "POST",
@@ -439,14 +437,13 @@ describe("authorization matrix over real HTTP", () => {
     expect(ingested.status).toBe(202);
     const id = deliveryId(resources.webhookId, ((await ingested.json()) as { transactionId: string }).transactionId);
     // Until the delivery-history read model has it.
-    for (
-      const deadline = Date.now() + 10_000;
-      Date.now() < deadline;
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    ) {
-      const seen = await gql(`query($id: String!) { delivery(deliveryId: $id) { deliveryId } }`, { id }, "owner");
-      if (seen.data?.delivery) break;
-    }
+    await vi.waitFor(
+      async () => {
+        const seen = await gql(`query($id: String!) { delivery(deliveryId: $id) { deliveryId } }`, { id }, "owner");
+        expect(seen.data?.delivery).toBeTruthy();
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     return { ...resources, deliveryId: id };
   }
 
@@ -532,7 +529,7 @@ describe("authorization matrix over real HTTP", () => {
         const [kind, , body] = key({ kind: "tenant", walletId: event.wallet_id }).split(".");
         return `${kind}.${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${body}.`;
       },
-      "SIWE token of the owner": () => signedToken(owner, DOMAIN),
+      "SIWE token of the owner": () => signedToken(owner, TEST_SIWE_DOMAIN),
       "no key": () => undefined,
     };
 
@@ -594,9 +591,11 @@ describe("authorization matrix over real HTTP", () => {
         body: JSON.stringify(event),
       });
       expect(response.status).toBe(202);
-      const deadline = Date.now() + 10_000;
-      while (running.herald.waypoint.windowSize <= before && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      // In a hook, where expect.poll may not run.
+      await vi.waitFor(() => expect(running.herald.waypoint.windowSize).toBeGreaterThan(before), {
+        timeout: 10_000,
+        interval: 20,
+      });
     });
 
     async function sseOutcome(

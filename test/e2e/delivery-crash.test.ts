@@ -1,12 +1,11 @@
 import { jetstream } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type CrashWorld, closeCrashWorld, openCrashWorld } from "../support/crash-world.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
 const TRANSACTIONS = 2000;
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
-
 /**
  * At-least-once across crashes: herald runs as a child process (SIGKILL needs one) and is killed
  * twice mid-run, without warning, then started again on the same database and NATS names.
@@ -27,13 +26,8 @@ describe("delivery survives SIGKILL", () => {
     new Set(world.receiver.requests.map((request) => (JSON.parse(request.body) as { signature: string }).signature))
       .size;
 
-  async function receivedAtLeast(count: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (uniqueTransactions() < count) {
-      if (Date.now() > deadline) throw new Error(`only ${uniqueTransactions()} of ${count} transactions received`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  const receivedAtLeast = (count: number, timeout: number) =>
+    expect.poll(uniqueTransactions, { timeout, interval: 25 }).toBeGreaterThanOrEqual(count);
 
   const all = (type: string) => eventsOfType(world.store, type);
 
@@ -44,7 +38,7 @@ describe("delivery survives SIGKILL", () => {
     await createSubscription(world.store, endpoint.webhookId, {
       type: "asset-link",
       actions: ["create"],
-      collectionId: COLLECTION,
+      collectionId: SEED_COLLECTION,
     });
     child = await startHeraldChild(world.database.url, world.names);
 
@@ -59,7 +53,7 @@ describe("delivery survives SIGKILL", () => {
               status: "SUCCESS",
               signature: `0x${(n + 1).toString(16).padStart(64, "0")}`,
               message: "",
-              events: [{ type: "asset-link", action: "create", args: [`n${n}`], collectionId: COLLECTION }],
+              events: [{ type: "asset-link", action: "create", args: [`n${n}`], collectionId: SEED_COLLECTION }],
             };
             return js.publish(world.names.txSubject, JSON.stringify(transaction), { msgID: `crash-${n}` });
           }),
@@ -79,12 +73,14 @@ describe("delivery survives SIGKILL", () => {
     await receivedAtLeast(TRANSACTIONS, 90_000);
 
     // Every delivery completes in the world.store too, each scheduled exactly once.
-    const deadline = Date.now() + 30_000;
-    let succeeded = await all("DeliverySucceeded");
-    while (succeeded.length < TRANSACTIONS && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      succeeded = await all("DeliverySucceeded");
-    }
+    const succeeded = await vi.waitFor(
+      async () => {
+        const events = await all("DeliverySucceeded");
+        if (events.length < TRANSACTIONS) throw new Error(`${events.length} of ${TRANSACTIONS} deliveries succeeded`);
+        return events;
+      },
+      { timeout: 30_000, interval: 250 },
+    );
     const scheduled = await all("DeliveryScheduled");
     const attempted = await all("DeliveryAttempted");
     const received = await all("TransactionReceived");

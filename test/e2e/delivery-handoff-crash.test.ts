@@ -3,10 +3,10 @@ import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DeliveryScheduled } from "../../src/domain/delivery.js";
 import { type CrashWorld, closeCrashWorld, openCrashWorld } from "../support/crash-world.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 /** NATS redelivers what a dead consumer held after its ack_wait (jetstream-ingest.ts: 30 s). */
 const REDELIVERY_MS = 30_000;
 
@@ -35,7 +35,7 @@ describe("hand-off survives SIGKILL", () => {
           status: "SUCCESS",
           signature: `0x${prefix}${(n + 1).toString(16).padStart(64 - prefix.length, "0")}`,
           message: "",
-          events: [{ type: "asset-link", action: "create", args: [`n${n}`], collectionId: COLLECTION }],
+          events: [{ type: "asset-link", action: "create", args: [`n${n}`], collectionId: SEED_COLLECTION }],
         };
         return js.publish(world.names.txSubject, JSON.stringify(transaction), { msgID: `${prefix}-${n}` });
       }),
@@ -47,7 +47,7 @@ describe("hand-off survives SIGKILL", () => {
     await createSubscription(world.store, endpoint.webhookId, {
       type: "asset-link",
       actions: ["create"],
-      collectionId: COLLECTION,
+      collectionId: SEED_COLLECTION,
     });
     return endpoint.webhookId;
   }

@@ -5,12 +5,11 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import { transactionIdFor } from "../../src/domain/ingest-decoding.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
-
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 
 /**
  * NATS → ingest → worker in one process: the delivery scheduled at ingest is handed to the worker,
@@ -38,7 +37,7 @@ it("a handed-off delivery is POSTed once and recorded at revision 0, leased to t
   await createSubscription(store, endpoint.webhookId, {
     type: "asset-link",
     actions: ["create"],
-    collectionId: COLLECTION,
+    collectionId: SEED_COLLECTION,
   });
   // Ingest hands off deliveries to endpoints its read models know.
   await expect
@@ -59,7 +58,7 @@ it("a handed-off delivery is POSTed once and recorded at revision 0, leased to t
     status: "SUCCESS",
     signature: `0x${"ab".repeat(32)}`,
     message: "",
-    events: [{ type: "asset-link", action: "create", args: ["x"], collectionId: COLLECTION }],
+    events: [{ type: "asset-link", action: "create", args: ["x"], collectionId: SEED_COLLECTION }],
   };
   await jetstream(nc).publish(herald.nats!.txSubject, JSON.stringify(transaction), { msgID: "handoff-1" });
   const stream = deliveryStream(deliveryId(endpoint.webhookId, transactionIdFor(transaction, "handoff-1")));

@@ -1,56 +1,34 @@
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deliveryId } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
-import { DELIVERY, deliveryApi } from "../support/delivery-api.js";
+import { DELIVERY } from "../support/delivery-api.js";
+import { useDeliveryHarness } from "../support/delivery-harness.js";
 import { fixtureTransactions } from "../support/fixtures.js";
-import { errorCode, type GraphqlCall, graphqlClient } from "../support/graphql-client.js";
+import { errorCode } from "../support/graphql-client.js";
 import { newAccount } from "../support/siwe.js";
-import { startTestHerald, type TestHerald } from "../support/test-herald.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
-const DOMAIN = "herald.test";
 const DELIVERIES = `query($webhookId: String!, $status: DeliveryStatus, $since: String, $until: String) {
   deliveries(webhookId: $webhookId, status: $status, since: $since, until: $until) { total edges { node { deliveryId status } } }
 }`;
 
 describe("delivery history over GraphQL and npx herald history", () => {
-  let running: TestHerald;
-  let receiver: WebhookReceiver;
-  let gql: GraphqlCall;
-  let api: ReturnType<typeof deliveryApi>;
-  const alice = newAccount();
   const bob = newAccount();
   const auditor = newAccount();
-
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    running = await startTestHerald({
-      nats: false,
-      env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
-        HERALD_AUDITOR_ADDRESSES: auditor.address,
-        HERALD_RETRY_BASE_MS: "200",
-        HERALD_RETRY_MAX_MS: "2000",
-      },
-    });
-    gql = graphqlClient(running.url, DOMAIN);
-    api = deliveryApi(running.url, gql, alice);
+  const harness = useDeliveryHarness({
+    env: { HERALD_AUDITOR_ADDRESSES: auditor.address, HERALD_RETRY_BASE_MS: "200", HERALD_RETRY_MAX_MS: "2000" },
   });
+  const alice = harness.owner;
 
-  afterAll(async () => {
-    await running?.cleanup();
-    await receiver?.close();
-  });
-
-  const ok = (query: string, variables: object, account = alice) => api.ok(query, variables, account);
-  const endpointAt = (path: string) => api.endpointAt(`${receiver.url}${path}`);
-  const ingest = (transaction: Transaction, key: string) => api.ingest(transaction, key);
-  const deliveryWhen = (id: string, done: (delivery: Record<string, any>) => boolean) => api.deliveryWhen(id, done);
+  const ok = (query: string, variables: object, account = alice) => harness.api.ok(query, variables, account);
+  const endpointAt = (path: string) => harness.api.endpointAt(`${harness.receiver.url}${path}`);
+  const ingest = (transaction: Transaction, key: string) => harness.api.ingest(transaction, key);
+  const deliveryWhen = (id: string, done: (delivery: Record<string, any>) => boolean) =>
+    harness.api.deliveryWhen(id, done);
 
   it("shows the transaction delivered and every attempt: status, Retry-After, body, next attempt, outcome", async () => {
     const [seed] = fixtureTransactions() as [Transaction];
-    receiver.script("/flaky", [
+    harness.receiver.script("/flaky", [
       { status: 503, headers: { "retry-after": "0" }, body: "busy, try later" },
       { status: 200, body: "ok" },
     ]);
@@ -73,7 +51,7 @@ describe("delivery history over GraphQL and npx herald history", () => {
         number: 1,
         startedAt: expect.any(Number),
         durationMs: expect.any(Number),
-        url: `${receiver.url}/flaky`,
+        url: `${harness.receiver.url}/flaky`,
         statusCode: 503,
         errorClass: null,
         retryAfter: "0",
@@ -117,11 +95,11 @@ describe("delivery history over GraphQL and npx herald history", () => {
     expect((await ok(DELIVERY, { deliveryId: id }, auditor)).delivery.attempts).toHaveLength(2);
 
     // Nobody else's.
-    expect(errorCode(await gql(DELIVERY, { deliveryId: id }, bob))).toBe("NOT_FOUND");
-    expect(errorCode(await gql(DELIVERIES, { webhookId }, bob))).toBe("NOT_FOUND");
+    expect(errorCode(await harness.gql(DELIVERY, { deliveryId: id }, bob))).toBe("NOT_FOUND");
+    expect(errorCode(await harness.gql(DELIVERIES, { webhookId }, bob))).toBe("NOT_FOUND");
     expect(
       errorCode(
-        await gql(
+        await harness.gql(
           `query($deliveryId: String!) { auditTrail(deliveryId: $deliveryId) { type } }`,
           { deliveryId: id },
           bob,
@@ -143,7 +121,7 @@ describe("delivery history over GraphQL and npx herald history", () => {
 
   it("records a failure for good with its reason", async () => {
     const [seed] = fixtureTransactions() as [Transaction];
-    receiver.script("/refuses", [{ status: 400, body: "bad" }]);
+    harness.receiver.script("/refuses", [{ status: 400, body: "bad" }]);
     const webhookId = await endpointAt("/refuses");
     const id = deliveryId(webhookId, await ingest(seed, "history-2"));
     const delivery = await deliveryWhen(id, (d) => d.status === "FAILED");
@@ -155,7 +133,7 @@ describe("delivery history over GraphQL and npx herald history", () => {
   });
 
   it("reports deliveries by status, attempt latency and the queue on /metrics", async () => {
-    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    const metrics = await (await fetch(`${harness.herald.url}/metrics`)).text();
     // The second transaction went to the first test's endpoint too (its last scripted answer, 200, repeats).
     expect(metrics).toContain('herald_deliveries{status="succeeded"} 2');
     expect(metrics).toContain('herald_deliveries{status="failed"} 1');
@@ -172,8 +150,8 @@ describe("delivery history over GraphQL and npx herald history", () => {
     const child = spawn(process.execPath, ["bin/herald.js", ...args], {
       env: {
         PATH: process.env.PATH ?? "",
-        DATABASE_URL: running.env.DATABASE_URL!,
-        HERALD_ENCRYPTION_KEY: running.env.HERALD_ENCRYPTION_KEY!,
+        DATABASE_URL: harness.herald.env.DATABASE_URL!,
+        HERALD_ENCRYPTION_KEY: harness.herald.env.HERALD_ENCRYPTION_KEY!,
       },
       stdio: ["ignore", "pipe", "inherit"],
     });

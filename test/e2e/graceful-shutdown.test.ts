@@ -11,6 +11,8 @@ import { type Database, openPostgres } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
+import { untilListening } from "../support/herald-child.js";
 import { NATS_URL } from "../support/services.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 import {
@@ -22,8 +24,6 @@ import {
 } from "../support/test-herald.js";
 import { startWebhookReceiver } from "../support/webhook-receiver.js";
 import { changeEndpoint, createEndpoint, createSubscription } from "../support/webhooks.js";
-
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
 
 /** A receiver that holds each request open for `holdMs` before answering 200, and says when. */
 async function startSlowReceiver(holdMs: number) {
@@ -118,12 +118,7 @@ describe("graceful shutdown as npm start runs herald", () => {
     started.stdout.on("data", (chunk: Buffer) => void (output += chunk.toString()));
     started.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString()));
     // Generous: a child process compiling herald with tsx on a shared, loaded machine starts slowly.
-    const deadline = Date.now() + 90_000;
-    while (!output.includes('"msg":"herald is listening"')) {
-      if (started.exitCode !== null) throw new Error(`herald exited: ${output}`);
-      if (Date.now() > deadline) throw new Error(`herald did not start: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await untilListening(started, () => output, 90_000);
     return started;
   }
 
@@ -134,7 +129,7 @@ describe("graceful shutdown as npm start runs herald", () => {
       status: "SUCCESS",
       signature,
       message: "",
-      events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }],
+      events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: SEED_COLLECTION }],
     };
     await jetstream(nc).publish(names.txSubject, JSON.stringify(transaction), { msgID: `shutdown-${signature}` });
     return signature;
@@ -153,7 +148,7 @@ describe("graceful shutdown as npm start runs herald", () => {
       await createSubscription(store, endpoint.webhookId, {
         type: "asset-link",
         actions: ["create"],
-        collectionId: COLLECTION,
+        collectionId: SEED_COLLECTION,
       });
       child = await startHerald();
       const exited = exitOf(child);
@@ -188,16 +183,22 @@ describe("graceful shutdown as npm start runs herald", () => {
       await createSubscription(store, endpoint.webhookId, {
         type: "asset-link",
         actions: ["create"],
-        collectionId: COLLECTION,
+        collectionId: SEED_COLLECTION,
       });
       child = await startHerald();
       const exited = exitOf(child);
       await publishTransaction();
       await receiver.firstRequest();
 
+      let output = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+      });
       child.kill("SIGTERM");
-      // The first signal is draining (its attempt is held); give tsx time to relay it before the second.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The first signal is draining (its attempt is held): the second is sent once herald says so.
+      await expect
+        .poll(() => output, { timeout: 60_000, interval: 25 })
+        .toContain("shutting down: finishing work in flight");
       expect(child.exitCode).toBeNull();
       child.kill("SIGTERM");
       const code = await exited;
@@ -229,22 +230,22 @@ describe("claims made while stopping", () => {
       await createSubscription(herald.herald.store, endpoint.webhookId, {
         type: "asset-link",
         actions: ["create"],
-        collectionId: COLLECTION,
+        collectionId: SEED_COLLECTION,
       });
       await locker.connect();
-      const until = async (query: string) => {
-        const deadline = Date.now() + 20_000;
-        while ((await locker.query(query, [endpoint.webhookId])).rows.length === 0) {
-          if (Date.now() > deadline) throw new Error(`never true: ${query}`);
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-      };
+      const until = (query: string) =>
+        expect
+          .poll(async () => (await locker.query(query, [endpoint.webhookId])).rows.length, {
+            timeout: 20_000,
+            interval: 25,
+          })
+          .toBeGreaterThan(0);
       await until("select 1 from delivery_endpoints where webhook_id = $1 and rate_limit = 5");
       const transaction = {
         status: "SUCCESS",
         signature: `0x${"5".repeat(64)}`,
         message: "",
-        events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: COLLECTION }],
+        events: [{ type: "asset-link", action: "create", args: ["a"], collectionId: SEED_COLLECTION }],
       };
       const ingested = await fetch(`${herald.url}/v1/transactions`, {
         method: "POST",
@@ -262,11 +263,9 @@ describe("claims made while stopping", () => {
       // herald.stop() tells the worker to stop in the same tick as it closes the HTTP server: once
       // /healthz is refused, the worker is stopping while its claim waits on the lock.
       const stopped = herald.stop();
-      for (;;) {
-        const health = await fetch(`${herald.url}/healthz`).catch(() => undefined);
-        if (health?.status !== 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await expect
+        .poll(async () => (await fetch(`${herald.url}/healthz`).catch(() => undefined))?.status, { interval: 25 })
+        .not.toBe(200);
       await locker.query("commit");
       await stopped;
 

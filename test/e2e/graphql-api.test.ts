@@ -7,7 +7,8 @@ import { allProjections, type Herald, startHerald } from "../../src/app/herald.j
 import { createLogger } from "../../src/app/logger.js";
 import { rebuildProjections } from "../../src/projections/rebuild.js";
 import type { WebhookEndpointsTables } from "../../src/projections/webhook-endpoints.js";
-import { newAccount, signedToken } from "../support/siwe.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
+import { newAccount, signedToken, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
 // The documents and variables of the Asset Register's subscription API documentation, verbatim.
@@ -42,7 +43,7 @@ const CREATE_WEBHOOK_SUBSCRIPTION_VARIABLES = {
   input: {
     type: "asset-link",
     actions: ["create", "delete"],
-    collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182",
+    collectionId: SEED_COLLECTION,
     webhookId: "8fafd82a-ca5e-4495-9ad4-d28c4ea6adf0",
   },
 };
@@ -63,8 +64,6 @@ const QUERY_SUBSCRIPTIONS = `query($webhookId: String!) {
 }`;
 const QUERY_NODE = `query($id: String!) { node(id: $id) { id ... on WebhookEndpoint { webhookId } ... on WebhookSubscription { subscriptionId } } }`;
 
-const DOMAIN = "herald.test";
-
 interface GraphqlResponse {
   status: number;
   data?: Record<string, any> | null;
@@ -84,7 +83,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
   async function tokenOf(account: PrivateKeyAccount): Promise<string> {
     let token = tokens.get(account);
     if (!token) {
-      token = await signedToken(account, DOMAIN);
+      token = await signedToken(account, TEST_SIWE_DOMAIN);
       tokens.set(account, token);
       secrets.add(token);
     }
@@ -143,7 +142,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
     running = await startTestHerald({
       nats: false,
       env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN,
         HERALD_ALLOW_PRIVATE_TARGETS: "false",
         HERALD_ADMIN_ADDRESSES: admin.address,
         LOG_LEVEL: "debug",
@@ -189,7 +188,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
         webhookId: endpoint.webhookId,
         type: "asset-link",
         actions: ["create", "delete"],
-        collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182",
+        collectionId: SEED_COLLECTION,
         createdAt: expect.any(Number),
       });
 
@@ -252,7 +251,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       [
         "an expired token",
         async () =>
-          signedToken(alice, DOMAIN, {
+          signedToken(alice, TEST_SIWE_DOMAIN, {
             issuedAt: new Date(Date.now() - 2 * hour),
             expirationTime: new Date(Date.now() - hour),
           }),
@@ -262,7 +261,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       [
         "a tampered message",
         async () => {
-          const [message, signature] = (await signedToken(alice, DOMAIN)).split(".");
+          const [message, signature] = (await signedToken(alice, TEST_SIWE_DOMAIN)).split(".");
           const text = Buffer.from(message!, "base64url")
             .toString("utf8")
             .replace("Sign in to herald", "Sign in to herald, please");
@@ -273,7 +272,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       [
         "a signature from another key",
         async () => {
-          const [message] = (await signedToken(alice, DOMAIN)).split(".");
+          const [message] = (await signedToken(alice, TEST_SIWE_DOMAIN)).split(".");
           const text = Buffer.from(message!, "base64url").toString("utf8");
           return `${message}.${await bob.signMessage({ message: text })}`;
         },
@@ -282,7 +281,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
       ["no authorization header", async () => undefined, "authorization header is missing"],
       [
         "a token without expirationTime",
-        async () => signedToken(alice, DOMAIN, { expirationTime: undefined }),
+        async () => signedToken(alice, TEST_SIWE_DOMAIN, { expirationTime: undefined }),
         "expirationTime is required",
       ],
     ])("refuses %s with UNAUTHENTICATED, writing nothing", async (_name, makeToken, reason) => {
@@ -375,9 +374,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
         collectionId: "1:EVM:0x6BCA6DE2DBDC4E0D41F7273011785EA16BA47182",
       };
       const response = await gql(CREATE_WEBHOOK_SUBSCRIPTION, { input }, alice);
-      expect(response.data!.createWebhookSubscription.webhookSubscription.collectionId).toBe(
-        "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182",
-      );
+      expect(response.data!.createWebhookSubscription.webhookSubscription.collectionId).toBe(SEED_COLLECTION);
     });
 
     it("refuses a subscription to an endpoint that does not exist with NOT_FOUND", async () => {
@@ -763,7 +760,7 @@ describe("GraphQL API (herald in-process, real PostgreSQL, real SIWE signatures)
                 fc.array(fc.oneof(fc.constantFrom("create", "delete"), text), { maxLength: 40 }),
                 loose,
               ),
-              collectionId: fc.oneof(fc.constant("1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182"), text, loose),
+              collectionId: fc.oneof(fc.constant(SEED_COLLECTION), text, loose),
             },
             { requiredKeys: [] },
           ),

@@ -1,15 +1,12 @@
 import fc from "fast-check";
 import { getIntrospectionQuery } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Transaction } from "../../src/domain/ingest-events.js";
-import { deliveryApi } from "../support/delivery-api.js";
+import { useDeliveryHarness } from "../support/delivery-harness.js";
 import { fixtureTransactions } from "../support/fixtures.js";
-import { type GraphqlCall, type GraphqlResponse, graphqlClient } from "../support/graphql-client.js";
-import { newAccount, signedToken } from "../support/siwe.js";
-import { startTestHerald, type TestHerald } from "../support/test-herald.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
+import type { GraphqlResponse } from "../support/graphql-client.js";
+import { signedToken, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 
-const DOMAIN = "herald.test";
 /** Small enough that some documents the cost lets through answer more than it. */
 const MAX_RESPONSE_BYTES = 65_536;
 const INTROSPECTION = getIntrospectionQuery({ inputValueDeprecation: true, schemaDescription: true });
@@ -33,16 +30,20 @@ interface RawAnswer {
 }
 
 describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size and the answer cap", () => {
-  let running: TestHerald;
-  let receiver: WebhookReceiver;
-  let gql: GraphqlCall;
+  const harness = useDeliveryHarness({
+    env: {
+      HERALD_GRAPHQL_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
+      HERALD_RETRY_BASE_MS: "20",
+      HERALD_RETRY_MAX_MS: "50",
+    },
+  });
+  const alice = harness.owner;
   let token: string;
   let webhookId: string;
-  const alice = newAccount();
 
   /** POSTs a document as alice (or signed out) and keeps the body's exact size. */
   async function post(query: string, variables: object = {}, signedIn = true): Promise<RawAnswer> {
-    const response = await fetch(`${running.url}/graphql`, {
+    const response = await fetch(`${harness.herald.url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", ...(signedIn ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ query, variables }),
@@ -62,19 +63,8 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
   });
 
   beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    running = await startTestHerald({
-      nats: false,
-      env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
-        HERALD_GRAPHQL_MAX_RESPONSE_BYTES: String(MAX_RESPONSE_BYTES),
-        HERALD_RETRY_BASE_MS: "20",
-        HERALD_RETRY_MAX_MS: "50",
-      },
-    });
-    gql = graphqlClient(running.url, DOMAIN);
-    token = await signedToken(alice, DOMAIN);
-    webhookId = await deliveryApi(running.url, gql, alice).endpointAt("https://example.com/hook");
+    token = await signedToken(alice, TEST_SIWE_DOMAIN);
+    webhookId = await harness.api.endpointAt("https://example.com/hook");
     // A trail of seven events: created, then six updates.
     for (let i = 0; i < 6; i++) {
       const answer = await post(
@@ -88,11 +78,6 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
     }
   });
 
-  afterAll(async () => {
-    await running?.cleanup();
-    await receiver?.close();
-  });
-
   it("answers the 26-level fragment doubling document with 400 at once, signed out, while /healthz keeps answering", async () => {
     const document = doublingDocument(25);
     expect(document.length).toBeLessThan(1_700);
@@ -103,7 +88,7 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
     let health = 0;
     // The event loop stays free: /healthz answers while the document is measured.
     while (!answered) {
-      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${harness.herald.url}/healthz`)).status).toBe(200);
       health++;
     }
     const answer = await refused;
@@ -204,16 +189,14 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
     });
 
     // Three attempts: 500, 500, 200.
-    receiver.script("/flaky", [{ status: 500 }, { status: 500 }, { status: 200 }]);
-    const api = deliveryApi(running.url, gql, alice);
-    const flaky = await api.endpointAt(`${receiver.url}/flaky`, 3);
-    await api.ingest(fixtureTransactions()[0] as Transaction, "attempts-paged");
+    harness.receiver.script("/flaky", [{ status: 500 }, { status: 500 }, { status: 200 }]);
+    const { api } = harness;
+    const flaky = await harness.api.endpointAt(`${harness.receiver.url}/flaky`, 3);
+    await harness.api.ingest(fixtureTransactions()[0] as Transaction, "attempts-paged");
     const deliveries = `query($id: String!, $after: Int) { deliveries(webhookId: $id) { edges { node { status attempts(first: 2, after: $after) { number statusCode } } } } }`;
     const node = async (after?: number) =>
       (await post(deliveries, { id: flaky, after })).body.data?.deliveries.edges[0]?.node;
-    const deadline = Date.now() + 15_000;
-    while ((await node())?.status !== "SUCCEEDED" && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(async () => (await node())?.status, { interval: 100 }).toBe("SUCCEEDED");
     expect((await node()).attempts).toEqual([
       { number: 1, statusCode: 500 },
       { number: 2, statusCode: 500 },

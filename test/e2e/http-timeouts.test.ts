@@ -146,6 +146,7 @@ describe("timeouts at the edge", () => {
     const event = connectionEvent();
     const client = listen(event);
     await client.next("open");
+    // The behaviour under test: the wait stays silent for longer than both server timeouts.
     await new Promise((resolve) => setTimeout(resolve, CONNECTION_TIMEOUT_MS + REQUEST_TIMEOUT_MS));
     const published = await fetch(`${herald.url}/v1/events`, {
       method: "POST",

@@ -7,17 +7,15 @@ import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import { transactionIdFor } from "../../src/domain/ingest-decoding.js";
 import { type Transaction, transactionStream } from "../../src/domain/ingest-events.js";
 import { startEsdbTestServer } from "../support/esdb-test-server/index.js";
-import { fixtureTransactions } from "../support/fixtures.js";
+import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
 import { type GraphqlCall, graphqlClient } from "../support/graphql-client.js";
 import { NATS_URL } from "../support/services.js";
-import { newAccount } from "../support/siwe.js";
+import { newAccount, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
 
-const SIWE_DOMAIN = "herald.test";
-const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
-const seedMatch = { type: "asset-link", actions: ["create", "delete"], collectionId: COLLECTION };
+const seedMatch = { type: "asset-link", actions: ["create", "delete"], collectionId: SEED_COLLECTION };
 const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { webhookId } } }`;
 const CREATE_SUBSCRIPTION = `mutation($input: CreateWebhookSubscriptionInput!) {
   createWebhookSubscription(input: $input) { webhookSubscription { subscriptionId } }
@@ -54,9 +52,9 @@ describe("scheduling at ingest on PostgreSQL", () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    herald = await startTestHerald({ env: { HERALD_SIWE_DOMAIN: SIWE_DOMAIN } });
+    herald = await startTestHerald({ env: { HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN } });
     nc = await connect({ servers: NATS_URL });
-    graphql = graphqlClient(herald.url, SIWE_DOMAIN);
+    graphql = graphqlClient(herald.url, TEST_SIWE_DOMAIN);
   });
   afterAll(async () => {
     await nc?.close();

@@ -26,25 +26,17 @@ describe("a NATS consumer that cannot append", () => {
     await database?.drop();
   });
 
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-    for (let tries = 0; tries < 300; tries++) {
-      const value = await read();
-      if (done(value)) return value;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`timed out waiting until ${what}`);
-  }
-
   it("shows as stalled on /readyz and /metrics while messages wait, and stops without waiting for the store", {
     timeout: 90_000,
   }, async () => {
     const js = jetstream(nc);
     await js.publish(herald.nats!.txSubject, JSON.stringify(goodTransaction(1)), { msgID: "stall-1" });
-    await until(
-      () => herald.herald.store.readAll("start", { filter: { eventTypes: ["TransactionReceived"] } }),
-      (events) => events.length === 1,
-      "the first is ingested",
-    );
+    await expect
+      .poll(
+        async () =>
+          (await herald.herald.store.readAll("start", { filter: { eventTypes: ["TransactionReceived"] } })).length,
+      )
+      .toBe(1);
     const metric = async () =>
       /herald_ingest_stalled\{consumer="transactions",stream="[^"]+"\} (\d)/.exec(
         await (await fetch(`${herald.url}/metrics`)).text(),
@@ -57,11 +49,10 @@ describe("a NATS consumer that cannot append", () => {
       const response = await fetch(`${herald.url}/readyz`);
       return { status: response.status, failing: ((await response.json()) as { failing: string[] }).failing };
     };
-    const answer = await until(
-      readyz,
-      ({ failing }) => failing.includes("nats-ingest:transactions"),
-      "/readyz names the stalled consumer",
-    );
+    await expect
+      .poll(async () => (await readyz()).failing, { timeout: 30_000, interval: 100 })
+      .toContain("nats-ingest:transactions");
+    const answer = await readyz();
     expect(answer.status).toBe(503);
     expect(answer.failing).not.toContain("nats-ingest:tenant-events");
     expect(await metric()).toBe("1");

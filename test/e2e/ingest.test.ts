@@ -1,6 +1,6 @@
 import { jetstream } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { fixtureTenantEvents, fixtureTransactions } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
@@ -23,14 +23,16 @@ describe("ingest: NATS JetStream and HTTP", () => {
     return herald.herald.store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 10_000 });
   }
 
-  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value) || Date.now() > deadline) return value;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  /** The events of that type once there are at least `count`. */
+  const atLeast = (type: string, count: number) =>
+    vi.waitFor(
+      async () => {
+        const events = await eventsOfType(type);
+        if (events.length < count) throw new Error(`${events.length} of ${count} ${type}`);
+        return events;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
 
   it("appends each published transaction once, however often it is published", async () => {
     const js = jetstream(nc);
@@ -47,14 +49,14 @@ describe("ingest: NATS JetStream and HTTP", () => {
       again.set("Nats-Msg-Id", `tx-${index}-again`);
       if (index > 0) await js.publish(subject, body, { headers: again });
     }
-    const received = await eventually(
-      () => eventsOfType("TransactionReceived"),
-      (events) => events.length >= transactions.length,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const final = await eventsOfType("TransactionReceived");
-    expect(final).toHaveLength(transactions.length);
-    expect(final.map((event) => (event.data as { transaction: unknown }).transaction)).toEqual(transactions);
+    // Ingest takes the messages in order: once one published after every copy is in, all were handled.
+    const marker = { status: "SUCCESS", signature: "0x5ea1ed", message: "marker", events: [] };
+    await js.publish(subject, JSON.stringify(marker));
+    const received = await atLeast("TransactionReceived", transactions.length + 1);
+    expect(received.map((event) => (event.data as { transaction: unknown }).transaction)).toEqual([
+      ...transactions,
+      marker,
+    ]);
     expect(received.every((event) => event.metadata.actor === "system:ingest-nats")).toBe(true);
   });
 
@@ -65,10 +67,7 @@ describe("ingest: NATS JetStream and HTTP", () => {
     await js.publish(subject, JSON.stringify({ status: "SUCCESS", events: [{ type: "asset-link" }] }));
     await js.publish(subject, "x".repeat(5000));
     await js.publish(subject, new Uint8Array([0xff, 0xfe]));
-    const rejected = await eventually(
-      () => eventsOfType("TransactionRejected"),
-      (events) => events.length >= 4,
-    );
+    const rejected = await atLeast("TransactionRejected", 4);
     const reasons = rejected.map((event) => (event.data as { reason: string }).reason);
     expect(reasons).toHaveLength(4);
     expect(reasons).toEqual(
@@ -82,10 +81,7 @@ describe("ingest: NATS JetStream and HTTP", () => {
     // Still consuming: a good one after the bad ones arrives.
     const before = (await eventsOfType("TransactionReceived")).length;
     await js.publish(subject, JSON.stringify({ status: "SUCCESS", events: [] }));
-    const after = await eventually(
-      () => eventsOfType("TransactionReceived"),
-      (events) => events.length > before,
-    );
+    const after = await atLeast("TransactionReceived", before + 1);
     expect(after).toHaveLength(before + 1);
     // Nothing is left unacknowledged for redelivery.
     const manager = await jetstream(nc).jetstreamManager();
@@ -102,10 +98,7 @@ describe("ingest: NATS JetStream and HTTP", () => {
     for (const event of fixtureTenantEvents()) {
       await js.publish(`${herald.nats!.tenantSubjectRoot}.${event.group_id}.${event.wallet_id}`, JSON.stringify(event));
     }
-    const received = await eventually(
-      () => eventsOfType("TenantEventReceived"),
-      (events) => events.length >= 3,
-    );
+    const received = await atLeast("TenantEventReceived", 3);
     expect(received.map((event) => (event.data as { event: unknown }).event)).toEqual(fixtureTenantEvents());
   });
 

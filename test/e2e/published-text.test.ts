@@ -10,16 +10,13 @@ import {
   type TransactionReceived,
   transactionStream,
 } from "../../src/domain/ingest-events.js";
-import { deliveryApi, SEED_COLLECTION } from "../support/delivery-api.js";
-import { graphqlClient } from "../support/graphql-client.js";
+import { useDeliveryHarness } from "../support/delivery-harness.js";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
-import { newAccount } from "../support/siwe.js";
 import { SseListener } from "../support/sse-listener.js";
 import { tenantEventAppend } from "../support/tenant-event-appends.js";
-import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
-import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
+import { TEST_INGEST_TOKEN } from "../support/test-herald.js";
 
-const DOMAIN = "herald.test";
 const SECRET = "published-text-tenant-secret";
 
 /**
@@ -36,29 +33,22 @@ function publishedTenantEvent(walletId: string, connectionId: string): string {
 }
 
 describe("byte for byte: what ingest received is what the webhook receiver and the SSE client get", () => {
-  let herald: TestHerald;
-  let receiver: WebhookReceiver;
+  const harness = useDeliveryHarness({ nats: true, env: { HERALD_TENANT_JWT_SECRET: SECRET } });
   let nc: NatsConnection;
-  let api: ReturnType<typeof deliveryApi>;
 
   beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    herald = await startTestHerald({ env: { HERALD_SIWE_DOMAIN: DOMAIN, HERALD_TENANT_JWT_SECRET: SECRET } });
     nc = await connect({ servers: NATS_URL });
-    api = deliveryApi(herald.url, graphqlClient(herald.url, DOMAIN), newAccount());
   });
   afterAll(async () => {
     await nc?.close();
-    await herald?.cleanup();
-    await receiver?.close();
   });
 
   /** The bodies delivered to a fresh endpoint for what `send` ingests. */
   async function deliveredBody(send: () => Promise<void>): Promise<string> {
     const path = `/bytes-${randomUUID()}`;
-    await api.endpointAt(`${receiver.url}${path}`);
+    await harness.api.endpointAt(`${harness.receiver.url}${path}`);
     await send();
-    const [request] = await receiver.waitFor(1, path, 15_000);
+    const [request] = await harness.receiver.waitFor(1, path, 15_000);
     return request!.body;
   }
 
@@ -67,7 +57,7 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
     const body = await deliveredBody(async () => {
       const h = headers();
       h.set("Nats-Msg-Id", randomUUID());
-      await jetstream(nc).publish(herald.nats!.txSubject, text, { headers: h });
+      await jetstream(nc).publish(harness.herald.nats!.txSubject, text, { headers: h });
     });
     expect(body).toBe(text);
     expect(JSON.stringify(JSON.parse(body))).not.toBe(text);
@@ -76,7 +66,7 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
   it("HTTP ingest → webhook body", async () => {
     const text = publishedTransaction(`http-${randomUUID()}`);
     const body = await deliveredBody(async () => {
-      const response = await fetch(`${herald.url}/v1/transactions`, {
+      const response = await fetch(`${harness.herald.url}/v1/transactions`, {
         method: "POST",
         headers: {
           authorization: `Bearer ${TEST_INGEST_TOKEN}`,
@@ -95,7 +85,7 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
     const body = await deliveredBody(async () => {
       const transactionId = randomUUID();
       const data: TransactionReceived["data"] = { transactionId, transaction, source: "nats", receivedAt: Date.now() };
-      const [outcome] = await herald.herald.store.appendMany([
+      const [outcome] = await harness.herald.herald.store.appendMany([
         {
           stream: transactionStream(transactionId),
           expectedRevision: "no_stream",
@@ -111,7 +101,7 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
   describe("SSE data", () => {
     const listen = (walletId: string, connectionId: string) =>
       new SseListener(
-        herald.url,
+        harness.herald.url,
         walletId,
         "connections",
         createTenantToken(SECRET, { kind: "tenant", walletId }),
@@ -121,7 +111,7 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
       const [walletId, connectionId] = [randomUUID(), randomUUID()];
       const text = publishedTenantEvent(walletId, connectionId);
       const waiting = listen(walletId, connectionId);
-      await jetstream(nc).publish(`${herald.nats!.tenantSubjectRoot}.acme.${walletId}`, text);
+      await jetstream(nc).publish(`${harness.herald.nats!.tenantSubjectRoot}.acme.${walletId}`, text);
       expect((await waiting).data).toBe(text);
     });
 
@@ -129,7 +119,7 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
       const [walletId, connectionId] = [randomUUID(), randomUUID()];
       const text = publishedTenantEvent(walletId, connectionId);
       const waiting = listen(walletId, connectionId);
-      const response = await fetch(`${herald.url}/v1/events`, {
+      const response = await fetch(`${harness.herald.url}/v1/events`, {
         method: "POST",
         headers: { authorization: `Bearer ${TEST_INGEST_TOKEN}`, "content-type": "application/json" },
         body: text,
@@ -142,7 +132,7 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
       const [walletId, connectionId] = [randomUUID(), randomUUID()];
       const event = JSON.parse(publishedTenantEvent(walletId, connectionId)) as TenantEvent;
       const waiting = listen(walletId, connectionId);
-      const [outcome] = await herald.herald.store.appendMany([tenantEventAppend(event, Date.now())]);
+      const [outcome] = await harness.herald.herald.store.appendMany([tenantEventAppend(event, Date.now())]);
       expect(outcome?.ok).toBe(true);
       expect(JSON.parse((await waiting).data)).toEqual(event);
     });

@@ -1,14 +1,14 @@
 import type { PrivateKeyAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SEED_COLLECTION } from "../support/fixtures.js";
 import { errorCode, type GraphqlCall, type GraphqlResponse, graphqlClient } from "../support/graphql-client.js";
-import { newAccount } from "../support/siwe.js";
+import { newAccount, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { startTestHerald, type TestHerald } from "../support/test-herald.js";
 
-const DOMAIN = "herald.test";
 const CREATE_ENDPOINT = `mutation($url: String!) { createWebhookEndpoint(input: { url: $url }) { webhookEndpoint { webhookId } } }`;
 const DELETE_ENDPOINT = `mutation($webhookId: String!) { deleteWebhookEndpoint(input: { webhookId: $webhookId }) { success } }`;
 const CREATE_SUBSCRIPTION = `mutation($webhookId: String!) {
-  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182" }) {
+  createWebhookSubscription(input: { webhookId: $webhookId, type: "asset-link", actions: ["create"], collectionId: "${SEED_COLLECTION}" }) {
     webhookSubscription { subscriptionId }
   }
 }`;
@@ -27,13 +27,13 @@ describe("quotas: endpoints per subscriber and subscriptions per endpoint, at co
     running = await startTestHerald({
       nats: false,
       env: {
-        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN,
         HERALD_ADMIN_ADDRESSES: admin.address,
         HERALD_MAX_ENDPOINTS_PER_SUBSCRIBER: "3",
         HERALD_MAX_SUBSCRIPTIONS_PER_ENDPOINT: "2",
       },
     });
-    gql = graphqlClient(running.url, DOMAIN);
+    gql = graphqlClient(running.url, TEST_SIWE_DOMAIN);
   });
 
   afterAll(async () => {

@@ -7,11 +7,10 @@ import type { TenantEvent, Transaction } from "../../src/domain/ingest-events.js
 import { fixtureTenantEvents, fixtureTransactions } from "../support/fixtures.js";
 import { postGraphql } from "../support/graphql-client.js";
 import { NATS_URL } from "../support/services.js";
-import { newAccount, signedToken } from "../support/siwe.js";
+import { newAccount, signedToken, TEST_SIWE_DOMAIN } from "../support/siwe.js";
 import { startTestHerald, TEST_ENCRYPTION_KEY, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.js";
 
-const DOMAIN = "herald.test";
 const TENANT_SECRET = "logs-tenant-jwt-secret";
 const TENANT_ADMIN_API_KEY = "logs-tenant-admin-api-key";
 
@@ -35,7 +34,7 @@ describe("secrets never reach the log", () => {
     herald = await startTestHerald({
       env: {
         LOG_LEVEL: "debug",
-        HERALD_SIWE_DOMAIN: DOMAIN,
+        HERALD_SIWE_DOMAIN: TEST_SIWE_DOMAIN,
         HERALD_TENANT_JWT_SECRET: TENANT_SECRET,
         HERALD_TENANT_ADMIN_API_KEY: TENANT_ADMIN_API_KEY,
         HERALD_RETRY_BASE_MS: "200",
@@ -82,7 +81,7 @@ describe("secrets never reach the log", () => {
 
   async function driveEveryFeature(): Promise<void> {
     const owner = newAccount();
-    const ownerToken = await signedToken(owner, DOMAIN);
+    const ownerToken = await signedToken(owner, TEST_SIWE_DOMAIN);
     remember("SIWE token", ownerToken);
     remember("SIWE signature", ownerToken.split(".")[1]!);
     const gql = async (query: string, variables: object, token: string | undefined = ownerToken) =>

@@ -124,10 +124,7 @@ describe("SSE route under random paths, queries and headers", () => {
     expect([...seen.keys()].sort()).toEqual(expect.arrayContaining([200, 204, 403, 422]));
 
     // Every abandoned stream was forgotten, and the service still answers a real wait.
-    const deadline = Date.now() + 5000;
-    while (herald.herald.waypoint.waiterCount > 0 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(herald.herald.waypoint.waiterCount).toBe(0);
+    await expect.poll(() => herald.herald.waypoint.waiterCount, { interval: 20 }).toBe(0);
     expect((await fetch(`${herald.url}/healthz`)).status).toBe(200);
     const template = fixtureTenantEvents()[0]!;
     const event = {

@@ -63,11 +63,7 @@ describe("Waypoint SSE waiter cap (per key, per client address)", () => {
 
   /** herald has seen the streams end (a client's close reaches it a moment later). */
   async function waitersAre(count: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (herald.herald.waypoint.waiterCount !== count) {
-      if (Date.now() > deadline) throw new Error(`${herald.herald.waypoint.waiterCount} waiters, expected ${count}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await expect.poll(() => herald.herald.waypoint.waiterCount, { interval: 20 }).toBe(count);
   }
 
   it("refuses the key's waiter past the cap with 429 and JSON, and takes one again after a stream disconnects", async () => {

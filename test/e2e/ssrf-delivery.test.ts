@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type DeliveryAttempted, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import { fixtureTransactions } from "../support/fixtures.js";
@@ -59,14 +58,14 @@ describe("delivery worker: private targets refused at connect time", () => {
 
     for (const [i, endpoint] of endpoints.entries()) {
       const stream = deliveryStream(deliveryId(endpoint.webhookId, transactionId));
-      let events: StoredEvent[] = [];
-      for (
-        const deadline = Date.now() + 15_000;
-        !events.some((e) => e.type === "DeliveryFailed") && Date.now() < deadline;
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        events = await herald.herald.store.readStream(stream);
-      }
+      const events = await vi.waitFor(
+        async () => {
+          const read = await herald.herald.store.readStream(stream);
+          if (!read.some((e) => e.type === "DeliveryFailed")) throw new Error(`${stream} has not failed yet`);
+          return read;
+        },
+        { timeout: 15_000, interval: 50 },
+      );
       const attempts = events
         .filter((e) => e.type === "DeliveryAttempted")
         .map((e) => (e.data as DeliveryAttempted["data"]).errorClass);

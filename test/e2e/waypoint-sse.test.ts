@@ -75,11 +75,7 @@ describe("Waypoint SSE: wait for one tenant event", () => {
 
   /** Until this herald's matcher has the event in its window (it arrived before the request). */
   async function seenBy(target: TestHerald, count: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (target.herald.waypoint.windowSize < count) {
-      if (Date.now() > deadline) throw new Error("the matcher never saw the event");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await expect.poll(() => target.herald.waypoint.windowSize, { interval: 20 }).toBeGreaterThanOrEqual(count);
   }
 
   it("delivers an event that arrived before the request (inside look_back) at once, then closes", async () => {
@@ -183,8 +179,10 @@ describe("Waypoint SSE: wait for one tenant event", () => {
       const event = newConnectionEvent();
       // Published with its own spacing and key order, which a re-serialisation would change.
       const published = `{ "payload": {"state":"completed", "connection_id":"${String(event.payload.connection_id)}", "10": 1.50, "2": 1e2},\t"wallet_id":"${event.wallet_id}", "topic":"connections", "origin":"multitenant", "group_id":"acme" }`;
+      const waiters = herald.herald.waypoint.waiterCount;
       const waiting = listener(event).waitForEvent("connection_id", String(event.payload.connection_id), "completed");
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Published once herald holds the wait: without look_back only an event after it answers.
+      await expect.poll(() => herald.herald.waypoint.waiterCount, { interval: 10 }).toBeGreaterThan(waiters);
       await publish(published, event);
       const result = await waiting;
       expect(result.data).toBe(published);
@@ -210,8 +208,9 @@ describe("Waypoint SSE: wait for one tenant event", () => {
         group_id: "acme",
         payload: { connection_id: randomUUID(), content: "hello", state: "received" },
       };
+      const waiters = herald.herald.waypoint.waiterCount;
       const waiting = listener(event).waitForEvent("connection_id", String(event.payload.connection_id), "received");
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect.poll(() => herald.herald.waypoint.waiterCount, { interval: 10 }).toBeGreaterThan(waiters);
       await publish(event);
       expect((await waiting).payload).toEqual(event.payload);
     });
@@ -437,12 +436,7 @@ describe("Waypoint SSE: wait for one tenant event", () => {
         });
         request.end();
       });
-    const settle = async () => {
-      const deadline = Date.now() + 5000;
-      while (herald.herald.waypoint.waiterCount > 0 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    };
+    const settle = () => expect.poll(() => herald.herald.waypoint.waiterCount, { interval: 20 }).toBe(0);
     await connectAndLeave();
     await settle();
     const handlesBefore = process.getActiveResourcesInfo().length;
@@ -451,7 +445,8 @@ describe("Waypoint SSE: wait for one tenant event", () => {
     expect(herald.herald.waypoint.waiterCount).toBe(0);
     // A leak would leave a socket or a timer per client: a thousand. herald's own database pool, in this
     // same process, may open a few connections meanwhile (up to its size, 10), which is not a leak.
-    expect(process.getActiveResourcesInfo().length - handlesBefore).toBeLessThanOrEqual(10);
+    // Polled: the sockets of the last round close a moment after their waiters are gone.
+    await expect.poll(() => process.getActiveResourcesInfo().length - handlesBefore).toBeLessThanOrEqual(10);
     const metrics = await (await fetch(`${herald.url}/metrics`)).text();
     expect(metrics).toContain("herald_sse_waiters 0");
     const disconnects = /herald_sse_requests_total\{outcome="disconnect"\} (\d+)/.exec(metrics)?.[1];

@@ -202,8 +202,7 @@ describe("projection group", () => {
     const written = await store.append(`counter-ha-${Date.now()}`, [added("c", 1)], "no_stream");
     await leader.waitFor(written.position);
     standby.start();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(standby.state).toBe("standby");
+    await expect.poll(() => standby.state).toBe("standby");
     // A standby still gives read-your-writes: it reads the leader's checkpoint.
     await standby.waitFor(written.position);
 
@@ -253,7 +252,7 @@ describe("projection group", () => {
     const v2 = counterProjection({ version: 2 }).projection;
     const upgraded = oneProjection({ database, store, projection: v2, logger });
     upgraded.start();
-    while (upgraded.state !== "running") await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect.poll(() => upgraded.state, { interval: 10 }).toBe("running");
     await upgraded.waitFor(written.position, 10_000);
     expect(await total(database.db, "e")).toBe(2);
     expect((await readCheckpoint(database.db, "counter"))?.version).toBe(2);

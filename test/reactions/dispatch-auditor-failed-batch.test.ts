@@ -12,7 +12,7 @@ import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
-import { fixtureTransactions } from "../support/fixtures.js";
+import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
 
 /**
  * A batch whose appends fail is applied again from its checkpoint. Its table changes were rolled
@@ -55,7 +55,7 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
   const match = {
     type: "asset-link",
     actions: ["create", "delete"],
-    collectionId: "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182",
+    collectionId: SEED_COLLECTION,
   };
   const subscription = (subscriptionId: string, webhookId: string) =>
     stored(`subscription-${subscriptionId}`, "WebhookSubscriptionCreated", {

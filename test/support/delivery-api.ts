@@ -1,11 +1,9 @@
 import type { PrivateKeyAccount } from "viem/accounts";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 import type { Transaction } from "../../src/domain/ingest-events.js";
+import { SEED_COLLECTION } from "./fixtures.js";
 import type { GraphqlCall } from "./graphql-client.js";
-import { TEST_INGEST_TOKEN } from "./test-herald.js";
-
-/** The collection of the Asset Register documentation's example transaction (fixtureTransactions()[0]). */
-export const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
+import { ingestOverHttp } from "./test-herald.js";
 
 const ATTEMPT_FIELDS = "number startedAt durationMs url statusCode errorClass retryAfter responseBody nextAttemptAt";
 const DELIVERY_FIELDS = `deliveryId webhookId transactionId transaction scheduledAt status nextAttemptAt finishedAt failureReason attempts { ${ATTEMPT_FIELDS} }`;
@@ -25,19 +23,20 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
     return response.data!;
   }
 
-  async function until<T>(
+  function until<T>(
     what: string,
     read: () => Promise<T | undefined>,
     done: (value: T) => boolean,
-    timeoutMs: number,
+    timeout: number,
   ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (value !== undefined && done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`${what} after ${timeoutMs} ms: ${JSON.stringify(value)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    return vi.waitFor(
+      async () => {
+        const value = await read();
+        if (value === undefined || !done(value)) throw new Error(`${what} is still ${JSON.stringify(value)}`);
+        return value;
+      },
+      { timeout, interval: 100 },
+    );
   }
 
   return {
@@ -59,17 +58,9 @@ export function deliveryApi(heraldUrl: string, gql: GraphqlCall, owner: PrivateK
       return webhookId;
     },
 
-    /** Ingests over HTTP; `key` is the idempotency key, so each key makes a transaction of its own. */
+    /** Ingests over HTTP (ingestOverHttp); answers the transaction id. */
     async ingest(transaction: Transaction, key: string): Promise<string> {
-      const response = await fetch(`${heraldUrl}/v1/transactions`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${TEST_INGEST_TOKEN}`,
-          "content-type": "application/json",
-          "idempotency-key": key,
-        },
-        body: JSON.stringify(transaction),
-      });
+      const response = await ingestOverHttp(heraldUrl, transaction, key);
       expect(response.status).toBe(202);
       return ((await response.json()) as { transactionId: string }).transactionId;
     },

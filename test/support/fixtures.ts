@@ -11,5 +11,8 @@ function load<T>(file: string, field: string): T[] {
   return entries.map((entry) => entry[field] as T);
 }
 
+/** The collection of the Asset Register documentation's example transaction (fixtureTransactions()[0]). */
+export const SEED_COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
+
 export const fixtureTransactions = (): Transaction[] => load<Transaction>("transactions.json", "transaction");
 export const fixtureTenantEvents = (): TenantEvent[] => load<TenantEvent>("tenant-events.json", "event");

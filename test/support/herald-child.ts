@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { vi } from "vitest";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import type { NatsTestNames } from "./test-herald.js";
 import { TEST_ENCRYPTION_KEY } from "./test-herald.js";
@@ -45,12 +46,7 @@ export async function startHeraldChild(
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
     child.once("exit", (_code, signal) => resolve(signal)),
   );
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('"msg":"herald is listening"')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`herald exited: ${output}`);
-    if (Date.now() > deadline) throw new Error(`herald did not start: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await untilListening(child, () => output, 60_000);
   return {
     process: child,
     output: () => output,
@@ -61,6 +57,22 @@ export async function startHeraldChild(
       await exited;
     },
   };
+}
+
+/**
+ * Resolves once the herald process `child` logged that it listens (its `output` so far); fails at
+ * once if it exits before that.
+ */
+export async function untilListening(child: ChildProcess, output: () => string, timeout: number): Promise<void> {
+  const listening = () => output().includes('"msg":"herald is listening"');
+  await vi.waitFor(
+    () => {
+      const running = child.exitCode === null && child.signalCode === null;
+      if (running && !listening()) throw new Error(`herald did not start: ${output()}`);
+    },
+    { timeout, interval: 50 },
+  );
+  if (!listening()) throw new Error(`herald exited: ${output()}`);
 }
 
 /** Every event of one type in the log, in order. */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IngestRejectionCode } from "../../src/domain/ingest-events.js";
+import { SEED_COLLECTION } from "./fixtures.js";
 
 /**
  * Messages a careless or hostile publisher sends that herald must refuse without stopping: every
@@ -13,15 +14,13 @@ export interface PoisonMessage {
   readonly body: Uint8Array;
 }
 
-export const COLLECTION = "1:evm:0x6bca6de2dbdc4e0d41f7273011785ea16ba47182";
-
 /** A transaction that the drill's and the tests' subscriptions match (asset-link create). */
 export function goodTransaction(n: number): Record<string, unknown> {
   return {
     status: "SUCCESS",
     signature: `0x${(n + 1).toString(16).padStart(64, "0")}`,
     message: "",
-    events: [{ type: "asset-link", action: "create", args: [`asset-${n}`], collectionId: COLLECTION }],
+    events: [{ type: "asset-link", action: "create", args: [`asset-${n}`], collectionId: SEED_COLLECTION }],
   };
 }
 

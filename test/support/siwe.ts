@@ -5,6 +5,9 @@ import { type CreateSiweMessageParameters, createSiweMessage, generateSiweNonce 
  * SIWE tokens made the way a client makes them, with viem (an implementation independent of the
  * siwe package herald verifies with) and freshly generated keys.
  */
+/** The SIWE domain the tests' herald is configured with (HERALD_SIWE_DOMAIN). */
+export const TEST_SIWE_DOMAIN = "herald.test";
+
 export const newAccount = (): PrivateKeyAccount => privateKeyToAccount(generatePrivateKey());
 
 export type MessageFields = Partial<Omit<CreateSiweMessageParameters, "address">>;

@@ -1,4 +1,5 @@
 import EventSource from "eventsource";
+import { vi } from "vitest";
 
 export type SseEntry =
   | { readonly kind: "open" }
@@ -12,13 +13,12 @@ export type SseEntry =
 export class SseClient {
   readonly entries: SseEntry[] = [];
   readonly source: EventSource;
-  #notify: (() => void)[] = [];
 
   constructor(url: string, headers: Record<string, string>) {
     this.source = new EventSource(url, { headers });
-    this.source.onopen = () => this.#record({ kind: "open" });
-    this.source.onmessage = (event) => this.#record({ kind: "message", id: event.lastEventId, data: event.data });
-    this.source.onerror = (error) => this.#record({ kind: "error", status: error.status });
+    this.source.onopen = () => this.entries.push({ kind: "open" });
+    this.source.onmessage = (event) => this.entries.push({ kind: "message", id: event.lastEventId, data: event.data });
+    this.source.onerror = (error) => this.entries.push({ kind: "error", status: error.status });
   }
 
   /** The first entry of that kind (and passing `test`), waiting up to `ms` for it. */
@@ -27,32 +27,19 @@ export class SseClient {
     ms = 10_000,
     test: (entry: Extract<SseEntry, { kind: Kind }>) => boolean = () => true,
   ): Promise<Extract<SseEntry, { kind: Kind }>> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = this.entries.find(
-        (entry) => entry.kind === kind && test(entry as Extract<SseEntry, { kind: Kind }>),
-      );
-      if (found) return found as Extract<SseEntry, { kind: Kind }>;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching ${kind} within ${ms} ms; saw ${JSON.stringify(this.entries)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#notify.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    return vi.waitFor(
+      () => {
+        const found = this.entries.find(
+          (entry) => entry.kind === kind && test(entry as Extract<SseEntry, { kind: Kind }>),
+        );
+        if (!found) throw new Error(`no matching ${kind}; saw ${JSON.stringify(this.entries)}`);
+        return found as Extract<SseEntry, { kind: Kind }>;
+      },
+      { timeout: ms, interval: 10 },
+    );
   }
 
   close(): void {
     this.source.close();
-  }
-
-  #record(entry: SseEntry): void {
-    this.entries.push(entry);
-    const waiting = this.#notify;
-    this.#notify = [];
-    for (const wake of waiting) wake();
   }
 }

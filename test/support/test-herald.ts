@@ -72,6 +72,19 @@ export interface TestHeraldOptions {
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 export const TEST_INGEST_TOKEN = "test-ingest-token";
 
+/** POSTs a transaction to herald's /v1/transactions; `key` is the idempotency key, so each key makes a transaction of its own. */
+export function ingestOverHttp(heraldUrl: string, transaction: unknown, key: string): Promise<Response> {
+  return fetch(`${heraldUrl}/v1/transactions`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${TEST_INGEST_TOKEN}`,
+      "content-type": "application/json",
+      "idempotency-key": key,
+    },
+    body: JSON.stringify(transaction),
+  });
+}
+
 /**
  * herald in this process on a database of the test's own, with real PostgreSQL and NATS. Tests talk
  * to it over HTTP at `url`.

@@ -1,3 +1,4 @@
+import { vi } from "vitest";
 import type { EventStore, ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { comparePositions } from "../../src/adapters/eventstore/position.js";
 
@@ -6,10 +7,12 @@ import { comparePositions } from "../../src/adapters/eventstore/position.js";
  * older transaction in the cluster has ended (README.md, "Event store backends"), and other test runs
  * share the cluster: wait for it before asserting on what a read or a rebuild saw.
  */
-export async function untilVisible(store: EventStore, position: ReadFrom, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (comparePositions(await store.headPosition(), position) < 0) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for an append to become visible");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+export async function untilVisible(store: EventStore, position: ReadFrom, timeout = 20_000): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const head = await store.headPosition();
+      if (comparePositions(head, position) < 0) throw new Error("an append is not visible yet");
+    },
+    { timeout, interval: 20 },
+  );
 }

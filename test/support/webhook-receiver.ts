@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { vi } from "vitest";
 
 /** One request as the receiver saw it. */
 export interface ReceivedRequest {
@@ -36,7 +37,6 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const requests: ReceivedRequest[] = [];
   const scripts = new Map<string, ScriptedResponse[]>();
   const served = new Map<string, number>();
-  let onRequest = () => {};
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -47,10 +47,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const index = served.get(path) ?? 0;
       served.set(path, index + 1);
       const response = script[Math.min(index, script.length - 1)] ?? { status: 200 };
-      if (response.hang) return onRequest();
+      if (response.hang) return;
       res.writeHead(response.status, { "content-type": "text/plain", ...response.headers });
       res.end(response.body ?? "");
-      onRequest();
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -62,24 +61,16 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     requests,
     script: (path, responses) => void scripts.set(path, [...responses]),
     on,
-    async waitFor(count, path, timeoutMs = 20_000) {
-      const matching = () => (path === undefined ? requests : on(path));
-      const deadline = Date.now() + timeoutMs;
-      while (matching().length < count) {
-        if (Date.now() > deadline)
-          throw new Error(
-            `receiver: ${matching().length} of ${count} requests on ${path ?? "any path"} after ${timeoutMs} ms`,
-          );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 50);
-          onRequest = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      return matching();
-    },
+    waitFor: (count, path, timeout = 20_000) =>
+      vi.waitFor(
+        () => {
+          const matching = path === undefined ? requests : on(path);
+          if (matching.length < count)
+            throw new Error(`receiver: ${matching.length} of ${count} requests on ${path ?? "any path"}`);
+          return matching;
+        },
+        { timeout, interval: 20 },
+      ),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -57,13 +57,17 @@ describe("isPermanentAppendError", () => {
     const { rows } = await victim.query<{ pid: number }>("select pg_backend_pid() as pid");
     const terminated = errorOf(() => victim.query("select pg_sleep(30)"));
     // Terminated mid-query, so that the query itself gets the server's 57P01.
-    for (let tries = 0; tries < 200; tries++) {
-      const active = await server.client.query("select 1 from pg_stat_activity where pid = $1 and state = 'active'", [
-        rows[0]!.pid,
-      ]);
-      if (active.rowCount === 1) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await expect
+      .poll(
+        async () =>
+          (
+            await server.client.query("select 1 from pg_stat_activity where pid = $1 and state = 'active'", [
+              rows[0]!.pid,
+            ])
+          ).rowCount,
+        { interval: 20 },
+      )
+      .toBe(1);
     await server.client.query("select pg_terminate_backend($1)", [rows[0]!.pid]);
     const error = await terminated;
     expect((error as { code?: string }).code).toBe("57P01");

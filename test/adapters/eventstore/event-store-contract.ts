@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type EventFilter,
   type EventStore,
@@ -12,6 +12,7 @@ import {
   WrongExpectedVersionError,
 } from "../../../src/adapters/eventstore/event-store.js";
 import { comparePositions } from "../../../src/adapters/eventstore/position.js";
+import { untilVisible } from "../../support/until-visible.js";
 
 export interface ContractTarget {
   readonly store: EventStore;
@@ -293,11 +294,8 @@ export function describeEventStoreContract(
     it("reads backwards from the head: the newest event first", async () => {
       const name = stream();
       const result = await store.append(name, events(1), "no_stream");
-      const deadline = Date.now() + 5000;
-      let newest = await store.readAllBackwards("end", { maxCount: 1 });
-      while (comparePositions(newest[0]?.position ?? "start", result.position) < 0 && Date.now() < deadline) {
-        newest = await store.readAllBackwards("end", { maxCount: 1 });
-      }
+      await untilVisible(store, result.position);
+      const newest = await store.readAllBackwards("end", { maxCount: 1 });
       expect(newest).toHaveLength(1);
       expect(comparePositions(newest[0]!.position, await store.headPosition())).toBeLessThanOrEqual(0);
       expect(comparePositions(newest[0]!.position, result.position)).toBeGreaterThanOrEqual(0);
@@ -320,7 +318,7 @@ export function describeEventStoreContract(
       const rare = `Rare${randomUUID().slice(0, 8)}`;
       const before = await store.append(name, events(1, "Other"), "no_stream");
       const written = await store.append(name, [...events(10, "Other"), ...events(1, rare)], 0n);
-      await untilHead(store, written.position);
+      await untilVisible(store, written.position);
       const filter = { eventTypes: [rare] };
       const first = await store.readPage(before.position, { filter, scanLimit: 4 });
       expect(first.events).toEqual([]);
@@ -370,10 +368,9 @@ export function describeEventStoreContract(
     it("reports the head position", async () => {
       const name = stream();
       const result = await store.append(name, events(1), "no_stream");
-      let head = await store.headPosition();
-      const deadline = Date.now() + 5000;
-      while (comparePositions(head, result.position) < 0 && Date.now() < deadline) head = await store.headPosition();
-      expect(comparePositions(head, result.position)).toBeGreaterThanOrEqual(0);
+      await expect
+        .poll(async () => comparePositions(await store.headPosition(), result.position))
+        .toBeGreaterThanOrEqual(0);
     });
 
     it("subscribes: catches up, then stays live", async () => {
@@ -387,7 +384,7 @@ export function describeEventStoreContract(
           if (seen.length === 5) break;
         }
       })();
-      await waitUntil(() => seen.length >= 3);
+      await expect.poll(() => seen.length).toBeGreaterThanOrEqual(3);
       await store.append(name, events(2), 2n);
       await reading;
       expect(seen.map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
@@ -443,26 +440,20 @@ export function describeEventStoreContract(
   });
 }
 
-/** Waits until readers can see `position` (see readAtLeast). */
-async function untilHead(store: EventStore, position: ReadFrom): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (comparePositions(await store.headPosition(), position) < 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /**
  * Reads until `count` events are visible. An appended event becomes visible to global readers once
  * every transaction older than its own has ended (see postgres-event-store.ts), which on a busy
  * server can be a moment after the append returned.
  */
-async function readAtLeast(store: EventStore, count: number, filter: EventFilter): Promise<StoredEvent[]> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const events = await store.readAll("start", { filter });
-    if (events.length >= count || Date.now() > deadline) return events;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function readAtLeast(store: EventStore, count: number, filter: EventFilter): Promise<StoredEvent[]> {
+  return vi.waitFor(
+    async () => {
+      const events = await store.readAll("start", { filter });
+      if (events.length < count) throw new Error(`${events.length} of ${count} events visible`);
+      return events;
+    },
+    { timeout: 5000, interval: 10 },
+  );
 }
 
 function assertIncreasing(events: readonly StoredEvent[]): void {
@@ -470,13 +461,5 @@ function assertIncreasing(events: readonly StoredEvent[]): void {
     if (comparePositions(events[index - 1]!.position, events[index]!.position) >= 0) {
       throw new Error(`positions not strictly increasing at ${index}`);
     }
-  }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

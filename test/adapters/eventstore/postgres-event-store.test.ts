@@ -103,7 +103,7 @@ describe("PostgreSQL event log: waking readers", () => {
       await writer.append("s-1", [{ type: "Happened", data: {}, metadata }], "no_stream");
       const batch = await subscription.nextBatch(10);
       expect(batch.map((event) => event.stream)).toEqual(["s-1"]);
-      while (notified.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await expect.poll(() => notified.length).toBeGreaterThan(0);
       expect(notified.every((payload) => payload.length > 0)).toBe(true);
       await subscription.close();
       await reader.close();

@@ -102,21 +102,13 @@ describe("JetStream ingest", () => {
     };
   }
 
-  async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
-    for (let tries = 0; tries < 400; tries++) {
-      if (await done()) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`timed out waiting until ${what}`);
-  }
-
   it("sets aside a message the store refuses for good, records it as rejected, and appends every other one of its batch", async () => {
     const { outcomes, publish, consumerInfo, streamOf } = await start(log.store);
     const bodies = Array.from({ length: 60 }, (_, index) =>
       index % 20 === 7 ? POISON[(index / 20) | 0]! : good(index),
     );
     await publish(bodies);
-    await until(() => outcomes.length === bodies.length, "every message is settled");
+    await expect.poll(() => outcomes.length).toBe(bodies.length);
 
     expect(outcomes.filter((outcome) => outcome.kind === "accepted")).toHaveLength(57);
     expect(outcomes.filter((outcome) => outcome.kind === "rejected")).toEqual(
@@ -129,7 +121,7 @@ describe("JetStream ingest", () => {
     // The global log shows an append once every earlier-started one has ended: wait for all three.
     const readRejections = () =>
       log.store.readAll("start", { filter: { eventTypes: ["TransactionRejected"] }, maxCount: 100 });
-    await until(async () => (await readRejections()).length === 3, "the three rejections are readable");
+    await expect.poll(async () => (await readRejections()).length).toBe(3);
     const rejections = await readRejections();
     expect(rejections.map((event) => (event.data as { reason: string }).reason)).toEqual(
       expect.arrayContaining([
@@ -149,7 +141,7 @@ describe("JetStream ingest", () => {
     });
     settled = outcomes;
     await publish([good(0), good(1), good(2)]);
-    await until(() => outcomes.length === 3, "every message is settled");
+    await expect.poll(() => outcomes.length).toBe(3);
 
     const appended = calls.flatMap((call) => call.appended);
     expect(appended.map(({ request }) => request.stream).sort()).toEqual([0, 1, 2].map(streamOf).sort());
@@ -168,9 +160,9 @@ describe("JetStream ingest", () => {
   it("terminates a message when not even the record of its rejection can be stored, and moves on", async () => {
     const { outcomes, publish, consumerInfo } = await start(log.store, { refuse: (message) => unchecked(message) });
     await publish([good(1), POISON[0]!, good(2)]);
-    await until(() => outcomes.length === 3, "every message is settled");
+    await expect.poll(() => outcomes.length).toBe(3);
     expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(["accepted", "accepted", "dropped"]);
-    await until(async () => (await consumerInfo()).num_ack_pending === 0, "the terminated message is off the consumer");
+    await expect.poll(async () => (await consumerInfo()).num_ack_pending).toBe(0);
     const info = await consumerInfo();
     expect([info.num_pending, info.num_redelivered]).toEqual([0, 0]);
   });
@@ -189,15 +181,12 @@ describe("JetStream ingest", () => {
 
     const { ingest, outcomes, publish, names } = await start(store, { decode: codec.decode, stallAfterMs: 300 });
     await publish([good(1)]);
-    await until(() => outcomes.length === 1, "the first message is appended");
+    await expect.poll(() => outcomes.length).toBe(1);
     expect(ingest.status()).toEqual({ waiting: 0, stalled: false });
 
     proxy.down();
     await publish([good(2), good(3)]);
-    await until(
-      () => ingest.status().stalled && ingest.status().waiting === 2,
-      "the consumer reports a stall with both waiting",
-    );
+    await expect.poll(() => ingest.status()).toEqual({ waiting: 2, stalled: true });
 
     // Stop returns while the append still fails; the liveness bound is the test's own timeout.
     await ingest.stop();
@@ -205,9 +194,9 @@ describe("JetStream ingest", () => {
     expect(outcomes).toHaveLength(1);
     proxy.close();
     // Handed back to NATS (nak), not lost: the next consumer on a working store takes them at once,
-    // not after the 30 s ack wait (which would outlast `until`).
+    // not after the 30 s ack wait (which would outlast the poll).
     const next = await start(log.store, { decode: codec.decode }, names);
-    await until(() => next.outcomes.length === 2, "the next consumer appends the two messages");
+    await expect.poll(() => next.outcomes.length).toBe(2);
     expect(next.outcomes).toEqual([{ kind: "accepted" }, { kind: "accepted" }]);
   });
 });

@@ -77,14 +77,6 @@ function positionOf(appended: readonly AppendedRequest[]): Position {
   return outcome.result.position;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe("WaypointMatcher on the PostgreSQL event log", () => {
   const log = useEventLogDatabase({ max: 12 });
   let database: Database;
@@ -139,14 +131,17 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     );
     const racing: WaypointMatcher[] = [];
     const startAfter = async (count: number) => {
-      await until(() => written.length >= count, `${count} appends`);
+      await expect.poll(() => written.length, { interval: 20 }).toBeGreaterThanOrEqual(count);
       racing.push(await start());
     };
     await Promise.all([writing, startAfter(100), startAfter(700), startAfter(1300)]);
-    const expected = baseline + writers * perWriter;
+    // Appended after every other: once a matcher holds it, it has followed all of them, and a
+    // duplicate would already be in its window.
+    const marker = connectionEvent();
+    await store.appendMany([tenantEventAppend(marker, Date.now())]);
+    const expected = baseline + writers * perWriter + 1;
     for (const matcher of racing) {
-      await until(() => matcher.windowSize >= expected, "the matcher to follow every append");
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect.poll(() => answeredFromWindow(matcher, marker)).toBeDefined();
       expect(matcher.windowSize).toBe(expected);
       expect(written.filter((event) => answeredFromWindow(matcher, event) === undefined)).toEqual([]);
     }
@@ -161,7 +156,7 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
 
     const justNow = connectionEvent(randomUUID(), "initech");
     await appendTenantEvents(store, 1, Date.now(), () => justNow);
-    await until(() => answeredFromWindow(matcher, justNow) !== undefined, "the matcher to see the new event");
+    await expect.poll(() => answeredFromWindow(matcher, justNow)).toBeDefined();
     expect(await matcher.groupOfWallet(justNow.wallet_id)).toBe("initech");
 
     await rebuildProjections({ database, store, projections: [walletGroupsProjection()] });
@@ -192,7 +187,7 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     held.release();
     const marker = connectionEvent();
     await store.appendMany([tenantEventAppend(marker, Date.now())]);
-    await until(() => answeredFromWindow(matcher, marker) !== undefined, "the reader to bring the events");
+    await expect.poll(() => answeredFromWindow(matcher, marker)).toBeDefined();
     expect(late.answers).toEqual([]);
     expect(matcher.windowSize).toBe(baseline + 2);
     cancelLate();
@@ -202,7 +197,7 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     const matcher = await start();
     const event = connectionEvent();
     const appended = await ingest(store, event);
-    await until(() => answeredFromWindow(matcher, event) !== undefined, "the reader to bring the event");
+    await expect.poll(() => answeredFromWindow(matcher, event)).toBeDefined();
     const size = matcher.windowSize;
     const late = recordingWaiter(event, Date.now() + 1);
     const cancelLate = matcher.wait(late.waiter);
@@ -235,7 +230,7 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
     held.release();
     const marker = connectionEvent();
     await store.appendMany([tenantEventAppend(marker, Date.now())]);
-    await until(() => answeredFromWindow(matcher, marker) !== undefined, "the reader to bring the events");
+    await expect.poll(() => answeredFromWindow(matcher, marker)).toBeDefined();
     const after = recordingWaiter(first, 0);
     matcher.wait(after.waiter);
     expect(after.answers.map((seen) => seen.event)).toEqual([first]);
