@@ -9,6 +9,7 @@ import { defineConfig } from "vitest/config";
 const unit = [
   // storable-json checks the domain against a real PostgreSQL (its oracle): integration.
   "test/domain/!(storable-json).test.ts",
+  "test/architecture/*.test.ts",
   "test/adapters/auth/*.test.ts",
   "test/adapters/eventstore/live-subscription-wakeup.test.ts",
   "test/adapters/http/webhook-sender.test.ts",
@@ -61,7 +62,7 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: [...unit, ...e2e],
           ...services,
-          testTimeout: 30_000,
+          testTimeout: 60_000,
           // A database of its own, created and migrated, per file or block: slow on a loaded machine.
           hookTimeout: 60_000,
         },
