@@ -6,9 +6,10 @@ import {
   WrongExpectedVersionError,
 } from "../adapters/eventstore/event-store.js";
 import type { Decision, Refusal } from "../domain/decision.js";
+import type { HeraldEvent } from "../domain/herald-event.js";
 
 /** What one command does to one stream: fold it, decide, append. */
-export interface CommandPlan<State, Event extends { readonly type: string; readonly data: unknown }> {
+export interface CommandPlan<State, Event extends HeraldEvent> {
   readonly stream: string;
   readonly initial: State;
   readonly evolve: (state: State, event: Event) => State;
@@ -20,7 +21,7 @@ export interface CommandPlan<State, Event extends { readonly type: string; reado
    */
   readonly fence?: {
     readonly stream: string;
-    readonly events: (decided: readonly Event[]) => readonly { readonly type: string; readonly data: unknown }[];
+    readonly events: (decided: readonly Event[]) => readonly HeraldEvent[];
   };
 }
 
@@ -39,7 +40,7 @@ const MAX_ATTEMPTS = 5;
  * concurrency). When another writer got there first it decides again on the new state; after a
  * few lost races the caller gets a CONFLICT refusal rather than a write on a stale decision.
  */
-export async function runCommand<State, Event extends { readonly type: string; readonly data: unknown }>(
+export async function runCommand<State, Event extends HeraldEvent>(
   store: EventStore,
   plan: CommandPlan<State, Event>,
 ): Promise<CommandOutcome<State>> {
@@ -64,16 +65,16 @@ export async function runCommand<State, Event extends { readonly type: string; r
   return { ok: false, error: { code: "CONFLICT", message: `${plan.stream} is being changed concurrently; try again` } };
 }
 
-async function append<State, Event extends { readonly type: string; readonly data: unknown }>(
+async function append<State, Event extends HeraldEvent>(
   store: EventStore,
   plan: CommandPlan<State, Event>,
   events: readonly Event[],
   expectedRevision: AppendRequest["expectedRevision"],
 ) {
-  const request: AppendRequest = {
+  const request: AppendRequest<Event> = {
     stream: plan.stream,
     expectedRevision,
-    events: events.map((event) => ({ type: event.type, data: event.data, metadata: plan.metadata })),
+    events: events.map((event) => ({ ...event, metadata: plan.metadata })),
   };
   const fenced = plan.fence?.events(events) ?? [];
   if (!plan.fence || fenced.length === 0) return store.append(request.stream, request.events, expectedRevision);

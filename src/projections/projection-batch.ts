@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import type { CoreTables } from "../adapters/db/schema.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { ensureCheckpoint, moveCheckpoints, readCheckpoint } from "./checkpoints.js";
 import { type AnyProjection, ProjectionHandlerError } from "./projection.js";
@@ -26,7 +26,7 @@ export interface BatchOptions {
  * first write and holds it only for the writes, not for reads ahead of them.
  */
 export async function applyGroupBatch(
-  db: Kysely<CoreTables>,
+  db: Kysely<HeraldTables>,
   slices: readonly BatchSlice[],
   to: ReadFrom,
   options: BatchOptions = {},
@@ -49,7 +49,7 @@ export async function applyGroupBatch(
 
 /** One projection's batch with its checkpoint, from `from` to `to` (default: the last event's position). */
 export async function applyBatch(
-  db: Kysely<CoreTables>,
+  db: Kysely<HeraldTables>,
   projection: AnyProjection,
   from: ReadFrom,
   events: readonly StoredEvent[],
@@ -62,7 +62,7 @@ export async function applyBatch(
 }
 
 async function applyEvents(
-  trx: Transaction<CoreTables>,
+  trx: Transaction<HeraldTables>,
   projection: AnyProjection,
   events: readonly StoredEvent[],
 ): Promise<void> {
@@ -86,7 +86,7 @@ async function applyEvents(
 
 /** Creates the projection's tables and checkpoint, rebuilding them first when the stored version is older. */
 export async function prepareProjection(
-  db: Kysely<CoreTables>,
+  db: Kysely<HeraldTables>,
   projection: AnyProjection,
   logger: Logger,
 ): Promise<void> {
@@ -109,7 +109,7 @@ export async function prepareProjection(
  * indexes unless `indexes` is false (a rebuild creates them after its last page).
  */
 export async function resetProjection(
-  db: Kysely<CoreTables>,
+  db: Kysely<HeraldTables>,
   projection: AnyProjection,
   options: { readonly indexes?: boolean } = {},
 ): Promise<void> {

@@ -4,6 +4,7 @@ import type { Database } from "../adapters/db/database.js";
 import type { EventStore, ReadFrom } from "../adapters/eventstore/event-store.js";
 import type { LogConsumer, LogPump, PumpPage } from "../adapters/eventstore/log-pump.js";
 import { comparePositions, positionToJSON } from "../adapters/eventstore/position.js";
+import type { HeraldEventType } from "../domain/herald-event.js";
 import { CheckpointMovedError, readCheckpoint, readCheckpoints } from "./checkpoints.js";
 import { type AnyProjection, ProjectionHandlerError } from "./projection.js";
 import { applyBatch, applyGroupBatch, type BatchSlice, prepareProjection } from "./projection-batch.js";
@@ -27,7 +28,7 @@ const MAX_RETRY_MS = 30_000;
 /** One projection of a group, as its readers see it: where it is, and read-your-writes. */
 export class ProjectionMember {
   readonly name: string;
-  readonly eventTypes: readonly string[];
+  readonly eventTypes: readonly HeraldEventType[];
   readonly types: ReadonlySet<string>;
   /** Set by the group. */
   state: ProjectionState = "starting";
@@ -120,7 +121,7 @@ export interface ProjectionGroupOptions {
  */
 export class ProjectionGroup implements LogConsumer {
   readonly name = "projections";
-  readonly eventTypes: readonly string[];
+  readonly eventTypes: readonly HeraldEventType[];
   readonly members: ReadonlyMap<string, ProjectionMember>;
   #stopping = false;
   #loop: Promise<void> | undefined;
