@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import type { HeraldTables } from "../adapters/db/schema.js";
-import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { AnyEvent, StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { HeraldEvent } from "../domain/herald-event.js";
 
 /**
@@ -8,7 +8,7 @@ import type { HeraldEvent } from "../domain/herald-event.js";
  * so a rebuild can drop them and replay from the first event. `E` is the union of the events it
  * handles: the runner hands it only events of its `eventTypes`.
  */
-export interface Projection<E extends HeraldEvent = HeraldEvent> {
+export interface Projection<E extends AnyEvent = HeraldEvent> {
   /** Unique, stable: the checkpoint's key. */
   readonly name: string;
   /** Bump when the tables or the handling change; the runner then rebuilds from the start. */
@@ -39,18 +39,18 @@ export interface Projection<E extends HeraldEvent = HeraldEvent> {
 }
 
 /**
- * A projection of any events, as runners hold them. A Projection<DeliveryEvent> is one (handle is a
- * method, so its event parameter is compared both ways): runners filter each batch by the
- * projection's eventTypes before handing it over, which is what makes that sound.
+ * A projection of some of the log's events `E`, as runners hold them. A Projection<DeliveryEvent> is
+ * one (handle is a method, so its event parameter is compared both ways): runners filter each batch
+ * by the projection's eventTypes before handing it over, which is what makes that sound.
  */
-export type AnyProjection = Projection<HeraldEvent>;
+export type AnyProjection<E extends AnyEvent = HeraldEvent> = Projection<E>;
 
 /** Thrown by a handler's caller so the log says which event stopped the projection. */
 export class ProjectionHandlerError extends Error {
   readonly code = "PROJECTION_HANDLER_FAILED";
   constructor(
     readonly projection: string,
-    readonly event: Pick<StoredEvent, "type" | "stream" | "position">,
+    readonly event: Pick<StoredEvent<AnyEvent>, "type" | "stream" | "position">,
     options: ErrorOptions,
   ) {
     super(`projection ${projection} failed on ${event.type} in ${event.stream}`, options);
