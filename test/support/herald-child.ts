@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { HeraldEventType } from "../../src/domain/herald-event.js";
 import type { NatsTestNames } from "./test-herald.js";
 import { TEST_ENCRYPTION_KEY } from "./test-herald.js";
 
@@ -64,7 +65,7 @@ export async function startHeraldChild(
 }
 
 /** Every event of one type in the log, in order. */
-export async function eventsOfType(store: EventStore, type: string): Promise<StoredEvent[]> {
+export async function eventsOfType(store: EventStore, type: HeraldEventType): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
   for (;;) {
     const page = await store.readAll(events.at(-1)?.position ?? "start", {

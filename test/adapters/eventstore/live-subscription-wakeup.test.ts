@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { StoredEvent } from "../../../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, StoredEvent } from "../../../src/adapters/eventstore/event-store.js";
 import { LiveSubscription } from "../../../src/adapters/eventstore/live-subscription.js";
 import { AppendSignal } from "../../../src/adapters/eventstore/postgres-event-store.js";
 
-const event = (prepare: bigint): StoredEvent => ({
+const event = (prepare: bigint): StoredEvent<AnyEvent> => ({
   id: `e-${prepare}`,
   stream: "s",
   revision: 0n,
@@ -16,7 +16,7 @@ const event = (prepare: bigint): StoredEvent => ({
 describe("LiveSubscription wake-ups", () => {
   it("given a quiet log polled slowly, when an append commits while a poll's read is under way, then the subscription reads it at once, not a poll later", async () => {
     const signal = new AppendSignal();
-    const log: StoredEvent[] = [];
+    const log: StoredEvent<AnyEvent>[] = [];
     let commitDuringNextRead = false;
     let committedAt = 0;
     const subscription = new LiveSubscription(
