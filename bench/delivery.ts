@@ -18,7 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Agent, request } from "undici";
-import type { EventStore, ReadFrom } from "../src/adapters/eventstore/event-store.js";
+import type { EventStore, ReadFrom, StoredEvent } from "../src/adapters/eventstore/event-store.js";
 import { NATS_URL } from "../test/support/services.js";
 import { startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { createEndpoint, createSubscription } from "../test/support/webhooks.js";
@@ -361,7 +361,7 @@ async function everyAttemptAppended(
 async function eventsInLog(store: EventStore): Promise<number> {
   let count = 0;
   for (let position: ReadFrom = "start"; ; ) {
-    const page = await store.readAll(position, { maxCount: 10_000 });
+    const page: StoredEvent[] = await store.readAll(position, { maxCount: 10_000 });
     const last = page.at(-1);
     if (!last) return count;
     count += page.length;

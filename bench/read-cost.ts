@@ -8,7 +8,7 @@
 import { sql } from "kysely";
 import { openPostgres } from "../src/adapters/db/database.js";
 import { migrate } from "../src/adapters/db/migrations.js";
-import type { Position } from "../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, Position } from "../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore, readPageQuery } from "../src/adapters/eventstore/postgres-event-store.js";
 import { createTestDatabase } from "../test/support/test-database.js";
 import { progress, round } from "./bench-support.js";
@@ -21,7 +21,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const database = await openPostgres(testDatabase.url);
   try {
     await migrate(database.db);
-    const store = await createPostgresEventStore(database);
+    const store = await createPostgresEventStore<AnyEvent>(database);
     const rare = await store.append("rare-1", [{ type: "Rare", data: {}, metadata }], "no_stream");
     const from = rare.position;
     const results: Record<string, unknown> = {};

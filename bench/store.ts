@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { type Database, openPostgres } from "../src/adapters/db/database.js";
 import { migrate } from "../src/adapters/db/migrations.js";
-import type { EventStore, NewEvent, ReadFrom } from "../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, EventStore, NewEvent, ReadFrom, StoredEvent } from "../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
 import { createTestDatabase } from "../test/support/test-database.js";
 import { machine, progress, round } from "./bench-support.js";
@@ -18,7 +18,7 @@ const WRITERS = 8;
 const SINGLES = 5_000;
 const BATCHED = 100_000;
 const metadata = { correlationId: "bench", causationId: "bench", actor: "bench", at: new Date(0).toISOString() };
-const event = (index: number): NewEvent => ({
+const event = (index: number): NewEvent<AnyEvent> => ({
   type: "BenchHappened",
   data: { index, payload: "x".repeat(200) },
   metadata,
@@ -45,7 +45,7 @@ async function rate(
   return total / ((performance.now() - started) / 1000);
 }
 
-const herald = (store: EventStore, batchSize: number, total: number) =>
+const herald = (store: EventStore<AnyEvent>, batchSize: number, total: number) =>
   rate(`append, batches of ${batchSize}`, batchSize, total, (writer, batch) =>
     store.append(
       `bench-${batchSize}-${writer}-${batch % 50}`,
@@ -77,7 +77,7 @@ export async function run(): Promise<Record<string, unknown>> {
     await sql`alter table plain_events alter column position set default nextval('plain_events_position')`.execute(
       database.db,
     );
-    const store = await createPostgresEventStore(database);
+    const store = await createPostgresEventStore<AnyEvent>(database);
     const batchOf1 = await herald(store, 1, SINGLES);
     const plainOneRow = await plain(database, 1, SINGLES);
     const batchOf100 = await herald(store, 100, BATCHED);
@@ -87,7 +87,7 @@ export async function run(): Promise<Record<string, unknown>> {
     let read = 0;
     let position: ReadFrom = "start";
     for (;;) {
-      const page = await store.readAll(position, { maxCount: 1000 });
+      const page: StoredEvent<AnyEvent>[] = await store.readAll(position, { maxCount: 1000 });
       const last = page.at(-1);
       if (!last) break;
       position = last.position;

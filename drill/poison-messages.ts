@@ -5,6 +5,7 @@
  * waiter answered, every poison recorded as rejected with its code, both consumers empty at the end
  * and /readyz 200 throughout. The transactions' delivery is the scenario's own check.
  */
+
 import { isDeepStrictEqual } from "node:util";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -12,6 +13,7 @@ import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
 import { openPostgres } from "../src/adapters/db/database.js";
 import type { StoredEvent } from "../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
+import type { HeraldEventType } from "../src/domain/herald-event.js";
 import {
   goodTenantEvent,
   goodTransaction,
@@ -181,7 +183,7 @@ async function openWaiter(
 async function readLog(databaseUrl: string) {
   const database = await openPostgres(databaseUrl);
   const store = await createPostgresEventStore(database);
-  const ofType = async (type: string, expected: number): Promise<StoredEvent[]> => {
+  const ofType = async (type: HeraldEventType, expected: number): Promise<StoredEvent[]> => {
     // Appends become readable a moment after they commit: wait a little for the expected number.
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -191,8 +193,8 @@ async function readLog(databaseUrl: string) {
     }
   };
   return {
-    count: async (type: string, expected: number) => (await ofType(type, expected)).length,
-    codes: async (type: string, expected: number) =>
+    count: async (type: HeraldEventType, expected: number) => (await ofType(type, expected)).length,
+    codes: async (type: HeraldEventType, expected: number) =>
       (await ofType(type, expected)).map((event) => String((event.data as { code?: string }).code)),
     async close() {
       await store.close();

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { comparePositions, formatPosition } from "../adapters/eventstore/position.js";
 import { type Caller, canRead } from "../domain/caller.js";
@@ -38,7 +39,7 @@ export interface AuditEntry {
  */
 export async function readAuditTrail(
   store: EventStore,
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   caller: Caller,
   subject: AuditSubject,
 ): Promise<AuditEntry[] | undefined> {
@@ -51,7 +52,11 @@ export async function readAuditTrail(
 }
 
 /** An endpoint's recovery requests, or a delivery's redeliver requests, by log position. */
-async function readRecoveryRequests(store: EventStore, db: Kysely<any>, subject: AuditSubject): Promise<StoredEvent[]> {
+async function readRecoveryRequests(
+  store: EventStore,
+  db: Kysely<HeraldTables>,
+  subject: AuditSubject,
+): Promise<StoredEvent[]> {
   if (subject.kind === "subscription") return [];
   const streams = await Promise.all(
     (await listRecoveryIds(db, subject)).map((id) => store.readStream(recoveryStream(id))),

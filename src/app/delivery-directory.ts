@@ -1,15 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { CoreTables } from "../adapters/db/schema.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { EventStore, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
 import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
+import { isSubscriptionIndexEvent } from "../domain/herald-event.js";
 import type { Transaction } from "../domain/ingest-events.js";
-import {
-  SUBSCRIPTION_INDEX_EVENT_TYPES,
-  SubscriptionIndex,
-  type SubscriptionIndexEvent,
-} from "../domain/subscription-matching.js";
+import { SUBSCRIPTION_INDEX_EVENT_TYPES, SubscriptionIndex } from "../domain/subscription-matching.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
 import { readDispatcherSnapshot } from "../reactions/dispatch-auditor.js";
 
@@ -53,8 +50,8 @@ export class DeliveryDirectory {
       if (event.type === "SubscriptionSetChanged" && event.stream === SUBSCRIPTION_SET_STREAM) {
         this.#version = event.revision;
         moved = true;
-      } else if ((SUBSCRIPTION_INDEX_EVENT_TYPES as readonly string[]).includes(event.type)) {
-        this.#index.apply(event as StoredEvent & SubscriptionIndexEvent);
+      } else if (isSubscriptionIndexEvent(event)) {
+        this.#index.apply(event);
       }
     }
     if (moved) this.#moved.notify();
@@ -88,7 +85,7 @@ export interface RunningDeliveryDirectory {
  */
 export async function startDeliveryDirectory(options: {
   readonly store: EventStore;
-  readonly db: Kysely<CoreTables>;
+  readonly db: Kysely<HeraldTables>;
   readonly logger: Logger;
 }): Promise<RunningDeliveryDirectory> {
   const { store, logger } = options;

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventMetadata, EventStore, Position } from "../adapters/eventstore/event-store.js";
 import { comparePositions } from "../adapters/eventstore/position.js";
@@ -29,7 +30,7 @@ import { readDeliveryAtRevision, readDeliveryHistory, readWebhookEndpoint } from
 export interface DeliveryRecoveryOptions {
   readonly store: EventStore;
   /** The read models' database: recoverDeliveries finds the window's failed deliveries there. */
-  readonly db: Kysely<any>;
+  readonly db: Kysely<HeraldTables>;
   /** What must show a redelivery before the answer goes out (the delivery history: read-your-writes). */
   readonly historyReadModels: readonly ProjectionMember[];
   /** What must show a recorded request before the answer goes out (the index behind audit trails). */

@@ -246,8 +246,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       stream: deliveryStream(delivery.deliveryId),
       expectedRevision: delivery.revision,
       events: decision.events.map((event) => ({
-        type: event.type,
-        data: event.data,
+        ...event,
         metadata: eventMetadata("system:delivery-worker", { correlationId: delivery.correlationId }),
       })),
     });

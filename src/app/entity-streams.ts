@@ -1,14 +1,10 @@
-import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { AnyEvent, EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryStream } from "../domain/delivery.js";
 import { type DeliveryHistory, evolveDeliveryHistory } from "../domain/delivery-history.js";
 import { type DeliveryAtRevision, evolveDeliveryAtRevision, noDeliveryYet } from "../domain/delivery-recovery.js";
+import { isDeliveryEvent, isWebhookEndpointEvent, isWebhookSubscriptionEvent } from "../domain/herald-event.js";
 import { evolveWebhookEndpoint, type WebhookEndpointState } from "../domain/webhook-endpoint.js";
-import {
-  endpointStream,
-  subscriptionStream,
-  type WebhookEndpointEvent,
-  type WebhookSubscriptionEvent,
-} from "../domain/webhook-events.js";
+import { endpointStream, subscriptionStream } from "../domain/webhook-events.js";
 import { evolveWebhookSubscription, type WebhookSubscriptionState } from "../domain/webhook-subscription.js";
 
 /**
@@ -24,26 +20,23 @@ export type AsOf = number | undefined;
  * rather than a filter, because `metadata.at` comes from the clock of whichever process appended,
  * while revisions are the stream's real order; a prefix is always a state the stream passed through.
  */
-export function eventsAsOf(events: readonly StoredEvent[], asOf: AsOf): readonly StoredEvent[] {
+export function eventsAsOf<E extends AnyEvent>(
+  events: readonly StoredEvent<E>[],
+  asOf: AsOf,
+): readonly StoredEvent<E>[] {
   if (asOf === undefined) return events;
   const later = events.findIndex((event) => Date.parse(event.metadata.at) > asOf);
   return later === -1 ? events : events.slice(0, later);
 }
 
+/* The folds take their category's events: the streams hold nothing else (webhook-commands.ts writes them). */
+
 export function foldWebhookEndpoint(events: readonly StoredEvent[]): WebhookEndpointState {
-  // The stream only ever holds this aggregate's events, written by webhook-commands.ts.
-  return events.reduce(
-    (state: WebhookEndpointState, event) => evolveWebhookEndpoint(state, event as unknown as WebhookEndpointEvent),
-    undefined,
-  );
+  return events.filter(isWebhookEndpointEvent).reduce(evolveWebhookEndpoint, undefined);
 }
 
 export function foldWebhookSubscription(events: readonly StoredEvent[]): WebhookSubscriptionState {
-  return events.reduce(
-    (state: WebhookSubscriptionState, event) =>
-      evolveWebhookSubscription(state, event as unknown as WebhookSubscriptionEvent),
-    undefined,
-  );
+  return events.filter(isWebhookSubscriptionEvent).reduce(evolveWebhookSubscription, undefined);
 }
 
 export async function readWebhookEndpoint(
@@ -75,5 +68,5 @@ export async function readDeliveryAtRevision(store: EventStore, deliveryId: stri
 
 async function readDeliveryEvents(store: EventStore, deliveryId: string): Promise<DeliveryEvent[]> {
   // The delivery stream only ever holds delivery events, written by the dispatcher, the worker and recovery.
-  return (await store.readStream(deliveryStream(deliveryId))) as unknown as DeliveryEvent[];
+  return (await store.readStream(deliveryStream(deliveryId))).filter(isDeliveryEvent);
 }

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import {
   type AppendOutcome,
   type AppendRequest,
   type EventStore,
   FenceMovedError,
 } from "../adapters/eventstore/event-store.js";
-import type { DeliveryLease } from "../domain/delivery.js";
+import type { DeliveryEvent, DeliveryLease } from "../domain/delivery.js";
 import { type TransactionReceived, transactionText } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
-import type { DeliveryQueueTables } from "../projections/delivery-queue.js";
 import { scheduleRequests } from "../reactions/dispatch-auditor.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
 import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
@@ -24,7 +24,7 @@ export interface IngestSchedulerOptions {
   readonly store: EventStore;
   readonly directory: DeliveryDirectory;
   /** The read models' database (delivery_endpoints), for the hand-off's candidates. */
-  readonly db: Kysely<any>;
+  readonly db: Kysely<HeraldTables>;
   /** Absent: every delivery goes through the queue. */
   readonly handOff?: DeliveryHandOff;
   readonly logger: Logger;
@@ -101,14 +101,12 @@ interface ScheduledDelivery {
   readonly webhookId: string;
   readonly payload: string;
   readonly correlationId: string;
-  readonly request: AppendRequest;
+  readonly request: AppendRequest<DeliveryEvent>;
 }
 
 function transactionOf(request: AppendRequest): TransactionReceived["data"] | undefined {
   const [event, ...rest] = request.events;
-  return event?.type === "TransactionReceived" && rest.length === 0
-    ? (event.data as TransactionReceived["data"])
-    : undefined;
+  return event?.type === "TransactionReceived" && rest.length === 0 ? event.data : undefined;
 }
 
 /** The DeliveryScheduled of every endpoint the transaction matches now. */
@@ -134,7 +132,9 @@ function schedule(
 
 function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined): ScheduledDelivery {
   if (!lease) return delivery;
-  const events = delivery.request.events.map((event) => ({ ...event, data: { ...(event.data as object), lease } }));
+  const events = delivery.request.events.map((event) =>
+    event.type === "DeliveryScheduled" ? { ...event, data: { ...event.data, lease } } : event,
+  );
   return { ...delivery, request: { ...delivery.request, events } };
 }
 
@@ -150,7 +150,7 @@ async function reserve(
 ): Promise<HandOffReservation | undefined> {
   if (!options.handOff || scheduled.length === 0) return undefined;
   const webhookIds = [...new Set(scheduled.map((delivery) => delivery.webhookId))];
-  const rows = await (options.db as Kysely<DeliveryQueueTables>)
+  const rows = await options.db
     .selectFrom("delivery_endpoints")
     .select(["webhook_id", "url", "retries", "rate_limit", "api_key", "signing_secret", "status"])
     .where("webhook_id", "in", webhookIds)

@@ -12,20 +12,20 @@ import {
   type IngestMessage,
   rejectMessage,
 } from "../domain/ingest-decoding.js";
-import type { IngestRejection, IngestRejectionCode } from "../domain/ingest-events.js";
+import type { IngestEvent, IngestRejection, IngestRejectionCode } from "../domain/ingest-events.js";
 
-type Decoder = (message: IngestMessage) => IngestDecision<{ type: string; data: unknown }>;
+type Decoder = (message: IngestMessage) => IngestDecision<IngestEvent>;
 
 /** The two kinds of message herald ingests, from NATS or HTTP, and how each is decoded. */
 export const INGEST_KINDS = {
   transactions: {
-    decode: decodeTransactionMessage as Decoder,
+    decode: decodeTransactionMessage satisfies Decoder,
     rejectionType: "TransactionRejected",
     idField: "transactionId",
     path: "/v1/transactions",
   },
   tenantEvents: {
-    decode: decodeTenantEventMessage as Decoder,
+    decode: decodeTenantEventMessage satisfies Decoder,
     rejectionType: "TenantEventRejected",
     idField: "tenantEventId",
     path: "/v1/events",
@@ -34,16 +34,16 @@ export const INGEST_KINDS = {
 
 export type IngestKind = keyof typeof INGEST_KINDS;
 
-function toAppendRequest(decision: IngestDecision<{ type: string; data: unknown }>, actor: string): AppendRequest {
+function toAppendRequest(decision: IngestDecision<IngestEvent>, actor: string): AppendRequest {
   return {
     stream: decision.stream,
     expectedRevision: decision.expectedRevision,
-    events: [{ type: decision.event.type, data: decision.event.data, metadata: eventMetadata(actor) }],
+    events: [{ ...decision.event, metadata: eventMetadata(actor) }],
   };
 }
 
 /** Why a decision refused its message (the rejection's code). */
-function rejectionCode(decision: IngestDecision<{ type: string; data: unknown }>): IngestRejectionCode | undefined {
+function rejectionCode(decision: IngestDecision<IngestEvent>): IngestRejectionCode | undefined {
   return decision.accepted ? undefined : ((decision.event.data as IngestRejection).code ?? "invalid_shape");
 }
 
@@ -58,7 +58,7 @@ const NATS_ACTOR = "system:ingest-nats";
  */
 export function natsIngestCodec(kind: IngestKind, maxBytes: number): Pick<JetStreamIngestOptions, "decode" | "refuse"> {
   const { decode, rejectionType } = INGEST_KINDS[kind];
-  const asDecoded = (decision: IngestDecision<{ type: string; data: unknown }>): DecodedMessage => {
+  const asDecoded = (decision: IngestDecision<IngestEvent>): DecodedMessage => {
     const code = rejectionCode(decision);
     return { request: toAppendRequest(decision, NATS_ACTOR), ...(code === undefined ? {} : { rejected: code }) };
   };

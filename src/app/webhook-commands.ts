@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { SecretBox } from "../adapters/crypto/secret-box.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, Position } from "../adapters/eventstore/event-store.js";
 import { type CommandOutcome, handleCommand } from "../commands/handle-command.js";
@@ -45,7 +46,7 @@ export interface WebhookCommandsOptions {
   readonly secrets: SecretBox;
   readonly rules: WebhookEndpointRules;
   /** The read models' database, where quotas are counted. */
-  readonly db: Kysely<any>;
+  readonly db: Kysely<HeraldTables>;
   readonly quotas: { readonly endpointsPerSubscriber: number; readonly subscriptionsPerEndpoint: number };
   /** The read models a command's answer must be visible in before it returns (read-your-writes). */
   readonly endpointReadModels: readonly ProjectionMember[];

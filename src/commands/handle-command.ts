@@ -7,15 +7,14 @@ import {
 } from "../adapters/eventstore/event-store.js";
 import type { Decider } from "../domain/decider.js";
 import type { Refusal } from "../domain/decision.js";
+import type { HeraldEvent } from "../domain/herald-event.js";
 
 /**
  * The command side, below src/app so that the composition root and the reactions (which append
  * what events mean) share it: one stream, one decider, one command.
  */
 
-type AnyEvent = { readonly type: string; readonly data: unknown };
-
-export interface HandleOptions<Event extends AnyEvent> {
+export interface HandleOptions<Event extends HeraldEvent> {
   readonly metadata: EventMetadata;
   /**
    * Events that some of the decided events also add to a fence stream (AppendFence), written in the
@@ -23,14 +22,15 @@ export interface HandleOptions<Event extends AnyEvent> {
    */
   readonly fence?: {
     readonly stream: string;
-    readonly events: (decided: readonly Event[]) => readonly AnyEvent[];
+    readonly events: (decided: readonly Event[]) => readonly HeraldEvent[];
   };
 }
 
 export type CommandOutcome<State> =
   | {
       readonly ok: true;
-      readonly state: State /** Of the last event appended; undefined when none was. */;
+      readonly state: State;
+      /** Of the last event appended; undefined when none was. */
       readonly position: Position | undefined;
     }
   | { readonly ok: false; readonly error: Refusal };
@@ -42,7 +42,7 @@ const MAX_ATTEMPTS = 5;
  * concurrency). When another writer got there first it decides again on the new state; after a
  * few lost races the caller gets a CONFLICT refusal rather than a write on a stale decision.
  */
-export async function handleCommand<Command, Event extends AnyEvent, State>(
+export async function handleCommand<Command, Event extends HeraldEvent, State>(
   store: EventStore,
   stream: string,
   decider: Decider<Command, Event, State>,
@@ -70,17 +70,17 @@ export async function handleCommand<Command, Event extends AnyEvent, State>(
   return { ok: false, error: { code: "CONFLICT", message: `${stream} is being changed concurrently; try again` } };
 }
 
-async function append<Event extends AnyEvent>(
+async function append<Event extends HeraldEvent>(
   store: EventStore,
   stream: string,
   { metadata, fence }: HandleOptions<Event>,
   events: readonly Event[],
   expectedRevision: AppendRequest["expectedRevision"],
 ) {
-  const request: AppendRequest = {
+  const request: AppendRequest<Event> = {
     stream,
     expectedRevision,
-    events: events.map((event) => ({ type: event.type, data: event.data, metadata })),
+    events: events.map((event) => ({ ...event, metadata })),
   };
   const fenced = fence?.events(events) ?? [];
   if (!fence || fenced.length === 0) return store.append(request.stream, request.events, expectedRevision);

@@ -78,6 +78,9 @@ export interface TenantEventRejected {
   readonly data: IngestRejection;
 }
 
+/** What ingest appends: to `transaction-`, `tenant-event-` and `rejected-` streams. */
+export type IngestEvent = TransactionReceived | TransactionRejected | TenantEventReceived | TenantEventRejected;
+
 /**
  * Why a message was refused. `store_refused`: decoding let it through but the event store refused
  * its append for good (a data error); recorded so that the consumer moves on.

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { getOrCreate } from "../domain/get-or-create.js";
 
 /**
@@ -16,7 +17,7 @@ export type BulkColumn<Row> = readonly [name: keyof Row & string, type: string];
  * bigint array as such.
  */
 export async function insertRows<Row>(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   table: string,
   columns: readonly BulkColumn<Row>[],
   rows: readonly Row[],
@@ -38,7 +39,7 @@ export async function insertRows<Row>(
 
 /** Deletes the rows whose `column` is one of `values`. */
 export async function deleteRows(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   table: string,
   column: string,
   values: Iterable<string>,

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { CoreTables } from "../adapters/db/schema.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { ReadFrom } from "../adapters/eventstore/event-store.js";
 import { parsePosition, positionToJSON } from "../adapters/eventstore/position.js";
 
@@ -20,14 +20,14 @@ export interface CheckpointMove {
 }
 
 export async function readCheckpoint(
-  db: Kysely<CoreTables>,
+  db: Kysely<HeraldTables>,
   projection: string,
 ): Promise<{ position: ReadFrom; version: number } | undefined> {
   return (await readCheckpoints(db, [projection])).get(projection);
 }
 
 export async function readCheckpoints(
-  db: Kysely<CoreTables>,
+  db: Kysely<HeraldTables>,
   projections: readonly string[],
 ): Promise<Map<string, { position: ReadFrom; version: number }>> {
   if (projections.length === 0) return new Map();
@@ -46,7 +46,7 @@ export async function readCheckpoints(
 }
 
 /** Gives a projection a checkpoint row at the start when it has none, so that moves are always updates. */
-export async function ensureCheckpoint(db: Kysely<CoreTables>, projection: string, version: number): Promise<void> {
+export async function ensureCheckpoint(db: Kysely<HeraldTables>, projection: string, version: number): Promise<void> {
   await db
     .insertInto("herald_checkpoints")
     .values({ projection, position: "start", version, updated_at: new Date() })
@@ -60,7 +60,7 @@ export async function ensureCheckpoint(db: Kysely<CoreTables>, projection: strin
  * process that lost the projections' lock without noticing cannot apply a batch twice: it throws,
  * and its transaction rolls back.
  */
-export async function moveCheckpoints(db: Kysely<CoreTables>, moves: readonly CheckpointMove[]): Promise<void> {
+export async function moveCheckpoints(db: Kysely<HeraldTables>, moves: readonly CheckpointMove[]): Promise<void> {
   if (moves.length === 0) return;
   // All or none: outside a transaction a partial move would stay.
   const result = await sql`

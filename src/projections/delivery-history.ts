@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { DELIVERY_EVENT_TYPES, type DeliveryEvent } from "../domain/delivery.js";
 import { type DeliveryHistory, type DeliveryHistoryStatus, evolveDeliveryHistory } from "../domain/delivery-history.js";
 import { perBatch } from "./bulk-write.js";
@@ -24,7 +24,7 @@ export interface DeliveryHistoryTables {
 /** Each batch's events by delivery. */
 const gathered = perBatch(() => new Map<string, DeliveryEvent[]>());
 
-export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
+export const deliveryHistoryProjection: Projection<DeliveryEvent> = {
   name: "delivery-history",
   version: 1,
   eventTypes: DELIVERY_EVENT_TYPES,
@@ -51,8 +51,7 @@ export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
   },
   // A delivery's events in a batch (often all of them: scheduled, attempted, succeeded) are folded in
   // memory and written with the others' in one statement, instead of a read and a write per event.
-  async handle(trx, stored) {
-    const event = stored as StoredEvent & DeliveryEvent;
+  async handle(trx, event) {
     const batch = gathered.of(trx);
     const events = batch.get(event.data.deliveryId);
     if (events) events.push(event);
@@ -93,8 +92,11 @@ export const deliveryHistoryProjection: Projection<DeliveryHistoryTables> = {
   },
 };
 
-export async function findDeliveryHistory(db: Kysely<any>, deliveryId: string): Promise<DeliveryHistory | undefined> {
-  const row = await (db as Kysely<DeliveryHistoryTables>)
+export async function findDeliveryHistory(
+  db: Kysely<HeraldTables>,
+  deliveryId: string,
+): Promise<DeliveryHistory | undefined> {
+  const row = await db
     .selectFrom("delivery_history")
     .select("history")
     .where("delivery_id", "=", deliveryId)
@@ -113,7 +115,7 @@ export interface DeliveryFilter {
 
 /** A page of one endpoint's deliveries, oldest first. */
 export async function listDeliveryHistories(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   filter: DeliveryFilter,
   request: PageRequest,
 ): Promise<Page<DeliveryHistory>> {
@@ -130,9 +132,9 @@ export async function listDeliveryHistories(
 
 /** For /metrics. */
 export async function countDeliveriesByStatus(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
 ): Promise<{ status: DeliveryHistoryStatus; count: number }[]> {
-  const rows = await (db as Kysely<DeliveryHistoryTables>)
+  const rows = await db
     .selectFrom("delivery_history")
     .select(["status", sql<string>`count(*)`.as("count")])
     .groupBy("status")

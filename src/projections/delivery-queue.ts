@@ -1,6 +1,8 @@
 import { type Kysely, sql, type Transaction } from "kysely";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { DeliveryEvent, DeliveryRedeliveryRequested, DeliveryScheduled } from "../domain/delivery.js";
+import { isDeliveryEvent } from "../domain/herald-event.js";
 import { transactionText } from "../domain/ingest-events.js";
 import type { WebhookEndpointEvent } from "../domain/webhook-events.js";
 import type { Projection } from "./projection.js";
@@ -47,7 +49,7 @@ export interface DeliveryQueueTables {
 /** NOTIFY channel: something in the queue became due, or an endpoint changed state. */
 export const DELIVERY_QUEUE_CHANNEL = "herald_delivery_queue";
 
-export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
+export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEndpointEvent> {
   // A batch's delivery events are folded into row changes and written in bulk after the batch: a
   // delivery's three or more events cost a share of three statements, not three statements each.
   let changes = new QueueChanges();
@@ -113,9 +115,8 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
     },
 
     async handle(trx, event) {
-      if (event.stream.startsWith("delivery-"))
-        return changes.apply(event as StoredEvent<string, unknown> as StoredDeliveryEvent);
-      return applyEndpoint(trx, event as StoredEvent<string, unknown> as StoredEndpointEvent);
+      if (isDeliveryEvent(event)) return changes.apply(event);
+      return applyEndpoint(trx, event);
     },
 
     async afterBatch(trx) {
@@ -125,8 +126,8 @@ export function deliveryQueueProjection(): Projection<DeliveryQueueTables> {
   };
 }
 
-type StoredDeliveryEvent = StoredEvent & DeliveryEvent;
-type StoredEndpointEvent = StoredEvent & WebhookEndpointEvent;
+type StoredDeliveryEvent = StoredEvent<DeliveryEvent>;
+type StoredEndpointEvent = StoredEvent<WebhookEndpointEvent>;
 
 type QueueRow = DeliveryQueueTables["delivery_queue"];
 type RowUpdate = Pick<QueueRow, "revision"> &
@@ -223,7 +224,7 @@ class QueueChanges {
     else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
   }
 
-  async write(trx: Transaction<DeliveryQueueTables>): Promise<void> {
+  async write(trx: Transaction<HeraldTables>): Promise<void> {
     const inserts: QueueRow[] = [];
     const updates: (RowUpdate & { id: string })[] = [];
     const deletes: string[] = [];
@@ -274,7 +275,7 @@ class QueueChanges {
   }
 }
 
-async function applyEndpoint(trx: Transaction<DeliveryQueueTables>, event: StoredEndpointEvent): Promise<void> {
+async function applyEndpoint(trx: Transaction<HeraldTables>, event: StoredEndpointEvent): Promise<void> {
   const endpoint = trx.updateTable("delivery_endpoints").where("webhook_id", "=", event.data.webhookId);
   switch (event.type) {
     case "WebhookEndpointCreated": {
@@ -326,7 +327,7 @@ async function applyEndpoint(trx: Transaction<DeliveryQueueTables>, event: Store
   }
 }
 
-async function notify(trx: Transaction<DeliveryQueueTables>): Promise<void> {
+async function notify(trx: Transaction<HeraldTables>): Promise<void> {
   // PostgreSQL folds identical notifications of one transaction into one, delivered at commit.
   await sql`select pg_notify(${DELIVERY_QUEUE_CHANNEL}, '')`.execute(trx);
 }
@@ -356,7 +357,7 @@ export interface ClaimedDelivery {
  * One statement, so the lease is taken in a transaction that ends before any HTTP request starts.
  */
 export async function claimDeliveries(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   options: {
     readonly limit: number;
     readonly leaseMs: number;
@@ -411,7 +412,7 @@ type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> &
  * Endpoints with none are absent.
  */
 export async function attemptsElsewhere(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   /** Undefined: every endpoint. */
   webhookIds: readonly string[] | undefined,
   options: { readonly worker: string; readonly leaseMs: number; readonly attemptMs: number },
@@ -427,7 +428,7 @@ export async function attemptsElsewhere(
 }
 
 /** Gives claimed rows back before their lease ends (a worker that cannot start them now). */
-export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly string[]): Promise<void> {
+export async function releaseDeliveries(db: Kysely<HeraldTables>, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
   await sql`update delivery_queue set leased_until = null where delivery_id = any(${sql.val([...deliveryIds])}::text[])`.execute(
     db,
@@ -438,7 +439,10 @@ export async function releaseDeliveries(db: Kysely<any>, deliveryIds: readonly s
  * Milliseconds until the next pending delivery can be claimed (due and not leased), or undefined
  * when none waits. Deliveries of the skipped endpoints do not count.
  */
-export async function msUntilNextDue(db: Kysely<any>, skipWebhooks: readonly string[]): Promise<number | undefined> {
+export async function msUntilNextDue(
+  db: Kysely<HeraldTables>,
+  skipWebhooks: readonly string[],
+): Promise<number | undefined> {
   const result = await sql<{ ms: number | null }>`
     select (extract(epoch from (min(greatest(due_at, coalesce(leased_until, due_at))) - now())) * 1000)::float8 as ms
     from delivery_queue
@@ -449,7 +453,7 @@ export async function msUntilNextDue(db: Kysely<any>, skipWebhooks: readonly str
 }
 
 /** For /metrics: pending deliveries, and how long the most overdue one has been due (seconds). */
-export async function deliveryQueueStats(db: Kysely<any>): Promise<{ depth: number; oldestDueS: number }> {
+export async function deliveryQueueStats(db: Kysely<HeraldTables>): Promise<{ depth: number; oldestDueS: number }> {
   const result = await sql<{ depth: string | number; oldest_due_s: number | null }>`
     select count(*) as depth,
       greatest(0, extract(epoch from (now() - min(due_at) filter (where due_at <= now()))))::float8 as oldest_due_s

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from "kysely";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { takeSendSlots } from "../domain/rate-limit.js";
-import type { DeliveryQueueTables } from "./delivery-queue.js";
 
 export interface SendSlotGrant {
   /** How many of the wanted attempts may start now. */
@@ -16,11 +16,11 @@ export interface SendSlotGrant {
  * still share one schedule. An endpoint without a limit (any more) is granted everything.
  */
 export async function takeEndpointSendSlots(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   wanted: ReadonlyMap<string, number>,
 ): Promise<Map<string, SendSlotGrant>> {
   if (wanted.size === 0) return new Map();
-  return (db as Kysely<DeliveryQueueTables>).transaction().execute(async (trx) => {
+  return db.transaction().execute(async (trx) => {
     // Locked in one order, so two workers taking slots for the same endpoints cannot deadlock.
     const rows = await sql<{
       webhook_id: string;

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import type { HeraldTables } from "../adapters/db/schema.js";
 
 /**
  * Keyset pagination over a read model ordered by (created_at, id): stable while rows are added,
@@ -33,13 +34,19 @@ export interface CreatedRange {
   readonly until?: number | undefined;
 }
 
+/** The table as this helper sees it: columns by name, of which a `created_at bigint`. */
+interface PagedRow {
+  readonly created_at: bigint;
+  readonly [column: string]: unknown;
+}
+
 /**
  * One page of `table` where every column in `filter` equals its value and created_at is within
  * `range`. The table must have a `created_at bigint` column and the id column named; rows come back
  * as the table stores them.
  */
 export async function readPage<Row>(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   table: string,
   idColumn: string,
   filter: Readonly<Record<string, string>>,
@@ -47,7 +54,7 @@ export async function readPage<Row>(
   range: CreatedRange = {},
 ): Promise<Page<Row>> {
   const key = sql`(created_at, ${sql.ref(idColumn)})`;
-  let query = db.selectFrom(table);
+  let query = db.withTables<Record<string, PagedRow>>().selectFrom(table);
   for (const [column, value] of Object.entries(filter)) query = query.where(column, "=", value);
   if (range.since !== undefined) query = query.where("created_at", ">=", BigInt(range.since));
   if (range.until !== undefined) query = query.where("created_at", "<", BigInt(range.until));

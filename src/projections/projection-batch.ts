@@ -1,15 +1,16 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import type { CoreTables } from "../adapters/db/schema.js";
-import type { ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
+import type { AnyEvent, ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { HeraldEvent } from "../domain/herald-event.js";
 import { ensureCheckpoint, moveCheckpoints, readCheckpoint } from "./checkpoints.js";
 import { type AnyProjection, ProjectionHandlerError } from "./projection.js";
 
 /** One projection's share of a batch: the events it handles, after its checkpoint `from`. */
-export interface BatchSlice {
-  readonly projection: AnyProjection;
+export interface BatchSlice<E extends AnyEvent = HeraldEvent> {
+  readonly projection: AnyProjection<E>;
   readonly from: ReadFrom;
-  readonly events: readonly StoredEvent[];
+  readonly events: readonly StoredEvent<E>[];
 }
 
 export interface BatchOptions {
@@ -25,9 +26,9 @@ export interface BatchOptions {
  * checkpoints last with one conditional statement: the transaction takes its transaction id at its
  * first write and holds it only for the writes, not for reads ahead of them.
  */
-export async function applyGroupBatch(
-  db: Kysely<CoreTables>,
-  slices: readonly BatchSlice[],
+export async function applyGroupBatch<E extends AnyEvent>(
+  db: Kysely<HeraldTables>,
+  slices: readonly BatchSlice<E>[],
   to: ReadFrom,
   options: BatchOptions = {},
 ): Promise<void> {
@@ -48,11 +49,11 @@ export async function applyGroupBatch(
 }
 
 /** One projection's batch with its checkpoint, from `from` to `to` (default: the last event's position). */
-export async function applyBatch(
-  db: Kysely<CoreTables>,
-  projection: AnyProjection,
+export async function applyBatch<E extends AnyEvent>(
+  db: Kysely<HeraldTables>,
+  projection: AnyProjection<E>,
   from: ReadFrom,
-  events: readonly StoredEvent[],
+  events: readonly StoredEvent<E>[],
   to?: ReadFrom,
   options: BatchOptions = {},
 ): Promise<void> {
@@ -61,10 +62,10 @@ export async function applyBatch(
   await applyGroupBatch(db, [{ projection, from, events }], end, options);
 }
 
-async function applyEvents(
-  trx: Transaction<CoreTables>,
-  projection: AnyProjection,
-  events: readonly StoredEvent[],
+async function applyEvents<E extends AnyEvent>(
+  trx: Transaction<HeraldTables>,
+  projection: AnyProjection<E>,
+  events: readonly StoredEvent<E>[],
 ): Promise<void> {
   const last = events.at(-1);
   if (!last) return;
@@ -85,9 +86,9 @@ async function applyEvents(
 }
 
 /** Creates the projection's tables and checkpoint, rebuilding them first when the stored version is older. */
-export async function prepareProjection(
-  db: Kysely<CoreTables>,
-  projection: AnyProjection,
+export async function prepareProjection<E extends AnyEvent>(
+  db: Kysely<HeraldTables>,
+  projection: AnyProjection<E>,
   logger: Logger,
 ): Promise<void> {
   const checkpoint = await readCheckpoint(db, projection.name);
@@ -108,9 +109,9 @@ export async function prepareProjection(
  * Drops a projection's tables and checkpoint and creates the tables empty, with their secondary
  * indexes unless `indexes` is false (a rebuild creates them after its last page).
  */
-export async function resetProjection(
-  db: Kysely<CoreTables>,
-  projection: AnyProjection,
+export async function resetProjection<E extends AnyEvent>(
+  db: Kysely<HeraldTables>,
+  projection: AnyProjection<E>,
   options: { readonly indexes?: boolean } = {},
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { Database } from "../adapters/db/database.js";
-import type { EventStore, LogPage, ReadFrom } from "../adapters/eventstore/event-store.js";
+import type { AnyEvent, EventStore, ReadFrom } from "../adapters/eventstore/event-store.js";
 import type { LogConsumer, LogPump, PumpPage } from "../adapters/eventstore/log-pump.js";
 import { comparePositions, positionToJSON } from "../adapters/eventstore/position.js";
 import { getOrCreate } from "../domain/get-or-create.js";
+import type { HeraldEvent } from "../domain/herald-event.js";
 import { CheckpointMovedError, readCheckpoint, readCheckpoints } from "./checkpoints.js";
 import { type AnyProjection, ProjectionHandlerError } from "./projection.js";
 import { applyBatch, applyGroupBatch, type BatchSlice, prepareProjection } from "./projection-batch.js";
@@ -26,9 +27,9 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 30_000;
 
 /** One projection of a group, as its readers see it: where it is, and read-your-writes. */
-export class ProjectionMember {
+export class ProjectionMember<E extends AnyEvent = HeraldEvent> {
   readonly name: string;
-  readonly eventTypes: readonly string[];
+  readonly eventTypes: readonly E["type"][];
   readonly types: ReadonlySet<string>;
   /** Set by the group. */
   state: ProjectionState = "starting";
@@ -38,7 +39,7 @@ export class ProjectionMember {
   readonly #waiters = new Set<{ position: ReadFrom; resolve: () => void }>();
 
   constructor(
-    readonly projection: AnyProjection,
+    readonly projection: AnyProjection<E>,
     /** Appends (dispatch auditor, endpoint health): applied in a transaction of its own. */
     readonly reactor: boolean,
     private readonly database: Database,
@@ -89,17 +90,17 @@ export class ProjectionMember {
   }
 }
 
-export interface ProjectionGroupOptions {
+export interface ProjectionGroupOptions<E extends AnyEvent> {
   readonly database: Database;
   /** A halted projection catches up on reads of its own while the others follow the pump. */
-  readonly store: EventStore;
-  readonly pump: LogPump;
-  readonly projections: readonly AnyProjection[];
+  readonly store: EventStore<E>;
+  readonly pump: LogPump<E>;
+  readonly projections: readonly AnyProjection<E>[];
   /**
    * Projections that append (dispatch auditor, endpoint health). Each applies a page in a
    * transaction of its own, so the group's never holds a transaction id while they append.
    */
-  readonly reactors?: readonly AnyProjection[];
+  readonly reactors?: readonly AnyProjection<E>[];
   readonly logger: Logger;
   /** How often a standby process tries to take over the group. */
   readonly standbyRetryMs?: number;
@@ -119,10 +120,10 @@ export interface ProjectionGroupOptions {
  * halts at that event (logged with type and position) and is retried with backoff from its own
  * checkpoint, never skipping the event, while the others go on; once it has caught up it rejoins.
  */
-export class ProjectionGroup implements LogConsumer {
+export class ProjectionGroup<E extends AnyEvent = HeraldEvent> implements LogConsumer<E> {
   readonly name = "projections";
-  readonly eventTypes: readonly string[];
-  readonly members: ReadonlyMap<string, ProjectionMember>;
+  readonly eventTypes: readonly E["type"][];
+  readonly members: ReadonlyMap<string, ProjectionMember<E>>;
   #stopping = false;
   #loop: Promise<void> | undefined;
   /** Page handling and catch-up steps run one at a time, in this chain. */
@@ -134,7 +135,7 @@ export class ProjectionGroup implements LogConsumer {
   #markReady: () => void = () => {};
   readonly #ready = new Promise<void>((resolve) => (this.#markReady = resolve));
 
-  constructor(private readonly options: ProjectionGroupOptions) {
+  constructor(private readonly options: ProjectionGroupOptions<E>) {
     const members = [
       ...(options.reactors ?? []).map((projection) => new ProjectionMember(projection, true, options.database)),
       ...options.projections.map((projection) => new ProjectionMember(projection, false, options.database)),
@@ -188,7 +189,7 @@ export class ProjectionGroup implements LogConsumer {
     return lags;
   }
 
-  handle(page: PumpPage): Promise<void> {
+  handle(page: PumpPage<E>): Promise<void> {
     return this.#serially(() => this.#applyPage(page));
   }
 
@@ -268,10 +269,10 @@ export class ProjectionGroup implements LogConsumer {
     return run;
   }
 
-  async #applyPage(page: PumpPage): Promise<void> {
+  async #applyPage(page: PumpPage<E>): Promise<void> {
     const lead = this.#lead;
     if (!lead) return;
-    const slices: { member: ProjectionMember; slice: BatchSlice }[] = [];
+    const slices: { member: ProjectionMember<E>; slice: BatchSlice<E> }[] = [];
     for (const member of this.members.values()) {
       // Halted ones catch up by themselves; one that read ahead while catching up takes only what is new to it.
       if (member.halted || comparePositions(member.position, page.position) >= 0) continue;
@@ -293,7 +294,7 @@ export class ProjectionGroup implements LogConsumer {
   }
 
   async #applyTogether(
-    projections: readonly { member: ProjectionMember; slice: BatchSlice }[],
+    projections: readonly { member: ProjectionMember<E>; slice: BatchSlice<E> }[],
     to: ReadFrom,
   ): Promise<void> {
     try {
@@ -310,7 +311,7 @@ export class ProjectionGroup implements LogConsumer {
     }
   }
 
-  async #applyAlone(member: ProjectionMember, slice: BatchSlice, to: ReadFrom): Promise<void> {
+  async #applyAlone(member: ProjectionMember<E>, slice: BatchSlice<E>, to: ReadFrom): Promise<void> {
     try {
       await applyBatch(this.options.database.db, member.projection, slice.from, slice.events, to);
       member.advance(to);
@@ -320,7 +321,7 @@ export class ProjectionGroup implements LogConsumer {
     }
   }
 
-  #halt(member: ProjectionMember, error: unknown, slice: BatchSlice): void {
+  #halt(member: ProjectionMember<E>, error: unknown, slice: BatchSlice<E>): void {
     const failed = error instanceof ProjectionHandlerError ? error.event : slice.events[0];
     const backoff = member.halted?.backoff ?? FIRST_RETRY_MS;
     member.halted = { retryAt: Date.now() + backoff, backoff: Math.min(backoff * 2, MAX_RETRY_MS) };
@@ -338,7 +339,7 @@ export class ProjectionGroup implements LogConsumer {
     this.#catchUpIn(member, backoff);
   }
 
-  #catchUpIn(member: ProjectionMember, ms: number): void {
+  #catchUpIn(member: ProjectionMember<E>, ms: number): void {
     const timer = setTimeout(() => {
       this.#retryTimers.delete(timer);
       void this.#serially(() => this.#catchUp(member));
@@ -347,24 +348,21 @@ export class ProjectionGroup implements LogConsumer {
   }
 
   /** One step of a halted projection's catch-up: a page read from its own checkpoint, applied alone. */
-  async #catchUp(member: ProjectionMember): Promise<void> {
+  async #catchUp(member: ProjectionMember<E>): Promise<void> {
     const lead = this.#lead;
     if (!lead || !member.halted) return;
     if (comparePositions(member.position, lead.position) < 0) {
       const from = member.position;
-      let page: LogPage;
-      try {
-        page = await this.options.store.readPage(from, {
-          filter: { eventTypes: member.eventTypes },
-          maxCount: this.options.catchUpPageSize ?? 1000,
+      const page = await this.options.store
+        .readPage(from, { filter: { eventTypes: member.eventTypes }, maxCount: this.options.catchUpPageSize ?? 1000 })
+        .catch((error: unknown) => {
+          this.options.logger.warn(
+            { err: error, projection: member.name },
+            "projection could not read its next page; retrying",
+          );
+          return undefined;
         });
-      } catch (error) {
-        this.options.logger.warn(
-          { err: error, projection: member.name },
-          "projection could not read its next page; retrying",
-        );
-        return this.#catchUpIn(member, member.halted.backoff);
-      }
+      if (!page) return this.#catchUpIn(member, member.halted.backoff);
       if (comparePositions(page.position, from) > 0) {
         const slice = { projection: member.projection, from, events: page.events };
         await this.#applyAlone(member, slice, page.position);

@@ -1,16 +1,17 @@
 import type { Database } from "../adapters/db/database.js";
-import type { EventStore, Position, ReadFrom } from "../adapters/eventstore/event-store.js";
+import type { AnyEvent, EventStore, Position, ReadFrom } from "../adapters/eventstore/event-store.js";
+import type { HeraldEvent } from "../domain/herald-event.js";
 import { CheckpointMovedError } from "./checkpoints.js";
 import type { AnyProjection } from "./projection.js";
 import { applyBatch, applyGroupBatch, type BatchSlice, resetProjection } from "./projection-batch.js";
 import { PROJECTIONS_LOCK } from "./projection-group.js";
 
-export interface RebuildOptions {
+export interface RebuildOptions<E extends AnyEvent = HeraldEvent> {
   readonly database: Database;
-  readonly store: EventStore;
-  readonly projections: readonly AnyProjection[];
+  readonly store: EventStore<E>;
+  readonly projections: readonly AnyProjection<E>[];
   /** Projections that append: each applies a page in its own transaction, beside the others'. */
-  readonly reactors?: readonly AnyProjection[];
+  readonly reactors?: readonly AnyProjection<E>[];
   /** Events read per page (one transaction for the group per page). */
   readonly pageSize?: number;
   /** Called after each page with the number of events read so far and the last position. */
@@ -32,7 +33,7 @@ export interface RebuildResult {
  * transactions of a page side by side, rebuild transactions (no wait for the WAL flush), secondary
  * indexes created after the last page.
  */
-export async function rebuildProjections(options: RebuildOptions): Promise<RebuildResult> {
+export async function rebuildProjections<E extends AnyEvent>(options: RebuildOptions<E>): Promise<RebuildResult> {
   const { database, store } = options;
   const reactors = options.reactors ?? [];
   const all = [...reactors, ...options.projections];
@@ -55,7 +56,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<Rebui
       next = store.readAll(last.position, { maxCount: pageSize });
       next.catch(() => {});
       const relevant = events.filter((event) => types.has(event.type));
-      const slice = (projection: AnyProjection): BatchSlice => {
+      const slice = (projection: AnyProjection<E>): BatchSlice<E> => {
         const types = new Set(projection.eventTypes);
         const mine = relevant.filter((event) => types.has(event.type));
         applied.set(projection.name, (applied.get(projection.name) ?? 0) + mine.length);

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { type DeliveryRecoveryRequested, RECOVERY_EVENT_TYPES } from "../domain/delivery-recovery.js";
 import { type BulkColumn, insertRows, perBatch } from "./bulk-write.js";
 import type { Projection } from "./projection.js";
@@ -18,7 +18,7 @@ export interface RecoveryRequestsTables {
   };
 }
 
-export const recoveryRequestsProjection: Projection<RecoveryRequestsTables> = {
+export const recoveryRequestsProjection: Projection<DeliveryRecoveryRequested> = {
   name: "recovery-requests",
   version: 1,
   eventTypes: RECOVERY_EVENT_TYPES,
@@ -41,8 +41,8 @@ export const recoveryRequestsProjection: Projection<RecoveryRequestsTables> = {
   },
   // Gathered and written with one insert per batch; the first request of an id wins, as it would
   // one insert at a time.
-  async handle(trx, stored) {
-    const { recoveryId, request } = (stored as StoredEvent & DeliveryRecoveryRequested).data;
+  async handle(trx, event) {
+    const { recoveryId, request } = event.data;
     const rows = gathered.of(trx);
     if (!rows.has(recoveryId)) {
       rows.set(recoveryId, {
@@ -74,10 +74,10 @@ const RECOVERY_COLUMNS: readonly BulkColumn<RecoveryRow>[] = [
 
 /** The ids of the recovery requests about an endpoint (all of them) or a delivery (redeliver only). */
 export async function listRecoveryIds(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   about: { readonly webhookId: string } | { readonly deliveryId: string },
 ): Promise<string[]> {
-  const query = (db as Kysely<RecoveryRequestsTables>).selectFrom("recovery_requests").select("recovery_id");
+  const query = db.selectFrom("recovery_requests").select("recovery_id");
   const rows = await ("webhookId" in about
     ? query.where("webhook_id", "=", about.webhookId)
     : query.where("delivery_id", "=", about.deliveryId)

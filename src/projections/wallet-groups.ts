@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { TenantEventReceived } from "../domain/ingest-events.js";
 import type { Projection } from "./projection.js";
 
@@ -15,7 +15,7 @@ export interface WalletGroupsTables {
   };
 }
 
-export function walletGroupsProjection(): Projection<WalletGroupsTables> {
+export function walletGroupsProjection(): Projection<TenantEventReceived> {
   // A batch's events are folded into one row per wallet (log order: the newest group wins) and
   // written with one statement after the batch: tenant events come in the thousands per second.
   let groups = new Map<string, string>();
@@ -35,8 +35,8 @@ export function walletGroupsProjection(): Projection<WalletGroupsTables> {
       await sql`drop table if exists wallet_groups`.execute(db);
     },
 
-    async handle(_trx, stored) {
-      const { event } = (stored as StoredEvent & TenantEventReceived).data;
+    async handle(_trx, received) {
+      const { event } = received.data;
       // An event without a group says nothing about the wallet's group, as before.
       if (event.group_id) groups.set(event.wallet_id, event.group_id);
     },
@@ -56,11 +56,11 @@ export function walletGroupsProjection(): Projection<WalletGroupsTables> {
 }
 
 /** The wallet's group, or undefined when no tenant event has named one yet (one primary-key lookup). */
-export async function findWalletGroup(db: Kysely<any>, walletId: string): Promise<string | undefined> {
+export async function findWalletGroup(db: Kysely<HeraldTables>, walletId: string): Promise<string | undefined> {
   // PostgreSQL text cannot hold NUL (it refuses the query), so no stored wallet id has one.
   if (walletId.includes("\0")) return undefined;
   try {
-    const row = await (db as Kysely<WalletGroupsTables>)
+    const row = await db
       .selectFrom("wallet_groups")
       .select("group_id")
       .where("wallet_id", "=", walletId)

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { WebhookEndpoint } from "../domain/webhook-endpoint.js";
 import {
@@ -33,7 +34,7 @@ export interface WebhookEndpointsTables {
 /** An endpoint as the read model knows it (deleted ones are gone). */
 export type WebhookEndpointRecord = Omit<WebhookEndpoint, "deleted" | "healthFrom">;
 
-export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
+export const webhookEndpointsProjection: Projection<WebhookEndpointEvent> = {
   name: "webhook-endpoints",
   // 2: endpoint health (failing_since, disabled_reason). 3: rate_limit.
   version: 3,
@@ -67,8 +68,8 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
   },
   // A batch's events are folded over the rows they touch (one read), then written with one delete
   // and one upsert, instead of a statement per event.
-  async handle(trx, stored) {
-    gathered.of(trx).push(stored as StoredEndpointEvent);
+  async handle(trx, event) {
+    gathered.of(trx).push(event);
   },
   async afterBatch(trx) {
     const events = gathered.take(trx);
@@ -99,7 +100,7 @@ export const webhookEndpointsProjection: Projection<WebhookEndpointsTables> = {
   },
 };
 
-type StoredEndpointEvent = StoredEvent & WebhookEndpointEvent;
+type StoredEndpointEvent = StoredEvent<WebhookEndpointEvent>;
 type EndpointRow = WebhookEndpointsTables["webhook_endpoints"];
 
 const gathered = perBatch<StoredEndpointEvent[]>(() => []);
@@ -165,10 +166,10 @@ function evolveEndpointRow(row: EndpointRow | undefined, event: WebhookEndpointE
 }
 
 export async function findWebhookEndpoint(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   webhookId: string,
 ): Promise<WebhookEndpointRecord | undefined> {
-  const row = await (db as Kysely<WebhookEndpointsTables>)
+  const row = await db
     .selectFrom("webhook_endpoints")
     .selectAll()
     .where("webhook_id", "=", webhookId)
@@ -178,7 +179,7 @@ export async function findWebhookEndpoint(
 
 /** A page of endpoints, of one subscriber or (undefined) of everyone. */
 export async function listWebhookEndpoints(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   subscriber: string | undefined,
   request: PageRequest,
 ): Promise<Page<WebhookEndpointRecord>> {

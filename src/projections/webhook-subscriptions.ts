@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import {
   WEBHOOK_SUBSCRIPTION_EVENT_TYPES,
   type WebhookEndpointDeleted,
@@ -29,7 +29,7 @@ export interface WebhookSubscriptionsTables {
 
 export type WebhookSubscriptionRecord = Omit<WebhookSubscription, "deleted">;
 
-export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionsTables> = {
+export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionEvent | WebhookEndpointDeleted> = {
   name: "webhook-subscriptions",
   version: 1,
   eventTypes: [...WEBHOOK_SUBSCRIPTION_EVENT_TYPES, "WebhookEndpointDeleted"],
@@ -54,8 +54,7 @@ export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionsTabl
     await sql`drop table if exists webhook_subscriptions`.execute(db);
   },
   // A batch's events are folded into its net changes, written with two deletes and one insert.
-  async handle(trx, stored) {
-    const event = stored as StoredEvent & (WebhookSubscriptionEvent | WebhookEndpointDeleted);
+  async handle(trx, event) {
     const changes = gathered.of(trx);
     switch (event.type) {
       case "WebhookSubscriptionCreated": {
@@ -112,10 +111,10 @@ const SUBSCRIPTION_COLUMNS: readonly BulkColumn<SubscriptionInsert>[] = [
 ];
 
 export async function findWebhookSubscription(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   subscriptionId: string,
 ): Promise<WebhookSubscriptionRecord | undefined> {
-  const row = await (db as Kysely<WebhookSubscriptionsTables>)
+  const row = await db
     .selectFrom("webhook_subscriptions")
     .selectAll()
     .where("subscription_id", "=", subscriptionId)
@@ -125,7 +124,7 @@ export async function findWebhookSubscription(
 
 /** A page of one endpoint's subscriptions. */
 export async function listWebhookSubscriptions(
-  db: Kysely<any>,
+  db: Kysely<HeraldTables>,
   webhookId: string,
   request: PageRequest,
 ): Promise<Page<WebhookSubscriptionRecord>> {

@@ -1,20 +1,16 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import type { CoreTables } from "../adapters/db/schema.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore, ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
-import { type DeliveryScheduled, deliveryDecider, deliveryId, deliveryStream } from "../domain/delivery.js";
+import { type DeliveryEvent, deliveryDecider, deliveryId, deliveryStream } from "../domain/delivery.js";
 import type { TransactionReceived } from "../domain/ingest-events.js";
 import {
   SUBSCRIPTION_INDEX_EVENT_TYPES,
   SubscriptionIndex,
   type SubscriptionIndexEvent,
 } from "../domain/subscription-matching.js";
-import type {
-  WebhookEndpointDeleted,
-  WebhookSubscriptionCreated,
-  WebhookSubscriptionDeleted,
-} from "../domain/webhook-events.js";
+import type { SubscriptionSetChanged } from "../domain/webhook-events.js";
 import { readCheckpoint } from "../projections/checkpoints.js";
 import type { Projection } from "../projections/projection.js";
 
@@ -58,15 +54,17 @@ export interface DispatcherOptions {
 const NAME = "dispatcher";
 const VERSION = 2;
 
-export function dispatcherProjection(options: DispatcherOptions): Projection<DispatcherTables> {
+export function dispatcherProjection(
+  options: DispatcherOptions,
+): Projection<SubscriptionIndexEvent | SubscriptionSetChanged | TransactionReceived> {
   let index = new SubscriptionIndex();
   // Keyed by stream: a batch retried after a failure gathers the same requests again, not twice.
-  const pending = new Map<string, AppendRequest>();
+  const pending = new Map<string, AppendRequest<DeliveryEvent>>();
   // The transaction of the batch being applied, until its appends went out. The index changes as
   // events are handled, but a failed batch (an append that failed, which on EventStoreDB can happen
   // part way) rolls back only the table: the retry must not match an earlier transaction against a
   // subscription created later in that batch, so it reloads the index from the table first.
-  let unfinished: Transaction<DispatcherTables> | undefined;
+  let unfinished: Transaction<HeraldTables> | undefined;
 
   return {
     name: NAME,
@@ -114,7 +112,7 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
       }
       switch (event.type) {
         case "WebhookSubscriptionCreated": {
-          const data = (event as StoredEvent<string, WebhookSubscriptionCreated["data"]>).data;
+          const { data } = event;
           await trx
             .insertInto("dispatcher_subscriptions")
             .values({
@@ -126,19 +124,19 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
             })
             .onConflict((oc) => oc.column("subscription_id").doNothing())
             .execute();
-          index.apply(event as StoredEvent & SubscriptionIndexEvent);
+          index.apply(event);
           return;
         }
         case "WebhookSubscriptionDeleted": {
-          const { subscriptionId } = (event as StoredEvent<string, WebhookSubscriptionDeleted["data"]>).data;
+          const { subscriptionId } = event.data;
           await trx.deleteFrom("dispatcher_subscriptions").where("subscription_id", "=", subscriptionId).execute();
-          index.apply(event as StoredEvent & SubscriptionIndexEvent);
+          index.apply(event);
           return;
         }
         case "WebhookEndpointDeleted": {
-          const { webhookId } = (event as StoredEvent<string, WebhookEndpointDeleted["data"]>).data;
+          const { webhookId } = event.data;
           await trx.deleteFrom("dispatcher_subscriptions").where("webhook_id", "=", webhookId).execute();
-          index.apply(event as StoredEvent & SubscriptionIndexEvent);
+          index.apply(event);
           return;
         }
         case "SubscriptionSetChanged": {
@@ -151,7 +149,7 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
           return;
         }
         case "TransactionReceived":
-          schedule(event as StoredEvent<string, TransactionReceived["data"]>);
+          schedule(event);
           return;
       }
     },
@@ -167,7 +165,9 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
       unfinished = undefined;
       const repaired = requests.filter((_, i) => outcomes[i]?.ok);
       for (const request of repaired) {
-        const { deliveryId, webhookId, transactionId } = request.events[0]?.data as DeliveryScheduled["data"];
+        const [scheduled] = request.events;
+        if (scheduled?.type !== "DeliveryScheduled") continue;
+        const { deliveryId, webhookId, transactionId } = scheduled.data;
         options.logger.warn(
           { deliveryId, webhookId, transactionId },
           "dispatch repair: a delivery ingest had not scheduled",
@@ -180,7 +180,7 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
     },
   };
 
-  function schedule(event: StoredEvent<string, TransactionReceived["data"]>): void {
+  function schedule(event: StoredEvent<TransactionReceived>): void {
     const cause = { actor: "system:dispatcher", correlationId: event.metadata.correlationId, causationId: event.id };
     for (const { request } of scheduleRequests(event.data, index.match(event.data.transaction), cause))
       pending.set(request.stream, request);
@@ -191,7 +191,7 @@ export function dispatcherProjection(options: DispatcherOptions): Projection<Dis
 export interface ScheduleRequest {
   readonly deliveryId: string;
   readonly webhookId: string;
-  readonly request: AppendRequest;
+  readonly request: AppendRequest<DeliveryEvent>;
 }
 
 /**
@@ -231,7 +231,7 @@ export function scheduleRequests(
       request: {
         stream: deliveryStream(id),
         expectedRevision: "no_stream",
-        events: decision.events.map((event) => ({ type: event.type, data: event.data, metadata })),
+        events: decision.events.map((event) => ({ ...event, metadata })),
       },
     });
   }
@@ -251,7 +251,7 @@ export interface DispatcherSnapshot {
  * writes them in one transaction). Before the dispatcher ever ran at this version (no tables, or a
  * rebuild pending) the snapshot is empty, at the start of the log.
  */
-export async function readDispatcherSnapshot(db: Kysely<CoreTables>): Promise<DispatcherSnapshot> {
+export async function readDispatcherSnapshot(db: Kysely<HeraldTables>): Promise<DispatcherSnapshot> {
   const empty: DispatcherSnapshot = { index: new SubscriptionIndex(), version: "no_stream", position: "start" };
   const exists = await sql<{
     found: boolean;
@@ -263,17 +263,16 @@ export async function readDispatcherSnapshot(db: Kysely<CoreTables>): Promise<Di
     .execute(async (trx) => {
       const checkpoint = await readCheckpoint(trx, NAME);
       if (!checkpoint || checkpoint.version !== VERSION) return empty;
-      const tables = trx as unknown as Kysely<DispatcherTables>;
-      const set = await tables.selectFrom("dispatcher_subscription_set").select("revision").executeTakeFirst();
+      const set = await trx.selectFrom("dispatcher_subscription_set").select("revision").executeTakeFirst();
       return {
-        index: await loadIndex(tables),
+        index: await loadIndex(trx),
         version: set ? BigInt(set.revision) : "no_stream",
         position: checkpoint.position,
       };
     });
 }
 
-async function loadIndex(db: Kysely<DispatcherTables>): Promise<SubscriptionIndex> {
+async function loadIndex(db: Kysely<HeraldTables>): Promise<SubscriptionIndex> {
   const index = new SubscriptionIndex();
   const rows = await db.selectFrom("dispatcher_subscriptions").selectAll().execute();
   for (const row of rows) {

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { handleCommand } from "../commands/handle-command.js";
@@ -48,7 +49,7 @@ export class EndpointHealthConflictError extends Error {
 /** A batch's events, in log order: deliveries scheduled (delivery → endpoint) and attempts. */
 class GatheredBatch {
   readonly scheduled = new Map<string, string>();
-  readonly attempts: StoredEvent<string, DeliveryAttempted["data"]>[] = [];
+  readonly attempts: StoredEvent<DeliveryAttempted>[] = [];
 }
 
 interface PendingHealth {
@@ -57,11 +58,13 @@ interface PendingHealth {
   cause: StoredEvent;
 }
 
-export function endpointHealthProjection(options: EndpointHealthOptions): Projection<EndpointHealthTables> {
+export function endpointHealthProjection(
+  options: EndpointHealthOptions,
+): Projection<DeliveryScheduled | DeliveryAttempted> {
   // Gathered under one batch's transaction and written after it: a batch that failed part way is
   // handled again under a new transaction, and must not observe its attempts twice.
   let batch = new GatheredBatch();
-  let gatheredIn: Transaction<EndpointHealthTables> | undefined;
+  let gatheredIn: Transaction<HeraldTables> | undefined;
   const decider = endpointHealthDecider(options.rules);
 
   return {
@@ -88,10 +91,10 @@ export function endpointHealthProjection(options: EndpointHealthOptions): Projec
         gatheredIn = trx;
       }
       if (event.type === "DeliveryScheduled") {
-        const { deliveryId, webhookId } = (event as StoredEvent<string, DeliveryScheduled["data"]>).data;
+        const { deliveryId, webhookId } = event.data;
         batch.scheduled.set(deliveryId, webhookId);
       } else {
-        batch.attempts.push(event as StoredEvent<string, DeliveryAttempted["data"]>);
+        batch.attempts.push(event);
       }
     },
 

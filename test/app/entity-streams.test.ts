@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { eventsAsOf } from "../../src/app/entity-streams.js";
 
-const event = (revision: number, at: string): StoredEvent => ({
+const event = (revision: number, at: string): StoredEvent<AnyEvent> => ({
   id: String(revision),
   stream: "endpoint-x",
   revision: BigInt(revision),

@@ -1,4 +1,3 @@
-import type { Kysely } from "kysely";
 import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { DeliveryDirectory } from "../../src/app/delivery-directory.js";
@@ -9,7 +8,7 @@ import { createLogger } from "../../src/app/logger.js";
 import { type DeliveryScheduled, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM, subscriptionStream } from "../../src/domain/webhook-events.js";
-import { type DeliveryQueueTables, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
+import { deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
@@ -49,7 +48,7 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
   }
 
   it("appends the transaction and one leased DeliveryScheduled per matching endpoint, once however often the message comes", async () => {
-    const db = log.database.db as unknown as Kysely<DeliveryQueueTables>;
+    const { db } = log.database;
     await deliveryQueueProjection().setup(db);
     const matching = await createEndpoint(log.store, "http://127.0.0.1:1/a");
     const matchingSubscription = await createSubscription(log.store, matching.webhookId, {

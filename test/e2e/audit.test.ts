@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import { REDACTED } from "../../src/domain/redact-secrets.js";
+import type { WebhookEndpointDisabled, WebhookEndpointFailing } from "../../src/domain/webhook-events.js";
 import { SEED_COLLECTION } from "../support/fixtures.js";
 import { errorCode, type GraphqlCall, graphqlClient } from "../support/graphql-client.js";
 import { newAccount, TEST_SIWE_DOMAIN } from "../support/siwe.js";
@@ -228,22 +229,18 @@ describe("audit: trails from the event store, time travel, read-only auditors", 
     // What the delivery side appends when attempts fail and then one answers 410 Gone.
     const stream = `endpoint-${webhookId}`;
     const metadata = eventMetadata("system:endpoint-health");
-    const append = async (type: string, data: object) => {
+    const append = async (event: WebhookEndpointFailing | WebhookEndpointDisabled) => {
       const last = (await running.herald.store.readStream(stream)).at(-1)!;
-      const { position } = await running.herald.store.append(
-        stream,
-        [{ type, data: { webhookId, ...data }, metadata }],
-        last.revision,
-      );
+      const { position } = await running.herald.store.append(stream, [{ ...event, metadata }], last.revision);
       await running.herald.projections.get("webhook-endpoints")!.waitFor(position, 5000);
     };
-    await append("WebhookEndpointFailing", { since: 1_700_000_000_000 });
+    await append({ type: "WebhookEndpointFailing", data: { webhookId, since: 1_700_000_000_000 } });
     expect((await ok(HEALTH, { webhookId })).webhookEndpoint).toEqual({
       status: "FAILING",
       disabledReason: null,
       failingSince: 1_700_000_000_000,
     });
-    await append("WebhookEndpointDisabled", { reason: "gone", at: 1_700_000_001_000 });
+    await append({ type: "WebhookEndpointDisabled", data: { webhookId, reason: "gone", at: 1_700_000_001_000 } });
     expect((await ok(HEALTH, { webhookId }, auditor)).webhookEndpoint).toMatchObject({
       status: "DISABLED",
       disabledReason: "GONE",

@@ -1,5 +1,6 @@
 import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { HeraldEventType } from "../../src/domain/herald-event.js";
 import { type CrashWorld, closeCrashWorld, openCrashWorld } from "../support/crash-world.js";
 import { SEED_COLLECTION } from "../support/fixtures.js";
 import { eventsOfType, type HeraldChild, startHeraldChild } from "../support/herald-child.js";
@@ -29,7 +30,7 @@ describe("delivery survives SIGKILL", () => {
   const receivedAtLeast = (count: number, timeout: number) =>
     expect.poll(uniqueTransactions, { timeout, interval: 25 }).toBeGreaterThanOrEqual(count);
 
-  const all = (type: string) => eventsOfType(world.store, type);
+  const all = (type: HeraldEventType) => eventsOfType(world.store, type);
 
   it(`delivers all ${TRANSACTIONS} transactions at least once and schedules none twice`, {
     timeout: 150_000,

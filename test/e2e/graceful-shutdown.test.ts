@@ -11,6 +11,7 @@ import { type Database, openPostgres } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
+import type { HeraldEventType } from "../../src/domain/herald-event.js";
 import { SEED_COLLECTION } from "../support/fixtures.js";
 import { untilListening } from "../support/herald-child.js";
 import { NATS_URL } from "../support/services.js";
@@ -135,7 +136,7 @@ describe("graceful shutdown as npm start runs herald", () => {
     return signature;
   }
 
-  async function eventsOf(type: string): Promise<StoredEvent[]> {
+  async function eventsOf(type: HeraldEventType): Promise<StoredEvent[]> {
     return store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 1000 });
   }
 

@@ -4,6 +4,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { HeraldEventType } from "../../src/domain/herald-event.js";
 import { SEED_COLLECTION } from "../support/fixtures.js";
 import { goodTenantEvent, goodTransaction, poisonMessages } from "../support/poison-messages.js";
 import { NATS_URL } from "../support/services.js";
@@ -44,7 +45,7 @@ describe("poison messages on NATS and HTTP", () => {
     await herald?.cleanup();
   });
 
-  const eventsOfType = (type: string) =>
+  const eventsOfType = (type: HeraldEventType) =>
     herald.herald.store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 10_000 });
   const codesOf = (events: StoredEvent[]) => events.map((event) => (event.data as { code: string }).code).sort();
 

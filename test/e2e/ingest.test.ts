@@ -2,6 +2,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { HeraldEventType } from "../../src/domain/herald-event.js";
 import { fixtureTenantEvents, fixtureTransactions } from "../support/fixtures.js";
 import { NATS_URL } from "../support/services.js";
 import { startTestHerald, TEST_INGEST_TOKEN, type TestHerald } from "../support/test-herald.js";
@@ -19,12 +20,12 @@ describe("ingest: NATS JetStream and HTTP", () => {
     await herald?.cleanup();
   });
 
-  async function eventsOfType(type: string): Promise<StoredEvent[]> {
+  async function eventsOfType(type: HeraldEventType): Promise<StoredEvent[]> {
     return herald.herald.store.readAll("start", { filter: { eventTypes: [type] }, maxCount: 10_000 });
   }
 
   /** The events of that type once there are at least `count`. */
-  const atLeast = (type: string, count: number) =>
+  const atLeast = (type: HeraldEventType, count: number) =>
     vi.waitFor(
       async () => {
         const events = await eventsOfType(type);

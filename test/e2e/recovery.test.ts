@@ -17,7 +17,9 @@ const REDELIVER = `mutation($deliveryId: String!, $idempotencyKey: String) {
   redeliver(deliveryId: $deliveryId, idempotencyKey: $idempotencyKey) { redelivered delivery { deliveryId status } }
 }`;
 const TRAIL = `query($webhookId: String, $deliveryId: String) { auditTrail(webhookId: $webhookId, deliveryId: $deliveryId) { type stream actor data } }`;
-const RECOVERY_EVENTS = { filter: { eventTypes: ["DeliveryRecoveryRequested", "DeliveryRedeliveryRequested"] } };
+const RECOVERY_EVENTS = {
+  filter: { eventTypes: ["DeliveryRecoveryRequested", "DeliveryRedeliveryRequested"] },
+} as const;
 
 describe("recovery: failed deliveries attempted again, once per request, in the same history", () => {
   const bob = newAccount();

@@ -3,7 +3,8 @@ import pino from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database, Database as HeraldDatabase } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
-import type { EventStore, NewEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { HeraldTables } from "../../src/adapters/db/schema.js";
+import type { AnyEvent, EventStore, NewEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { LogPump } from "../../src/adapters/eventstore/log-pump.js";
 import { positionToJSON } from "../../src/adapters/eventstore/position.js";
 import { readCheckpoint } from "../../src/projections/checkpoints.js";
@@ -13,17 +14,21 @@ import { rebuildProjections } from "../../src/projections/rebuild.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { rowsRead } from "../support/rows-read.js";
 
-interface CounterTables {
+type CounterTables = {
   counter_totals: { name: string; total: number };
-}
+};
 
 const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "2026-11-24T00:00:00.000Z" };
-const added = (name: string, amount: number): NewEvent => ({ type: "Added", data: { name, amount }, metadata });
+const added = (name: string, amount: number): NewEvent<AnyEvent> => ({
+  type: "Added",
+  data: { name, amount },
+  metadata,
+});
 
 /** A projection that sums `Added` events per name; `failOn` makes its handler throw for one amount. */
 function counterProjection(options: { version?: number; failOn?: { amount: number; times: number } } = {}) {
   let failures = 0;
-  const projection: Projection<CounterTables> = {
+  const projection: Projection<AnyEvent> = {
     name: "counter",
     version: options.version ?? 1,
     eventTypes: ["Added"],
@@ -38,13 +43,14 @@ function counterProjection(options: { version?: number; failOn?: { amount: numbe
     async teardown(db) {
       await db.schema.dropTable("counter_totals").ifExists().execute();
     },
-    async handle(trx, event: StoredEvent) {
+    async handle(trx, event) {
       const { name, amount } = event.data as { name: string; amount: number };
       if (options.failOn && amount === options.failOn.amount && failures < options.failOn.times) {
         failures++;
         throw new Error("handler failed on purpose");
       }
       await trx
+        .withTables<CounterTables>()
         .insertInto("counter_totals")
         .values({ name, total: amount })
         .onConflict((oc) => oc.column("name").doUpdateSet({ total: sql`counter_totals.total + ${amount}` }))
@@ -57,8 +63,8 @@ function counterProjection(options: { version?: number; failOn?: { amount: numbe
 /** A process's log pump and a projection group of one projection: what herald runs, in small. */
 function oneProjection(options: {
   database: HeraldDatabase;
-  store: EventStore;
-  projection: AnyProjection;
+  store: EventStore<AnyEvent>;
+  projection: AnyProjection<AnyEvent>;
   logger: pino.Logger;
   standbyRetryMs?: number;
 }) {
@@ -82,15 +88,20 @@ function oneProjection(options: {
   };
 }
 
-async function total(db: Kysely<any>, name: string): Promise<number | undefined> {
-  const row = await db.selectFrom("counter_totals").select("total").where("name", "=", name).executeTakeFirst();
+async function total(db: Kysely<HeraldTables>, name: string): Promise<number | undefined> {
+  const row = await db
+    .withTables<CounterTables>()
+    .selectFrom("counter_totals")
+    .select("total")
+    .where("name", "=", name)
+    .executeTakeFirst();
   return row?.total as number | undefined;
 }
 
 describe("projection group", () => {
-  const log = useEventLogDatabase();
+  const log = useEventLogDatabase<AnyEvent>();
   let database: Database;
-  let store: EventStore;
+  let store: EventStore<AnyEvent>;
   const logs: string[] = [];
   const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(line) });
 
@@ -153,7 +164,7 @@ describe("projection group", () => {
     const stream = `counter-isolated-${Date.now()}`;
     let failures = 0;
     const seen: number[] = [];
-    const fragile: Projection = {
+    const fragile: Projection<AnyEvent> = {
       name: "fragile",
       version: 1,
       eventTypes: ["Added"],
@@ -219,7 +230,8 @@ describe("projection group", () => {
     runner.start();
     const written = await store.append(`counter-rebuild-${Date.now()}`, [added("d", 4), added("d", 6)], "no_stream");
     await runner.waitFor(written.position);
-    const before = await (database.db as Kysely<any>)
+    const before = await database.db
+      .withTables<CounterTables>()
       .selectFrom("counter_totals")
       .selectAll()
       .orderBy("name")
@@ -234,7 +246,12 @@ describe("projection group", () => {
       pageSize: 2,
       onProgress: (n) => reported.push(n),
     });
-    const after = await (database.db as Kysely<any>).selectFrom("counter_totals").selectAll().orderBy("name").execute();
+    const after = await database.db
+      .withTables<CounterTables>()
+      .selectFrom("counter_totals")
+      .selectAll()
+      .orderBy("name")
+      .execute();
     expect(after).toEqual(before);
     expect(result.applied.get("counter")).toBeGreaterThanOrEqual(2);
     expect(reported.at(-1)).toBe(result.events);
@@ -247,7 +264,7 @@ describe("projection group", () => {
     const written = await store.append(`counter-version-${Date.now()}`, [added("e", 2)], "no_stream");
     await runner.waitFor(written.position);
     await runner.stop();
-    await (database.db as Kysely<any>).updateTable("counter_totals").set({ total: 999 }).execute();
+    await database.db.withTables<CounterTables>().updateTable("counter_totals").set({ total: 999 }).execute();
 
     const v2 = counterProjection({ version: 2 }).projection;
     const upgraded = oneProjection({ database, store, projection: v2, logger });
@@ -262,13 +279,13 @@ describe("projection group", () => {
 
 describe("projection group behind a long stretch of events it does not handle", () => {
   // One connection, so that rowsRead sees every read the runner makes.
-  const log = useEventLogDatabase({ max: 1 });
+  const log = useEventLogDatabase<AnyEvent>({ max: 1 });
   const logger = pino({ level: "silent" });
   const OTHERS = 100_000;
-  const other: NewEvent = { type: "SomethingElse", data: {}, metadata };
+  const other: NewEvent<AnyEvent> = { type: "SomethingElse", data: {}, metadata };
 
   /** Appends OTHERS events of a type the counter does not handle, in bulk; returns the last one's position. */
-  async function appendOthers(store: EventStore, prefix: string): Promise<StoredEvent["position"]> {
+  async function appendOthers(store: EventStore<AnyEvent>, prefix: string): Promise<StoredEvent["position"]> {
     let last: StoredEvent["position"] | undefined;
     for (let batch = 0; batch < OTHERS / 5000; batch++) {
       const [outcome] = await store.appendMany([

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll } from "vitest";
 import { type Database, openPostgres } from "../../src/adapters/db/database.js";
 import { migrate } from "../../src/adapters/db/migrations.js";
-import type { EventStore } from "../../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, EventStore } from "../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../src/adapters/eventstore/postgres-event-store.js";
+import type { HeraldEvent } from "../../src/domain/herald-event.js";
 import { createTestDatabase, type TestDatabase } from "./test-database.js";
 
-export interface EventLogDatabase {
+export interface EventLogDatabase<E extends AnyEvent = HeraldEvent> {
   readonly database: Database;
-  readonly store: EventStore;
+  readonly store: EventStore<E>;
 }
 
 /**
@@ -15,15 +16,17 @@ export interface EventLogDatabase {
  * PostgreSQL event log on it, opened before them and dropped after them. Read its fields inside
  * tests and hooks (they are set by beforeAll).
  */
-export function useEventLogDatabase(options: { readonly max?: number } = {}): EventLogDatabase {
+export function useEventLogDatabase<E extends AnyEvent = HeraldEvent>(
+  options: { readonly max?: number } = {},
+): EventLogDatabase<E> {
   let testDatabase: TestDatabase | undefined;
   let database: Database | undefined;
-  let store: EventStore | undefined;
+  let store: EventStore<E> | undefined;
   beforeAll(async () => {
     testDatabase = await createTestDatabase();
     database = await openPostgres(testDatabase.url, options);
     await migrate(database.db);
-    store = await createPostgresEventStore(database);
+    store = await createPostgresEventStore<E>(database);
   });
   afterAll(async () => {
     await store?.close();

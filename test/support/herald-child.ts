@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { vi } from "vitest";
 import type { EventStore, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { HeraldEventType } from "../../src/domain/herald-event.js";
 import type { NatsTestNames } from "./test-herald.js";
 import { TEST_ENCRYPTION_KEY } from "./test-herald.js";
 
@@ -76,7 +77,7 @@ export async function untilListening(child: ChildProcess, output: () => string, 
 }
 
 /** Every event of one type in the log, in order. */
-export async function eventsOfType(store: EventStore, type: string): Promise<StoredEvent[]> {
+export async function eventsOfType(store: EventStore, type: HeraldEventType): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
   for (;;) {
     const page = await store.readAll(events.at(-1)?.position ?? "start", {

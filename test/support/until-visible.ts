@@ -7,7 +7,11 @@ import { comparePositions } from "../../src/adapters/eventstore/position.js";
  * older transaction in the cluster has ended (README.md, "Event store backends"), and other test runs
  * share the cluster: wait for it before asserting on what a read or a rebuild saw.
  */
-export async function untilVisible(store: EventStore, position: ReadFrom, timeout = 20_000): Promise<void> {
+export async function untilVisible(
+  store: Pick<EventStore, "headPosition">,
+  position: ReadFrom,
+  timeout = 20_000,
+): Promise<void> {
   await vi.waitFor(
     async () => {
       const head = await store.headPosition();

@@ -57,11 +57,7 @@ export async function changeEndpoint(
   webhookId: string,
   event: Exclude<WebhookEndpointEvent, { type: "WebhookEndpointCreated" }>,
 ) {
-  return store.append(
-    endpointStream(webhookId),
-    [{ type: event.type, data: event.data, metadata: eventMetadata(SUBSCRIBER) }],
-    "stream_exists",
-  );
+  return store.append(endpointStream(webhookId), [{ ...event, metadata: eventMetadata(SUBSCRIBER) }], "stream_exists");
 }
 
 export async function createSubscription(

@@ -4,7 +4,7 @@ import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
-import type { CoreTables } from "./schema.js";
+import type { HeraldTables } from "./schema.js";
 
 /**
  * One handle on herald's relational storage: a kysely instance plus the two things kysely does not
@@ -12,7 +12,7 @@ import type { CoreTables } from "./schema.js";
  */
 export interface Database {
   readonly kind: "pg" | "pglite";
-  readonly db: Kysely<CoreTables>;
+  readonly db: Kysely<HeraldTables>;
   /**
    * Calls `onNotify` with the payload of every NOTIFY on `channel` until the returned function is
    * called; also with "" whenever listening (re)starts, since notifications may have been missed.
@@ -56,7 +56,7 @@ export async function openPostgres(connectionString: string, options: { max?: nu
   pool.on("connect", (client) => {
     client.on("error", () => {});
   });
-  const db = new Kysely<CoreTables>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<HeraldTables>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
   } catch (cause) {
@@ -174,7 +174,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   const pglite = new PGlite(dataDir, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
   await pglite.waitReady;
-  const db = new Kysely<CoreTables>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<HeraldTables>({ dialect: new PGliteDialect(pglite) });
   return {
     kind: "pglite",
     db,

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, Migrator, sql } from "kysely";
+import type { HeraldTables } from "./schema.js";
 
 /**
  * Core tables only. Read models belong to their projections (see src/projections), which create
@@ -174,7 +175,7 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-export async function migrate(db: Kysely<any>): Promise<void> {
+export async function migrate(db: Kysely<HeraldTables>): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

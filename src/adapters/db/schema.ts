@@ -1,6 +1,29 @@
 import type { ColumnType, Generated } from "kysely";
+import type { DeliveryHistoryTables } from "../../projections/delivery-history.js";
+import type { DeliveryQueueTables } from "../../projections/delivery-queue.js";
+import type { RecoveryRequestsTables } from "../../projections/recovery-requests.js";
+import type { WalletGroupsTables } from "../../projections/wallet-groups.js";
+import type { WebhookEndpointsTables } from "../../projections/webhook-endpoints.js";
+import type { WebhookSubscriptionsTables } from "../../projections/webhook-subscriptions.js";
+import type { DispatcherTables } from "../../reactions/dispatch-auditor.js";
+import type { EndpointHealthTables } from "../../reactions/endpoint-health.js";
 
-/** The tables every herald database has; projections declare their own next to their code. */
+/**
+ * Every table of herald's database: the event log's and each read model's. Projections and
+ * reactors declare their tables next to their code; this is the one interface kysely is typed with.
+ */
+export interface HeraldTables
+  extends CoreTables,
+    DeliveryHistoryTables,
+    DeliveryQueueTables,
+    RecoveryRequestsTables,
+    WalletGroupsTables,
+    WebhookEndpointsTables,
+    WebhookSubscriptionsTables,
+    DispatcherTables,
+    EndpointHealthTables {}
+
+/** The tables every herald database has, whatever its read models. */
 export interface CoreTables {
   herald_events: EventsTable;
   herald_streams: StreamsTable;

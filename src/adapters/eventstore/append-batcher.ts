@@ -1,8 +1,15 @@
+import type { HeraldEvent } from "../../domain/herald-event.js";
 import { isPermanentAppendError } from "./append-errors.js";
-import { AppendManyIncompleteError, type AppendOutcome, type AppendRequest, type EventStore } from "./event-store.js";
+import {
+  type AnyEvent,
+  AppendManyIncompleteError,
+  type AppendOutcome,
+  type AppendRequest,
+  type EventStore,
+} from "./event-store.js";
 
-interface Entry {
-  readonly request: AppendRequest;
+interface Entry<E extends AnyEvent> {
+  readonly request: AppendRequest<E>;
   readonly resolve: (outcome: AppendOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -19,8 +26,8 @@ interface Entry {
  * refuses a batch for good (isPermanentAppendError: the data of one request), the batch is halved
  * until the refused request is alone, so that one caller's bad data never fails the others'.
  */
-export class AppendBatcher {
-  #queue: Entry[] = [];
+export class AppendBatcher<E extends AnyEvent = HeraldEvent> {
+  #queue: Entry<E>[] = [];
   /** Streams written by the batches in flight. */
   #busy = new Map<string, number>();
   #inFlight = 0;
@@ -28,12 +35,12 @@ export class AppendBatcher {
   #idle: (() => void)[] = [];
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: EventStore<E>,
     private readonly maxBatch = 256,
     private readonly maxInFlight = 2,
   ) {}
 
-  append(request: AppendRequest): Promise<AppendOutcome> {
+  append(request: AppendRequest<E>): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
       this.#schedule();
@@ -78,9 +85,9 @@ export class AppendBatcher {
   }
 
   /** Up to maxBatch queued requests, in order, leaving those whose stream is in flight. */
-  #take(): Entry[] {
-    const batch: Entry[] = [];
-    const left: Entry[] = [];
+  #take(): Entry<E>[] {
+    const batch: Entry<E>[] = [];
+    const left: Entry<E>[] = [];
     for (const entry of this.#queue) {
       if (batch.length < this.maxBatch && !this.#busy.has(entry.request.stream)) batch.push(entry);
       else left.push(entry);
@@ -89,7 +96,7 @@ export class AppendBatcher {
     return batch;
   }
 
-  async #write(batch: readonly Entry[]): Promise<void> {
+  async #write(batch: readonly Entry<E>[]): Promise<void> {
     let error: unknown;
     try {
       const outcomes = await this.store.appendMany(batch.map((entry) => entry.request));
@@ -105,7 +112,7 @@ export class AppendBatcher {
     // Without a transaction across streams (EventStoreDB) some appends may have been written
     // before the failure: those callers get their outcome, only the others the error.
     const known = error instanceof AppendManyIncompleteError ? error.outcomes : [];
-    const unsettled: Entry[] = [];
+    const unsettled: Entry<E>[] = [];
     batch.forEach((entry, index) => {
       const outcome = known[index];
       if (outcome) entry.resolve(outcome);

@@ -8,16 +8,20 @@ import {
   type ResolvedEvent,
   StreamNotFoundError,
 } from "@eventstore/db-client";
-import { toEsdbEvent, toEsdbRevision, toReadPosition, toStoredEvent } from "./esdb-mapping.js";
+import type { HeraldEvent } from "../../domain/herald-event.js";
+import { toEsdbEvent, toEsdbRevision, toReadPosition, toRecordedEvent } from "./esdb-mapping.js";
 import { EsdbSubscription, isTransientEsdbError } from "./esdb-subscription.js";
 import { isSystemEvent, matchesFilter } from "./event-filter.js";
 import {
+  type AnyEvent,
   type AppendFence,
   AppendManyIncompleteError,
   type AppendManyOptions,
   type AppendOutcome,
   type AppendRequest,
   type AppendResult,
+  type EventFilter,
+  type EventOfType,
   type EventStore,
   EventStoreUnavailableError,
   FenceMovedError,
@@ -32,6 +36,7 @@ import {
 } from "./event-store.js";
 import { expectedRevisionHolds } from "./expected-revision.js";
 import { comparePositions } from "./position.js";
+import { type RecordedEvent, recordedAs } from "./recorded-event.js";
 
 /** How many events one `$all` read asks the server for while looking for filtered events. */
 const READ_ALL_PAGE = 500;
@@ -50,15 +55,15 @@ export interface EsdbEventStoreOptions {
  * The EventStoreDB adapter, over @eventstore/db-client. Appends use the server's expected-revision
  * check; positions are the server's (commit, prepare); system events (`$…`) never reach readers.
  */
-export async function createEsdbEventStore(
+export async function createEsdbEventStore<E extends AnyEvent = HeraldEvent>(
   connectionString: string,
   options: EsdbEventStoreOptions = {},
-): Promise<EventStore> {
+): Promise<EventStore<E>> {
   // Parsing happens here, so a malformed EVENTSTORE_URL fails at start-up; connecting is lazy.
   const client = EventStoreDBClient.connectionString(connectionString);
-  const subscriptions = new Set<EsdbSubscription>();
+  const subscriptions = new Set<EsdbSubscription<AnyEvent>>();
 
-  async function appendOne(request: AppendRequest): Promise<AppendOutcome> {
+  async function appendOne(request: AppendRequest<AnyEvent>): Promise<AppendOutcome> {
     if (request.events.length === 0) return emptyAppend(request);
     try {
       const result = await client.appendToStream(request.stream, request.events.map(toEsdbEvent), {
@@ -82,7 +87,7 @@ export async function createEsdbEventStore(
    * Appending nothing writes nothing, so there is nothing to make atomic: check the expectation
    * against the stream's last event, and answer as the PostgreSQL log does.
    */
-  async function emptyAppend(request: AppendRequest): Promise<AppendOutcome> {
+  async function emptyAppend(request: AppendRequest<AnyEvent>): Promise<AppendOutcome> {
     const [last] = await readStream(request.stream, { direction: "backwards", maxCount: 1 });
     const actual = last?.revision ?? "no_stream";
     const expected = request.expectedRevision;
@@ -107,9 +112,9 @@ export async function createEsdbEventStore(
       throw new FenceMovedError(fence.stream, fence.expectedRevision, actual);
   }
 
-  async function readStream(stream: string, readOptions: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+  async function readStream(stream: string, readOptions: ReadStreamOptions = {}): Promise<StoredEvent<E>[]> {
     const backwards = readOptions.direction === "backwards";
-    const events: StoredEvent[] = [];
+    const events: StoredEvent<E>[] = [];
     try {
       const reading = client.readStream(stream, {
         direction: backwards ? BACKWARDS : FORWARDS,
@@ -117,7 +122,7 @@ export async function createEsdbEventStore(
         ...(readOptions.maxCount === undefined ? {} : { maxCount: readOptions.maxCount }),
       });
       for await (const resolved of reading as AsyncIterable<ResolvedEvent>) {
-        if (resolved.event) events.push(toStoredEvent(resolved.event));
+        if (resolved.event) events.push(recordedAs<E>(toRecordedEvent(resolved.event)));
       }
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
@@ -131,8 +136,8 @@ export async function createEsdbEventStore(
     from: ReadFrom | "end",
     direction: "forwards" | "backwards",
     maxCount: number,
-  ): Promise<StoredEvent[]> {
-    const events: StoredEvent[] = [];
+  ): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
     try {
       const reading = client.readAll({
         fromPosition: toReadPosition(from),
@@ -140,7 +145,7 @@ export async function createEsdbEventStore(
         maxCount,
       });
       for await (const resolved of reading as AsyncIterable<AllStreamResolvedEvent>) {
-        if (resolved.event) events.push(toStoredEvent(resolved.event));
+        if (resolved.event) events.push(toRecordedEvent(resolved.event));
       }
     } catch (error) {
       throw translateError(error);
@@ -153,14 +158,14 @@ export async function createEsdbEventStore(
    * from a position inclusively, while the port's position is exclusive: events at or before
    * `from` are dropped (backwards, events at or after it, whatever the server does there).
    */
-  async function readFiltered(
+  async function readFiltered<F extends AnyEvent>(
     from: ReadFrom | ReadBefore,
     direction: "forwards" | "backwards",
     readOptions: ReadAllOptions,
-  ): Promise<StoredEvent[]> {
+  ): Promise<StoredEvent<F>[]> {
     const limit = readOptions.maxCount ?? 500;
     const sign = direction === "forwards" ? 1 : -1;
-    const result: StoredEvent[] = [];
+    const result: StoredEvent<F>[] = [];
     let cursor = from;
     while (result.length < limit) {
       const page = await readAllPage(cursor, direction, READ_ALL_PAGE);
@@ -169,7 +174,7 @@ export async function createEsdbEventStore(
         cursor = event.position;
         if (isSystemEvent(event.stream, event.type) || !matchesFilter(readOptions.filter, event.stream, event.type))
           continue;
-        result.push(event);
+        result.push(recordedAs<F>(event));
         if (result.length === limit) break;
       }
       if (page.length < READ_ALL_PAGE) break;
@@ -178,15 +183,18 @@ export async function createEsdbEventStore(
   }
 
   /** One server page of `$all`, filtered here, cut after the `maxCount`-th event that passes. */
-  async function readPage(from: ReadFrom, readOptions: ReadPageOptions = {}): Promise<LogPage> {
+  async function readPage<T extends E["type"] = E["type"]>(
+    from: ReadFrom,
+    readOptions: ReadPageOptions<T> = {},
+  ): Promise<LogPage<EventOfType<E, T>>> {
     const maxCount = readOptions.maxCount ?? 500;
-    const events: StoredEvent[] = [];
+    const events: StoredEvent<EventOfType<E, T>>[] = [];
     let position = from;
     for (const event of await readAllPage(from, "forwards", readOptions.scanLimit ?? 10 * maxCount)) {
       if (from !== "start" && comparePositions(event.position, from) <= 0) continue;
       position = event.position;
       if (!isSystemEvent(event.stream, event.type) && matchesFilter(readOptions.filter, event.stream, event.type))
-        events.push(event);
+        events.push(recordedAs<EventOfType<E, T>>(event));
       if (events.length === maxCount) break;
     }
     return { events, position };
@@ -194,7 +202,7 @@ export async function createEsdbEventStore(
 
   /** Runs one stream's requests in order, streams side by side, at most APPEND_CONCURRENCY at once. */
   async function appendMany(
-    requests: readonly AppendRequest[],
+    requests: readonly AppendRequest<E>[],
     appendOptions: AppendManyOptions = {},
   ): Promise<AppendOutcome[]> {
     if (requests.length === 0) return [];
@@ -225,7 +233,7 @@ export async function createEsdbEventStore(
     return outcomes as AppendOutcome[];
   }
 
-  const store: EventStore = {
+  const store: EventStore<E> = {
     kind: "esdb",
     async append(stream, events, expectedRevision): Promise<AppendResult> {
       const outcome = await appendOne({ stream, events, expectedRevision });
@@ -234,11 +242,13 @@ export async function createEsdbEventStore(
     },
     appendMany,
     readStream,
-    readAll: (from, readOptions = {}) => readFiltered(from, "forwards", readOptions),
-    readAllBackwards: (before, readOptions = {}) => readFiltered(before, "backwards", readOptions),
+    readAll: <T extends E["type"]>(from: ReadFrom, readOptions: ReadAllOptions<T> = {}) =>
+      readFiltered<EventOfType<E, T>>(from, "forwards", readOptions),
+    readAllBackwards: <T extends E["type"]>(before: ReadBefore, readOptions: ReadAllOptions<T> = {}) =>
+      readFiltered<EventOfType<E, T>>(before, "backwards", readOptions),
     readPage,
-    subscribeAll(from, subscribeOptions = {}) {
-      const subscription = new EsdbSubscription(client, from, {
+    subscribeAll<T extends E["type"]>(from: ReadFrom, subscribeOptions: { readonly filter?: EventFilter<T> } = {}) {
+      const subscription = new EsdbSubscription<EventOfType<E, T>>(client, from, {
         ...(subscribeOptions.filter ? { filter: subscribeOptions.filter } : {}),
         ...(options.onSubscriptionError ? { onError: options.onSubscriptionError } : {}),
         onClose: () => subscriptions.delete(subscription),

@@ -12,7 +12,8 @@ import {
   START,
   streamNameFilter,
 } from "@eventstore/db-client";
-import type { EventFilter, EventMetadata, ExpectedRevision, NewEvent, ReadFrom, StoredEvent } from "./event-store.js";
+import type { AnyEvent, EventFilter, ExpectedRevision, NewEvent, ReadFrom } from "./event-store.js";
+import type { RecordedEvent as HeraldRecordedEvent } from "./recorded-event.js";
 
 /** Translations between the port's types and @eventstore/db-client's. */
 
@@ -21,7 +22,7 @@ export function toEsdbRevision(expected: ExpectedRevision): AppendExpectedRevisi
   return expected;
 }
 
-export function toEsdbEvent(event: NewEvent) {
+export function toEsdbEvent(event: NewEvent<AnyEvent>) {
   return jsonEvent({
     ...(event.id === undefined ? {} : { id: event.id }),
     type: event.type,
@@ -45,7 +46,8 @@ export class MissingPositionError extends Error {
   }
 }
 
-export function toStoredEvent(event: RecordedEvent<EventType>): StoredEvent {
+/** The server's event as the port's, still untyped: system events and filtered ones are left out later. */
+export function toRecordedEvent(event: RecordedEvent<EventType>): HeraldRecordedEvent {
   if (!event.position) throw new MissingPositionError(event.streamId, event.revision);
   return {
     id: event.id,
@@ -54,8 +56,7 @@ export function toStoredEvent(event: RecordedEvent<EventType>): StoredEvent {
     position: { commit: event.position.commit, prepare: event.position.prepare },
     type: event.type,
     data: event.data,
-    // herald writes metadata as JSON; events written by others may carry anything.
-    metadata: event.metadata as unknown as EventMetadata,
+    metadata: event.metadata,
   };
 }
 

@@ -1,9 +1,11 @@
 import { type AllStreamSubscription, ErrorType, type EventStoreDBClient, isCommandError } from "@eventstore/db-client";
-import { toReadPosition, toServerFilter, toStoredEvent } from "./esdb-mapping.js";
+import type { HeraldEvent } from "../../domain/herald-event.js";
+import { toReadPosition, toRecordedEvent, toServerFilter } from "./esdb-mapping.js";
 import { isSystemEvent, matchesFilter } from "./event-filter.js";
-import type { EventFilter, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
+import type { AnyEvent, EventFilter, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
 import { SubscriptionClosedError } from "./event-store.js";
 import { comparePositions } from "./position.js";
+import { type RecordedEvent, recordedAs } from "./recorded-event.js";
 import { subscriptionEvents } from "./subscription-events.js";
 
 /** Stop reading from the server when this many events wait for the consumer; resume below half. */
@@ -48,10 +50,10 @@ export interface EsdbSubscriptionOptions {
  * position over the events its filter left out, so `nextPage` moves on with the log and a
  * resubscription starts after them rather than after the last event that passed.
  */
-export class EsdbSubscription implements Subscription {
+export class EsdbSubscription<E extends AnyEvent = HeraldEvent> implements Subscription<E> {
   readonly #client: EventStoreDBClient;
   readonly #options: EsdbSubscriptionOptions;
-  readonly #buffer: StoredEvent[] = [];
+  readonly #buffer: StoredEvent<E>[] = [];
   readonly #consumers = new Set<() => void>();
   #position: ReadFrom;
   /** The position the last page handed out reached. */
@@ -71,14 +73,14 @@ export class EsdbSubscription implements Subscription {
     this.#running = this.#run();
   }
 
-  async nextBatch(max: number): Promise<StoredEvent[]> {
+  async nextBatch(max: number): Promise<StoredEvent<E>[]> {
     for (;;) {
       const { events } = await this.nextPage(max);
       if (events.length > 0) return events;
     }
   }
 
-  async nextPage(max: number): Promise<LogPage> {
+  async nextPage(max: number): Promise<LogPage<E>> {
     for (;;) {
       if (this.#closed) throw new SubscriptionClosedError();
       if (this.#buffer.length > 0) {
@@ -113,7 +115,7 @@ export class EsdbSubscription implements Subscription {
     await this.#running;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<StoredEvent<E>> {
     return subscriptionEvents(this);
   }
 
@@ -129,14 +131,14 @@ export class EsdbSubscription implements Subscription {
       this.#current = subscription;
       try {
         for await (const resolved of subscription as AsyncIterable<{
-          event?: Parameters<typeof toStoredEvent>[0];
+          event?: Parameters<typeof toRecordedEvent>[0];
           checkpoint?: Position;
         }>) {
           if (this.#closed) break;
           retryMs = FIRST_RETRY_MS;
           if (resolved.checkpoint) this.#passed(resolved.checkpoint);
           if (!resolved.event) continue;
-          this.#receive(toStoredEvent(resolved.event));
+          this.#receive(toRecordedEvent(resolved.event));
           if (this.#buffer.length >= HIGH_WATER) await this.#waitForConsumer();
         }
         // The call ended without an error (the server closed it): subscribe again, like after a failure.
@@ -160,14 +162,14 @@ export class EsdbSubscription implements Subscription {
     }
   }
 
-  #receive(event: StoredEvent): void {
+  #receive(event: RecordedEvent): void {
     // After a resubscription the server starts strictly after our position; this guard also
     // keeps out anything a misbehaving server sends twice.
     if (comparePositions(event.position, this.#position) <= 0) return;
     this.#position = event.position;
     if (isSystemEvent(event.stream, event.type) || !matchesFilter(this.#options.filter, event.stream, event.type))
       return;
-    this.#buffer.push(event);
+    this.#buffer.push(recordedAs<E>(event));
     this.#wakeConsumers();
   }
 

@@ -1,6 +1,10 @@
+import type { HeraldEvent } from "../../domain/herald-event.js";
+
 /**
  * The event store port. Every fact in herald is appended here; everything else is a projection.
  * Two adapters implement it: the PostgreSQL event log (default, also on PGlite) and EventStoreDB.
+ * It is generic over the events it holds: herald's store holds HeraldEvents, written only through
+ * that type, so what it reads back is typed the same (the adapters decode rows as such).
  */
 
 /**
@@ -29,24 +33,39 @@ export interface EventMetadata {
   readonly at: string;
 }
 
-export interface NewEvent<Type extends string = string, Data = unknown> {
-  /** Optional UUID; adapters generate one when absent. */
-  readonly id?: string;
-  readonly type: Type;
-  readonly data: Data;
-  readonly metadata: EventMetadata;
+/** What every event is: a type that names it and its data (JSON). */
+export interface AnyEvent {
+  readonly type: string;
+  readonly data: unknown;
 }
 
-export interface StoredEvent<Type extends string = string, Data = unknown> {
+/**
+ * The events of `E` with one of the types `T`: what a read filtered on those types returns. A store
+ * of untyped events (`AnyEvent`, the adapters' tests) keeps them untyped.
+ */
+export type EventOfType<E extends AnyEvent, T extends string> = string extends E["type"]
+  ? E
+  : Extract<E, { readonly type: T }>;
+
+/** An event to append. Over a union of events it is a union too, so a `switch` on `type` narrows `data`. */
+export type NewEvent<E extends AnyEvent = HeraldEvent> = E & {
+  /** Optional UUID; adapters generate one when absent. */
+  readonly id?: string;
+  readonly metadata: EventMetadata;
+};
+
+/** Where an event is in the log. */
+export interface StoredEventPlace {
   readonly id: string;
   readonly stream: string;
   /** Revision within its stream, from 0. */
   readonly revision: bigint;
   readonly position: Position;
-  readonly type: Type;
-  readonly data: Data;
   readonly metadata: EventMetadata;
 }
+
+/** An event read back. Over a union of events it is a union too, so a `switch` on `type` narrows `data`. */
+export type StoredEvent<E extends AnyEvent = HeraldEvent> = StoredEventPlace & E;
 
 export interface AppendResult {
   /** The revision of the last event written. */
@@ -55,9 +74,9 @@ export interface AppendResult {
   readonly position: Position;
 }
 
-export interface AppendRequest {
+export interface AppendRequest<E extends AnyEvent = HeraldEvent> {
   readonly stream: string;
-  readonly events: readonly NewEvent[];
+  readonly events: readonly NewEvent<E>[];
   readonly expectedRevision: ExpectedRevision;
 }
 
@@ -88,14 +107,14 @@ export type AppendOutcome =
   | { readonly ok: false; readonly error: WrongExpectedVersionError };
 
 /** One request of a committed appendMany and what became of it (its outcome at the same index). */
-export interface AppendedRequest {
-  readonly request: AppendRequest;
+export interface AppendedRequest<E extends AnyEvent = HeraldEvent> {
+  readonly request: AppendRequest<E>;
   readonly outcome: AppendOutcome;
 }
 
-export interface EventFilter {
+export interface EventFilter<T extends string = string> {
   /** Only these event types. */
-  readonly eventTypes?: readonly string[];
+  readonly eventTypes?: readonly T[];
   /** Only streams whose name starts with one of these. */
   readonly streamPrefixes?: readonly string[];
 }
@@ -107,8 +126,8 @@ export interface ReadStreamOptions {
   readonly maxCount?: number;
 }
 
-export interface ReadAllOptions {
-  readonly filter?: EventFilter;
+export interface ReadAllOptions<T extends string = string> {
+  readonly filter?: EventFilter<T>;
   readonly maxCount?: number;
 }
 
@@ -118,48 +137,59 @@ export interface ReadAllOptions {
  * an event, and a reader whose events are rare still moves on with the log instead of re-reading
  * its tail.
  */
-export interface LogPage {
-  readonly events: StoredEvent[];
+export interface LogPage<E extends AnyEvent = HeraldEvent> {
+  readonly events: StoredEvent<E>[];
   /** The last event looked at (the page's `from` when nothing new was visible). */
   readonly position: ReadFrom;
 }
 
-export interface ReadPageOptions extends ReadAllOptions {
+export interface ReadPageOptions<T extends string = string> extends ReadAllOptions<T> {
   /** The most events one page looks at (default 10 × maxCount, maxCount defaulting to 500). */
   readonly scanLimit?: number;
 }
 
-export interface Subscription extends AsyncIterable<StoredEvent> {
+export interface Subscription<E extends AnyEvent = HeraldEvent> extends AsyncIterable<StoredEvent<E>> {
   /**
    * Waits until at least one event is available and returns up to `max` of them in order.
    * Rejects when the subscription is closed or fails for good.
    */
-  nextBatch(max: number): Promise<StoredEvent[]>;
+  nextBatch(max: number): Promise<StoredEvent<E>[]>;
   /**
    * Like nextBatch, but also returns when the subscription has only moved past events that its
    * filter leaves out (then `events` is empty and `position` is further on), so that its owner can
    * keep its checkpoint up with the log.
    */
-  nextPage(max: number): Promise<LogPage>;
+  nextPage(max: number): Promise<LogPage<E>>;
   close(): Promise<void>;
 }
 
-export interface EventStore {
+/** readAll and readAllBackwards: a page of the events of the filter's types (all of `E` without a filter). */
+export type ReadEvents<E extends AnyEvent, From> = <T extends E["type"] = E["type"]>(
+  from: From,
+  options?: ReadAllOptions<T>,
+) => Promise<StoredEvent<EventOfType<E, T>>[]>;
+
+/** A filtered read returns the events of the filter's types (all of `E` without a filter). */
+export interface EventStore<E extends AnyEvent = HeraldEvent> {
   readonly kind: "postgres" | "esdb";
   /** Appends atomically to one stream, checking its revision first. */
-  append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  append<F extends E>(
+    stream: string,
+    events: readonly NewEvent<F>[],
+    expectedRevision: ExpectedRevision,
+  ): Promise<AppendResult>;
   /**
    * Appends to many streams in as few round trips as the backend allows. Each request succeeds or
    * fails on its own revision check; a failure never undoes the others.
    */
-  appendMany(requests: readonly AppendRequest[], options?: AppendManyOptions): Promise<AppendOutcome[]>;
+  appendMany<F extends E>(requests: readonly AppendRequest<F>[], options?: AppendManyOptions): Promise<AppendOutcome[]>;
   /** A missing stream reads as empty. */
-  readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent<E>[]>;
   /**
    * One page of the global log after `from`, in position order. An event becomes visible here once
    * every append that started before it has ended, which may be a moment after its own append returned.
    */
-  readAll(from: ReadFrom, options?: ReadAllOptions): Promise<StoredEvent[]>;
+  readonly readAll: ReadEvents<E, ReadFrom>;
   /**
    * Looks at up to `scanLimit` events after `from`, in position order and with readAll's
    * visibility, and returns the first `maxCount` of them that pass the filter with the position of
@@ -167,14 +197,20 @@ export interface EventStore {
    * `scanLimit` however few events pass the filter; readAll with a filter reads on until it has
    * `maxCount` matches or reaches the head.
    */
-  readPage(from: ReadFrom, options?: ReadPageOptions): Promise<LogPage>;
+  readPage<T extends E["type"] = E["type"]>(
+    from: ReadFrom,
+    options?: ReadPageOptions<T>,
+  ): Promise<LogPage<EventOfType<E, T>>>;
   /**
    * One page of the global log before `before`, newest first: the events readAll would show, in
    * reverse, so that a reader can take the recent end of a long log without reading the rest.
    */
-  readAllBackwards(before: ReadBefore, options?: ReadAllOptions): Promise<StoredEvent[]>;
+  readonly readAllBackwards: ReadEvents<E, ReadBefore>;
   /** Catches up from `from` (exclusive), then stays live. */
-  subscribeAll(from: ReadFrom, options?: { readonly filter?: EventFilter }): Subscription;
+  subscribeAll<T extends E["type"] = E["type"]>(
+    from: ReadFrom,
+    options?: { readonly filter?: EventFilter<T> },
+  ): Subscription<EventOfType<E, T>>;
   /** The position of the newest event readers may see, or "start" when the log is empty. */
   headPosition(): Promise<ReadFrom>;
   /** Throws when the backend cannot be reached (readiness). */

@@ -1,4 +1,6 @@
+import type { HeraldEvent } from "../../domain/herald-event.js";
 import {
+  type AnyEvent,
   type LogPage,
   type ReadFrom,
   type StoredEvent,
@@ -15,7 +17,7 @@ export interface WakeSignal {
 }
 
 /** Looks at up to `max` events after `from`: EventStore.readPage with the subscription's filter. */
-export type ReadPage = (from: ReadFrom, max: number) => Promise<LogPage>;
+export type ReadPage<E extends AnyEvent> = (from: ReadFrom, max: number) => Promise<LogPage<E>>;
 
 const IDLE_POLL_MS = 1000;
 const MAX_ERROR_BACKOFF_MS = 5000;
@@ -27,7 +29,7 @@ const MAX_ERROR_BACKOFF_MS = 5000;
  * off to the idle poll. Read errors are retried with backoff until the subscription is closed, so a
  * database restart pauses readers instead of ending them.
  */
-export class LiveSubscription implements Subscription {
+export class LiveSubscription<E extends AnyEvent = HeraldEvent> implements Subscription<E> {
   #position: ReadFrom;
   #closed = false;
   #seenSignal = -1;
@@ -35,27 +37,27 @@ export class LiveSubscription implements Subscription {
 
   constructor(
     from: ReadFrom,
-    private readonly readPage: ReadPage,
+    private readonly readPage: ReadPage<E>,
     private readonly signal: WakeSignal,
     private readonly onError: (error: unknown) => void = () => {},
   ) {
     this.#position = from;
   }
 
-  async nextBatch(max: number): Promise<StoredEvent[]> {
+  async nextBatch(max: number): Promise<StoredEvent<E>[]> {
     for (;;) {
       const { events } = await this.nextPage(max);
       if (events.length > 0) return events;
     }
   }
 
-  async nextPage(max: number): Promise<LogPage> {
+  async nextPage(max: number): Promise<LogPage<E>> {
     let emptyDelay = 0;
     let errorDelay = 100;
     for (;;) {
       if (this.#closed) throw new SubscriptionClosedError();
       const signalBefore = this.signal.count;
-      let page: LogPage;
+      let page: LogPage<E>;
       try {
         page = await this.readPage(this.#position, max);
         errorDelay = 100;
@@ -100,7 +102,7 @@ export class LiveSubscription implements Subscription {
     return Promise.race([this.signal.wait(ms), closed]);
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<StoredEvent<E>> {
     return subscriptionEvents(this);
   }
 }

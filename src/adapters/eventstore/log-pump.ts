@@ -1,25 +1,26 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import type { EventStore, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
+import type { HeraldEvent } from "../../domain/herald-event.js";
+import type { AnyEvent, EventStore, LogPage, Position, ReadFrom, StoredEvent, Subscription } from "./event-store.js";
 import { comparePositions, positionToJSON } from "./position.js";
 
 /** What a consumer gets: the events of one look at the log that it asked for, and how far that look went. */
-export interface PumpPage {
-  readonly events: readonly StoredEvent[];
+export interface PumpPage<E extends AnyEvent = HeraldEvent> {
+  readonly events: readonly StoredEvent<E>[];
   readonly position: Position;
 }
 
-export interface LogConsumer {
+export interface LogConsumer<E extends AnyEvent = HeraldEvent> {
   /** For logs. */
   readonly name: string;
   /** Only these types reach `handle` (all when absent); the page's position still moves over the others. */
   readonly eventTypes?: readonly string[];
   /** Resolves once the page is applied; the consumer's next page starts where this one ends. */
-  handle(page: PumpPage): Promise<void>;
+  handle(page: PumpPage<E>): Promise<void>;
 }
 
-export interface LogPumpOptions {
-  readonly store: EventStore;
+export interface LogPumpOptions<E extends AnyEvent> {
+  readonly store: EventStore<E>;
   readonly logger: Logger;
   /** Events a page reads at the head of the log. */
   readonly pageSize?: number;
@@ -27,8 +28,8 @@ export interface LogPumpOptions {
   readonly catchUpPageSize?: number;
 }
 
-interface Registration {
-  readonly consumer: LogConsumer;
+interface Registration<E extends AnyEvent> {
+  readonly consumer: LogConsumer<E>;
   readonly types: ReadonlySet<string> | undefined;
   /** The last position this consumer was handed (or registered at). */
   position: ReadFrom;
@@ -49,9 +50,9 @@ const MAX_RETRY_BACKOFF_MS = 30_000;
  * A consumer that throws is left behind and gets its page again after a backoff (the reader goes
  * back for it then), while the others go on.
  */
-export class LogPump {
-  readonly #registrations = new Set<Registration>();
-  #subscription: Subscription | undefined;
+export class LogPump<E extends AnyEvent = HeraldEvent> {
+  readonly #registrations = new Set<Registration<E>>();
+  #subscription: Subscription<E> | undefined;
   #loop: Promise<void> | undefined;
   #stopping = false;
   /** Set when the reader must start again from the oldest consumer's position. */
@@ -61,11 +62,11 @@ export class LogPump {
   /** Where the reader is (undefined while it has no consumer). */
   #readerAt: ReadFrom | undefined;
 
-  constructor(private readonly options: LogPumpOptions) {}
+  constructor(private readonly options: LogPumpOptions<E>) {}
 
   /** Hands `consumer` every page after `from`, from the next page on. Returns its unregistration. */
-  register(consumer: LogConsumer, from: ReadFrom): () => void {
-    const registration: Registration = {
+  register(consumer: LogConsumer<E>, from: ReadFrom): () => void {
+    const registration: Registration<E> = {
       consumer,
       types: consumer.eventTypes && new Set(consumer.eventTypes),
       position: from,
@@ -122,9 +123,9 @@ export class LogPump {
     }
   }
 
-  async #follow(subscription: Subscription, from: ReadFrom): Promise<void> {
+  async #follow(subscription: Subscription<E>, from: ReadFrom): Promise<void> {
     const { pageSize = 1000, catchUpPageSize = 5000 } = this.options;
-    let next: Promise<LogPage> = subscription.nextPage(pageSize);
+    let next: Promise<LogPage<E>> = subscription.nextPage(pageSize);
     try {
       while (!this.#stopping && !this.#rewind) {
         const page = await next;
@@ -140,7 +141,7 @@ export class LogPump {
     }
   }
 
-  async #fanOut(from: ReadFrom, page: PumpPage): Promise<void> {
+  async #fanOut(from: ReadFrom, page: PumpPage<E>): Promise<void> {
     const now = Date.now();
     const handed: Promise<void>[] = [];
     for (const registration of this.#registrations) {
@@ -162,7 +163,7 @@ export class LogPump {
     await Promise.all(handed);
   }
 
-  async #hand(registration: Registration, page: PumpPage): Promise<void> {
+  async #hand(registration: Registration<E>, page: PumpPage<E>): Promise<void> {
     try {
       await registration.consumer.handle(page);
       registration.position = page.position;

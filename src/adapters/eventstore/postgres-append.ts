@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import {
+  type AnyEvent,
   type AppendFence,
   type AppendOutcome,
   type AppendRequest,
@@ -43,7 +44,7 @@ interface AppendRow {
  * write takes it alone (a row lock FOR SHARE would not do: a share locker can pass a waiting
  * exclusive one).
  */
-export function appendStatement(requests: readonly AppendRequest[], fence: AppendFence | undefined) {
+export function appendStatement(requests: readonly AppendRequest<AnyEvent>[], fence: AppendFence | undefined) {
   const eventRequests: number[] = [];
   const ids: string[] = [];
   const types: string[] = [];
@@ -75,7 +76,7 @@ export function appendStatement(requests: readonly AppendRequest[], fence: Appen
 
 /** herald_append's rows as the port's outcomes; throws FenceMovedError when the fence check failed. */
 export function toAppendOutcomes(
-  requests: readonly AppendRequest[],
+  requests: readonly AppendRequest<AnyEvent>[],
   fence: AppendFence | undefined,
   rows: readonly AppendRow[],
 ): AppendOutcome[] {

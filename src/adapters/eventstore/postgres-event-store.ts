@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
+import type { HeraldEvent } from "../../domain/herald-event.js";
 import type { Database } from "../db/database.js";
 import type {
+  AnyEvent,
   EventFilter,
+  EventOfType,
   EventStore,
   LogPage,
   Position,
@@ -15,6 +18,7 @@ import type {
 } from "./event-store.js";
 import { LiveSubscription } from "./live-subscription.js";
 import { appendStatement, toAppendOutcomes } from "./postgres-append.js";
+import { recordedAs } from "./recorded-event.js";
 
 const CHANNEL = "herald_events";
 
@@ -24,7 +28,9 @@ const CHANNEL = "herald_events";
  * readers only take rows whose transaction is older than every transaction still running, in
  * (transaction_id, position) order. The pair is the Position: commit = xid, prepare = sequence.
  */
-export async function createPostgresEventStore(database: Database): Promise<EventStore> {
+export async function createPostgresEventStore<E extends AnyEvent = HeraldEvent>(
+  database: Database,
+): Promise<EventStore<E>> {
   const { db } = database;
   const wake = new AppendSignal();
   // Other processes' appends arrive by NOTIFY; this store's own wake its readers directly, so the
@@ -42,11 +48,11 @@ export async function createPostgresEventStore(database: Database): Promise<Even
    * One page of the rows readers may see, after `from` or (backwards) before it, exclusive;
    * undefined: from that end. Either way it is a scan of herald_events_read_order.
    */
-  async function readRows(
+  async function readRows<F extends AnyEvent>(
     direction: "forwards" | "backwards",
     from: Position | undefined,
     options: ReadAllOptions,
-  ): Promise<StoredEvent[]> {
+  ): Promise<StoredEvent<F>[]> {
     const limit = options.maxCount ?? DEFAULT_PAGE_SIZE;
     const forwards = direction === "forwards";
     const result = await sql<EventRow>`
@@ -57,13 +63,16 @@ export async function createPostgresEventStore(database: Database): Promise<Even
         ${options.filter ? sql`and ${filterCondition(options.filter)}` : sql``}
       order by ${forwards ? sql`transaction_id, position` : sql`transaction_id desc, position desc`}
       limit ${limit}`.execute(db);
-    return result.rows.map(toStoredEvent);
+    return result.rows.map((row) => toStoredEvent<F>(row));
   }
 
-  async function readPage(from: ReadFrom, options: ReadPageOptions = {}): Promise<LogPage> {
+  async function readPage<T extends E["type"] = E["type"]>(
+    from: ReadFrom,
+    options: ReadPageOptions<T> = {},
+  ): Promise<LogPage<EventOfType<E, T>>> {
     const maxCount = options.maxCount ?? DEFAULT_PAGE_SIZE;
     const { rows } = await readPageQuery(from, options).execute(db);
-    const events: StoredEvent[] = [];
+    const events: StoredEvent<EventOfType<E, T>>[] = [];
     let last: LookedRow | undefined;
     for (const row of rows) {
       last = row;
@@ -73,12 +82,12 @@ export async function createPostgresEventStore(database: Database): Promise<Even
     return { events, position: last ? { commit: BigInt(last.xid_text), prepare: last.position } : from };
   }
 
-  const readAll = (from: ReadFrom, options: ReadAllOptions = {}) =>
-    readRows("forwards", from === "start" ? undefined : from, options);
-  const readAllBackwards = (before: ReadBefore, options: ReadAllOptions = {}) =>
-    readRows("backwards", before === "end" ? undefined : before, options);
+  const readAll = <T extends E["type"] = E["type"]>(from: ReadFrom, options: ReadAllOptions<T> = {}) =>
+    readRows<EventOfType<E, T>>("forwards", from === "start" ? undefined : from, options);
+  const readAllBackwards = <T extends E["type"] = E["type"]>(before: ReadBefore, options: ReadAllOptions<T> = {}) =>
+    readRows<EventOfType<E, T>>("backwards", before === "end" ? undefined : before, options);
 
-  const store: EventStore = {
+  const store: EventStore<E> = {
     kind: "postgres",
     async append(stream, events, expectedRevision) {
       const [outcome] = await store.appendMany([{ stream, events, expectedRevision }]);
@@ -119,7 +128,7 @@ export async function createPostgresEventStore(database: Database): Promise<Even
       }
       if (options.maxCount !== undefined) query = query.limit(options.maxCount);
       const rows = await query.execute();
-      return rows.map((row) => toStoredEvent(row as EventRow));
+      return rows.map((row) => toStoredEvent<E>(row));
     },
     readAll,
     readAllBackwards,
@@ -188,17 +197,17 @@ interface EventRow {
   metadata: unknown;
 }
 
-function toStoredEvent(row: EventRow): StoredEvent {
+function toStoredEvent<F extends AnyEvent>(row: EventRow): StoredEvent<F> {
   const position: Position = { commit: BigInt(row.xid_text), prepare: row.position };
-  return {
+  return recordedAs<F>({
     id: row.event_id,
     stream: row.stream,
     revision: row.revision,
     position,
     type: row.type,
     data: row.data,
-    metadata: row.metadata as StoredEvent["metadata"],
-  };
+    metadata: row.metadata,
+  });
 }
 
 /** Rows strictly after (">") or before ("<") `from` in read order; every row when undefined. */

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
-import type { ReadFrom } from "../../adapters/eventstore/event-store.js";
+import type { ReadFrom, StoredEvent } from "../../adapters/eventstore/event-store.js";
 import { formatPosition } from "../../adapters/eventstore/position.js";
 import { loadConfig } from "../config.js";
 import { openStorage } from "../herald.js";
@@ -43,7 +43,7 @@ export const exportCommand: CliCommand = {
     try {
       let position: ReadFrom = "start";
       for (;;) {
-        const page = await store.readAll(position, { maxCount: 2000 });
+        const page: StoredEvent[] = await store.readAll(position, { maxCount: 2000 });
         const last = page.at(-1);
         if (!last) break;
         position = last.position;

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { SecretBox } from "../../adapters/crypto/secret-box.js";
+import type { HeraldTables } from "../../adapters/db/schema.js";
 import type { EventStore } from "../../adapters/eventstore/event-store.js";
 import type { Caller } from "../../domain/caller.js";
 import type { DeliveryRecovery } from "../delivery-recovery.js";
@@ -14,7 +15,7 @@ export interface GraphqlContext {
   readonly commands: WebhookCommands;
   readonly recovery: DeliveryRecovery;
   /** The read models' database. */
-  readonly db: Kysely<any>;
+  readonly db: Kysely<HeraldTables>;
   /** The event store, read for audit trails and time travel; writes go through `commands`. */
   readonly store: EventStore;
   readonly secrets: SecretBox;

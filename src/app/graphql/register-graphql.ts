@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { buildSchema } from "type-graphql";
 import type { SiweTokenVerifier } from "../../adapters/auth/siwe-token.js";
 import type { SecretBox } from "../../adapters/crypto/secret-box.js";
+import type { HeraldTables } from "../../adapters/db/schema.js";
 import type { EventStore } from "../../adapters/eventstore/event-store.js";
 import type { Caller } from "../../domain/caller.js";
 import type { DeliveryRecovery } from "../delivery-recovery.js";
@@ -27,7 +28,7 @@ import { WebhookSubscriptionResolver } from "./webhook-subscription-resolver.js"
 export interface GraphqlDependencies {
   readonly commands: WebhookCommands;
   readonly recovery: DeliveryRecovery;
-  readonly db: Kysely<any>;
+  readonly db: Kysely<HeraldTables>;
   readonly store: EventStore;
   readonly secrets: SecretBox;
   readonly verifier: SiweTokenVerifier;

@@ -5,6 +5,7 @@ import {
   type Position,
   type ReadBefore,
   type ReadFrom,
+  type StoredEvent,
   type Subscription,
   SubscriptionClosedError,
 } from "../../adapters/eventstore/event-store.js";
@@ -65,7 +66,7 @@ export class WaypointMatcher {
   readonly #aheadOfReader = new Map<string, Position>();
   /** How far the reader has looked: every tenant event at or before it has been seen (the xmin rule). */
   #readerAt: ReadFrom = "start";
-  #subscription: Subscription | undefined;
+  #subscription: Subscription<TenantEventReceived> | undefined;
   #following: Promise<void> | undefined;
   #stopped = false;
 
@@ -99,12 +100,15 @@ export class WaypointMatcher {
     const newestFirst: SeenTenantEvent[] = [];
     let before: ReadBefore = "end";
     reading: for (;;) {
-      const page = await this.options.store.readAllBackwards(before, { filter: TENANT_EVENTS, maxCount: PAGE });
+      const page: StoredEvent<TenantEventReceived>[] = await this.options.store.readAllBackwards(before, {
+        filter: TENANT_EVENTS,
+        maxCount: PAGE,
+      });
       for (const stored of page) {
         before = stored.position;
         // Appended since the head was taken: the subscription brings it.
         if (comparePositions(stored.position, head) > 0) continue;
-        const seen = toSeen(stored.position, stored.data as TenantEventReceived["data"]);
+        const seen = toSeen(stored.position, stored.data);
         if (seen.receivedAt < cutoff) break reading;
         if (!worthHolding(seen)) continue;
         newestFirst.push(seen);
@@ -177,7 +181,7 @@ export class WaypointMatcher {
       if (this.#aheadOfReader.has(key)) continue;
       this.#aheadOfReader.set(key, position);
       try {
-        this.#take({ position, data: event.data as TenantEventReceived["data"] });
+        this.#take({ position, data: event.data });
       } catch (error) {
         // The append has committed: its ingest must still answer and acknowledge.
         this.options.logger.error({ err: error }, "the waypoint matcher failed on an event offered at commit");
@@ -193,13 +197,13 @@ export class WaypointMatcher {
     await this.#following;
   }
 
-  async #follow(subscription: Subscription): Promise<void> {
+  async #follow(subscription: Subscription<TenantEventReceived>): Promise<void> {
     try {
       for (;;) {
         const page = await subscription.nextPage(PAGE);
         // In one synchronous step with moving #readerAt, so that offer() never falls between the two.
         for (const stored of page.events) {
-          if (!this.#aheadOfReader.delete(formatPosition(stored.position))) this.#take(stored as TenantEventRecord);
+          if (!this.#aheadOfReader.delete(formatPosition(stored.position))) this.#take(stored);
         }
         this.#readerAt = page.position;
         if (this.#aheadOfReader.size > 0) this.#forgetPassed();

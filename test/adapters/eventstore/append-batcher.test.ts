@@ -4,6 +4,7 @@ import { migrate } from "../../../src/adapters/db/migrations.js";
 import { AppendBatcher } from "../../../src/adapters/eventstore/append-batcher.js";
 import { isPermanentAppendError } from "../../../src/adapters/eventstore/append-errors.js";
 import {
+  type AnyEvent,
   AppendManyIncompleteError,
   type AppendOutcome,
   type AppendRequest,
@@ -26,7 +27,7 @@ it("when appendMany stops part way, the appends that were written resolve; only 
     appendMany: async () => {
       throw new AppendManyIncompleteError([written, undefined], { cause });
     },
-  } as unknown as EventStore;
+  } as unknown as EventStore<AnyEvent>;
   const batcher = new AppendBatcher(store);
   const [first, second] = await Promise.allSettled([batcher.append(request("a")), batcher.append(request("b"))]);
   expect(first).toEqual({ status: "fulfilled", value: written });
@@ -47,7 +48,7 @@ it("isolates a request the store refuses for good: the batch is halved until it 
       if (requests.some((entry) => entry.stream === "bad")) throw refused;
       return requests.map(() => written(0n));
     },
-  } as unknown as EventStore;
+  } as unknown as EventStore<AnyEvent>;
   const batcher = new AppendBatcher(store);
   const streams = ["a", "b", "bad", "c", "d"];
   const settled = await Promise.allSettled(streams.map((stream) => batcher.append(request(stream))));
@@ -79,7 +80,7 @@ it("keeps two batches in flight, holding back a request whose stream is in one o
           release: () => resolve(requests.map(() => written(0n))),
         });
       }),
-  } as unknown as EventStore;
+  } as unknown as EventStore<AnyEvent>;
   const batcher = new AppendBatcher(store);
   const first = batcher.append(request("s1"));
   await expect.poll(() => calls.length).toBe(1);
@@ -105,7 +106,7 @@ it("on PostgreSQL, writes the rest of a shared batch when the store refuses one 
   const database = await openPostgres(testDatabase.url);
   try {
     await migrate(database.db);
-    const store = await createPostgresEventStore(database);
+    const store = await createPostgresEventStore<AnyEvent>(database);
     const batcher = new AppendBatcher(store);
     // jsonb holds no NUL character: PostgreSQL refuses that request for good (SQLSTATE 22P05).
     const nul = {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEsdbEventStore } from "../../../src/adapters/eventstore/esdb-event-store.js";
-import type { EventStore, StoredEvent } from "../../../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, EventStore, StoredEvent } from "../../../src/adapters/eventstore/event-store.js";
 import { type EsdbTestServer, startEsdbTestServer } from "../../support/esdb-test-server/index.js";
 import { describeEventStoreContract } from "./event-store-contract.js";
 
@@ -8,7 +8,7 @@ describeEventStoreContract(
   "EventStoreDB (protocol test server)",
   async () => {
     const server = await startEsdbTestServer();
-    const store = await createEsdbEventStore(server.url);
+    const store = await createEsdbEventStore<AnyEvent>(server.url);
     return {
       store,
       async cleanup() {
@@ -28,7 +28,7 @@ describe.skipIf(EVENTSTORE_URL === "")(
     describeEventStoreContract(
       "EventStoreDB (real server)",
       async () => {
-        const store = await createEsdbEventStore(EVENTSTORE_URL);
+        const store = await createEsdbEventStore<AnyEvent>(EVENTSTORE_URL);
         return { store, cleanup: () => store.close() };
       },
       { orderingRuns: 1 },
@@ -40,12 +40,14 @@ const metadata = { correlationId: "c-1", causationId: "c-1", actor: "test", at: 
 
 describe("EventStoreDB adapter against the protocol test server", () => {
   let server: EsdbTestServer;
-  let store: EventStore;
+  let store: EventStore<AnyEvent>;
   const transientErrors: unknown[] = [];
 
   beforeAll(async () => {
     server = await startEsdbTestServer();
-    store = await createEsdbEventStore(server.url, { onSubscriptionError: (error) => transientErrors.push(error) });
+    store = await createEsdbEventStore<AnyEvent>(server.url, {
+      onSubscriptionError: (error) => transientErrors.push(error),
+    });
   });
   afterAll(async () => {
     await store?.close();
@@ -62,7 +64,7 @@ describe("EventStoreDB adapter against the protocol test server", () => {
     await write(0, 50);
     const startsBefore = server.subscriptionStarts.length;
     const subscription = store.subscribeAll("start", { filter: { streamPrefixes: [stream] } });
-    const received: StoredEvent[] = [];
+    const received: StoredEvent<AnyEvent>[] = [];
     const readUntil = async (count: number) => {
       while (received.length < count) received.push(...(await subscription.nextBatch(100)));
     };
@@ -95,7 +97,7 @@ describe("EventStoreDB adapter against the protocol test server", () => {
 
   it("works with servers that only offer Append (no BatchAppend)", async () => {
     const legacy = await startEsdbTestServer({ batchAppend: false });
-    const legacyStore = await createEsdbEventStore(legacy.url);
+    const legacyStore = await createEsdbEventStore<AnyEvent>(legacy.url);
     try {
       const stream = `legacy-${Date.now()}`;
       await legacyStore.append(stream, [{ type: "A", data: {}, metadata }], "no_stream");

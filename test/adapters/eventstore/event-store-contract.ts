@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
+  type AnyEvent,
   type EventFilter,
   type EventStore,
   FenceMovedError,
@@ -15,7 +16,7 @@ import { comparePositions } from "../../../src/adapters/eventstore/position.js";
 import { untilVisible } from "../../support/until-visible.js";
 
 export interface ContractTarget {
-  readonly store: EventStore;
+  readonly store: EventStore<AnyEvent>;
   cleanup(): Promise<void>;
 }
 
@@ -26,7 +27,7 @@ export interface ContractOptions {
 
 const metadata = { correlationId: "c-1", causationId: "c-1", actor: "test", at: "2026-11-24T00:00:00.000Z" };
 
-function events(count: number, type = "Happened"): NewEvent[] {
+function events(count: number, type = "Happened"): NewEvent<AnyEvent>[] {
   return Array.from({ length: count }, (_, index) => ({ type, data: { index }, metadata }));
 }
 
@@ -41,7 +42,7 @@ export function describeEventStoreContract(
 ): void {
   describe(`event store contract: ${name}`, () => {
     let target: ContractTarget;
-    let store: EventStore;
+    let store: EventStore<AnyEvent>;
     let prefix: string;
 
     beforeAll(async () => {
@@ -280,9 +281,9 @@ export function describeEventStoreContract(
       expect(await store.readAllBackwards("end", { filter, maxCount: 3 })).toEqual(backwards.slice(0, 3));
       const byType = await store.readAllBackwards("end", { filter: { ...filter, eventTypes: ["First"] } });
       expect(byType.map((event) => `${event.stream}:${event.revision}`)).toEqual([`${a}:1`, `${a}:0`]);
-      const paged: StoredEvent[] = [];
+      const paged: StoredEvent<AnyEvent>[] = [];
       for (let cursor: ReadBefore = "end"; ; ) {
-        const page = await store.readAllBackwards(cursor, { filter, maxCount: 1 });
+        const page: StoredEvent<AnyEvent>[] = await store.readAllBackwards(cursor, { filter, maxCount: 1 });
         const last = page.at(-1);
         if (!last) break;
         paged.push(...page);
@@ -323,7 +324,7 @@ export function describeEventStoreContract(
       const first = await store.readPage(before.position, { filter, scanLimit: 4 });
       expect(first.events).toEqual([]);
       expect(comparePositions(first.position, before.position)).toBeGreaterThan(0);
-      const found: StoredEvent[] = [];
+      const found: StoredEvent<AnyEvent>[] = [];
       let position: ReadFrom = first.position;
       for (let pages = 0; found.length === 0 && pages < 20; pages++) {
         const page = await store.readPage(position, { filter, scanLimit: 4 });
@@ -352,7 +353,7 @@ export function describeEventStoreContract(
       const subscription = store.subscribeAll(before.position, { filter: { eventTypes: [rare] } });
       // More than a filtered EventStoreDB subscription looks at between two checkpoints (32 by default).
       await store.append(name, events(100, "Other"), 0n);
-      const passed: LogPage = await subscription.nextPage(10);
+      const passed: LogPage<AnyEvent> = await subscription.nextPage(10);
       expect(passed.events).toEqual([]);
       expect(comparePositions(passed.position, before.position)).toBeGreaterThan(0);
       await store.append(name, events(1, rare), 100n);
@@ -377,7 +378,7 @@ export function describeEventStoreContract(
       const name = stream();
       await store.append(name, events(3), "no_stream");
       const subscription = store.subscribeAll("start", { filter: { streamPrefixes: [prefix] } });
-      const seen: StoredEvent[] = [];
+      const seen: StoredEvent<AnyEvent>[] = [];
       const reading = (async () => {
         for await (const event of subscription) {
           seen.push(event);
@@ -409,7 +410,7 @@ export function describeEventStoreContract(
         stream();
         const runPrefix = prefix;
         const subscription = store.subscribeAll("start", { filter: { streamPrefixes: [runPrefix] } });
-        const received: StoredEvent[] = [];
+        const received: StoredEvent<AnyEvent>[] = [];
         const reading = (async () => {
           while (received.length < 4000) received.push(...(await subscription.nextBatch(500)));
         })();
@@ -445,7 +446,11 @@ export function describeEventStoreContract(
  * every transaction older than its own has ended (see postgres-event-store.ts), which on a busy
  * server can be a moment after the append returned.
  */
-function readAtLeast(store: EventStore, count: number, filter: EventFilter): Promise<StoredEvent[]> {
+function readAtLeast(
+  store: EventStore<AnyEvent>,
+  count: number,
+  filter: EventFilter,
+): Promise<StoredEvent<AnyEvent>[]> {
   return vi.waitFor(
     async () => {
       const events = await store.readAll("start", { filter });
@@ -456,7 +461,7 @@ function readAtLeast(store: EventStore, count: number, filter: EventFilter): Pro
   );
 }
 
-function assertIncreasing(events: readonly StoredEvent[]): void {
+function assertIncreasing(events: readonly StoredEvent<AnyEvent>[]): void {
   for (let index = 1; index < events.length; index++) {
     if (comparePositions(events[index - 1]!.position, events[index]!.position) >= 0) {
       throw new Error(`positions not strictly increasing at ${index}`);

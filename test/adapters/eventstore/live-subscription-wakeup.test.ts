@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { StoredEvent } from "../../../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, StoredEvent } from "../../../src/adapters/eventstore/event-store.js";
 import { LiveSubscription } from "../../../src/adapters/eventstore/live-subscription.js";
 import { AppendSignal } from "../../../src/adapters/eventstore/postgres-event-store.js";
 
-const event = (prepare: bigint): StoredEvent => ({
+const event = (prepare: bigint): StoredEvent<AnyEvent> => ({
   id: `e-${prepare}`,
   stream: "s",
   revision: 0n,
@@ -23,7 +23,7 @@ describe("LiveSubscription wake-ups", () => {
     // own doing, whatever the machine's load.
     vi.useFakeTimers();
     const signal = new AppendSignal();
-    const log: StoredEvent[] = [];
+    const log: StoredEvent<AnyEvent>[] = [];
     let commitDuringNextRead = false;
     let committedAt = 0;
     let readItAt = 0;

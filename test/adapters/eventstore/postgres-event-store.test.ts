@@ -5,7 +5,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { openPglite, openPostgres } from "../../../src/adapters/db/database.js";
 import { migrate } from "../../../src/adapters/db/migrations.js";
-import type { EventStore } from "../../../src/adapters/eventstore/event-store.js";
+import type { AnyEvent, EventStore } from "../../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
 import { createTestDatabase } from "../../support/test-database.js";
 import { describeEventStoreContract } from "./event-store-contract.js";
@@ -16,7 +16,7 @@ describeEventStoreContract(
     const testDatabase = await createTestDatabase();
     const database = await openPostgres(testDatabase.url, { max: 12 });
     await migrate(database.db);
-    const store = await createPostgresEventStore(database);
+    const store = await createPostgresEventStore<AnyEvent>(database);
     return {
       store,
       async cleanup() {
@@ -33,7 +33,7 @@ describeEventStoreContract("PostgreSQL (PGlite, embedded)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "herald-pglite-"));
   const database = await openPglite(dir);
   await migrate(database.db);
-  const store = await createPostgresEventStore(database);
+  const store = await createPostgresEventStore<AnyEvent>(database);
   return {
     store,
     async cleanup() {
@@ -51,7 +51,7 @@ describe("PostgreSQL event log: reading backwards", () => {
     const holder = new pg.Client({ connectionString: testDatabase.url });
     try {
       await migrate(database.db);
-      const store = await createPostgresEventStore(database);
+      const store = await createPostgresEventStore<AnyEvent>(database);
       const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
       const first = await store.append("s-1", [{ type: "Happened", data: {}, metadata }], "no_stream");
       // Transactions of other databases on the shared server hold the horizon back too: s-1 first.
@@ -96,8 +96,8 @@ describe("PostgreSQL event log: waking readers", () => {
       listener.on("notification", (message) => notified.push(message.payload ?? ""));
       await listener.query("listen herald_events");
 
-      const writer = await createPostgresEventStore(writerDatabase);
-      const reader = await createPostgresEventStore(readerDatabase);
+      const writer = await createPostgresEventStore<AnyEvent>(writerDatabase);
+      const reader = await createPostgresEventStore<AnyEvent>(readerDatabase);
       const subscription = reader.subscribeAll(await reader.headPosition());
       const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
       await writer.append("s-1", [{ type: "Happened", data: {}, metadata }], "no_stream");
@@ -122,14 +122,14 @@ describe("PostgreSQL event log: the fence", () => {
   const event = (type: string) => [{ type, data: {}, metadata }];
 
   /** Runs `test` with a store and a second connection that can hold the fence the way an append does. */
-  async function withHolder(test: (store: EventStore, holder: pg.Client) => Promise<void>): Promise<void> {
+  async function withHolder(test: (store: EventStore<AnyEvent>, holder: pg.Client) => Promise<void>): Promise<void> {
     const testDatabase = await createTestDatabase();
     const database = await openPostgres(testDatabase.url);
     const holder = new pg.Client({ connectionString: testDatabase.url });
     try {
       await migrate(database.db);
       await holder.connect();
-      const store = await createPostgresEventStore(database);
+      const store = await createPostgresEventStore<AnyEvent>(database);
       await test(store, holder);
       await store.close();
     } finally {

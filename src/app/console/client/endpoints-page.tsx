@@ -22,6 +22,12 @@ interface Figures {
   readonly last: { deliveryId: string; scheduledAt: number; status: string } | undefined;
 }
 
+/** One aliased connection of endpointFiguresQuery: a `total`, or (`last<i>`) the last delivery. */
+interface FiguresField {
+  readonly total?: number;
+  readonly edges?: readonly { readonly node: NonNullable<Figures["last"]> }[];
+}
+
 type SortKey = "url" | "status" | "failingSince" | "rateLimit" | "subscriptions" | "failed" | "last";
 type Page = { after?: string; before?: string };
 
@@ -55,15 +61,23 @@ export function EndpointsPage() {
       const answers = await Promise.all(
         chunks.map(async (chunk) => {
           const variables = Object.fromEntries(chunk.map((node, index) => [`w${index}`, node.webhookId]));
-          const data = await request<Record<string, any>>(endpointFiguresQuery(chunk.length), { ...variables, since });
+          const data = await request<Record<string, FiguresField>>(endpointFiguresQuery(chunk.length), {
+            ...variables,
+            since,
+          });
+          const total = (alias: string): number => {
+            const value = data[alias]?.total;
+            if (value === undefined) throw new Error(`the answer has no ${alias}.total`);
+            return value;
+          };
           return chunk.map((node, i): [string, Figures] => [
             node.webhookId,
             {
-              subscriptions: data[`s${i}`].total,
-              succeeded: data[`ok${i}`].total,
-              retrying: data[`pending${i}`].total + data[`paused${i}`].total,
-              failed: data[`failed${i}`].total,
-              last: data[`last${i}`].edges[0]?.node,
+              subscriptions: total(`s${i}`),
+              succeeded: total(`ok${i}`),
+              retrying: total(`pending${i}`) + total(`paused${i}`),
+              failed: total(`failed${i}`),
+              last: data[`last${i}`]?.edges?.[0]?.node,
             },
           ]);
         }),
