@@ -21,6 +21,7 @@
  */
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { openPostgres } from "../src/adapters/db/database.js";
+import type { HeraldTables } from "../src/adapters/db/schema.js";
 import { positionToJSON } from "../src/adapters/eventstore/position.js";
 import { createPostgresEventStore } from "../src/adapters/eventstore/postgres-event-store.js";
 import { deliveryStream } from "../src/domain/delivery.js";
@@ -155,7 +156,7 @@ export async function vacuumAnalyze(databaseUrl: string): Promise<void> {
  * one sorted build after the load costs far less than a million random insertions, and gives the
  * same indexes (denser than ones grown event by event, as a REINDEX would leave them).
  */
-async function dropIndexes(db: Kysely<any>, tables: readonly string[]): Promise<string[]> {
+async function dropIndexes(db: Kysely<HeraldTables>, tables: readonly string[]): Promise<string[]> {
   const result = await sql<{
     table_name: string;
     index_name: string;
@@ -184,7 +185,7 @@ async function dropIndexes(db: Kysely<any>, tables: readonly string[]): Promise<
   return rebuild;
 }
 
-async function columnsOf(db: Kysely<any>, table: string): Promise<string[]> {
+async function columnsOf(db: Kysely<HeraldTables>, table: string): Promise<string[]> {
   const result = await sql<{ column_name: string }>`
     select column_name from information_schema.columns
     where table_schema = current_schema() and table_name = ${table} and is_generated = 'NEVER' order by ordinal_position`.execute(
@@ -193,7 +194,7 @@ async function columnsOf(db: Kysely<any>, table: string): Promise<string[]> {
   return result.rows.map((row) => row.column_name);
 }
 
-async function tablesWithColumn(db: Kysely<any>, column: string): Promise<string[]> {
+async function tablesWithColumn(db: Kysely<HeraldTables>, column: string): Promise<string[]> {
   const result = await sql<{ table_name: string }>`
     select c.table_name from information_schema.columns c join information_schema.tables t using (table_schema, table_name)
     where c.table_schema = current_schema() and c.column_name = ${column} and t.table_type = 'BASE TABLE' order by c.table_name`.execute(

@@ -150,17 +150,17 @@ async function createEndpointAndSubscription(heraldUrl: string, receiverUrl: str
     domain: SIWE_DOMAIN,
     ttlS: 3600,
   });
-  const graphql = async (query: string, variables: Record<string, unknown>) => {
+  const graphql = async <Data>(query: string, variables: Record<string, unknown>): Promise<Data> => {
     const response = await fetch(`${heraldUrl}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
+    const body = (await response.json()) as { data?: Data; errors?: unknown[] };
     if (body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
     return body.data!;
   };
-  const created = await graphql(
+  const created = await graphql<{ createWebhookEndpoint: { webhookEndpoint: { webhookId: string } } }>(
     "mutation ($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { webhookId } } }",
     { input: { url: receiverUrl, retries } },
   );

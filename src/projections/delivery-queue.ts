@@ -161,28 +161,33 @@ class QueueChanges {
                 leased_until: new Date(Math.max(lease.until, Date.now() + (lease.until - event.data.scheduledAt))),
                 leased_by: lease.worker,
               };
-        return this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt), ...leased });
+        this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt), ...leased });
+        return;
       }
       case "DeliveryRedeliveryRequested":
-        return this.#insert(event, {
+        this.#insert(event, {
           attempts: event.data.attempts,
           revision,
           due_at: new Date(event.data.dueAt),
           leased_until: null,
           leased_by: null,
         });
+        return;
       case "DeliveryAttempted":
         // An attempt is always appended together with its outcome (retry, success or failure), but a
         // batch may end between the two: EventStoreDB subscriptions hand events over one by one, and
         // any batch size limit can cut there too. The outcome is what frees the row; ending the lease
         // here would let a worker claim the delivery again and POST it a second time.
-        return this.#update(id, { revision, attempts: event.data.attempt, endsLease: false });
+        this.#update(id, { revision, attempts: event.data.attempt, endsLease: false });
+        return;
       case "DeliveryRetryScheduled":
       case "DeliveryResumed":
         this.#due = true;
-        return this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt), endsLease: true });
+        this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt), endsLease: true });
+        return;
       case "DeliveryPaused":
-        return this.#update(id, { revision, state: "paused", endsLease: true });
+        this.#update(id, { revision, state: "paused", endsLease: true });
+        return;
       case "DeliverySucceeded":
       case "DeliveryFailed":
         // A row inserted in this batch never reaches the table.

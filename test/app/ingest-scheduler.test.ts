@@ -97,7 +97,7 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     expect(first).toHaveLength(1);
     expect(first[0]?.ok).toBe(true);
 
-    const transactionId = (codec.decode(message).request.events[0]?.data as { transactionId: string }).transactionId;
+    const transactionId = (codec.decode(message).request.events[0]!.data as { transactionId: string }).transactionId;
     const id = deliveryId(matching.webhookId, transactionId);
     const [scheduled] = (await log.store.readStream(deliveryStream(id))) as (StoredEvent & DeliveryScheduled)[];
     const [received] = await log.store.readStream(`transaction-${transactionId}`);
@@ -161,7 +161,7 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     const [outcome] = await appended;
     expect(outcome?.ok).toBe(true);
     expect(directory.version).not.toEqual(before);
-    const transactionId = (request.events[0]?.data as { transactionId: string }).transactionId;
+    const transactionId = (request.events[0]!.data as { transactionId: string }).transactionId;
     const events = await log.store.readStream(deliveryStream(deliveryId(endpoint.webhookId, transactionId)));
     expect(events.map((event) => event.type)).toEqual(["DeliveryScheduled"]);
   });

@@ -21,8 +21,12 @@ function setup(cacheMs: number) {
   return {
     metrics,
     reads,
-    advance: (ms: number) => void (now += ms),
-    failReads: (value: boolean) => void (fail = value),
+    advance: (ms: number) => {
+      now += ms;
+    },
+    failReads: (value: boolean) => {
+      fail = value;
+    },
   };
 }
 

@@ -49,7 +49,10 @@ describe("rate limit: send slots", () => {
         }),
         (rateLimit, steps) => {
           let at = 0;
-          const requests = steps.map(({ gap, wanted }) => ({ at: (at += gap), wanted }));
+          const requests = steps.map(({ gap, wanted }) => {
+            at += gap;
+            return { at, wanted };
+          });
           const starts = run(rateLimit, requests);
           const burst = Math.max(1, Math.floor(rateLimit / 10));
           const tooMany: string[] = [];

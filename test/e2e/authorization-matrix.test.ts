@@ -422,6 +422,11 @@ describe("authorization matrix over real HTTP", () => {
   let shared: Promise<Resources> | undefined;
 
   /** The owner's resources plus one delivery: a transaction the subscription matches, ingested over HTTP. */
+  function sharedResourcesOnce(): Promise<Resources> {
+    shared ??= sharedResources();
+    return shared;
+  }
+
   async function sharedResources(): Promise<Resources> {
     const resources = await ownersResources();
     const transaction = {
@@ -450,7 +455,7 @@ describe("authorization matrix over real HTTP", () => {
   it.each(cells)("GraphQL %s as %s: %s", async (operationName, role, expected) => {
     const operation = OPERATIONS.find((op) => op.name === operationName)!;
     const fresh = operation.writes && expected !== "UNAUTHENTICATED";
-    const resources = fresh ? await ownersResources() : await (shared ??= sharedResources());
+    const resources = await (fresh ? ownersResources() : sharedResourcesOnce());
     if (fresh && operation.setup)
       expect((await gql(operation.setup, operation.variables(resources), "owner")).errors).toBeUndefined();
     const before = await eventsOf(resources);

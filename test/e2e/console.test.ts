@@ -178,7 +178,9 @@ describe("delivery console in the browser", () => {
   it("redelivers, and the new attempt appears on the page without a reload", async () => {
     receiver.script("/down", [{ status: 200, body: "back" }]);
     // A mark on the document: a reload would lose it.
-    await page.evaluate(() => void ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
     await page.getByRole("button", { name: "Redeliver" }).click();
     await page.getByRole("heading", { name: "Attempt 2: HTTP 200" }).waitFor({ timeout: 20_000 });
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);

@@ -231,7 +231,7 @@ function describeDelivery(backend: EventStoreBackend): void {
       const badEvents = await history(bad, transactionId, finished);
       expect(types(badEvents)).toEqual(["DeliveryScheduled", "DeliveryAttempted", "DeliveryFailed"]);
       expect(badEvents[2]?.data).toMatchObject({ reason: "not_retryable", attempts: 1 });
-      expect(Buffer.byteLength((badEvents[1]?.data as { responseBody: string }).responseBody)).toBe(4096);
+      expect(Buffer.byteLength((badEvents[1]!.data as { responseBody: string }).responseBody)).toBe(4096);
 
       const negativeEvents = await history(negative, transactionId, finished);
       expect(types(negativeEvents)).toEqual(["DeliveryScheduled", "DeliveryAttempted", "DeliveryFailed"]);

@@ -49,7 +49,11 @@ async function startSlowReceiver(holdMs: number) {
     received,
     answered,
     /** Resolves when a request has arrived (its answer still held). */
-    firstRequest: () => new Promise<void>((resolve) => (received.length > 0 ? resolve() : (onReceived = resolve))),
+    firstRequest: () =>
+      new Promise<void>((resolve) => {
+        if (received.length > 0) resolve();
+        else onReceived = resolve;
+      }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -116,8 +120,12 @@ describe("graceful shutdown as npm start runs herald", () => {
     const { command, args } = startCommand();
     const started = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    started.stdout.on("data", (chunk: Buffer) => void (output += chunk.toString()));
-    started.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString()));
+    started.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    started.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     // Generous: a child process compiling herald with tsx on a shared, loaded machine starts slowly.
     await untilListening(started, () => output, 90_000);
     return started;

@@ -190,7 +190,6 @@ describe("GraphQL limits over HTTP: cost, introspection, aliases, tokens, size a
 
     // Three attempts: 500, 500, 200.
     harness.receiver.script("/flaky", [{ status: 500 }, { status: 500 }, { status: 200 }]);
-    const { api } = harness;
     const flaky = await harness.api.endpointAt(`${harness.receiver.url}/flaky`, 3);
     await harness.api.ingest(fixtureTransactions()[0] as Transaction, "attempts-paged");
     const deliveries = `query($id: String!, $after: Int) { deliveries(webhookId: $id) { edges { node { status attempts(first: 2, after: $after) { number statusCode } } } } }`;

@@ -1,6 +1,6 @@
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
@@ -35,11 +35,15 @@ async function repairs(herald: TestHerald): Promise<number> {
 /** Resolves once the dispatch auditor has applied the transaction's TransactionReceived. */
 async function audited(herald: TestHerald, transactionId: string): Promise<void> {
   const stream = transactionStream(transactionId);
-  let received: StoredEvent | undefined;
-  await expect
-    .poll(async () => ([received] = await herald.herald.store.readStream(stream)).length, { timeout: 15_000 })
-    .toBe(1);
-  await herald.herald.projections.get("dispatcher")!.waitFor(received!.position, 15_000);
+  const received = await vi.waitFor(
+    async () => {
+      const [first] = await herald.herald.store.readStream(stream);
+      if (!first) throw new Error(`${stream} not written yet`);
+      return first;
+    },
+    { timeout: 15_000 },
+  );
+  await herald.herald.projections.get("dispatcher")!.waitFor(received.position, 15_000);
 }
 
 describe("scheduling at ingest on PostgreSQL", () => {

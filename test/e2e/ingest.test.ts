@@ -201,7 +201,7 @@ describe("ingest: NATS JetStream and HTTP", () => {
       expect(response.status).toBe(202);
       const { tenantEventId } = (await response.json()) as { tenantEventId: string };
       const [stored] = await herald.herald.store.readStream(`tenant-event-${tenantEventId}`);
-      expect((stored?.data as { event: unknown }).event).toEqual(event);
+      expect((stored!.data as { event: unknown }).event).toEqual(event);
     });
   });
 });

@@ -62,7 +62,9 @@ describe("secrets never reach the log", () => {
         );
         original(...args);
       };
-      return () => void (console[method] = original);
+      return () => {
+        console[method] = original;
+      };
     });
     try {
       await driveEveryFeature();

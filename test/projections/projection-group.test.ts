@@ -1,8 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import pino from "pino";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database, Database as HeraldDatabase } from "../../src/adapters/db/database.js";
-import { migrate } from "../../src/adapters/db/migrations.js";
 import type { HeraldTables } from "../../src/adapters/db/schema.js";
 import type { AnyEvent, EventStore, NewEvent, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { LogPump } from "../../src/adapters/eventstore/log-pump.js";

@@ -85,7 +85,7 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
 
   expect(appended).toHaveLength(2);
   const webhooks = appended.map((requests) =>
-    requests.map((request) => (request.events[0]?.data as { webhookId: string }).webhookId),
+    requests.map((request) => (request.events[0]!.data as { webhookId: string }).webhookId),
   );
   expect(webhooks).toEqual([["00000000-0000-4000-8000-0000000000a1"], ["00000000-0000-4000-8000-0000000000a1"]]);
 });

@@ -110,6 +110,6 @@ function ipv6Bytes(address: string): Buffer {
   const tailParts = tail === "" ? [] : tail.split(":");
   const parts = [...headParts, ...Array<string>(8 - headParts.length - tailParts.length).fill("0"), ...tailParts];
   const bytes = Buffer.alloc(16);
-  parts.forEach((part, index) => bytes.writeUInt16BE(Number.parseInt(part, 16), index * 2));
+  for (const [index, part] of parts.entries()) bytes.writeUInt16BE(Number.parseInt(part, 16), index * 2);
   return bytes;
 }

@@ -37,7 +37,9 @@ function answeredFromWindow(matcher: WaypointMatcher, event: TenantEvent): Tenan
     },
     scope: { kind: "tenant", walletId: event.wallet_id },
     notBefore: 0,
-    answer: (seen) => void (match = seen.event),
+    answer: (seen) => {
+      match = seen.event;
+    },
     shutdown: () => {},
   };
   matcher.wait(waiter)();
@@ -90,7 +92,10 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
       logger,
       windowS: WINDOW_S,
       readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
-    }).then((matcher) => (matchers.push(matcher), matcher));
+    }).then((matcher) => {
+      matchers.push(matcher);
+      return matcher;
+    });
 
   beforeAll(() => {
     ({ database, store } = log);
