@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import type { HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventMetadata, EventStore, Position } from "../adapters/eventstore/event-store.js";
-import { comparePositions } from "../adapters/eventstore/position.js";
 import { type CommandOutcome, handleCommand } from "../commands/handle-command.js";
 import type { Caller } from "../domain/caller.js";
 import type { Refusal } from "../domain/decision.js";
@@ -24,8 +23,9 @@ import {
 import { isResourceId } from "../domain/plain-text.js";
 import { listDeliveryHistories } from "../projections/delivery-history.js";
 import type { PageKey } from "../projections/keyset-page.js";
-import { type ProjectionMember, ProjectionTimeoutError } from "../projections/projection-group.js";
+import type { ProjectionMember } from "../projections/projection-group.js";
 import { readDeliveryAtRevision, readDeliveryHistory, readWebhookEndpoint } from "./entity-streams.js";
+import { awaitReadModels } from "./read-your-writes.js";
 
 export interface DeliveryRecoveryOptions {
   readonly store: EventStore;
@@ -203,7 +203,7 @@ export class DeliveryRecovery {
     }
     await Promise.all([
       this.#visible(positions, this.options.historyReadModels),
-      this.#visible(recorded.position ? [recorded.position] : [], this.options.recoveryReadModels),
+      this.#visible([recorded.position], this.options.recoveryReadModels),
     ]);
     return { ok: true, value: deliveries.map((delivery) => delivery.deliveryId) };
   }
@@ -249,18 +249,8 @@ export class DeliveryRecovery {
     return failedDelivery(deliveryId, await readDeliveryAtRevision(this.options.store, deliveryId));
   }
 
-  /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */
-  async #visible(positions: readonly Position[], readModels: readonly ProjectionMember[]): Promise<void> {
-    const last = positions.reduce<Position | undefined>(
-      (max, position) => (!max || comparePositions(position, max) > 0 ? position : max),
-      undefined,
-    );
-    if (!last) return;
-    try {
-      await Promise.all(readModels.map((runner) => runner.waitFor(last, this.options.readYourWritesMs ?? 5000)));
-    } catch (error) {
-      if (!(error instanceof ProjectionTimeoutError)) throw error;
-      this.options.logger.warn({ err: error }, "a read model lags behind a recovery; answering without waiting");
-    }
+  #visible(positions: readonly (Position | undefined)[], readModels: readonly ProjectionMember[]): Promise<void> {
+    const timeoutMs = this.options.readYourWritesMs ?? 5000;
+    return awaitReadModels(positions, readModels, { timeoutMs, logger: this.options.logger, after: "a recovery" });
   }
 }

@@ -11,6 +11,7 @@ import {
 import type { DeliveryEvent, DeliveryLease } from "../domain/delivery.js";
 import { type TransactionReceived, transactionText } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
+import { queueEndpoint } from "../projections/delivery-queue.js";
 import { scheduleRequests } from "../reactions/dispatch-auditor.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
 import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
@@ -160,17 +161,7 @@ async function reserve(
       return [];
     });
   const endpoints = new Map<string, HandOffCandidate["endpoint"]>(
-    rows.map((row) => [
-      row.webhook_id,
-      {
-        url: row.url,
-        retries: row.retries,
-        rateLimit: row.rate_limit,
-        apiKey: row.api_key,
-        signingSecret: row.signing_secret,
-        status: row.status,
-      },
-    ]),
+    rows.map((row) => [row.webhook_id, queueEndpoint(row)]),
   );
   for (const webhookId of webhookIds.filter((id) => !endpoints.has(id))) {
     const endpoint = await readWebhookEndpoint(options.store, webhookId);

@@ -28,10 +28,11 @@ import {
   type WebhookSubscriptionCommand,
   webhookSubscriptionDecider,
 } from "../domain/webhook-subscription.js";
-import { type ProjectionMember, ProjectionTimeoutError } from "../projections/projection-group.js";
+import type { ProjectionMember } from "../projections/projection-group.js";
 import { listWebhookEndpoints } from "../projections/webhook-endpoints.js";
 import { listWebhookSubscriptions } from "../projections/webhook-subscriptions.js";
 import { readWebhookEndpoint } from "./entity-streams.js";
+import { awaitReadModels } from "./read-your-writes.js";
 
 /** Distributive Omit, so that each command keeps its own fields. */
 type WithoutGenerated<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -161,15 +162,9 @@ export class WebhookCommands {
     }
   }
 
-  /** Bounded: on timeout the write stands and the answer goes out; only a later read may lag. */
-  async #visible(position: Position | undefined, readModels: readonly ProjectionMember[]): Promise<void> {
-    if (!position) return;
-    try {
-      await Promise.all(readModels.map((runner) => runner.waitFor(position, this.options.readYourWritesMs ?? 5000)));
-    } catch (error) {
-      if (!(error instanceof ProjectionTimeoutError)) throw error;
-      this.options.logger.warn({ err: error }, "read model lags behind a command; answering without waiting");
-    }
+  #visible(position: Position | undefined, readModels: readonly ProjectionMember[]): Promise<void> {
+    const timeoutMs = this.options.readYourWritesMs ?? 5000;
+    return awaitReadModels([position], readModels, { timeoutMs, logger: this.options.logger, after: "a command" });
   }
 }
 

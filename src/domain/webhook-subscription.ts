@@ -5,22 +5,13 @@ import { accept, type Decision, invalid, refuse } from "./decision.js";
 import { isPlainText } from "./plain-text.js";
 import { type Quota, quotaRefusal } from "./quota.js";
 import type { WebhookEndpointState } from "./webhook-endpoint.js";
-import type { WebhookSubscriptionEvent } from "./webhook-events.js";
+import type { WebhookSubscriptionCreated, WebhookSubscriptionEvent } from "./webhook-events.js";
 
 /**
  * The webhook subscription aggregate (stream `subscription-<subscriptionId>`): which transaction
  * events (type, actions, collection) go to which endpoint.
  */
-export interface WebhookSubscription {
-  readonly subscriptionId: string;
-  readonly webhookId: string;
-  readonly subscriber: string;
-  readonly type: string;
-  readonly actions: readonly string[];
-  readonly collectionId: string;
-  readonly createdAt: number;
-  readonly deleted: boolean;
-}
+export type WebhookSubscription = WebhookSubscriptionCreated["data"] & { readonly deleted: boolean };
 
 export type WebhookSubscriptionState = WebhookSubscription | undefined;
 

@@ -1,25 +1,10 @@
 import { type Kysely, sql } from "kysely";
-import type { HeraldTables } from "../adapters/db/schema.js";
+import type { DeliveryHistoryTables, HeraldTables } from "../adapters/db/schema.js";
 import { DELIVERY_EVENT_TYPES, type DeliveryEvent } from "../domain/delivery.js";
 import { type DeliveryHistory, type DeliveryHistoryStatus, evolveDeliveryHistory } from "../domain/delivery-history.js";
 import { perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
-
-/**
- * The delivery history read model: one row per delivery, kept forever (unlike the queue, which
- * forgets finished deliveries), with its whole history as JSON and the columns that lists filter
- * and page on. `created_at` is the time the delivery was scheduled.
- */
-export interface DeliveryHistoryTables {
-  delivery_history: {
-    delivery_id: string;
-    webhook_id: string;
-    status: DeliveryHistoryStatus;
-    created_at: bigint;
-    history: DeliveryHistory;
-  };
-}
 
 /** Each batch's events by delivery. */
 const gathered = perBatch(() => new Map<string, DeliveryEvent[]>());

@@ -1,53 +1,25 @@
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { HeraldTables } from "../adapters/db/schema.js";
+import type { DeliveryQueueTables, HeraldTables } from "../adapters/db/schema.js";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
-import type { DeliveryEvent, DeliveryRedeliveryRequested, DeliveryScheduled } from "../domain/delivery.js";
+import {
+  DELIVERY_EVENT_TYPES,
+  type DeliveryEvent,
+  type DeliveryRedeliveryRequested,
+  type DeliveryScheduled,
+} from "../domain/delivery.js";
 import { isDeliveryEvent } from "../domain/herald-event.js";
 import { transactionText } from "../domain/ingest-events.js";
-import type { WebhookEndpointEvent } from "../domain/webhook-events.js";
+import { WEBHOOK_ENDPOINT_EVENT_TYPES, type WebhookEndpointEvent } from "../domain/webhook-events.js";
 import type { Projection } from "./projection.js";
-
-/**
- * The delivery queue: a read model of the delivery streams (what is pending, when it is due, at
- * which stream revision) plus what an attempt needs to know about each endpoint (URL, retries, the
- * sealed API key and secret, whether it is active). Workers claim due rows with
- * `FOR UPDATE SKIP LOCKED` and a lease, so two workers never attempt one delivery at once and a
- * dead worker's claim expires. A delivery handed off at ingest (its DeliveryScheduled carries a
- * lease) arrives claimed by the worker attempting it; its lease ends like any claim's. A row leaves
- * the queue when its delivery succeeds or fails for good, and comes back when a failed delivery is
- * redelivered.
- */
-export interface DeliveryQueueTables {
-  delivery_queue: {
-    delivery_id: string;
-    webhook_id: string;
-    payload: string;
-    correlation_id: string;
-    state: "pending" | "paused";
-    attempts: number;
-    /** The delivery stream's last revision: a worker appends expecting exactly this. */
-    revision: bigint;
-    due_at: Date;
-    leased_until: Date | null;
-    /** The worker holding the lease (one per process). */
-    leased_by: string | null;
-  };
-  delivery_endpoints: {
-    webhook_id: string;
-    url: string;
-    retries: number;
-    /** Attempts per second at most; null: no limit. */
-    rate_limit: number | null;
-    /** The limit's theoretical arrival time in ms (rate-limit.ts); kept by workers, not by events. */
-    rate_tat_ms: number | null;
-    api_key: string;
-    signing_secret: string;
-    status: "active" | "paused" | "deleted";
-  };
-}
 
 /** NOTIFY channel: something in the queue became due, or an endpoint changed state. */
 export const DELIVERY_QUEUE_CHANNEL = "herald_delivery_queue";
+
+/** Endpoint events that change what the queue holds; the health signals (failing, recovered) do not. */
+const QUEUE_ENDPOINT_EVENT_TYPES = WEBHOOK_ENDPOINT_EVENT_TYPES.filter(
+  (type): type is Exclude<WebhookEndpointEvent["type"], "WebhookEndpointFailing" | "WebhookEndpointRecovered"> =>
+    type !== "WebhookEndpointFailing" && type !== "WebhookEndpointRecovered",
+);
 
 export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEndpointEvent> {
   // A batch's delivery events are folded into row changes and written in bulk after the batch: a
@@ -57,23 +29,7 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
     name: "delivery-queue",
     // 2: endpoint rate limits.
     version: 2,
-    eventTypes: [
-      "WebhookEndpointCreated",
-      "WebhookEndpointUpdated",
-      "WebhookEndpointApiKeyRotated",
-      "WebhookEndpointPaused",
-      "WebhookEndpointResumed",
-      "WebhookEndpointDeleted",
-      "WebhookEndpointDisabled",
-      "DeliveryScheduled",
-      "DeliveryAttempted",
-      "DeliveryRetryScheduled",
-      "DeliveryPaused",
-      "DeliveryResumed",
-      "DeliverySucceeded",
-      "DeliveryFailed",
-      "DeliveryRedeliveryRequested",
-    ],
+    eventTypes: [...QUEUE_ENDPOINT_EVENT_TYPES, ...DELIVERY_EVENT_TYPES],
 
     async setup(db) {
       await sql`
@@ -396,19 +352,24 @@ export async function claimDeliveries(
     state: row.state,
     attempts: row.attempts,
     revision: BigInt(row.revision),
-    endpoint: {
-      url: row.url,
-      retries: row.retries,
-      rateLimit: row.rate_limit,
-      apiKey: row.api_key,
-      signingSecret: row.signing_secret,
-      status: row.status,
-    },
+    endpoint: queueEndpoint(row),
   }));
 }
 
-type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> &
-  Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
+type EndpointRow = Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
+type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & EndpointRow;
+
+/** The endpoint as the worker sends to it, from its row in delivery_endpoints. */
+export function queueEndpoint(row: EndpointRow): ClaimedDelivery["endpoint"] {
+  return {
+    url: row.url,
+    retries: row.retries,
+    rateLimit: row.rate_limit,
+    apiKey: row.api_key,
+    signingSecret: row.signing_secret,
+    status: row.status,
+  };
+}
 
 /**
  * How many deliveries of each endpoint other workers may still be attempting: leased by them within

@@ -1,22 +1,8 @@
 import { type Kysely, sql } from "kysely";
-import type { HeraldTables } from "../adapters/db/schema.js";
+import type { HeraldTables, RecoveryRequestsTables } from "../adapters/db/schema.js";
 import { type DeliveryRecoveryRequested, RECOVERY_EVENT_TYPES } from "../domain/delivery-recovery.js";
 import { type BulkColumn, insertRows, perBatch } from "./bulk-write.js";
 import type { Projection } from "./projection.js";
-
-/**
- * Which recovery requests concern an endpoint or a delivery. Their streams are named after (caller,
- * key), which says nothing about the endpoint, so audit trails find them here and read them from
- * the event store; without this index that would be a scan of the whole log per trail.
- */
-export interface RecoveryRequestsTables {
-  recovery_requests: {
-    recovery_id: string;
-    webhook_id: string;
-    /** Only for redeliver: the one delivery it names. */
-    delivery_id: string | null;
-  };
-}
 
 export const recoveryRequestsProjection: Projection<DeliveryRecoveryRequested> = {
   name: "recovery-requests",

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { HeraldTables } from "../adapters/db/schema.js";
+import type { HeraldTables, WebhookEndpointsTables } from "../adapters/db/schema.js";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { WebhookEndpoint } from "../domain/webhook-endpoint.js";
 import {
@@ -10,26 +10,6 @@ import {
 import { type BulkColumn, deleteRows, insertRows, perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
-
-/**
- * The webhook endpoints read model: one row per endpoint that is not deleted. Secrets stay sealed
- * here; only the owner's query and the delivery worker open them.
- */
-export interface WebhookEndpointsTables {
-  webhook_endpoints: {
-    webhook_id: string;
-    subscriber: string;
-    url: string;
-    retries: number;
-    rate_limit: number | null;
-    api_key: string;
-    signing_secret: string;
-    paused: boolean;
-    created_at: bigint;
-    failing_since: bigint | null;
-    disabled_reason: EndpointDisabledReason | null;
-  };
-}
 
 /** An endpoint as the read model knows it (deleted ones are gone). */
 export type WebhookEndpointRecord = Omit<WebhookEndpoint, "deleted" | "healthFrom">;

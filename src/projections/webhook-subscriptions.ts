@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { HeraldTables } from "../adapters/db/schema.js";
+import type { HeraldTables, WebhookSubscriptionsTables } from "../adapters/db/schema.js";
 import {
   WEBHOOK_SUBSCRIPTION_EVENT_TYPES,
   type WebhookEndpointDeleted,
@@ -9,23 +9,6 @@ import type { WebhookSubscription } from "../domain/webhook-subscription.js";
 import { type BulkColumn, deleteRows, insertRows, perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
-
-/**
- * The webhook subscriptions read model: one row per live subscription. Deleting an endpoint
- * removes its subscriptions here too, since they can no longer be read through it.
- */
-export interface WebhookSubscriptionsTables {
-  webhook_subscriptions: {
-    subscription_id: string;
-    webhook_id: string;
-    subscriber: string;
-    type: string;
-    /** jsonb array of strings. */
-    actions: string[];
-    collection_id: string;
-    created_at: bigint;
-  };
-}
 
 export type WebhookSubscriptionRecord = Omit<WebhookSubscription, "deleted">;
 

@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import type { HeraldTables } from "../adapters/db/schema.js";
+import type { DispatcherTables, HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore, ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryDecider, deliveryId, deliveryStream } from "../domain/delivery.js";
@@ -13,36 +13,6 @@ import {
 import type { SubscriptionSetChanged } from "../domain/webhook-events.js";
 import { readCheckpoint } from "../projections/checkpoints.js";
 import type { Projection } from "../projections/projection.js";
-
-/**
- * The dispatch auditor: keeps the live subscriptions (a table, and the in-memory index built from
- * it) and makes sure each TransactionReceived has one DeliveryScheduled per matching endpoint, in
- * log order. Ingest schedules them itself in the append of the transaction (ingest-scheduler.ts),
- * so on PostgreSQL every append here is refused as already done; what it does write is a repair
- * (EventStoreDB, where the two are separate appends, or a transaction appended by something else).
- *
- * Appending is a side effect outside the runner's transaction, so it is made idempotent: each
- * delivery's stream is created with expected revision no_stream, and a stream that exists means
- * "already scheduled". The appends of a batch go out together before its checkpoint commits, so a
- * crash in between replays the batch and the replayed appends are dropped.
- *
- * It also stores the revision of the last SubscriptionSetChanged it applied with its table, so that
- * a process's delivery directory can start from the table instead of the whole log.
- */
-export interface DispatcherTables {
-  dispatcher_subscriptions: {
-    subscription_id: string;
-    webhook_id: string;
-    type: string;
-    actions: string[];
-    collection_id: string;
-  };
-  /** One row: the subscription set's revision the table reflects (none yet: no row). */
-  dispatcher_subscription_set: {
-    id: boolean;
-    revision: string;
-  };
-}
 
 export interface DispatcherOptions {
   readonly store: EventStore;

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import type { HeraldTables } from "../adapters/db/schema.js";
+import type { EndpointHealthTables, HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { handleCommand } from "../commands/handle-command.js";
@@ -13,22 +13,6 @@ import {
 } from "../domain/endpoint-health.js";
 import { endpointStream } from "../domain/webhook-events.js";
 import type { Projection } from "../projections/projection.js";
-
-/**
- * Endpoint health as a reaction: follows delivery attempts and appends what they mean for their
- * endpoint (WebhookEndpointFailing, Recovered, Disabled; endpoint-health.ts decides). A projection,
- * so that it runs in one process at a time and resumes from its checkpoint after a crash.
- *
- * Like the dispatcher, it appends after its batch and before the checkpoint commits, so a crash in
- * between replays the batch. Each append folds the endpoint's stream and uses its revision
- * (a concurrent owner's command makes it decide again), and the decision is idempotent in that
- * state, so replayed attempts append nothing new.
- *
- * DeliveryAttempted names the delivery, not the endpoint: the table maps one to the other.
- */
-export interface EndpointHealthTables {
-  endpoint_health_deliveries: { delivery_id: string; webhook_id: string };
-}
 
 export interface EndpointHealthOptions {
   readonly store: EventStore;
