@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
@@ -58,11 +56,13 @@ async function startSlowReceiver(holdMs: number) {
   };
 }
 
-/** `npm start`'s own command (package.json), run from node_modules/.bin as npm runs it. */
+/**
+ * `npm start` itself: a process manager signals npm, which passes the signal to its script's process.
+ * The script must exec herald (package.json): a shell left in between dies on SIGTERM and leaves
+ * herald running without having drained.
+ */
 function startCommand(): { command: string; args: string[] } {
-  const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } }).scripts;
-  const [bin = "", ...args] = scripts.start.split(/\s+/);
-  return { command: join("node_modules", ".bin", bin), args };
+  return { command: "npm", args: ["start", "--silent"] };
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
