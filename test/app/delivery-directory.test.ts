@@ -1,25 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { DeliveryDirectory } from "../../src/app/delivery-directory.js";
 import { SUBSCRIPTION_SET_STREAM } from "../../src/domain/webhook-events.js";
 import { SEED_COLLECTION } from "../support/fixtures.js";
+import { storedEvents } from "../support/stored-events.js";
 
 const transaction = { events: [{ type: "asset-link", action: "create", collectionId: SEED_COLLECTION }] };
-let position = 0n;
-
-function stored(stream: string, revision: bigint, type: string, data: unknown): StoredEvent {
-  position++;
-  // Only the fields the directory reads: test events leave the rest of their data out.
-  return {
-    id: `e${position}`,
-    stream,
-    revision,
-    position: { commit: position, prepare: position },
-    type,
-    data,
-    metadata: { correlationId: "c", causationId: "c", actor: "t", at: new Date(0).toISOString() },
-  } as StoredEvent;
-}
+const stored = storedEvents();
 
 const created = (subscriptionId: string, webhookId: string) =>
   stored(`subscription-${subscriptionId}`, 0n, "WebhookSubscriptionCreated", {

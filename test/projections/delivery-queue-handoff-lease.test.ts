@@ -7,6 +7,7 @@ import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { storedEvents } from "../support/stored-events.js";
 
 /**
  * A DeliveryScheduled carrying a lease (handed off at ingest) puts its row in the queue claimed by
@@ -16,25 +17,11 @@ import { useEventLogDatabase } from "../support/event-log-database.js";
  */
 const log = useEventLogDatabase();
 const projection: AnyProjection = deliveryQueueProjection();
-const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
 const webhookId = "00000000-0000-4000-8000-0000000000aa";
 const url = "http://127.0.0.1:1/x";
-let offset = 0n;
 let from: ReadFrom = "start";
 
-const stored = (stream: string, revision: bigint, type: string, data: object): StoredEvent => {
-  offset += 100n;
-  // Only the fields the queue reads: test events leave the rest of their data out.
-  return {
-    id: crypto.randomUUID(),
-    stream,
-    revision,
-    position: { commit: offset, prepare: offset },
-    type,
-    data,
-    metadata,
-  } as StoredEvent;
-};
+const stored = storedEvents();
 const apply = async (...events: StoredEvent[]) => {
   await applyBatch(log.database.db, projection, from, events);
   from = events.at(-1)!.position;

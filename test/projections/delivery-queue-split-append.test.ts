@@ -6,6 +6,7 @@ import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { storedEvents } from "../support/stored-events.js";
 
 /**
  * An attempt and its outcome are one append, but a subscription batch may end between them (the
@@ -17,24 +18,10 @@ const log = useEventLogDatabase();
 it("an attempt applied without its outcome keeps the delivery leased; the outcome frees it at the new revision", async () => {
   const projection: AnyProjection = deliveryQueueProjection();
   await projection.setup(log.database.db);
-  const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
   const webhookId = "00000000-0000-4000-8000-0000000000aa";
   const deliveryId = "00000000-0000-4000-8000-0000000000bb";
   const stream = deliveryStream(deliveryId);
-  let offset = 0n;
-  const stored = (streamName: string, revision: bigint, type: string, data: object): StoredEvent => {
-    offset += 100n;
-    // Only the fields the queue reads: test events leave the rest of their data out.
-    return {
-      id: crypto.randomUUID(),
-      stream: streamName,
-      revision,
-      position: { commit: offset, prepare: offset },
-      type,
-      data,
-      metadata,
-    } as StoredEvent;
-  };
+  const stored = storedEvents();
   let from: ReadFrom = "start";
   const apply = async (...events: StoredEvent[]) => {
     await applyBatch(log.database.db, projection, from, events);

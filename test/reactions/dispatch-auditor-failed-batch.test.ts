@@ -5,7 +5,6 @@ import {
   type AppendRequest,
   type EventStore,
   type ReadFrom,
-  type StoredEvent,
 } from "../../src/adapters/eventstore/event-store.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
@@ -13,6 +12,7 @@ import { applyBatch } from "../../src/projections/projection-batch.js";
 import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
+import { storedEvents } from "../support/stored-events.js";
 
 /**
  * A batch whose appends fail is applied again from its checkpoint. Its table changes were rolled
@@ -38,21 +38,8 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
   const projection: AnyProjection = dispatcherProjection({ store, logger: pino({ level: "silent" }) });
   await projection.setup(log.database.db);
 
-  const metadata = { correlationId: "c", causationId: "c", actor: "test", at: new Date().toISOString() };
-  let offset = 0n;
-  const stored = (stream: string, type: string, data: object): StoredEvent => {
-    offset += 100n;
-    // Only the fields the dispatcher reads: test events leave the rest of their data out.
-    return {
-      id: crypto.randomUUID(),
-      stream,
-      revision: 0n,
-      position: { commit: offset, prepare: offset },
-      type,
-      data,
-      metadata,
-    } as StoredEvent;
-  };
+  const storedAt = storedEvents();
+  const stored = (stream: string, type: string, data: object) => storedAt(stream, 0n, type, data);
   const match = {
     type: "asset-link",
     actions: ["create", "delete"],
