@@ -9,6 +9,11 @@ import type { Projection } from "./projection.js";
 /** Each batch's events by delivery. */
 const gathered = perBatch(() => new Map<string, DeliveryEvent[]>());
 
+/**
+ * The delivery history read model: one row per delivery, kept forever (unlike the queue, which
+ * forgets finished deliveries), with its whole history as JSON and the columns that lists filter
+ * and page on. `created_at` is the time the delivery was scheduled.
+ */
 export const deliveryHistoryProjection: Projection<DeliveryEvent> = {
   name: "delivery-history",
   version: 1,

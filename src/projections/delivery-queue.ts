@@ -21,6 +21,16 @@ const QUEUE_ENDPOINT_EVENT_TYPES = WEBHOOK_ENDPOINT_EVENT_TYPES.filter(
     type !== "WebhookEndpointFailing" && type !== "WebhookEndpointRecovered",
 );
 
+/**
+ * The delivery queue: a read model of the delivery streams (what is pending, when it is due, at
+ * which stream revision) plus what an attempt needs to know about each endpoint (URL, retries, the
+ * sealed API key and secret, whether it is active). Workers claim due rows with
+ * `FOR UPDATE SKIP LOCKED` and a lease, so two workers never attempt one delivery at once and a
+ * dead worker's claim expires. A delivery handed off at ingest (its DeliveryScheduled carries a
+ * lease) arrives claimed by the worker attempting it; its lease ends like any claim's. A row leaves
+ * the queue when its delivery succeeds or fails for good, and comes back when a failed delivery is
+ * redelivered.
+ */
 export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEndpointEvent> {
   // A batch's delivery events are folded into row changes and written in bulk after the batch: a
   // delivery's three or more events cost a share of three statements, not three statements each.

@@ -4,6 +4,11 @@ import { type DeliveryRecoveryRequested, RECOVERY_EVENT_TYPES } from "../domain/
 import { type BulkColumn, insertRows, perBatch } from "./bulk-write.js";
 import type { Projection } from "./projection.js";
 
+/**
+ * Which recovery requests concern an endpoint or a delivery. Their streams are named after (caller,
+ * key), which says nothing about the endpoint, so audit trails find them here and read them from
+ * the event store; without this index that would be a scan of the whole log per trail.
+ */
 export const recoveryRequestsProjection: Projection<DeliveryRecoveryRequested> = {
   name: "recovery-requests",
   version: 1,

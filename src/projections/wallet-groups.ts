@@ -3,6 +3,11 @@ import type { HeraldTables, WalletGroupsTables } from "../adapters/db/schema.js"
 import type { TenantEventReceived } from "../domain/ingest-events.js";
 import type { Projection } from "./projection.js";
 
+/**
+ * Each wallet's group, from the newest tenant event of the wallet that names one, so that a
+ * tenant-admin of another group is refused at once (see mayWaitOn) however long ago the wallet was
+ * last seen, without any process holding every wallet in memory.
+ */
 export function walletGroupsProjection(): Projection<TenantEventReceived> {
   // A batch's events are folded into one row per wallet (log order: the newest group wins) and
   // written with one statement after the batch: tenant events come in the thousands per second.

@@ -14,6 +14,10 @@ import type { Projection } from "./projection.js";
 /** An endpoint as the read model knows it (deleted ones are gone). */
 export type WebhookEndpointRecord = Omit<WebhookEndpoint, "deleted" | "healthFrom">;
 
+/**
+ * The webhook endpoints read model: one row per endpoint that is not deleted. Secrets stay sealed
+ * here; only the owner's query and the delivery worker open them.
+ */
 export const webhookEndpointsProjection: Projection<WebhookEndpointEvent> = {
   name: "webhook-endpoints",
   // 2: endpoint health (failing_since, disabled_reason). 3: rate_limit.

@@ -12,6 +12,10 @@ import type { Projection } from "./projection.js";
 
 export type WebhookSubscriptionRecord = Omit<WebhookSubscription, "deleted">;
 
+/**
+ * The webhook subscriptions read model: one row per live subscription. Deleting an endpoint
+ * removes its subscriptions here too, since they can no longer be read through it.
+ */
 export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionEvent | WebhookEndpointDeleted> = {
   name: "webhook-subscriptions",
   version: 1,

@@ -24,6 +24,21 @@ export interface DispatcherOptions {
 const NAME = "dispatcher";
 const VERSION = 2;
 
+/**
+ * The dispatch auditor: keeps the live subscriptions (a table, and the in-memory index built from
+ * it) and makes sure each TransactionReceived has one DeliveryScheduled per matching endpoint, in
+ * log order. Ingest schedules them itself in the append of the transaction (ingest-scheduler.ts),
+ * so on PostgreSQL every append here is refused as already done; what it does write is a repair
+ * (EventStoreDB, where the two are separate appends, or a transaction appended by something else).
+ *
+ * Appending is a side effect outside the runner's transaction, so it is made idempotent: each
+ * delivery's stream is created with expected revision no_stream, and a stream that exists means
+ * "already scheduled". The appends of a batch go out together before its checkpoint commits, so a
+ * crash in between replays the batch and the replayed appends are dropped.
+ *
+ * It also stores the revision of the last SubscriptionSetChanged it applied with its table, so that
+ * a process's delivery directory can start from the table instead of the whole log.
+ */
 export function dispatcherProjection(
   options: DispatcherOptions,
 ): Projection<SubscriptionIndexEvent | SubscriptionSetChanged | TransactionReceived> {

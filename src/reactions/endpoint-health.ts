@@ -42,6 +42,18 @@ interface PendingHealth {
   cause: StoredEvent;
 }
 
+/**
+ * Endpoint health as a reaction: follows delivery attempts and appends what they mean for their
+ * endpoint (WebhookEndpointFailing, Recovered, Disabled; endpoint-health.ts decides). A projection,
+ * so that it runs in one process at a time and resumes from its checkpoint after a crash.
+ *
+ * Like the dispatcher, it appends after its batch and before the checkpoint commits, so a crash in
+ * between replays the batch. Each append folds the endpoint's stream and uses its revision
+ * (a concurrent owner's command makes it decide again), and the decision is idempotent in that
+ * state, so replayed attempts append nothing new.
+ *
+ * DeliveryAttempted names the delivery, not the endpoint: the table maps one to the other.
+ */
 export function endpointHealthProjection(
   options: EndpointHealthOptions,
 ): Projection<DeliveryScheduled | DeliveryAttempted> {

@@ -51,11 +51,7 @@ export interface CheckpointsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
-/**
- * The delivery history read model: one row per delivery, kept forever (unlike the queue, which
- * forgets finished deliveries), with its whole history as JSON and the columns that lists filter
- * and page on. `created_at` is the time the delivery was scheduled.
- */
+/** Written by src/projections/delivery-history.ts, whose doc comment says what they hold. */
 export interface DeliveryHistoryTables {
   delivery_history: {
     delivery_id: string;
@@ -66,16 +62,7 @@ export interface DeliveryHistoryTables {
   };
 }
 
-/**
- * The delivery queue: a read model of the delivery streams (what is pending, when it is due, at
- * which stream revision) plus what an attempt needs to know about each endpoint (URL, retries, the
- * sealed API key and secret, whether it is active). Workers claim due rows with
- * `FOR UPDATE SKIP LOCKED` and a lease, so two workers never attempt one delivery at once and a
- * dead worker's claim expires. A delivery handed off at ingest (its DeliveryScheduled carries a
- * lease) arrives claimed by the worker attempting it; its lease ends like any claim's. A row leaves
- * the queue when its delivery succeeds or fails for good, and comes back when a failed delivery is
- * redelivered.
- */
+/** Written by src/projections/delivery-queue.ts, whose doc comment says what they hold. */
 export interface DeliveryQueueTables {
   delivery_queue: {
     delivery_id: string;
@@ -105,11 +92,7 @@ export interface DeliveryQueueTables {
   };
 }
 
-/**
- * Which recovery requests concern an endpoint or a delivery. Their streams are named after (caller,
- * key), which says nothing about the endpoint, so audit trails find them here and read them from
- * the event store; without this index that would be a scan of the whole log per trail.
- */
+/** Written by src/projections/recovery-requests.ts, whose doc comment says what they hold. */
 export interface RecoveryRequestsTables {
   recovery_requests: {
     recovery_id: string;
@@ -119,11 +102,7 @@ export interface RecoveryRequestsTables {
   };
 }
 
-/**
- * Each wallet's group, from the newest tenant event of the wallet that names one, so that a
- * tenant-admin of another group is refused at once (see mayWaitOn) however long ago the wallet was
- * last seen, without any process holding every wallet in memory.
- */
+/** Written by src/projections/wallet-groups.ts, whose doc comment says what they hold. */
 export interface WalletGroupsTables {
   wallet_groups: {
     wallet_id: string;
@@ -131,10 +110,7 @@ export interface WalletGroupsTables {
   };
 }
 
-/**
- * The webhook endpoints read model: one row per endpoint that is not deleted. Secrets stay sealed
- * here; only the owner's query and the delivery worker open them.
- */
+/** Written by src/projections/webhook-endpoints.ts, whose doc comment says what they hold. */
 export interface WebhookEndpointsTables {
   webhook_endpoints: {
     webhook_id: string;
@@ -151,10 +127,7 @@ export interface WebhookEndpointsTables {
   };
 }
 
-/**
- * The webhook subscriptions read model: one row per live subscription. Deleting an endpoint
- * removes its subscriptions here too, since they can no longer be read through it.
- */
+/** Written by src/projections/webhook-subscriptions.ts, whose doc comment says what they hold. */
 export interface WebhookSubscriptionsTables {
   webhook_subscriptions: {
     subscription_id: string;
@@ -168,21 +141,7 @@ export interface WebhookSubscriptionsTables {
   };
 }
 
-/**
- * The dispatch auditor: keeps the live subscriptions (a table, and the in-memory index built from
- * it) and makes sure each TransactionReceived has one DeliveryScheduled per matching endpoint, in
- * log order. Ingest schedules them itself in the append of the transaction (ingest-scheduler.ts),
- * so on PostgreSQL every append here is refused as already done; what it does write is a repair
- * (EventStoreDB, where the two are separate appends, or a transaction appended by something else).
- *
- * Appending is a side effect outside the runner's transaction, so it is made idempotent: each
- * delivery's stream is created with expected revision no_stream, and a stream that exists means
- * "already scheduled". The appends of a batch go out together before its checkpoint commits, so a
- * crash in between replays the batch and the replayed appends are dropped.
- *
- * It also stores the revision of the last SubscriptionSetChanged it applied with its table, so that
- * a process's delivery directory can start from the table instead of the whole log.
- */
+/** Written by src/reactions/dispatch-auditor.ts, whose doc comment says what they hold. */
 export interface DispatcherTables {
   dispatcher_subscriptions: {
     subscription_id: string;
@@ -198,18 +157,7 @@ export interface DispatcherTables {
   };
 }
 
-/**
- * Endpoint health as a reaction: follows delivery attempts and appends what they mean for their
- * endpoint (WebhookEndpointFailing, Recovered, Disabled; endpoint-health.ts decides). A projection,
- * so that it runs in one process at a time and resumes from its checkpoint after a crash.
- *
- * Like the dispatcher, it appends after its batch and before the checkpoint commits, so a crash in
- * between replays the batch. Each append folds the endpoint's stream and uses its revision
- * (a concurrent owner's command makes it decide again), and the decision is idempotent in that
- * state, so replayed attempts append nothing new.
- *
- * DeliveryAttempted names the delivery, not the endpoint: the table maps one to the other.
- */
+/** Written by src/reactions/endpoint-health.ts, whose doc comment says what they hold. */
 export interface EndpointHealthTables {
   endpoint_health_deliveries: { delivery_id: string; webhook_id: string };
 }
