@@ -24,26 +24,11 @@ const connectionEvent = (walletId = randomUUID(), groupId = "acme"): TenantEvent
   payload: { connection_id: randomUUID(), state: "completed" },
 });
 
-/** Resolves with the match if the matcher answers at once from its window, else undefined. */
+/** The match if the matcher answers at once from its window, else undefined. */
 function answeredFromWindow(matcher: WaypointMatcher, event: TenantEvent): TenantEvent | undefined {
-  let match: TenantEvent | undefined;
-  const waiter: Waiter = {
-    wait: {
-      walletId: event.wallet_id,
-      topic: "connections",
-      field: "connection_id",
-      fieldId: String(event.payload.connection_id),
-      desiredState: "completed",
-    },
-    scope: { kind: "tenant", walletId: event.wallet_id },
-    notBefore: 0,
-    answer: (seen) => {
-      match = seen.event;
-    },
-    shutdown: () => {},
-  };
+  const { waiter, answers } = recordingWaiter(event, 0);
   matcher.wait(waiter)();
-  return match;
+  return answers[0]?.event;
 }
 
 /** A waiter on the event's connection that records what answers it; `notBefore` as a look_back sets it. */
