@@ -1,14 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
-import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
-import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryStream } from "../../src/domain/delivery.js";
 import { evolveDeliveryHistory } from "../../src/domain/delivery-history.js";
 import { deliveryHistoryProjection, findDeliveryHistory } from "../../src/projections/delivery-history.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { fixtureTransactions } from "../support/fixtures.js";
+import { appendInterleaved } from "../support/interleaved-appends.js";
 import { rebuiltAlike } from "../support/rebuilt-alike.js";
-import { untilVisible } from "../support/until-visible.js";
 
 const log = useEventLogDatabase();
 
@@ -44,21 +42,10 @@ it("gives every delivery the same history whether its events come one per batch 
   const ids = Array.from({ length: 12 }, () => randomUUID());
   // Interleaved across deliveries, one append per event, as workers record them.
   const streams = ids.map((id, i) => deliveryEvents(id, webhookId, i % 3 === 0 ? "failed" : "succeeded"));
-  let last: ReadFrom = "start";
-  for (let step = 0; step < 5; step++) {
-    for (const [i, events] of streams.entries()) {
-      const event = events[step];
-      if (!event) continue;
-      last = (
-        await log.store.append(
-          deliveryStream(ids[i]!),
-          [{ ...event, metadata: eventMetadata("test") }],
-          step === 0 ? "no_stream" : BigInt(step - 1),
-        )
-      ).position;
-    }
-  }
-  await untilVisible(log.store, last);
+  await appendInterleaved(
+    log.store,
+    streams.map((events, i) => ({ stream: deliveryStream(ids[i]!), events })),
+  );
   const histories = async () => Promise.all(ids.map((id) => findDeliveryHistory(log.database.db, id)));
 
   const oneByOne = await rebuiltAlike(log, deliveryHistoryProjection, histories);

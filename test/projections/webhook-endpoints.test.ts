@@ -1,13 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
-import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
-import type { ReadFrom } from "../../src/adapters/eventstore/event-store.js";
 import { evolveWebhookEndpoint } from "../../src/domain/webhook-endpoint.js";
 import { endpointStream, type WebhookEndpointEvent } from "../../src/domain/webhook-events.js";
 import { findWebhookEndpoint, webhookEndpointsProjection } from "../../src/projections/webhook-endpoints.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { appendInterleaved } from "../support/interleaved-appends.js";
 import { rebuiltAlike } from "../support/rebuilt-alike.js";
-import { untilVisible } from "../support/until-visible.js";
 
 const log = useEventLogDatabase();
 
@@ -57,21 +55,10 @@ it("gives every endpoint the same row whether its events come one per batch or m
   const ids = Array.from({ length: 15 }, () => randomUUID());
   const streams = ids.map((id, i) => endpointEvents(id, i));
   // Interleaved across endpoints, one append per event.
-  let last: ReadFrom = "start";
-  for (let step = 0; step < 4; step++) {
-    for (const [i, events] of streams.entries()) {
-      const event = events[step];
-      if (!event) continue;
-      last = (
-        await log.store.append(
-          endpointStream(ids[i]!),
-          [{ ...event, metadata: eventMetadata("test") }],
-          step === 0 ? "no_stream" : BigInt(step - 1),
-        )
-      ).position;
-    }
-  }
-  await untilVisible(log.store, last);
+  await appendInterleaved(
+    log.store,
+    streams.map((events, i) => ({ stream: endpointStream(ids[i]!), events })),
+  );
   const rows = async () => Promise.all(ids.map((id) => findWebhookEndpoint(log.database.db, id)));
 
   const oneByOne = await rebuiltAlike(log, webhookEndpointsProjection, rows);
