@@ -3,7 +3,13 @@ import type { Logger } from "pino";
 import type { DispatcherTables, HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore, ReadFrom, StoredEvent } from "../adapters/eventstore/event-store.js";
-import { type DeliveryEvent, deliveryDecider, deliveryId, deliveryStream } from "../domain/delivery.js";
+import {
+  type DeliveryEvent,
+  type DeliveryScheduled,
+  deliveryDecider,
+  deliveryId,
+  deliveryStream,
+} from "../domain/delivery.js";
 import type { TransactionReceived } from "../domain/ingest-events.js";
 import {
   SUBSCRIPTION_INDEX_EVENT_TYPES,
@@ -28,8 +34,11 @@ const VERSION = 2;
  * The dispatch auditor: keeps the live subscriptions (a table, and the in-memory index built from
  * it) and makes sure each TransactionReceived has one DeliveryScheduled per matching endpoint, in
  * log order. Ingest schedules them itself in the append of the transaction (ingest-scheduler.ts),
- * so on PostgreSQL every append here is refused as already done; what it does write is a repair
- * (EventStoreDB, where the two are separate appends, or a transaction appended by something else).
+ * so the auditor crosses off every delivery whose DeliveryScheduled follows in the same batch and
+ * appends only the rest. On PostgreSQL the two are one commit, so they reach the auditor together and
+ * it appends nothing (but where a page ends between them: that append is refused as already done);
+ * what it does write is a repair (EventStoreDB, where the two are separate appends, or a transaction
+ * appended by something else).
  *
  * Appending is a side effect outside the runner's transaction, so it is made idempotent: each
  * delivery's stream is created with expected revision no_stream, and a stream that exists means
@@ -41,7 +50,7 @@ const VERSION = 2;
  */
 export function dispatcherProjection(
   options: DispatcherOptions,
-): Projection<SubscriptionIndexEvent | SubscriptionSetChanged | TransactionReceived> {
+): Projection<SubscriptionIndexEvent | SubscriptionSetChanged | TransactionReceived | DeliveryScheduled> {
   let index = new SubscriptionIndex();
   // Keyed by stream: a batch retried after a failure gathers the same requests again, not twice.
   const pending = new Map<string, AppendRequest<DeliveryEvent>>();
@@ -55,7 +64,12 @@ export function dispatcherProjection(
     name: NAME,
     // 2: the subscription set's revision is kept (dispatcher_subscription_set).
     version: VERSION,
-    eventTypes: [...SUBSCRIPTION_INDEX_EVENT_TYPES, "SubscriptionSetChanged", "TransactionReceived"],
+    eventTypes: [
+      ...SUBSCRIPTION_INDEX_EVENT_TYPES,
+      "SubscriptionSetChanged",
+      "TransactionReceived",
+      "DeliveryScheduled",
+    ],
 
     // Called whenever this process starts leading the projection (and after a rebuild's teardown):
     // the index must match the tables at the checkpoint, whatever another process did meanwhile.
@@ -135,6 +149,10 @@ export function dispatcherProjection(
         }
         case "TransactionReceived":
           schedule(event);
+          return;
+        case "DeliveryScheduled":
+          // Scheduled already (at ingest, or by a repair before a crash): nothing to append for it.
+          pending.delete(event.stream);
           return;
       }
     },

@@ -1,0 +1,92 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import type { Database } from "../../src/adapters/db/database.js";
+import type { AppendRequest, EventStore } from "../../src/adapters/eventstore/event-store.js";
+import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
+import type { Transaction } from "../../src/domain/ingest-events.js";
+import { applyBatch } from "../../src/projections/projection-batch.js";
+import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
+import { useEventLogDatabase } from "../support/event-log-database.js";
+import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
+import { storedEvents } from "../support/stored-events.js";
+
+/**
+ * The auditor appends only the deliveries it does not see scheduled: ingest's DeliveryScheduled
+ * follows its TransactionReceived in the same commit, so on PostgreSQL the auditor writes nothing.
+ */
+const WEBHOOK = "00000000-0000-4000-8000-0000000000b1";
+
+describe("a transaction with its deliveries scheduled", () => {
+  const log = useEventLogDatabase();
+  it("appends nothing for a transaction whose deliveries follow it in the batch", async () => {
+    const { auditor, appended, repairs } = await startAuditor(log.store, log.database);
+    await applyBatch(log.database.db, auditor, "start", [
+      ...subscriptionAndTransaction("t-scheduled"),
+      event(deliveryStream(deliveryId(WEBHOOK, "t-scheduled")), "DeliveryScheduled", {
+        deliveryId: deliveryId(WEBHOOK, "t-scheduled"),
+        webhookId: WEBHOOK,
+        transactionId: "t-scheduled",
+      }),
+    ]);
+    expect(appended).toEqual([]);
+    expect(repairs).toEqual([]);
+  });
+});
+
+describe("a transaction without its deliveries", () => {
+  const log = useEventLogDatabase();
+  it("repairs a transaction whose delivery was never scheduled, and counts it", async () => {
+    const { auditor, appended, repairs } = await startAuditor(log.store, log.database);
+    await applyBatch(log.database.db, auditor, "start", subscriptionAndTransaction("t-missing"));
+    const stream = deliveryStream(deliveryId(WEBHOOK, "t-missing"));
+    expect(appended.map((request) => request.stream)).toEqual([stream]);
+    expect(repairs).toEqual([1]);
+    const [scheduled] = await log.store.readStream(stream);
+    expect(scheduled?.type).toBe("DeliveryScheduled");
+  });
+});
+
+const stored = storedEvents();
+const event = (stream: string, type: string, data: object) => stored(stream, 0n, type, data);
+
+function subscriptionAndTransaction(transactionId: string) {
+  const [transaction] = fixtureTransactions() as [Transaction];
+  return [
+    event(`subscription-${transactionId}`, "WebhookSubscriptionCreated", {
+      subscriptionId: "00000000-0000-4000-8000-000000000001",
+      webhookId: WEBHOOK,
+      subscriber: "0x1",
+      type: "asset-link",
+      actions: ["create", "delete"],
+      collectionId: SEED_COLLECTION,
+      createdAt: 0,
+    }),
+    event(`transaction-${transactionId}`, "TransactionReceived", {
+      transactionId,
+      transaction,
+      source: "nats",
+      receivedAt: 0,
+    }),
+  ];
+}
+
+/** The auditor on the real log, with every append it makes recorded on the way. */
+async function startAuditor(real: EventStore, database: Database) {
+  const appended: AppendRequest[] = [];
+  const repairs: number[] = [];
+  const store: EventStore = Object.create(real, {
+    appendMany: {
+      value: (requests: readonly AppendRequest[], options?: Parameters<EventStore["appendMany"]>[1]) => {
+        appended.push(...requests);
+        return real.appendMany(requests, options);
+      },
+    },
+  });
+  const auditor = dispatcherProjection({
+    store,
+    logger: pino({ level: "silent" }),
+    onRepairs: (count) => repairs.push(count),
+  });
+  await auditor.setup(database.db);
+  return { auditor, appended, repairs };
+}
