@@ -115,7 +115,21 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const claimThreshold = Math.max(1, Math.floor(config.workerConcurrency / 4));
   const batcher = new AppendBatcher(options.store);
   const wake = new AppendSignal();
-  const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => wake.notify());
+  /**
+   * Bumped by what can make queue rows claimable: the queue's NOTIFY (rows due, endpoint state
+   * changed), or a slot freed on an endpoint at its cap.
+   */
+  let queueGeneration = 0;
+  /**
+   * Set after a claim that left nothing claimable: no claim until `until` (the next due row, or the
+   * idle poll) unless the generation moves. Slots freed by finished attempts wake the loop, but claim
+   * nothing while the queue is drained: handed-off deliveries never touch the queue.
+   */
+  let drained: { generation: number; until: number } | undefined;
+  const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => {
+    queueGeneration++;
+    wake.notify();
+  });
   const worker = randomUUID();
   /** Slots held by endpoint: this worker's attempts in flight and hand-offs reserved. */
   const perEndpoint = new Map<string, number>();
@@ -206,6 +220,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   };
   const freeSlot = (deliveryId: string, webhookId: string) => {
     if (!holding.delete(deliveryId)) return;
+    // The claim skipped this endpoint's rows while it was at its cap: they may be claimable now.
+    if ((perEndpoint.get(webhookId) ?? 0) >= config.endpointConcurrency) queueGeneration++;
     const left = (perEndpoint.get(webhookId) ?? 1) - 1;
     if (left === 0) perEndpoint.delete(webhookId);
     else perEndpoint.set(webhookId, left);
@@ -296,7 +312,12 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
 
   async function run(): Promise<void> {
     while (!stopping) {
-      const signalBefore = wake.count;
+      if (drained && drained.generation === queueGeneration && Date.now() < drained.until) {
+        await wake.wait(drained.until - Date.now());
+        continue;
+      }
+      drained = undefined;
+      const generation = queueGeneration;
       const free = config.workerConcurrency - holding.size;
       if (free < claimThreshold) {
         await wake.wait(IDLE_POLL_MS);
@@ -330,8 +351,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         else logger.warn({ err: error }, "claiming deliveries failed; retrying");
         waitMs = ERROR_BACKOFF_MS;
       }
-      // A NOTIFY or a finished task since the claim means there may be work now.
-      if (wake.count === signalBefore && waitMs > 0) await wake.wait(waitMs);
+      // A NOTIFY since the claim began (the generation moved) means there may be work now.
+      if (waitMs > 0) drained = { generation, until: Date.now() + waitMs };
     }
   }
 

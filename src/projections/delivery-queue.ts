@@ -168,7 +168,8 @@ class QueueChanges {
     event: StoredEvent & { readonly data: DeliveryScheduled["data"] | DeliveryRedeliveryRequested["data"] },
     position: Pick<QueueRow, "attempts" | "revision" | "due_at" | "leased_until" | "leased_by">,
   ): void {
-    this.#due = true;
+    // A row handed off at ingest is leased: no worker can claim it, so none is woken for it.
+    if (position.leased_until === null) this.#due = true;
     this.#rows.set(event.data.deliveryId, {
       kind: "insert",
       row: {
