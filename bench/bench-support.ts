@@ -1,5 +1,6 @@
 /** Shared by the benchmarks: progress on stderr, percentiles, the machine a figure came from. */
 import { cpus, totalmem } from "node:os";
+import pg from "pg";
 
 export { progress } from "../src/app/progress-bar.js";
 
@@ -23,3 +24,23 @@ export function round(value: number, digits = 1): number {
 export function machine(): Record<string, unknown> {
   return { cores: cpus().length, memoryGiB: round(totalmem() / 2 ** 30), node: process.version };
 }
+
+/**
+ * Counts the SQL statements every pg client of this process sends from now on (herald runs in the
+ * bench's process): what a delivery costs the database, beside its latency.
+ */
+export function statementCounter(): () => number {
+  if (!counting) {
+    counting = true;
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: Parameters<typeof query>) {
+      statementsSent++;
+      return query.apply(this, args);
+    } as typeof query;
+  }
+  const from = statementsSent;
+  return () => statementsSent - from;
+}
+
+let counting = false;
+let statementsSent = 0;

@@ -23,7 +23,7 @@ import { NATS_URL } from "../test/support/services.js";
 import { startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { createEndpoint, createSubscription } from "../test/support/webhooks.js";
 import { loadHistory, vacuumAnalyze } from "./bench-history.js";
-import { latencySummary, machine, progress, round } from "./bench-support.js";
+import { latencySummary, machine, progress, round, statementCounter } from "./bench-support.js";
 
 const BURST = Number(process.env.BENCH_DELIVERIES ?? 5000);
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 1_000_000);
@@ -66,6 +66,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const freshEvents = await eventsInLog(herald.herald.store);
     const fresh = await idleAndPaced(herald, publisher, receiver);
 
+    const statements = statementCounter();
     const burst = await receiver.phase(
       BURST,
       async () => {
@@ -76,13 +77,15 @@ export async function run(): Promise<Record<string, unknown>> {
       "delivery: burst received",
     );
     const burstSeconds = (performance.now() - burst.result) / 1000;
+    // Until the read models have applied the burst too: what its deliveries cost the database in all.
+    await caughtUp(herald);
+    const burstStatements = statements();
     const body = JSON.stringify(publisher.transaction(0));
     const plain = await plainLoop(`${receiver.url}/plain`, body, BURST);
     await everyAttemptAppended(herald.herald.store, "start", receiver.delivered());
 
     let history: Record<string, unknown> | undefined;
     if (HISTORY_EVENTS > 0) {
-      await caughtUp(herald);
       await herald.stop();
       const loaded = await loadHistory(herald.database.url, HISTORY_EVENTS);
       herald = await herald.restart();
@@ -107,6 +110,8 @@ export async function run(): Promise<Record<string, unknown>> {
       burst: {
         transactions: BURST,
         deliveriesPerSecond: round(deliveriesPerSecond),
+        // Every statement herald sent from the burst's first publication until it was caught up.
+        statementsPerDelivery: round(burstStatements / BURST, 2),
         // Published at once: latency includes the time spent queued behind the burst.
         latencyMs: latencySummary(burst.latencies),
       },
