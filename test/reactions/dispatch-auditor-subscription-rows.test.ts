@@ -1,7 +1,7 @@
 import pino from "pino";
 import { expect, it } from "vitest";
 import type { AnyProjection } from "../../src/projections/projection.js";
-import { applyBatch } from "../../src/projections/projection-batch.js";
+import { applyBatch, resetProjection } from "../../src/projections/projection-batch.js";
 import { dispatcherProjection, readDispatcherSnapshot } from "../../src/reactions/dispatch-auditor.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { rebuiltAlike } from "../support/rebuilt-alike.js";
@@ -50,10 +50,8 @@ it("keeps the same subscriptions and subscription set revision whether their eve
 });
 
 it("writes actions as they are, quotes, commas, braces and backslashes included, in their order", async () => {
-  await log.database.db.deleteFrom("herald_checkpoints").execute();
   const projection = dispatcher();
-  await projection.teardown(log.database.db);
-  await projection.setup(log.database.db);
+  await resetProjection(log.database.db, projection);
   const actions = ['say "hi"', "a,b", "{c}", "back\\slash", "NULL", "", "z", "a"];
   const stored = storedEvents();
   await applyBatch(log.database.db, projection, "start", [
