@@ -8,7 +8,11 @@ import { getOrCreate } from "../domain/get-or-create.js";
  * parameter limit and costs one plan.
  */
 
-/** A column and its PostgreSQL type (the array parameter is cast to `type[]`). */
+/**
+ * A column and its PostgreSQL type (the array parameter is cast to `type[]`). An array column
+ * (`text[]`) goes as one JSON array per row: unnest cannot take an array of arrays of different
+ * lengths.
+ */
 export type BulkColumn<Row> = readonly [name: keyof Row & string, type: string];
 
 /**
@@ -26,7 +30,18 @@ export async function insertRows<Row>(
   if (rows.length === 0) return;
   const names = sql.join(columns.map(([name]) => sql.ref(name)));
   const arrays = sql.join(
-    columns.map(([name, type]) => sql`${sql.val(rows.map((row) => toParameter(row[name])))}::${sql.raw(type)}[]`),
+    columns.map(([name, type]) =>
+      type.endsWith("[]")
+        ? sql`${sql.val(rows.map((row) => JSON.stringify(row[name])))}::jsonb[]`
+        : sql`${sql.val(rows.map((row) => toParameter(row[name])))}::${sql.raw(type)}[]`,
+    ),
+  );
+  const values = sql.join(
+    columns.map(([name, type]) =>
+      type.endsWith("[]")
+        ? sql`array(select e from jsonb_array_elements_text(${sql.ref(`u.${name}`)}) with ordinality as a(e, i) order by i)::${sql.raw(type)}`
+        : sql.ref(`u.${name}`),
+    ),
   );
   const others = columns.filter(([name]) => name !== onConflict?.key);
   const conflict = !onConflict
@@ -34,7 +49,9 @@ export async function insertRows<Row>(
     : onConflict.update
       ? sql`on conflict (${sql.ref(onConflict.key)}) do update set ${sql.join(others.map(([name]) => sql`${sql.ref(name)} = excluded.${sql.ref(name)}`))}`
       : sql`on conflict (${sql.ref(onConflict.key)}) do nothing`;
-  await sql`insert into ${sql.table(table)} (${names}) select * from unnest(${arrays}) ${conflict}`.execute(db);
+  await sql`insert into ${sql.table(table)} (${names}) select ${values} from unnest(${arrays}) as u(${names}) ${conflict}`.execute(
+    db,
+  );
 }
 
 /** Deletes the rows whose `column` is one of `values`. */

@@ -10,6 +10,7 @@ import {
 import { isDeliveryEvent } from "../domain/herald-event.js";
 import { transactionText } from "../domain/ingest-events.js";
 import { WEBHOOK_ENDPOINT_EVENT_TYPES, type WebhookEndpointEvent } from "../domain/webhook-events.js";
+import { type BulkColumn, insertRows, perBatch } from "./bulk-write.js";
 import type { Projection } from "./projection.js";
 
 /** NOTIFY channel: something in the queue became due, or an endpoint changed state. */
@@ -32,9 +33,10 @@ const QUEUE_ENDPOINT_EVENT_TYPES = WEBHOOK_ENDPOINT_EVENT_TYPES.filter(
  * redelivered.
  */
 export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEndpointEvent> {
-  // A batch's delivery events are folded into row changes and written in bulk after the batch: a
-  // delivery's three or more events cost a share of three statements, not three statements each.
-  let changes = new QueueChanges();
+  // A batch's events are folded into row changes and written in bulk after the batch: a delivery's
+  // three or more events cost a share of three statements, not three statements each, and the
+  // endpoints' events a share of two. Kept per transaction: a retried batch starts from nothing.
+  const gathered = perBatch(() => ({ queue: new QueueChanges(), endpoints: new EndpointChanges() }));
   return {
     name: "delivery-queue",
     // 2: endpoint rate limits.
@@ -72,7 +74,6 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
       await sql`create index if not exists delivery_queue_leased on delivery_queue (webhook_id) where leased_until is not null`.execute(
         db,
       );
-      changes = new QueueChanges();
     },
 
     async teardown(db) {
@@ -81,13 +82,17 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
     },
 
     async handle(trx, event) {
-      if (isDeliveryEvent(event)) return changes.apply(event);
-      return applyEndpoint(trx, event);
+      const changes = gathered.of(trx);
+      if (isDeliveryEvent(event)) changes.queue.apply(event);
+      else changes.endpoints.apply(event);
     },
 
     async afterBatch(trx) {
-      await changes.write(trx);
-      changes = new QueueChanges();
+      const changes = gathered.take(trx);
+      if (!changes) return;
+      const stateChanged = await changes.endpoints.write(trx);
+      const due = await changes.queue.write(trx);
+      if (stateChanged || due) await notify(trx);
     },
   };
 }
@@ -196,7 +201,8 @@ class QueueChanges {
     else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
   }
 
-  async write(trx: Transaction<HeraldTables>): Promise<void> {
+  /** Writes the rows; true when a delivery became due. */
+  async write(trx: Transaction<HeraldTables>): Promise<boolean> {
     const inserts: QueueRow[] = [];
     const updates: (RowUpdate & { id: string })[] = [];
     const deletes: string[] = [];
@@ -243,59 +249,114 @@ class QueueChanges {
     if (deletes.length > 0) {
       await trx.deleteFrom("delivery_queue").where("delivery_id", "in", deletes).execute();
     }
-    if (this.#due) await notify(trx);
+    return this.#due;
   }
 }
 
-async function applyEndpoint(trx: Transaction<HeraldTables>, event: StoredEndpointEvent): Promise<void> {
-  const endpoint = trx.updateTable("delivery_endpoints").where("webhook_id", "=", event.data.webhookId);
-  switch (event.type) {
-    case "WebhookEndpointCreated": {
-      const { webhookId, url, retries, rateLimit, apiKey, signingSecret } = event.data;
-      await trx
-        .insertInto("delivery_endpoints")
-        .values({
-          webhook_id: webhookId,
-          url,
-          retries,
-          rate_limit: rateLimit ?? null,
-          rate_tat_ms: null,
-          api_key: apiKey,
-          signing_secret: signingSecret,
-          status: "active",
-        })
-        .onConflict((oc) => oc.column("webhook_id").doNothing())
-        .execute();
-      return;
+type EndpointRow = Omit<DeliveryQueueTables["delivery_endpoints"], "rate_tat_ms">;
+
+/**
+ * A batch's endpoint events, folded over the rows they touch (one read) and written with one upsert.
+ * rate_tat_ms is left out: workers keep it (delivery-send-slots.ts), and the projection is the only
+ * writer of every other column, so the rows read are the rows the batch starts from.
+ */
+class EndpointChanges {
+  readonly #events: StoredEndpointEvent[] = [];
+  #stateChanged = false;
+
+  apply(event: StoredEndpointEvent): void {
+    this.#events.push(event);
+    if (STATE_EVENT_TYPES.has(event.type)) this.#stateChanged = true;
+  }
+
+  /** Writes the rows; true when an endpoint's state changed (its queued deliveries became claimable). */
+  async write(trx: Transaction<HeraldTables>): Promise<boolean> {
+    if (this.#events.length === 0) return false;
+    const ids = [...new Set(this.#events.map((event) => event.data.webhookId))];
+    const read = await trx
+      .selectFrom("delivery_endpoints")
+      .select(["webhook_id", "url", "retries", "rate_limit", "api_key", "signing_secret", "status"])
+      .where(sql<boolean>`webhook_id = any(${sql.val(ids)}::text[])`)
+      .execute();
+    const current = new Map<string, EndpointRow>(read.map((row) => [row.webhook_id, row]));
+    const rows = new Map(current);
+    for (const event of this.#events) {
+      const row = evolveQueueEndpoint(rows.get(event.data.webhookId), event);
+      if (row) rows.set(row.webhook_id, row);
     }
+    // Sorted as workers lock endpoints (delivery-send-slots.ts), so the two never wait on each other in a cycle.
+    const changed = ids.sort().flatMap((id) => {
+      const row = rows.get(id);
+      return row && row !== current.get(id) ? [row] : [];
+    });
+    await insertRows(trx, "delivery_endpoints", ENDPOINT_COLUMNS, changed, { key: "webhook_id", update: true });
+    return this.#stateChanged;
+  }
+}
+
+// A state change makes the endpoint's queued deliveries claimable, so that a worker records their
+// pause, resumption or end.
+const STATE_EVENT_TYPES = new Set<WebhookEndpointEvent["type"]>([
+  "WebhookEndpointPaused",
+  "WebhookEndpointDisabled",
+  "WebhookEndpointResumed",
+  "WebhookEndpointDeleted",
+]);
+
+const ENDPOINT_COLUMNS: readonly BulkColumn<EndpointRow>[] = [
+  ["webhook_id", "text"],
+  ["url", "text"],
+  ["retries", "int4"],
+  ["rate_limit", "int4"],
+  ["api_key", "text"],
+  ["signing_secret", "text"],
+  ["status", "text"],
+];
+
+/**
+ * An endpoint's row after one event; the same row when the event changes nothing, and no row for an
+ * event about an endpoint without one.
+ */
+function evolveQueueEndpoint(row: EndpointRow | undefined, event: WebhookEndpointEvent): EndpointRow | undefined {
+  if (event.type === "WebhookEndpointCreated") {
+    if (row) return row;
+    const { webhookId, url, retries, rateLimit, apiKey, signingSecret } = event.data;
+    return {
+      webhook_id: webhookId,
+      url,
+      retries,
+      rate_limit: rateLimit ?? null,
+      api_key: apiKey,
+      signing_secret: signingSecret,
+      status: "active",
+    };
+  }
+  if (!row) return undefined;
+  switch (event.type) {
     case "WebhookEndpointUpdated": {
       const { url, retries, rateLimit } = event.data;
-      if (url === undefined && retries === undefined && rateLimit === undefined) return;
-      await endpoint
-        .set({
-          ...(url === undefined ? {} : { url }),
-          ...(retries === undefined ? {} : { retries }),
-          ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
-        })
-        .execute();
-      return;
+      if (url === undefined && retries === undefined && rateLimit === undefined) return row;
+      return {
+        ...row,
+        ...(url === undefined ? {} : { url }),
+        ...(retries === undefined ? {} : { retries }),
+        ...(rateLimit === undefined ? {} : { rate_limit: rateLimit }),
+      };
     }
     case "WebhookEndpointApiKeyRotated":
-      await endpoint.set({ api_key: event.data.apiKey, signing_secret: event.data.signingSecret }).execute();
-      return;
-    // A state change makes the endpoint's queued deliveries claimable, so that a worker records
-    // their pause, resumption or end. herald disabling an endpoint stops its deliveries exactly as its
-    // owner pausing it does, and resuming enables it again (webhook-endpoint.ts).
+      return { ...row, api_key: event.data.apiKey, signing_secret: event.data.signingSecret };
+    // herald disabling an endpoint stops its deliveries exactly as its owner pausing it does, and
+    // resuming enables it again (webhook-endpoint.ts).
     case "WebhookEndpointPaused":
     case "WebhookEndpointDisabled":
-      await endpoint.set({ status: "paused" }).where("status", "=", "active").execute();
-      return notify(trx);
+      return row.status === "active" ? { ...row, status: "paused" } : row;
     case "WebhookEndpointResumed":
-      await endpoint.set({ status: "active" }).where("status", "=", "paused").execute();
-      return notify(trx);
+      return row.status === "paused" ? { ...row, status: "active" } : row;
     case "WebhookEndpointDeleted":
-      await endpoint.set({ status: "deleted" }).execute();
-      return notify(trx);
+      return row.status === "deleted" ? row : { ...row, status: "deleted" };
+    case "WebhookEndpointFailing":
+    case "WebhookEndpointRecovered":
+      return row;
   }
 }
 
@@ -367,11 +428,11 @@ export async function claimDeliveries(
   }));
 }
 
-type EndpointRow = Omit<DeliveryQueueTables["delivery_endpoints"], "webhook_id" | "rate_tat_ms">;
-type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & EndpointRow;
+type ClaimedEndpointRow = Omit<EndpointRow, "webhook_id">;
+type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & ClaimedEndpointRow;
 
 /** The endpoint as the worker sends to it, from its row in delivery_endpoints. */
-export function queueEndpoint(row: EndpointRow): ClaimedDelivery["endpoint"] {
+export function queueEndpoint(row: ClaimedEndpointRow): ClaimedDelivery["endpoint"] {
   return {
     url: row.url,
     retries: row.retries,

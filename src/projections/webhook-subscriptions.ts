@@ -6,9 +6,10 @@ import {
   type WebhookSubscriptionEvent,
 } from "../domain/webhook-events.js";
 import type { WebhookSubscription } from "../domain/webhook-subscription.js";
-import { type BulkColumn, deleteRows, insertRows, perBatch } from "./bulk-write.js";
+import { type BulkColumn, perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";
+import { SubscriptionRowChanges } from "./subscription-rows.js";
 
 export type WebhookSubscriptionRecord = Omit<WebhookSubscription, "deleted">;
 
@@ -42,50 +43,15 @@ export const webhookSubscriptionsProjection: Projection<WebhookSubscriptionEvent
   },
   // A batch's events are folded into its net changes, written with two deletes and one insert.
   async handle(trx, event) {
-    const changes = gathered.of(trx);
-    switch (event.type) {
-      case "WebhookSubscriptionCreated": {
-        const { subscriptionId, webhookId, subscriber, type, actions, collectionId, createdAt } = event.data;
-        changes.created.set(subscriptionId, {
-          subscription_id: subscriptionId,
-          webhook_id: webhookId,
-          subscriber,
-          type,
-          actions: JSON.stringify(actions),
-          collection_id: collectionId,
-          created_at: BigInt(createdAt),
-        });
-        return;
-      }
-      case "WebhookSubscriptionDeleted":
-        changes.created.delete(event.data.subscriptionId);
-        changes.deleted.add(event.data.subscriptionId);
-        return;
-      case "WebhookEndpointDeleted":
-        for (const [id, row] of changes.created)
-          if (row.webhook_id === event.data.webhookId) changes.created.delete(id);
-        changes.endpointsDeleted.add(event.data.webhookId);
-        return;
-    }
+    gathered.of(trx).apply(event);
   },
   async afterBatch(trx) {
-    const changes = gathered.take(trx);
-    if (!changes) return;
-    // The deletes reach only rows from earlier batches: this batch's own were taken out above.
-    await deleteRows(trx, "webhook_subscriptions", "subscription_id", changes.deleted);
-    await deleteRows(trx, "webhook_subscriptions", "webhook_id", changes.endpointsDeleted);
-    await insertRows(trx, "webhook_subscriptions", SUBSCRIPTION_COLUMNS, [...changes.created.values()]);
+    await gathered.take(trx)?.write(trx);
   },
 };
 
 /** A row as written: `actions` as JSON text. */
 type SubscriptionInsert = Omit<WebhookSubscriptionsTables["webhook_subscriptions"], "actions"> & { actions: string };
-
-const gathered = perBatch(() => ({
-  created: new Map<string, SubscriptionInsert>(),
-  deleted: new Set<string>(),
-  endpointsDeleted: new Set<string>(),
-}));
 
 const SUBSCRIPTION_COLUMNS: readonly BulkColumn<SubscriptionInsert>[] = [
   ["subscription_id", "text"],
@@ -96,6 +62,23 @@ const SUBSCRIPTION_COLUMNS: readonly BulkColumn<SubscriptionInsert>[] = [
   ["collection_id", "text"],
   ["created_at", "int8"],
 ];
+
+const gathered = perBatch(
+  () =>
+    new SubscriptionRowChanges<SubscriptionInsert>({
+      name: "webhook_subscriptions",
+      columns: SUBSCRIPTION_COLUMNS,
+      toRow: ({ subscriptionId, webhookId, subscriber, type, actions, collectionId, createdAt }) => ({
+        subscription_id: subscriptionId,
+        webhook_id: webhookId,
+        subscriber,
+        type,
+        actions: JSON.stringify(actions),
+        collection_id: collectionId,
+        created_at: BigInt(createdAt),
+      }),
+    }),
+);
 
 export async function findWebhookSubscription(
   db: Kysely<HeraldTables>,

@@ -17,8 +17,10 @@ import {
   type SubscriptionIndexEvent,
 } from "../domain/subscription-matching.js";
 import type { SubscriptionSetChanged } from "../domain/webhook-events.js";
+import { type BulkColumn, perBatch } from "../projections/bulk-write.js";
 import { readCheckpoint } from "../projections/checkpoints.js";
 import type { Projection } from "../projections/projection.js";
+import { SubscriptionRowChanges } from "../projections/subscription-rows.js";
 
 export interface DispatcherOptions {
   readonly store: EventStore;
@@ -59,6 +61,8 @@ export function dispatcherProjection(
   // part way) rolls back only the table: the retry must not match an earlier transaction against a
   // subscription created later in that batch, so it reloads the index from the table first.
   let unfinished: Transaction<HeraldTables> | undefined;
+  // The batch's changes to the tables, kept per transaction: a retried batch starts from nothing.
+  const rows = perBatch(() => new DispatcherRowChanges());
 
   return {
     name: NAME,
@@ -110,43 +114,17 @@ export function dispatcherProjection(
         unfinished = trx;
       }
       switch (event.type) {
-        case "WebhookSubscriptionCreated": {
-          const { data } = event;
-          await trx
-            .insertInto("dispatcher_subscriptions")
-            .values({
-              subscription_id: data.subscriptionId,
-              webhook_id: data.webhookId,
-              type: data.type,
-              actions: [...data.actions],
-              collection_id: data.collectionId,
-            })
-            .onConflict((oc) => oc.column("subscription_id").doNothing())
-            .execute();
+        // The tables are written in bulk after the batch, the index at once: a transaction further
+        // on in the batch is matched against the subscriptions as of its place in the log.
+        case "WebhookSubscriptionCreated":
+        case "WebhookSubscriptionDeleted":
+        case "WebhookEndpointDeleted":
+          rows.of(trx).apply(event);
           index.apply(event);
           return;
-        }
-        case "WebhookSubscriptionDeleted": {
-          const { subscriptionId } = event.data;
-          await trx.deleteFrom("dispatcher_subscriptions").where("subscription_id", "=", subscriptionId).execute();
-          index.apply(event);
+        case "SubscriptionSetChanged":
+          rows.of(trx).apply(event);
           return;
-        }
-        case "WebhookEndpointDeleted": {
-          const { webhookId } = event.data;
-          await trx.deleteFrom("dispatcher_subscriptions").where("webhook_id", "=", webhookId).execute();
-          index.apply(event);
-          return;
-        }
-        case "SubscriptionSetChanged": {
-          const revision = String(event.revision);
-          await trx
-            .insertInto("dispatcher_subscription_set")
-            .values({ id: true, revision })
-            .onConflict((oc) => oc.column("id").doUpdateSet({ revision }))
-            .execute();
-          return;
-        }
         case "TransactionReceived":
           schedule(event);
           return;
@@ -157,7 +135,8 @@ export function dispatcherProjection(
       }
     },
 
-    async afterBatch() {
+    async afterBatch(trx) {
+      await rows.take(trx)?.write(trx);
       if (pending.size === 0) {
         unfinished = undefined;
         return;
@@ -187,6 +166,49 @@ export function dispatcherProjection(
     const cause = { actor: "system:dispatcher", correlationId: event.metadata.correlationId, causationId: event.id };
     for (const { request } of scheduleRequests(event.data, index.match(event.data.transaction), cause))
       pending.set(request.stream, request);
+  }
+}
+
+type DispatcherSubscriptionRow = DispatcherTables["dispatcher_subscriptions"];
+
+const SUBSCRIPTION_COLUMNS: readonly BulkColumn<DispatcherSubscriptionRow>[] = [
+  ["subscription_id", "text"],
+  ["webhook_id", "text"],
+  ["type", "text"],
+  ["actions", "text[]"],
+  ["collection_id", "text"],
+];
+
+/** A batch's changes to the dispatcher's tables: its subscriptions, and the last subscription set revision. */
+class DispatcherRowChanges {
+  readonly #subscriptions = new SubscriptionRowChanges<DispatcherSubscriptionRow>({
+    name: "dispatcher_subscriptions",
+    columns: SUBSCRIPTION_COLUMNS,
+    toRow: ({ subscriptionId, webhookId, type, actions, collectionId }) => ({
+      subscription_id: subscriptionId,
+      webhook_id: webhookId,
+      type,
+      actions: [...actions],
+      collection_id: collectionId,
+    }),
+    onConflict: { key: "subscription_id", update: false },
+  });
+  #revision: bigint | undefined;
+
+  apply(event: StoredEvent<SubscriptionIndexEvent | SubscriptionSetChanged>): void {
+    if (event.type === "SubscriptionSetChanged") this.#revision = event.revision;
+    else this.#subscriptions.apply(event);
+  }
+
+  async write(trx: Transaction<HeraldTables>): Promise<void> {
+    await this.#subscriptions.write(trx);
+    if (this.#revision === undefined) return;
+    const revision = String(this.#revision);
+    await trx
+      .insertInto("dispatcher_subscription_set")
+      .values({ id: true, revision })
+      .onConflict((oc) => oc.column("id").doUpdateSet({ revision }))
+      .execute();
   }
 }
 
