@@ -1,20 +1,48 @@
 import "reflect-metadata";
-import { type CliCommand, CliUsageError } from "./commands/cli-command.js";
-import { historyCommand } from "./commands/delivery-history.js";
-import { exportCommand } from "./commands/export-events.js";
-import { schemaCommand } from "./commands/print-schema.js";
-import { replayCommand } from "./commands/replay.js";
-import { siweTokenCommand } from "./commands/siwe-token.js";
-import { tenantTokenCommand } from "./commands/tenant-token.js";
+import { CliUsageError } from "./commands/cli-command.js";
 
-/** `npx herald <command>`: every command has --help. */
+/** One `npx herald <name>` command; its module prints its own --help and returns the exit code. */
+interface CliCommand {
+  readonly name: string;
+  readonly summary: string;
+  load(): Promise<(args: readonly string[]) => Promise<number>>;
+}
+
+/**
+ * `npx herald <command>`: every command has --help. Each command is loaded when it runs: a command's imports (the GraphQL schema, the storage
+ * drivers) would otherwise slow every other one down, and `--help` too.
+ */
 const commands: readonly CliCommand[] = [
-  replayCommand,
-  historyCommand,
-  exportCommand,
-  siweTokenCommand,
-  tenantTokenCommand,
-  schemaCommand,
+  {
+    name: "replay",
+    summary: "rebuild read models from the event store",
+    load: async () => (await import("./commands/replay.js")).runReplay,
+  },
+  {
+    name: "history",
+    summary: "print a delivery's attempt timeline",
+    load: async () => (await import("./commands/delivery-history.js")).runHistory,
+  },
+  {
+    name: "export",
+    summary: "write events as NDJSON for an auditor",
+    load: async () => (await import("./commands/export-events.js")).runExport,
+  },
+  {
+    name: "schema",
+    summary: "print the GraphQL schema (SDL)",
+    load: async () => (await import("./commands/print-schema.js")).runSchema,
+  },
+  {
+    name: "siwe-token",
+    summary: "print a SIWE bearer token for the GraphQL API",
+    load: async () => (await import("./commands/siwe-token.js")).runSiweToken,
+  },
+  {
+    name: "tenant-token",
+    summary: "print a tenant or tenant-admin key for Waypoint SSE",
+    load: async () => (await import("./commands/tenant-token.js")).runTenantToken,
+  },
 ];
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -30,7 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    return await command.run(rest);
+    return await (await command.load())(rest);
   } catch (error) {
     if (error instanceof CliUsageError) {
       process.stderr.write(`herald ${command.name}: ${error.message}\nTry: npx herald ${command.name} --help\n`);

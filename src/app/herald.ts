@@ -1,30 +1,24 @@
-import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
-import { type Database, openPglite, openPglites, openPostgres } from "../adapters/db/database.js";
-import { migrate } from "../adapters/db/migrations.js";
+import type { Database } from "../adapters/db/database.js";
 import { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
-import { createEsdbEventStore } from "../adapters/eventstore/esdb-event-store.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { LogPump } from "../adapters/eventstore/log-pump.js";
-import { createPostgresEventStore } from "../adapters/eventstore/postgres-event-store.js";
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
 import { type JetStreamIngest, startJetStreamIngest } from "../adapters/nats/jetstream-ingest.js";
 import { connectNats } from "../adapters/nats/nats-connection.js";
 import type { AttemptResult } from "../domain/retry-policy.js";
 import { countDeliveriesByStatus, deliveryHistoryProjection } from "../projections/delivery-history.js";
-import { deliveryQueueProjection, deliveryQueueStats } from "../projections/delivery-queue.js";
-import type { AnyProjection } from "../projections/projection.js";
+import { deliveryQueueStats } from "../projections/delivery-queue.js";
 import { ProjectionGroup, type ProjectionMember } from "../projections/projection-group.js";
 import { recoveryRequestsProjection } from "../projections/recovery-requests.js";
-import { findWalletGroup, walletGroupsProjection } from "../projections/wallet-groups.js";
+import { findWalletGroup } from "../projections/wallet-groups.js";
 import { webhookEndpointsProjection } from "../projections/webhook-endpoints.js";
 import { webhookSubscriptionsProjection } from "../projections/webhook-subscriptions.js";
-import { dispatcherProjection } from "../reactions/dispatch-auditor.js";
-import { endpointHealthProjection } from "../reactions/endpoint-health.js";
+import { allProjections } from "./all-projections.js";
 import type { Config } from "./config.js";
 import { registerConsole } from "./console/register-console.js";
 import { startDeliveryDirectory } from "./delivery-directory.js";
@@ -36,6 +30,7 @@ import { createHttpServer, type ReadinessCheck } from "./http-server.js";
 import { type IngestCounter, type IngestKind, natsIngestCodec, registerIngestRoutes } from "./ingest.js";
 import { ingestScheduler } from "./ingest-scheduler.js";
 import { MetricsRegistry } from "./metrics.js";
+import { openStorage } from "./open-storage.js";
 import { registerPlayground } from "./playground/register-playground.js";
 import { WaypointMatcher } from "./waypoint/waypoint-matcher.js";
 import { registerWaypointRoutes } from "./waypoint/waypoint-routes.js";
@@ -56,74 +51,6 @@ export interface Herald {
   readonly waypoint: WaypointMatcher;
   /** Stops taking work, finishes what is in flight, closes every connection. */
   stop(): Promise<void>;
-}
-
-/** Opens the database and the event store that the configuration names. */
-export async function openStorage(config: Config, logger: Logger): Promise<{ database: Database; store: EventStore }> {
-  if (!config.databaseUrl && !config.eventstoreUrl) {
-    // PGlite has one connection, and projections that append (dispatcher, endpoint health) do so while
-    // their batch's transaction holds it: the embedded event log gets a PGlite instance of its own.
-    const [database, eventLog] = (await openPglites([
-      join(config.dataDir, "pglite"),
-      join(config.dataDir, "event-log"),
-    ])) as [Database, Database];
-    await migrate(database.db);
-    await migrate(eventLog.db);
-    logger.debug({ embedded: config.embedded }, "using the PostgreSQL event log");
-    const store = await createPostgresEventStore(eventLog);
-    return {
-      database,
-      store: {
-        ...store,
-        async close() {
-          await store.close();
-          await eventLog.close();
-        },
-      },
-    };
-  }
-  const database = config.databaseUrl
-    ? await openPostgres(config.databaseUrl)
-    : await openPglite(join(config.dataDir, "pglite"));
-  await migrate(database.db);
-  if (config.eventstoreUrl) return { database, store: await createEsdbEventStore(config.eventstoreUrl) };
-  logger.debug("using the PostgreSQL event log");
-  return { database, store: await createPostgresEventStore(database) };
-}
-
-/**
- * Every read model herald keeps, and the reactors: the dispatcher (DeliveryScheduled) and endpoint
- * health (WebhookEndpointFailing, Recovered, Disabled) append, so they need the store.
- */
-export function allProjections(deps: {
-  readonly store: EventStore;
-  readonly logger: Logger;
-  readonly config: Pick<Config, "endpointDisableAfterS">;
-  /** Told of deliveries the dispatch auditor had to schedule itself (metrics). */
-  readonly onDispatchRepairs?: (count: number) => void;
-}): { readonly projections: AnyProjection[]; readonly reactors: AnyProjection[] } {
-  return {
-    projections: [
-      webhookEndpointsProjection,
-      webhookSubscriptionsProjection,
-      deliveryQueueProjection(),
-      deliveryHistoryProjection,
-      walletGroupsProjection(),
-      recoveryRequestsProjection,
-    ],
-    reactors: [
-      dispatcherProjection({
-        store: deps.store,
-        logger: deps.logger.child({ component: "dispatcher" }),
-        ...(deps.onDispatchRepairs ? { onRepairs: deps.onDispatchRepairs } : {}),
-      }),
-      endpointHealthProjection({
-        store: deps.store,
-        rules: { disableAfterMs: deps.config.endpointDisableAfterS * 1000 },
-        logger: deps.logger.child({ component: "endpoint-health" }),
-      }),
-    ],
-  };
 }
 
 /**

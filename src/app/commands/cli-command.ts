@@ -1,10 +1,3 @@
-/** One `npx herald <name>` command. `run` returns the exit code; it prints its own --help. */
-export interface CliCommand {
-  readonly name: string;
-  readonly summary: string;
-  run(args: readonly string[]): Promise<number>;
-}
-
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export class CliUsageError extends Error {

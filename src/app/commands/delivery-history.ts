@@ -2,9 +2,9 @@ import type { AttemptHistory, DeliveryHistory } from "../../domain/delivery-hist
 import { isResourceId } from "../../domain/plain-text.js";
 import { loadConfig } from "../config.js";
 import { readDeliveryHistory } from "../entity-streams.js";
-import { openStorage } from "../herald.js";
 import { createLogger } from "../logger.js";
-import { type CliCommand, CliUsageError, parseCommandArgs } from "./cli-command.js";
+import { openStorage } from "../open-storage.js";
+import { CliUsageError, parseCommandArgs } from "./cli-command.js";
 
 const HELP = `usage: npx herald history <deliveryId> [--json]
 
@@ -18,38 +18,34 @@ Reads the same environment as herald (DATABASE_URL, EVENTSTORE_URL, HERALD_DATA_
 keep running.
 `;
 
-export const historyCommand: CliCommand = {
-  name: "history",
-  summary: "print a delivery's attempt timeline",
-  async run(args) {
-    const { positionals, values } = parseCommandArgs(
-      args,
-      { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-      true,
-    );
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const [deliveryId, ...extra] = positionals;
-    if (!deliveryId || extra.length > 0) throw new CliUsageError("name one delivery id");
-    if (!isResourceId(deliveryId)) throw new CliUsageError("a delivery id is a UUID");
+export async function runHistory(args: readonly string[]): Promise<number> {
+  const { positionals, values } = parseCommandArgs(
+    args,
+    { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const [deliveryId, ...extra] = positionals;
+  if (!deliveryId || extra.length > 0) throw new CliUsageError("name one delivery id");
+  if (!isResourceId(deliveryId)) throw new CliUsageError("a delivery id is a UUID");
 
-    const { database, store } = await openStorage(loadConfig(), createLogger("warn"));
-    try {
-      const history = await readDeliveryHistory(store, deliveryId);
-      if (!history) {
-        process.stderr.write(`herald history: no delivery ${deliveryId}\n`);
-        return 1;
-      }
-      process.stdout.write(values.json ? `${JSON.stringify(history)}\n` : timeline(history));
-      return 0;
-    } finally {
-      await store.close();
-      await database.close();
+  const { database, store } = await openStorage(loadConfig(), createLogger("warn"));
+  try {
+    const history = await readDeliveryHistory(store, deliveryId);
+    if (!history) {
+      process.stderr.write(`herald history: no delivery ${deliveryId}\n`);
+      return 1;
     }
-  },
-};
+    process.stdout.write(values.json ? `${JSON.stringify(history)}\n` : timeline(history));
+    return 0;
+  } finally {
+    await store.close();
+    await database.close();
+  }
+}
 
 const time = (ms: number): string => new Date(ms).toISOString();
 

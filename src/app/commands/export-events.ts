@@ -3,9 +3,9 @@ import { createWriteStream } from "node:fs";
 import type { ReadFrom, StoredEvent } from "../../adapters/eventstore/event-store.js";
 import { formatPosition } from "../../adapters/eventstore/position.js";
 import { loadConfig } from "../config.js";
-import { openStorage } from "../herald.js";
 import { createLogger } from "../logger.js";
-import { type CliCommand, CliUsageError, parseCommandArgs } from "./cli-command.js";
+import { openStorage } from "../open-storage.js";
+import { CliUsageError, parseCommandArgs } from "./cli-command.js";
 
 const HELP = `usage: npx herald export [--since <time>] [--until <time>] [--out <file>]
 
@@ -18,63 +18,59 @@ Secrets inside events are sealed (AES-256-GCM) and stay so in the export.
   --out <file>     write to this file instead of standard output
 `;
 
-export const exportCommand: CliCommand = {
-  name: "export",
-  summary: "write events as NDJSON for an auditor",
-  async run(args) {
-    const { values } = parseCommandArgs(args, {
-      since: { type: "string" },
-      until: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    });
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const since = parseTime("--since", values.since) ?? Number.NEGATIVE_INFINITY;
-    const until = parseTime("--until", values.until) ?? Number.POSITIVE_INFINITY;
-    if (since >= until) throw new CliUsageError("--since must be before --until");
-
-    const config = loadConfig();
-    const { database, store } = await openStorage(config, createLogger("warn"));
-    const out = values.out ? createWriteStream(values.out) : process.stdout;
-    let written = 0;
-    try {
-      let position: ReadFrom = "start";
-      for (;;) {
-        const page: StoredEvent[] = await store.readAll(position, { maxCount: 2000 });
-        const last = page.at(-1);
-        if (!last) break;
-        position = last.position;
-        for (const event of page) {
-          const at = Date.parse(event.metadata.at);
-          if (at < since || at >= until) continue;
-          const line = JSON.stringify({
-            position: formatPosition(event.position),
-            stream: event.stream,
-            revision: event.revision.toString(),
-            id: event.id,
-            type: event.type,
-            at: event.metadata.at,
-            actor: event.metadata.actor,
-            correlationId: event.metadata.correlationId,
-            causationId: event.metadata.causationId,
-            data: event.data,
-          });
-          if (!out.write(`${line}\n`)) await once(out, "drain");
-          written++;
-        }
-      }
-    } finally {
-      if (out !== process.stdout) await new Promise<void>((resolve) => out.end(() => resolve()));
-      await store.close();
-      await database.close();
-    }
-    process.stderr.write(`exported ${written} events\n`);
+export async function runExport(args: readonly string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    since: { type: "string" },
+    until: { type: "string" },
+    out: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
     return 0;
-  },
-};
+  }
+  const since = parseTime("--since", values.since) ?? Number.NEGATIVE_INFINITY;
+  const until = parseTime("--until", values.until) ?? Number.POSITIVE_INFINITY;
+  if (since >= until) throw new CliUsageError("--since must be before --until");
+
+  const config = loadConfig();
+  const { database, store } = await openStorage(config, createLogger("warn"));
+  const out = values.out ? createWriteStream(values.out) : process.stdout;
+  let written = 0;
+  try {
+    let position: ReadFrom = "start";
+    for (;;) {
+      const page: StoredEvent[] = await store.readAll(position, { maxCount: 2000 });
+      const last = page.at(-1);
+      if (!last) break;
+      position = last.position;
+      for (const event of page) {
+        const at = Date.parse(event.metadata.at);
+        if (at < since || at >= until) continue;
+        const line = JSON.stringify({
+          position: formatPosition(event.position),
+          stream: event.stream,
+          revision: event.revision.toString(),
+          id: event.id,
+          type: event.type,
+          at: event.metadata.at,
+          actor: event.metadata.actor,
+          correlationId: event.metadata.correlationId,
+          causationId: event.metadata.causationId,
+          data: event.data,
+        });
+        if (!out.write(`${line}\n`)) await once(out, "drain");
+        written++;
+      }
+    }
+  } finally {
+    if (out !== process.stdout) await new Promise<void>((resolve) => out.end(() => resolve()));
+    await store.close();
+    await database.close();
+  }
+  process.stderr.write(`exported ${written} events\n`);
+  return 0;
+}
 
 function parseTime(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

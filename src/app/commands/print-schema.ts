@@ -1,6 +1,6 @@
 import { printSchema } from "graphql";
 import { buildHeraldSchema } from "../graphql/register-graphql.js";
-import { type CliCommand, parseCommandArgs } from "./cli-command.js";
+import { parseCommandArgs } from "./cli-command.js";
 
 const HELP = `usage: npx herald schema
 
@@ -11,16 +11,12 @@ options:
   --help  this text
 `;
 
-export const schemaCommand: CliCommand = {
-  name: "schema",
-  summary: "print the GraphQL schema (SDL)",
-  async run(args) {
-    const { values } = parseCommandArgs(args, { help: { type: "boolean", default: false } });
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    process.stdout.write(`${printSchema(await buildHeraldSchema())}\n`);
+export async function runSchema(args: readonly string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, { help: { type: "boolean", default: false } });
+  if (values.help) {
+    process.stdout.write(HELP);
     return 0;
-  },
-};
+  }
+  process.stdout.write(`${printSchema(await buildHeraldSchema())}\n`);
+  return 0;
+}

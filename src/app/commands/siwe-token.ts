@@ -1,5 +1,5 @@
 import { createSiweToken } from "../../adapters/auth/siwe-token.js";
-import { type CliCommand, CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
+import { CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
 
 const HELP = `usage: npx herald siwe-token --private-key 0x… [--ttl 1h] [--domain host:port] [--chain-id 1]
 
@@ -14,37 +14,33 @@ options:
 `;
 
 /** `npx herald siwe-token`: a token for people trying the API by hand. */
-export const siweTokenCommand: CliCommand = {
-  name: "siwe-token",
-  summary: "print a SIWE bearer token for the GraphQL API",
-  async run(args) {
-    const { values } = parseCommandArgs(args, {
-      "private-key": { type: "string" },
-      ttl: { type: "string", default: "1h" },
-      domain: { type: "string" },
-      "chain-id": { type: "string", default: "1" },
-      help: { type: "boolean", short: "h" },
-    });
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const privateKey = values["private-key"];
-    if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey))
-      throw new CliUsageError("--private-key must be 0x followed by 64 hex digits");
-    const chainId = values["chain-id"];
-    if (!/^\d{1,18}$/.test(chainId)) throw new CliUsageError("--chain-id must be a whole number");
-    const domain = values.domain ?? process.env.HERALD_SIWE_DOMAIN ?? `localhost:${process.env.PORT ?? "4000"}`;
-    const { token } = await createSiweToken({
-      privateKey,
-      domain,
-      ttlS: parseTtl(values.ttl),
-      chainId: Number(chainId),
-    });
-    process.stdout.write(`${token}\n`);
+export async function runSiweToken(args: readonly string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    "private-key": { type: "string" },
+    ttl: { type: "string", default: "1h" },
+    domain: { type: "string" },
+    "chain-id": { type: "string", default: "1" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
     return 0;
-  },
-};
+  }
+  const privateKey = values["private-key"];
+  if (!privateKey || !/^0x[0-9a-fA-F]{64}$/.test(privateKey))
+    throw new CliUsageError("--private-key must be 0x followed by 64 hex digits");
+  const chainId = values["chain-id"];
+  if (!/^\d{1,18}$/.test(chainId)) throw new CliUsageError("--chain-id must be a whole number");
+  const domain = values.domain ?? process.env.HERALD_SIWE_DOMAIN ?? `localhost:${process.env.PORT ?? "4000"}`;
+  const { token } = await createSiweToken({
+    privateKey,
+    domain,
+    ttlS: parseTtl(values.ttl),
+    chainId: Number(chainId),
+  });
+  process.stdout.write(`${token}\n`);
+  return 0;
+}
 
 function parseTtl(text: string): number {
   const seconds = parseDurationS("--ttl", text);

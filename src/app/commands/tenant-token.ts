@@ -1,6 +1,6 @@
 import { createTenantToken, type TenantTokenScope } from "../../adapters/auth/tenant-token.js";
 import { loadConfig } from "../config.js";
-import { type CliCommand, CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
+import { CliUsageError, parseCommandArgs, parseDurationS } from "./cli-command.js";
 
 const HELP = `usage: npx herald tenant-token --wallet <wallet_id> [--group <group_id>] [--ttl <duration>]
        npx herald tenant-token --admin --group <group_id> [--ttl <duration>]
@@ -23,27 +23,23 @@ waits on every wallet.
 
 const DEFAULT_TTL_S = 86_400;
 
-export const tenantTokenCommand: CliCommand = {
-  name: "tenant-token",
-  summary: "print a tenant or tenant-admin key for Waypoint SSE",
-  async run(args) {
-    const { values } = parseCommandArgs(args, {
-      wallet: { type: "string" },
-      group: { type: "string" },
-      admin: { type: "boolean", default: false },
-      ttl: { type: "string" },
-      help: { type: "boolean", default: false },
-    });
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const scope = scopeFrom(values);
-    const ttlS = parseTtl(values.ttl);
-    process.stdout.write(`${createTenantToken(tenantSecret(), scope, ttlS === 0 ? {} : { ttlS })}\n`);
+export async function runTenantToken(args: readonly string[]): Promise<number> {
+  const { values } = parseCommandArgs(args, {
+    wallet: { type: "string" },
+    group: { type: "string" },
+    admin: { type: "boolean", default: false },
+    ttl: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
     return 0;
-  },
-};
+  }
+  const scope = scopeFrom(values);
+  const ttlS = parseTtl(values.ttl);
+  process.stdout.write(`${createTenantToken(tenantSecret(), scope, ttlS === 0 ? {} : { ttlS })}\n`);
+  return 0;
+}
 
 function scopeFrom(values: { wallet?: string; group?: string; admin?: boolean }): TenantTokenScope {
   if (values.admin) {

@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import "reflect-metadata";
 import { buildSchema } from "graphql";
 import { describe, expect, it } from "vitest";
-import { schemaCommand } from "../../../src/app/commands/print-schema.js";
+import { runSchema } from "../../../src/app/commands/print-schema.js";
 import { runCommand } from "../../support/capture-stdout.js";
 
-const run = (args: string[]) => runCommand(schemaCommand, args);
+const run = (args: string[]) => runCommand(runSchema, args);
 
 describe("npx herald schema", () => {
   it("prints SDL that parses, with the API's operations and their descriptions", async () => {

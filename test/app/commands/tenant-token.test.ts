@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyTenantToken } from "../../../src/adapters/auth/tenant-token.js";
 import { CliUsageError } from "../../../src/app/commands/cli-command.js";
-import { tenantTokenCommand } from "../../../src/app/commands/tenant-token.js";
+import { runTenantToken } from "../../../src/app/commands/tenant-token.js";
 import { runCommand } from "../../support/capture-stdout.js";
 
 const SECRET = "cli-test-secret";
 
-const run = (args: string[]) => runCommand(tenantTokenCommand, args);
+const run = (args: string[]) => runCommand(runTenantToken, args);
 
 describe("npx herald tenant-token", () => {
   afterEach(() => {
