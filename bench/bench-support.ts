@@ -1,4 +1,5 @@
 /** Shared by the benchmarks: progress on stderr, percentiles, the machine a figure came from. */
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import pg from "pg";
 
@@ -44,3 +45,48 @@ export function statementCounter(): () => number {
 
 let counting = false;
 let statementsSent = 0;
+
+/**
+ * CPU time spent from now on, in ms: by this process (herald, the receiver and the publisher in the
+ * benchmarks) and by every PostgreSQL server process on the machine (undefined where /proc is
+ * missing). Unlike a rate, it hardly moves with what else the machine is doing.
+ */
+export function cpuMeter(): () => { process: number; postgres: number | undefined } {
+  const processFrom = process.cpuUsage();
+  const postgresFrom = postgresCpuMs();
+  return () => {
+    const used = process.cpuUsage(processFrom);
+    const postgresNow = postgresCpuMs();
+    return {
+      process: (used.user + used.system) / 1000,
+      postgres: postgresFrom === undefined || postgresNow === undefined ? undefined : postgresNow - postgresFrom,
+    };
+  };
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times, is 100 on every architecture Node runs on. */
+const TICKS_PER_MS = 100 / 1000;
+
+/** CPU time of the processes named postgres, alive now (a backend that ended took its time with it: benchmarks keep their pools open). */
+function postgresCpuMs(): number | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // The command name is in parentheses and may hold spaces: the fields after it are fixed.
+      const close = stat.lastIndexOf(")");
+      if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue;
+      const fields = stat.slice(close + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks / TICKS_PER_MS;
+}

@@ -23,7 +23,7 @@ import { NATS_URL } from "../test/support/services.js";
 import { startTestHerald, type TestHerald } from "../test/support/test-herald.js";
 import { createEndpoint, createSubscription } from "../test/support/webhooks.js";
 import { loadHistory, vacuumAnalyze } from "./bench-history.js";
-import { latencySummary, machine, progress, round, statementCounter } from "./bench-support.js";
+import { cpuMeter, latencySummary, machine, progress, round, statementCounter } from "./bench-support.js";
 
 const BURST = Number(process.env.BENCH_DELIVERIES ?? 5000);
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 1_000_000);
@@ -67,6 +67,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const fresh = await idleAndPaced(herald, publisher, receiver);
 
     const statements = statementCounter();
+    const cpu = cpuMeter();
     const burst = await receiver.phase(
       BURST,
       async () => {
@@ -80,8 +81,11 @@ export async function run(): Promise<Record<string, unknown>> {
     // Until the read models have applied the burst too: what its deliveries cost the database in all.
     await caughtUp(herald);
     const burstStatements = statements();
+    const burstCpu = cpu();
     const body = JSON.stringify(publisher.transaction(0));
+    const plainCpu = cpuMeter();
     const plain = await plainLoop(`${receiver.url}/plain`, body, BURST);
+    const plainCpuMs = plainCpu().process;
     await everyAttemptAppended(herald.herald.store, "start", receiver.delivered());
 
     let history: Record<string, unknown> | undefined;
@@ -112,10 +116,17 @@ export async function run(): Promise<Record<string, unknown>> {
         deliveriesPerSecond: round(deliveriesPerSecond),
         // Every statement herald sent from the burst's first publication until it was caught up.
         statementsPerDelivery: round(burstStatements / BURST, 2),
+        // CPU per delivery until caught up: this process (herald, the receiver and the publisher) and
+        // PostgreSQL's, beside the plain loop's per POST (its client and the receiver).
+        cpuMsPerDelivery: {
+          process: round(burstCpu.process / BURST, 3),
+          postgres: burstCpu.postgres === undefined ? null : round(burstCpu.postgres / BURST, 3),
+        },
         // Published at once: latency includes the time spent queued behind the burst.
         latencyMs: latencySummary(burst.latencies),
       },
       plainKeepAlivePostsPerSecond: round(plain),
+      plainCpuMsPerPost: round(plainCpuMs / BURST, 3),
       burstRatioToPlain: round(deliveriesPerSecond / plain, 3),
       history: history ?? "skipped (BENCH_HISTORY_EVENTS=0)",
       p99ByLogSize: Object.fromEntries(
