@@ -17,6 +17,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { sql } from "kysely";
 import { Agent, request } from "undici";
 import type { EventStore, ReadFrom, StoredEvent } from "../src/adapters/eventstore/event-store.js";
 import { NATS_URL } from "../test/support/services.js";
@@ -155,7 +156,7 @@ async function idleAndPaced(
   herald: TestHerald,
   publisher: Publisher,
   receiver: Receiver,
-): Promise<Record<string, { transactions: number; latencyMs: Latency }>> {
+): Promise<Record<string, PacedRun>> {
   await caughtUp(herald);
   const latencies: number[] = [];
   for (let i = 0; i < IDLE_TRANSACTIONS; i++) {
@@ -164,21 +165,58 @@ async function idleAndPaced(
     latencies.push(...one);
     progress("delivery: idle, one at a time", i + 1, IDLE_TRANSACTIONS);
   }
-  const runs: Record<string, { transactions: number; latencyMs: Latency }> = {
+  const runs: Record<string, PacedRun> = {
     idle: { transactions: IDLE_TRANSACTIONS, latencyMs: latencySummary(latencies.sort((a, b) => a - b)) },
   };
   for (const [i, rate] of PACED_RATES.entries()) {
     // The idle run leaves nothing behind; a paced one may.
     if (i > 0) await caughtUp(herald);
     const total = rate * PACED_SECONDS;
+    const walBefore = await walWritten(herald);
     const paced = await receiver.phase(
       total,
       () => publisher.paced(rate, total, `delivery: paced ${rate}/s`),
       `delivery: received at ${rate}/s`,
     );
-    runs[`paced${rate}`] = { transactions: total, latencyMs: latencySummary(paced.latencies) };
+    const walAfter = await walWritten(herald);
+    runs[`paced${rate}`] = {
+      transactions: total,
+      latencyMs: latencySummary(paced.latencies),
+      // The whole server's WAL while the run lasted, per transaction: full-page images are what a
+      // page's first change after a checkpoint costs, the part that grows with scattered index writes.
+      ...(walBefore &&
+        walAfter && {
+          walPerTransaction: {
+            kB: round((walAfter.bytes - walBefore.bytes) / 1024 / total, 2),
+            fullPageImages: round((walAfter.fullPageImages - walBefore.fullPageImages) / total, 2),
+            checkpointsDuring: walAfter.checkpoints - walBefore.checkpoints,
+          },
+        }),
+    };
   }
   return runs;
+}
+
+interface PacedRun {
+  readonly transactions: number;
+  readonly latencyMs: Latency;
+  readonly walPerTransaction?: { kB: number; fullPageImages: number; checkpointsDuring: number };
+}
+
+/** PostgreSQL's WAL written so far and its checkpoints (pg_stat_wal: PostgreSQL 14 and later, else undefined). */
+async function walWritten(
+  herald: TestHerald,
+): Promise<{ bytes: number; fullPageImages: number; checkpoints: number } | undefined> {
+  try {
+    const { rows } = await sql<{ bytes: string; fpi: string; checkpoints: string }>`
+      select w.wal_bytes::text as bytes, w.wal_fpi::text as fpi,
+        (b.checkpoints_timed + b.checkpoints_req)::text as checkpoints
+      from pg_stat_wal w, pg_stat_bgwriter b`.execute(herald.herald.database.db);
+    const [row] = rows;
+    return row && { bytes: Number(row.bytes), fullPageImages: Number(row.fpi), checkpoints: Number(row.checkpoints) };
+  } catch {
+    return undefined;
+  }
 }
 
 type Publisher = ReturnType<typeof transactionPublisher>;

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { HeraldTables } from "../adapters/db/schema.js";
+import { newEventId } from "../adapters/eventstore/event-id.js";
 import {
   type AppendOutcome,
   type AppendRequest,
@@ -60,7 +60,7 @@ export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
     // The transaction's event id is fixed here, so retries and the deliveries' causation agree.
     const withIds = requests.map((request, i) =>
       received[i]
-        ? { ...request, events: request.events.map((event) => ({ ...event, id: event.id ?? randomUUID() })) }
+        ? { ...request, events: request.events.map((event) => ({ ...event, id: event.id ?? newEventId() })) }
         : request,
     );
     for (let attempt = 0; ; attempt++) {

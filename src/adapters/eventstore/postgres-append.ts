@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
+import { newEventId } from "./event-id.js";
 import {
   type AnyEvent,
   type AppendFence,
@@ -53,7 +53,7 @@ export function appendStatement(requests: readonly AppendRequest<AnyEvent>[], fe
   requests.forEach((request, index) => {
     for (const event of request.events) {
       eventRequests.push(index + 1);
-      ids.push(event.id ?? randomUUID());
+      ids.push(event.id ?? newEventId());
       types.push(event.type);
       data.push(JSON.stringify(event.data));
       metadata.push(JSON.stringify(event.metadata));
