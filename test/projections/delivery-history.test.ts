@@ -1,8 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { expect, it } from "vitest";
 import { type DeliveryEvent, deliveryStream } from "../../src/domain/delivery.js";
 import { evolveDeliveryHistory } from "../../src/domain/delivery-history.js";
-import { deliveryHistoryProjection, findDeliveryHistory } from "../../src/projections/delivery-history.js";
+import {
+  countDeliveriesByStatus,
+  deliveryHistoryProjection,
+  findDeliveryHistory,
+} from "../../src/projections/delivery-history.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { fixtureTransactions } from "../support/fixtures.js";
 import { appendInterleaved } from "../support/interleaved-appends.js";
@@ -57,4 +62,33 @@ it("gives every delivery the same history whether its events come one per batch 
     [1, 503, 2_000],
     [2, 200, undefined],
   ]);
+});
+
+it("keeps the count of deliveries by status as the rows change, and starts it from rows an older herald left", async () => {
+  const webhookId = randomUUID();
+  const ids = Array.from({ length: 9 }, () => randomUUID());
+  const streams = ids.map((id, i) => deliveryEvents(id, webhookId, i % 3 === 0 ? "failed" : "succeeded"));
+  await appendInterleaved(
+    log.store,
+    streams.map((events, i) => ({ stream: deliveryStream(ids[i]!), events })),
+  );
+  const byStatus = async () => {
+    const counted = await countDeliveriesByStatus(log.database.db);
+    return Object.fromEntries(counted.filter(({ count }) => count !== 0).map(({ status, count }) => [status, count]));
+  };
+  const scanned = async () => {
+    const rows = await sql<{ status: string; count: string }>`
+      select status, count(*)::text as count from delivery_history group by status`.execute(log.database.db);
+    return Object.fromEntries(rows.rows.map((row) => [row.status, Number(row.count)]));
+  };
+
+  // Each page size folds deliveries that change status within a page and across pages.
+  const counts = await rebuiltAlike(log, deliveryHistoryProjection, byStatus);
+  expect(counts).toEqual(await scanned());
+  expect(Object.values(counts).reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(ids.length);
+
+  // A database from before the counts: the table appears with the rows' count.
+  await sql`drop table delivery_history_counts`.execute(log.database.db);
+  await deliveryHistoryProjection.setup(log.database.db);
+  expect(await byStatus()).toEqual(counts);
 });

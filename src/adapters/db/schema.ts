@@ -60,6 +60,10 @@ export interface DeliveryHistoryTables {
     created_at: bigint;
     history: DeliveryHistory;
   };
+  delivery_history_counts: {
+    status: DeliveryHistoryStatus;
+    count: bigint;
+  };
 }
 
 /** Written by src/projections/delivery-queue.ts, whose doc comment says what they hold. */
