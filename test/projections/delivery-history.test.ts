@@ -42,15 +42,20 @@ function deliveryEvents(deliveryId: string, webhookId: string, outcome: "succeed
   ];
 }
 
-it("gives every delivery the same history whether its events come one per batch or many deliveries' to a batch", async () => {
+/** `count` deliveries to one endpoint, every third failed, appended interleaved (one append per event, as workers record them). */
+async function appendDeliveries(count: number): Promise<{ ids: string[]; streams: DeliveryEvent[][] }> {
   const webhookId = randomUUID();
-  const ids = Array.from({ length: 12 }, () => randomUUID());
-  // Interleaved across deliveries, one append per event, as workers record them.
+  const ids = Array.from({ length: count }, () => randomUUID());
   const streams = ids.map((id, i) => deliveryEvents(id, webhookId, i % 3 === 0 ? "failed" : "succeeded"));
   await appendInterleaved(
     log.store,
     streams.map((events, i) => ({ stream: deliveryStream(ids[i]!), events })),
   );
+  return { ids, streams };
+}
+
+it("gives every delivery the same history whether its events come one per batch or many deliveries' to a batch", async () => {
+  const { ids, streams } = await appendDeliveries(12);
   const histories = async () => Promise.all(ids.map((id) => findDeliveryHistory(log.database.db, id)));
 
   const oneByOne = await rebuiltAlike(log, deliveryHistoryProjection, histories);
@@ -65,13 +70,7 @@ it("gives every delivery the same history whether its events come one per batch 
 });
 
 it("keeps the count of deliveries by status as the rows change, and starts it from rows an older herald left", async () => {
-  const webhookId = randomUUID();
-  const ids = Array.from({ length: 9 }, () => randomUUID());
-  const streams = ids.map((id, i) => deliveryEvents(id, webhookId, i % 3 === 0 ? "failed" : "succeeded"));
-  await appendInterleaved(
-    log.store,
-    streams.map((events, i) => ({ stream: deliveryStream(ids[i]!), events })),
-  );
+  const { ids } = await appendDeliveries(9);
   const byStatus = async () => {
     const counted = await countDeliveriesByStatus(log.database.db);
     return Object.fromEntries(counted.filter(({ count }) => count !== 0).map(({ status, count }) => [status, count]));
