@@ -94,11 +94,9 @@ export const deliveryHistoryProjection: Projection<DeliveryEvent> = {
         .insertInto("delivery_history_counts")
         .values(changed.map(([status, by]) => ({ status, count: BigInt(by) })))
         .onConflict((oc) =>
-          oc
-            .column("status")
-            .doUpdateSet((eb) => ({
-              count: eb(eb.ref("delivery_history_counts.count"), "+", eb.ref("excluded.count")),
-            })),
+          oc.column("status").doUpdateSet((eb) => ({
+            count: eb(eb.ref("delivery_history_counts.count"), "+", eb.ref("excluded.count")),
+          })),
         )
         .execute();
     await trx
