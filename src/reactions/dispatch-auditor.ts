@@ -36,10 +36,9 @@ const VERSION = 2;
  * The dispatch auditor: keeps the live subscriptions (a table, and the in-memory index built from
  * it) and makes sure each TransactionReceived has one DeliveryScheduled per matching endpoint, in
  * log order. Ingest schedules them itself in the append of the transaction (ingest-scheduler.ts),
- * so the auditor crosses off every delivery whose DeliveryScheduled follows in the same batch and
- * appends only the rest. On PostgreSQL the two are one commit, so they reach the auditor together and
- * it appends nothing (but where a page ends between them: that append is refused as already done);
- * what it does write is a repair (EventStoreDB, where the two are separate appends, or a transaction
+ * so the auditor crosses off every delivery whose DeliveryScheduled follows in the same batch, checks
+ * which of the rest exist (a page may end between the two) and appends only the missing. On
+ * PostgreSQL the two are one commit, so it appends nothing; what it does write is a repair (EventStoreDB, where the two are separate appends, or a transaction
  * appended by something else).
  *
  * Appending is a side effect outside the runner's transaction, so it is made idempotent: each
@@ -141,8 +140,14 @@ export function dispatcherProjection(
         unfinished = undefined;
         return;
       }
-      const requests = [...pending.values()];
-      const outcomes = await options.store.appendMany(requests);
+      const expected = [...pending.values()];
+      // A page can end between a transaction and its deliveries (one ingest commit, cut by the page
+      // size): a revision check, no payload, tells which streams exist before anything is sent whole.
+      const checks = await options.store.appendMany(
+        expected.map(({ stream }) => ({ stream, expectedRevision: "no_stream", events: [] })),
+      );
+      const requests = expected.filter((_, i) => checks[i]?.ok);
+      const outcomes = requests.length === 0 ? [] : await options.store.appendMany(requests);
       pending.clear();
       unfinished = undefined;
       const repaired = requests.filter((_, i) => outcomes[i]?.ok);
@@ -156,7 +161,7 @@ export function dispatcherProjection(
         );
       }
       if (repaired.length > 0) options.onRepairs?.(repaired.length);
-      const already = outcomes.length - repaired.length;
+      const already = expected.length - repaired.length;
       if (already > 0)
         options.logger.debug({ already }, "deliveries already scheduled (at ingest, replay or duplicate)");
     },

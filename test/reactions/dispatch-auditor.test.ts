@@ -1,6 +1,7 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import type { Database } from "../../src/adapters/db/database.js";
+import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore } from "../../src/adapters/eventstore/event-store.js";
 import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
@@ -33,13 +34,34 @@ describe("a transaction with its deliveries scheduled", () => {
   });
 });
 
+describe("a transaction whose deliveries the next page holds", () => {
+  const log = useEventLogDatabase();
+  it("sends no event for them: a revision check finds their streams", async () => {
+    const stream = deliveryStream(deliveryId(WEBHOOK, "t-next-page"));
+    await log.store.append(
+      stream,
+      [{ type: "DeliveryScheduled", data: {} as never, metadata: eventMetadata("system:ingest") }],
+      "no_stream",
+    );
+    const { auditor, appended, repairs } = await startAuditor(log.store, log.database);
+    await applyBatch(log.database.db, auditor, "start", subscriptionAndTransaction("t-next-page"));
+    expect(appended.map((request) => [request.stream, request.events.length])).toEqual([[stream, 0]]);
+    expect(repairs).toEqual([]);
+    expect(await log.store.readStream(stream)).toHaveLength(1);
+  });
+});
+
 describe("a transaction without its deliveries", () => {
   const log = useEventLogDatabase();
   it("repairs a transaction whose delivery was never scheduled, and counts it", async () => {
     const { auditor, appended, repairs } = await startAuditor(log.store, log.database);
     await applyBatch(log.database.db, auditor, "start", subscriptionAndTransaction("t-missing"));
     const stream = deliveryStream(deliveryId(WEBHOOK, "t-missing"));
-    expect(appended.map((request) => request.stream)).toEqual([stream]);
+    // The check, then the append of the missing one.
+    expect(appended.map((request) => [request.stream, request.events.length])).toEqual([
+      [stream, 0],
+      [stream, 1],
+    ]);
     expect(repairs).toEqual([1]);
     const [scheduled] = await log.store.readStream(stream);
     expect(scheduled?.type).toBe("DeliveryScheduled");
