@@ -9,8 +9,9 @@ interface CliCommand {
 }
 
 /**
- * `npx herald <command>`: every command has --help. Each command is loaded when it runs: a command's imports (the GraphQL schema, the storage
- * drivers) would otherwise slow every other one down, and `--help` too.
+ * `npx herald <command>`: every command has --help. Each command is loaded when it runs: a command's
+ * imports (the GraphQL schema, the storage drivers) would otherwise slow every other one down, and
+ * `--help` too.
  */
 const commands: readonly CliCommand[] = [
   {

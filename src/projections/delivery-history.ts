@@ -28,17 +28,17 @@ export const deliveryHistoryProjection: Projection<DeliveryEvent> = {
         history jsonb not null
       )`.execute(db);
     // Deliveries by status, kept with the rows so that /metrics reads a handful of rows, not the
-    // whole history. A table made beside existing rows (an older herald's) starts from their count.
-    const made = await sql<{ made: boolean }>`select to_regclass('delivery_history_counts') is null as made`.execute(
-      db,
-    );
+    // whole history. Every history row counts in one of them, so no rows beside a history means a
+    // table just made (beside an older herald's history, or by a start that crashed after making
+    // it): it starts from the history's count, in one statement.
     await sql`create table if not exists delivery_history_counts (status text primary key, count bigint not null)`.execute(
       db,
     );
-    if (made.rows[0]?.made)
-      await sql`insert into delivery_history_counts select status, count(*) from delivery_history group by status`.execute(
-        db,
-      );
+    await sql`
+      insert into delivery_history_counts
+      select status, count(*) from delivery_history
+      where not exists (select from delivery_history_counts)
+      group by status`.execute(db);
   },
   async indexes(db) {
     await sql`create index if not exists delivery_history_webhook_page on delivery_history (webhook_id, created_at, delivery_id)`.execute(
