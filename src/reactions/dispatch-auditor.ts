@@ -38,8 +38,8 @@ const VERSION = 2;
  * log order. Ingest schedules them itself in the append of the transaction (ingest-scheduler.ts),
  * so the auditor crosses off every delivery whose DeliveryScheduled follows in the same batch, checks
  * which of the rest exist (a page may end between the two) and appends only the missing. On
- * PostgreSQL the two are one commit, so it appends nothing; what it does write is a repair (EventStoreDB, where the two are separate appends, or a transaction
- * appended by something else).
+ * PostgreSQL the two are one commit, so it appends nothing; what it does write is a repair
+ * (EventStoreDB, where the two are separate appends, or a transaction appended by something else).
  *
  * Appending is a side effect outside the runner's transaction, so it is made idempotent: each
  * delivery's stream is created with expected revision no_stream, and a stream that exists means

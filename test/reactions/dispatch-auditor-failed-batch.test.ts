@@ -6,13 +6,11 @@ import {
   type EventStore,
   type ReadFrom,
 } from "../../src/adapters/eventstore/event-store.js";
-import type { Transaction } from "../../src/domain/ingest-events.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
+import { dispatchEvents } from "../support/dispatch-events.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
-import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
-import { storedEvents } from "../support/stored-events.js";
 
 /**
  * A batch whose appends fail is applied again from its checkpoint. Its table changes were rolled
@@ -41,30 +39,10 @@ it("retrying a batch whose appends failed part way schedules exactly what the fi
   const projection: AnyProjection = dispatcherProjection({ store, logger: pino({ level: "silent" }) });
   await projection.setup(log.database.db);
 
-  const storedAt = storedEvents();
-  const stored = (stream: string, type: string, data: object) => storedAt(stream, 0n, type, data);
-  const match = {
-    type: "asset-link",
-    actions: ["create", "delete"],
-    collectionId: SEED_COLLECTION,
-  };
-  const subscription = (subscriptionId: string, webhookId: string) =>
-    stored(`subscription-${subscriptionId}`, "WebhookSubscriptionCreated", {
-      subscriptionId,
-      webhookId,
-      subscriber: "0x1",
-      ...match,
-      createdAt: 0,
-    });
-  const [transaction] = fixtureTransactions() as [Transaction];
+  const { subscription, transaction } = dispatchEvents();
   const batch = [
     subscription("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-0000000000a1"),
-    stored("transaction-t1", "TransactionReceived", {
-      transactionId: "t1",
-      transaction,
-      source: "nats",
-      receivedAt: 0,
-    }),
+    transaction("t1"),
     // Created after the transaction: it must not get it, on the first try or the retry.
     subscription("00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-0000000000a2"),
   ];

@@ -4,11 +4,10 @@ import type { Database } from "../../src/adapters/db/database.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore } from "../../src/adapters/eventstore/event-store.js";
 import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
-import type { Transaction } from "../../src/domain/ingest-events.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
+import { dispatchEvents } from "../support/dispatch-events.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
-import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
 import { storedEvents } from "../support/stored-events.js";
 
 /**
@@ -23,7 +22,7 @@ describe("a transaction with its deliveries scheduled", () => {
     const { auditor, appended, repairs } = await startAuditor(log.store, log.database);
     await applyBatch(log.database.db, auditor, "start", [
       ...subscriptionAndTransaction("t-scheduled"),
-      event(deliveryStream(deliveryId(WEBHOOK, "t-scheduled")), "DeliveryScheduled", {
+      event(deliveryStream(deliveryId(WEBHOOK, "t-scheduled")), 0n, "DeliveryScheduled", {
         deliveryId: deliveryId(WEBHOOK, "t-scheduled"),
         webhookId: WEBHOOK,
         transactionId: "t-scheduled",
@@ -68,28 +67,12 @@ describe("a transaction without its deliveries", () => {
   });
 });
 
-const stored = storedEvents();
-const event = (stream: string, type: string, data: object) => stored(stream, 0n, type, data);
+const { subscription, transaction } = dispatchEvents();
+const event = storedEvents();
 
+/** A subscription of WEBHOOK that matches the transaction, then the transaction. */
 function subscriptionAndTransaction(transactionId: string) {
-  const [transaction] = fixtureTransactions() as [Transaction];
-  return [
-    event(`subscription-${transactionId}`, "WebhookSubscriptionCreated", {
-      subscriptionId: "00000000-0000-4000-8000-000000000001",
-      webhookId: WEBHOOK,
-      subscriber: "0x1",
-      type: "asset-link",
-      actions: ["create", "delete"],
-      collectionId: SEED_COLLECTION,
-      createdAt: 0,
-    }),
-    event(`transaction-${transactionId}`, "TransactionReceived", {
-      transactionId,
-      transaction,
-      source: "nats",
-      receivedAt: 0,
-    }),
-  ];
+  return [subscription("00000000-0000-4000-8000-000000000001", WEBHOOK), transaction(transactionId)];
 }
 
 /** The auditor on the real log, with every append it makes recorded on the way. */
