@@ -16,6 +16,7 @@ import { runInNewContext } from "node:vm";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createTenantToken } from "../src/adapters/auth/tenant-token.js";
+import { LogPump } from "../src/adapters/eventstore/log-pump.js";
 import { createLogger } from "../src/app/logger.js";
 import { WaypointMatcher } from "../src/app/waypoint/waypoint-matcher.js";
 import type { TenantEvent } from "../src/domain/ingest-events.js";
@@ -173,8 +174,10 @@ async function startUp(herald: TestHerald): Promise<Record<string, unknown>> {
 
   const counted = countingReads(store);
   const matcherStarted = performance.now();
+  const pump = new LogPump({ store: counted.store, logger: createLogger("silent") });
   const matcher = await WaypointMatcher.start({
     store: counted.store,
+    pump,
     logger: createLogger("silent"),
     windowS: herald.herald.config.sseMaxLookBackS,
     readWalletGroup: (walletId) => findWalletGroup(herald.herald.database.db, walletId),

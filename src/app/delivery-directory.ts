@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Kysely } from "kysely";
-import type { Logger } from "pino";
 import type { HeraldTables } from "../adapters/db/schema.js";
-import type { EventStore, ReadFrom, StoredEvent, Subscription } from "../adapters/eventstore/event-store.js";
+import type { StoredEvent } from "../adapters/eventstore/event-store.js";
+import type { LogPump } from "../adapters/eventstore/log-pump.js";
 import { AppendSignal } from "../adapters/eventstore/postgres-event-store.js";
 import { isSubscriptionIndexEvent } from "../domain/herald-event.js";
 import type { Transaction } from "../domain/ingest-events.js";
@@ -14,8 +13,6 @@ import { readDispatcherSnapshot } from "../reactions/dispatch-auditor.js";
 export const DELIVERY_DIRECTORY_EVENT_TYPES = [...SUBSCRIPTION_INDEX_EVENT_TYPES, "SubscriptionSetChanged"] as const;
 
 type Version = bigint | "no_stream";
-
-const RESUBSCRIBE_MS = 1000;
 
 /**
  * This process's copy of the live subscriptions, for scheduling at ingest, and the revision of the
@@ -76,51 +73,27 @@ function atLeast(version: Version, revision: Version): boolean {
 
 export interface RunningDeliveryDirectory {
   readonly directory: DeliveryDirectory;
-  stop(): Promise<void>;
+  stop(): void;
 }
 
 /**
  * Starts a directory from the dispatcher's table at its checkpoint (not from the whole log) and
- * follows the log from there on its own subscription.
+ * follows the log from there through the process's log reader. While the reader is held up, ingest's
+ * fence checks fail and wait, and the dispatch auditor schedules what ingest cannot: late, never lost.
  */
 export async function startDeliveryDirectory(options: {
-  readonly store: EventStore;
+  readonly pump: LogPump;
   readonly db: Kysely<HeraldTables>;
-  readonly logger: Logger;
 }): Promise<RunningDeliveryDirectory> {
-  const { store, logger } = options;
   const snapshot = await readDispatcherSnapshot(options.db);
   const directory = new DeliveryDirectory(snapshot.index, snapshot.version);
-  let position: ReadFrom = snapshot.position;
-  let subscription: Subscription | undefined;
-  let stopping = false;
-  const stopped = new AbortController();
-  const loop = (async () => {
-    while (!stopping) {
-      subscription = store.subscribeAll(position, { filter: { eventTypes: DELIVERY_DIRECTORY_EVENT_TYPES } });
-      try {
-        for (;;) {
-          const page = await subscription.nextPage(500);
-          directory.handle(page.events);
-          position = page.position;
-        }
-      } catch (error) {
-        if (stopping) return;
-        // Meanwhile ingest's fence checks fail and wait, and the dispatch auditor schedules what
-        // ingest cannot: late, never lost.
-        logger.error({ err: error }, "delivery directory lost the log; following it again shortly");
-        await subscription.close().catch(() => {});
-        await sleep(RESUBSCRIBE_MS, undefined, { signal: stopped.signal }).catch(() => {});
-      }
-    }
-  })();
-  return {
-    directory,
-    async stop() {
-      stopping = true;
-      stopped.abort();
-      await subscription?.close();
-      await loop;
+  const unregister = options.pump.register(
+    {
+      name: "delivery-directory",
+      eventTypes: DELIVERY_DIRECTORY_EVENT_TYPES,
+      handle: async (page) => directory.handle(page.events),
     },
-  };
+    snapshot.position,
+  );
+  return { directory, stop: unregister };
 }

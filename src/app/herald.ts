@@ -24,6 +24,7 @@ import { registerConsole } from "./console/register-console.js";
 import { startDeliveryDirectory } from "./delivery-directory.js";
 import { DeliveryRecovery } from "./delivery-recovery.js";
 import { type DeliveryWorker, startDeliveryWorker } from "./delivery-worker.js";
+import { EndpointCache } from "./endpoint-cache.js";
 import { armFaultPoint } from "./fault-injection.js";
 import { GRAPHQL_PATH, registerGraphql } from "./graphql/register-graphql.js";
 import { createHttpServer, type ReadinessCheck } from "./http-server.js";
@@ -134,6 +135,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   started.push(() => http.close());
   const waypoint = await WaypointMatcher.start({
     store,
+    pump,
     logger: logger.child({ component: "waypoint" }),
     windowS: config.sseMaxLookBackS,
     readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
@@ -280,16 +282,14 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   started.push(() => worker.stop());
   // Every process schedules what it ingests, standby or not, from its own copy of the subscriptions,
   // and hands what it scheduled to its own worker.
-  const deliveryDirectory = await startDeliveryDirectory({
-    store,
-    db: database.db,
-    logger: logger.child({ component: "delivery-directory" }),
-  });
-  started.push(() => deliveryDirectory.stop());
+  const deliveryDirectory = await startDeliveryDirectory({ pump, db: database.db });
+  started.push(async () => deliveryDirectory.stop());
+  const endpoints = EndpointCache.follow({ store, pump, from: await store.headPosition() });
+  started.push(async () => endpoints.stop());
   const ingestAppend = ingestScheduler({
     store,
     directory: deliveryDirectory.directory,
-    db: database.db,
+    endpoints: endpoints.cache,
     handOff: worker,
     logger: logger.child({ component: "ingest-scheduler" }),
   });
@@ -368,7 +368,8 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       // in flight: fastify waits for requests, the worker for its attempts (each bounded by
       // HERALD_DELIVERY_TIMEOUT_MS) and records them before the store closes.
       await Promise.all([http.close(), ...ingests.map((ingest) => ingest.stop()), worker.stop()]);
-      await deliveryDirectory.stop();
+      deliveryDirectory.stop();
+      endpoints.stop();
       await projectionGroup.stop();
       await pump.stop();
       if (nats) await nats.drain().catch(() => {});

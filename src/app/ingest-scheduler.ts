@@ -1,6 +1,4 @@
-import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import type { HeraldTables } from "../adapters/db/schema.js";
 import { newEventId } from "../adapters/eventstore/event-id.js";
 import {
   type AppendOutcome,
@@ -11,11 +9,10 @@ import {
 import type { DeliveryEvent, DeliveryLease } from "../domain/delivery.js";
 import { type TransactionReceived, transactionText } from "../domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM } from "../domain/webhook-events.js";
-import { queueEndpoint } from "../projections/delivery-queue.js";
 import { scheduleRequests } from "../reactions/dispatch-auditor.js";
 import type { DeliveryDirectory } from "./delivery-directory.js";
 import type { DeliveryWorker, HandOffCandidate, HandOffReservation } from "./delivery-worker.js";
-import { readWebhookEndpoint } from "./entity-streams.js";
+import type { EndpointCache } from "./endpoint-cache.js";
 import { faultPoint } from "./fault-injection.js";
 
 /** The worker's side of the hand-off (delivery-worker.ts). */
@@ -24,8 +21,8 @@ export type DeliveryHandOff = Pick<DeliveryWorker, "reserve">;
 export interface IngestSchedulerOptions {
   readonly store: EventStore;
   readonly directory: DeliveryDirectory;
-  /** The read models' database (delivery_endpoints), for the hand-off's candidates. */
-  readonly db: Kysely<HeraldTables>;
+  /** The endpoints, for the hand-off's candidates. */
+  readonly endpoints: Pick<EndpointCache, "get">;
   /** Absent: every delivery goes through the queue. */
   readonly handOff?: DeliveryHandOff;
   readonly logger: Logger;
@@ -141,9 +138,7 @@ function withLease(delivery: ScheduledDelivery, lease: DeliveryLease | undefined
 
 /**
  * Offers the worker the deliveries with their endpoints; the worker's reserve() decides which it
- * starts itself (active endpoints without a rate limit, within its caps). One query per batch on the
- * queue's endpoints; an endpoint the queue does not know yet (a process starting, an endpoint just
- * made) is read from its own stream instead, so the first transactions after a start are handed off too.
+ * starts itself (active endpoints without a rate limit, within its caps).
  */
 async function reserve(
   scheduled: readonly ScheduledDelivery[],
@@ -151,25 +146,9 @@ async function reserve(
 ): Promise<HandOffReservation | undefined> {
   if (!options.handOff || scheduled.length === 0) return undefined;
   const webhookIds = [...new Set(scheduled.map((delivery) => delivery.webhookId))];
-  const rows = await options.db
-    .selectFrom("delivery_endpoints")
-    .select(["webhook_id", "url", "retries", "rate_limit", "api_key", "signing_secret", "status"])
-    .where("webhook_id", "in", webhookIds)
-    .execute()
-    .catch((error: unknown) => {
-      options.logger.debug({ err: error }, "queue endpoints unreadable; reading the endpoints' streams");
-      return [];
-    });
-  const endpoints = new Map<string, HandOffCandidate["endpoint"]>(
-    rows.map((row) => [row.webhook_id, queueEndpoint(row)]),
+  const endpoints = new Map(
+    await Promise.all(webhookIds.map(async (id) => [id, await options.endpoints.get(id)] as const)),
   );
-  for (const webhookId of webhookIds.filter((id) => !endpoints.has(id))) {
-    const endpoint = await readWebhookEndpoint(options.store, webhookId);
-    if (!endpoint) continue;
-    const status = endpoint.deleted ? "deleted" : endpoint.paused || endpoint.disabledReason ? "paused" : "active";
-    const { url, retries, apiKey, signingSecret } = endpoint;
-    endpoints.set(webhookId, { url, retries, rateLimit: endpoint.rateLimit ?? null, apiKey, signingSecret, status });
-  }
   const candidates: HandOffCandidate[] = [];
   for (const { deliveryId: id, webhookId, payload, correlationId } of scheduled) {
     const endpoint = endpoints.get(webhookId);

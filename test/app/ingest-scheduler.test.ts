@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { LogPump } from "../../src/adapters/eventstore/log-pump.js";
 import { DeliveryDirectory } from "../../src/app/delivery-directory.js";
 import type { HandOffCandidate } from "../../src/app/delivery-worker.js";
+import { EndpointCache } from "../../src/app/endpoint-cache.js";
 import { natsIngestCodec } from "../../src/app/ingest.js";
 import { type DeliveryHandOff, ingestScheduler } from "../../src/app/ingest-scheduler.js";
 import { createLogger } from "../../src/app/logger.js";
 import { type DeliveryScheduled, deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import { SUBSCRIPTION_SET_STREAM, subscriptionStream } from "../../src/domain/webhook-events.js";
-import { deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { fixtureTransactions, SEED_COLLECTION } from "../support/fixtures.js";
 import { createEndpoint, createSubscription } from "../support/webhooks.js";
@@ -47,9 +48,13 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     return directory;
   }
 
+  /** The endpoints as the process keeps them, read from their streams (no change follows here). */
+  function endpointsOf(): EndpointCache {
+    return EndpointCache.follow({ store: log.store, pump: new LogPump({ store: log.store, logger }), from: "start" })
+      .cache;
+  }
+
   it("appends the transaction and one leased DeliveryScheduled per matching endpoint, once however often the message comes", async () => {
-    const { db } = log.database;
-    await deliveryQueueProjection().setup(db);
     const matching = await createEndpoint(log.store, "http://127.0.0.1:1/a");
     const matchingSubscription = await createSubscription(log.store, matching.webhookId, {
       type: "asset-link",
@@ -62,25 +67,11 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
       actions: ["create"],
       collectionId: SEED_COLLECTION,
     });
-    // The queue's endpoint rows, as its projection writes them.
-    await db
-      .insertInto("delivery_endpoints")
-      .values({
-        webhook_id: matching.webhookId,
-        url: "http://127.0.0.1:1/a",
-        retries: 5,
-        rate_limit: null,
-        rate_tat_ms: null,
-        api_key: "k",
-        signing_secret: "s",
-        status: "active",
-      })
-      .execute();
     const recorder = recordingHandOff();
     const append = ingestScheduler({
       store: log.store,
       directory: await directoryOf([matchingSubscription, otherSubscription]),
-      db,
+      endpoints: endpointsOf(),
       handOff: recorder.handOff,
       logger,
     });
@@ -142,7 +133,7 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
       actions: ["delete"],
       collectionId: SEED_COLLECTION,
     });
-    const append = ingestScheduler({ store: log.store, directory, db: log.database.db, logger });
+    const append = ingestScheduler({ store: log.store, directory, endpoints: endpointsOf(), logger });
     const codec = natsIngestCodec("transactions", 1_000_000);
     const [seed] = fixtureTransactions() as [Transaction];
     const request = codec.decode({
@@ -167,7 +158,12 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
   });
 
   it("passes batches without a transaction straight through", async () => {
-    const append = ingestScheduler({ store: log.store, directory: await directoryOf(), db: log.database.db, logger });
+    const append = ingestScheduler({
+      store: log.store,
+      directory: await directoryOf(),
+      endpoints: endpointsOf(),
+      logger,
+    });
     const codec = natsIngestCodec("transactions", 1_000_000);
     const rejected = codec.decode({
       body: Buffer.from("not json"),

@@ -26,13 +26,21 @@ export interface LogPumpOptions<E extends AnyEvent> {
   readonly pageSize?: number;
   /** Events a page reads while the previous page was full (catching up). */
   readonly catchUpPageSize?: number;
+  /** Events a busy consumer's merged page may hold before the reader waits for it (default 10,000). */
+  readonly maxBacklog?: number;
 }
 
 interface Registration<E extends AnyEvent> {
   readonly consumer: LogConsumer<E>;
   readonly types: ReadonlySet<string> | undefined;
-  /** The last position this consumer was handed (or registered at). */
+  /** The last position this consumer applied (or registered at). */
   position: ReadFrom;
+  /** The last position handed to it or waiting for it: `position` unless a page is in flight. */
+  queuedTo: ReadFrom;
+  /** Pages that arrived while it was busy, merged into one: handed over when it is done. */
+  backlog: StoredEvent<E>[];
+  /** While it is handling a page (and then its backlog). */
+  running: Promise<void> | undefined;
   /** After a failure: when it gets its page again, and the wait after the next failure. */
   retryAt: number;
   backoff: number;
@@ -45,7 +53,13 @@ const MAX_RETRY_BACKOFF_MS = 30_000;
  * caches, the SSE matcher), instead of one filtered reader each: the log is read once however many
  * follow it. It reads from the oldest consumer's position; a consumer registered behind the reader
  * (a process that became the projections' leader) makes it go back, and the others skip what they
- * already had. Consumers of one page run together and the next page is read while they do.
+ * already had.
+ *
+ * A consumer gets the next page as soon as it is done with the previous one: pages that arrive while
+ * it is busy are merged into one, so a slow consumer (the projections, 50–100 ms a page under load)
+ * takes larger pages instead of holding the quick ones (the SSE matcher, the caches) back. The reader
+ * waits only when a consumer's merged page would pass `maxBacklog` events, which bounds the memory a
+ * slow consumer can hold.
  *
  * A consumer that throws is left behind and gets its page again after a backoff (the reader goes
  * back for it then), while the others go on.
@@ -70,23 +84,31 @@ export class LogPump<E extends AnyEvent = HeraldEvent> {
       consumer,
       types: consumer.eventTypes && new Set(consumer.eventTypes),
       position: from,
+      queuedTo: from,
+      backlog: [],
+      running: undefined,
       retryAt: 0,
       backoff: 100,
     };
     this.#registrations.add(registration);
     if (this.#readerAt === undefined || comparePositions(from, this.#readerAt) < 0) this.#restartReader();
-    return () => void this.#registrations.delete(registration);
+    return () => {
+      this.#registrations.delete(registration);
+      registration.backlog = [];
+    };
   }
 
   start(): void {
     this.#loop ??= this.#run();
   }
 
+  /** Stops reading and waits for the pages consumers are handling. */
   async stop(): Promise<void> {
     this.#stopping = true;
     for (const timer of this.#retryTimers) clearTimeout(timer);
     this.#restartReader();
     await this.#loop;
+    await Promise.all([...this.#registrations].map((registration) => registration.running));
   }
 
   /** Starts the reader again from the oldest position a consumer needs (it may not be at the head). */
@@ -129,50 +151,85 @@ export class LogPump<E extends AnyEvent = HeraldEvent> {
     try {
       while (!this.#stopping && !this.#rewind) {
         const page = await next;
-        // Read-ahead: the next page is on its way while this one is applied.
+        // Read-ahead: the next page is on its way while this one is handed out.
         next = subscription.nextPage(page.events.length >= pageSize ? catchUpPageSize : pageSize);
         const { position } = page;
         if (position === "start") continue;
-        await this.#fanOut(from, { events: page.events, position });
+        this.#fanOut(from, { events: page.events, position });
         from = this.#readerAt = position;
+        await this.#roomForMore();
       }
     } finally {
       next.catch(() => {});
     }
   }
 
-  async #fanOut(from: ReadFrom, page: PumpPage<E>): Promise<void> {
+  #fanOut(from: ReadFrom, page: PumpPage<E>): void {
     const now = Date.now();
-    const handed: Promise<void>[] = [];
     for (const registration of this.#registrations) {
       // Pages reach a consumer in order, none missing: one that is behind this page waits for the
       // reader to go back for it; one ahead (it read on by itself) takes only what is new to it.
       if (
-        comparePositions(registration.position, from) < 0 ||
-        comparePositions(registration.position, page.position) >= 0
+        comparePositions(registration.queuedTo, from) < 0 ||
+        comparePositions(registration.queuedTo, page.position) >= 0
       )
         continue;
       if (registration.retryAt > now) continue;
       const events = page.events.filter(
         (event) =>
-          comparePositions(event.position, registration.position) > 0 &&
+          comparePositions(event.position, registration.queuedTo) > 0 &&
           (!registration.types || registration.types.has(event.type)),
       );
-      handed.push(this.#hand(registration, { events, position: page.position }));
+      registration.queuedTo = page.position;
+      if (registration.running) {
+        for (const event of events) registration.backlog.push(event);
+      } else {
+        registration.running = this.#drive(registration, { events, position: page.position });
+      }
     }
-    await Promise.all(handed);
   }
 
-  async #hand(registration: Registration<E>, page: PumpPage<E>): Promise<void> {
+  /** Hands `page` to the consumer, then what piled up meanwhile, until it has nothing waiting. */
+  async #drive(registration: Registration<E>, page: PumpPage<E>): Promise<void> {
+    for (;;) {
+      if (!(await this.#hand(registration, page))) break;
+      const { queuedTo } = registration;
+      if (queuedTo === "start" || comparePositions(queuedTo, page.position) <= 0) break;
+      if (!this.#registrations.has(registration)) break;
+      page = { events: registration.backlog, position: queuedTo };
+      registration.backlog = [];
+    }
+    registration.running = undefined;
+  }
+
+  /** Waits while a busy consumer's merged page is full: the reader goes on once it takes it. */
+  async #roomForMore(): Promise<void> {
+    const { maxBacklog = 10_000 } = this.options;
+    for (;;) {
+      let full: Promise<void> | undefined;
+      for (const registration of this.#registrations) {
+        if (registration.running && registration.backlog.length >= maxBacklog) full = registration.running;
+      }
+      if (!full || this.#stopping || this.#rewind) return;
+      await full;
+    }
+  }
+
+  /** True when the consumer applied the page; false when it failed and gets it again later. */
+  async #hand(registration: Registration<E>, page: PumpPage<E>): Promise<boolean> {
     try {
       await registration.consumer.handle(page);
       registration.position = page.position;
       registration.backoff = 100;
+      return true;
     } catch (error) {
       this.options.logger.error(
         { err: error, consumer: registration.consumer.name },
         "log consumer failed on a page; it gets it again",
       );
+      // What piled up meanwhile follows the failed page: it is read again with it.
+      registration.backlog = [];
+      registration.queuedTo = registration.position;
       registration.retryAt = Date.now() + registration.backoff;
       const timer = setTimeout(() => {
         this.#retryTimers.delete(timer);
@@ -180,14 +237,15 @@ export class LogPump<E extends AnyEvent = HeraldEvent> {
       }, registration.backoff);
       this.#retryTimers.add(timer);
       registration.backoff = Math.min(registration.backoff * 2, MAX_RETRY_BACKOFF_MS);
+      return false;
     }
   }
 
   /** The oldest position a registered consumer has had, or undefined when there is none. */
   #oldest(): ReadFrom | undefined {
     let oldest: ReadFrom | undefined;
-    for (const { position } of this.#registrations) {
-      if (oldest === undefined || comparePositions(position, oldest) < 0) oldest = position;
+    for (const { queuedTo } of this.#registrations) {
+      if (oldest === undefined || comparePositions(queuedTo, oldest) < 0) oldest = queuedTo;
     }
     return oldest;
   }

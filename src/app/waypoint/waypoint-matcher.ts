@@ -1,14 +1,13 @@
 import type { Logger } from "pino";
-import {
-  type AppendedRequest,
-  type EventStore,
-  type Position,
-  type ReadBefore,
-  type ReadFrom,
-  type StoredEvent,
-  type Subscription,
-  SubscriptionClosedError,
+import type {
+  AppendedRequest,
+  EventStore,
+  Position,
+  ReadBefore,
+  ReadFrom,
+  StoredEvent,
 } from "../../adapters/eventstore/event-store.js";
+import type { LogPump, PumpPage } from "../../adapters/eventstore/log-pump.js";
 import { comparePositions, formatPosition } from "../../adapters/eventstore/position.js";
 import { type TenantEventReceived, tenantEventText } from "../../domain/ingest-events.js";
 import {
@@ -33,7 +32,10 @@ const WINDOW_MAX_EVENTS = 50_000;
 const MAX_OFFERED_AHEAD = 10_000;
 
 export interface WaypointMatcherOptions {
+  /** For the window's warm-up: the newest tenant events, read backwards. */
   readonly store: EventStore;
+  /** The process's log reader, which brings every tenant event after the warm-up. */
+  readonly pump: LogPump;
   readonly logger: Logger;
   /** The largest look_back, in seconds: how long the window keeps an event. */
   readonly windowS: number;
@@ -53,8 +55,8 @@ export class MatcherStoppedError extends Error {
 type TenantEventRecord = { readonly position: Position; readonly data: TenantEventReceived["data"] };
 
 /**
- * The SSE matcher of one herald process: it follows the event store's tenant events live (so a waiter
- * here sees an event ingested by any process), keeps a window of recent ones for look_back, and
+ * The SSE matcher of one herald process: it follows the tenant events of the log through the process's
+ * log reader (so a waiter here sees an event ingested by any process), keeps a window of recent ones for look_back, and
  * answers waiters from an index. This process's own ingests also offer it their tenant events right
  * at commit (offer), ahead of the log reader, which may wait for older transactions to end before it
  * sees them; the two are told apart by position, so each event counts once.
@@ -66,8 +68,7 @@ export class WaypointMatcher {
   readonly #aheadOfReader = new Map<string, Position>();
   /** How far the reader has looked: every tenant event at or before it has been seen (the xmin rule). */
   #readerAt: ReadFrom = "start";
-  #subscription: Subscription<TenantEventReceived> | undefined;
-  #following: Promise<void> | undefined;
+  #unregister: (() => void) | undefined;
   #stopped = false;
 
   private constructor(private readonly options: WaypointMatcherOptions) {
@@ -77,7 +78,7 @@ export class WaypointMatcher {
   /**
    * Warms the window from the newest tenant events in the store, then follows the store live from
    * the head it took before reading. Everything up to that head is read here and everything after
-   * it arrives live, so no event is missed or seen twice between the two. Resolves once warm, so
+   * it arrives through the log reader, so no event is missed or seen twice between the two. Resolves once warm, so
    * that a waiter accepted afterwards is only ever answered by a live event or by the window.
    */
   static async start(options: WaypointMatcherOptions): Promise<WaypointMatcher> {
@@ -85,8 +86,10 @@ export class WaypointMatcher {
     const head = await options.store.headPosition();
     if (head !== "start") await matcher.#warm(head);
     matcher.#readerAt = head;
-    matcher.#subscription = options.store.subscribeAll(head, { filter: TENANT_EVENTS });
-    matcher.#following = matcher.#follow(matcher.#subscription);
+    matcher.#unregister = options.pump.register(
+      { name: "waypoint", ...TENANT_EVENTS, handle: async (page) => matcher.#follow(page) },
+      head,
+    );
     return matcher;
   }
 
@@ -189,30 +192,21 @@ export class WaypointMatcher {
     }
   }
 
-  /** Ends every open wait and stops following the store. */
+  /** Ends every open wait and stops following the log. */
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const waiter of this.#index.drain()) waiter.shutdown();
-    await this.#subscription?.close();
-    await this.#following;
+    this.#unregister?.();
   }
 
-  async #follow(subscription: Subscription<TenantEventReceived>): Promise<void> {
-    try {
-      for (;;) {
-        const page = await subscription.nextPage(PAGE);
-        // In one synchronous step with moving #readerAt, so that offer() never falls between the two.
-        for (const stored of page.events) {
-          if (!this.#aheadOfReader.delete(formatPosition(stored.position))) this.#take(stored);
-        }
-        this.#readerAt = page.position;
-        if (this.#aheadOfReader.size > 0) this.#forgetPassed();
-      }
-    } catch (error) {
-      if (error instanceof SubscriptionClosedError) return;
-      // The subscription retries read errors itself; what reaches here is a broken invariant.
-      this.options.logger.error({ err: error }, "the waypoint matcher stopped following the event store");
+  #follow(page: PumpPage): void {
+    // In one synchronous step with moving #readerAt, so that offer() never falls between the two.
+    for (const stored of page.events) {
+      if (stored.type !== "TenantEventReceived") continue;
+      if (!this.#aheadOfReader.delete(formatPosition(stored.position))) this.#take(stored);
     }
+    this.#readerAt = page.position;
+    if (this.#aheadOfReader.size > 0) this.#forgetPassed();
   }
 
   /**

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../src/adapters/db/database.js";
 import type { AppendedRequest, EventStore, Position } from "../../../src/adapters/eventstore/event-store.js";
+import { LogPump } from "../../../src/adapters/eventstore/log-pump.js";
 import { createLogger } from "../../../src/app/logger.js";
 import type { SeenTenantEvent, Waiter } from "../../../src/app/waypoint/waiter.js";
 import { WaypointMatcher } from "../../../src/app/waypoint/waypoint-matcher.js";
@@ -69,11 +70,16 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
   let database: Database;
   let store: EventStore;
   const matchers: WaypointMatcher[] = [];
+  const pumps: LogPump[] = [];
   const logger = createLogger("silent");
 
-  const start = (over: EventStore = store) =>
-    WaypointMatcher.start({
+  const start = (over: EventStore = store) => {
+    const pump = new LogPump({ store: over, logger });
+    pumps.push(pump);
+    pump.start();
+    return WaypointMatcher.start({
       store: over,
+      pump,
       logger,
       windowS: WINDOW_S,
       readWalletGroup: (walletId) => findWalletGroup(database.db, walletId),
@@ -81,12 +87,14 @@ describe("WaypointMatcher on the PostgreSQL event log", () => {
       matchers.push(matcher);
       return matcher;
     });
+  };
 
   beforeAll(() => {
     ({ database, store } = log);
   });
   afterAll(async () => {
     await Promise.all(matchers.map((matcher) => matcher.stop()));
+    await Promise.all(pumps.map((pump) => pump.stop()));
   });
 
   it("given many tenant events older than the window, when it starts, then it reads only the window's and a page at most", async () => {
