@@ -70,7 +70,6 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
         url: "http://127.0.0.1:1/a",
         retries: 5,
         rate_limit: null,
-        rate_tat_ms: null,
         api_key: "k",
         signing_secret: "s",
         status: "active",
