@@ -2,11 +2,10 @@ import { sql } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { claimDeliveries } from "../../src/app/delivery-claims.js";
-import { deliveryStream } from "../../src/domain/delivery.js";
-import { endpointStream } from "../../src/domain/webhook-events.js";
 import { deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
+import { deliveryEvents, endpointCreated } from "../support/delivery-events.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { storedEvents } from "../support/stored-events.js";
 
@@ -41,46 +40,13 @@ const row = async (deliveryId: string) =>
   ).rows[0];
 
 /** `scheduledAt` is the hand-off: a lease lasts `until - scheduledAt`. */
-function delivery(lease: { worker: string; until: number }, scheduledAt = Date.now()) {
-  const deliveryId = crypto.randomUUID();
-  const stream = deliveryStream(deliveryId);
-  return {
-    deliveryId,
-    scheduled: stored(stream, 0n, "DeliveryScheduled", {
-      deliveryId,
-      webhookId,
-      transactionId: deliveryId,
-      subscriptionIds: [],
-      transaction: {},
-      scheduledAt,
-      lease,
-    }),
-    attempted: () =>
-      stored(stream, 1n, "DeliveryAttempted", {
-        deliveryId,
-        attempt: 1,
-        startedAt: Date.now(),
-        durationMs: 1,
-        url,
-        status: 503,
-      }),
-    retry: () => stored(stream, 2n, "DeliveryRetryScheduled", { deliveryId, attempt: 2, dueAt: Date.now() - 1 }),
-    succeeded: () => stored(stream, 2n, "DeliverySucceeded", { deliveryId, attempt: 1, at: Date.now() }),
-  };
-}
+const delivery = (lease: { worker: string; until: number }, scheduledAt = Date.now()) =>
+  deliveryEvents(stored, { webhookId, url, scheduledAt, lease });
 const live = { worker: "ingesting-process", until: Date.now() + 60_000 };
 
 beforeAll(async () => {
   await projection.setup(log.database.db);
-  await apply(
-    stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", {
-      webhookId,
-      url,
-      retries: 5,
-      apiKey: "k",
-      signingSecret: "s",
-    }),
-  );
+  await apply(endpointCreated(stored, { webhookId, url }));
 });
 
 it("a leased DeliveryScheduled's row is claimed by its worker until the lease ends", async () => {
