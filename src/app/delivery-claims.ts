@@ -132,11 +132,11 @@ export async function releaseDeliveries(
 }
 
 /**
- * Deletes up to `limit` expired leases. A lease ends its use when it expires or its
+ * Deletes up to `limit` expired leases. A lease's use ends when it expires, is given back or its
  * delivery's step moves on, but only expiry is cheap to find, so a lease row outlives its use by at
- * most one lease length. With every worker pruning every LEASE_PRUNE_MS (delivery-worker.ts), the
- * table holds the claims of the last lease length plus at most what expired since the last prune,
- * as long as claims expire slower than `limit` per prune interval (the rest wait for the next prune).
+ * most one lease length (a delivery's next claim replaces its row at once). Bound: with every worker
+ * pruning every LEASE_PRUNE_MS (delivery-worker.ts), the table holds the claims of the last lease
+ * length plus what expired since the last prune, while fewer than `limit` expire per prune interval.
  */
 export async function pruneLeases(db: Kysely<HeraldTables>, limit: number): Promise<void> {
   await sql`
