@@ -14,16 +14,17 @@ import {
   deliveryDecider,
   deliveryStream,
 } from "../domain/delivery.js";
+import { DELIVERY_QUEUE_CHANNEL } from "../projections/delivery-queue.js";
+import type { Config } from "./config.js";
 import {
   attemptsElsewhere,
   type ClaimedDelivery,
   claimDeliveries,
-  DELIVERY_QUEUE_CHANNEL,
   msUntilNextDue,
+  pruneLeases,
   releaseDeliveries,
-} from "../projections/delivery-queue.js";
-import { takeEndpointSendSlots } from "../projections/delivery-send-slots.js";
-import type { Config } from "./config.js";
+} from "./delivery-claims.js";
+import { takeEndpointSendSlots } from "./delivery-send-slots.js";
 import { faultPoint } from "./fault-injection.js";
 
 export interface DeliveryWorkerOptions {
@@ -87,6 +88,9 @@ const CAP_HELD_ELSEWHERE_MS = 100;
 /** The longest idle wait: a safety net under NOTIFY and the next due time. */
 const IDLE_POLL_MS = 1000;
 const ERROR_BACKOFF_MS = 1000;
+/** How often each worker deletes expired leases, and how many at most each time (delivery-claims.ts). */
+const LEASE_PRUNE_MS = 5000;
+const LEASE_PRUNE_LIMIT = 10_000;
 /** The revision of a delivery stream holding only its DeliveryScheduled. */
 const SCHEDULED_REVISION = 0n;
 
@@ -102,7 +106,8 @@ const SCHEDULED_REVISION = 0n;
  *
  * Ingest hands fresh deliveries over directly (reserve, then commit once their DeliveryScheduled,
  * carrying this worker's lease, is durable): the first attempt starts without a claim, and the
- * queue row the projection writes later is leased already. The claim loop is the backstop for
+ * queue row the projection writes later carries that lease. Claims live in the workers' own table
+ * (delivery-claims.ts), which a rebuild of the queue leaves alone. The claim loop is the backstop for
  * everything else: retries, rate-limited, paused and deleted endpoints, recoveries, and leases a
  * crash left behind.
  */
@@ -126,6 +131,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
    * nothing while the queue is drained: handed-off deliveries never touch the queue.
    */
   let drained: { generation: number; until: number } | undefined;
+  let pruneAt = 0;
   const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => {
     queueGeneration++;
     wake.notify();
@@ -325,6 +331,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       }
       let waitMs: number;
       try {
+        if (Date.now() >= pruneAt) {
+          pruneAt = Date.now() + LEASE_PRUNE_MS;
+          await pruneLeases(db, LEASE_PRUNE_LIMIT);
+        }
         const claimed = await claimDeliveries(db, { limit: free, leaseMs, skipWebhooks: blocked(), worker });
         const { admitted, giveBack } = await admit(claimed);
         if (stopping) {
@@ -332,6 +342,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
           // process takes them at once instead of after the lease.
           await releaseDeliveries(
             db,
+            worker,
             claimed.map((delivery) => delivery.deliveryId),
           );
           break;
@@ -340,7 +351,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
           takeSlot(delivery.deliveryId, delivery.webhookId);
           start(delivery);
         }
-        await releaseDeliveries(db, giveBack);
+        await releaseDeliveries(db, worker, giveBack);
         if (claimed.length === free && giveBack.length === 0) continue;
         waitMs = Math.min((await msUntilNextDue(db, blocked())) ?? IDLE_POLL_MS, IDLE_POLL_MS, msUntilWaitEnds());
       } catch (error) {

@@ -25,12 +25,13 @@ const QUEUE_ENDPOINT_EVENT_TYPES = WEBHOOK_ENDPOINT_EVENT_TYPES.filter(
 /**
  * The delivery queue: a read model of the delivery streams (what is pending, when it is due, at
  * which stream revision) plus what an attempt needs to know about each endpoint (URL, retries, the
- * sealed API key and secret, whether it is active). Workers claim due rows with
- * `FOR UPDATE SKIP LOCKED` and a lease, so two workers never attempt one delivery at once and a
- * dead worker's claim expires. A delivery handed off at ingest (its DeliveryScheduled carries a
- * lease) arrives claimed by the worker attempting it; its lease ends like any claim's. A row leaves
- * the queue when its delivery succeeds or fails for good, and comes back when a failed delivery is
- * redelivered.
+ * sealed API key and secret, whether it is active). Only the log writes it, so a rebuild loses
+ * nothing: the workers' claims and rate limits live in their own tables (src/app/delivery-claims.ts).
+ * A delivery handed off at ingest (its DeliveryScheduled carries a lease) arrives with that lease in
+ * `handoff_until`/`handoff_by`, which its first step's end clears. `step_revision` stays behind
+ * `revision` while an attempt is applied without its outcome: no worker may claim the row then. A row
+ * leaves the queue when its delivery succeeds or fails for good, and comes back when a failed delivery
+ * is redelivered.
  */
 export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEndpointEvent> {
   // A batch's events are folded into row changes and written in bulk after the batch: a delivery's
@@ -39,8 +40,8 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
   const gathered = perBatch(() => ({ queue: new QueueChanges(), endpoints: new EndpointChanges() }));
   return {
     name: "delivery-queue",
-    // 2: endpoint rate limits.
-    version: 2,
+    // 2: endpoint rate limits. 3: claims and rate-limit state moved to the workers' tables; step_revision.
+    version: 3,
     eventTypes: [...QUEUE_ENDPOINT_EVENT_TYPES, ...DELIVERY_EVENT_TYPES],
 
     async setup(db) {
@@ -50,7 +51,6 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
           url text not null,
           retries integer not null,
           rate_limit integer,
-          rate_tat_ms double precision,
           api_key text not null,
           signing_secret text not null,
           status text not null
@@ -64,14 +64,16 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
           state text not null,
           attempts integer not null,
           revision bigint not null,
+          step_revision bigint not null,
           due_at timestamptz not null,
-          leased_until timestamptz,
-          leased_by text
+          handoff_until timestamptz,
+          handoff_by text
         )`.execute(db);
       await sql`create index if not exists delivery_queue_due on delivery_queue (due_at)`.execute(db);
       await sql`create index if not exists delivery_queue_webhook on delivery_queue (webhook_id)`.execute(db);
-      // Leased rows are the few in flight (and crashed workers' until re-claimed): counted per claim.
-      await sql`create index if not exists delivery_queue_leased on delivery_queue (webhook_id) where leased_until is not null`.execute(
+      // Handed-off rows are the few in their first attempt (and crashed workers' until claimed): counted
+      // as attempts elsewhere (delivery-claims.ts).
+      await sql`create index if not exists delivery_queue_handoff on delivery_queue (webhook_id) where handoff_until is not null`.execute(
         db,
       );
     },
@@ -103,8 +105,11 @@ type StoredEndpointEvent = StoredEvent<WebhookEndpointEvent>;
 type QueueRow = DeliveryQueueTables["delivery_queue"];
 type RowUpdate = Pick<QueueRow, "revision"> &
   Partial<Pick<QueueRow, "attempts" | "state" | "due_at">> & {
-    /** False while the delivery is mid-step (an attempt whose outcome is not applied yet): the lease stays. */
-    readonly endsLease: boolean;
+    /**
+     * False while the delivery is mid-step (an attempt whose outcome is not applied yet): step_revision
+     * and the hand-off lease stay.
+     */
+    readonly endsStep: boolean;
   };
 type RowChange = { kind: "insert"; row: QueueRow } | ({ kind: "update" } & RowUpdate) | { kind: "delete" };
 
@@ -115,8 +120,8 @@ class QueueChanges {
 
   apply(event: StoredDeliveryEvent): void {
     const id = event.data.deliveryId;
-    // Every delivery event moves the row's revision on, and every one but DeliveryAttempted ends any
-    // lease (see write()).
+    // Every delivery event moves the row's revision on, and every one but DeliveryAttempted ends a step:
+    // its step_revision follows, which ends any claim taken before, and the hand-off lease ends.
     const revision = event.revision;
     switch (event.type) {
       case "DeliveryScheduled": {
@@ -127,10 +132,10 @@ class QueueChanges {
         const { lease } = event.data;
         const leased =
           lease === undefined
-            ? { leased_until: null, leased_by: null }
+            ? { handoff_until: null, handoff_by: null }
             : {
-                leased_until: new Date(Math.max(lease.until, Date.now() + (lease.until - event.data.scheduledAt))),
-                leased_by: lease.worker,
+                handoff_until: new Date(Math.max(lease.until, Date.now() + (lease.until - event.data.scheduledAt))),
+                handoff_by: lease.worker,
               };
         this.#insert(event, { attempts: 0, revision, due_at: new Date(event.data.scheduledAt), ...leased });
         return;
@@ -140,24 +145,24 @@ class QueueChanges {
           attempts: event.data.attempts,
           revision,
           due_at: new Date(event.data.dueAt),
-          leased_until: null,
-          leased_by: null,
+          handoff_until: null,
+          handoff_by: null,
         });
         return;
       case "DeliveryAttempted":
         // An attempt is always appended together with its outcome (retry, success or failure), but a
         // batch may end between the two: EventStoreDB subscriptions hand events over one by one, and
-        // any batch size limit can cut there too. The outcome is what frees the row; ending the lease
+        // any batch size limit can cut there too. The outcome is what frees the row; ending the step
         // here would let a worker claim the delivery again and POST it a second time.
-        this.#update(id, { revision, attempts: event.data.attempt, endsLease: false });
+        this.#update(id, { revision, attempts: event.data.attempt, endsStep: false });
         return;
       case "DeliveryRetryScheduled":
       case "DeliveryResumed":
         this.#due = true;
-        this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt), endsLease: true });
+        this.#update(id, { revision, state: "pending", due_at: new Date(event.data.dueAt), endsStep: true });
         return;
       case "DeliveryPaused":
-        this.#update(id, { revision, state: "paused", endsLease: true });
+        this.#update(id, { revision, state: "paused", endsStep: true });
         return;
       case "DeliverySucceeded":
       case "DeliveryFailed":
@@ -171,10 +176,10 @@ class QueueChanges {
   /** The same body as the first attempt's: attempts are signed over it. */
   #insert(
     event: StoredEvent & { readonly data: DeliveryScheduled["data"] | DeliveryRedeliveryRequested["data"] },
-    position: Pick<QueueRow, "attempts" | "revision" | "due_at" | "leased_until" | "leased_by">,
+    position: Pick<QueueRow, "attempts" | "revision" | "due_at" | "handoff_until" | "handoff_by">,
   ): void {
     // A row handed off at ingest is leased: no worker can claim it, so none is woken for it.
-    if (position.leased_until === null) this.#due = true;
+    if (position.handoff_until === null) this.#due = true;
     this.#rows.set(event.data.deliveryId, {
       kind: "insert",
       row: {
@@ -183,6 +188,7 @@ class QueueChanges {
         payload: transactionText(event.data),
         correlation_id: event.metadata.correlationId,
         state: "pending",
+        step_revision: position.revision,
         ...position,
       },
     });
@@ -191,11 +197,15 @@ class QueueChanges {
   #update(id: string, update: RowUpdate): void {
     const current = this.#rows.get(id);
     if (current?.kind === "insert") {
-      // A row inserted in this batch is leased only by its hand-off, which ends like a claim's.
-      const { endsLease, ...columns } = update;
+      // A row inserted in this batch is leased only by its hand-off, which ends with the step.
+      const { endsStep, ...columns } = update;
       this.#rows.set(id, {
         kind: "insert",
-        row: { ...current.row, ...columns, ...(endsLease ? { leased_until: null } : {}) },
+        row: {
+          ...current.row,
+          ...columns,
+          ...(endsStep ? { step_revision: update.revision, handoff_until: null } : {}),
+        },
       });
     } else if (current?.kind === "update") this.#rows.set(id, { ...current, ...update });
     else if (current === undefined) this.#rows.set(id, { kind: "update", ...update });
@@ -221,9 +231,10 @@ class QueueChanges {
             state: eb.ref("excluded.state"),
             attempts: eb.ref("excluded.attempts"),
             revision: eb.ref("excluded.revision"),
+            step_revision: eb.ref("excluded.step_revision"),
             due_at: eb.ref("excluded.due_at"),
-            leased_until: eb.ref("excluded.leased_until"),
-            leased_by: eb.ref("excluded.leased_by"),
+            handoff_until: eb.ref("excluded.handoff_until"),
+            handoff_by: eb.ref("excluded.handoff_by"),
           })),
         )
         .execute();
@@ -235,15 +246,16 @@ class QueueChanges {
           attempts = coalesce(v.attempts, q.attempts),
           state = coalesce(v.state, q.state),
           due_at = coalesce(v.due_at, q.due_at),
-          leased_until = case when v.ends_lease then null else q.leased_until end
+          step_revision = case when v.ends_step then v.revision else q.step_revision end,
+          handoff_until = case when v.ends_step then null else q.handoff_until end
         from unnest(
           ${sql.val(updates.map((u) => u.id))}::text[],
           ${sql.val(updates.map((u) => u.revision.toString()))}::bigint[],
           ${sql.val(updates.map((u) => u.attempts ?? null))}::integer[],
           ${sql.val(updates.map((u) => u.state ?? null))}::text[],
           ${sql.val(updates.map((u) => u.due_at?.toISOString() ?? null))}::timestamptz[],
-          ${sql.val(updates.map((u) => u.endsLease))}::boolean[]
-        ) as v(delivery_id, revision, attempts, state, due_at, ends_lease)
+          ${sql.val(updates.map((u) => u.endsStep))}::boolean[]
+        ) as v(delivery_id, revision, attempts, state, due_at, ends_step)
         where q.delivery_id = v.delivery_id`.execute(trx);
     }
     if (deletes.length > 0) {
@@ -253,12 +265,11 @@ class QueueChanges {
   }
 }
 
-type EndpointRow = Omit<DeliveryQueueTables["delivery_endpoints"], "rate_tat_ms">;
+type EndpointRow = DeliveryQueueTables["delivery_endpoints"];
 
 /**
  * A batch's endpoint events, folded over the rows they touch (one read) and written with one upsert.
- * rate_tat_ms is left out: workers keep it (delivery-send-slots.ts), and the projection is the only
- * writer of every other column, so the rows read are the rows the batch starts from.
+ * The projection is the only writer of the rows, so the rows read are the rows the batch starts from.
  */
 class EndpointChanges {
   readonly #events: StoredEndpointEvent[] = [];
@@ -284,7 +295,7 @@ class EndpointChanges {
       const row = evolveQueueEndpoint(rows.get(event.data.webhookId), event);
       if (row) rows.set(row.webhook_id, row);
     }
-    // Sorted as workers lock endpoints (delivery-send-slots.ts), so the two never wait on each other in a cycle.
+    // Sorted: an upsert locks rows in the order given, so one order keeps concurrent writers out of a cycle.
     const changed = ids.sort().flatMap((id) => {
       const row = rows.get(id);
       return row && row !== current.get(id) ? [row] : [];
@@ -365,74 +376,18 @@ async function notify(trx: Transaction<HeraldTables>): Promise<void> {
   await sql`select pg_notify(${DELIVERY_QUEUE_CHANNEL}, '')`.execute(trx);
 }
 
-/** A claimed delivery with its endpoint as it is now: a URL update applies to the next attempt. */
-export interface ClaimedDelivery {
-  readonly deliveryId: string;
-  readonly webhookId: string;
-  readonly payload: string;
-  readonly correlationId: string;
-  readonly state: "pending" | "paused";
-  readonly attempts: number;
-  readonly revision: bigint;
-  readonly endpoint: {
-    readonly url: string;
-    readonly retries: number;
-    readonly rateLimit: number | null;
-    readonly apiKey: string;
-    readonly signingSecret: string;
-    readonly status: "active" | "paused" | "deleted";
-  };
+/** An endpoint as a worker sends to it; secrets sealed. */
+export interface QueueEndpoint {
+  readonly url: string;
+  readonly retries: number;
+  readonly rateLimit: number | null;
+  readonly apiKey: string;
+  readonly signingSecret: string;
+  readonly status: "active" | "paused" | "deleted";
 }
-
-/**
- * Claims up to `limit` deliveries that need a worker: pending and due; pending on an endpoint that is
- * no longer active (to record the pause or the end); paused on an endpoint that is no longer paused.
- * One statement, so the lease is taken in a transaction that ends before any HTTP request starts.
- */
-export async function claimDeliveries(
-  db: Kysely<HeraldTables>,
-  options: {
-    readonly limit: number;
-    readonly leaseMs: number;
-    readonly skipWebhooks: readonly string[];
-    readonly worker: string;
-  },
-): Promise<ClaimedDelivery[]> {
-  const result = await sql<ClaimedRow>`
-    with claimable as (
-      select q.delivery_id
-      from delivery_queue q join delivery_endpoints e on e.webhook_id = q.webhook_id
-      where (q.leased_until is null or q.leased_until < now())
-        and ((q.state = 'pending' and (q.due_at <= now() or e.status <> 'active'))
-          or (q.state = 'paused' and e.status <> 'paused'))
-        and not (q.webhook_id = any(${sql.val([...options.skipWebhooks])}::text[]))
-      order by q.due_at
-      limit ${options.limit}
-      for update of q skip locked
-    )
-    update delivery_queue q
-    set leased_until = now() + ${options.leaseMs} * interval '1 millisecond', leased_by = ${options.worker}
-    from claimable c, delivery_endpoints e
-    where q.delivery_id = c.delivery_id and e.webhook_id = q.webhook_id
-    returning q.delivery_id, q.webhook_id, q.payload, q.correlation_id, q.state, q.attempts, q.revision,
-      e.url, e.retries, e.rate_limit, e.api_key, e.signing_secret, e.status`.execute(db);
-  return result.rows.map((row) => ({
-    deliveryId: row.delivery_id,
-    webhookId: row.webhook_id,
-    payload: row.payload,
-    correlationId: row.correlation_id,
-    state: row.state,
-    attempts: row.attempts,
-    revision: BigInt(row.revision),
-    endpoint: queueEndpoint(row),
-  }));
-}
-
-type ClaimedEndpointRow = Omit<EndpointRow, "webhook_id">;
-type ClaimedRow = Omit<QueueRow, "due_at" | "leased_until" | "leased_by"> & ClaimedEndpointRow;
 
 /** The endpoint as the worker sends to it, from its row in delivery_endpoints. */
-export function queueEndpoint(row: ClaimedEndpointRow): ClaimedDelivery["endpoint"] {
+export function queueEndpoint(row: Omit<EndpointRow, "webhook_id">): QueueEndpoint {
   return {
     url: row.url,
     retries: row.retries,
@@ -441,53 +396,6 @@ export function queueEndpoint(row: ClaimedEndpointRow): ClaimedDelivery["endpoin
     signingSecret: row.signing_secret,
     status: row.status,
   };
-}
-
-/**
- * How many deliveries of each endpoint other workers may still be attempting: leased by them within
- * the last `attemptMs` (one attempt's timeout). An older lease is an attempt that has ended, being
- * recorded or lost with a crashed worker: counting it would stall the endpoint until the lease expires.
- * Endpoints with none are absent.
- */
-export async function attemptsElsewhere(
-  db: Kysely<HeraldTables>,
-  /** Undefined: every endpoint. */
-  webhookIds: readonly string[] | undefined,
-  options: { readonly worker: string; readonly leaseMs: number; readonly attemptMs: number },
-): Promise<Map<string, number>> {
-  if (webhookIds?.length === 0) return new Map();
-  const only = webhookIds === undefined ? sql`` : sql`webhook_id = any(${sql.val([...webhookIds])}::text[]) and`;
-  const result = await sql<{ webhook_id: string; leased: number }>`
-    select webhook_id, count(*)::int as leased from delivery_queue
-    where ${only} leased_until is not null and leased_by <> ${options.worker}
-      and leased_until > now() + ${options.leaseMs - options.attemptMs} * interval '1 millisecond'
-    group by webhook_id`.execute(db);
-  return new Map(result.rows.map((row) => [row.webhook_id, Number(row.leased)]));
-}
-
-/** Gives claimed rows back before their lease ends (a worker that cannot start them now). */
-export async function releaseDeliveries(db: Kysely<HeraldTables>, deliveryIds: readonly string[]): Promise<void> {
-  if (deliveryIds.length === 0) return;
-  await sql`update delivery_queue set leased_until = null where delivery_id = any(${sql.val([...deliveryIds])}::text[])`.execute(
-    db,
-  );
-}
-
-/**
- * Milliseconds until the next pending delivery can be claimed (due and not leased), or undefined
- * when none waits. Deliveries of the skipped endpoints do not count.
- */
-export async function msUntilNextDue(
-  db: Kysely<HeraldTables>,
-  skipWebhooks: readonly string[],
-): Promise<number | undefined> {
-  const result = await sql<{ ms: number | null }>`
-    select (extract(epoch from (min(greatest(due_at, coalesce(leased_until, due_at))) - now())) * 1000)::float8 as ms
-    from delivery_queue
-    where state = 'pending' and not (webhook_id = any(${sql.val([...skipWebhooks])}::text[]))`.execute(db);
-  // An empty queue gives NULL, which must stay "nothing due" (SQL's greatest(0, NULL) would say "now").
-  const ms = result.rows[0]?.ms;
-  return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));
 }
 
 /** For /metrics: pending deliveries, and how long the most overdue one has been due (seconds). */

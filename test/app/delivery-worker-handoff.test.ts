@@ -6,6 +6,7 @@ import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createWebhookSender } from "../../src/adapters/http/webhook-sender.js";
+import { claimDeliveries } from "../../src/app/delivery-claims.js";
 import {
   type DeliveryWorker,
   type HandOffCandidate,
@@ -13,7 +14,7 @@ import {
   startDeliveryWorker,
 } from "../../src/app/delivery-worker.js";
 import { type DeliveryLease, type DeliveryScheduled, deliveryStream } from "../../src/domain/delivery.js";
-import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
+import { deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
@@ -171,9 +172,13 @@ describe("reserve", () => {
     const worker = await startWorker({ workerConcurrency: 10, endpointConcurrency: 2 });
     const busy = endpoint();
     for (let i = 0; i < 2; i++) {
+      const deliveryId = randomUUID();
       await sql`
-        insert into delivery_queue (delivery_id, webhook_id, payload, correlation_id, state, attempts, revision, due_at, leased_until, leased_by)
-        values (${randomUUID()}, ${busy.webhookId}, '{}', 'c', 'pending', 0, 0, now(), now() + ${LEASE_MS} * interval '1 millisecond', 'another-process')`.execute(
+        insert into delivery_queue (delivery_id, webhook_id, payload, correlation_id, state, attempts, revision, step_revision, due_at)
+        values (${deliveryId}, ${busy.webhookId}, '{}', 'c', 'pending', 0, 0, 0, now())`.execute(log.database.db);
+      await sql`
+        insert into delivery_leases (delivery_id, leased_by, leased_until, revision, webhook_id)
+        values (${deliveryId}, 'another-process', now() + ${LEASE_MS} * interval '1 millisecond', 0, ${busy.webhookId})`.execute(
         log.database.db,
       );
     }
@@ -223,12 +228,12 @@ describe("a handed-off delivery", () => {
     await projectUpTo("DeliveryScheduled");
     const row = await log.database.db
       .selectFrom("delivery_queue" as never)
-      .select(["leased_by", "leased_until"] as never[])
+      .select(["handoff_by", "handoff_until"] as never[])
       .where("delivery_id" as never, "=", delivery.deliveryId as never)
       .executeTakeFirstOrThrow();
     // Leased to the worker that took it, for at least the lease it was handed (the queue may extend it: delivery-queue.ts).
-    expect(row).toMatchObject({ leased_by: lease?.worker });
-    expect((row as { leased_until: Date }).leased_until.getTime()).toBeGreaterThanOrEqual(
+    expect(row).toMatchObject({ handoff_by: lease?.worker });
+    expect((row as { handoff_until: Date }).handoff_until.getTime()).toBeGreaterThanOrEqual(
       lease?.until ?? Number.POSITIVE_INFINITY,
     );
     expect(

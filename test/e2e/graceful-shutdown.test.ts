@@ -229,8 +229,9 @@ describe("claims made while stopping", () => {
     receiver.script("/hook", [{ status: 500 }, { status: 200 }]);
     const locker = new pg.Client({ connectionString: herald.database.url });
     try {
-      // A rate-limited endpoint: the worker takes its send slot from the endpoint's row, which this
-      // test holds locked, so the worker stands still between claiming the retry and starting it.
+      // A rate-limited endpoint: the worker takes its send slot from the endpoint's row of
+      // delivery_send_rates, which this test holds locked, so the worker stands still between claiming
+      // the retry and starting it.
       const endpoint = await createEndpoint(herald.herald.store, `${receiver.url}/hook`);
       await changeEndpoint(herald.herald.store, endpoint.webhookId, {
         type: "WebhookEndpointUpdated",
@@ -263,11 +264,14 @@ describe("claims made while stopping", () => {
       });
       expect(ingested.status).toBe(202);
       await until(
-        "select 1 from delivery_queue where webhook_id = $1 and attempts = 1 and leased_until is null and due_at > now()",
+        "select 1 from delivery_queue where webhook_id = $1 and attempts = 1 and step_revision = revision and due_at > now()",
       );
       await locker.query("begin");
-      await locker.query("select 1 from delivery_endpoints where webhook_id = $1 for update", [endpoint.webhookId]);
-      await until("select 1 from delivery_queue where webhook_id = $1 and leased_until > now()");
+      await locker.query("select 1 from delivery_send_rates where webhook_id = $1 for update", [endpoint.webhookId]);
+      // Claimed at the retry's revision: the first attempt's lease was taken at an older one.
+      await until(`
+        select 1 from delivery_leases l join delivery_queue q on q.delivery_id = l.delivery_id
+        where l.webhook_id = $1 and l.revision = q.revision and l.leased_until > now()`);
 
       // herald.stop() tells the worker to stop in the same tick as it closes the HTTP server: once
       // /healthz is refused, the worker is stopping while its claim waits on the lock.
@@ -278,12 +282,10 @@ describe("claims made while stopping", () => {
       await locker.query("commit");
       await stopped;
 
-      // The first attempt only: the claimed retry never started, and its lease is free for another process.
+      // The first attempt only: the claimed retry never started, and its lease is given back for another process.
       expect(receiver.requests).toHaveLength(1);
-      const [row] = (
-        await locker.query("select leased_until from delivery_queue where webhook_id = $1", [endpoint.webhookId])
-      ).rows as { leased_until: Date | null }[];
-      expect(row).toEqual({ leased_until: null });
+      const { rows } = await locker.query("select 1 from delivery_leases where webhook_id = $1", [endpoint.webhookId]);
+      expect(rows).toEqual([]);
     } finally {
       await locker.end().catch(() => {});
       await receiver.close();

@@ -46,7 +46,6 @@ function endpointHistory(
     api_key: "v1.k",
     signing_secret: "v1.s",
     status: "active",
-    rate_tat_ms: null,
   };
   const histories: { events: WebhookEndpointEvent[]; row: Record<string, unknown> | undefined }[] = [
     {
@@ -153,24 +152,6 @@ async function freshQueue(): Promise<(...events: StoredEvent[]) => Promise<void>
     from = events.at(-1)!.position;
   };
 }
-
-it("leaves the rate limit's arrival time to the workers that keep it", async () => {
-  const apply = await freshQueue();
-  const webhookId = randomUUID();
-  const stored = storedEvents();
-  const stream = endpointStream(webhookId);
-  await apply(stored(stream, 0n, "WebhookEndpointCreated", created(webhookId).data));
-  await log.database.db
-    .updateTable("delivery_endpoints")
-    .set({ rate_tat_ms: 12_345 })
-    .where("webhook_id", "=", webhookId)
-    .execute();
-
-  await apply(stored(stream, 1n, "WebhookEndpointUpdated", { webhookId, rateLimit: 20 }));
-
-  const [row] = await readEndpoints([webhookId]);
-  expect(row).toMatchObject({ rate_limit: 20, rate_tat_ms: 12_345 });
-});
 
 it("notifies the workers after a batch that changed an endpoint's state, not after one that only updated it", async () => {
   const apply = await freshQueue();

@@ -1,11 +1,11 @@
 import { sql } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
-import { deliveryStream } from "../../src/domain/delivery.js";
-import { endpointStream } from "../../src/domain/webhook-events.js";
-import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
+import { claimDeliveries } from "../../src/app/delivery-claims.js";
+import { deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
+import { deliveryEvents, endpointCreated } from "../support/delivery-events.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
 import { storedEvents } from "../support/stored-events.js";
 
@@ -33,60 +33,27 @@ const claim = async (deliveryId: string) =>
   );
 const row = async (deliveryId: string) =>
   (
-    await sql<{ leased_by: string | null; leased_until: Date | null; revision: bigint }>`
-    select leased_by, leased_until, revision from delivery_queue where delivery_id = ${deliveryId}`.execute(
+    await sql<{ handoff_by: string | null; handoff_until: Date | null; revision: bigint }>`
+    select handoff_by, handoff_until, revision from delivery_queue where delivery_id = ${deliveryId}`.execute(
       log.database.db,
     )
   ).rows[0];
 
 /** `scheduledAt` is the hand-off: a lease lasts `until - scheduledAt`. */
-function delivery(lease: { worker: string; until: number }, scheduledAt = Date.now()) {
-  const deliveryId = crypto.randomUUID();
-  const stream = deliveryStream(deliveryId);
-  return {
-    deliveryId,
-    scheduled: stored(stream, 0n, "DeliveryScheduled", {
-      deliveryId,
-      webhookId,
-      transactionId: deliveryId,
-      subscriptionIds: [],
-      transaction: {},
-      scheduledAt,
-      lease,
-    }),
-    attempted: () =>
-      stored(stream, 1n, "DeliveryAttempted", {
-        deliveryId,
-        attempt: 1,
-        startedAt: Date.now(),
-        durationMs: 1,
-        url,
-        status: 503,
-      }),
-    retry: () => stored(stream, 2n, "DeliveryRetryScheduled", { deliveryId, attempt: 2, dueAt: Date.now() - 1 }),
-    succeeded: () => stored(stream, 2n, "DeliverySucceeded", { deliveryId, attempt: 1, at: Date.now() }),
-  };
-}
+const delivery = (lease: { worker: string; until: number }, scheduledAt = Date.now()) =>
+  deliveryEvents(stored, { webhookId, url, scheduledAt, lease });
 const live = { worker: "ingesting-process", until: Date.now() + 60_000 };
 
 beforeAll(async () => {
   await projection.setup(log.database.db);
-  await apply(
-    stored(endpointStream(webhookId), 0n, "WebhookEndpointCreated", {
-      webhookId,
-      url,
-      retries: 5,
-      apiKey: "k",
-      signingSecret: "s",
-    }),
-  );
+  await apply(endpointCreated(stored, { webhookId, url }));
 });
 
 it("a leased DeliveryScheduled's row is claimed by its worker until the lease ends", async () => {
   const handedOff = delivery(live);
   await apply(handedOff.scheduled);
-  expect(await row(handedOff.deliveryId)).toMatchObject({ leased_by: live.worker, revision: 0n });
-  expect((await row(handedOff.deliveryId))?.leased_until?.getTime()).toBeGreaterThanOrEqual(live.until);
+  expect(await row(handedOff.deliveryId)).toMatchObject({ handoff_by: live.worker, revision: 0n });
+  expect((await row(handedOff.deliveryId))?.handoff_until?.getTime()).toBeGreaterThanOrEqual(live.until);
   expect(await claim(handedOff.deliveryId)).toEqual([]);
 
   // The attempt alone keeps the lease (its outcome may be in the next batch); the retry ends it.
@@ -101,7 +68,7 @@ it("a leased DeliveryScheduled's row is claimed by its worker until the lease en
 it("with its attempt and retry in the same batch, the row is written unleased at the new revision", async () => {
   const handedOff = delivery(live);
   await apply(handedOff.scheduled, handedOff.attempted(), handedOff.retry());
-  expect(await row(handedOff.deliveryId)).toMatchObject({ leased_until: null, revision: 2n });
+  expect(await row(handedOff.deliveryId)).toMatchObject({ handoff_until: null, revision: 2n });
   expect(await claim(handedOff.deliveryId)).toMatchObject([{ deliveryId: handedOff.deliveryId, revision: 2n }]);
 });
 
@@ -123,7 +90,7 @@ it("a lease that ended before the projection saw it runs its length again from t
   const handedOffAt = Date.now() - 2000;
   const crashed = delivery({ worker: "dead-process", until: handedOffAt + 300 }, handedOffAt);
   await apply(crashed.scheduled);
-  const leasedUntil = (await row(crashed.deliveryId))?.leased_until?.getTime() ?? 0;
+  const leasedUntil = (await row(crashed.deliveryId))?.handoff_until?.getTime() ?? 0;
   expect(leasedUntil).toBeGreaterThan(handedOffAt + 300);
   expect(await claim(crashed.deliveryId)).toEqual([]);
   await expect

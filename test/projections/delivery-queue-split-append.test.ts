@@ -1,8 +1,9 @@
 import { expect, it } from "vitest";
 import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import { claimDeliveries } from "../../src/app/delivery-claims.js";
 import { deliveryStream } from "../../src/domain/delivery.js";
 import { endpointStream } from "../../src/domain/webhook-events.js";
-import { claimDeliveries, deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
+import { deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";

@@ -2,8 +2,10 @@ import { type Kysely, type Migration, Migrator, sql } from "kysely";
 import type { HeraldTables } from "./schema.js";
 
 /**
- * Core tables only. Read models belong to their projections (see src/projections), which create
- * and drop their own tables so that a rebuild can start them from nothing.
+ * Core tables only: the event log's, and the delivery workers' own state (leases, rate limiter),
+ * which no event records and so no rebuild may drop. Read models belong to their projections (see
+ * src/projections), which create and drop their own tables so that a rebuild can start them from
+ * nothing.
  */
 const migrations: Record<string, Migration> = {
   "0001-event-log": {
@@ -169,6 +171,46 @@ const migrations: Record<string, Migration> = {
             select r.i::int, v_oks[r.i], v_revisions[r.i], null::text, null::bigint
             from generate_subscripts(p_streams, 1) as r(i)
             order by r.i;
+          end if;
+        end $$`.execute(db);
+    },
+  },
+  "0005-delivery-worker-tables": {
+    async up(db) {
+      // A worker's claim on a queued delivery (src/app/delivery-claims.ts), taken at the queue row's
+      // revision: it covers the delivery until it expires or the row's step moves past that revision.
+      await sql`
+        create table if not exists delivery_leases (
+          delivery_id text primary key,
+          leased_by text not null,
+          leased_until timestamptz not null,
+          revision bigint not null,
+          webhook_id text not null
+        )`.execute(db);
+      await sql`create index if not exists delivery_leases_webhook on delivery_leases (webhook_id)`.execute(db);
+      // Each rate-limited endpoint's theoretical arrival time (src/app/delivery-send-slots.ts).
+      await sql`
+        create table if not exists delivery_send_rates (
+          webhook_id text primary key,
+          rate_tat_ms double precision not null
+        )`.execute(db);
+      // Until now both lived in the delivery-queue projection's tables, which its next version drops and
+      // rebuilds: carried over, so that an upgrade neither re-sends what is being attempted nor bursts
+      // past a rate limit. Plain SQL runs only where the old columns exist (PL/pgSQL plans it lazily).
+      await sql`
+        do $$ begin
+          if exists (select 1 from information_schema.columns where table_schema = current_schema()
+              and table_name = 'delivery_endpoints' and column_name = 'rate_tat_ms') then
+            insert into delivery_send_rates (webhook_id, rate_tat_ms)
+            select webhook_id, rate_tat_ms from delivery_endpoints where rate_tat_ms is not null
+            on conflict do nothing;
+          end if;
+          if exists (select 1 from information_schema.columns where table_schema = current_schema()
+              and table_name = 'delivery_queue' and column_name = 'leased_by') then
+            insert into delivery_leases (delivery_id, leased_by, leased_until, revision, webhook_id)
+            select delivery_id, leased_by, leased_until, revision, webhook_id from delivery_queue
+            where leased_until > now() and leased_by is not null
+            on conflict do nothing;
           end if;
         end $$`.execute(db);
     },

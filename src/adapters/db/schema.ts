@@ -8,6 +8,7 @@ import type { EndpointDisabledReason } from "../../domain/webhook-events.js";
  */
 export interface HeraldTables
   extends CoreTables,
+    DeliveryWorkerTables,
     DeliveryHistoryTables,
     DeliveryQueueTables,
     RecoveryRequestsTables,
@@ -51,6 +52,27 @@ export interface CheckpointsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/**
+ * The delivery workers' own state, which no event records: created by the migrations, written by
+ * src/app/delivery-claims.ts and src/app/delivery-send-slots.ts, never dropped by a rebuild.
+ */
+export interface DeliveryWorkerTables {
+  delivery_leases: {
+    delivery_id: string;
+    /** The claiming worker (one per process). */
+    leased_by: string;
+    leased_until: Date;
+    /** The queue row's revision the claim was taken at. */
+    revision: bigint;
+    webhook_id: string;
+  };
+  delivery_send_rates: {
+    webhook_id: string;
+    /** The rate limit's theoretical arrival time in ms (rate-limit.ts). */
+    rate_tat_ms: number;
+  };
+}
+
 /** Written by src/projections/delivery-history.ts, whose doc comment says what they hold. */
 export interface DeliveryHistoryTables {
   delivery_history: {
@@ -77,10 +99,16 @@ export interface DeliveryQueueTables {
     attempts: number;
     /** The delivery stream's last revision: a worker appends expecting exactly this. */
     revision: bigint;
+    /**
+     * The revision of the delivery's last finished step: behind `revision` while an attempt is applied
+     * but its outcome is not yet, and no worker may claim the delivery.
+     */
+    step_revision: bigint;
     due_at: Date;
-    leased_until: Date | null;
-    /** The worker holding the lease (one per process). */
-    leased_by: string | null;
+    /** The lease a DeliveryScheduled handed off at ingest carries, until its first step ends. */
+    handoff_until: Date | null;
+    /** The worker the delivery was handed off to (one per process). */
+    handoff_by: string | null;
   };
   delivery_endpoints: {
     webhook_id: string;
@@ -88,8 +116,6 @@ export interface DeliveryQueueTables {
     retries: number;
     /** Attempts per second at most; null: no limit. */
     rate_limit: number | null;
-    /** The limit's theoretical arrival time in ms (rate-limit.ts); kept by workers, not by events. */
-    rate_tat_ms: number | null;
     api_key: string;
     signing_secret: string;
     status: "active" | "paused" | "deleted";
