@@ -40,6 +40,7 @@ import { WebhookCommands } from "./webhook-commands.js";
 export interface Herald {
   readonly url: string;
   readonly config: Config;
+  /** The API's handle (on PostgreSQL its own pool; the projections and the worker have theirs). */
   readonly database: Database;
   readonly store: EventStore;
   readonly http: FastifyInstance;
