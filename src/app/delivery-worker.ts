@@ -30,6 +30,8 @@ import { faultPoint } from "./fault-injection.js";
 export interface DeliveryWorkerOptions {
   readonly database: Database;
   readonly store: EventStore;
+  /** The process's batcher, shared with ingest, reactors and commands; the worker's own when absent. */
+  readonly appends?: AppendBatcher;
   readonly sender: WebhookSender;
   readonly secretBox: SecretBox;
   /** Told of every attempt's outcome and duration (metrics). */
@@ -118,7 +120,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const leaseMs = config.deliveryTimeoutMs * 2 + 5000;
   // Claim when a quarter of the slots are free, not on every completion: fewer, larger claims.
   const claimThreshold = Math.max(1, Math.floor(config.workerConcurrency / 4));
-  const batcher = new AppendBatcher(options.store);
+  const batcher = options.appends ?? new AppendBatcher(options.store);
   const wake = new AppendSignal();
   /**
    * Bumped by what can make queue rows claimable: the queue's NOTIFY (rows due, endpoint state
@@ -474,7 +476,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       await reservationsSettled(config.deliveryTimeoutMs);
       for (const reservation of [...reservations]) reservation.cancel();
       while (tasks.size > 0) await Promise.allSettled([...tasks]);
-      await batcher.drain();
+      // Each task awaits its own append: a shared batcher is drained by its owner, after every user has stopped.
+      if (!options.appends) await batcher.drain();
       await unlisten();
       await options.sender.close();
     },

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { SiweTokenVerifier } from "../adapters/auth/siwe-token.js";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import type { Database } from "../adapters/db/database.js";
-import { AppendBatcher } from "../adapters/eventstore/append-batcher.js";
+import { AppendBatcher, batchedStore } from "../adapters/eventstore/append-batcher.js";
 import type { EventStore } from "../adapters/eventstore/event-store.js";
 import { LogPump } from "../adapters/eventstore/log-pump.js";
 import { createWebhookSender } from "../adapters/http/webhook-sender.js";
@@ -41,6 +41,7 @@ import { WebhookCommands } from "./webhook-commands.js";
 export interface Herald {
   readonly url: string;
   readonly config: Config;
+  /** The API's handle (on PostgreSQL its own pool; the projections and the worker have theirs). */
   readonly database: Database;
   readonly store: EventStore;
   readonly http: FastifyInstance;
@@ -74,11 +75,16 @@ export async function startHerald(config: Config, logger: Logger): Promise<Heral
 type Closer = () => Promise<unknown>;
 
 async function assembleHerald(config: Config, logger: Logger, started: Closer[]): Promise<Herald> {
-  const { database, store } = await openStorage(config, logger);
-  started.push(
-    () => database.close(),
-    () => store.close(),
-  );
+  const storage = await openStorage(config, logger, { splitRoles: true });
+  started.push(() => storage.close());
+  // The API's handle; the projections and the worker have their own (PostgreSQL: a pool per role).
+  const { database, store, roles } = storage;
+  // One group commit for the whole process: ingest, the worker, the reactors and the commands append
+  // through it, so that concurrent small appends share a commit whoever makes them. Drained after
+  // everything that appends through it has stopped, before the store closes.
+  const appends = new AppendBatcher(store);
+  started.push(() => appends.drain());
+  const batched = batchedStore(store, appends);
   let nats: NatsConnection | undefined;
   if (config.natsUrl) {
     const connection = await connectNats(config.natsUrl);
@@ -96,10 +102,10 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   // One reader of the log for the whole process; the projection group is one of its consumers.
   const pump = new LogPump({ store, logger: logger.child({ component: "log-pump" }) });
   const projectionGroup = new ProjectionGroup({
-    database,
+    database: roles.projections,
     store,
     pump,
-    ...allProjections({ store, logger, config, onDispatchRepairs: (count) => repairs.inc({}, count) }),
+    ...allProjections({ store: batched, logger, config, onDispatchRepairs: (count) => repairs.inc({}, count) }),
     logger: logger.child({ component: "projection" }),
   });
   const projections = projectionGroup.members;
@@ -214,7 +220,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   };
   await registerGraphql(http, {
     commands: new WebhookCommands({
-      store,
+      store: batched,
       secrets,
       rules: { allowPrivateTargets: config.allowPrivateTargets },
       db: database.db,
@@ -227,7 +233,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       logger: logger.child({ component: "webhook-commands" }),
     }),
     recovery: new DeliveryRecovery({
-      store,
+      store: batched,
       db: database.db,
       historyReadModels: runner(deliveryHistoryProjection.name),
       recoveryReadModels: runner(recoveryRequestsProjection.name),
@@ -263,8 +269,9 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   );
   await projectionGroup.ready();
   const worker: DeliveryWorker = await startDeliveryWorker({
-    database,
+    database: roles.worker,
     store,
+    appends,
     sender: createWebhookSender({
       timeoutMs: config.deliveryTimeoutMs,
       allowPrivateTargets: config.allowPrivateTargets,
@@ -282,19 +289,17 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
   started.push(() => worker.stop());
   // Every process schedules what it ingests, standby or not, from its own copy of the subscriptions,
   // and hands what it scheduled to its own worker.
-  const deliveryDirectory = await startDeliveryDirectory({ pump, db: database.db });
+  const deliveryDirectory = await startDeliveryDirectory({ pump, db: roles.worker.db });
   started.push(async () => deliveryDirectory.stop());
   const endpoints = EndpointCache.follow({ store, pump, from: await store.headPosition() });
   started.push(async () => endpoints.stop());
   const ingestAppend = ingestScheduler({
-    store,
+    store: batched,
     directory: deliveryDirectory.directory,
     endpoints: endpoints.cache,
     handOff: worker,
     logger: logger.child({ component: "ingest-scheduler" }),
   });
-  // One batcher for the process's small appends: concurrent POSTs share a commit.
-  const appends = new AppendBatcher(store);
   registerIngestRoutes(http, {
     appends,
     ingestToken: config.ingestToken,
@@ -320,7 +325,7 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
     for (const { kind, name, stream, subject } of consumers) {
       const ingest = await startJetStreamIngest({
         nats,
-        store,
+        store: batched,
         logger: ingestLogger,
         stream,
         subject,
@@ -372,9 +377,10 @@ async function assembleHerald(config: Config, logger: Logger, started: Closer[])
       endpoints.stop();
       await projectionGroup.stop();
       await pump.stop();
+      // Nothing appends through the batcher any more: what it holds is written before the store closes.
+      await appends.drain();
       if (nats) await nats.drain().catch(() => {});
-      await store.close();
-      await database.close();
+      await storage.close();
     })();
     return stopping;
   };

@@ -67,6 +67,8 @@ export function ingestScheduler(options: IngestSchedulerOptions): IngestAppend {
       const leased = scheduled.map((delivery) => withLease(delivery, reservation?.leases.get(delivery.deliveryId)));
       let outcomes: AppendOutcome[];
       try {
+        // Fenced, so never through the process's batcher (batchedStore sends it to the store): the
+        // transactions, their deliveries and the fence check commit as one unit or not at all.
         outcomes = await store.appendMany([...withIds, ...leased.map((delivery) => delivery.request)], {
           fence: { stream: SUBSCRIPTION_SET_STREAM, expectedRevision: version },
         });

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import type { HeraldTables, WalletGroupsTables } from "../adapters/db/schema.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import type { TenantEventReceived } from "../domain/ingest-events.js";
 import type { Projection } from "./projection.js";
 

@@ -2,11 +2,7 @@ import { type Kysely, sql } from "kysely";
 import type { HeraldTables, WebhookEndpointsTables } from "../adapters/db/schema.js";
 import type { StoredEvent } from "../adapters/eventstore/event-store.js";
 import type { WebhookEndpoint } from "../domain/webhook-endpoint.js";
-import {
-  type EndpointDisabledReason,
-  WEBHOOK_ENDPOINT_EVENT_TYPES,
-  type WebhookEndpointEvent,
-} from "../domain/webhook-events.js";
+import { WEBHOOK_ENDPOINT_EVENT_TYPES, type WebhookEndpointEvent } from "../domain/webhook-events.js";
 import { type BulkColumn, deleteRows, insertRows, perBatch } from "./bulk-write.js";
 import { type Page, type PageRequest, readPage } from "./keyset-page.js";
 import type { Projection } from "./projection.js";

@@ -1,6 +1,6 @@
 import { sql, type Transaction } from "kysely";
 import type { Logger } from "pino";
-import type { EndpointHealthTables, HeraldTables } from "../adapters/db/schema.js";
+import type { HeraldTables } from "../adapters/db/schema.js";
 import { eventMetadata } from "../adapters/eventstore/event-metadata.js";
 import type { EventStore, StoredEvent } from "../adapters/eventstore/event-store.js";
 import { handleCommand } from "../commands/handle-command.js";

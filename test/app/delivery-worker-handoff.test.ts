@@ -3,8 +3,9 @@ import { sql } from "kysely";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
+import { AppendBatcher } from "../../src/adapters/eventstore/append-batcher.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
-import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
+import type { EventStore, ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { createWebhookSender } from "../../src/adapters/http/webhook-sender.js";
 import { claimDeliveries } from "../../src/app/delivery-claims.js";
 import {
@@ -279,5 +280,40 @@ describe("a handed-off delivery", () => {
     expect(receiver.on(target.path)).toHaveLength(1);
     // Stopped: no more hand-offs.
     expect(worker.reserve([candidate(endpoint())]).leases.size).toBe(0);
+  });
+});
+
+describe("a worker given the process's batcher", () => {
+  it("records its attempts through that batcher, not one of its own", async () => {
+    const streams: string[] = [];
+    const counted: EventStore = {
+      ...log.store,
+      appendMany: (requests, options) => {
+        streams.push(...requests.map((request) => request.stream));
+        return log.store.appendMany(requests, options);
+      },
+    };
+    const worker = await startDeliveryWorker({
+      database: log.database,
+      store: log.store,
+      appends: new AppendBatcher(counted),
+      sender: createWebhookSender({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true, connectionsPerOrigin: 16 }),
+      secretBox: box,
+      logger: pino({ level: "silent" }),
+      config: {
+        deliveryTimeoutMs: TIMEOUT_MS,
+        retryBaseMs: 60_000,
+        retryMaxMs: 60_000,
+        workerConcurrency: 2,
+        endpointConcurrency: 2,
+      },
+    });
+    workers.push(worker);
+    const delivery = candidate(endpoint());
+    const reservation = worker.reserve([delivery]);
+    await schedule(delivery, reservation.leases.get(delivery.deliveryId));
+    reservation.commit(new Set([delivery.deliveryId]));
+    await expect.poll(() => streams, { timeout: TIMEOUT_MS * 3 }).toContain(deliveryStream(delivery.deliveryId));
+    expect((await eventTypes(delivery.deliveryId)).slice(0, 2)).toEqual(["0:DeliveryScheduled", "1:DeliveryAttempted"]);
   });
 });

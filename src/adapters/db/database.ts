@@ -43,12 +43,20 @@ function parseInt8(value: string | number | bigint): bigint {
   return BigInt(value);
 }
 
-export async function openPostgres(connectionString: string, options: { max?: number } = {}): Promise<Database> {
+export interface PostgresOptions {
+  /** The pool's size; connections are opened as they are needed. */
+  readonly max?: number;
+  /** Shown in pg_stat_activity for every connection of this handle, pooled or dedicated. */
+  readonly applicationName?: string;
+}
+
+export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Database> {
   const typeParsers = {
     getTypeParser: ((oid: number, format?: "text" | "binary") =>
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types: typeParsers });
+  const named = options.applicationName ? { application_name: options.applicationName } : {};
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types: typeParsers, ...named });
   // A client that loses its server (a restart) must not crash the process. The pool only listens on
   // idle clients; one checked out between two queries of a transaction emits "error" with nobody
   // listening, so every client gets a listener of its own. The query in flight fails and is retried.
@@ -68,7 +76,7 @@ export async function openPostgres(connectionString: string, options: { max?: nu
   let notifier: Promise<pg.Client> | undefined;
   let closed = false;
   async function connectDedicated(onLost: () => void): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString, types: typeParsers });
+    const client = new pg.Client({ connectionString, types: typeParsers, ...named });
     client.on("error", () => {
       dedicated.delete(client);
       onLost();

@@ -47,6 +47,20 @@ export class AppendBatcher<E extends AnyEvent = HeraldEvent> {
     });
   }
 
+  /**
+   * Several requests at once, answered as EventStore.appendMany answers: one outcome per request, or
+   * AppendManyIncompleteError carrying those that were written when some were not (as EventStoreDB's
+   * appendMany does), so that callers written for either store handle it already. The requests may
+   * go out in different batches: nothing here is atomic across streams.
+   */
+  async appendMany(requests: readonly AppendRequest<E>[]): Promise<AppendOutcome[]> {
+    const settled = await Promise.allSettled(requests.map((request) => this.append(request)));
+    const failed = settled.find((result) => result.status === "rejected");
+    const outcomes = settled.map((result) => (result.status === "fulfilled" ? result.value : undefined));
+    if (!failed) return outcomes as AppendOutcome[];
+    throw new AppendManyIncompleteError(outcomes, { cause: failed.reason });
+  }
+
   /** Resolves when everything queued so far is written. */
   drain(): Promise<void> {
     if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
@@ -127,4 +141,32 @@ export class AppendBatcher<E extends AnyEvent = HeraldEvent> {
     }
     for (const entry of unsettled) entry.reject(error);
   }
+}
+
+/**
+ * The store with its unfenced appends going through the process's batcher, for the parts that take a
+ * store (reactors, commands, NATS ingest): their appends share commits with everyone else's. A fenced
+ * appendMany goes to the store directly: the fence and its requests are one unit (one transaction on
+ * PostgreSQL), which a batch mixing in other callers' requests would not keep.
+ */
+export function batchedStore<E extends AnyEvent>(store: EventStore<E>, batcher: AppendBatcher<E>): EventStore<E> {
+  return {
+    kind: store.kind,
+    async append(stream, events, expectedRevision) {
+      const outcome = await batcher.append({ stream, events, expectedRevision });
+      if (!outcome.ok) throw outcome.error;
+      return outcome.result;
+    },
+    appendMany: (requests, options) =>
+      options?.fence ? store.appendMany(requests, options) : batcher.appendMany(requests),
+    readStream: (stream, options) => store.readStream(stream, options),
+    readAll: (from, options) => store.readAll(from, options),
+    readPage: (from, options) => store.readPage(from, options),
+    readAllBackwards: (before, options) => store.readAllBackwards(before, options),
+    subscribeAll: (from, options) => store.subscribeAll(from, options),
+    headPosition: () => store.headPosition(),
+    ping: () => store.ping(),
+    // The store belongs to whoever opened it.
+    close: async () => {},
+  };
 }

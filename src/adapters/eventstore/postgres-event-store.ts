@@ -30,8 +30,16 @@ const CHANNEL = "herald_events";
  */
 export async function createPostgresEventStore<E extends AnyEvent = HeraldEvent>(
   database: Database,
+  options: {
+    /**
+     * Where the log is read (pages, streams, the head); `database` by default, which always takes the
+     * appends, the readiness ping and LISTEN. Apart, a long page never makes an append wait for a connection.
+     */
+    readonly reads?: Database;
+  } = {},
 ): Promise<EventStore<E>> {
   const { db } = database;
+  const readDb = (options.reads ?? database).db;
   const wake = new AppendSignal();
   // Other processes' appends arrive by NOTIFY; this store's own wake its readers directly, so the
   // echo of its own NOTIFY (tagged with its token) is ignored.
@@ -62,7 +70,7 @@ export async function createPostgresEventStore<E extends AnyEvent = HeraldEvent>
         ${after(forwards ? ">" : "<", from)}
         ${options.filter ? sql`and ${filterCondition(options.filter)}` : sql``}
       order by ${forwards ? sql`transaction_id, position` : sql`transaction_id desc, position desc`}
-      limit ${limit}`.execute(db);
+      limit ${limit}`.execute(readDb);
     return result.rows.map((row) => toStoredEvent<F>(row));
   }
 
@@ -71,7 +79,7 @@ export async function createPostgresEventStore<E extends AnyEvent = HeraldEvent>
     options: ReadPageOptions<T> = {},
   ): Promise<LogPage<EventOfType<E, T>>> {
     const maxCount = options.maxCount ?? DEFAULT_PAGE_SIZE;
-    const { rows } = await readPageQuery(from, options).execute(db);
+    const { rows } = await readPageQuery(from, options).execute(readDb);
     const events: StoredEvent<EventOfType<E, T>>[] = [];
     let last: LookedRow | undefined;
     for (const row of rows) {
@@ -109,7 +117,7 @@ export async function createPostgresEventStore<E extends AnyEvent = HeraldEvent>
     },
     async readStream(stream, options: ReadStreamOptions = {}) {
       const backwards = options.direction === "backwards";
-      let query = db
+      let query = readDb
         .selectFrom("herald_events")
         .select([
           "position",

@@ -32,7 +32,8 @@ export async function runHistory(args: readonly string[]): Promise<number> {
   if (!deliveryId || extra.length > 0) throw new CliUsageError("name one delivery id");
   if (!isResourceId(deliveryId)) throw new CliUsageError("a delivery id is a UUID");
 
-  const { database, store } = await openStorage(loadConfig(), createLogger("warn"));
+  const storage = await openStorage(loadConfig(), createLogger("warn"));
+  const { store } = storage;
   try {
     const history = await readDeliveryHistory(store, deliveryId);
     if (!history) {
@@ -42,8 +43,7 @@ export async function runHistory(args: readonly string[]): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify(history)}\n` : timeline(history));
     return 0;
   } finally {
-    await store.close();
-    await database.close();
+    await storage.close();
   }
 }
 

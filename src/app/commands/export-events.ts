@@ -34,7 +34,8 @@ export async function runExport(args: readonly string[]): Promise<number> {
   if (since >= until) throw new CliUsageError("--since must be before --until");
 
   const config = loadConfig();
-  const { database, store } = await openStorage(config, createLogger("warn"));
+  const storage = await openStorage(config, createLogger("warn"));
+  const { store } = storage;
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   let written = 0;
   try {
@@ -65,8 +66,7 @@ export async function runExport(args: readonly string[]): Promise<number> {
     }
   } finally {
     if (out !== process.stdout) await new Promise<void>((resolve) => out.end(() => resolve()));
-    await store.close();
-    await database.close();
+    await storage.close();
   }
   process.stderr.write(`exported ${written} events\n`);
   return 0;

@@ -27,7 +27,8 @@ export async function runReplay(args: readonly string[]): Promise<number> {
 
   const config = loadConfig();
   const logger = createLogger("warn");
-  const { database, store } = await openStorage(config, logger);
+  const storage = await openStorage(config, logger);
+  const { database, store } = storage;
   try {
     // The dispatcher appends while it replays (idempotently: a delivery stream is created once).
     const { projections, reactors } = allProjections({ store, logger, config });
@@ -58,7 +59,6 @@ export async function runReplay(args: readonly string[]): Promise<number> {
     );
     return 0;
   } finally {
-    await store.close();
-    await database.close();
+    await storage.close();
   }
 }

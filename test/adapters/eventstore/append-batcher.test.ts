@@ -1,7 +1,7 @@
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openPostgres } from "../../../src/adapters/db/database.js";
 import { migrate } from "../../../src/adapters/db/migrations.js";
-import { AppendBatcher } from "../../../src/adapters/eventstore/append-batcher.js";
+import { AppendBatcher, batchedStore } from "../../../src/adapters/eventstore/append-batcher.js";
 import { isPermanentAppendError } from "../../../src/adapters/eventstore/append-errors.js";
 import {
   type AnyEvent,
@@ -11,6 +11,7 @@ import {
   type EventStore,
 } from "../../../src/adapters/eventstore/event-store.js";
 import { createPostgresEventStore } from "../../../src/adapters/eventstore/postgres-event-store.js";
+import { useEventLogDatabase } from "../../support/event-log-database.js";
 import { createTestDatabase } from "../../support/test-database.js";
 
 const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "2026-11-24T00:00:00.000Z" };
@@ -128,4 +129,65 @@ it("on PostgreSQL, writes the rest of a shared batch when the store refuses one 
     await database.close();
     await testDatabase.drop();
   }
+});
+
+describe("one batcher shared by the process (PostgreSQL)", () => {
+  const log = useEventLogDatabase<AnyEvent>();
+  /** The real store, counting the appendMany calls that reach it and what each carried. */
+  const counted = () => {
+    const calls: { streams: string[]; fenced: boolean }[] = [];
+    const store: EventStore<AnyEvent> = {
+      ...log.store,
+      appendMany: (requests, options) => {
+        calls.push({ streams: requests.map((entry) => entry.stream), fenced: options?.fence !== undefined });
+        return log.store.appendMany(requests, options);
+      },
+    };
+    return { calls, store };
+  };
+
+  it("writes two callers' concurrent appends (one through the batcher, one through batchedStore) in one appendMany", async () => {
+    const { calls, store } = counted();
+    const batcher = new AppendBatcher(store);
+    const viaStore = batchedStore(store, batcher);
+    const [worker, reactor, command] = await Promise.all([
+      batcher.append(request("shared-worker")),
+      viaStore.appendMany([request("shared-reactor")]),
+      viaStore.append("shared-command", request("x").events, "no_stream"),
+    ]);
+    expect(worker.ok).toBe(true);
+    expect(reactor.map((outcome) => outcome.ok)).toEqual([true]);
+    expect(command.nextRevision).toBe(0n);
+    expect(calls).toEqual([{ streams: ["shared-worker", "shared-reactor", "shared-command"], fenced: false }]);
+    for (const stream of ["shared-worker", "shared-reactor", "shared-command"])
+      expect(await log.store.readStream(stream)).toHaveLength(1);
+  });
+
+  it("sends a fenced appendMany to the store as it came, not into a shared batch", async () => {
+    const { calls, store } = counted();
+    const batcher = new AppendBatcher(store);
+    const viaStore = batchedStore(store, batcher);
+    const [, fenced] = await Promise.all([
+      batcher.append(request("beside-fence")),
+      viaStore.appendMany([request("fenced-a"), request("fence-stream")], { fence: { stream: "fence-stream" } }),
+    ]);
+    expect(fenced.map((outcome) => outcome.ok)).toEqual([true, true]);
+    expect(calls).toContainEqual({ streams: ["fenced-a", "fence-stream"], fenced: true });
+    expect(calls).toContainEqual({ streams: ["beside-fence"], fenced: false });
+    expect(calls).toHaveLength(2);
+  });
+
+  it("answers a partly refused appendMany as EventStoreDB does: AppendManyIncompleteError with the outcomes written", async () => {
+    const viaStore = batchedStore(log.store, new AppendBatcher(log.store));
+    const nul = {
+      stream: "refused-nul",
+      events: [{ type: "A", data: { text: "a\u0000b" }, metadata }],
+      expectedRevision: "no_stream" as const,
+    };
+    const error = await viaStore.appendMany([request("beside-nul"), nul]).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AppendManyIncompleteError);
+    expect(isPermanentAppendError(error)).toBe(true);
+    expect((error as AppendManyIncompleteError).outcomes.map((outcome) => outcome?.ok)).toEqual([true, undefined]);
+    expect(await log.store.readStream("beside-nul")).toHaveLength(1);
+  });
 });
