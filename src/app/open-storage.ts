@@ -31,13 +31,13 @@ export interface StorageRoles {
  */
 export const ROLE_POOL_SIZES = {
   /** appendMany calls: the process's batcher keeps at most 2 in flight, fenced ingest appends beside them. */
-  append: 2,
+  append: 3,
   /** Log pages (the log pump, SSE look-back) and stream reads. */
   logReader: 2,
   /** The group's transaction beside one per reactor (2). */
   projections: 3,
   worker: 2,
-  api: 6,
+  api: 5,
 } as const;
 
 // Apart from herald.ts, so that the CLI's commands (replay, history, export) start without loading
