@@ -1,6 +1,10 @@
 import { randomFillSync } from "node:crypto";
 
 const bytes = Buffer.alloc(16);
+/** Random bytes drawn 10 per id from a pool filled in one call: one call per id cost 2 % of a burst's CPU. */
+const POOL_IDS = 512;
+const pool = Buffer.alloc(POOL_IDS * 10);
+let poolOffset = pool.length;
 
 /**
  * A new event id: a UUID version 7 (RFC 9562), the time in milliseconds first, then random bits.
@@ -10,7 +14,12 @@ const bytes = Buffer.alloc(16);
  * of WAL and appends slow down as the log grew.
  */
 export function newEventId(now = Date.now()): string {
-  randomFillSync(bytes, 6);
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  pool.copy(bytes, 6, poolOffset, poolOffset + 10);
+  poolOffset += 10;
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = 0x70 | (bytes[6]! & 0x0f);
   bytes[8] = 0x80 | (bytes[8]! & 0x3f);
