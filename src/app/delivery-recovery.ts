@@ -20,6 +20,7 @@ import {
   recoveryId,
   recoveryStream,
 } from "../domain/delivery-recovery.js";
+import { transactionBody } from "../domain/ingest-events.js";
 import { isResourceId } from "../domain/plain-text.js";
 import { listDeliveryHistories } from "../projections/delivery-history.js";
 import type { PageKey } from "../projections/keyset-page.js";
@@ -146,12 +147,12 @@ export class DeliveryRecovery {
     metadata: EventMetadata,
     history: DeliveryHistory,
   ): Promise<RecoveryOutcome<Position | undefined>> {
-    const { deliveryId, webhookId, transaction, publishedText } = history;
+    const { deliveryId, webhookId } = history;
     const outcome = await handleCommand(
       this.options.store,
       deliveryStream(deliveryId),
       deliveryDecider,
-      { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: Date.now() },
+      { type: "Redeliver", deliveryId, webhookId, ...transactionBody(history), now: Date.now() },
       { metadata },
     );
     return outcome.ok ? { ok: true, value: outcome.position } : outcome;

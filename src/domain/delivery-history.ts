@@ -1,5 +1,5 @@
 import type { DeliveryAttempted, DeliveryEvent, DeliveryFailureReason } from "./delivery.js";
-import type { PublishedText, Transaction } from "./ingest-events.js";
+import { parsedTransaction, type Transaction, type TransactionBody, transactionBody } from "./ingest-events.js";
 
 /**
  * One delivery's history as an auditor reads it: what was delivered, every attempt with what it saw
@@ -16,11 +16,14 @@ export type AttemptHistory = Omit<DeliveryAttempted["data"], "deliveryId" | "att
 
 export type DeliveryHistoryStatus = "pending" | "paused" | "succeeded" | "failed";
 
-export interface DeliveryHistory extends PublishedText {
+/**
+ * The body is kept once, as DeliveryScheduled carries it (see TransactionBody); histories folded
+ * before keep both. Readers take the object from parsedTransaction, or the whole from withTransaction.
+ */
+export interface DeliveryHistory extends TransactionBody {
   readonly deliveryId: string;
   readonly webhookId: string;
   readonly transactionId: string;
-  readonly transaction: Transaction;
   readonly scheduledAt: number;
   readonly status: DeliveryHistoryStatus;
   readonly attempts: readonly AttemptHistory[];
@@ -37,14 +40,12 @@ export function evolveDeliveryHistory(
   event: DeliveryEvent,
 ): DeliveryHistory | undefined {
   if (event.type === "DeliveryScheduled") {
-    const { deliveryId, webhookId, transactionId, transaction, publishedText, scheduledAt } = event.data;
-    const text = publishedText === undefined ? {} : { publishedText };
+    const { deliveryId, webhookId, transactionId, scheduledAt } = event.data;
     return {
       deliveryId,
       webhookId,
       transactionId,
-      transaction,
-      ...text,
+      ...transactionBody(event.data),
       scheduledAt,
       status: "pending",
       attempts: [],
@@ -95,4 +96,14 @@ function finished(history: DeliveryHistory): DeliveryHistory {
 function withNextAttempt(attempts: readonly AttemptHistory[], dueAt: number): readonly AttemptHistory[] {
   const last = attempts.at(-1);
   return last ? [...attempts.slice(0, -1), { ...last, nextAttemptAt: dueAt }] : attempts;
+}
+
+/**
+ * The history as it read when it kept the transaction beside its text (`herald history --json`):
+ * the same JSON, key order included, whichever way the body was kept.
+ */
+export function withTransaction(history: DeliveryHistory): DeliveryHistory & { readonly transaction: Transaction } {
+  const { deliveryId, webhookId, transactionId, transaction: _parsed, publishedText, ...rest } = history;
+  const text = publishedText === undefined ? {} : { publishedText };
+  return { deliveryId, webhookId, transactionId, transaction: parsedTransaction(history), ...text, ...rest };
 }

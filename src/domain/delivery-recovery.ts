@@ -3,6 +3,7 @@ import type { Decider } from "./decider.js";
 import { accept, type Decision, type Refusal, refuse } from "./decision.js";
 import { type DeliveryEvent, type DeliveryScheduled, type DeliveryState, deliveryDecider } from "./delivery.js";
 import { deterministicId } from "./deterministic-id.js";
+import { transactionBody } from "./ingest-events.js";
 import type { WebhookEndpointState } from "./webhook-endpoint.js";
 
 /**
@@ -162,9 +163,9 @@ export interface RedeliverRecorded {
  */
 function decideRecordedRedelivery(command: RedeliverRecorded, current: DeliveryAtRevision): Decision<DeliveryEvent> {
   if (current.revision !== command.recorded.revision || !current.scheduled) return accept();
-  const { deliveryId, webhookId, transaction, publishedText } = current.scheduled;
+  const { deliveryId, webhookId } = current.scheduled;
   return deliveryDecider.decide(
-    { type: "Redeliver", deliveryId, webhookId, transaction, publishedText, now: command.now },
+    { type: "Redeliver", deliveryId, webhookId, ...transactionBody(current.scheduled), now: command.now },
     current.delivery,
   );
 }

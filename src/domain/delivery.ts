@@ -1,7 +1,7 @@
 import type { Decider } from "./decider.js";
 import { accept, type Decision, refuse } from "./decision.js";
 import { deterministicId } from "./deterministic-id.js";
-import type { PublishedText, Transaction } from "./ingest-events.js";
+import { type TransactionBody, transactionBody } from "./ingest-events.js";
 import { type AttemptErrorClass, type AttemptResult, decideRetry, type RetrySchedule } from "./retry-policy.js";
 
 /**
@@ -22,15 +22,17 @@ export type DeliveryFailureReason = "not_retryable" | "retries_exhausted" | "neg
 
 export interface DeliveryScheduled {
   readonly type: "DeliveryScheduled";
-  /** `publishedText` is the body every attempt sends, as published (see ingest-events.ts). */
-  readonly data: PublishedText & {
+  /**
+   * The body every attempt sends: `publishedText`, as published (see ingest-events.ts), the whole
+   * transaction, so the stream shows what was delivered. Carried once (see TransactionBody): events
+   * recorded before have `transaction` beside it, or alone.
+   */
+  readonly data: TransactionBody & {
     readonly deliveryId: string;
     readonly webhookId: string;
     readonly transactionId: string;
     /** The subscriptions of the endpoint that matched. */
     readonly subscriptionIds: readonly string[];
-    /** The body every attempt sends: the whole transaction, so the stream shows what was delivered. */
-    readonly transaction: Transaction;
     /** Milliseconds since the epoch; the first attempt is due then. */
     readonly scheduledAt: number;
     /**
@@ -110,10 +112,10 @@ export interface DeliveryResumed {
  */
 export interface DeliveryRedeliveryRequested {
   readonly type: "DeliveryRedeliveryRequested";
-  readonly data: PublishedText & {
+  /** The body as DeliveryScheduled carries it (see TransactionBody). */
+  readonly data: TransactionBody & {
     readonly deliveryId: string;
     readonly webhookId: string;
-    readonly transaction: Transaction;
     /** Attempts made before this request. */
     readonly attempts: number;
     /** Milliseconds since the epoch; the attempt is due then. */
@@ -194,14 +196,12 @@ export type DeliveryCommand =
   | { readonly type: "Pause"; readonly deliveryId: string; readonly now: number }
   | { readonly type: "Resume"; readonly deliveryId: string; readonly now: number }
   | { readonly type: "Cancel"; readonly deliveryId: string; readonly reason: "endpoint_deleted"; readonly now: number }
-  | {
+  | (TransactionBody & {
       readonly type: "Redeliver";
       readonly deliveryId: string;
       readonly webhookId: string;
-      readonly transaction: Transaction;
-      readonly publishedText?: string;
       readonly now: number;
-    };
+    });
 
 function decideDelivery(command: DeliveryCommand, state: DeliveryState): Decision<DeliveryEvent> {
   // The queue row or the stream is not where the command expects it: another worker, or a stale row.
@@ -232,12 +232,11 @@ function decideDelivery(command: DeliveryCommand, state: DeliveryState): Decisio
       // it succeeded) decides nothing, which is what makes redelivery idempotent under the caller's
       // expected revision.
       if (state.status !== "failed") return accept();
-      const { deliveryId, webhookId, transaction, publishedText, now } = command;
+      const { deliveryId, webhookId, now } = command;
       const data = {
         deliveryId,
         webhookId,
-        transaction,
-        ...(publishedText === undefined ? {} : { publishedText }),
+        ...transactionBody(command),
         attempts: state.attempts,
         dueAt: now,
       };

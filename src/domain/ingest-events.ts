@@ -109,9 +109,46 @@ export interface IngestRejection {
   readonly receivedAt: number;
 }
 
+const missingTransaction = (): Error =>
+  new Error("a delivery's transaction is missing: it has neither transaction nor publishedText");
+
+/**
+ * A transaction as a delivery carries it: once, as the text published when there is one (the
+ * transaction is that text parsed), else as the parsed form alone (recorded before herald kept the
+ * text). Deliveries recorded before they carried it once have both.
+ */
+export type TransactionBody = PublishedText & {
+  /** Absent when publishedText holds it: the text is the transaction as published. */
+  readonly transaction?: Transaction;
+};
+
+/**
+ * The body to record for a delivery: the published text alone when there is one. Eight endpoints
+ * mean eight deliveries of the same transaction, each appended, read and projected as jsonb: the
+ * parsed form beside the text doubled all of that.
+ */
+export function transactionBody(data: TransactionBody): TransactionBody {
+  if (data.publishedText !== undefined) return { publishedText: data.publishedText };
+  if (data.transaction !== undefined) return { transaction: data.transaction };
+  throw missingTransaction();
+}
+
 /** The transaction's text as published (a webhook's body). */
-export function transactionText(data: PublishedText & { readonly transaction: Transaction }): string {
-  return data.publishedText ?? JSON.stringify(data.transaction);
+export function transactionText(data: TransactionBody): string {
+  if (data.publishedText !== undefined) return data.publishedText;
+  if (data.transaction !== undefined) return JSON.stringify(data.transaction);
+  throw missingTransaction();
+}
+
+/**
+ * The transaction as an object, parsed from the published text when the parsed form was not
+ * recorded. Ingest decoded that text without its byte-order mark (TextDecoder drops it) but kept the
+ * mark in the text, so it is dropped here too: otherwise JSON.parse refuses what ingest accepted.
+ */
+export function parsedTransaction(data: TransactionBody): Transaction {
+  if (data.transaction !== undefined) return data.transaction;
+  if (data.publishedText !== undefined) return JSON.parse(data.publishedText.replace(/^\uFEFF/, "")) as Transaction;
+  throw missingTransaction();
 }
 
 /** The tenant event's text as published (an SSE match's `data:`). */

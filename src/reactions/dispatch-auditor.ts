@@ -10,7 +10,7 @@ import {
   deliveryId,
   deliveryStream,
 } from "../domain/delivery.js";
-import type { TransactionReceived } from "../domain/ingest-events.js";
+import { type TransactionReceived, transactionBody } from "../domain/ingest-events.js";
 import {
   SUBSCRIPTION_INDEX_EVENT_TYPES,
   SubscriptionIndex,
@@ -233,7 +233,8 @@ export function scheduleRequests(
   matches: Iterable<readonly [webhookId: string, subscriptionIds: readonly string[]]>,
   cause: { readonly actor: string; readonly correlationId: string; readonly causationId: string },
 ): ScheduleRequest[] {
-  const { transactionId, transaction, publishedText } = received;
+  const { transactionId } = received;
+  const body = transactionBody(received);
   const now = Date.now();
   const scheduled: ScheduleRequest[] = [];
   for (const [webhookId, subscriptionIds] of matches) {
@@ -246,8 +247,7 @@ export function scheduleRequests(
           webhookId,
           transactionId,
           subscriptionIds: [...subscriptionIds],
-          transaction,
-          ...(publishedText === undefined ? {} : { publishedText }),
+          ...body,
           scheduledAt: now,
         },
       },

@@ -96,8 +96,13 @@ describe("ingest scheduler (PostgreSQL event log)", () => {
     expect(scheduled?.data).toMatchObject({
       webhookId: matching.webhookId,
       transactionId,
+      publishedText: JSON.stringify(seed),
       lease: { worker: "w1", until: 1_000 },
     });
+    // The body once, as its text: the whole is smaller than the two copies of it the event used to hold.
+    expect(scheduled?.data).not.toHaveProperty("transaction");
+    const twoCopies = JSON.stringify(seed).length + JSON.stringify(JSON.stringify(seed)).length;
+    expect(JSON.stringify(scheduled?.data).length).toBeLessThan(twoCopies);
     expect(scheduled?.metadata).toMatchObject({
       actor: "system:ingest",
       causationId: received?.id,

@@ -169,6 +169,16 @@ describe("delivery aggregate", () => {
     given().when(redeliver).thenDecides();
   });
 
+  it("carries the body once in a redelivery: the published text alone when the command has both", () => {
+    const text = ' {"status":"SUCCESS", "events":[]}';
+    given(scheduled, attempted(1, { status: 400 }), failed("not_retryable", 1))
+      .when({ ...redeliver, publishedText: text })
+      .thenDecides({
+        type: "DeliveryRedeliveryRequested",
+        data: { deliveryId: id, webhookId: "w1", publishedText: text, attempts: 1, dueAt: 50 },
+      });
+  });
+
   it("keeps at most 4 KiB of a response body, never half a character", () => {
     const { decision } = given(scheduled).when({
       ...attempt({ kind: "response", status: 500 }),

@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { deliveryId } from "../../src/domain/delivery.js";
+import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
+import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import type { Transaction } from "../../src/domain/ingest-events.js";
 import { DELIVERY } from "../support/delivery-api.js";
 import { useDeliveryHarness } from "../support/delivery-harness.js";
@@ -116,6 +118,13 @@ describe("delivery history over GraphQL and npx herald history", () => {
     expect(printed.stdout).toMatch(/next attempt due \d{4}-/);
     expect(printed.stdout).toMatch(/attempt 2: HTTP 200 in \d+ ms/);
     expect(printed.stdout).toMatch(/succeeded\n$/);
+    // As JSON, with the transaction as an object beside the text it was published as.
+    const json = await herald(["history", id, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      deliveryId: id,
+      transaction: seed,
+      publishedText: JSON.stringify(seed),
+    });
     expect((await herald(["history", "--help"])).stdout).toContain("usage: npx herald history <deliveryId>");
   });
 
@@ -143,6 +152,41 @@ describe("delivery history over GraphQL and npx herald history", () => {
     expect(metrics).toMatch(/^herald_delivery_queue_depth 0$/m);
     expect(metrics).toMatch(/^herald_delivery_queue_oldest_due_seconds 0$/m);
     expect(metrics).toMatch(/^herald_sse_waiters 0$/m);
+  });
+
+  it("still delivers and shows a delivery recorded before it carried the transaction once: the object alone", async () => {
+    const { store } = harness.herald.herald;
+    const [seed] = fixtureTransactions() as [Transaction];
+    const transaction = { ...seed, message: `recorded-${randomUUID()}` };
+    const webhookId = await endpointAt("/old-shape");
+    const transactionId = randomUUID();
+    const id = deliveryId(webhookId, transactionId);
+    const data = {
+      deliveryId: id,
+      webhookId,
+      transactionId,
+      subscriptionIds: [],
+      transaction,
+      scheduledAt: Date.now(),
+    };
+    const [appended] = await store.appendMany([
+      {
+        stream: deliveryStream(id),
+        expectedRevision: "no_stream",
+        events: [{ type: "DeliveryScheduled", data, metadata: eventMetadata("system:ingest") }],
+      },
+    ]);
+    expect(appended?.ok).toBe(true);
+
+    const delivery = await deliveryWhen(id, (d) => d.status === "SUCCEEDED");
+    expect(delivery.transaction).toEqual(transaction);
+    const [request] = await harness.receiver.waitFor(1, "/old-shape", 15_000);
+    // The queue sends the object serialised, as the store gave it back (jsonb orders keys its own way).
+    expect(request?.body).toBe(JSON.stringify(delivery.transaction));
+    expect(JSON.parse(request!.body)).toEqual(transaction);
+    const json = JSON.parse((await herald(["history", id, "--json"])).stdout);
+    expect(json).toMatchObject({ deliveryId: id, transaction, status: "succeeded" });
+    expect(json).not.toHaveProperty("publishedText");
   });
 
   /** Runs the CLI as an operator would, against this test's database. */

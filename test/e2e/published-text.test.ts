@@ -4,6 +4,7 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenantToken } from "../../src/adapters/auth/tenant-token.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
+import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
 import {
   type TenantEvent,
   type Transaction,
@@ -63,21 +64,50 @@ describe("byte for byte: what ingest received is what the webhook receiver and t
     expect(JSON.stringify(JSON.parse(body))).not.toBe(text);
   });
 
+  /** POSTs `text` to /v1/transactions as a publisher would; answers the transaction id. */
+  async function ingestText(text: string): Promise<string> {
+    const response = await fetch(`${harness.herald.url}/v1/transactions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${TEST_INGEST_TOKEN}`,
+        "content-type": "application/json",
+        "idempotency-key": randomUUID(),
+      },
+      body: text,
+    });
+    expect(response.status).toBe(202);
+    return ((await response.json()) as { transactionId: string }).transactionId;
+  }
+
   it("HTTP ingest → webhook body", async () => {
     const text = publishedTransaction(`http-${randomUUID()}`);
-    const body = await deliveredBody(async () => {
-      const response = await fetch(`${harness.herald.url}/v1/transactions`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${TEST_INGEST_TOKEN}`,
-          "content-type": "application/json",
-          "idempotency-key": randomUUID(),
-        },
-        body: text,
-      });
-      expect(response.status).toBe(202);
-    });
+    const body = await deliveredBody(async () => void (await ingestText(text)));
     expect(body).toBe(text);
+  });
+
+  it("the delivery keeps the text alone: GraphQL answers the object, and a redelivery sends the same bytes", async () => {
+    const text = publishedTransaction(`redeliver-${randomUUID()}`);
+    const path = `/redeliver-${randomUUID()}`;
+    harness.receiver.script(path, [{ status: 400, body: "no" }, { status: 200 }]);
+    const webhookId = await harness.api.endpointAt(`${harness.receiver.url}${path}`, 0);
+    const id = deliveryId(webhookId, await ingestText(text));
+    const failed = await harness.api.deliveryWhen(id, (d) => d.status === "FAILED");
+    expect(failed.transaction).toEqual(JSON.parse(text));
+
+    await harness.api.ok(`mutation($deliveryId: String!) { redeliver(deliveryId: $deliveryId) { redelivered } }`, {
+      deliveryId: id,
+    });
+    await harness.api.deliveryWhen(id, (d) => d.status === "SUCCEEDED");
+    const requests = await harness.receiver.waitFor(2, path, 15_000);
+    expect(requests.map((request) => request.body)).toEqual([text, text]);
+
+    const events = await harness.herald.herald.store.readStream(deliveryStream(id));
+    const bodies = events.filter((e) => e.type === "DeliveryScheduled" || e.type === "DeliveryRedeliveryRequested");
+    expect(bodies.map((event) => event.type)).toEqual(["DeliveryScheduled", "DeliveryRedeliveryRequested"]);
+    for (const event of bodies) {
+      expect(event.data).toMatchObject({ publishedText: text });
+      expect(event.data).not.toHaveProperty("transaction");
+    }
   });
 
   it("a transaction recorded before herald kept the published text is still delivered, re-serialised", async () => {

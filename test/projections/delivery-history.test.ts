@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { expect, it } from "vitest";
+import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
+import type { StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { type DeliveryEvent, deliveryStream } from "../../src/domain/delivery.js";
-import { evolveDeliveryHistory } from "../../src/domain/delivery-history.js";
+import { evolveDeliveryHistory, withTransaction } from "../../src/domain/delivery-history.js";
+import { parsedTransaction, transactionText } from "../../src/domain/ingest-events.js";
 import {
   countDeliveriesByStatus,
   deliveryHistoryProjection,
@@ -15,12 +18,32 @@ import { rebuiltAlike } from "../support/rebuilt-alike.js";
 
 const log = useEventLogDatabase();
 
-/** One delivery's stream: scheduled, a failed attempt, a retry, a success; or scheduled and failed for good. */
-function deliveryEvents(deliveryId: string, webhookId: string, outcome: "succeeded" | "failed"): DeliveryEvent[] {
-  const transaction = fixtureTransactions()[0]!;
+const transaction = fixtureTransactions()[0]!;
+/** As published: not what JSON.stringify of the transaction gives. */
+const publishedText = ` ${JSON.stringify(transaction, null, 1)}`;
+/** How a DeliveryScheduled carries the body: the text alone (now), the object alone (before the text), or both (before once). */
+const BODIES = [{ publishedText }, { transaction }, { transaction, publishedText }];
+
+/**
+ * One delivery's stream: scheduled (with the `body`'th of BODIES), a failed attempt, a retry, a
+ * success; or scheduled and failed for good.
+ */
+function deliveryEvents(
+  deliveryId: string,
+  webhookId: string,
+  outcome: "succeeded" | "failed",
+  body = 0,
+): DeliveryEvent[] {
   const scheduled: DeliveryEvent = {
     type: "DeliveryScheduled",
-    data: { deliveryId, webhookId, transactionId: randomUUID(), subscriptionIds: [], transaction, scheduledAt: 1_000 },
+    data: {
+      deliveryId,
+      webhookId,
+      transactionId: randomUUID(),
+      subscriptionIds: [],
+      ...BODIES[body % BODIES.length],
+      scheduledAt: 1_000,
+    },
   };
   const attempt = (n: number, status: number): DeliveryEvent => ({
     type: "DeliveryAttempted",
@@ -46,7 +69,7 @@ function deliveryEvents(deliveryId: string, webhookId: string, outcome: "succeed
 async function appendDeliveries(count: number): Promise<{ ids: string[]; streams: DeliveryEvent[][] }> {
   const webhookId = randomUUID();
   const ids = Array.from({ length: count }, () => randomUUID());
-  const streams = ids.map((id, i) => deliveryEvents(id, webhookId, i % 3 === 0 ? "failed" : "succeeded"));
+  const streams = ids.map((id, i) => deliveryEvents(id, webhookId, i % 3 === 0 ? "failed" : "succeeded", i % 4));
   await appendInterleaved(
     log.store,
     streams.map((events, i) => ({ stream: deliveryStream(ids[i]!), events })),
@@ -96,4 +119,57 @@ it("keeps the count of deliveries by status as the rows change, and starts it fr
   await sql`delete from delivery_history_counts`.execute(log.database.db);
   await deliveryHistoryProjection.setup(log.database.db);
   expect(await byStatus()).toEqual(counts);
+});
+
+it("keeps the body once in a row, and reads and updates rows an older herald wrote with both", async () => {
+  const { ids } = await appendDeliveries(3);
+  await rebuiltAlike(log, deliveryHistoryProjection, async () => undefined);
+  const stored = async (id: string) =>
+    (
+      await sql<{
+        history: Record<string, unknown>;
+      }>`select history from delivery_history where delivery_id = ${id}`.execute(log.database.db)
+    ).rows[0]?.history;
+  // The text alone (i % 4 = 0), the object alone (1), and from an event with both, the text alone (2).
+  expect(await stored(ids[0]!)).toMatchObject({ publishedText });
+  expect(await stored(ids[0]!)).not.toHaveProperty("transaction");
+  expect(await stored(ids[1]!)).toMatchObject({ transaction });
+  expect(await stored(ids[1]!)).not.toHaveProperty("publishedText");
+  expect(await stored(ids[2]!)).not.toHaveProperty("transaction");
+  for (const id of ids) {
+    const history = (await findDeliveryHistory(log.database.db, id))!;
+    expect(parsedTransaction(history)).toEqual(transaction);
+    if (id === ids[1]) expect(JSON.parse(transactionText(history))).toEqual(transaction);
+    else expect(transactionText(history)).toBe(publishedText);
+  }
+
+  // A failed delivery's row as an older herald folded it, with both; then a redelivery request and a success.
+  const old = ids[0]!;
+  const recorded = { ...transaction, status: "as recorded" };
+  await sql`update delivery_history set history = history || ${JSON.stringify({ transaction: recorded })}::jsonb where delivery_id = ${old}`.execute(
+    log.database.db,
+  );
+  const stream = deliveryStream(old);
+  const at = (await log.store.readStream(stream)).length;
+  const more: DeliveryEvent[] = [
+    {
+      type: "DeliveryRedeliveryRequested",
+      data: { deliveryId: old, webhookId: "w", publishedText, attempts: 1, dueAt: 3_000 },
+    },
+    { type: "DeliverySucceeded", data: { deliveryId: old, attempt: 2, at: 3_010 } },
+  ];
+  await log.store.append(
+    stream,
+    more.map((event) => ({ ...event, metadata: eventMetadata("test") })),
+    BigInt(at - 1),
+  );
+  const events = (await log.store.readStream(stream)).slice(at) as StoredEvent<DeliveryEvent>[];
+  await log.database.db.transaction().execute(async (trx) => {
+    for (const event of events) await deliveryHistoryProjection.handle(trx, event);
+    await deliveryHistoryProjection.afterBatch?.(trx);
+  });
+  const updated = (await findDeliveryHistory(log.database.db, old))!;
+  expect(updated).toMatchObject({ status: "succeeded", transaction: recorded, publishedText });
+  expect(parsedTransaction(updated)).toEqual(recorded);
+  expect(withTransaction(updated).transaction).toEqual(recorded);
 });

@@ -4,10 +4,12 @@ import type { Database } from "../../src/adapters/db/database.js";
 import { eventMetadata } from "../../src/adapters/eventstore/event-metadata.js";
 import type { AppendRequest, EventStore } from "../../src/adapters/eventstore/event-store.js";
 import { deliveryId, deliveryStream } from "../../src/domain/delivery.js";
+import type { Transaction } from "../../src/domain/ingest-events.js";
 import { applyBatch } from "../../src/projections/projection-batch.js";
 import { dispatcherProjection } from "../../src/reactions/dispatch-auditor.js";
 import { dispatchEvents } from "../support/dispatch-events.js";
 import { useEventLogDatabase } from "../support/event-log-database.js";
+import { fixtureTransactions } from "../support/fixtures.js";
 import { storedEvents } from "../support/stored-events.js";
 
 /**
@@ -64,10 +66,30 @@ describe("a transaction without its deliveries", () => {
     expect(repairs).toEqual([1]);
     const [scheduled] = await log.store.readStream(stream);
     expect(scheduled?.type).toBe("DeliveryScheduled");
+    // Received before herald kept the published text: the parsed form is all there is to send.
+    expect(scheduled?.data).toMatchObject({ transaction: seed });
+    expect(scheduled?.data).not.toHaveProperty("publishedText");
+  });
+});
+
+describe("a transaction received with its published text", () => {
+  const log = useEventLogDatabase();
+  it("schedules the body once, as the published text", async () => {
+    const { auditor } = await startAuditor(log.store, log.database);
+    const text = ` ${JSON.stringify(seed)}`;
+    await applyBatch(log.database.db, auditor, "start", [
+      subscription("00000000-0000-4000-8000-000000000001", WEBHOOK),
+      transaction("t-text", text),
+    ]);
+    const [scheduled] = await log.store.readStream(deliveryStream(deliveryId(WEBHOOK, "t-text")));
+    expect(scheduled?.type).toBe("DeliveryScheduled");
+    expect(scheduled?.data).toMatchObject({ transactionId: "t-text", publishedText: text });
+    expect(scheduled?.data).not.toHaveProperty("transaction");
   });
 });
 
 const { subscription, transaction } = dispatchEvents();
+const [seed] = fixtureTransactions() as [Transaction];
 const event = storedEvents();
 
 /** A subscription of WEBHOOK that matches the transaction, then the transaction. */

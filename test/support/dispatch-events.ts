@@ -9,7 +9,8 @@ import { storedEvents } from "./stored-events.js";
  */
 export function dispatchEvents(): {
   subscription(subscriptionId: string, webhookId: string): StoredEvent;
-  transaction(transactionId: string): StoredEvent;
+  /** Received with `publishedText` when given, else as recorded before herald kept the text. */
+  transaction(transactionId: string, publishedText?: string): StoredEvent;
 } {
   const stored = storedEvents();
   const [transaction] = fixtureTransactions() as [Transaction];
@@ -24,10 +25,11 @@ export function dispatchEvents(): {
         collectionId: SEED_COLLECTION,
         createdAt: 0,
       }),
-    transaction: (transactionId) =>
+    transaction: (transactionId, publishedText) =>
       stored(`transaction-${transactionId}`, 0n, "TransactionReceived", {
         transactionId,
         transaction,
+        ...(publishedText === undefined ? {} : { publishedText }),
         source: "nats",
         receivedAt: 0,
       }),

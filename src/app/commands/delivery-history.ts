@@ -1,4 +1,4 @@
-import type { AttemptHistory, DeliveryHistory } from "../../domain/delivery-history.js";
+import { type AttemptHistory, type DeliveryHistory, withTransaction } from "../../domain/delivery-history.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import { loadConfig } from "../config.js";
 import { readDeliveryHistory } from "../entity-streams.js";
@@ -40,7 +40,7 @@ export async function runHistory(args: readonly string[]): Promise<number> {
       process.stderr.write(`herald history: no delivery ${deliveryId}\n`);
       return 1;
     }
-    process.stdout.write(values.json ? `${JSON.stringify(history)}\n` : timeline(history));
+    process.stdout.write(values.json ? `${JSON.stringify(withTransaction(history))}\n` : timeline(history));
     return 0;
   } finally {
     await storage.close();

@@ -1,6 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from "type-graphql";
 import { type Caller, canRead } from "../../domain/caller.js";
 import type { AttemptHistory, DeliveryHistory } from "../../domain/delivery-history.js";
+import { parsedTransaction, type Transaction } from "../../domain/ingest-events.js";
 import { isResourceId } from "../../domain/plain-text.js";
 import { findDeliveryHistory, listDeliveryHistories } from "../../projections/delivery-history.js";
 import { readWebhookEndpoint } from "../entity-streams.js";
@@ -61,6 +62,12 @@ export class DeliveryResolver {
       (row) => ({ createdAt: row.scheduledAt, id: row.deliveryId }),
       (row) => row,
     );
+  }
+
+  /** Histories keep the body once, often as its text alone: the object is parsed from it here. */
+  @FieldResolver()
+  transaction(@Root() delivery: DeliveryHistory): Transaction {
+    return parsedTransaction(delivery);
   }
 
   @FieldResolver(() => [DeliveryAttemptType], { description: "Oldest first, a page at a time: page on with `after`." })
