@@ -122,6 +122,12 @@ export interface ProjectionGroupOptions<E extends AnyEvent> {
  */
 export class ProjectionGroup<E extends AnyEvent = HeraldEvent> implements LogConsumer<E> {
   readonly name = "projections";
+  /**
+   * A page costs a transaction and a dozen statements whatever its size: under load the pump lets the
+   * next page fill this long after each one (the old read-then-apply cycle gave that for free; without
+   * it a burst was applied in twice as many, smaller pages). A quiet log's pages are handed at once.
+   */
+  readonly lingerMs = 10;
   readonly eventTypes: readonly E["type"][];
   readonly members: ReadonlyMap<string, ProjectionMember<E>>;
   #stopping = false;

@@ -15,6 +15,12 @@ export interface LogConsumer<E extends AnyEvent = HeraldEvent> {
   readonly name: string;
   /** Only these types reach `handle` (all when absent); the page's position still moves over the others. */
   readonly eventTypes?: readonly string[];
+  /**
+   * For a consumer whose cost is per page more than per event (a transaction per page): after each
+   * page it waits this long for the next one to fill, unless a page's worth is waiting already. A
+   * page that arrives while it is idle is handed at once, so this delays nothing on a quiet log.
+   */
+  readonly lingerMs?: number;
   /** Resolves once the page is applied; the consumer's next page starts where this one ends. */
   handle(page: PumpPage<E>): Promise<void>;
 }
@@ -191,8 +197,11 @@ export class LogPump<E extends AnyEvent = HeraldEvent> {
 
   /** Hands `page` to the consumer, then what piled up meanwhile, until it has nothing waiting. */
   async #drive(registration: Registration<E>, page: PumpPage<E>): Promise<void> {
+    const { pageSize = 1000 } = this.options;
+    const { lingerMs } = registration.consumer;
     for (;;) {
       if (!(await this.#hand(registration, page))) break;
+      if (lingerMs && registration.backlog.length < pageSize && !this.#stopping) await sleep(lingerMs);
       const { queuedTo } = registration;
       if (queuedTo === "start" || comparePositions(queuedTo, page.position) <= 0) break;
       if (!this.#registrations.has(registration)) break;

@@ -11,7 +11,7 @@ const metadata = { correlationId: "c", causationId: "c", actor: "test", at: "202
 const numbered = (type: string, n: number): NewEvent<AnyEvent> => ({ type, data: { n }, metadata });
 
 /** A consumer that records every page it gets; `gate` holds its handling until opened. */
-function recorder(name: string, options: { eventTypes?: string[]; failFirst?: boolean } = {}) {
+function recorder(name: string, options: { eventTypes?: string[]; failFirst?: boolean; lingerMs?: number } = {}) {
   const pages: PumpPage<AnyEvent>[] = [];
   let open: () => void = () => {};
   let gate: Promise<void> | undefined;
@@ -19,6 +19,7 @@ function recorder(name: string, options: { eventTypes?: string[]; failFirst?: bo
   const consumer: LogConsumer<AnyEvent> = {
     name,
     ...(options.eventTypes ? { eventTypes: options.eventTypes } : {}),
+    ...(options.lingerMs ? { lingerMs: options.lingerMs } : {}),
     async handle(page) {
       await gate;
       if (failures > 0) {
@@ -146,5 +147,23 @@ describe("LogPump on the PostgreSQL event log", () => {
     await append("Late", 4, 1);
     await expect.poll(() => late.numbers()).toEqual(range(0, 5));
     await expect.poll(() => first.numbers()).toEqual(range(0, 5));
+  });
+
+  it("given a consumer that lingers, then a page arriving while it is idle comes at once, and what follows within the linger comes as one page", async () => {
+    const from: ReadFrom = await log.store.headPosition();
+    const pump = startPump();
+    const lingering = recorder("lingering", { eventTypes: ["Linger"], lingerMs: 1_000 });
+    const quick = recorder("quick", { eventTypes: ["Linger"] });
+    pump.register(lingering.consumer, from);
+    pump.register(quick.consumer, from);
+
+    await append("Linger", 0, 1);
+    await expect.poll(() => lingering.numbers()).toEqual([0]);
+    await append("Linger", 1, 3);
+    // The quick consumer has them all while the lingering one still waits out its linger.
+    await expect.poll(() => quick.numbers()).toEqual(range(0, 4));
+    expect(lingering.numbers()).toEqual([0]);
+    await expect.poll(() => lingering.numbers()).toEqual(range(0, 4));
+    expect(lingering.pages.map((page) => page.events.length)).toEqual([1, 3]);
   });
 });
