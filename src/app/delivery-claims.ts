@@ -24,6 +24,9 @@ export interface ClaimedDelivery {
   readonly endpoint: QueueEndpoint;
 }
 
+/** Claimable rows a claim looks at per row it may take (see claimDeliveries). */
+const CANDIDATES_PER_ROW = 4;
+
 /** A lease that covers its queue row now: `q` is the row, `l` the lease. */
 const LIVE_LEASE = sql`l.delivery_id = q.delivery_id and l.revision = q.revision and l.leased_until > now()`;
 
@@ -34,6 +37,12 @@ const LIVE_LEASE = sql`l.delivery_id = q.delivery_id and l.revision = q.revision
  * The rows are locked (`FOR UPDATE SKIP LOCKED`) while the leases are written, but a lease is a row
  * of its own table: a claim whose snapshot predates another's commit would not see that lease, so the
  * upsert decides (it sees the latest lease) and a delivery whose live lease it meets is not returned.
+ *
+ * With `perEndpoint`, no endpoint gets more rows than its free slots (its cap less the attempts the
+ * worker has in flight there): claiming by due time alone, a backlog on one endpoint filled a claim
+ * with rows its cap then made the worker give back, claim after claim. Only the first
+ * CANDIDATES_PER_ROW × `limit` claimable rows are ranked, so a claim's cost does not grow with the
+ * backlog.
  */
 export async function claimDeliveries(
   db: Kysely<HeraldTables>,
@@ -42,19 +51,39 @@ export async function claimDeliveries(
     readonly leaseMs: number;
     readonly skipWebhooks: readonly string[];
     readonly worker: string;
+    readonly perEndpoint?: { readonly cap: number; readonly inFlight: ReadonlyMap<string, number> };
   },
 ): Promise<ClaimedDelivery[]> {
+  const claimable = sql`
+    q.step_revision = q.revision
+    and (q.handoff_until is null or q.handoff_until < now())
+    and not exists (select 1 from delivery_leases l where ${LIVE_LEASE})
+    and ((q.state = 'pending' and (q.due_at <= now() or e.status <> 'active'))
+      or (q.state = 'paused' and e.status <> 'paused'))
+    and not (q.webhook_id = any(${sql.val([...options.skipWebhooks])}::text[]))`;
+  const { perEndpoint } = options;
+  const inFlight = [...(perEndpoint?.inFlight ?? [])];
   const result = await sql<ClaimedRow>`
-    with claimable as (
+    with candidates as (
+      select q.delivery_id, q.webhook_id, q.due_at
+      from delivery_queue q join delivery_endpoints e on e.webhook_id = q.webhook_id
+      where ${claimable}
+      order by q.due_at
+      limit ${options.limit * CANDIDATES_PER_ROW}
+    ), within_caps as (
+      select c.delivery_id from (
+        select c.delivery_id, row_number() over (partition by c.webhook_id order by c.due_at, c.delivery_id) as rank,
+          ${perEndpoint?.cap ?? options.limit}::int - coalesce(f.in_flight, 0) as free
+        from candidates c
+        left join unnest(${sql.val(inFlight.map(([id]) => id))}::text[], ${sql.val(inFlight.map(([, count]) => count))}::int[])
+          as f(webhook_id, in_flight) on f.webhook_id = c.webhook_id
+      ) c
+      where c.rank <= c.free
+    ), claimable as (
       select q.delivery_id, q.webhook_id, q.payload, q.correlation_id, q.state, q.attempts, q.revision,
         e.url, e.retries, e.rate_limit, e.api_key, e.signing_secret, e.status
       from delivery_queue q join delivery_endpoints e on e.webhook_id = q.webhook_id
-      where q.step_revision = q.revision
-        and (q.handoff_until is null or q.handoff_until < now())
-        and not exists (select 1 from delivery_leases l where ${LIVE_LEASE})
-        and ((q.state = 'pending' and (q.due_at <= now() or e.status <> 'active'))
-          or (q.state = 'paused' and e.status <> 'paused'))
-        and not (q.webhook_id = any(${sql.val([...options.skipWebhooks])}::text[]))
+      where q.delivery_id in (select delivery_id from within_caps) and ${claimable}
       order by q.due_at
       limit ${options.limit}
       for update of q skip locked

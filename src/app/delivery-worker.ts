@@ -337,7 +337,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
           pruneAt = Date.now() + LEASE_PRUNE_MS;
           await pruneLeases(db, LEASE_PRUNE_LIMIT);
         }
-        const claimed = await claimDeliveries(db, { limit: free, leaseMs, skipWebhooks: blocked(), worker });
+        const claimed = await claimDeliveries(db, {
+          limit: free,
+          leaseMs,
+          skipWebhooks: blocked(),
+          worker,
+          perEndpoint: { cap: config.endpointConcurrency, inFlight: perEndpoint },
+        });
         const { admitted, giveBack } = await admit(claimed);
         if (stopping) {
           // Stopped while claiming: start none of them, and give the leases back so that another

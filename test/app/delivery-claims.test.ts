@@ -165,3 +165,22 @@ it("release gives back only the releasing worker's claims; prune deletes only ex
   const left = await sql<{ leased_by: string }>`select leased_by from delivery_leases`.execute(log.database.db);
   expect(left.rows).toEqual([{ leased_by: "second" }]);
 });
+
+it("given a cap per endpoint, then a claim takes no more of an endpoint's rows than its free slots, oldest first, and fills up with others'", async () => {
+  const busy = await endpoint();
+  const quiet = await endpoint();
+  const busyRows = [];
+  for (let i = 0; i < 6; i++) busyRows.push(await due(busy));
+  const quietRows = [await due(quiet), await due(quiet)];
+  const claimed = await claimDeliveries(log.database.db, {
+    limit: 10,
+    leaseMs: 60_000,
+    skipWebhooks: [],
+    worker: "w",
+    // Three of the busy endpoint's four slots are taken by attempts in flight.
+    perEndpoint: { cap: 4, inFlight: new Map([[busy, 3]]) },
+  });
+  expect(ids(claimed)).toEqual(ids([busyRows[0]!, ...quietRows]));
+  // What the claim left is still there for the next one.
+  expect(ids(await claim("w"))).toEqual(ids(busyRows.slice(1)));
+});
