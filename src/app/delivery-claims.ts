@@ -52,24 +52,47 @@ export async function claimDeliveries(
     readonly skipWebhooks: readonly string[];
     readonly worker: string;
     readonly perEndpoint?: { readonly cap: number; readonly inFlight: ReadonlyMap<string, number> };
+    /**
+     * Only due rows, read through the queue's partial indexes. Without it the claim also takes the rows
+     * an endpoint's state calls for whatever their due time (pending on a paused or deleted endpoint,
+     * paused on one no longer paused), which have no index: a scan of the queue.
+     */
+    readonly dueOnly?: boolean;
   },
 ): Promise<ClaimedDelivery[]> {
-  const claimable = sql`
-    q.step_revision = q.revision
-    and (q.handoff_until is null or q.handoff_until < now())
+  const notLeased = sql`
+    not q.mid_step
     and not exists (select 1 from delivery_leases l where ${LIVE_LEASE})
-    and ((q.state = 'pending' and (q.due_at <= now() or e.status <> 'active'))
-      or (q.state = 'paused' and e.status <> 'paused'))
     and not (q.webhook_id = any(${sql.val([...options.skipWebhooks])}::text[]))`;
+  const claimable = sql`
+    ${notLeased}
+    and (q.handoff_until is null or q.handoff_until < now())
+    and ((q.state = 'pending' and (q.due_at <= now() or e.status <> 'active'))
+      or (q.state = 'paused' and e.status <> 'paused'))`;
   const { perEndpoint } = options;
   const inFlight = [...(perEndpoint?.inFlight ?? [])];
-  const result = await sql<ClaimedRow>`
-    with candidates as (
+  const candidateLimit = options.limit * CANDIDATES_PER_ROW;
+  // Due rows come from two partial indexes (never handed off; hand-off expired) in due order, so a
+  // due-only claim reads about as many rows as it may take, however long the queue.
+  const candidates = !options.dueOnly
+    ? sql`
       select q.delivery_id, q.webhook_id, q.due_at
       from delivery_queue q join delivery_endpoints e on e.webhook_id = q.webhook_id
       where ${claimable}
       order by q.due_at
-      limit ${options.limit * CANDIDATES_PER_ROW}
+      limit ${candidateLimit}`
+    : sql`
+      (select q.delivery_id, q.webhook_id, q.due_at from delivery_queue q
+        where q.state = 'pending' and q.handoff_until is null and q.due_at <= now() and ${notLeased}
+        order by q.due_at
+        limit ${candidateLimit})
+      union all
+      (select q.delivery_id, q.webhook_id, q.due_at from delivery_queue q
+        where q.handoff_until < now() and q.state = 'pending' and q.due_at <= now() and ${notLeased}
+        order by q.due_at
+        limit ${candidateLimit})`;
+  const result = await sql<ClaimedRow>`
+    with candidates as (${candidates}
     ), within_caps as (
       select c.delivery_id from (
         select c.delivery_id, row_number() over (partition by c.webhook_id order by c.due_at, c.delivery_id) as rank,
@@ -188,7 +211,7 @@ export async function msUntilNextDue(
       min(greatest(q.due_at, coalesce(q.handoff_until, q.due_at), coalesce(l.leased_until, q.due_at))) - now()
     )) * 1000)::float8 as ms
     from delivery_queue q left join delivery_leases l on ${LIVE_LEASE}
-    where q.state = 'pending' and q.step_revision = q.revision
+    where q.state = 'pending' and not q.mid_step
       and not (q.webhook_id = any(${sql.val([...skipWebhooks])}::text[]))`.execute(db);
   // An empty queue gives NULL, which must stay "nothing due" (SQL's greatest(0, NULL) would say "now").
   const ms = result.rows[0]?.ms;

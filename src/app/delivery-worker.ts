@@ -14,7 +14,7 @@ import {
   deliveryDecider,
   deliveryStream,
 } from "../domain/delivery.js";
-import { DELIVERY_QUEUE_CHANNEL } from "../projections/delivery-queue.js";
+import { DELIVERY_QUEUE_CHANNEL, QUEUE_ROWS_DUE } from "../projections/delivery-queue.js";
 import type { Config } from "./config.js";
 import {
   attemptsElsewhere,
@@ -87,6 +87,8 @@ export interface HandOffReservation {
 
 /** How long an endpoint at its concurrency cap through other processes' attempts is left alone: they send no signal when one ends. */
 const CAP_HELD_ELSEWHERE_MS = 100;
+/** The longest a claim goes without looking for rows an endpoint's state calls for. */
+const FULL_CLAIM_MS = 1000;
 /** The longest idle wait: a safety net under NOTIFY and the next due time. */
 const IDLE_POLL_MS = 1000;
 const ERROR_BACKOFF_MS = 1000;
@@ -134,8 +136,15 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
    */
   let drained: { generation: number; until: number } | undefined;
   let pruneAt = 0;
-  const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, () => {
+  /**
+   * When the next claim must also look for rows an endpoint's state calls for (a scan of the queue,
+   * see claimDeliveries): after the queue says an endpoint changed, and at least every
+   * FULL_CLAIM_MS, which also covers a NOTIFY lost with a dropped connection.
+   */
+  let fullClaimAt = 0;
+  const unlisten = await database.listen(DELIVERY_QUEUE_CHANNEL, (payload) => {
     queueGeneration++;
+    if (payload !== QUEUE_ROWS_DUE) fullClaimAt = 0;
     wake.notify();
   });
   const worker = randomUUID();
@@ -337,12 +346,15 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
           pruneAt = Date.now() + LEASE_PRUNE_MS;
           await pruneLeases(db, LEASE_PRUNE_LIMIT);
         }
+        const dueOnly = Date.now() < fullClaimAt;
+        if (!dueOnly) fullClaimAt = Date.now() + FULL_CLAIM_MS;
         const claimed = await claimDeliveries(db, {
           limit: free,
           leaseMs,
           skipWebhooks: blocked(),
           worker,
           perEndpoint: { cap: config.endpointConcurrency, inFlight: perEndpoint },
+          dueOnly,
         });
         const { admitted, giveBack } = await admit(claimed);
         if (stopping) {

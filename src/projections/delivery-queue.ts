@@ -15,6 +15,11 @@ import type { Projection } from "./projection.js";
 
 /** NOTIFY channel: something in the queue became due, or an endpoint changed state. */
 export const DELIVERY_QUEUE_CHANNEL = "herald_delivery_queue";
+/**
+ * The payload when only rows became due: a worker claims them through the due rows' indexes. Any
+ * other payload (an endpoint changed state) makes it look at every row an endpoint's state concerns.
+ */
+export const QUEUE_ROWS_DUE = "due";
 
 /** Endpoint events that change what the queue holds; the health signals (failing, recovered) do not. */
 const QUEUE_ENDPOINT_EVENT_TYPES = WEBHOOK_ENDPOINT_EVENT_TYPES.filter(
@@ -41,7 +46,8 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
   return {
     name: "delivery-queue",
     // 2: endpoint rate limits. 3: claims and rate-limit state moved to the workers' tables; step_revision.
-    version: 3,
+    // 4: the claims' partial indexes.
+    version: 4,
     eventTypes: [...QUEUE_ENDPOINT_EVENT_TYPES, ...DELIVERY_EVENT_TYPES],
 
     async setup(db) {
@@ -65,15 +71,22 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
           attempts integer not null,
           revision bigint not null,
           step_revision bigint not null,
+          -- An attempt applied without its outcome: no claim takes the row (delivery-claims.ts). A column
+          -- of its own, unlike step_revision <> revision, has statistics: the claims' plans need them.
+          mid_step boolean generated always as (step_revision <> revision) stored,
           due_at timestamptz not null,
           handoff_until timestamptz,
           handoff_by text
         )`.execute(db);
-      await sql`create index if not exists delivery_queue_due on delivery_queue (due_at)`.execute(db);
       await sql`create index if not exists delivery_queue_webhook on delivery_queue (webhook_id)`.execute(db);
-      // Handed-off rows are the few in their first attempt (and crashed workers' until claimed): counted
-      // as attempts elsewhere (delivery-claims.ts).
-      await sql`create index if not exists delivery_queue_handoff on delivery_queue (webhook_id) where handoff_until is not null`.execute(
+      // What a claim reads (delivery-claims.ts): pending rows never handed off and not mid-step, in due
+      // order; and
+      // handed-off rows, the few in their first attempt (and crashed workers' until claimed), by the end
+      // of their hand-off, which also counts them as attempts elsewhere.
+      await sql`create index if not exists delivery_queue_due_unleased on delivery_queue (due_at) where state = 'pending' and handoff_until is null and not mid_step`.execute(
+        db,
+      );
+      await sql`create index if not exists delivery_queue_handoff on delivery_queue (handoff_until) where handoff_until is not null`.execute(
         db,
       );
     },
@@ -94,7 +107,8 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
       if (!changes) return;
       const stateChanged = await changes.endpoints.write(trx);
       const due = await changes.queue.write(trx);
-      if (stateChanged || due) await notify(trx);
+      if (stateChanged) await notify(trx, "endpoints");
+      else if (due) await notify(trx, QUEUE_ROWS_DUE);
     },
   };
 }
@@ -371,9 +385,9 @@ function evolveQueueEndpoint(row: EndpointRow | undefined, event: WebhookEndpoin
   }
 }
 
-async function notify(trx: Transaction<HeraldTables>): Promise<void> {
+async function notify(trx: Transaction<HeraldTables>, payload: string): Promise<void> {
   // PostgreSQL folds identical notifications of one transaction into one, delivered at commit.
-  await sql`select pg_notify(${DELIVERY_QUEUE_CHANNEL}, '')`.execute(trx);
+  await sql`select pg_notify(${DELIVERY_QUEUE_CHANNEL}, ${payload})`.execute(trx);
 }
 
 /** An endpoint as a worker sends to it; secrets sealed. */

@@ -3,6 +3,7 @@ import { beforeEach, expect, it } from "vitest";
 import type { ReadFrom, StoredEvent } from "../../src/adapters/eventstore/event-store.js";
 import { attemptsElsewhere, claimDeliveries, pruneLeases, releaseDeliveries } from "../../src/app/delivery-claims.js";
 import { takeEndpointSendSlots } from "../../src/app/delivery-send-slots.js";
+import { endpointStream } from "../../src/domain/webhook-events.js";
 import { deliveryQueueProjection } from "../../src/projections/delivery-queue.js";
 import type { AnyProjection } from "../../src/projections/projection.js";
 import { applyBatch, resetProjection } from "../../src/projections/projection-batch.js";
@@ -183,4 +184,18 @@ it("given a cap per endpoint, then a claim takes no more of an endpoint's rows t
   expect(ids(claimed)).toEqual(ids([busyRows[0]!, ...quietRows]));
   // What the claim left is still there for the next one.
   expect(ids(await claim("w"))).toEqual(ids(busyRows.slice(1)));
+});
+
+it("given a due-only claim, then it takes due rows through the queue's indexes and leaves to a full claim the rows an endpoint's state calls for", async () => {
+  const paused = await endpoint();
+  const active = await endpoint();
+  // Not due for an hour, on an endpoint that was paused since: a worker must record the pause now.
+  const waiting = deliveryEvents(stored, { webhookId: paused, url, scheduledAt: Date.now() + 3_600_000 });
+  await apply(waiting.scheduled, stored(endpointStream(paused), 1n, "WebhookEndpointPaused", { webhookId: paused }));
+  const dueNow = await due(active);
+  const dueOnly = (worker: string) =>
+    claimDeliveries(log.database.db, { limit: 10, leaseMs: 60_000, skipWebhooks: [], worker, dueOnly: true });
+  expect(ids(await dueOnly("w"))).toEqual([dueNow.deliveryId]);
+  expect(await dueOnly("w")).toEqual([]);
+  expect(ids(await claim("w"))).toEqual([waiting.deliveryId]);
 });

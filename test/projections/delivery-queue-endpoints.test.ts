@@ -178,7 +178,7 @@ it("notifies the workers after a batch that changed an endpoint's state, not aft
       stored(stream, 2n, "WebhookEndpointPaused", { webhookId }),
       stored(stream, 3n, "WebhookEndpointResumed", { webhookId }),
     );
-    expect(await heardUpTo("after the pause")).toEqual(["", "after the pause"]);
+    expect(await heardUpTo("after the pause")).toEqual(["endpoints", "after the pause"]);
   } finally {
     await unlisten();
   }
