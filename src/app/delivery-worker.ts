@@ -494,7 +494,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       await reservationsSettled(config.deliveryTimeoutMs);
       for (const reservation of [...reservations]) reservation.cancel();
       while (tasks.size > 0) await Promise.allSettled([...tasks]);
-      // Each task awaits its own append: a shared batcher is drained by its owner, after every user has stopped.
+      // Each task awaits its own append: a shared batcher is drained by its owner, after every user has
+      // stopped.
       if (!options.appends) await batcher.drain();
       await unlisten();
       await options.sender.close();

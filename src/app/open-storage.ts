@@ -70,11 +70,7 @@ export async function openStorage(
     ? await openPostgres(config.databaseUrl)
     : await openPglite(join(config.dataDir, "pglite"));
   await migrate(database.db);
-  if (config.eventstoreUrl) {
-    // Loaded only here: the EventStoreDB client (gRPC) takes a noticeable part of a command's start.
-    const { createEsdbEventStore } = await import("../adapters/eventstore/esdb-event-store.js");
-    return storage(database, await createEsdbEventStore(config.eventstoreUrl), [database]);
-  }
+  if (config.eventstoreUrl) return storage(database, await openEsdbStore(config.eventstoreUrl), [database]);
   logger.debug("using the PostgreSQL event log");
   return storage(database, await createPostgresEventStore(database), [database]);
 }
@@ -90,10 +86,7 @@ async function openSplitPostgres(config: Config, url: string, logger: Logger): P
     const api = await open("api");
     await migrate(api.db);
     const roles = { projections: await open("projections"), worker: await open("worker") };
-    if (config.eventstoreUrl) {
-      const { createEsdbEventStore } = await import("../adapters/eventstore/esdb-event-store.js");
-      return storage(api, await createEsdbEventStore(config.eventstoreUrl), opened, roles);
-    }
+    if (config.eventstoreUrl) return storage(api, await openEsdbStore(config.eventstoreUrl), opened, roles);
     logger.debug("using the PostgreSQL event log");
     const appends = await open("append");
     const store = await createPostgresEventStore(appends, { reads: await open("logReader") });
@@ -102,6 +95,12 @@ async function openSplitPostgres(config: Config, url: string, logger: Logger): P
     for (const database of opened) await database.close().catch(() => {});
     throw error;
   }
+}
+
+/** Loaded only when named: the EventStoreDB client (gRPC) takes a noticeable part of a command's start. */
+async function openEsdbStore(url: string): Promise<EventStore> {
+  const { createEsdbEventStore } = await import("../adapters/eventstore/esdb-event-store.js");
+  return createEsdbEventStore(url);
 }
 
 function storage(

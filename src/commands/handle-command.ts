@@ -91,7 +91,8 @@ async function append<Event extends HeraldEvent>(
   };
   // When the change itself loses its race the marker is written all the same: that only makes ingest
   // match again, while a marker missing next to a change would let ingest miss it. Fenced, so never
-  // through the process's batcher (batchedStore sends it to the store): change, marker and fence are one unit.
+  // through the process's batcher (batchedStore sends it to the store): change, marker and fence are
+  // one unit.
   const [outcome] = await store.appendMany([request, marker], { fence: { stream: fence.stream } });
   if (!outcome) throw new Error(`appendMany returned no outcome for ${stream}`);
   if (!outcome.ok) throw outcome.error;

@@ -80,9 +80,8 @@ export function deliveryQueueProjection(): Projection<DeliveryEvent | WebhookEnd
         )`.execute(db);
       await sql`create index if not exists delivery_queue_webhook on delivery_queue (webhook_id)`.execute(db);
       // What a claim reads (delivery-claims.ts): pending rows never handed off and not mid-step, in due
-      // order; and
-      // handed-off rows, the few in their first attempt (and crashed workers' until claimed), by the end
-      // of their hand-off, which also counts them as attempts elsewhere.
+      // order; and handed-off rows, the few in their first attempt (and crashed workers' until claimed),
+      // by the end of their hand-off, which also counts them as attempts elsewhere.
       await sql`create index if not exists delivery_queue_due_unleased on delivery_queue (due_at) where state = 'pending' and handoff_until is null and not mid_step`.execute(
         db,
       );

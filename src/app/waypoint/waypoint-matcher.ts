@@ -55,11 +55,11 @@ export class MatcherStoppedError extends Error {
 type TenantEventRecord = { readonly position: Position; readonly data: TenantEventReceived["data"] };
 
 /**
- * The SSE matcher of one herald process: it follows the tenant events of the log through the process's
- * log reader (so a waiter here sees an event ingested by any process), keeps a window of recent ones for look_back, and
- * answers waiters from an index. This process's own ingests also offer it their tenant events right
- * at commit (offer), ahead of the log reader, which may wait for older transactions to end before it
- * sees them; the two are told apart by position, so each event counts once.
+ * The SSE matcher of one herald process: it follows the log's tenant events through the process's log
+ * reader (so a waiter here sees an event ingested by any process), keeps a window of recent ones for
+ * look_back, and answers waiters from an index. This process's own ingests also offer it their tenant
+ * events right at commit (offer), ahead of the log reader, which may wait for older transactions to
+ * end before it sees them; the two are told apart by position, so each event counts once.
  */
 export class WaypointMatcher {
   readonly #index = new WaiterIndex();
@@ -76,10 +76,10 @@ export class WaypointMatcher {
   }
 
   /**
-   * Warms the window from the newest tenant events in the store, then follows the store live from
+   * Warms the window from the newest tenant events in the store, then follows the log reader from
    * the head it took before reading. Everything up to that head is read here and everything after
-   * it arrives through the log reader, so no event is missed or seen twice between the two. Resolves once warm, so
-   * that a waiter accepted afterwards is only ever answered by a live event or by the window.
+   * it arrives through the reader, so no event is missed or seen twice between the two. Resolves once
+   * warm, so that a waiter accepted afterwards is only ever answered by a live event or by the window.
    */
   static async start(options: WaypointMatcherOptions): Promise<WaypointMatcher> {
     const matcher = new WaypointMatcher(options);
